@@ -1,0 +1,36 @@
+package iamwatch
+
+import "time"
+
+// Alert is what a rule raises. DedupKey identifies it: the same key twice is
+// the same alert, so it is stored and notified once.
+//
+// The JSON form (json tags) is the documented alert line of `--output json`.
+type Alert struct {
+	DedupKey string   `json:"dedup_key"`
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Title    string   `json:"title"`
+	Summary  string   `json:"summary"`
+	Action   string   `json:"action,omitempty"` // one line: what to do now.
+
+	// Time is the event time of the event that raised the alert (for a
+	// threshold, the event that crossed it), never the time it was noticed.
+	Time      time.Time `json:"time"`
+	AccountID string    `json:"account_id"`
+	Region    string    `json:"region"`
+	UserName  string    `json:"user_name"`
+	SourceIP  string    `json:"source_ip"`
+	EventName string    `json:"event_name"`
+	EventIDs  []string  `json:"event_ids"`
+
+	// Group is the threshold group value (e.g. the user name) and
+	// WindowStart/WindowEnd the event-time window a threshold alert covers;
+	// all three are empty for single-event rules.
+	Group       string    `json:"group,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+
+	Tags       []string `json:"tags,omitempty"`       // from the rule: e.g. "cis", "sso".
+	References []string `json:"references,omitempty"` // CIS controls, MITRE techniques.
+}

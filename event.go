@@ -1,0 +1,78 @@
+package iamwatch
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType is the coarse family of an event, derived from its event source.
+type EventType string
+
+// The event types. SSO covers sso, sso-directory, identitystore and sso-oauth.
+const (
+	TypeIAM    EventType = "iam"
+	TypeSTS    EventType = "sts"
+	TypeSignin EventType = "signin"
+	TypeSSO    EventType = "sso"
+	TypeOther  EventType = "other"
+)
+
+// IsIdentity reports whether t is one of the identity families (everything but other).
+func (t EventType) IsIdentity() bool { return t != "" && t != TypeOther }
+
+// Event is one CloudTrail record, normalised. Field names map one to one onto
+// the documented event columns (see Columns); the SQLite table, the DynamoDB
+// items and the Parquet schema all use those names.
+//
+// An Event is a value: once decoded it is not modified, and may be shared
+// between goroutines for reading.
+type Event struct {
+	ID       string    // event_id: CloudTrail eventID, the idempotency key.
+	Time     time.Time // event_time: eventTime, always UTC.
+	Source   string    // event_source: eventSource, e.g. "iam.amazonaws.com".
+	Name     string    // event_name: eventName, e.g. "CreateUser".
+	Type     EventType // event_type: iam, sts, signin, sso or other.
+	Category string    // CloudTrail's own eventType: AwsApiCall, AwsConsoleSignIn, AwsServiceEvent, …
+
+	UserName     string // user_name: the actor a person reading an alert needs (see cloudtrail.Identity).
+	IdentityType string // identity_type: userIdentity.type (Root, IAMUser, AssumedRole, …).
+	PrincipalARN string // principal_arn: userIdentity.arn.
+	AccountID    string // account_id: recipientAccountId, else userIdentity.accountId.
+	Region       string // aws_region: awsRegion.
+	SourceIP     string // source_ip: sourceIPAddress (an IP, or a service name for service calls).
+	UserAgent    string // user_agent: userAgent. Attacker-controlled text.
+	InvokedBy    string // userIdentity.invokedBy, set when an AWS service made the call.
+	TargetRole   string // for AssumeRole*, requestParameters.roleArn: the role being assumed.
+
+	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
+	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.
+	ErrorCode         string          // error_code: errorCode, or "" when the call succeeded.
+	ErrorMessage      string          // error_message.
+
+	MFAUsed  string // mfa_used: "yes", "no" or "" when the record does not say.
+	ReadOnly string // read_only: "true", "false" or "" when the record does not say.
+
+	// Raw is the whole record as CloudTrail wrote it (JSON). Stores keep it
+	// compressed; detection reads fields the columns above do not carry.
+	Raw json.RawMessage
+}
+
+// Date returns event_date, the UTC day of the event as YYYY-MM-DD.
+func (e *Event) Date() string { return e.Time.UTC().Format(time.DateOnly) }
+
+// Failed reports whether the call failed (errorCode set). The decoder sets
+// ErrorCode for a console sign-in whose response says Failure, too.
+func (e *Event) Failed() bool { return e.ErrorCode != "" }
+
+// TimeFormat is how event_time is written wherever it is text: RFC 3339, UTC,
+// whole seconds (CloudTrail's own precision).
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Columns lists the event columns in their documented order. Every store and
+// export uses these names.
+var Columns = []string{
+	"event_id", "event_time", "event_date", "event_source", "event_name", "event_type",
+	"user_name", "identity_type", "principal_arn", "account_id", "aws_region",
+	"source_ip", "user_agent", "request_parameters", "response_elements",
+	"error_code", "error_message", "mfa_used", "read_only",
+}
