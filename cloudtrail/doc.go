@@ -1,0 +1,23 @@
+// Package cloudtrail turns every shape in which AWS hands out CloudTrail
+// records into normalised [iamwatch.Event] values, and owns the rules that
+// name the actor of an event (see identity.go).
+//
+// It reads:
+//   - trail log files as delivered to S3, {"Records":[...]}, plain or gzipped;
+//   - JSON lines of records, a JSON array of records, a single record;
+//   - EventBridge events whose detail is a CloudTrail record;
+//   - LookupEvents output ({"Events":[{"CloudTrailEvent":"<record>"}]}, pages
+//     or one event per line).
+//
+// Digest and Insights files are recognised and skipped ([ErrSkipped]).
+//
+// [DecodeRecord] normalises one record. [Decoder] streams a whole input in
+// bounded memory: a record is never larger than Options.MaxRecordBytes in
+// memory, whatever the size of the file, and a gzip member never inflates past
+// Options.MaxDecompressedBytes. A bad record is reported as a [RecordError]
+// and skipped; decoding goes on. [ParseKey] reads the S3 key layout of trail
+// buckets.
+//
+// The package imports no AWS SDK. Everything in it is safe for concurrent use
+// unless a comment says otherwise.
+package cloudtrail
