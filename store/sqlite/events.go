@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// eventColumns are the events table's columns in schema order.
+const eventColumns = `event_id, event_time, event_date, event_source, event_name, event_type,
+	user_name, identity_type, principal_arn, account_id, aws_region, source_ip, user_agent,
+	request_parameters, response_elements, error_code, error_message, mfa_used, read_only,
+	category, invoked_by, target_role, raw`
+
+const insertEvent = `INSERT INTO events (` + eventColumns + `)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	ON CONFLICT (event_id) DO NOTHING`
+
+// PutEvents stores each event not already stored (by ID), in one
+// transaction, and returns how many were new. Event times are kept to whole
+// seconds. An event without an ID or time is refused and nothing of the call
+// is stored.
+func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserted int, err error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	for i := range events {
+		if events[i].ID == "" || events[i].Time.IsZero() {
+			return 0, fmt.Errorf("sqlite: put %d events: event %d (id %q) has no ID or time", len(events), i, events[i].ID)
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, insertEvent)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+	}
+	defer stmt.Close()
+	var buf []byte // compressed raw record; the driver copies it on bind.
+	args := make([]any, 23)
+	for i := range events {
+		e := &events[i]
+		buf = buf[:0]
+		var raw any
+		if len(e.Raw) > 0 {
+			buf = s.enc.EncodeAll(e.Raw, buf)
+			raw = buf
+		}
+		t := e.Time.UTC()
+		args[0] = e.ID
+		args[1] = t.Format(iamwatch.TimeFormat)
+		args[2] = t.Format(time.DateOnly)
+		args[3] = e.Source
+		args[4] = e.Name
+		args[5] = string(e.Type)
+		args[6] = e.UserName
+		args[7] = e.IdentityType
+		args[8] = e.PrincipalARN
+		args[9] = e.AccountID
+		args[10] = e.Region
+		args[11] = e.SourceIP
+		args[12] = e.UserAgent
+		args[13] = jsonText(e.RequestParameters)
+		args[14] = jsonText(e.ResponseElements)
+		args[15] = e.ErrorCode
+		args[16] = e.ErrorMessage
+		args[17] = e.MFAUsed
+		args[18] = e.ReadOnly
+		args[19] = e.Category
+		args[20] = e.InvokedBy
+		args[21] = e.TargetRole
+		args[22] = raw
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: put %d events: event %s: %w", len(events), e.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+		}
+		inserted += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", len(events), err)
+	}
+	return inserted, nil
+}
+
+// jsonText stores a JSON value as TEXT, or NULL when absent.
+func jsonText(m json.RawMessage) any {
+	if len(m) == 0 || string(m) == "null" {
+		return nil
+	}
+	return string(m)
+}
+
+// EventFilter selects events for Events. Zero fields do not filter; string
+// fields match exactly.
+type EventFilter struct {
+	Since       time.Time // event_time >= Since
+	Until       time.Time // event_time < Until
+	UserName    string
+	EventName   string
+	EventSource string
+	AccountID   string
+	Region      string
+	SourceIP    string
+	ErrorsOnly  bool // only events with an error code.
+	Limit       int  // at most this many; 0 means no limit.
+	NewestFirst bool // order by time descending (default: oldest first).
+	Raw         bool // also read and decompress the raw record.
+}
+
+func (f EventFilter) query() (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if !f.Since.IsZero() {
+		add("event_time >= ?", eventTimeCeil(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("event_time < ?", eventTimeCeil(f.Until))
+	}
+	for _, c := range []struct{ col, v string }{
+		{"user_name", f.UserName}, {"event_name", f.EventName}, {"event_source", f.EventSource},
+		{"account_id", f.AccountID}, {"aws_region", f.Region}, {"source_ip", f.SourceIP},
+	} {
+		if c.v != "" {
+			add(c.col+" = ?", c.v)
+		}
+	}
+	if f.ErrorsOnly {
+		where = append(where, "error_code <> ''")
+	}
+	cols := strings.Replace(eventColumns, ", raw", "", 1) + ", NULL"
+	if f.Raw {
+		cols = eventColumns
+	}
+	q := "SELECT " + cols + " FROM events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.NewestFirst {
+		q += " ORDER BY event_time DESC, event_id DESC"
+	} else {
+		q += " ORDER BY event_time, event_id"
+	}
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return q, args
+}
+
+// Event returns the event with the given ID, with its raw record
+// decompressed; the error wraps ErrNotFound when there is none.
+func (s *Store) Event(ctx context.Context, id string) (iamwatch.Event, error) {
+	row := s.r.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE event_id = ?", id)
+	e, err := s.scanEvent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return iamwatch.Event{}, fmt.Errorf("sqlite: event %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return iamwatch.Event{}, fmt.Errorf("sqlite: event %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// Events returns the events matching f.
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]iamwatch.Event, error) {
+	var out []iamwatch.Event
+	for e, err := range s.EventsSeq(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// EventsSeq yields the events matching f one at a time, in constant memory
+// (for exports). It holds a read connection while iterating; on an
+// in-memory store that is the only connection, so the loop body must not
+// call the Store. An error is yielded once, last.
+func (s *Store) EventsSeq(ctx context.Context, f EventFilter) iter.Seq2[iamwatch.Event, error] {
+	return func(yield func(iamwatch.Event, error) bool) {
+		q, args := f.query()
+		rows, err := s.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			yield(iamwatch.Event{}, fmt.Errorf("sqlite: events: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := s.scanEvent(rows)
+			if err != nil {
+				yield(iamwatch.Event{}, fmt.Errorf("sqlite: events: %w", err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(iamwatch.Event{}, fmt.Errorf("sqlite: events: %w", err))
+		}
+	}
+}
+
+func (s *Store) scanEvent(r interface{ Scan(...any) error }) (iamwatch.Event, error) {
+	var (
+		e                iamwatch.Event
+		t, date, typ     string
+		reqP, respE, raw []byte
+	)
+	err := r.Scan(&e.ID, &t, &date, &e.Source, &e.Name, &typ,
+		&e.UserName, &e.IdentityType, &e.PrincipalARN, &e.AccountID, &e.Region, &e.SourceIP, &e.UserAgent,
+		&reqP, &respE, &e.ErrorCode, &e.ErrorMessage, &e.MFAUsed, &e.ReadOnly,
+		&e.Category, &e.InvokedBy, &e.TargetRole, &raw)
+	if err != nil {
+		return e, err
+	}
+	e.Type = iamwatch.EventType(typ)
+	if e.Time, err = parseTime(t); err != nil {
+		return e, fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	if len(reqP) > 0 {
+		e.RequestParameters = json.RawMessage(reqP)
+	}
+	if len(respE) > 0 {
+		e.ResponseElements = json.RawMessage(respE)
+	}
+	if len(raw) > 0 {
+		b, err := s.dec.DecodeAll(raw, nil)
+		if err != nil {
+			return e, fmt.Errorf("event %s: decompress raw: %w", e.ID, err)
+		}
+		e.Raw = b
+	}
+	return e, nil
+}

@@ -1,0 +1,298 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/klauspost/compress/zstd"
+	"modernc.org/sqlite"
+)
+
+var _ iamwatch.Store = (*Store)(nil)
+
+// ErrNotFound is returned (wrapped) when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+//go:embed schema.sql
+var schemaV1 string
+
+// migrations are applied in order; migrations[i] takes the database from
+// user_version i to i+1. Append, never edit.
+var migrations = []string{schemaV1}
+
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// BusyTimeout is how long a statement waits for another connection's
+	// lock before failing. Zero means 5s.
+	BusyTimeout time.Duration
+	// ReadConns bounds the read pool. Zero means 4.
+	ReadConns int
+	// Now is the wall clock, used for alerts.created_at. Nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() error {
+	if o.BusyTimeout < 0 || o.ReadConns < 0 {
+		return fmt.Errorf("negative BusyTimeout or ReadConns")
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.ReadConns == 0 {
+		o.ReadConns = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// Store is an iamwatch.Store backed by one SQLite file. It is safe for
+// concurrent use; see the package documentation.
+type Store struct {
+	w    *sql.DB // the single writer connection.
+	r    *sql.DB // query_only readers; == w for ":memory:".
+	path string
+	now  func() time.Time
+
+	enc *zstd.Encoder // EncodeAll is safe for concurrent use.
+	dec *zstd.Decoder // DecodeAll is safe for concurrent use.
+}
+
+// Open opens (creating it if needed) the database at path and migrates it to
+// the latest schema version. path ":memory:" opens a private in-memory database.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if err := opt.setDefaults(); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s := &Store{path: path, now: opt.Now}
+	var err error
+	if s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1)); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: zstd: %w", path, err)
+	}
+	if s.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20)); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: zstd: %w", path, err)
+	}
+	busy := strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)
+	params := url.Values{}
+	params.Set("_busy_timeout", busy)
+	params.Set("_txlock", "immediate")
+	params.Set("_foreign_keys", "1")
+	params.Add("_pragma", "temp_store(memory)")
+	if path == ":memory:" {
+		s.w, err = sql.Open("sqlite", ":memory:?"+params.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.w.SetMaxOpenConns(1)
+		s.w.SetConnMaxIdleTime(0)
+		s.w.SetConnMaxLifetime(0)
+		s.r = s.w
+	} else {
+		params.Set("_auto_vacuum", "INCREMENTAL") // effective only when the file is new.
+		params.Set("_journal_mode", "WAL")
+		params.Set("_synchronous", "NORMAL")
+		params.Add("_pragma", "cache_size(-32000)")
+		s.w, err = sql.Open("sqlite", fileURI(path, params))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.w.SetMaxOpenConns(1)
+		s.w.SetMaxIdleConns(1)
+		s.w.SetConnMaxIdleTime(0)
+		s.w.SetConnMaxLifetime(0)
+		rp := url.Values{}
+		rp.Set("_busy_timeout", busy)
+		rp.Set("_query_only", "1")
+		rp.Add("_pragma", "temp_store(memory)")
+		s.r, err = sql.Open("sqlite", fileURI(path, rp))
+		if err != nil {
+			s.w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.r.SetMaxOpenConns(opt.ReadConns)
+		s.r.SetMaxIdleConns(opt.ReadConns)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func fileURI(path string, q url.Values) string {
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	if u.Path != "" && u.Path[0] != '/' {
+		// A relative path: "file:rel/x.db", not "file://rel/x.db".
+		u.Opaque = (&url.URL{Path: path}).EscapedPath()
+	}
+	return u.String()
+}
+
+// migrate brings the schema to len(migrations), one transaction per step.
+func (s *Store) migrate(ctx context.Context) error {
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.w.BeginTx(ctx, nil) // IMMEDIATE: a second process waits here.
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, fmt.Errorf("migrate: read user_version: %w", err)
+	}
+	switch {
+	case v == len(migrations):
+		return true, nil
+	case v > len(migrations):
+		return false, fmt.Errorf("migrate: database schema version %d is newer than this program's %d", v, len(migrations))
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	return false, nil
+}
+
+// DB returns the read pool: connections with PRAGMA query_only set, for
+// read-only queries (the query package). Do not close it; Close does.
+func (s *Store) DB() *sql.DB { return s.r }
+
+// Path returns the path Open was given.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database. It is not safe to call concurrently with other
+// methods.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if s.enc != nil {
+		errs = append(errs, s.enc.Close())
+	}
+	if s.dec != nil {
+		s.dec.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// OpenReadOnly opens an existing database for ad-hoc read-only SQL. The
+// file is opened with mode=ro and query_only, and every connection carries an
+// authorizer that allows only reading: SELECT, reading columns, functions,
+// recursive CTEs and transactions. Writes, ATTACH, PRAGMA and DDL fail when
+// the statement is prepared. The caller closes the returned *sql.DB.
+func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: open read-only %q: need a database file", path)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_query_only", "1")
+	drv := &sqlite.Driver{}
+	drv.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+		ar, ok := c.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("driver connection has no authorizer")
+		}
+		return ar.RegisterAuthorizer(readOnlyAuthorizer)
+	})
+	db := sql.OpenDB(connector{drv: drv, dsn: fileURI(path, q)})
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open read-only %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func readOnlyAuthorizer(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthFunction, sqlite.AuthRecursive, sqlite.AuthTransaction:
+		return sqlite.AuthorizerOK
+	}
+	return sqlite.AuthorizerDeny
+}
+
+// connector opens connections through a Driver of our own, so that its
+// connection hook applies to those connections only.
+type connector struct {
+	drv *sqlite.Driver
+	dsn string
+}
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.drv.Open(c.dsn)
+}
+
+func (c connector) Driver() driver.Driver { return c.drv }
+
+// Time encodings; see schema.sql.
+const wallFormat = "2006-01-02T15:04:05.000000000Z"
+
+// eventTime formats an event time: UTC, whole seconds (truncated).
+func eventTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(iamwatch.TimeFormat)
+}
+
+// eventTimeCeil formats the smallest whole second >= t, for bounds "x >= t"
+// and "x < t" over whole-second columns.
+func eventTimeCeil(t time.Time) string {
+	if tr := t.Truncate(time.Second); !tr.Equal(t) {
+		t = tr.Add(time.Second)
+	}
+	return eventTime(t)
+}
+
+func wallTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(wallFormat)
+}
+
+// parseTime reads either encoding; "" is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
