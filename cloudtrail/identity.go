@@ -50,42 +50,31 @@ import "strings"
 // mask for a failed sign-in with an unknown user name) is kept as it is, and
 // when nothing names the actor the result is "unknown", never empty.
 type Identity struct {
-	Type             string          `json:"type"`
-	PrincipalID      string          `json:"principalId"`
-	ARN              string          `json:"arn"`
-	AccountID        string          `json:"accountId"`
-	UserName         string          `json:"userName"`
-	InvokedBy        string          `json:"invokedBy"`
-	IdentityProvider string          `json:"identityProvider"`
-	CredentialID     string          `json:"credentialId"`
-	SessionContext   *SessionContext `json:"sessionContext"`
-	OnBehalfOf       *OnBehalfOf     `json:"onBehalfOf"`
-}
+	Type             string // type: Root, IAMUser, AssumedRole, …
+	PrincipalID      string // principalId
+	ARN              string // arn
+	AccountID        string // accountId
+	UserName         string // userName
+	InvokedBy        string // invokedBy
+	IdentityProvider string // identityProvider (SAMLUser, WebIdentityUser)
+	CredentialID     string // credentialId (IdentityCenterUser)
 
-// SessionContext is userIdentity.sessionContext: who issued temporary
-// credentials and how.
-type SessionContext struct {
-	SessionIssuer *SessionIssuer `json:"sessionIssuer"`
-	Attributes    *struct {
-		MFAAuthenticated flexString `json:"mfaAuthenticated"`
-	} `json:"attributes"`
+	Issuer SessionIssuer // sessionContext.sessionIssuer
+
+	OnBehalfOfUserID string // onBehalfOf.userId: the Identity Center user
+	IdentityStoreARN string // onBehalfOf.identityStoreArn
+
+	mfaAuthenticated string // sessionContext.attributes.mfaAuthenticated
 }
 
 // SessionIssuer is sessionContext.sessionIssuer: the role or user whose
 // credentials were issued.
 type SessionIssuer struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	UserName    string `json:"userName"`
-}
-
-// OnBehalfOf is userIdentity.onBehalfOf: the IAM Identity Center user a
-// request was made for.
-type OnBehalfOf struct {
-	UserID           string `json:"userId"`
-	IdentityStoreARN string `json:"identityStoreArn"`
+	Type        string
+	PrincipalID string
+	ARN         string
+	AccountID   string
+	UserName    string
 }
 
 // Identity types as CloudTrail writes them in userIdentity.type.
@@ -136,8 +125,8 @@ func (id *Identity) actor(source, signInName string) string {
 		return id.assumedRole()
 	case TypeFederatedUser:
 		name := first(arnName(id.ARN, "federated-user/"), afterColon(id.PrincipalID), id.UserName)
-		if sc := id.SessionContext; sc != nil && sc.SessionIssuer != nil && sc.SessionIssuer.UserName != "" && name != "" {
-			return sc.SessionIssuer.UserName + "/" + name
+		if id.Issuer.UserName != "" && name != "" {
+			return id.Issuer.UserName + "/" + name
 		}
 		return first(name, id.PrincipalID)
 	case TypeSAMLUser:
@@ -180,8 +169,8 @@ func (id *Identity) assumedRole() string {
 	if rest, ok := cutAfter(id.ARN, ":assumed-role/"); ok {
 		role, session, _ = strings.Cut(rest, "/")
 	}
-	if sc := id.SessionContext; sc != nil && sc.SessionIssuer != nil && sc.SessionIssuer.UserName != "" {
-		role = sc.SessionIssuer.UserName
+	if id.Issuer.UserName != "" {
+		role = id.Issuer.UserName
 	}
 	if session == "" {
 		session = afterColon(id.PrincipalID)
@@ -196,12 +185,7 @@ func (id *Identity) assumedRole() string {
 	}
 }
 
-func (id *Identity) onBehalfOfUser() string {
-	if id.OnBehalfOf == nil {
-		return ""
-	}
-	return id.OnBehalfOf.UserID
-}
+func (id *Identity) onBehalfOfUser() string { return id.OnBehalfOfUserID }
 
 // PermissionSet returns the permission set name of an IAM Identity Center
 // role ARN or name (AWSReservedSSO_<name>_<hash>), or "".

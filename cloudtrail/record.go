@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/iamwatch/iamwatch"
 )
 
@@ -33,31 +31,6 @@ var (
 	ErrBadTime = errors.New("bad eventTime")
 )
 
-// wireRecord is the part of a CloudTrail record the normalised event needs.
-// Fields whose shape varies in the wild (additionalEventData,
-// serviceEventDetails) are kept raw and read only when needed.
-type wireRecord struct {
-	EventID             string     `json:"eventID"`
-	EventTime           string     `json:"eventTime"`
-	EventSource         string     `json:"eventSource"`
-	EventName           string     `json:"eventName"`
-	EventType           string     `json:"eventType"`
-	EventCategory       string     `json:"eventCategory"`
-	AWSRegion           string     `json:"awsRegion"`
-	SourceIPAddress     string     `json:"sourceIPAddress"`
-	UserAgent           string     `json:"userAgent"`
-	ErrorCode           string     `json:"errorCode"`
-	ErrorMessage        string     `json:"errorMessage"`
-	RecipientAccountID  string     `json:"recipientAccountId"`
-	ReadOnly            flexString `json:"readOnly"`
-	UserIdentity        *Identity  `json:"userIdentity"`
-	RequestParameters   rawValue   `json:"requestParameters"`
-	ResponseElements    rawValue   `json:"responseElements"`
-	AdditionalEventData rawValue   `json:"additionalEventData"`
-	ServiceEventDetails rawValue   `json:"serviceEventDetails"`
-	InsightDetails      rawValue   `json:"insightDetails"`
-}
-
 // DecodeRecord normalises one CloudTrail record, a JSON object. The event
 // keeps a copy of raw (Event.Raw); the caller may reuse raw afterwards.
 //
@@ -78,63 +51,69 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return fmt.Errorf("%w: a record is a JSON object", ErrInvalidJSON)
 	}
+	// Two copies: the bytes become Raw (and RequestParameters and
+	// ResponseElements share them), the string holds every string field as
+	// a substring, so that a record costs a handful of allocations.
 	own := bytes.Clone(raw)
-	var w wireRecord
-	if err := json.UnmarshalNoEscape(own, &w); err != nil {
+	d := recordDecoder{p: parser{b: own}, s: string(own)}
+	if err := d.record(); err != nil {
 		if id := peekEventID(own); id != "" {
 			return fmt.Errorf("event %q: %w: %v", id, ErrInvalidJSON, err)
 		}
 		return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
+	w := &d.w
 	switch {
-	case w.EventID == "":
+	case w.eventID == "":
 		return fmt.Errorf("%w: eventID", ErrMissingField)
-	case w.EventTime == "":
-		return fmt.Errorf("event %q: %w: eventTime", w.EventID, ErrMissingField)
-	case w.EventCategory == "Insight" || w.InsightDetails != nil:
-		return fmt.Errorf("event %q: %w: insight record", w.EventID, ErrSkipped)
+	case w.eventTime == "":
+		return fmt.Errorf("event %q: %w: eventTime", w.eventID, ErrMissingField)
+	case w.eventCategory == "Insight" || w.insight:
+		return fmt.Errorf("event %q: %w: insight record", w.eventID, ErrSkipped)
 	}
-	t, err := time.Parse(time.RFC3339, w.EventTime)
+	t, err := time.Parse(time.RFC3339, w.eventTime)
 	if err != nil {
-		return fmt.Errorf("event %q: %w: %q", w.EventID, ErrBadTime, w.EventTime)
+		return fmt.Errorf("event %q: %w: %q", w.eventID, ErrBadTime, w.eventTime)
 	}
-	extra := readAdditional(w.AdditionalEventData)
-
+	var id *Identity
+	if w.hasIdentity {
+		id = &w.identity
+	}
 	*ev = iamwatch.Event{
-		ID:                w.EventID,
+		ID:                w.eventID,
 		Time:              t.UTC(),
-		Source:            w.EventSource,
-		Name:              w.EventName,
-		Type:              TypeOf(w.EventSource),
-		Category:          w.EventType,
-		UserName:          w.UserIdentity.Actor(w.EventSource, extra.UserName),
-		AccountID:         w.RecipientAccountID,
-		Region:            w.AWSRegion,
-		SourceIP:          w.SourceIPAddress,
-		UserAgent:         w.UserAgent,
-		RequestParameters: []byte(w.RequestParameters),
-		ResponseElements:  []byte(w.ResponseElements),
-		ErrorCode:         w.ErrorCode,
-		ErrorMessage:      w.ErrorMessage,
-		MFAUsed:           yesNo(string(extra.MFAUsed)),
-		ReadOnly:          trueFalse(string(w.ReadOnly)),
+		Source:            w.eventSource,
+		Name:              w.eventName,
+		Type:              TypeOf(w.eventSource),
+		Category:          w.eventType,
+		UserName:          id.Actor(w.eventSource, w.signInName),
+		AccountID:         w.recipientAccountID,
+		Region:            w.awsRegion,
+		SourceIP:          w.sourceIP,
+		UserAgent:         w.userAgent,
+		RequestParameters: w.requestParameters,
+		ResponseElements:  w.responseElements,
+		ErrorCode:         w.errorCode,
+		ErrorMessage:      w.errorMessage,
+		MFAUsed:           yesNo(w.mfaUsed),
+		ReadOnly:          trueFalse(w.readOnly),
 		Raw:               own,
 	}
-	if id := w.UserIdentity; id != nil {
+	if id != nil {
 		ev.IdentityType = id.Type
 		ev.PrincipalARN = id.ARN
 		ev.InvokedBy = id.InvokedBy
 		if ev.AccountID == "" {
 			ev.AccountID = id.AccountID
 		}
-		if ev.MFAUsed == "" && id.SessionContext != nil && id.SessionContext.Attributes != nil {
-			ev.MFAUsed = yesNo(string(id.SessionContext.Attributes.MFAAuthenticated))
+		if ev.MFAUsed == "" {
+			ev.MFAUsed = yesNo(id.mfaAuthenticated)
 		}
 	}
-	if isAssumeRole(w.EventName) && w.RequestParameters != nil {
-		ev.TargetRole = readString(w.RequestParameters, "roleArn")
+	if isAssumeRole(w.eventName) {
+		ev.TargetRole = w.roleARN
 	}
-	if ev.ErrorCode == "" && signInFailed(&w) {
+	if ev.ErrorCode == "" && d.signInFailed() {
 		ev.ErrorCode = "Failure"
 	}
 	return nil
@@ -163,60 +142,6 @@ func isAssumeRole(name string) bool {
 		return true
 	}
 	return false
-}
-
-// signInFailed reports a failed sign-in that CloudTrail did not give an
-// errorCode: a ConsoleLogin whose responseElements.ConsoleLogin is "Failure",
-// or an Identity Center sign-in step (CredentialVerification,
-// UserAuthentication, …) whose serviceEventDetails.<eventName> is "Failure".
-func signInFailed(w *wireRecord) bool {
-	if w.EventSource != "signin.amazonaws.com" {
-		return false
-	}
-	if w.ResponseElements != nil && readString(w.ResponseElements, "ConsoleLogin") == "Failure" {
-		return true
-	}
-	return w.ServiceEventDetails != nil && w.EventName != "" &&
-		readString(w.ServiceEventDetails, w.EventName) == "Failure"
-}
-
-// additional is the part of additionalEventData iamwatch reads.
-type additional struct {
-	MFAUsed  flexString `json:"MFAUsed"`
-	UserName string     `json:"UserName"`
-}
-
-// readAdditional reads additionalEventData leniently: any shape other than
-// an object with these fields yields zero values, never an error.
-func readAdditional(raw rawValue) additional {
-	var a additional
-	if raw == nil || raw[0] != '{' || (!bytes.Contains(raw, []byte(`"MFAUsed"`)) && !bytes.Contains(raw, []byte(`"UserName"`))) {
-		return a
-	}
-	if json.Unmarshal(raw, &a) != nil {
-		return additional{}
-	}
-	return a
-}
-
-// readString returns the string field key of the JSON object raw, or "".
-func readString(raw rawValue, key string) string {
-	if raw == nil || raw[0] != '{' || !bytes.Contains(raw, []byte(key)) {
-		return ""
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return ""
-	}
-	v, ok := m[key]
-	if !ok {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return ""
-	}
-	return s
 }
 
 // yesNo normalises MFAUsed ("Yes", "YES", "no") and mfaAuthenticated
@@ -262,37 +187,4 @@ func peekEventID(b []byte) string {
 		return ""
 	}
 	return string(rest[1 : 1+end])
-}
-
-// flexString decodes a JSON string, boolean or number as its text, and null
-// as "": CloudTrail writes readOnly as a boolean, mfaAuthenticated as a
-// string, and both forms occur in the wild.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case string(b) == "null":
-		*f = ""
-	default:
-		*f = flexString(b)
-	}
-	return nil
-}
-
-// rawValue keeps a JSON value's bytes (a copy), and nil for null.
-type rawValue []byte
-
-func (r *rawValue) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*r = nil
-		return nil
-	}
-	*r = bytes.Clone(b)
-	return nil
 }

@@ -144,7 +144,11 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"no eventTime", `{"eventID":"abc-2"}`, ErrMissingField, `"abc-2"`},
 		{"bad time", `{"eventID":"abc-3","eventTime":"yesterday"}`, ErrBadTime, `"abc-3"`},
 		{"insight", `{"eventID":"abc-4","eventTime":"2025-01-01T00:00:00Z","eventCategory":"Insight","insightDetails":{"state":"Start"}}`, ErrSkipped, `"abc-4"`},
-		{"wrong type", `{"eventID":"abc-5","eventTime":"2025-01-01T00:00:00Z","userIdentity":"root"}`, ErrInvalidJSON, `"abc-5"`},
+		{"data after", `{"eventID":"abc-5","eventTime":"2025-01-01T00:00:00Z"} x`, ErrInvalidJSON, `"abc-5"`},
+		{"control char", "{\"eventID\":\"abc-6\",\"eventTime\":\"2025-01-01T00:00:00Z\",\"userAgent\":\"a\x01b\"}", ErrInvalidJSON, `"abc-6"`},
+		{"bad escape", `{"eventID":"abc-7","eventTime":"2025-01-01T00:00:00Z","userAgent":"\q"}`, ErrInvalidJSON, `"abc-7"`},
+		{"bad number", `{"eventID":"abc-8","eventTime":"2025-01-01T00:00:00Z","n":01}`, ErrInvalidJSON, `"abc-8"`},
+		{"trailing comma", `{"eventID":"abc-9","eventTime":"2025-01-01T00:00:00Z",}`, ErrInvalidJSON, `"abc-9"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +160,25 @@ func TestDecodeRecordErrors(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %s", err, tt.mention)
 			}
 		})
+	}
+}
+
+// TestLenientShapes: a field of an unexpected JSON type is ignored, not a
+// reason to lose the record.
+func TestLenientShapes(t *testing.T) {
+	ev, err := DecodeRecord([]byte(`{"eventID":"l-1","eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","userIdentity":"root","userAgent":{"x":1},"awsRegion":["a"],"requestParameters":"text"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.UserName != "s3.amazonaws.com" || ev.UserAgent != "" || ev.Region != "" || string(ev.RequestParameters) != `"text"` {
+		t.Errorf("got %+v", ev)
+	}
+	ev, err = DecodeRecord([]byte(`{"eventID":"l-\u0032","event\u0054ime":"2025-01-01T00:00:00Z","userAgent":"a \"quoted\" \ud83d\ude00 agent"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "l-2" || ev.UserAgent != "a \"quoted\" \U0001F600 agent" {
+		t.Errorf("escapes: got ID %q UserAgent %q", ev.ID, ev.UserAgent)
 	}
 }
 
