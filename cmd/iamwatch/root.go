@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1 // the command failed.
+	exitUsage   = 2 // bad flags or arguments.
+	exitAlerted = 3 // --fail-on: an alert at or above the given severity was raised.
+)
+
+// env is everything a command may take from the process: the tests build
+// one of their own. Nothing below cmd reads the environment.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// exitError carries an exit code other than exitError out of a command.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// usageErrorf is a mistake in the command line: exit 2.
+func usageErrorf(format string, a ...any) error {
+	return &exitCodeError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// run is the whole program; main only supplies the process's context,
+// arguments, environment and standard streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{
+		getenv: getenv,
+		stdin:  stdin,
+		stdout: stdout,
+		stderr: stderr,
+		now:    time.Now,
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ce *exitCodeError
+	if errors.As(err, &ce) {
+		if ce.err != nil && ce.code != exitAlerted {
+			fmt.Fprintf(stderr, "iamwatch: %v\n", ce.err)
+		}
+		return ce.code
+	}
+	fmt.Fprintf(stderr, "iamwatch: %v\n", err)
+	if isFlagError(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "iamwatch",
+		Short:         "Watch CloudTrail for sign-ins and identity changes, keep the history, raise alerts",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	root.AddCommand(
+		newScanCmd(e),
+		newVersionCmd(e),
+	)
+	return root
+}
+
+// isFlagError reports whether cobra rejected the command line itself.
+func isFlagError(err error) bool {
+	var ce *exitCodeError
+	return errors.As(err, &ce) && ce.code == exitUsage
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM, so commands finish the
+// batch in hand and leave a usable database.
+func signalContext() context.Context {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return ctx
+}
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "dev"
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(e.stdout, "iamwatch %s\n", version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/pipeline"
+	"github.com/iamwatch/iamwatch/sample"
+)
+
+type scanFlags struct {
+	db          string
+	keep        string
+	output      string
+	format      string
+	strict      bool
+	useSample   bool
+	workers     int
+	ignoreRoles []string
+	keepService bool
+	failOn      string
+	rules       []string
+	noDetect    bool
+}
+
+func newScanCmd(e *env) *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   "scan [flags] PATH...",
+		Short: "Decode CloudTrail files, store the events and raise alerts",
+		Long: `Scan reads CloudTrail records in any shape AWS hands them out (trail log files,
+.json or .json.gz, in S3 key layout or not; JSON lines; JSON arrays; EventBridge events;
+LookupEvents output), stores each event once in the SQLite database and runs the rules.
+
+PATH is a file, a directory (walked recursively), a glob, or - for standard input.
+--sample scans the sample trail built into iamwatch.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return e.scan(cmd, args, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	fl.StringVar(&f.keep, "keep", "identity", "which events to store: identity (iam, sts, signin, sso) or all")
+	fl.StringVarP(&f.output, "output", "o", "text", "output: text or json (one JSON object a line)")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto, trail, lines, array, record, eventbridge, lookup")
+	fl.BoolVar(&f.strict, "strict", false, "exit non-zero when any record or file was rejected")
+	fl.BoolVar(&f.useSample, "sample", false, "scan the sample trail built into iamwatch")
+	fl.IntVar(&f.workers, "workers", 0, "files decoded at once (default: number of CPUs)")
+	fl.StringSliceVar(&f.ignoreRoles, "ignore-role", nil, "do not store sessions of roles matching this pattern (repeatable; e.g. 'scanner-*')")
+	fl.BoolVar(&f.keepService, "keep-service-events", false, "also store events AWS services made on their own")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when an alert at or above this severity was raised (critical, high, medium, low, info)")
+	fl.StringSliceVar(&f.rules, "rules", nil, "a folder of extra rule files (repeatable)")
+	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
+	return cmd
+}
+
+func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
+	ctx := cmd.Context()
+	if f.output != "text" && f.output != "json" {
+		return usageErrorf("--output must be text or json, not %q", f.output)
+	}
+	keep, err := pipeline.ParseKeep(f.keep)
+	if err != nil {
+		return usageErrorf("--keep: %v", err)
+	}
+	format, err := cloudtrail.ParseFormat(f.format)
+	if err != nil {
+		return usageErrorf("--format: %v", err)
+	}
+	failOn := iamwatch.Severity(-1)
+	if f.failOn != "" {
+		if failOn, err = iamwatch.ParseSeverity(f.failOn); err != nil {
+			return usageErrorf("--fail-on: %v", err)
+		}
+	}
+	var inputs []pipeline.Input
+	switch {
+	case f.useSample && len(args) > 0:
+		return usageErrorf("give PATHs or --sample, not both")
+	case f.useSample:
+		inputs, err = pipeline.FromFS(sample.FS(), ".")
+	case len(args) == 0:
+		return usageErrorf("scan needs at least one PATH (or --sample)")
+	default:
+		inputs, err = pipeline.Expand(args, e.stdin)
+	}
+	if err != nil {
+		return err
+	}
+
+	st, err := e.openStore(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	out := newAlertPrinter(e.stdout, f.output)
+	var raised struct {
+		sync.Mutex
+		worst iamwatch.Severity
+		any   bool
+	}
+	opt := pipeline.Options{
+		Filter: pipeline.Filter{Keep: keep, DropServiceEvents: !f.keepService, IgnoreRoles: f.ignoreRoles},
+		OnNew: func(a iamwatch.Alert) {
+			raised.Lock()
+			if !raised.any || a.Severity > raised.worst {
+				raised.worst, raised.any = a.Severity, true
+			}
+			raised.Unlock()
+			out.alert(a)
+		},
+	}
+	if !f.noDetect {
+		eng, err := e.detector(f.rules, st)
+		if err != nil {
+			return err
+		}
+		opt.Detector = eng
+	}
+	p, err := pipeline.New(st, opt)
+	if err != nil {
+		return err
+	}
+	prog := e.newProgress(len(inputs))
+	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{
+		Decode:   cloudtrail.Options{Format: format},
+		Workers:  f.workers,
+		Progress: prog.update,
+	})
+	prog.done()
+	if rep.Interrupted {
+		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
+	}
+	out.summary(rep)
+	if err != nil {
+		return err
+	}
+	if rep.Inputs == 0 && rep.Records == 0 && rep.InputsSkipped == 0 {
+		return fmt.Errorf("nothing could be read")
+	}
+	if f.strict && (rep.RecordsRejected > 0 || rep.InputsRejected > 0) {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("--strict: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)}
+	}
+	if failOn >= 0 && raised.any && raised.worst >= failOn {
+		return &exitCodeError{code: exitAlerted, err: fmt.Errorf("alert at or above %s", failOn)}
+	}
+	return nil
+}
+
+// alertPrinter writes alerts and the summary in the chosen output.
+// Safe for concurrent use.
+type alertPrinter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	json   bool
+	alerts int
+}
+
+func newAlertPrinter(w io.Writer, output string) *alertPrinter {
+	return &alertPrinter{w: w, json: output == "json"}
+}
+
+func (p *alertPrinter) alert(a iamwatch.Alert) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.alerts++
+	if p.json {
+		writeJSONLine(p.w, a)
+		return
+	}
+	fmt.Fprintf(p.w, "[%s] %s\n  %s\n  %s\n", strings.ToUpper(a.Severity.String()), safeText(a.Title), safeText(a.Summary), alertDetails(a))
+}
+
+// alertDetails is the one-line "Event: … · User: …" of an alert, escaped for a terminal.
+func alertDetails(a iamwatch.Alert) string {
+	parts := []string{
+		"Rule: " + a.Rule,
+		"Event: " + a.EventName,
+		"User: " + a.UserName,
+		"Source IP: " + a.SourceIP,
+		"Region: " + a.Region,
+		"Account: " + a.AccountID,
+		"Time: " + a.Time.UTC().Format(iamwatch.TimeFormat),
+	}
+	if len(a.EventIDs) > 0 {
+		ids := strings.Join(a.EventIDs, ", ")
+		parts = append(parts, "Event ID: "+ids)
+	}
+	return safeText(strings.Join(parts, " · "))
+}
+
+func (p *alertPrinter) summary(r pipeline.Report) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rate := 0.0
+	if s := r.Elapsed.Seconds(); s > 0 {
+		rate = float64(r.Records) / s
+	}
+	if p.json {
+		writeJSONLine(p.w, struct {
+			Summary pipeline.Report `json:"summary"`
+			Seconds float64         `json:"seconds"`
+			PerSec  float64         `json:"records_per_second"`
+		}{r, r.Elapsed.Seconds(), rate})
+		return
+	}
+	w := p.w
+	fmt.Fprintf(w, "\nScanned %d files (%d skipped, %d rejected): %d records, %d rejected",
+		r.Inputs, r.InputsSkipped, r.InputsRejected, r.Records, r.RecordsRejected)
+	if r.RecordsSkipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", r.RecordsSkipped)
+	}
+	fmt.Fprintf(w, ".\nStored %d new events, %d duplicates skipped, %d not kept by the filter.\n",
+		r.Stored, r.Duplicates, r.Events-r.Kept)
+	fmt.Fprintf(w, "Alerts: %d new (%d matched).\n", r.NewAlerts, r.Alerts)
+	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))
+	}
+	for _, rj := range r.Rejections {
+		fmt.Fprintf(w, "  rejected %s\n", safeText(rj.String()))
+	}
+	if n := r.RecordsRejected + r.InputsRejected - len(r.Rejections); n > 0 {
+		fmt.Fprintf(w, "  … and %d more rejections\n", n)
+	}
+}
+
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
+		return
+	}
+	w.Write(append(b, '\n'))
+}
+
+// safeText makes untrusted text safe for a terminal: control characters
+// (escape sequences, carriage returns) are shown as \x.. escapes.
+func safeText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteRune(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// progress draws a one-line progress report on stderr when it is a
+// terminal, at most ten times a second.
+type progress struct {
+	w      io.Writer
+	total  int
+	on     bool
+	start  time.Time
+	last   time.Time
+	drawn  bool
+}
+
+func (e *env) newProgress(total int) *progress {
+	p := &progress{w: e.stderr, total: total, start: time.Now()}
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && e.getenv("TERM") != "dumb" {
+		p.on = true
+	}
+	return p
+}
+
+func (p *progress) update(r pipeline.Report) {
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	done := r.Inputs + r.InputsSkipped + r.InputsRejected
+	rate := float64(r.Records) / time.Since(p.start).Seconds()
+	fmt.Fprintf(p.w, "\r\x1b[K%s %d/%d files · %d records · %.0f/s", bar(done, p.total, 24), done, p.total, r.Records, rate)
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+func bar(done, total, width int) string {
+	if total <= 0 {
+		total = 1
+	}
+	n := min(width, done*width/total)
+	return "[" + strings.Repeat("█", n) + strings.Repeat("·", width-n) + "]"
+}

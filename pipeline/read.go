@@ -1,0 +1,199 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+)
+
+// ReadOptions configure Pipeline.Read.
+type ReadOptions struct {
+	Decode    cloudtrail.Options
+	Workers   int // inputs decoded at once; 0 means GOMAXPROCS.
+	BatchSize int // events per Process call; 0 means 1000.
+	// KeepRejections bounds how many rejections the report lists (all are
+	// counted); 0 means 100.
+	KeepRejections int
+	// Progress, when set, is called after each stored batch, from the one
+	// goroutine that stores.
+	Progress func(Report)
+}
+
+// Rejection is a record or a whole input that could not be read.
+type Rejection struct {
+	Input   string `json:"input"`
+	Index   int    `json:"index"` // record index in the input (0-based), or -1 for the whole input.
+	EventID string `json:"event_id,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+func (r Rejection) String() string {
+	s := r.Input
+	if r.Index >= 0 {
+		s += fmt.Sprintf(": record %d", r.Index)
+	}
+	if r.EventID != "" {
+		s += fmt.Sprintf(" (event %s)", r.EventID)
+	}
+	return s + ": " + r.Reason
+}
+
+// Report is what a read did. Its JSON form is the scan summary.
+type Report struct {
+	Inputs          int           `json:"files_read"`
+	InputsSkipped   int           `json:"files_skipped"` // digest and Insights files.
+	InputsRejected  int           `json:"files_rejected"`
+	Records         int           `json:"records_seen"`
+	RecordsSkipped  int           `json:"records_skipped"` // Insights records.
+	RecordsRejected int           `json:"records_rejected"`
+	Result                        // what the pipeline did with the decoded events.
+	Rejections      []Rejection   `json:"rejections,omitempty"` // the first KeepRejections.
+	Skipped         []Rejection   `json:"skipped,omitempty"`    // skipped inputs with the reason (bounded likewise).
+	Elapsed         time.Duration `json:"-"`
+	Interrupted     bool          `json:"interrupted,omitempty"`
+}
+
+// Read decodes inputs with a bounded pool of workers and feeds the events
+// to Process in batches from a single goroutine, so memory stays bounded
+// whatever the inputs' size. A bad record or input is reported in the
+// Report and skipped; Read fails only when Process fails or ctx ends (then
+// the Report says what was done, and reading again completes the work).
+func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (Report, error) {
+	start := time.Now()
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	if opt.KeepRejections <= 0 {
+		opt.KeepRejections = 100
+	}
+	var (
+		mu  sync.Mutex
+		rep Report
+	)
+	reject := func(r Rejection) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Index < 0 {
+			rep.InputsRejected++
+		} else {
+			rep.RecordsRejected++
+		}
+		if len(rep.Rejections) < opt.KeepRejections {
+			rep.Rejections = append(rep.Rejections, r)
+		}
+	}
+
+	batches := make(chan []iamwatch.Event, opt.Workers)
+	g, gctx := errgroup.WithContext(ctx)
+
+	// The one writer: it owns the store side of the pipeline.
+	g.Go(func() error {
+		for batch := range batches {
+			res, err := p.Process(ctx, batch)
+			mu.Lock()
+			rep.Result.Add(res)
+			snapshot := rep
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+			if opt.Progress != nil {
+				opt.Progress(snapshot)
+			}
+		}
+		return nil
+	})
+
+	readers, rctx := errgroup.WithContext(gctx)
+	readers.SetLimit(opt.Workers)
+	for _, in := range inputs {
+		if rctx.Err() != nil {
+			break
+		}
+		readers.Go(func() error {
+			st, err := readInput(rctx, in, opt, batches, reject)
+			mu.Lock()
+			rep.Records += st.Records
+			rep.RecordsSkipped += st.Skipped
+			mu.Unlock()
+			switch {
+			case err == nil:
+				mu.Lock()
+				rep.Inputs++
+				mu.Unlock()
+			case errors.Is(err, cloudtrail.ErrSkipped):
+				mu.Lock()
+				rep.InputsSkipped++
+				if len(rep.Skipped) < opt.KeepRejections {
+					rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: err.Error()})
+				}
+				mu.Unlock()
+			case rctx.Err() != nil:
+				return rctx.Err()
+			default:
+				reject(Rejection{Input: in.Name, Index: -1, Reason: err.Error()})
+			}
+			return nil
+		})
+	}
+	rerr := readers.Wait()
+	close(batches)
+	err := g.Wait()
+	if err == nil {
+		err = rerr
+	}
+	rep.Elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+		err = ctx.Err()
+	}
+	return rep, err
+}
+
+// readInput decodes one input, sending full batches to out.
+func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- []iamwatch.Event, reject func(Rejection)) (cloudtrail.Stats, error) {
+	rc, err := in.Open()
+	if err != nil {
+		return cloudtrail.Stats{}, err
+	}
+	defer rc.Close()
+	batch := make([]iamwatch.Event, 0, opt.BatchSize)
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = make([]iamwatch.Event, 0, opt.BatchSize)
+		return nil
+	}
+	dopt := opt.Decode
+	dopt.OnError = func(re *cloudtrail.RecordError) {
+		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
+	}
+	st, err := cloudtrail.Decode(rc, in.Name, dopt, func(ev *iamwatch.Event) error {
+		batch = append(batch, *ev)
+		if len(batch) == cap(batch) {
+			return send()
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	return st, send()
+}
