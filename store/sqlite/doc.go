@@ -27,9 +27,9 @@
 //
 // # Raw records
 //
-// events.raw holds the raw CloudTrail record compressed as one zstd frame
-// (github.com/klauspost/compress/zstd, fastest level, no dictionary): any
-// zstd tool decompresses it. [Store.Event] returns it decompressed.
+// events.raw holds the raw CloudTrail record compressed as one S2 block
+// (github.com/klauspost/compress/s2; see schema.sql for why not zstd).
+// [Store.Event] returns it decompressed.
 //
 // # Retention
 //

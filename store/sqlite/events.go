@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/klauspost/compress/s2"
 )
 
 // eventColumns are the events table's columns in schema order.
@@ -19,9 +21,26 @@ const eventColumns = `event_id, event_time, event_date, event_source, event_name
 	request_parameters, response_elements, error_code, error_message, mfa_used, read_only,
 	category, invoked_by, target_role, raw`
 
-const insertEvent = `INSERT INTO events (` + eventColumns + `)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-	ON CONFLICT (event_id) DO NOTHING`
+// insertChunk rows go into one INSERT statement: SQLite's per-statement
+// cost, and database/sql's per-call cost, are paid once per chunk.
+const insertChunk = 32
+
+const eventColumnCount = 23
+
+// insertEvents returns the INSERT of n rows.
+func insertEvents(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO events (" + eventColumns + ") VALUES ")
+	row := "(" + strings.Repeat("?,", eventColumnCount-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT (event_id) DO NOTHING")
+	return b.String()
+}
 
 // PutEvents stores each event not already stored (by ID), in one
 // transaction, and returns how many were new. Event times are kept to whole
@@ -41,48 +60,32 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, insertEvent)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
-	}
-	defer stmt.Close()
-	var buf []byte // compressed raw record; the driver copies it on bind.
-	args := make([]any, 23)
-	for i := range events {
-		e := &events[i]
-		buf = buf[:0]
-		var raw any
-		if len(e.Raw) > 0 {
-			buf = s.enc.EncodeAll(e.Raw, buf)
-			raw = buf
+	var (
+		stmts = map[int]*sql.Stmt{} // by rows per statement; at most two.
+		args  = make([]any, 0, insertChunk*eventColumnCount)
+		buf   []byte // compressed raw records of one chunk; the driver copies them on bind.
+	)
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
 		}
-		t := e.Time.UTC()
-		args[0] = e.ID
-		args[1] = t.Format(iamwatch.TimeFormat)
-		args[2] = t.Format(time.DateOnly)
-		args[3] = e.Source
-		args[4] = e.Name
-		args[5] = string(e.Type)
-		args[6] = e.UserName
-		args[7] = e.IdentityType
-		args[8] = e.PrincipalARN
-		args[9] = e.AccountID
-		args[10] = e.Region
-		args[11] = e.SourceIP
-		args[12] = e.UserAgent
-		args[13] = jsonText(e.RequestParameters)
-		args[14] = jsonText(e.ResponseElements)
-		args[15] = e.ErrorCode
-		args[16] = e.ErrorMessage
-		args[17] = e.MFAUsed
-		args[18] = e.ReadOnly
-		args[19] = e.Category
-		args[20] = e.InvokedBy
-		args[21] = e.TargetRole
-		args[22] = raw
-		res, err := stmt.ExecContext(ctx, args...)
+	}()
+	for start := 0; start < len(events); start += insertChunk {
+		chunk := events[start:min(start+insertChunk, len(events))]
+		st := stmts[len(chunk)]
+		if st == nil {
+			if st, err = tx.PrepareContext(ctx, insertEvents(len(chunk))); err != nil {
+				return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+			}
+			stmts[len(chunk)] = st
+		}
+		args, buf = args[:0], buf[:0]
+		for i := range chunk {
+			args, buf = s.appendEventArgs(args, buf, &chunk[i])
+		}
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
-			return 0, fmt.Errorf("sqlite: put %d events: event %s: %w", len(events), e.ID, err)
+			return 0, fmt.Errorf("sqlite: put %d events: events %d to %d: %w", len(events), start, start+len(chunk)-1, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -94,6 +97,27 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", len(events), err)
 	}
 	return inserted, nil
+}
+
+// appendEventArgs appends the column values of e, in eventColumns order, to
+// args, compressing e.Raw onto buf.
+func (s *Store) appendEventArgs(args []any, buf []byte, e *iamwatch.Event) ([]any, []byte) {
+	var raw any
+	if len(e.Raw) > 0 {
+		n := len(buf)
+		buf = slices.Grow(buf, s2.MaxEncodedLen(len(e.Raw)))
+		enc := s2.Encode(buf[n:cap(buf)], e.Raw)
+		buf = buf[:n+len(enc)]
+		raw = buf[n:len(buf):len(buf)]
+	}
+	t := e.Time.UTC()
+	return append(args,
+		e.ID, t.Format(iamwatch.TimeFormat), t.Format(time.DateOnly),
+		e.Source, e.Name, string(e.Type),
+		e.UserName, e.IdentityType, e.PrincipalARN, e.AccountID, e.Region, e.SourceIP, e.UserAgent,
+		jsonText(e.RequestParameters), jsonText(e.ResponseElements),
+		e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
+		e.Category, e.InvokedBy, e.TargetRole, raw), buf
 }
 
 // jsonText stores a JSON value as TEXT, or NULL when absent.
@@ -240,7 +264,7 @@ func (s *Store) scanEvent(r interface{ Scan(...any) error }) (iamwatch.Event, er
 		e.ResponseElements = json.RawMessage(respE)
 	}
 	if len(raw) > 0 {
-		b, err := s.dec.DecodeAll(raw, nil)
+		b, err := s2.Decode(nil, raw)
 		if err != nil {
 			return e, fmt.Errorf("event %s: decompress raw: %w", e.ID, err)
 		}

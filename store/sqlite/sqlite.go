@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/klauspost/compress/zstd"
 	"modernc.org/sqlite"
 )
 
@@ -27,7 +26,6 @@ var schemaV1 string
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
 var migrations = []string{schemaV1}
-
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
@@ -63,9 +61,6 @@ type Store struct {
 	r    *sql.DB // query_only readers; == w for ":memory:".
 	path string
 	now  func() time.Time
-
-	enc *zstd.Encoder // EncodeAll is safe for concurrent use.
-	dec *zstd.Decoder // DecodeAll is safe for concurrent use.
 }
 
 // Open opens (creating it if needed) the database at path and migrates it to
@@ -76,12 +71,6 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	s := &Store{path: path, now: opt.Now}
 	var err error
-	if s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1)); err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: zstd: %w", path, err)
-	}
-	if s.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20)); err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: zstd: %w", path, err)
-	}
 	busy := strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)
 	params := url.Values{}
 	params.Set("_busy_timeout", busy)
@@ -98,10 +87,13 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.w.SetConnMaxLifetime(0)
 		s.r = s.w
 	} else {
-		params.Set("_auto_vacuum", "INCREMENTAL") // effective only when the file is new.
+		if err := initFile(ctx, path); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
 		params.Set("_journal_mode", "WAL")
 		params.Set("_synchronous", "NORMAL")
 		params.Add("_pragma", "cache_size(-32000)")
+		params.Add("_pragma", "wal_autocheckpoint(4000)") // pages: 64 MiB of WAL.
 		s.w, err = sql.Open("sqlite", fileURI(path, params))
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -127,6 +119,32 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// initFile sets the settings that only a new, empty database file accepts:
+// large pages (fewer write calls, which are costly in VMs, per commit and
+// checkpoint), incremental auto-vacuum (see Prune) and WAL. On an existing
+// database it changes nothing.
+func initFile(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", fileURI(path, nil))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var pages int
+	if err := db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if pages > 0 {
+		return nil
+	}
+	for _, p := range []string{"page_size = 16384", "auto_vacuum = INCREMENTAL", "journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, "PRAGMA "+p); err != nil {
+			return fmt.Errorf("init: pragma %s: %w", p, err)
+		}
+	}
+	return db.Close()
 }
 
 func fileURI(path string, q url.Values) string {
@@ -192,12 +210,6 @@ func (s *Store) Close() error {
 	}
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
-	}
-	if s.enc != nil {
-		errs = append(errs, s.enc.Close())
-	}
-	if s.dec != nil {
-		s.dec.Close()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
