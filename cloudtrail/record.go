@@ -39,17 +39,21 @@ var (
 // ErrSkipped for an Insights record.
 func DecodeRecord(raw []byte) (iamwatch.Event, error) {
 	var ev iamwatch.Event
-	if err := decodeRecord(raw, &ev); err != nil {
+	if id, err := decodeRecord(raw, &ev); err != nil {
+		if id != "" {
+			return iamwatch.Event{}, fmt.Errorf("cloudtrail: decode record %q: %w", id, err)
+		}
 		return iamwatch.Event{}, fmt.Errorf("cloudtrail: decode record: %w", err)
 	}
 	return ev, nil
 }
 
-// decodeRecord fills ev from raw; errors name the event ID when known.
-func decodeRecord(raw []byte, ev *iamwatch.Event) error {
+// decodeRecord fills ev from raw. On error it returns the event ID when the
+// record has one (the error does not repeat it).
+func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return fmt.Errorf("%w: a record is a JSON object", ErrInvalidJSON)
+		return "", fmt.Errorf("%w: a record is a JSON object", ErrInvalidJSON)
 	}
 	// Two copies: the bytes become Raw (and RequestParameters and
 	// ResponseElements share them), the string holds every string field as
@@ -57,23 +61,20 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) error {
 	own := bytes.Clone(raw)
 	d := recordDecoder{p: parser{b: own}, s: string(own)}
 	if err := d.record(); err != nil {
-		if id := peekEventID(own); id != "" {
-			return fmt.Errorf("event %q: %w: %v", id, ErrInvalidJSON, err)
-		}
-		return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+		return peekEventID(own), fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
 	w := &d.w
 	switch {
 	case w.eventID == "":
-		return fmt.Errorf("%w: eventID", ErrMissingField)
+		return "", fmt.Errorf("%w: eventID", ErrMissingField)
 	case w.eventTime == "":
-		return fmt.Errorf("event %q: %w: eventTime", w.eventID, ErrMissingField)
+		return w.eventID, fmt.Errorf("%w: eventTime", ErrMissingField)
 	case w.eventCategory == "Insight" || w.insight:
-		return fmt.Errorf("event %q: %w: insight record", w.eventID, ErrSkipped)
+		return w.eventID, fmt.Errorf("%w: insight record", ErrSkipped)
 	}
 	t, err := time.Parse(time.RFC3339, w.eventTime)
 	if err != nil {
-		return fmt.Errorf("event %q: %w: %q", w.eventID, ErrBadTime, w.eventTime)
+		return w.eventID, fmt.Errorf("%w: %q", ErrBadTime, w.eventTime)
 	}
 	var id *Identity
 	if w.hasIdentity {
@@ -116,7 +117,7 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) error {
 	if ev.ErrorCode == "" && d.signInFailed() {
 		ev.ErrorCode = "Failure"
 	}
-	return nil
+	return w.eventID, nil
 }
 
 // TypeOf returns the event type of an eventSource: iam, sts, signin, sso
