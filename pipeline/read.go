@@ -183,9 +183,12 @@ func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- []iamw
 	}
 	dopt := opt.Decode
 	dopt.OnError = func(re *cloudtrail.RecordError) {
+		if errors.Is(re.Err, cloudtrail.ErrSkipped) {
+			return // counted in Stats.Skipped
+		}
 		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
-	st, err := cloudtrail.Decode(rc, in.Name, dopt, func(ev *iamwatch.Event) error {
+	st, err := cloudtrail.Decode(ctx, rc, in.Name, dopt, func(ev *iamwatch.Event) error {
 		batch = append(batch, *ev)
 		if len(batch) == cap(batch) {
 			return send()

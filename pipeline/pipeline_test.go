@@ -1,0 +1,249 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/pipeline"
+	"github.com/iamwatch/iamwatch/store/sqlite"
+)
+
+// record returns one CloudTrail record as JSON.
+func record(id, source, name, identityType string, at time.Time) string {
+	ident := fmt.Sprintf(`{"type":%q,"principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"}`, identityType)
+	if identityType == "AWSService" {
+		ident = `{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}`
+	}
+	if identityType == "AssumedRole" {
+		ident = `{"type":"AssumedRole","principalId":"AROAEXAMPLE:scan","arn":"arn:aws:sts::111122223333:assumed-role/scanner-prod/scan","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/scanner-prod","userName":"scanner-prod"}}}`
+	}
+	return fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":%s,"eventTime":%q,"eventSource":%q,"eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":null,"responseElements":null,"eventID":%q,"eventType":"AwsApiCall","readOnly":false,"recipientAccountId":"111122223333"}`,
+		ident, at.UTC().Format(time.RFC3339), source, name, id)
+}
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "iamwatch.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// nameDetector raises one alert per event whose name it is given: a test
+// double of the Detector port that keeps these tests about the pipeline.
+type nameDetector map[string]bool
+
+func (d nameDetector) Evaluate(_ context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error) {
+	if !d[ev.Name] {
+		return nil, nil
+	}
+	return []iamwatch.Alert{{DedupKey: "test|" + ev.ID, Rule: "test", Severity: iamwatch.SeverityHigh, Time: ev.Time, EventName: ev.Name, EventIDs: []string{ev.ID}}}, nil
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+func TestReadIsIdempotentAndCountsDuplicatesAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := record("e1", "iam.amazonaws.com", "CreateUser", "IAMUser", t0)
+	b := record("e2", "sts.amazonaws.com", "GetCallerIdentity", "IAMUser", t0.Add(time.Minute))
+	c := record("e3", "ec2.amazonaws.com", "DescribeInstances", "IAMUser", t0.Add(2*time.Minute))
+	writeFile(t, dir, "one.json", `{"Records":[`+a+`,`+b+`,`+c+`]}`)
+	writeFile(t, dir, "sub/two.jsonl", a+"\n"+b+"\n") // CloudTrail repeats records across files
+
+	st := openStore(t)
+	var newAlerts []iamwatch.Alert
+	p, err := pipeline.New(st, pipeline.Options{
+		Detector: nameDetector{"CreateUser": true},
+		OnNew:    func(a iamwatch.Alert) { newAlerts = append(newAlerts, a) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := pipeline.Expand([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) != 2 {
+		t.Fatalf("Expand found %d inputs, want 2", len(inputs))
+	}
+	ctx := context.Background()
+	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// e3 is an EC2 event: not kept by the identity filter.
+	want := pipeline.Report{Inputs: 2, Records: 5}
+	want.Result = pipeline.Result{Events: 5, Kept: 4, Stored: 2, Duplicates: 2, Alerts: 2, NewAlerts: 1}
+	if rep.Inputs != want.Inputs || rep.Records != want.Records || rep.Result != want.Result {
+		t.Errorf("first read: got %+v / %+v, want %+v", rep.Result, rep, want.Result)
+	}
+	if len(newAlerts) != 1 || newAlerts[0].EventIDs[0] != "e1" {
+		t.Errorf("new alerts = %+v, want one for e1", newAlerts)
+	}
+
+	rep, err = p.Read(ctx, inputs, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stored != 0 || rep.Duplicates != 4 || rep.NewAlerts != 0 {
+		t.Errorf("second read stored %d, duplicates %d, new alerts %d; want 0, 4, 0", rep.Stored, rep.Duplicates, rep.NewAlerts)
+	}
+	evs, err := st.Events(ctx, sqlite.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		ids = append(ids, e.ID)
+	}
+	if got := strings.Join(ids, ","); got != "e2,e1" && got != "e1,e2" {
+		t.Errorf("stored events %s, want e1 and e2", got)
+	}
+}
+
+func TestReadReportsBadInputAndGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	good := record("g1", "iam.amazonaws.com", "ListUsers", "IAMUser", t0)
+	noID := strings.Replace(record("", "iam.amazonaws.com", "ListRoles", "IAMUser", t0), `"eventID":"",`, ``, 1)
+	writeFile(t, dir, "a.jsonl", good+"\n{not json\n"+noID+"\n"+record("g2", "signin.amazonaws.com", "ConsoleLogin", "IAMUser", t0)+"\n")
+	writeFile(t, dir, "b.json", `"just a string"`)
+	writeFile(t, dir, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/03/02/111122223333_CloudTrail-Digest_us-east-1_x_20260302T100000Z.json.gz", "ignored")
+
+	st := openStore(t)
+	p, err := pipeline.New(st, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := pipeline.Expand([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Read(context.Background(), inputs, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stored != 2 {
+		t.Errorf("stored %d events, want 2 (the good ones around the bad ones)", rep.Stored)
+	}
+	if rep.RecordsRejected != 2 {
+		t.Errorf("records rejected = %d, want 2; rejections %v", rep.RecordsRejected, rep.Rejections)
+	}
+	if rep.InputsRejected != 1 || rep.InputsSkipped != 1 {
+		t.Errorf("inputs rejected %d, skipped %d; want 1 and 1 (report %+v)", rep.InputsRejected, rep.InputsSkipped, rep)
+	}
+	var sawIndex bool
+	for _, r := range rep.Rejections {
+		if strings.HasSuffix(r.Input, "a.jsonl") && r.Index == 1 {
+			sawIndex = true
+		}
+	}
+	if !sawIndex {
+		t.Errorf("no rejection names a.jsonl record 1: %v", rep.Rejections)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	cases := []struct {
+		name   string
+		filter pipeline.Filter
+		rec    string
+		stored bool
+	}{
+		{"identity event kept", pipeline.Filter{}, record("1", "iam.amazonaws.com", "ListUsers", "IAMUser", t0), true},
+		{"other event dropped", pipeline.Filter{}, record("2", "ec2.amazonaws.com", "DescribeVpcs", "IAMUser", t0), false},
+		{"other event kept with all", pipeline.Filter{Keep: pipeline.KeepAll}, record("3", "ec2.amazonaws.com", "DescribeVpcs", "IAMUser", t0), true},
+		{"service call dropped", pipeline.Filter{DropServiceEvents: true}, record("4", "sts.amazonaws.com", "AssumeRole", "AWSService", t0), false},
+		{"service call kept when not dropping", pipeline.Filter{}, record("5", "sts.amazonaws.com", "AssumeRole", "AWSService", t0), true},
+		{"ignored role dropped", pipeline.Filter{IgnoreRoles: []string{"scanner-*"}}, record("6", "iam.amazonaws.com", "ListRoles", "AssumedRole", t0), false},
+		{"other role kept", pipeline.Filter{IgnoreRoles: []string{"deploy-*"}}, record("7", "iam.amazonaws.com", "ListRoles", "AssumedRole", t0), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := openStore(t)
+			p, err := pipeline.New(st, pipeline.Options{Filter: c.filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := pipeline.Input{Name: "x.json", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(c.rec)), nil }}
+			rep, err := p.Read(context.Background(), []pipeline.Input{in}, pipeline.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Stored == 1; got != c.stored {
+				t.Errorf("stored = %v, want %v (report %+v)", got, c.stored, rep)
+			}
+		})
+	}
+	if err := (pipeline.Filter{IgnoreRoles: []string{"["}}).Validate(); err == nil {
+		t.Error("a bad pattern was accepted")
+	}
+}
+
+func TestAlertingEventIsStoredWhateverTheFilter(t *testing.T) {
+	st := openStore(t)
+	p, err := pipeline.New(st, pipeline.Options{Detector: nameDetector{"RunInstances": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record("x1", "ec2.amazonaws.com", "RunInstances", "IAMUser", t0)
+	in := pipeline.Input{Name: "x.json", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(rec)), nil }}
+	rep, err := p.Read(context.Background(), []pipeline.Input{in}, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stored != 1 || rep.NewAlerts != 1 {
+		t.Fatalf("stored %d, new alerts %d; want 1 and 1", rep.Stored, rep.NewAlerts)
+	}
+}
+
+func TestEnqueueFailureIsRetriedOnReplay(t *testing.T) {
+	st := openStore(t)
+	fail := true
+	var enqueued []string
+	p, err := pipeline.New(st, pipeline.Options{
+		Detector: nameDetector{"CreateUser": true},
+		Enqueue: func(_ context.Context, a iamwatch.Alert) error {
+			if fail {
+				return fmt.Errorf("outbox unavailable")
+			}
+			enqueued = append(enqueued, a.DedupKey)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := iamwatch.Event{ID: "c1", Time: t0, Source: "iam.amazonaws.com", Name: "CreateUser", Type: iamwatch.TypeIAM}
+	if _, err := p.Process(context.Background(), []iamwatch.Event{ev}); err == nil {
+		t.Fatal("Process succeeded although the enqueue failed")
+	}
+	fail = false
+	res, err := p.Process(context.Background(), []iamwatch.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enqueued) != 1 || res.NewAlerts != 0 {
+		t.Errorf("after replay: enqueued %v, new alerts %d; want the alert enqueued once and not counted new again", enqueued, res.NewAlerts)
+	}
+}
