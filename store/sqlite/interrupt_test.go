@@ -23,7 +23,9 @@ const (
 
 var interruptStart = time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)
 
-func interruptBatch(i int) []iamwatch.Event { return testEvents(fmt.Sprintf("k%04d", i), interruptStart.Add(time.Duration(i)*time.Hour), childBatchLen) }
+func interruptBatch(i int) []iamwatch.Event {
+	return testEvents(fmt.Sprintf("k%04d", i), interruptStart.Add(time.Duration(i)*time.Hour), childBatchLen)
+}
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnvDB); path != "" {
