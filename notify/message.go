@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -189,4 +191,22 @@ func (m *Message) ItemLine() string {
 		s += " · " + m.FieldLine()
 	}
 	return s
+}
+
+// Digest returns the hex SHA-256 of s: a stable, header-safe identifier for
+// keys that may be long or hold any characters.
+func Digest(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// DeliveryID identifies the message for alerts: the hex SHA-256 of their
+// dedup keys. A resend of the same alerts has the same ID, so receivers can
+// drop repeats.
+func DeliveryID(alerts []iamwatch.Alert) string {
+	keys := make([]string, len(alerts))
+	for i := range alerts {
+		keys[i] = alerts[i].DedupKey
+	}
+	return Digest(strings.Join(keys, "\n"))
 }

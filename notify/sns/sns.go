@@ -1,0 +1,122 @@
+package sns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/notify/internal/awserr"
+)
+
+// MaxSubject is the longest subject sent: SNS wants fewer than 100 characters.
+const MaxSubject = 99
+
+// Config is the settings of an sns sink.
+type Config struct {
+	TopicARN string `yaml:"topic_arn"`
+}
+
+// Publisher is the SNS call the sink uses (*sns.Client satisfies it).
+type Publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Sink publishes to one topic. It is safe for concurrent use if its client is.
+type Sink struct {
+	name     string
+	topicARN string
+	client   Publisher
+}
+
+var _ notify.Sink = (*Sink)(nil)
+
+// New returns a sink publishing to topicARN with client.
+func New(name, topicARN string, client Publisher) (*Sink, error) {
+	if !strings.HasPrefix(topicARN, "arn:") || strings.Count(topicARN, ":") != 5 {
+		return nil, fmt.Errorf("topic_arn %q is not a topic ARN", topicARN)
+	}
+	return &Sink{name: name, topicARN: topicARN, client: client}, nil
+}
+
+// Builder returns the notify.Builder of type "sns": load gives the AWS
+// configuration (loaded once, lazily, by the command); the client's region
+// is the topic's.
+func Builder(load func(ctx context.Context) (aws.Config, error)) notify.Builder {
+	return func(ctx context.Context, name string, s notify.Settings, _ notify.Deps) (notify.Sink, error) {
+		var c Config
+		if err := s.Decode(&c); err != nil {
+			return nil, err
+		}
+		if c.TopicARN == "" {
+			return nil, errors.New("topic_arn is required")
+		}
+		cfg, err := load(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws config: %w", err)
+		}
+		region := strings.Split(c.TopicARN, ":")[3]
+		client := sns.NewFromConfig(cfg, func(o *sns.Options) {
+			if region != "" {
+				o.Region = region
+			}
+		})
+		return New(name, c.TopicARN, client)
+	}
+}
+
+// Name returns the sink's name.
+func (s *Sink) Name() string { return s.name }
+
+// Send publishes one message for alerts.
+func (s *Sink) Send(ctx context.Context, alerts []iamwatch.Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	if _, err := s.client.Publish(ctx, Input(s.topicARN, alerts)); err != nil {
+		return awserr.Classify("sns: publish", err)
+	}
+	return nil
+}
+
+// Input builds the Publish request for alerts.
+func Input(topicARN string, alerts []iamwatch.Alert) *sns.PublishInput {
+	m := notify.Format(alerts)
+	attrs := map[string]types.MessageAttributeValue{
+		"severity": str(m.Severity.String()),
+	}
+	if v := same(alerts, func(a *iamwatch.Alert) string { return a.Rule }); v != "" {
+		attrs["rule"] = str(v)
+	}
+	if v := same(alerts, func(a *iamwatch.Alert) string { return a.AccountID }); v != "" {
+		attrs["account_id"] = str(v)
+	}
+	return &sns.PublishInput{
+		TopicArn:          aws.String(topicARN),
+		Subject:           aws.String(notify.ASCII(m.Subject, MaxSubject)),
+		Message:           aws.String(m.Text()),
+		MessageAttributes: attrs,
+	}
+}
+
+// same returns the common value of f over alerts, "multiple" when they
+// differ, or "" when it is empty (SNS rejects empty attribute values).
+func same(alerts []iamwatch.Alert, f func(*iamwatch.Alert) string) string {
+	v := f(&alerts[0])
+	for i := range alerts[1:] {
+		if f(&alerts[i+1]) != v {
+			return "multiple"
+		}
+	}
+	return notify.CleanText(v, 256)
+}
+
+func str(v string) types.MessageAttributeValue {
+	return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
