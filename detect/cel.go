@@ -1,0 +1,195 @@
+package detect
+
+import (
+	"fmt"
+	"reflect"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// Conditions are CEL expressions (https://cel.dev) over one event. They see:
+//
+//   - event: the whole CloudTrail record, map(string, dyn);
+//   - request, response, additional: requestParameters, responseElements and
+//     additionalEventData, each an empty map when the record has none;
+//   - every normalised field (see Fields) as a string: user_name, source_ip, …;
+//   - trusted_accounts and admin_policies from the Config, list(string).
+//
+// and these functions besides CEL's standard library:
+//
+//   - policy_allows_any(doc, ["*", "iam:*"]) bool: an Allow statement of the
+//     policy document grants one of the actions (see Policy.AllowsAny); doc
+//     is a JSON string, possibly URL-encoded, or a map. An unreadable
+//     document allows nothing.
+//   - trust_allows_external(doc, account, trusted) bool and
+//     external_principals(doc, account, trusted) list(string): a trust policy
+//     lets "*" or an account other than account and trusted assume the role
+//     (see Policy.ExternalPrincipals).
+//   - is_admin_policy(arn) bool: the policy ARN or name is in admin_policies.
+//   - arn_name(arn) string: what follows the last "/" of an ARN.
+//   - role_name(arn) string: the role an assumed-role or role ARN names.
+//
+// A condition that fails to evaluate (a missing key, a wrong type) counts as
+// not matching; Engine.Stats counts such failures. Guard optional fields
+// with has(request.x).
+type celEnv struct {
+	env *cel.Env
+}
+
+func newCELEnv(cfg Config) (*celEnv, error) {
+	admin := cfg.adminPolicies()
+	opts := []cel.EnvOption{
+		cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("response", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("additional", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("trusted_accounts", cel.ListType(cel.StringType)),
+		cel.Variable("admin_policies", cel.ListType(cel.StringType)),
+		cel.Function("policy_allows_any",
+			cel.Overload("policy_allows_any_dyn_list", []*cel.Type{cel.DynType, cel.ListType(cel.StringType)}, cel.BoolType,
+				cel.BinaryBinding(func(doc, actions ref.Val) ref.Val {
+					p, err := ParsePolicy(doc.Value())
+					if err != nil {
+						return types.False
+					}
+					list, err := toStrings(actions)
+					if err != nil {
+						return types.NewErr("policy_allows_any: %v", err)
+					}
+					return types.Bool(p.AllowsAny(list))
+				}))),
+		cel.Function("trust_allows_external",
+			cel.Overload("trust_allows_external_dyn_string_list", []*cel.Type{cel.DynType, cel.StringType, cel.ListType(cel.StringType)}, cel.BoolType,
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					ext, err := externalPrincipals(args)
+					if err != nil {
+						return types.NewErr("trust_allows_external: %v", err)
+					}
+					return types.Bool(len(ext) > 0)
+				}))),
+		cel.Function("external_principals",
+			cel.Overload("external_principals_dyn_string_list", []*cel.Type{cel.DynType, cel.StringType, cel.ListType(cel.StringType)}, cel.ListType(cel.StringType),
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					ext, err := externalPrincipals(args)
+					if err != nil {
+						return types.NewErr("external_principals: %v", err)
+					}
+					return types.DefaultTypeAdapter.NativeToValue(ext)
+				}))),
+		cel.Function("is_admin_policy",
+			cel.Overload("is_admin_policy_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(arn ref.Val) ref.Val {
+					s, _ := arn.Value().(string)
+					return types.Bool(isAdminPolicy(admin, s))
+				}))),
+		cel.Function("arn_name",
+			cel.Overload("arn_name_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(arn ref.Val) ref.Val {
+					s, _ := arn.Value().(string)
+					return types.String(lastSegment(s))
+				}))),
+		cel.Function("role_name",
+			cel.Overload("role_name_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(arn ref.Val) ref.Val {
+					s, _ := arn.Value().(string)
+					return types.String(RoleName(s))
+				}))),
+	}
+	for _, f := range Fields {
+		opts = append(opts, cel.Variable(f, cel.StringType))
+	}
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cel environment: %w", err)
+	}
+	return &celEnv{env: env}, nil
+}
+
+func toStrings(v ref.Val) ([]string, error) {
+	n, err := v.ConvertToNative(reflect.TypeFor[[]string]())
+	if err != nil {
+		return nil, err
+	}
+	return n.([]string), nil
+}
+
+func externalPrincipals(args []ref.Val) ([]string, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("want 3 arguments, got %d", len(args))
+	}
+	p, err := ParsePolicy(args[0].Value())
+	if err != nil {
+		return []string{}, nil // an unreadable document names nobody
+	}
+	account, _ := args[1].Value().(string)
+	trusted, err := toStrings(args[2])
+	if err != nil {
+		return nil, err
+	}
+	ext := p.ExternalPrincipals(account, trusted)
+	if ext == nil {
+		ext = []string{}
+	}
+	return ext, nil
+}
+
+// compile compiles expr, which must have type want.
+func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
+	ast, iss := c.env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !ast.OutputType().IsExactType(want) && !ast.OutputType().IsExactType(cel.DynType) {
+		return nil, fmt.Errorf("expression has type %s, want %s", ast.OutputType(), want)
+	}
+	prg, err := c.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, err
+	}
+	return prg, nil
+}
+
+// activation resolves the condition variables for one event, lazily.
+type activation struct {
+	ev      *iamwatch.Event
+	rec     map[string]any
+	trusted []string
+	admin   []string
+}
+
+var _ interpreter.Activation = (*activation)(nil)
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "event":
+		return a.rec, true
+	case "request":
+		return subObject(a.rec, "requestParameters"), true
+	case "response":
+		return subObject(a.rec, "responseElements"), true
+	case "additional":
+		return subObject(a.rec, "additionalEventData"), true
+	case "trusted_accounts":
+		return a.trusted, true
+	case "admin_policies":
+		return a.admin, true
+	}
+	if knownField(name) {
+		return fieldValue(a.ev, name), true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+func subObject(rec map[string]any, key string) map[string]any {
+	if m, ok := rec[key].(map[string]any); ok {
+		return m
+	}
+	return emptyObject
+}

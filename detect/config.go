@@ -1,0 +1,184 @@
+package detect
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// DefaultAdminPolicies are the AWS managed policies that make a principal an
+// administrator of the account or of IAM Identity Center.
+var DefaultAdminPolicies = []string{
+	"AdministratorAccess", "IAMFullAccess", "PowerUserAccess",
+	"AWSSSOMasterAccountAdministrator", "AWSIdentityCenterFullAccess",
+	"AWSSSOMemberAccountAdministrator",
+}
+
+// Config tunes detection. The daemon's configuration file embeds it under
+// `detection:`; the zero value is valid (every rule on, nothing allowed,
+// the default admin policies).
+//
+//	detection:
+//	  disabled: [console-signin-failed]
+//	  trusted_accounts: ["111122223333"]
+//	  admin_policies: [AdministratorAccess, MyBreakGlass]
+//	  allow:
+//	    roles: ["OrganizationAccountAccessRole", "terraform-*"]
+//	    source_ips: ["10.0.0.0/8"]
+//	  rules:
+//	    console-signin-failures:
+//	      threshold: {count: 6, within: 30m}
+//	    root-api-activity:
+//	      allow: {accounts: ["444455556666"]}
+type Config struct {
+	// Disabled lists rule ids that never raise alerts.
+	Disabled []string `yaml:"disabled" json:"disabled,omitempty"`
+	// Allow suppresses matching events for every rule.
+	Allow AllowList `yaml:"allow" json:"allow,omitzero"`
+	// TrustedAccounts are accounts that are not "external" besides the
+	// event's own (role-trust-policy-external).
+	TrustedAccounts []string `yaml:"trusted_accounts" json:"trusted_accounts,omitempty"`
+	// AdminPolicies are policy names (or full ARNs) that count as admin; nil
+	// means DefaultAdminPolicies.
+	AdminPolicies []string `yaml:"admin_policies" json:"admin_policies,omitempty"`
+	// Rules holds per-rule settings by rule id.
+	Rules map[string]RuleConfig `yaml:"rules" json:"rules,omitempty"`
+}
+
+// RuleConfig is the per-rule part of Config.
+type RuleConfig struct {
+	Disabled bool      `yaml:"disabled" json:"disabled,omitempty"`
+	Allow    AllowList `yaml:"allow" json:"allow,omitzero"`
+	// Threshold overrides the rule's count and/or window (threshold rules only).
+	Threshold *ThresholdOverride `yaml:"threshold" json:"threshold,omitempty"`
+}
+
+// ThresholdOverride replaces a threshold rule's count and window; zero
+// fields keep the rule's value.
+type ThresholdOverride struct {
+	Count  int           `yaml:"count" json:"count,omitempty"`
+	Within time.Duration `yaml:"within" json:"within,omitempty"`
+}
+
+// AllowList suppresses events from known-good actors. An event is allowed
+// (raises nothing) when any entry of any list matches it. Users, roles and
+// user agents are wildcards ("*" any run, "?" one character, compared
+// ignoring case); accounts are exact; source IPs are addresses or CIDR
+// blocks.
+type AllowList struct {
+	Users      []string `yaml:"users" json:"users,omitempty"`           // Event.UserName
+	Roles      []string `yaml:"roles" json:"roles,omitempty"`           // the actor's role name (assumed-role ARN)
+	Accounts   []string `yaml:"accounts" json:"accounts,omitempty"`     // Event.AccountID
+	SourceIPs  []string `yaml:"source_ips" json:"source_ips,omitempty"` // Event.SourceIP
+	UserAgents []string `yaml:"user_agents" json:"user_agents,omitempty"`
+}
+
+// IsZero reports whether the list allows nothing.
+func (a AllowList) IsZero() bool {
+	return len(a.Users)+len(a.Roles)+len(a.Accounts)+len(a.SourceIPs)+len(a.UserAgents) == 0
+}
+
+// allowList is a compiled AllowList.
+type allowList struct {
+	users, roles, agents []string
+	accounts             []string
+	prefixes             []netip.Prefix
+}
+
+func compileAllow(a AllowList) (*allowList, error) {
+	if a.IsZero() {
+		return nil, nil
+	}
+	c := &allowList{users: a.Users, roles: a.Roles, agents: a.UserAgents, accounts: a.Accounts}
+	for _, acct := range a.Accounts {
+		if !isAccountID(acct) {
+			return nil, fmt.Errorf("allow.accounts: %q is not a 12-digit account ID", acct)
+		}
+	}
+	for _, s := range a.SourceIPs {
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("allow.source_ips: %w", err)
+			}
+			c.prefixes = append(c.prefixes, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("allow.source_ips: %w", err)
+		}
+		c.prefixes = append(c.prefixes, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	for _, list := range [][]string{a.Users, a.Roles, a.UserAgents} {
+		for _, p := range list {
+			if p == "" {
+				return nil, fmt.Errorf("allow: empty pattern")
+			}
+		}
+	}
+	return c, nil
+}
+
+// allows reports whether ev is allowed. c may be nil.
+func (c *allowList) allows(ev *iamwatch.Event) bool {
+	if c == nil {
+		return false
+	}
+	for _, p := range c.users {
+		if wildFold(p, ev.UserName) {
+			return true
+		}
+	}
+	if len(c.roles) > 0 {
+		if role := RoleName(ev.PrincipalARN); role != "" {
+			for _, p := range c.roles {
+				if wildFold(p, role) {
+					return true
+				}
+			}
+		}
+	}
+	if slices.Contains(c.accounts, ev.AccountID) {
+		return true
+	}
+	if len(c.prefixes) > 0 {
+		if ip, err := netip.ParseAddr(ev.SourceIP); err == nil {
+			ip = ip.Unmap()
+			for _, p := range c.prefixes {
+				if p.Contains(ip) {
+					return true
+				}
+			}
+		}
+	}
+	for _, p := range c.agents {
+		if wildFold(p, ev.UserAgent) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Config) adminPolicies() []string {
+	if c.AdminPolicies == nil {
+		return DefaultAdminPolicies
+	}
+	return c.AdminPolicies
+}
+
+// isAdminPolicy reports whether arn (a policy ARN or name) is in list, by
+// full ARN or by name, ignoring case.
+func isAdminPolicy(list []string, arn string) bool {
+	name := lastSegment(arn)
+	for _, p := range list {
+		if strings.EqualFold(p, arn) || (!strings.Contains(p, "/") && strings.EqualFold(p, name)) {
+			return true
+		}
+	}
+	return false
+}

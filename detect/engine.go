@@ -1,0 +1,400 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"text/template"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// Engine evaluates rules against events. It is built once by New (which
+// validates the rules and the Config) and is safe for concurrent use.
+//
+// Matching does not loop over every rule: rules are indexed by the exact
+// eventName values of their pattern; rules without one by the exact
+// userIdentity.type values; rules without either that require errorCode are
+// consulted only for failed events; the rest (none in the built-in catalog)
+// are consulted for every event. The record is parsed only when some rule is
+// a candidate for the event.
+type Engine struct {
+	rules      []*compiled
+	byName     map[string][]*compiled
+	byIdentity map[string][]*compiled
+	onError    []*compiled
+	always     []*compiled
+
+	allow   *allowList
+	trusted []string
+	admin   []string
+	state   iamwatch.ThresholdStore
+	locks   groupLocks
+
+	conditionErrors atomic.Int64
+	summaryErrors   atomic.Int64
+}
+
+// compiled is a rule as the Engine runs it.
+type compiled struct {
+	rule    *Rule
+	pattern *Pattern
+	cond    cel.Program
+	group   cel.Program
+	summary *template.Template
+	allow   *allowList
+	count   int
+	within  time.Duration
+}
+
+// Stats counts failures that do not stop evaluation.
+type Stats struct {
+	ConditionErrors int64 // conditions or group expressions that failed to evaluate (counted as no match)
+	SummaryErrors   int64 // summaries that failed to render (a plain summary was used)
+}
+
+// New compiles rules under cfg. state keeps threshold counts; it may be nil
+// only when no enabled rule has a threshold. Rules disabled by cfg are left
+// out. It fails when a rule or the Config is invalid: duplicate rule IDs,
+// unknown rule IDs in cfg, bad allow-lists, a threshold override on a rule
+// without a threshold.
+func New(rules []*Rule, cfg Config, state iamwatch.ThresholdStore) (*Engine, error) {
+	e := &Engine{
+		byName:     map[string][]*compiled{},
+		byIdentity: map[string][]*compiled{},
+		trusted:    cfg.TrustedAccounts,
+		admin:      cfg.adminPolicies(),
+		state:      state,
+	}
+	e.locks.seed = maphash.MakeSeed()
+	ids := map[string]*Rule{}
+	for _, r := range rules {
+		if r == nil || r.pattern == nil {
+			return nil, errors.New("detect: new engine: a rule was not loaded by ParseRule/LoadFS")
+		}
+		if prev, dup := ids[r.ID]; dup {
+			return nil, fmt.Errorf("detect: new engine: rule %q defined twice (%s, %s)", r.ID, prev.File, r.File)
+		}
+		ids[r.ID] = r
+	}
+	for _, a := range cfg.TrustedAccounts {
+		if !isAccountID(a) {
+			return nil, fmt.Errorf("detect: new engine: trusted_accounts: %q is not a 12-digit account ID", a)
+		}
+	}
+	disabled := map[string]bool{}
+	for _, id := range cfg.Disabled {
+		if ids[id] == nil {
+			return nil, fmt.Errorf("detect: new engine: disabled: unknown rule %q", id)
+		}
+		disabled[id] = true
+	}
+	for id, rc := range cfg.Rules {
+		r := ids[id]
+		if r == nil {
+			return nil, fmt.Errorf("detect: new engine: rules: unknown rule %q", id)
+		}
+		if rc.Disabled {
+			disabled[id] = true
+		}
+		if rc.Threshold != nil {
+			if r.Threshold == nil {
+				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold: the rule has no threshold", id)
+			}
+			if rc.Threshold.Count != 0 && rc.Threshold.Count < 2 {
+				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold.count: must be at least 2", id)
+			}
+			if rc.Threshold.Within < 0 {
+				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold.within: must be positive", id)
+			}
+		}
+	}
+	var err error
+	if e.allow, err = compileAllow(cfg.Allow); err != nil {
+		return nil, fmt.Errorf("detect: new engine: %w", err)
+	}
+	env, err := newCELEnv(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("detect: new engine: %w", err)
+	}
+	for _, r := range rules {
+		if disabled[r.ID] {
+			continue
+		}
+		c, err := compileRule(r, cfg, env)
+		if err != nil {
+			return nil, fmt.Errorf("detect: new engine: rule %s (%s): %w", r.ID, r.File, err)
+		}
+		if c.count > 0 && state == nil {
+			return nil, fmt.Errorf("detect: new engine: rule %s has a threshold and no threshold store was given", r.ID)
+		}
+		e.rules = append(e.rules, c)
+		e.index(c)
+	}
+	return e, nil
+}
+
+func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
+	c := &compiled{rule: r, pattern: r.pattern}
+	var err error
+	if r.Condition != "" {
+		if c.cond, err = env.compile(r.Condition, cel.BoolType); err != nil {
+			return nil, fmt.Errorf("condition: %w", err)
+		}
+	}
+	if t := r.Threshold; t != nil {
+		c.count, c.within = t.Count, t.Within
+		if o := cfg.Rules[r.ID].Threshold; o != nil {
+			if o.Count != 0 {
+				c.count = o.Count
+			}
+			if o.Within != 0 {
+				c.within = o.Within
+			}
+		}
+		if t.Group != "" {
+			if c.group, err = env.compile(t.Group, cel.StringType); err != nil {
+				return nil, fmt.Errorf("threshold.group: %w", err)
+			}
+		}
+	}
+	if c.summary, err = parseSummary(r.ID, r.Summary, cfg); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	if c.allow, err = compileAllow(cfg.Rules[r.ID].Allow); err != nil {
+		return nil, fmt.Errorf("rules.%s.%w", r.ID, err)
+	}
+	return c, nil
+}
+
+func (e *Engine) index(c *compiled) {
+	if names, ok := c.pattern.exactStrings("eventName"); ok {
+		for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
+			e.byName[n] = append(e.byName[n], c)
+		}
+		return
+	}
+	if uid := c.pattern.sub("userIdentity"); uid != nil {
+		if types, ok := uid.exactStrings("type"); ok {
+			for _, t := range slices.Compact(slices.Sorted(slices.Values(types))) {
+				e.byIdentity[t] = append(e.byIdentity[t], c)
+			}
+			return
+		}
+	}
+	if c.pattern.requiresPresent("errorCode") {
+		e.onError = append(e.onError, c)
+		return
+	}
+	e.always = append(e.always, c)
+}
+
+// Rules returns the IDs of the enabled rules, in the order given to New.
+func (e *Engine) Rules() []string {
+	out := make([]string, len(e.rules))
+	for i, c := range e.rules {
+		out[i] = c.rule.ID
+	}
+	return out
+}
+
+// Stats returns the failure counters.
+func (e *Engine) Stats() Stats {
+	return Stats{ConditionErrors: e.conditionErrors.Load(), SummaryErrors: e.summaryErrors.Load()}
+}
+
+// candidates returns the buckets of rules that may match ev.
+func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
+	var b [4][]*compiled
+	b[0] = e.byName[ev.Name]
+	if len(e.byIdentity) > 0 {
+		b[1] = e.byIdentity[ev.IdentityType]
+	}
+	if ev.ErrorCode != "" {
+		b[2] = e.onError
+	}
+	b[3] = e.always
+	return b
+}
+
+// Interested reports, cheaply (no parsing), whether any rule could match ev.
+// The pipeline keeps such events whatever its retention filter says.
+func (e *Engine) Interested(ev *iamwatch.Event) bool {
+	for _, list := range e.candidates(ev) {
+		if len(list) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate returns the alerts ev belongs to: for a single-event rule one
+// alert per matching rule, keyed per rule and event (or per the rule's dedup
+// fields and period); for a threshold rule the alert of the window ev
+// completes or adds to (see threshold.go), nothing below the threshold.
+// Events allowed by the Config raise nothing and, for threshold rules, do
+// not count.
+//
+// The caller stores the event, then claims each alert (AlertStore.ClaimAlert)
+// and notifies only when claimed. An error means the threshold store failed
+// or the record could not be parsed; the alerts returned with it are valid.
+func (e *Engine) Evaluate(ctx context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error) {
+	buckets := e.candidates(ev)
+	if len(buckets[0])+len(buckets[1])+len(buckets[2])+len(buckets[3]) == 0 {
+		return nil, nil
+	}
+	if e.allow.allows(ev) {
+		return nil, nil
+	}
+	rec, err := parseRecord(ev)
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	var out []iamwatch.Alert
+	var errs []error
+	for _, list := range buckets {
+		for _, c := range list {
+			a, err := e.evalRule(ctx, c, ev, rec)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if a != nil {
+				out = append(out, *a)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("detect: event %q: %w", ev.ID, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func (e *Engine) evalRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (*iamwatch.Alert, error) {
+	if !c.pattern.Match(rec) || c.allow.allows(ev) {
+		return nil, nil
+	}
+	var act *activation
+	if c.cond != nil || c.group != nil {
+		act = &activation{ev: ev, rec: rec, trusted: e.trusted, admin: e.admin}
+	}
+	if c.cond != nil {
+		v, _, err := c.cond.ContextEval(ctx, act)
+		if err != nil {
+			e.conditionErrors.Add(1)
+			return nil, nil
+		}
+		if b, ok := v.Value().(bool); !ok || !b {
+			return nil, nil
+		}
+	}
+	r := c.rule
+	a := &iamwatch.Alert{
+		Rule:       r.ID,
+		Severity:   r.Severity,
+		Title:      r.Title,
+		Action:     r.Action,
+		Time:       ev.Time,
+		AccountID:  ev.AccountID,
+		Region:     ev.Region,
+		UserName:   ev.UserName,
+		SourceIP:   ev.SourceIP,
+		EventName:  ev.Name,
+		EventIDs:   []string{ev.ID},
+		Tags:       r.Tags,
+		References: r.References,
+	}
+	extra := map[string]any{"count": "1", "group": "", "window_start": "", "window_end": "", "within": ""}
+	switch {
+	case c.count > 0:
+		group, ok := e.groupOf(ctx, c, ev, act)
+		if !ok {
+			return nil, nil
+		}
+		w, err := evalThreshold(ctx, e.state, &e.locks, r.ID, group, c.count, c.within, ev)
+		if err != nil || w == nil {
+			return nil, err
+		}
+		a.DedupKey = fmt.Sprintf("%s/%s/%s", r.ID, w.start.UTC().Format(time.RFC3339), shortHash(group))
+		a.Group = group
+		a.WindowStart = w.start.UTC()
+		a.WindowEnd = w.start.Add(c.within).UTC()
+		a.EventIDs = make([]string, 0, len(w.hits))
+		for _, h := range w.hits {
+			if !slices.Contains(a.EventIDs, h.EventID) {
+				a.EventIDs = append(a.EventIDs, h.EventID)
+			}
+		}
+		if !slices.Contains(a.EventIDs, ev.ID) {
+			a.EventIDs = append(a.EventIDs, ev.ID)
+		}
+		extra["count"] = fmt.Sprint(len(a.EventIDs))
+		extra["group"] = sanitize(group, maxValueRunes)
+		extra["window_start"] = a.WindowStart.Format(iamwatch.TimeFormat)
+		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
+		extra["within"] = durationText(c.within)
+	case r.Dedup != nil:
+		vals := make([]string, len(r.Dedup.Fields))
+		for i, f := range r.Dedup.Fields {
+			vals[i] = fieldValue(ev, f)
+		}
+		start := ev.Time.UTC().Truncate(r.Dedup.Period) // Truncate is aligned on the zero time, a fixed epoch
+		a.DedupKey = fmt.Sprintf("%s/%s/%s", r.ID, start.Format(time.RFC3339), shortHash(strings.Join(vals, "\x00")))
+	default:
+		a.DedupKey = r.ID + "/" + ev.ID
+	}
+	s, err := renderSummary(c.summary, ev, rec, extra)
+	if err != nil {
+		e.summaryErrors.Add(1)
+		s = sanitize(fmt.Sprintf("%s by %s from %s (%s, %s)", ev.Name, ev.UserName, ev.SourceIP, ev.AccountID, ev.Region), maxSummaryRunes)
+	}
+	a.Summary = s
+	return a, nil
+}
+
+// groupOf returns the threshold group of ev, false when it cannot be
+// computed (counted in Stats).
+func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool) {
+	if c.group != nil {
+		v, _, err := c.group.ContextEval(ctx, act)
+		if err != nil {
+			e.conditionErrors.Add(1)
+			return "", false
+		}
+		s, ok := v.Value().(string)
+		if !ok {
+			e.conditionErrors.Add(1)
+		}
+		return s, ok
+	}
+	vals := make([]string, len(c.rule.Threshold.By))
+	for i, f := range c.rule.Threshold.By {
+		vals[i] = fieldValue(ev, f)
+	}
+	return strings.Join(vals, "/"), true
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// durationText writes d as people do: 1h, 10m, 90s.
+func durationText(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}

@@ -1,0 +1,555 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"gopkg.in/yaml.v3"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// Rule is one detection rule, as read from its YAML file. A Rule is not
+// modified after loading and may be shared; the Engine compiles its own
+// copy of everything it needs.
+//
+// The file format (one rule per file, rules/<id>.yaml):
+//
+//	id: root-console-signin             # lower-case letters, digits and dashes
+//	title: "IAM Alert: Root Account Login"  # sinks prefix it with [SEVERITY]
+//	severity: critical                  # critical|high|medium|low|info
+//	description: …
+//	references: [CIS AWS Foundations 1.7, MITRE ATT&CK T1078.004]
+//	tags: [root, signin]
+//	match:                              # EventBridge event pattern over the record
+//	  eventSource: [signin.amazonaws.com]
+//	  eventName: [ConsoleLogin]
+//	  userIdentity: {type: [Root]}
+//	condition: 'is_admin_policy(request.policyArn)'   # optional CEL, see cel.go
+//	threshold: {count: 4, within: 1h, by: [user_name]} # optional; or group: <CEL string>
+//	dedup: {fields: [account_id, source_ip], period: 1h} # optional
+//	summary: 'Root account logged in from IP: {{.source_ip}}'  # see summary.go
+//	action: Confirm with the account owner …
+//	tests:
+//	  - name: root signs in with MFA
+//	    expect: alert                   # or none
+//	    summary_contains: with MFA
+//	    event: {…the CloudTrail record, YAML or a JSON string…}
+//	  - name: a burst                   # threshold rules: a sequence
+//	    expect: alert                   # the verdict on the last event
+//	    repeat: {count: 4, every: 5m}   # the event 4 times, ids -1…-4, 5 minutes apart
+//	    event: {…}
+//	  - name: explicit sequence
+//	    expect: none
+//	    events: [{…}, {…}]
+type Rule struct {
+	ID          string
+	Title       string
+	Severity    iamwatch.Severity
+	Description string
+	References  []string
+	Tags        []string
+	// Match is the event pattern as written (JSON-shaped: maps, lists,
+	// strings, json.Number, bool, nil).
+	Match     map[string]any
+	Condition string
+	Threshold *Threshold
+	Dedup     *Dedup
+	Summary   string
+	Action    string
+	Tests     []RuleTest
+
+	// File is where the rule was read from ("builtin:rules/x.yaml" or a path).
+	File string
+
+	pattern *Pattern
+}
+
+// Threshold makes a rule fire on the Count-th matching event of one group
+// within a sliding window of event time (see threshold.go).
+type Threshold struct {
+	Count  int
+	Within time.Duration
+	// By names the normalised fields (see Fields) whose values, joined with
+	// "/", form the group; Group is a CEL string expression instead.
+	By    []string
+	Group string
+}
+
+// Dedup makes a single-event rule raise one alert per distinct values of
+// Fields per Period (aligned on the Unix epoch) instead of one per event.
+type Dedup struct {
+	Fields []string
+	Period time.Duration
+}
+
+// RuleTest is one inline test of a rule.
+type RuleTest struct {
+	Name string
+	// Events are the CloudTrail records, in order (one for a single-event test).
+	Events []json.RawMessage
+	// Expect is "alert" or "none": the verdict on the last event.
+	Expect string
+	// SummaryContains, when set, must occur in the alert's summary.
+	SummaryContains string
+	Line            int
+}
+
+// Pattern returns the compiled match pattern.
+func (r *Rule) Pattern() *Pattern { return r.pattern }
+
+// FileError is a rule file that cannot be used: where and why.
+type FileError struct {
+	File string
+	Line int // 0 when the error concerns the whole file
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// maxRuleFileBytes bounds a rule file.
+const maxRuleFileBytes = 1 << 20
+
+// ParseRule parses and validates one rule file. file names it in errors. The
+// rule's condition, group expression and summary are compiled against the
+// default Config to check them; the Engine compiles them again against its own.
+func ParseRule(file string, data []byte) (*Rule, error) {
+	r, err := parseRule(file, data)
+	if err != nil {
+		var pe *posError
+		if errors.As(err, &pe) {
+			return nil, &FileError{File: file, Line: pe.line, Err: errors.New(strings.TrimPrefix(pe.Error(), fmt.Sprintf("line %d: ", pe.line)))}
+		}
+		return nil, &FileError{File: file, Err: err}
+	}
+	return r, nil
+}
+
+func parseRule(file string, data []byte) (*Rule, error) {
+	if len(data) > maxRuleFileBytes {
+		return nil, fmt.Errorf("file of %d bytes is larger than %d", len(data), maxRuleFileBytes)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, errors.New("empty rule file")
+	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return nil, errAt(root, "", "a rule must be a mapping")
+	}
+	r := &Rule{File: file}
+	var seen = map[string]*yaml.Node{}
+	for i := 0; i < len(root.Content); i += 2 {
+		k, v := root.Content[i], resolve(root.Content[i+1])
+		if _, dup := seen[k.Value]; dup {
+			return nil, errAt(k, "", "duplicate key %q", k.Value)
+		}
+		seen[k.Value] = v
+		var err error
+		switch k.Value {
+		case "id":
+			r.ID, err = str(v, "id")
+		case "title":
+			r.Title, err = str(v, "title")
+		case "severity":
+			var s string
+			if s, err = str(v, "severity"); err == nil {
+				if r.Severity, err = iamwatch.ParseSeverity(s); err != nil {
+					err = errAt(v, "severity", "%v", err)
+				}
+			}
+		case "description":
+			r.Description, err = str(v, "description")
+		case "references":
+			r.References, err = strs(v, "references")
+		case "tags":
+			r.Tags, err = strs(v, "tags")
+		case "match":
+			if r.pattern, err = compilePattern(v, "match"); err == nil {
+				m, _ := nodeValue(v).(map[string]any)
+				r.Match = m
+			}
+		case "condition":
+			r.Condition, err = str(v, "condition")
+		case "threshold":
+			r.Threshold, err = parseThreshold(v)
+		case "dedup":
+			r.Dedup, err = parseDedup(v)
+		case "summary":
+			r.Summary, err = str(v, "summary")
+		case "action":
+			r.Action, err = str(v, "action")
+		case "tests":
+			r.Tests, err = parseTests(v)
+		default:
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, summary, action, tests)", k.Value)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, req := range []string{"id", "title", "severity", "match", "summary"} {
+		if seen[req] == nil {
+			return nil, errAt(root, "", "missing %q", req)
+		}
+	}
+	if !idPattern.MatchString(r.ID) {
+		return nil, errAt(seen["id"], "id", "%q: use lower-case letters, digits and dashes", r.ID)
+	}
+	if strings.Contains(r.Action, "\n") {
+		return nil, errAt(seen["action"], "action", "must be one line")
+	}
+	if r.Threshold != nil && r.Dedup != nil {
+		return nil, errAt(seen["dedup"], "dedup", "a threshold rule is deduplicated by its window; remove dedup")
+	}
+	// Check the expressions and the template against the default config.
+	ce, err := newCELEnv(Config{})
+	if err != nil {
+		return nil, err
+	}
+	if r.Condition != "" {
+		if _, err := ce.compile(r.Condition, cel.BoolType); err != nil {
+			return nil, errAt(seen["condition"], "condition", "%v", err)
+		}
+	}
+	if r.Threshold != nil && r.Threshold.Group != "" {
+		if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
+			return nil, errAt(seen["threshold"], "threshold.group", "%v", err)
+		}
+	}
+	if _, err := parseSummary(r.ID, r.Summary, Config{}); err != nil {
+		return nil, errAt(seen["summary"], "summary", "%v", err)
+	}
+	return r, nil
+}
+
+// yamlError turns a yaml.v3 error ("yaml: line 3: …") into a posError.
+func yamlError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, tail, ok := strings.Cut(rest, ": "); ok {
+			if line, perr := strconv.Atoi(n); perr == nil {
+				return &posError{line: line, msg: tail}
+			}
+		}
+	}
+	return fmt.Errorf("yaml: %s", msg)
+}
+
+func str(n *yaml.Node, path string) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return "", errAt(n, path, "must be a string")
+	}
+	return n.Value, nil
+}
+
+func strs(n *yaml.Node, path string) ([]string, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errAt(n, path, "must be a list of strings")
+	}
+	var out []string
+	for _, c := range n.Content {
+		s, err := str(resolve(c), path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func duration(n *yaml.Node, path string) (time.Duration, error) {
+	s, err := str(n, path)
+	if err != nil {
+		return 0, err
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errAt(n, path, "%q is not a positive duration such as 10m or 1h", s)
+	}
+	return d, nil
+}
+
+func mapping(n *yaml.Node, path string, keys ...string) (map[string]*yaml.Node, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, errAt(n, path, "must be a mapping")
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !slices.Contains(keys, k.Value) {
+			return nil, errAt(k, path, "unknown key %q (want %s)", k.Value, strings.Join(keys, ", "))
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, errAt(k, path, "duplicate key %q", k.Value)
+		}
+		out[k.Value] = resolve(n.Content[i+1])
+	}
+	return out, nil
+}
+
+func parseThreshold(n *yaml.Node) (*Threshold, error) {
+	m, err := mapping(n, "threshold", "count", "within", "by", "group")
+	if err != nil {
+		return nil, err
+	}
+	t := &Threshold{}
+	if m["count"] == nil || m["within"] == nil {
+		return nil, errAt(n, "threshold", "needs count and within")
+	}
+	if err := m["count"].Decode(&t.Count); err != nil || t.Count < 2 {
+		return nil, errAt(m["count"], "threshold.count", "must be a whole number of at least 2")
+	}
+	if t.Within, err = duration(m["within"], "threshold.within"); err != nil {
+		return nil, err
+	}
+	if m["by"] != nil {
+		if t.By, err = strs(m["by"], "threshold.by"); err != nil {
+			return nil, err
+		}
+		for _, f := range t.By {
+			if !knownField(f) {
+				return nil, errAt(m["by"], "threshold.by", "unknown field %q (want one of %s)", f, strings.Join(Fields, ", "))
+			}
+		}
+	}
+	if m["group"] != nil {
+		if t.Group, err = str(m["group"], "threshold.group"); err != nil {
+			return nil, err
+		}
+	}
+	if (len(t.By) == 0) == (t.Group == "") {
+		return nil, errAt(n, "threshold", "needs exactly one of by or group")
+	}
+	return t, nil
+}
+
+func parseDedup(n *yaml.Node) (*Dedup, error) {
+	m, err := mapping(n, "dedup", "fields", "period")
+	if err != nil {
+		return nil, err
+	}
+	d := &Dedup{}
+	if m["fields"] == nil || m["period"] == nil {
+		return nil, errAt(n, "dedup", "needs fields and period")
+	}
+	if d.Fields, err = strs(m["fields"], "dedup.fields"); err != nil {
+		return nil, err
+	}
+	for _, f := range d.Fields {
+		if !knownField(f) {
+			return nil, errAt(m["fields"], "dedup.fields", "unknown field %q (want one of %s)", f, strings.Join(Fields, ", "))
+		}
+	}
+	if d.Period, err = duration(m["period"], "dedup.period"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func parseTests(n *yaml.Node) ([]RuleTest, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errAt(n, "tests", "must be a list")
+	}
+	var out []RuleTest
+	names := map[string]bool{}
+	for i, c := range n.Content {
+		c = resolve(c)
+		path := fmt.Sprintf("tests[%d]", i)
+		m, err := mapping(c, path, "name", "expect", "summary_contains", "event", "events", "repeat")
+		if err != nil {
+			return nil, err
+		}
+		t := RuleTest{Line: c.Line}
+		if m["name"] == nil {
+			return nil, errAt(c, path, "missing name")
+		}
+		if t.Name, err = str(m["name"], path+".name"); err != nil {
+			return nil, err
+		}
+		if names[t.Name] {
+			return nil, errAt(m["name"], path+".name", "duplicate test name %q", t.Name)
+		}
+		names[t.Name] = true
+		if m["expect"] == nil {
+			return nil, errAt(c, path, "missing expect (alert or none)")
+		}
+		if t.Expect, err = str(m["expect"], path+".expect"); err != nil {
+			return nil, err
+		}
+		if t.Expect != "alert" && t.Expect != "none" {
+			return nil, errAt(m["expect"], path+".expect", "%q: want alert or none", t.Expect)
+		}
+		if m["summary_contains"] != nil {
+			if t.SummaryContains, err = str(m["summary_contains"], path+".summary_contains"); err != nil {
+				return nil, err
+			}
+			if t.Expect != "alert" {
+				return nil, errAt(m["summary_contains"], path+".summary_contains", "only for expect: alert")
+			}
+		}
+		switch {
+		case m["event"] != nil && m["events"] != nil:
+			return nil, errAt(c, path, "give event or events, not both")
+		case m["event"] != nil:
+			ev, err := eventJSON(m["event"], path+".event")
+			if err != nil {
+				return nil, err
+			}
+			t.Events = []json.RawMessage{ev}
+		case m["events"] != nil:
+			if m["events"].Kind != yaml.SequenceNode || len(m["events"].Content) == 0 {
+				return nil, errAt(m["events"], path+".events", "must be a non-empty list")
+			}
+			for j, e := range m["events"].Content {
+				ev, err := eventJSON(resolve(e), fmt.Sprintf("%s.events[%d]", path, j))
+				if err != nil {
+					return nil, err
+				}
+				t.Events = append(t.Events, ev)
+			}
+		default:
+			return nil, errAt(c, path, "missing event")
+		}
+		if rn := m["repeat"]; rn != nil {
+			if len(t.Events) != 1 {
+				return nil, errAt(rn, path+".repeat", "repeat needs a single event")
+			}
+			evs, err := repeatEvent(rn, path+".repeat", t.Events[0])
+			if err != nil {
+				return nil, err
+			}
+			t.Events = evs
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// repeatEvent copies ev count times, the eventID suffixed -1…-count and the
+// eventTime advanced by every each time.
+func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessage, error) {
+	m, err := mapping(n, path, "count", "every")
+	if err != nil {
+		return nil, err
+	}
+	var count int
+	if m["count"] == nil || m["count"].Decode(&count) != nil || count < 1 || count > 1000 {
+		return nil, errAt(n, path+".count", "needs a count from 1 to 1000")
+	}
+	every := time.Duration(0)
+	if m["every"] != nil {
+		if every, err = duration(m["every"], path+".every"); err != nil {
+			return nil, err
+		}
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(ev, &rec); err != nil {
+		return nil, errAt(n, path, "%v", err)
+	}
+	id, _ := rec["eventID"].(string)
+	ts, _ := rec["eventTime"].(string)
+	t0, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return nil, errAt(n, path, "the event needs an RFC 3339 eventTime to repeat: %v", err)
+	}
+	out := make([]json.RawMessage, 0, count)
+	for i := range count {
+		rec["eventID"] = fmt.Sprintf("%s-%d", id, i+1)
+		rec["eventTime"] = t0.Add(time.Duration(i) * every).UTC().Format(iamwatch.TimeFormat)
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return nil, errAt(n, path, "%v", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// eventJSON returns a test event as JSON: a mapping converted, or a string
+// holding JSON.
+func eventJSON(n *yaml.Node, path string) (json.RawMessage, error) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		b, err := json.Marshal(nodeValue(n))
+		if err != nil {
+			return nil, errAt(n, path, "%v", err)
+		}
+		return b, nil
+	case yaml.ScalarNode:
+		b := []byte(strings.TrimSpace(n.Value))
+		if !json.Valid(b) || !bytes.HasPrefix(b, []byte("{")) {
+			return nil, errAt(n, path, "must be a mapping or a JSON object")
+		}
+		return b, nil
+	}
+	return nil, errAt(n, path, "must be a mapping or a JSON object")
+}
+
+// nodeValue converts a YAML node into JSON-shaped Go values. Numbers become
+// json.Number and timestamps stay as written, so a record converts to JSON
+// unchanged.
+func nodeValue(n *yaml.Node) any {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = nodeValue(n.Content[i+1])
+		}
+		return m
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			l = append(l, nodeValue(c))
+		}
+		return l
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil
+		case "!!bool":
+			b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+			return b
+		case "!!int", "!!float":
+			if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil {
+				return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+			}
+			return n.Value
+		}
+		return n.Value
+	}
+	return nil
+}
+
+// renderTest is used in test failure messages: the events of a test.
+func (t *RuleTest) renderEvents() string {
+	var b strings.Builder
+	for i, e := range t.Events {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.Write(e)
+	}
+	return b.String()
+}

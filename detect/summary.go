@@ -1,0 +1,206 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// Summaries are Go text/template templates (https://pkg.go.dev/text/template)
+// executed with a map holding every normalised field by name (see Fields),
+// and for threshold rules count (events in the window), group, window_start,
+// window_end and within (the window length, e.g. "1h"):
+//
+//	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
+//
+// and these functions:
+//
+//   - get "requestParameters.userName": a value of the record by dotted
+//     path, as text, "" when absent (objects and lists as JSON);
+//   - req "userName", resp "x", additional "MFAUsed": shorthands for get
+//     "requestParameters.…", "responseElements.…", "additionalEventData.…";
+//   - default "fallback" VALUE: VALUE, or fallback when VALUE is "";
+//   - first A B …: the first argument that is not "";
+//   - arn_name ARN, role_name ARN: as in conditions;
+//   - external_principals DOC ACCOUNT: the external principals of a trust
+//     policy, comma-separated (trusted accounts from the Config);
+//   - policy_actions DOC: the actions an Allow statement grants, comma-separated.
+//
+// Naming a field that does not exist is an error when the rule is loaded.
+// Every value a template reads is untrusted text: fields are cut to 256
+// characters, and control and bidi characters of the rendered summary are
+// escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
+// again for their medium.
+const (
+	maxValueRunes   = 256
+	maxSummaryRunes = 1024
+)
+
+func parseSummary(id, text string, cfg Config) (*template.Template, error) {
+	trusted := cfg.TrustedAccounts
+	funcs := template.FuncMap{
+		"get":        func(path string) string { return "" },
+		"req":        func(key string) string { return "" },
+		"resp":       func(key string) string { return "" },
+		"additional": func(key string) string { return "" },
+		"default": func(def, v string) string {
+			if v == "" {
+				return def
+			}
+			return v
+		},
+		"first": func(vals ...string) string {
+			for _, v := range vals {
+				if v != "" {
+					return v
+				}
+			}
+			return ""
+		},
+		"arn_name":  func(arn string) string { return lastSegment(arn) },
+		"role_name": RoleName,
+		"external_principals": func(doc, account string) string {
+			p, err := ParsePolicy(doc)
+			if err != nil {
+				return ""
+			}
+			return truncate(strings.Join(p.ExternalPrincipals(account, trusted), ", "), maxValueRunes)
+		},
+		"policy_actions": func(doc string) string {
+			p, err := ParsePolicy(doc)
+			if err != nil {
+				return ""
+			}
+			var acts []string
+			for _, st := range p.Statements {
+				if !st.allows() {
+					continue
+				}
+				if st.NotAction {
+					for _, a := range st.NotActions {
+						acts = append(acts, "all but "+a)
+					}
+					continue
+				}
+				acts = append(acts, st.Actions...)
+			}
+			return truncate(strings.Join(acts, ", "), maxValueRunes)
+		},
+	}
+	t, err := template.New(id).Option("missingkey=error").Funcs(funcs).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	// Execute once against an empty event: catches unknown fields.
+	extra := map[string]any{"count": "", "group": "", "window_start": "", "window_end": "", "within": ""}
+	if _, err := renderSummary(t, &iamwatch.Event{}, map[string]any{}, extra); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// renderSummary executes t for one event. rec is the parsed record.
+// extra holds the threshold values (count, group, window_start, window_end, within).
+func renderSummary(t *template.Template, ev *iamwatch.Event, rec map[string]any, extra map[string]any) (string, error) {
+	data := make(map[string]any, len(Fields)+len(extra))
+	for k, v := range extra {
+		data[k] = v
+	}
+	for _, f := range Fields {
+		data[f] = truncate(fieldValue(ev, f), maxValueRunes)
+	}
+	get := func(path string) string { return lookupText(rec, path) }
+	t, err := t.Clone()
+	if err != nil {
+		return "", err
+	}
+	t.Funcs(template.FuncMap{
+		"get":        get,
+		"req":        func(k string) string { return get("requestParameters." + k) },
+		"resp":       func(k string) string { return get("responseElements." + k) },
+		"additional": func(k string) string { return get("additionalEventData." + k) },
+	})
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return sanitize(b.String(), maxSummaryRunes), nil
+}
+
+// lookupText returns the value at a dotted path of rec as text.
+func lookupText(rec map[string]any, path string) string {
+	var cur any = rec
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		if cur, ok = m[part]; !ok {
+			return ""
+		}
+	}
+	return textOf(cur)
+}
+
+func textOf(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64, bool:
+		return fmt.Sprint(v)
+	default:
+		b, err := jsonMarshal(v)
+		if err != nil {
+			return ""
+		}
+		return string(b)
+	}
+}
+
+// sanitize escapes control and bidirectional-override characters (as \uXXXX)
+// and cuts s to max runes.
+func sanitize(s string, max int) string {
+	clean := true
+	for _, r := range s {
+		if needsEscape(r) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for _, r := range s {
+			if needsEscape(r) {
+				fmt.Fprintf(&b, `\u%04x`, r)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
+	return truncate(s, max)
+}
+
+func needsEscape(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f
+}
+
+func truncate(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
