@@ -1,8 +1,12 @@
 package cloudtrail
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"testing"
+
+	"github.com/iamwatch/iamwatch"
 )
 
 func BenchmarkDecodeRecord(b *testing.B) {
@@ -18,4 +22,24 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkDecodeTrail(b *testing.B) {
+	const n = 20000
+	trail := genTrail(n)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(trail)))
+	d, err := NewDecoder(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		st, err := d.Decode(ctx, bytes.NewReader(trail), "bench.json", func(*iamwatch.Event) error { return nil })
+		if err != nil || st.Events != n {
+			b.Fatalf("%+v %v", st, err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(len(trail))/n, "bytes/record")
 }

@@ -351,6 +351,15 @@ func (st *decodeState) array(k kind) error {
 		if err := st.ctxCheck(); err != nil {
 			return err
 		}
+		if k == recordKind && c == '{' {
+			done, err := st.direct()
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+		}
 		raw, status := s.value(false)
 		switch status {
 		case valueTruncated:
@@ -364,6 +373,32 @@ func (st *decodeState) array(k kind) error {
 		}
 		if st.digest {
 			return nil
+		}
+	}
+}
+
+// direct decodes the record at pos where it lies in the stream's buffer,
+// without a splitting pass: the fast path for trail files. It reports false,
+// having consumed nothing, when the record is not valid or too large: the
+// caller then splits it off and reports it.
+func (st *decodeState) direct() (bool, error) {
+	s := st.s
+	for {
+		var d recordDecoder
+		d.p.b = s.buf[s.pos:s.end]
+		err := d.record()
+		if err == nil {
+			b := d.p.b
+			s.pos += d.p.i
+			id, err := d.finish(b, &st.ev)
+			if err != nil {
+				st.recordFailed(id, "", err)
+				return true, nil
+			}
+			return true, st.emit()
+		}
+		if !d.p.short || s.end-s.pos > s.limit || !s.more() {
+			return false, nil
 		}
 	}
 }
@@ -536,23 +571,28 @@ func (st *decodeState) nested(arr []byte, key string) error {
 func (st *decodeState) record(raw []byte, envID string) error {
 	id, err := decodeRecord(raw, &st.ev)
 	if err != nil {
-		if id == "" {
-			id = envID
-		}
-		if errors.Is(err, ErrSkipped) {
-			st.insights++
-			st.skip(id, err)
-		} else {
-			st.reject(id, err)
-		}
+		st.recordFailed(id, envID, err)
 		return nil
 	}
+	return st.emit()
+}
+
+func (st *decodeState) emit() error {
 	st.stats.Records++
 	st.stats.Events++
-	if err := st.yield(&st.ev); err != nil {
-		return err
+	return st.yield(&st.ev)
+}
+
+func (st *decodeState) recordFailed(id, envID string, err error) {
+	if id == "" {
+		id = envID
 	}
-	return nil
+	if errors.Is(err, ErrSkipped) {
+		st.insights++
+		st.skip(id, err)
+	} else {
+		st.reject(id, err)
+	}
 }
 
 func (st *decodeState) reject(id string, err error) {

@@ -48,56 +48,72 @@ func DecodeRecord(raw []byte) (iamwatch.Event, error) {
 	return ev, nil
 }
 
-// decodeRecord fills ev from raw. On error it returns the event ID when the
-// record has one (the error does not repeat it).
+// decodeRecord fills ev from raw, one record and nothing else. On error it
+// returns the event ID when the record has one (the error does not repeat
+// it).
 func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return "", fmt.Errorf("%w: a record is a JSON object", ErrInvalidJSON)
 	}
-	// Two copies: the bytes become Raw (and RequestParameters and
-	// ResponseElements share them), the string holds every string field as
-	// a substring, so that a record costs a handful of allocations.
-	own := bytes.Clone(raw)
-	d := recordDecoder{p: parser{b: own}, s: string(own)}
-	if err := d.record(); err != nil {
-		return peekEventID(own), fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	var d recordDecoder
+	d.p.b = raw
+	err := d.record()
+	if err == nil && d.p.peek() != 0 {
+		err = d.p.errorf("data after the record")
 	}
-	w := &d.w
-	switch {
-	case w.eventID == "":
-		return "", fmt.Errorf("%w: eventID", ErrMissingField)
-	case w.eventTime == "":
-		return w.eventID, fmt.Errorf("%w: eventTime", ErrMissingField)
-	case w.eventCategory == "Insight" || w.insight:
-		return w.eventID, fmt.Errorf("%w: insight record", ErrSkipped)
-	}
-	t, err := time.Parse(time.RFC3339, w.eventTime)
 	if err != nil {
-		return w.eventID, fmt.Errorf("%w: %q", ErrBadTime, w.eventTime)
+		return peekEventID(raw), fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
+	return d.finish(raw, ev)
+}
+
+// finish normalises the parsed record raw[:d.p.i] into ev.
+func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
+	// The only copies: Raw (RequestParameters and ResponseElements share
+	// it) and the string every string field is a substring of.
+	own := bytes.Clone(raw[:d.p.i])
+	base := string(own)
+	w := &d.w
+	eventID := w.eventID.get(base)
+	eventTime := w.eventTime.get(base)
+	switch {
+	case eventID == "":
+		return "", fmt.Errorf("%w: eventID", ErrMissingField)
+	case eventTime == "":
+		return eventID, fmt.Errorf("%w: eventTime", ErrMissingField)
+	case w.eventCategory.get(base) == "Insight" || w.insight:
+		return eventID, fmt.Errorf("%w: insight record", ErrSkipped)
+	}
+	t, err := time.Parse(time.RFC3339, eventTime)
+	if err != nil {
+		return eventID, fmt.Errorf("%w: %q", ErrBadTime, eventTime)
+	}
+	source, name := w.eventSource.get(base), w.eventName.get(base)
 	var id *Identity
+	var identity Identity
 	if w.hasIdentity {
-		id = &w.identity
+		identity = w.identity.resolve(base)
+		id = &identity
 	}
 	*ev = iamwatch.Event{
-		ID:                w.eventID,
+		ID:                eventID,
 		Time:              t.UTC(),
-		Source:            w.eventSource,
-		Name:              w.eventName,
-		Type:              TypeOf(w.eventSource),
-		Category:          w.eventType,
-		UserName:          id.Actor(w.eventSource, w.signInName),
-		AccountID:         w.recipientAccountID,
-		Region:            w.awsRegion,
-		SourceIP:          w.sourceIP,
-		UserAgent:         w.userAgent,
-		RequestParameters: w.requestParameters,
-		ResponseElements:  w.responseElements,
-		ErrorCode:         w.errorCode,
-		ErrorMessage:      w.errorMessage,
-		MFAUsed:           yesNo(w.mfaUsed),
-		ReadOnly:          trueFalse(w.readOnly),
+		Source:            source,
+		Name:              name,
+		Type:              TypeOf(source),
+		Category:          w.eventType.get(base),
+		UserName:          id.Actor(source, w.signInName.get(base)),
+		AccountID:         w.recipientAccountID.get(base),
+		Region:            w.awsRegion.get(base),
+		SourceIP:          w.sourceIP.get(base),
+		UserAgent:         w.userAgent.get(base),
+		RequestParameters: w.requestParameters.get(own),
+		ResponseElements:  w.responseElements.get(own),
+		ErrorCode:         w.errorCode.get(base),
+		ErrorMessage:      w.errorMessage.get(base),
+		MFAUsed:           yesNo(w.mfaUsed.get(base)),
+		ReadOnly:          trueFalse(w.readOnly.get(base)),
 		Raw:               own,
 	}
 	if id != nil {
@@ -111,13 +127,13 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
 			ev.MFAUsed = yesNo(id.mfaAuthenticated)
 		}
 	}
-	if isAssumeRole(w.eventName) {
-		ev.TargetRole = w.roleARN
+	if isAssumeRole(name) {
+		ev.TargetRole = w.roleARN.get(base)
 	}
-	if ev.ErrorCode == "" && d.signInFailed() {
+	if ev.ErrorCode == "" && signInFailed(source, name, w.consoleLogin.get(base), w.serviceEventDetails.get(own)) {
 		ev.ErrorCode = "Failure"
 	}
-	return w.eventID, nil
+	return eventID, nil
 }
 
 // TypeOf returns the event type of an eventSource: iam, sts, signin, sso

@@ -18,6 +18,9 @@ import (
 type parser struct {
 	b []byte
 	i int
+	// short is set by an error at the end of b: more bytes might have
+	// made the value valid.
+	short bool
 }
 
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
@@ -26,6 +29,7 @@ const maxDepth = 256
 var errSyntax = errors.New("syntax error")
 
 func (p *parser) errorf(format string, args ...any) error {
+	p.short = p.i >= len(p.b)
 	return fmt.Errorf("%w at offset %d: %s", errSyntax, p.i, fmt.Sprintf(format, args...))
 }
 
@@ -89,13 +93,18 @@ func (p *parser) str() (start, end int, esc bool, err error) {
 		case c == '\\':
 			esc = true
 			if i+1 >= len(b) {
+				p.i = len(b)
 				return 0, 0, false, p.errorf("unterminated string")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				p.i = i + 2
 			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+				if i+6 > len(b) {
+					p.i = len(b)
+					return 0, 0, false, p.errorf("unterminated string")
+				}
+				if !isHex4(b[i+2 : i+6]) {
 					return 0, 0, false, p.errorf("bad \\u escape")
 				}
 				p.i = i + 6
@@ -180,7 +189,11 @@ func (p *parser) skip(depth int) error {
 }
 
 func (p *parser) lit(s string) error {
-	if len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+	if len(p.b)-p.i < len(s) {
+		p.i = len(p.b)
+		return p.errorf("bad literal")
+	}
+	if string(p.b[p.i:p.i+len(s)]) != s {
 		return p.errorf("bad literal")
 	}
 	p.i += len(s)

@@ -1,71 +1,129 @@
 package cloudtrail
 
-// wireRecord is the part of a CloudTrail record the normalised event needs,
-// as offsets-turned-substrings of one copy of the record (see recordDecoder).
-type wireRecord struct {
-	eventID, eventTime, eventSource, eventName, eventType, eventCategory string
-	awsRegion, sourceIP, userAgent, errorCode, errorMessage              string
-	recipientAccountID, readOnly                                         string
+// The record decoder reads a record in two steps. It parses the bytes where
+// they are (in the stream's buffer, or the caller's slice), keeping offsets
+// (text, span) and never allocating, except for strings with escapes. Once
+// the record has parsed, its bytes are copied once into Raw and once into a
+// string whose substrings become the string fields (resolve). A record so
+// costs three allocations and no copy of bytes it does not keep.
 
-	identity    Identity
-	hasIdentity bool
-
-	requestParameters, responseElements []byte // nil when absent or null
-	serviceEventDetails                 []byte
-	insight                             bool // insightDetails present
-
-	roleARN      string // requestParameters.roleArn
-	consoleLogin string // responseElements.ConsoleLogin
-	mfaUsed      string // additionalEventData.MFAUsed
-	signInName   string // additionalEventData.UserName
+// text is a string value seen by the parser: an offset range of the record,
+// or (for a string with escapes, or a computed one) the value itself.
+type text struct {
+	off, end int
+	v        string
+	own      bool // v holds the value
 }
 
-// recordDecoder reads one record. p reads the bytes; s is the same bytes as
-// a string, whose substrings become the string fields.
+// get returns the value; base is the record as a string.
+func (t text) get(base string) string {
+	if t.own {
+		return t.v
+	}
+	return base[t.off:t.end]
+}
+
+// span is a raw JSON value of the record; end == 0 means absent or null.
+type span struct{ off, end int }
+
+func (s span) get(own []byte) []byte {
+	if s.end == 0 {
+		return nil
+	}
+	return own[s.off:s.end:s.end]
+}
+
+// wireRecord is the part of a CloudTrail record the normalised event needs.
+type wireRecord struct {
+	eventID, eventTime, eventSource, eventName, eventType, eventCategory text
+	awsRegion, sourceIP, userAgent, errorCode, errorMessage              text
+	recipientAccountID, readOnly                                         text
+
+	identity    wireIdentity
+	hasIdentity bool
+
+	requestParameters, responseElements, serviceEventDetails span
+	insight                                                  bool // insightDetails present
+
+	roleARN      text // requestParameters.roleArn
+	consoleLogin text // responseElements.ConsoleLogin
+	mfaUsed      text // additionalEventData.MFAUsed
+	signInName   text // additionalEventData.UserName
+}
+
+type wireIdentity struct {
+	typ, principalID, arn, accountID, userName, invokedBy, identityProvider, credentialID text
+	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName            text
+	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                 text
+}
+
+func (w *wireIdentity) resolve(base string) Identity {
+	return Identity{
+		Type:             w.typ.get(base),
+		PrincipalID:      w.principalID.get(base),
+		ARN:              w.arn.get(base),
+		AccountID:        w.accountID.get(base),
+		UserName:         w.userName.get(base),
+		InvokedBy:        w.invokedBy.get(base),
+		IdentityProvider: w.identityProvider.get(base),
+		CredentialID:     w.credentialID.get(base),
+		Issuer: SessionIssuer{
+			Type:        w.issuerType.get(base),
+			PrincipalID: w.issuerPrincipalID.get(base),
+			ARN:         w.issuerARN.get(base),
+			AccountID:   w.issuerAccountID.get(base),
+			UserName:    w.issuerUserName.get(base),
+		},
+		OnBehalfOfUserID: w.onBehalfOfUserID.get(base),
+		IdentityStoreARN: w.identityStoreARN.get(base),
+		mfaAuthenticated: w.mfaAuthenticated.get(base),
+	}
+}
+
+// recordDecoder parses one record at the start of p.b.
 type recordDecoder struct {
 	p parser
-	s string
 	w wireRecord
 }
 
-// str returns the value at p.i as text: a string's contents, a number's or a
+// str reads the value at p.i as text: a string's contents, a number's or a
 // boolean's literal, "" for null. Objects and arrays are validated and give
 // "": CloudTrail never puts them where iamwatch wants text.
-func (d *recordDecoder) str() (string, error) {
+func (d *recordDecoder) str() (text, error) {
 	p := &d.p
 	switch c := p.peek(); {
 	case c == '"':
 		s, e, esc, err := p.str()
 		if err != nil {
-			return "", err
+			return text{}, err
 		}
 		if esc {
-			return string(unescape(p.b[s:e])), nil
+			return text{v: string(unescape(p.b[s:e])), own: true}, nil
 		}
-		return d.s[s:e], nil
+		return text{off: s, end: e}, nil
 	case c == 'n':
-		return "", p.lit("null")
+		return text{}, p.lit("null")
 	case c == '{' || c == '[':
-		return "", p.skip(1)
+		return text{}, p.skip(1)
 	default:
 		start := p.i
 		if err := p.skip(1); err != nil {
-			return "", err
+			return text{}, err
 		}
-		return d.s[start:p.i], nil
+		return text{off: start, end: p.i}, nil
 	}
 }
 
-// raw reads a value and returns its bytes (capacity-capped so that an append
-// cannot write into Raw), or nil for null. If field is not nil and the value
-// is an object, field sees its members as in parser.object.
-func (d *recordDecoder) raw(depth int, field func(key []byte) error) ([]byte, error) {
+// raw reads a value and returns its span (empty for null). If field is not
+// nil and the value is an object, field sees its members as in
+// parser.object.
+func (d *recordDecoder) raw(depth int, field func(key []byte) error) (span, error) {
 	p := &d.p
 	start := p.i
 	var err error
 	switch p.peek() {
 	case 'n':
-		return nil, p.lit("null")
+		return span{}, p.lit("null")
 	case '{':
 		if field == nil {
 			err = p.skip(depth)
@@ -76,15 +134,16 @@ func (d *recordDecoder) raw(depth int, field func(key []byte) error) ([]byte, er
 		err = p.skip(depth)
 	}
 	if err != nil {
-		return nil, err
+		return span{}, err
 	}
-	return p.b[start:p.i:p.i], nil
+	return span{start, p.i}, nil
 }
 
+// record parses the record object at p.b[0]; p.i ends just after it.
 func (d *recordDecoder) record() error {
 	p := &d.p
 	w := &d.w
-	if err := p.object(0, func(key []byte) (err error) {
+	return p.object(0, func(key []byte) (err error) {
 		switch string(key) {
 		case "eventID":
 			w.eventID, err = d.str()
@@ -113,15 +172,14 @@ func (d *recordDecoder) record() error {
 		case "readOnly":
 			w.readOnly, err = d.str()
 		case "userIdentity":
-			if p.peek() == '{' {
-				w.hasIdentity = true
-				w.identity = Identity{}
+			w.identity = wireIdentity{}
+			w.hasIdentity = p.peek() == '{'
+			if w.hasIdentity {
 				return d.identity(1, &w.identity)
 			}
-			w.hasIdentity = false
 			return p.skip(1)
 		case "requestParameters":
-			w.roleARN = ""
+			w.roleARN = text{}
 			w.requestParameters, err = d.raw(1, func(k []byte) (err error) {
 				if string(k) == "roleArn" {
 					w.roleARN, err = d.str()
@@ -130,7 +188,7 @@ func (d *recordDecoder) record() error {
 				return p.skip(2)
 			})
 		case "responseElements":
-			w.consoleLogin = ""
+			w.consoleLogin = text{}
 			w.responseElements, err = d.raw(1, func(k []byte) (err error) {
 				if string(k) == "ConsoleLogin" {
 					w.consoleLogin, err = d.str()
@@ -139,7 +197,7 @@ func (d *recordDecoder) record() error {
 				return p.skip(2)
 			})
 		case "additionalEventData":
-			w.mfaUsed, w.signInName = "", ""
+			w.mfaUsed, w.signInName = text{}, text{}
 			_, err = d.raw(1, func(k []byte) (err error) {
 				switch string(k) {
 				case "MFAUsed":
@@ -154,51 +212,45 @@ func (d *recordDecoder) record() error {
 		case "serviceEventDetails":
 			w.serviceEventDetails, err = d.raw(1, nil)
 		case "insightDetails":
-			var v []byte
+			var v span
 			v, err = d.raw(1, nil)
-			w.insight = v != nil
+			w.insight = v.end != 0
 		default:
 			err = p.skip(1)
 		}
 		return err
-	}); err != nil {
-		return err
-	}
-	if p.peek() != 0 {
-		return p.errorf("data after the record")
-	}
-	return nil
+	})
 }
 
 // identity reads a userIdentity object.
-func (d *recordDecoder) identity(depth int, id *Identity) error {
+func (d *recordDecoder) identity(depth int, id *wireIdentity) error {
 	p := &d.p
 	return p.object(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "type":
-			id.Type, err = d.str()
+			id.typ, err = d.str()
 		case "principalId":
-			id.PrincipalID, err = d.str()
+			id.principalID, err = d.str()
 		case "arn":
-			id.ARN, err = d.str()
+			id.arn, err = d.str()
 		case "accountId":
-			id.AccountID, err = d.str()
+			id.accountID, err = d.str()
 		case "userName":
-			id.UserName, err = d.str()
+			id.userName, err = d.str()
 		case "invokedBy":
-			id.InvokedBy, err = d.str()
+			id.invokedBy, err = d.str()
 		case "identityProvider":
-			id.IdentityProvider, err = d.str()
+			id.identityProvider, err = d.str()
 		case "credentialId":
-			id.CredentialID, err = d.str()
+			id.credentialID, err = d.str()
 		case "onBehalfOf":
-			id.OnBehalfOfUserID, id.IdentityStoreARN = "", ""
+			id.onBehalfOfUserID, id.identityStoreARN = text{}, text{}
 			_, err = d.raw(depth+1, func(k []byte) (err error) {
 				switch string(k) {
 				case "userId":
-					id.OnBehalfOfUserID, err = d.str()
+					id.onBehalfOfUserID, err = d.str()
 				case "identityStoreArn":
-					id.IdentityStoreARN, err = d.str()
+					id.identityStoreARN, err = d.str()
 				default:
 					err = p.skip(depth + 2)
 				}
@@ -208,26 +260,26 @@ func (d *recordDecoder) identity(depth int, id *Identity) error {
 			_, err = d.raw(depth+1, func(k []byte) (err error) {
 				switch string(k) {
 				case "sessionIssuer":
-					id.Issuer = SessionIssuer{}
+					id.issuerType, id.issuerPrincipalID, id.issuerARN, id.issuerAccountID, id.issuerUserName = text{}, text{}, text{}, text{}, text{}
 					_, err = d.raw(depth+2, func(k []byte) (err error) {
 						switch string(k) {
 						case "type":
-							id.Issuer.Type, err = d.str()
+							id.issuerType, err = d.str()
 						case "principalId":
-							id.Issuer.PrincipalID, err = d.str()
+							id.issuerPrincipalID, err = d.str()
 						case "arn":
-							id.Issuer.ARN, err = d.str()
+							id.issuerARN, err = d.str()
 						case "accountId":
-							id.Issuer.AccountID, err = d.str()
+							id.issuerAccountID, err = d.str()
 						case "userName":
-							id.Issuer.UserName, err = d.str()
+							id.issuerUserName, err = d.str()
 						default:
 							err = p.skip(depth + 3)
 						}
 						return err
 					})
 				case "attributes":
-					id.mfaAuthenticated = ""
+					id.mfaAuthenticated = text{}
 					_, err = d.raw(depth+2, func(k []byte) (err error) {
 						if string(k) == "mfaAuthenticated" {
 							id.mfaAuthenticated, err = d.str()
@@ -251,21 +303,20 @@ func (d *recordDecoder) identity(depth int, id *Identity) error {
 // errorCode: a ConsoleLogin whose responseElements.ConsoleLogin is "Failure",
 // or an Identity Center sign-in step (CredentialVerification,
 // UserAuthentication, …) whose serviceEventDetails.<eventName> is "Failure".
-func (d *recordDecoder) signInFailed() bool {
-	w := &d.w
-	if w.eventSource != "signin.amazonaws.com" {
+func signInFailed(source, name, consoleLogin string, serviceEventDetails []byte) bool {
+	if source != "signin.amazonaws.com" {
 		return false
 	}
-	if w.consoleLogin == "Failure" {
+	if consoleLogin == "Failure" {
 		return true
 	}
-	if w.serviceEventDetails == nil || w.serviceEventDetails[0] != '{' || w.eventName == "" {
+	if serviceEventDetails == nil || serviceEventDetails[0] != '{' || name == "" {
 		return false
 	}
 	var outcome string
-	p := parser{b: w.serviceEventDetails}
+	p := parser{b: serviceEventDetails}
 	err := p.object(0, func(k []byte) error {
-		if string(k) == w.eventName && p.peek() == '"' {
+		if string(k) == name && p.peek() == '"' {
 			s, e, _, err := p.str()
 			outcome = string(p.b[s:e])
 			return err
