@@ -1,0 +1,328 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/notify/webhook"
+	"github.com/iamwatch/iamwatch/store/sqlite"
+)
+
+// fixture is a dispatcher over a real SQLite outbox delivering to a webhook
+// sink "hook" at a recording server, on a fake clock.
+type fixture struct {
+	t      *testing.T
+	store  *sqlite.Store
+	srv    *notifytest.Server
+	clock  *notifytest.Clock
+	disp   *notify.Dispatcher
+	router *notify.Router
+}
+
+func newFixture(t *testing.T, rateLimit int, retry notify.RetryPolicy, script ...notifytest.Reply) *fixture {
+	t.Helper()
+	f := &fixture{t: t, store: openStore(t), srv: notifytest.NewServer(t, script...), clock: notifytest.NewClock(notifytest.Time.Add(time.Hour))}
+	sink, err := webhook.New("hook", webhook.Config{URL: f.srv.URL + "/hook/s3cr3t", Secret: "k"}, f.srv.Client(), f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"hook": {Type: "webhook", RateLimit: rateLimit}}, Retry: retry}
+	f.disp, err = notify.NewDispatcher(notify.DispatcherOptions{
+		Outbox: f.store, Sinks: map[string]notify.Sink{"hook": sink}, RateLimits: cfg.RateLimits(),
+		Retry: retry, Now: f.clock.Now, Rand: func() float64 { return 0 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.router, err = notify.NewRouter(cfg, f.store, f.clock.Now, f.disp.Wake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) enqueue(alerts ...iamwatch.Alert) {
+	f.t.Helper()
+	claim(f.t, f.store, alerts...)
+	for _, a := range alerts {
+		if _, err := f.router.Enqueue(context.Background(), a); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func (f *fixture) flush() notify.FlushStats {
+	f.t.Helper()
+	st, err := f.disp.Flush(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+func (f *fixture) delivery(key string) iamwatch.Delivery {
+	f.t.Helper()
+	ds, err := f.store.Deliveries(context.Background(), key)
+	if err != nil || len(ds) != 1 {
+		f.t.Fatalf("deliveries of %s: %v, %v", key, ds, err)
+	}
+	return ds[0]
+}
+
+// bodyAlerts decodes the alerts a webhook request carried.
+func bodyAlerts(t *testing.T, r notifytest.Request) []iamwatch.Alert {
+	t.Helper()
+	var b webhook.Body
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Alerts
+}
+
+func TestDispatcherRetriesThenDeliversOnce(t *testing.T) {
+	fail := notifytest.Reply{Status: 500, Body: "upstream down"}
+	f := newFixture(t, 0, notify.RetryPolicy{Base: 10 * time.Second}, fail, fail, fail)
+	a := notifytest.Alert()
+	f.enqueue(a)
+	t0 := f.clock.Now()
+
+	// Rand is 0, so each wait is the fixed half: 5s, 10s, 20s.
+	for i, wait := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second} {
+		st := f.flush()
+		if st.Retrying != 1 {
+			t.Fatalf("attempt %d: stats %+v", i+1, st)
+		}
+		d := f.delivery(a.DedupKey)
+		if d.Status != iamwatch.DeliveryPending || d.Attempts != i+1 || !d.NextTry.Equal(f.clock.Now().Add(wait)) {
+			t.Fatalf("after attempt %d: %+v, want next try in %s", i+1, d, wait)
+		}
+		if !strings.Contains(d.LastError, "500") || strings.Contains(d.LastError, "s3cr3t") {
+			t.Errorf("last error %q", d.LastError)
+		}
+		f.clock.Advance(wait - time.Second)
+		if st := f.flush(); st != (notify.FlushStats{}) {
+			t.Fatalf("flushed before the backoff ended: %+v", st)
+		}
+		f.clock.Advance(time.Second)
+	}
+	if st := f.flush(); st.Sent != 1 || st.Messages != 1 {
+		t.Fatalf("final flush: %+v", st)
+	}
+	for range 3 {
+		f.clock.Advance(time.Hour)
+		f.flush()
+	}
+	f.enqueue(a) // the same alert again: already sent, never again.
+	f.flush()
+	if got := len(f.srv.Requests()); got != 4 {
+		t.Errorf("%d requests, want 4 (3 failures, 1 success)", got)
+	}
+	if f.srv.Accepted() != 1 {
+		t.Errorf("accepted %d times, want exactly once", f.srv.Accepted())
+	}
+	d := f.delivery(a.DedupKey)
+	if d.Status != iamwatch.DeliverySent || d.Attempts != 4 || d.LastError != "" || !d.SentAt.Equal(t0.Add(35*time.Second)) {
+		t.Errorf("delivery %+v", d)
+	}
+}
+
+func TestDispatcher429RetryAfter(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{}, notifytest.Reply{Status: 429, Header: map[string]string{"Retry-After": "120"}, Body: "slow down"})
+	alerts := notifytest.Alerts(2)
+	f.enqueue(alerts...)
+	t0 := f.clock.Now()
+
+	st := f.flush()
+	if st.Retrying != 1 || st.Deferred != 1 || len(f.srv.Requests()) != 1 {
+		t.Fatalf("first flush %+v, %d requests: want one attempt, the other deferred with it", st, len(f.srv.Requests()))
+	}
+	for _, a := range alerts {
+		if d := f.delivery(a.DedupKey); !d.NextTry.Equal(t0.Add(120 * time.Second)) {
+			t.Errorf("%s next try %v, want Retry-After (+120s)", a.DedupKey, d.NextTry)
+		}
+	}
+	if d := f.delivery(alerts[1].DedupKey); d.Attempts != 0 {
+		t.Errorf("deferred delivery counted an attempt: %+v", d)
+	}
+	f.clock.Advance(119 * time.Second)
+	f.flush()
+	if n := len(f.srv.Requests()); n != 1 {
+		t.Fatalf("%d requests before Retry-After passed", n)
+	}
+	f.clock.Advance(time.Second)
+	if st := f.flush(); st.Sent != 2 {
+		t.Fatalf("after Retry-After: %+v", st)
+	}
+	if f.srv.Accepted() != 2 || len(f.srv.Requests()) != 3 {
+		t.Errorf("accepted %d of %d requests, want 2 of 3", f.srv.Accepted(), len(f.srv.Requests()))
+	}
+}
+
+func TestDispatcherPermanentFailure(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{}, notifytest.Reply{Status: 404, Body: "no_service"})
+	a := notifytest.Alert()
+	f.enqueue(a)
+	if st := f.flush(); st.Failed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	d := f.delivery(a.DedupKey)
+	if d.Status != iamwatch.DeliveryFailed || !strings.Contains(d.LastError, "404") || !strings.Contains(d.LastError, "no_service") {
+		t.Errorf("delivery %+v", d)
+	}
+	if strings.Contains(d.LastError, "s3cr3t") || strings.Contains(d.LastError, "/hook") {
+		t.Errorf("reason reveals the URL: %q", d.LastError)
+	}
+	f.clock.Advance(24 * time.Hour)
+	f.flush()
+	if n := len(f.srv.Requests()); n != 1 {
+		t.Fatalf("failed delivery retried without a command: %d requests", n)
+	}
+	n, err := f.store.RetryFailed(context.Background(), "hook", f.clock.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("RetryFailed = %d, %v", n, err)
+	}
+	if st := f.flush(); st.Sent != 1 {
+		t.Fatalf("after RetryFailed: %+v", st)
+	}
+	if d := f.delivery(a.DedupKey); d.Status != iamwatch.DeliverySent {
+		t.Errorf("delivery %+v", d)
+	}
+}
+
+func TestDispatcherGivesUp(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{MaxAttempts: 3, Base: time.Second})
+	f.srv.Default = notifytest.Reply{Status: 503}
+	a := notifytest.Alert()
+	f.enqueue(a)
+	for range 5 {
+		f.flush()
+		f.clock.Advance(time.Minute)
+	}
+	d := f.delivery(a.DedupKey)
+	if d.Status != iamwatch.DeliveryFailed || d.Attempts != 3 || !strings.HasPrefix(d.LastError, "gave up after 3 attempts") {
+		t.Errorf("delivery %+v", d)
+	}
+	if n := len(f.srv.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+func TestDispatcherRateLimitDigest(t *testing.T) {
+	f := newFixture(t, 3, notify.RetryPolicy{})
+	alerts := notifytest.Alerts(10)
+	f.enqueue(alerts...)
+	st := f.flush()
+	if st.Sent != 10 || st.Messages != 3 {
+		t.Fatalf("stats %+v, want 10 sent in 3 messages", st)
+	}
+	reqs := f.srv.Requests()
+	var sizes []int
+	for _, r := range reqs {
+		sizes = append(sizes, len(bodyAlerts(t, r)))
+	}
+	if len(sizes) != 3 || sizes[0] != 1 || sizes[1] != 1 || sizes[2] != 8 {
+		t.Fatalf("messages carry %v alerts, want [1 1 8]", sizes)
+	}
+	var digest webhook.Body
+	json.Unmarshal(reqs[2].Body, &digest)
+	if !strings.Contains(digest.Subject, "digest: 8 alerts") {
+		t.Errorf("digest subject %q", digest.Subject)
+	}
+
+	// The budget is spent for this minute: new alerts wait for it.
+	more := notifytest.Alerts(12)[10:]
+	f.enqueue(more...)
+	f.clock.Advance(30 * time.Second)
+	if st := f.flush(); st.Deferred != 2 || st.Messages != 0 {
+		t.Fatalf("over budget: %+v", st)
+	}
+	f.clock.Advance(29 * time.Second)
+	if st := f.flush(); st.Messages != 0 {
+		t.Fatalf("sent before the minute passed: %+v", st)
+	}
+	f.clock.Advance(time.Second)
+	if st := f.flush(); st.Sent != 2 || st.Messages != 2 {
+		t.Fatalf("next minute: %+v", st)
+	}
+}
+
+func TestDispatcherUnknownSink(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{})
+	a := notifytest.Alert()
+	claim(t, f.store, a)
+	if err := f.store.Enqueue(context.Background(), a.DedupKey, []string{"removed"}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.flush(); st.Failed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	ds, _ := f.store.Deliveries(context.Background(), a.DedupKey)
+	if ds[0].Status != iamwatch.DeliveryFailed || !strings.Contains(ds[0].LastError, `"removed" is not configured`) {
+		t.Errorf("delivery %+v", ds[0])
+	}
+}
+
+func TestDispatcherCancelLeavesPending(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{})
+	block := make(chan struct{})
+	blocked := make(chan struct{})
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(blocked)
+		<-block
+	})
+	defer close(block)
+	a := notifytest.Alert()
+	f.enqueue(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-blocked; cancel() }()
+	if _, err := f.disp.Flush(ctx); err == nil {
+		t.Fatal("Flush returned nil after cancel")
+	}
+	if d := f.delivery(a.DedupKey); d.Status != iamwatch.DeliveryPending || d.Attempts != 0 {
+		t.Errorf("cancelled delivery changed: %+v", d)
+	}
+}
+
+func TestDispatcherRunWakes(t *testing.T) {
+	f := newFixture(t, 0, notify.RetryPolicy{})
+	got := make(chan struct{}, 1)
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.disp.Run(ctx) }()
+	f.enqueue(notifytest.Alert()) // the router wakes the dispatcher; Poll is 5s.
+	select {
+	case <-got:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not deliver after Wake")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, r := range []float64{0, 0.5, 0.999} {
+		d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: openStore(t), Now: time.Now, Rand: func() float64 { return r }, Retry: notify.RetryPolicy{Base: 30 * time.Second, Max: time.Hour}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= 12; n++ {
+			full := min(30*time.Second<<(n-1), time.Hour)
+			got := d.Backoff(n)
+			if got < full/2 || got > full {
+				t.Errorf("rand %v attempt %d: %v outside [%v, %v]", r, n, got, full/2, full)
+			}
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package notify_test
+
+import (
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/notify/notifytest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestTextGolden(t *testing.T) {
+	threshold := notifytest.Alert()
+	threshold.Rule, threshold.Title, threshold.Severity = "failed-signin-burst", "Repeated Failed Console Sign-ins", iamwatch.SeverityHigh
+	threshold.Summary = "12 failed console sign-ins for alice within 5m"
+	threshold.UserName, threshold.Action = "alice", ""
+	threshold.EventIDs = append(threshold.EventIDs, "a1", "a2")
+	threshold.WindowStart, threshold.WindowEnd = notifytest.Time.Add(-5*60e9), notifytest.Time
+	tests := []struct {
+		name   string
+		alerts []iamwatch.Alert
+	}{
+		{"root_login.txt", []iamwatch.Alert{notifytest.Alert()}},
+		{"threshold.txt", []iamwatch.Alert{threshold}},
+		{"digest.txt", notifytest.Alerts(4)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := notify.Format(tt.alerts)
+			notifytest.Golden(t, tt.name, []byte(m.Text()), *update)
+		})
+	}
+}
+
+func TestFormatRootLogin(t *testing.T) {
+	m := notify.Format([]iamwatch.Alert{notifytest.Alert()})
+	want := []string{
+		"[CRITICAL] IAM Alert: Root Account Login",
+		"Root account logged in from IP: 203.0.113.24",
+		"Event: ConsoleLogin · User: root · Source IP: 203.0.113.24 · Region: us-east-1 · Account: 111122223333 · Event ID: 5f0c9a52-7d1e-4b8a-9c3f-2e6d8a1b4c70 · Time: 2026-03-14T09:26:53Z",
+		"Action required: confirm with the account owner that this sign-in was theirs; if not, rotate the root password and MFA now.",
+		"View in CloudTrail: https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/5f0c9a52-7d1e-4b8a-9c3f-2e6d8a1b4c70",
+	}
+	if got := strings.Split(strings.TrimSuffix(m.Text(), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Text:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFormatDigestBounded(t *testing.T) {
+	m := notify.Format(notifytest.Alerts(notify.MaxDigest + 7))
+	if len(m.Items) != notify.MaxDigest {
+		t.Errorf("digest lists %d items, want %d", len(m.Items), notify.MaxDigest)
+	}
+	if m.Severity != iamwatch.SeverityCritical {
+		t.Errorf("digest severity %v, want the highest (critical)", m.Severity)
+	}
+	if !strings.Contains(m.Subject, "57 alerts") {
+		t.Errorf("subject %q does not count all alerts", m.Subject)
+	}
+}
+
+func TestConsoleURL(t *testing.T) {
+	tests := []struct{ region, id, want string }{
+		{"eu-west-1", "abc-123", "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/abc-123"},
+		{"us-gov-west-1", "x", "https://us-gov-west-1.console.aws.amazon.com/cloudtrailv2/home?region=us-gov-west-1#/events/x"},
+		{"evil.com/x", "abc", ""},
+		{"us-east-1", "a|b>", ""},
+		{"", "abc", ""},
+	}
+	for _, tt := range tests {
+		if got := notify.ConsoleURL(tt.region, tt.id); got != tt.want {
+			t.Errorf("ConsoleURL(%q, %q) = %q, want %q", tt.region, tt.id, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkFormatText(b *testing.B) {
+	alerts := []iamwatch.Alert{notifytest.Alert()}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := notify.Format(alerts)
+		_ = m.Text()
+	}
+}
