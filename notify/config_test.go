@@ -171,4 +171,3 @@ func TestRouterSinks(t *testing.T) {
 		t.Errorf("without routes: %v", got)
 	}
 }
-

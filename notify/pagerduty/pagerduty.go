@@ -91,7 +91,6 @@ type Event struct {
 	Client      string  `json:"client"`
 }
 
-
 // Payload is the event payload (summary ≤ 1024 characters).
 type Payload struct {
 	Summary       string            `json:"summary"`
