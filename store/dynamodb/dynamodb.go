@@ -83,8 +83,8 @@ type Config struct {
 // Store is the DynamoDB store. It holds no state besides its configuration
 // and is safe for concurrent use.
 type Store struct {
-	db     api
-	admin  adminAPI // nil when the client cannot create tables.
+	db    api
+	admin adminAPI // nil when the client cannot create tables.
 	t     Tables
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -187,7 +187,9 @@ func setMillis(it item, name string, t time.Time) {
 }
 
 func sv(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func nv(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func nv(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 func getS(it item, name string) string {
 	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
