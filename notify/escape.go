@@ -95,17 +95,36 @@ func EscapeSlack(s string) string {
 }
 
 // markdownEscaper backslash-escapes the characters Adaptive Card markdown
-// (Teams) interprets: emphasis, links, lists, headings, code, HTML-ish tags.
+// (Teams) interprets anywhere in a line: emphasis, links, images, code and
+// tag-like text.
 var markdownEscaper = strings.NewReplacer(
 	`\`, `\\`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`,
-	"`", "\\`", "~", `\~`, "#", `\#`, ">", `\>`, "<", `\<`, "|", `\|`, "!", `\!`,
-	"+", `\+`, "-", `\-`,
+	"`", "\\`", "~", `\~`, "<", `\<`, ">", `\>`,
 )
 
-// EscapeMarkdown escapes untrusted text for Adaptive Card (Teams) markdown:
-// every character with a markdown meaning is backslash-escaped, so links,
-// emphasis and lists cannot be injected.
-func EscapeMarkdown(s string) string { return markdownEscaper.Replace(s) }
+// EscapeMarkdown escapes one line of untrusted text for Adaptive Card
+// (Teams) markdown: inline syntax is backslash-escaped everywhere, and a
+// leading list, heading or quote marker ("- ", "+ ", "# ", "1. ") is
+// escaped, so links, emphasis and lists cannot be injected. Clean the text
+// with [CleanText] first: line breaks would start new blocks.
+func EscapeMarkdown(s string) string {
+	s = markdownEscaper.Replace(s)
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '-', '+', '#':
+		return `\` + s
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') && (i+1 == len(s) || s[i+1] == ' ') {
+		return s[:i] + `\` + s[i:]
+	}
+	return s
+}
 
 // EscapeHTML escapes untrusted text for HTML element content and quoted
 // attribute values. Email bodies use html/template, which does this itself.

@@ -53,10 +53,18 @@ func TestEscapeSlack(t *testing.T) {
 }
 
 func TestEscapeMarkdown(t *testing.T) {
-	got := notify.EscapeMarkdown(`[click](https://evil) **b** \`)
-	want := `\[click\]\(https://evil\) \*\*b\*\* \\`
-	if got != want {
-		t.Errorf("EscapeMarkdown = %q, want %q", got, want)
+	tests := []struct{ in, want string }{
+		{`[click](https://evil) **b** \`, `\[click\]\(https://evil\) \*\*b\*\* \\`},
+		{"us-east-1", "us-east-1"},
+		{"- item", `\- item`},
+		{"# head", `\# head`},
+		{"12. item", `12\. item`},
+		{"<at>x</at>", `\<at\>x\</at\>`},
+	}
+	for _, tt := range tests {
+		if got := notify.EscapeMarkdown(tt.in); got != tt.want {
+			t.Errorf("EscapeMarkdown(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 
