@@ -59,6 +59,7 @@ func TestEscapeMarkdown(t *testing.T) {
 		{"- item", `\- item`},
 		{"# head", `\# head`},
 		{"12. item", `12\. item`},
+		{"203.0.113.24", "203.0.113.24"},
 		{"<at>x</at>", `\<at\>x\</at\>`},
 	}
 	for _, tt := range tests {
