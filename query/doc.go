@@ -1,0 +1,60 @@
+// Package query holds iamwatch's named, pre-built questions about the stored
+// history (user_lookup, failed_auth, root_usage, … see [All]) as data: a
+// name, a description, the result columns and the SQL text for each dialect
+// ([SQLite], and [Athena] for Trino/Presto over the exported Parquet). It
+// also runs them against a SQLite database ([Run]), runs ad-hoc read-only SQL
+// ([RunSQL], guarded by [CheckReadOnly]) and renders results as an aligned
+// table, JSON lines or CSV ([Write]).
+//
+// It imports no SDK and no driver: callers hand it a *sql.DB.
+//
+// # Parameters
+//
+// Every query takes the same [Params]: a time range over event_time
+// (Since inclusive, Until exclusive; a zero bound does not filter), an
+// optional user (user_name, exact) and account (account_id), a row limit,
+// and for off_hours and hourly_activity a time zone and business hours.
+// [ParseTime] and [ParseAge] read the command-line forms ("7d", "24h",
+// "2026-01-31", RFC 3339).
+//
+// The SQL texts use named placeholders (:since, :until, :user, :account,
+// :tz, …) and macros ({{filter}}, {{alert_filter}}, {{limit}}, …); [Query.Statement]
+// expands them for one dialect into a statement with positional "?"
+// arguments, which [Statement.Inline] can turn into literals for engines that
+// take none (Athena's execution parameters are literal text anyway).
+//
+// # Time zones
+//
+// SQLite has no time zone database, so for SQLite the conversion to local
+// time is computed in Go: {{local_epoch}} expands to unixepoch(event_time)
+// plus the zone's UTC offset, written as a CASE over the offset changes
+// (daylight-saving transitions) that fall inside the queried range (bounded
+// by the data when Since/Until are zero). That is exact, keeps the work
+// inside SQLite (no registered functions, which modernc.org/sqlite keeps in
+// process-wide state), and costs one comparison per transition per row. The
+// Athena dialect uses AT TIME ZONE.
+//
+// # The Athena dialect
+//
+// The Athena texts assume a table events with the documented event columns,
+// event_time as VARCHAR in iamwatch.TimeFormat (RFC 3339, UTC, whole
+// seconds), event_date VARCHAR YYYY-MM-DD, and partition columns year, month
+// and day (INTEGER, the UTC date) used to prune partitions; daily_summary
+// also reads a table alerts with the columns of the SQLite alerts table
+// (time VARCHAR as above, severity INTEGER, user_name, account_id). They are
+// plain ANSI/Trino SQL, written so that DuckDB runs them too, with one
+// exception: JSON fields are read with Trino's json_extract_scalar (DuckDB:
+// define it as a macro over json_extract_string).
+//
+// # Output
+//
+// [Write] renders a [Result] as
+//   - table: aligned columns, untrusted text escaped for the terminal and
+//     cut to a bounded width with "…", optional colour of severity cells;
+//   - json: JSON lines, one object per row with the columns as keys in column
+//     order (stable for scripts: jq -s turns it into an array);
+//   - csv: RFC 4180 (CRLF line ends, a header row).
+//
+// Times (any value in iamwatch.TimeFormat) are shown in UTC unless a
+// location is given, in every format. JSON and CSV carry full values.
+package query

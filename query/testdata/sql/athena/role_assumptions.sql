@@ -1,0 +1,10 @@
+SELECT user_name, role_arn, count(*) AS assumptions, sum(CASE WHEN error_code <> '' THEN 1 ELSE 0 END) AS failures,
+	count(DISTINCT source_ip) AS distinct_source_ips, array_join(array_sort(array_agg(DISTINCT source_ip)), ', ') AS source_ips,
+	min(event_time) AS first_seen, max(event_time) AS last_seen
+FROM (
+	SELECT user_name, COALESCE(json_extract_scalar(request_parameters, '$.roleArn'), '') AS role_arn, error_code, source_ip, event_time
+	FROM events WHERE event_time >= '2026-03-09T12:00:00Z' AND (year * 10000 + month * 100 + day) >= 20260309 AND event_time < '2026-03-16T12:00:00Z' AND (year * 10000 + month * 100 + day) <= 20260316 AND user_name = 'alice' AND account_id = '111122223333' AND event_name IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
+) t
+GROUP BY user_name, role_arn
+ORDER BY assumptions DESC, user_name, role_arn
+LIMIT 101

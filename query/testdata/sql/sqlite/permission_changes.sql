@@ -1,0 +1,8 @@
+SELECT event_time, event_name, user_name, COALESCE((CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.userName') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.roleName') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.groupName') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.instanceProfileName') END),
+		(CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.openIDConnectProviderArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.sAMLProviderArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.serialNumber') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.accessKeyId') END)) AS target,
+	COALESCE((CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.policyArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.policyName') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.permissionsBoundary') END)) AS policy, account_id, source_ip, error_code, event_id
+FROM events WHERE event_time >= '2026-03-09T12:00:00Z' AND event_time < '2026-03-16T12:00:00Z' AND user_name = 'alice' AND account_id = '111122223333' AND event_source = 'iam.amazonaws.com'
+		AND event_name NOT LIKE 'Get%' AND event_name NOT LIKE 'List%'
+		AND event_name NOT LIKE 'Generate%' AND event_name NOT LIKE 'Simulate%'
+ORDER BY event_time DESC, event_id DESC
+LIMIT 101
