@@ -110,14 +110,14 @@ func (s *Sink) Send(_ context.Context, alerts []iamwatch.Alert) error {
 }
 
 // EscapeTerminal rewrites, in encoded JSON, the characters encoding/json
-// leaves raw that a terminal may act on: C1 controls (U+0080–U+009F, e.g.
+// leaves raw that a terminal may act on: DEL, C1 controls (U+0080–U+009F, e.g.
 // CSI U+009B) and bidirectional overrides become \uXXXX escapes. The result
 // decodes to the same value.
 func EscapeTerminal(b []byte) []byte {
 	var out []byte
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
-		if (r >= 0x80 && r <= 0x9f) || isBidi(r) {
+		if (r >= 0x7f && r <= 0x9f) || isBidi(r) {
 			if out == nil {
 				out = append(make([]byte, 0, len(b)+16), b[:i]...)
 			}
