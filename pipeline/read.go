@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,13 +137,18 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 				mu.Lock()
 				rep.InputsSkipped++
 				if len(rep.Skipped) < opt.KeepRejections {
-					rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: err.Error()})
+					rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
 				}
 				mu.Unlock()
 			case rctx.Err() != nil:
 				return rctx.Err()
+			case errors.Is(err, cloudtrail.ErrUnknownShape) && st.Rejected > 0:
+				// Its records were each reported already; count the input once more, not its records.
+				mu.Lock()
+				rep.InputsRejected++
+				mu.Unlock()
 			default:
-				reject(Rejection{Input: in.Name, Index: -1, Reason: err.Error()})
+				reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
 			}
 			return nil
 		})
@@ -159,6 +165,13 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		err = ctx.Err()
 	}
 	return rep, err
+}
+
+// reason is err's text without the "cloudtrail: NAME: " the decoder puts
+// before it, since a Rejection names the input already.
+func reason(err error, name string) string {
+	s := strings.TrimPrefix(err.Error(), "cloudtrail: ")
+	return strings.TrimPrefix(s, name+": ")
 }
 
 // readInput decodes one input, sending full batches to out.

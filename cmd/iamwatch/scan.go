@@ -14,8 +14,9 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/pipeline"
-	"github.com/iamwatch/iamwatch/sample"
+	sampledata "github.com/iamwatch/iamwatch/sample"
 )
 
 type scanFlags struct {
@@ -86,7 +87,7 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	case f.useSample && len(args) > 0:
 		return usageErrorf("give PATHs or --sample, not both")
 	case f.useSample:
-		inputs, err = pipeline.FromFS(sample.FS(), ".")
+		inputs, err = pipeline.FromFS(sampledata.FS(), ".")
 	case len(args) == 0:
 		return usageErrorf("scan needs at least one PATH (or --sample)")
 	default:
@@ -120,7 +121,7 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		},
 	}
 	if !f.noDetect {
-		eng, err := e.detector(f.rules, st)
+		eng, err := e.detector(f.rules, detect.Config{}, st)
 		if err != nil {
 			return err
 		}
@@ -144,8 +145,8 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	if err != nil {
 		return err
 	}
-	if rep.Inputs == 0 && rep.Records == 0 && rep.InputsSkipped == 0 {
-		return fmt.Errorf("nothing could be read")
+	if rep.Events == 0 && rep.RecordsRejected+rep.InputsRejected > 0 {
+		return fmt.Errorf("nothing could be read: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)
 	}
 	if f.strict && (rep.RecordsRejected > 0 || rep.InputsRejected > 0) {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("--strict: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)}
@@ -263,12 +264,12 @@ func safeText(s string) string {
 // progress draws a one-line progress report on stderr when it is a
 // terminal, at most ten times a second.
 type progress struct {
-	w      io.Writer
-	total  int
-	on     bool
-	start  time.Time
-	last   time.Time
-	drawn  bool
+	w     io.Writer
+	total int
+	on    bool
+	start time.Time
+	last  time.Time
+	drawn bool
 }
 
 func (e *env) newProgress(total int) *progress {
