@@ -449,7 +449,9 @@ func TestRunStops(t *testing.T) {
 	h.add(true, testserver.LookupEvent{ID: "x", Source: "iam.amazonaws.com", Name: "CreateUser", Region: "us-east-1", Time: base.Add(-time.Hour)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.source(lookup.Options{Backfill: 24 * time.Hour, Interval: 10 * time.Millisecond}).Run(ctx) }()
+	go func() {
+		done <- h.source(lookup.Options{Backfill: 24 * time.Hour, Interval: 10 * time.Millisecond}).Run(ctx)
+	}()
 	deadline := time.After(10 * time.Second)
 	for len(h.stored()) == 0 {
 		select {
