@@ -147,8 +147,8 @@ func FuzzAppendString(f *testing.F) {
 }
 
 var (
-	trailKey = regexp.MustCompile(`^data/AWSLogs/(?:(o-[a-z0-9]+)/)?(\d{12})/CloudTrail/([a-z]{2}-[a-z]+-\d)/(\d{4}/\d{2}/\d{2})/(\d{12})_CloudTrail_([a-z]{2}-[a-z]+-\d)_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$`)
-	digestKey = regexp.MustCompile(`^data/AWSLogs/(\d{12})/CloudTrail-Digest/([a-z]{2}-[a-z]+-\d)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-Digest_([a-z]{2}-[a-z]+-\d)_` + TrailName + `_([a-z]{2}-[a-z]+-\d)_\d{8}T\d{6}Z\.json\.gz$`)
+	trailKey   = regexp.MustCompile(`^data/AWSLogs/(?:(o-[a-z0-9]+)/)?(\d{12})/CloudTrail/([a-z]{2}-[a-z]+-\d)/(\d{4}/\d{2}/\d{2})/(\d{12})_CloudTrail_([a-z]{2}-[a-z]+-\d)_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$`)
+	digestKey  = regexp.MustCompile(`^data/AWSLogs/(\d{12})/CloudTrail-Digest/([a-z]{2}-[a-z]+-\d)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-Digest_([a-z]{2}-[a-z]+-\d)_` + TrailName + `_([a-z]{2}-[a-z]+-\d)_\d{8}T\d{6}Z\.json\.gz$`)
 	insightKey = regexp.MustCompile(`^data/AWSLogs/(\d{12})/CloudTrail-Insight/([a-z]{2}-[a-z]+-\d)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-Insight_([a-z]{2}-[a-z]+-\d)_\d{8}T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
 )
 
@@ -234,9 +234,9 @@ func TestShapes(t *testing.T) {
 			counts["trail"] += len(file.Records)
 		case digestKey.MatchString(p):
 			var d struct {
-				AWSAccountID  string `json:"awsAccountId"`
+				AWSAccountID   string `json:"awsAccountId"`
 				DigestS3Object string `json:"digestS3Object"`
-				LogFiles      []struct {
+				LogFiles       []struct {
 					S3Object  string `json:"s3Object"`
 					HashValue string `json:"hashValue"`
 				} `json:"logFiles"`
@@ -321,7 +321,7 @@ func TestShapes(t *testing.T) {
 			for i, raw := range events {
 				var ev struct {
 					EventID, EventName, ReadOnly, EventTime, EventSource, Username, CloudTrailEvent string
-					Resources                                                                     []struct{ ResourceType, ResourceName string }
+					Resources                                                                       []struct{ ResourceType, ResourceName string }
 				}
 				if err := json.Unmarshal(raw, &ev); err != nil {
 					t.Fatalf("%s event %d: %v", p, i, err)
@@ -543,7 +543,9 @@ func TestCatalogCoverage(t *testing.T) {
 		if err != nil || enc == doc {
 			t.Fatalf("PutRolePolicy policyDocument %q is not URL-encoded (%v)", enc, err)
 		}
-		var p struct{ Statement []struct{ Effect, Action string } }
+		var p struct {
+			Statement []struct{ Effect, Action string }
+		}
 		if err := json.Unmarshal([]byte(doc), &p); err != nil || p.Statement[0].Action != "*" {
 			t.Errorf("PutRolePolicy document %s: %v", doc, err)
 		}

@@ -70,14 +70,14 @@ func Build(opt Options) ([]File, error) {
 }
 
 type builder struct {
-	opt     Options
-	ids     ids
-	byShape map[Shape][]*Record
-	files   []File
-	trail   []TrailFile
-	counts  map[string]int // path → records (or events) in the file.
+	opt         Options
+	ids         ids
+	byShape     map[Shape][]*Record
+	files       []File
+	trail       []TrailFile
+	counts      map[string]int // path → records (or events) in the file.
 	digestPaths []string
-	insight string
+	insight     string
 }
 
 func (b *builder) put(path string, data []byte) error {
