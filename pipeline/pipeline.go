@@ -14,6 +14,14 @@ type Detector interface {
 	Evaluate(ctx context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error)
 }
 
+// interested is an optional Detector method: whether any rule could match
+// ev, whatever the threshold state. The pipeline stores such events, so the
+// events a threshold counts are kept whether or not the threshold has been
+// reached yet: the same input read twice, in any order, leaves the same rows.
+type interested interface {
+	Interested(ev *iamwatch.Event) bool
+}
+
 // Store is what the pipeline needs of a store.
 type Store interface {
 	iamwatch.EventStore
@@ -55,6 +63,11 @@ func New(store Store, opt Options) (*Pipeline, error) {
 	return &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}, nil
 }
 
+func (p *Pipeline) interested(ev *iamwatch.Event) bool {
+	i, ok := p.detect.(interested)
+	return ok && i.Interested(ev)
+}
+
 // Result counts what one batch did.
 type Result struct {
 	Events     int // events in the batch.
@@ -94,7 +107,7 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 			raised = len(as) > 0
 			alerts = append(alerts, as...)
 		}
-		if raised || p.filter.Stores(ev) {
+		if raised || p.filter.Stores(ev) || p.interested(ev) {
 			keep = append(keep, *ev)
 		}
 	}

@@ -92,6 +92,10 @@ func newRootCmd(e *env) *cobra.Command {
 	root.AddCommand(
 		newScanCmd(e),
 		newVersionCmd(e),
+		newRunCmd(e),
+		newInitCmd(e),
+		newConfigCmd(e),
+		newStatusCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/rules"
+)
+
+func TestScanExitCodes(t *testing.T) {
+	okRecord := `{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"0f0e0d0c-0000-4000-8000-000000000001","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`
+	cases := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		want  string // in stdout+stderr
+	}{
+		{"no path", []string{"scan"}, "", exitUsage, "needs at least one PATH"},
+		{"bad output", []string{"scan", "--output", "xml", "-"}, "", exitUsage, "--output must be text or json"},
+		{"bad keep", []string{"scan", "--keep", "some", "-"}, "", exitUsage, "unknown keep policy"},
+		{"bad format", []string{"scan", "--format", "xml", "-"}, "", exitUsage, "--format"},
+		{"bad fail-on", []string{"scan", "--fail-on", "urgent", "-"}, "", exitUsage, "unknown severity"},
+		{"unknown flag", []string{"scan", "--frobnicate", "-"}, "", exitUsage, "unknown flag"},
+		{"missing file", []string{"scan", "/nonexistent/trail.json"}, "", exitError, "no such file"},
+		{"sample and path", []string{"scan", "--sample", "x"}, "", exitUsage, "not both"},
+		{"stdin record", []string{"scan", "-"}, okRecord, exitOK, "Root Account"},
+		{"fail-on critical", []string{"scan", "--fail-on", "critical", "-"}, okRecord, exitAlerted, "Root Account"},
+		{"fail-on below", []string{"scan", "--fail-on", "critical", "--no-detect", "-"}, okRecord, exitOK, "Stored 1 new events"},
+		{"nothing readable", []string{"scan", "-"}, "{not json\n", exitError, "nothing could be read"},
+		{"strict", []string{"scan", "--strict", "-"}, okRecord + "\n{not json\n", exitError, "--strict: 1 records"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append(c.args[:1:1], append([]string{"--db", tempDB(t)}, c.args[1:]...)...)
+			r := runCLI(t, c.stdin, nil, args...)
+			if r.code != c.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, c.want) {
+				t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", c.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestScanSampleGolden(t *testing.T) {
+	db := tempDB(t)
+	r := runCLI(t, "", nil, "scan", "--sample", "--db", db, "--workers", "1")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	golden(t, "scan-sample.txt", stable(r.stdout))
+
+	// The same input again: nothing new is stored and no alert is raised twice.
+	r = runCLI(t, "", nil, "scan", "--sample", "--db", db, "--output", "json")
+	if r.code != exitOK {
+		t.Fatalf("second scan: exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("second scan printed %d lines, want only the summary:\n%s", len(lines), r.stdout)
+	}
+	var sum struct {
+		Summary struct {
+			Stored     int `json:"Stored"`
+			NewAlerts  int `json:"NewAlerts"`
+			Duplicates int `json:"Duplicates"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Summary.Stored != 0 || sum.Summary.NewAlerts != 0 || sum.Summary.Duplicates == 0 {
+		t.Errorf("second scan: %+v; want nothing stored, no new alert, duplicates counted", sum.Summary)
+	}
+}
+
+// The shipped sample raises every rule of the built-in catalog at least once.
+func TestScanSampleRaisesEveryRule(t *testing.T) {
+	r := runCLI(t, "", nil, "scan", "--sample", "--db", tempDB(t), "--output", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	raised := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Rule     string   `json:"rule"`
+			Severity string   `json:"severity"`
+			Title    string   `json:"title"`
+			EventIDs []string `json:"event_ids"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("not a JSON line: %v: %s", err, sc.Text())
+		}
+		if line.Rule == "" {
+			continue // the summary
+		}
+		if line.Severity == "" || line.Title == "" || len(line.EventIDs) == 0 {
+			t.Errorf("incomplete alert line: %s", sc.Text())
+		}
+		raised[line.Rule]++
+	}
+	catalog, err := detect.LoadFS(rules.Builtin(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for _, rule := range catalog {
+		if raised[rule.ID] == 0 {
+			missing = append(missing, rule.ID)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("the sample raises no alert for %d rules: %s", len(missing), strings.Join(missing, ", "))
+	}
+}
+
+func TestScanDirectoryGlobAndDefaultDB(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(id string) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"aws-cli/2","eventID":"` + id + `","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	}
+	for i, name := range []string{"a/one.json", "a/b/two.json", "three.jsonl"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(rec(string(rune('a'+i)))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	r := runCLI(t, "", env, "scan", filepath.Join(dir, "a"), filepath.Join(dir, "*.jsonl"))
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want := filepath.Join(home, ".local", "share", "iamwatch", "iamwatch.db")
+	if !strings.Contains(r.stderr, "created database "+want) {
+		t.Errorf("stderr does not say where the database was created:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Scanned 3 files") || !strings.Contains(r.stdout, "Stored 3 new events") {
+		t.Errorf("unexpected summary:\n%s", r.stdout)
+	}
+	r = runCLI(t, "", env, "scan", filepath.Join(dir, "a"))
+	if strings.Contains(r.stderr, "created database") {
+		t.Errorf("second run says it created the database again:\n%s", r.stderr)
+	}
+}
+
+func TestScanEscapesUntrustedText(t *testing.T) {
+	// A user agent and a user name carrying terminal escape sequences.
+	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory\u001b[2J"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"evil\u001b]0;pwned\u0007","requestParameters":{"userName":"x\u001b[31m"},"responseElements":null,"eventID":"esc-1","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	r := runCLI(t, rec, nil, "scan", "--db", tempDB(t), "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.ContainsRune(r.stdout, 0x1b) || strings.ContainsRune(r.stdout, 0x07) {
+		t.Errorf("raw control characters reached the terminal:\n%q", r.stdout)
+	}
+	if !strings.Contains(r.stdout, `mallory\x1b[2J`) {
+		t.Errorf("the escaped user name is not shown:\n%s", r.stdout)
+	}
+}
