@@ -1,0 +1,256 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/internal/testserver"
+	"github.com/iamwatch/iamwatch/lambda"
+	"github.com/iamwatch/iamwatch/lambda/topic"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/store/dynamodb"
+)
+
+var creds = credentials.NewStaticCredentialsProvider("test", "test", "")
+
+// world is the serverless stack on loopback: dynalite for DynamoDB, goaws
+// for the alert topic and a queue subscribed to it, and the real-time
+// handler wired as cmd/iamwatch-lambda wires it.
+type world struct {
+	store   *dynamodb.Store
+	ddb     *awsdynamodb.Client
+	sqs     *sqs.Client
+	subURL  string
+	handler *lambda.Handler
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := t.Context()
+	dyn := testserver.StartDynalite(t)
+	aws2 := testserver.StartGoAWS(t, testserver.GoAWSOptions{
+		Topics: []testserver.GoAWSTopic{{Name: "iamwatch-alerts", Subscriptions: []testserver.GoAWSSubscription{{QueueName: "alert-subscriber"}}}},
+	})
+	w := &world{}
+	w.ddb = awsdynamodb.New(awsdynamodb.Options{Region: dyn.Region, BaseEndpoint: aws.String(dyn.Endpoint), Credentials: creds})
+	st, err := dynamodb.Open(ctx, dynamodb.Config{Client: w.ddb, Prefix: "e2e-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.store = st
+	snsClient := sns.New(sns.Options{Region: aws2.Region, BaseEndpoint: aws.String(aws2.Endpoint), Credentials: creds})
+	w.sqs = sqs.New(sqs.Options{Region: aws2.Region, BaseEndpoint: aws.String(aws2.Endpoint), Credentials: creds})
+	q, err := w.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("alert-subscriber")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.subURL = aws.ToString(q.QueueUrl)
+
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := detect.New(rs, detect.Config{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := topic.New("alert-topic", aws2.TopicARN("iamwatch-alerts"), snsClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinks := map[string]notify.Sink{"alert-topic": sink}
+	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"alert-topic": {Type: "topic"}}}
+	router, err := notify.NewRouter(cfg, st, time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.handler, err = lambda.New(lambda.Deps{
+		Store:    st,
+		Detector: engine,
+		Enqueue: func(ctx context.Context, a iamwatch.Alert) error {
+			_, err := router.Enqueue(ctx, a)
+			return err
+		},
+		Publish: lambda.Publisher(st, sinks, notify.RetryPolicy{}, time.Now, nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// eventCount counts the items of the events table.
+func (w *world) eventCount(t *testing.T) int {
+	t.Helper()
+	out, err := w.ddb.Scan(t.Context(), &awsdynamodb.ScanInput{TableName: aws.String(w.store.Tables().Events), Select: "COUNT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(out.Count)
+}
+
+// received drains the subscriber queue: it polls until want messages came
+// (or, for want 0, for a second) and returns the AlertMessages in them.
+func (w *world) received(t *testing.T, want int) []lambda.AlertMessage {
+	t.Helper()
+	var out []lambda.AlertMessage
+	deadline := time.Now().Add(5 * time.Second)
+	if want == 0 {
+		deadline = time.Now().Add(time.Second)
+	}
+	for time.Now().Before(deadline) && (want == 0 || len(out) < want) {
+		res, err := w.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.subURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range res.Messages {
+			var env struct{ Type, TopicArn, Subject, Message string }
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
+				t.Fatalf("subscriber message is not an SNS envelope: %v: %s", err, aws.ToString(m.Body))
+			}
+			am, err := lambda.DecodeAlertMessage([]byte(env.Message))
+			if err != nil {
+				t.Fatalf("subscriber got %q: %v", env.Message, err)
+			}
+			out = append(out, am)
+			if _, err := w.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.subURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(res.Messages) == 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if len(out) != want {
+		t.Fatalf("subscriber received %d alert messages, want %d", len(out), want)
+	}
+	return out
+}
+
+// TestEndToEnd: EventBridge event → real-time handler → DynamoDB → SNS →
+// SQS subscriber; a repeat changes nothing; an SQS batch with one poisoned
+// message reports only it.
+func TestEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	rootSignin := fixture(t, "eventbridge-root-signin.json")
+
+	if _, err := w.handler.Invoke(ctx, rootSignin); err != nil {
+		t.Fatalf("real-time handler: %v", err)
+	}
+	if n := w.eventCount(t); n != 1 {
+		t.Errorf("events table holds %d items, want 1", n)
+	}
+	alerts, err := w.store.Alerts(ctx, iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Rule != "root-console-signin" {
+		t.Fatalf("stored alerts = %+v, want one root-console-signin", alerts)
+	}
+	msgs := w.received(t, 1)
+	got := msgs[0].Alerts
+	if len(got) != 1 || got[0].Rule != "root-console-signin" || got[0].DedupKey != alerts[0].DedupKey ||
+		got[0].SourceIP != "203.0.113.45" || !slices.Equal(got[0].EventIDs, []string{"e2e0c0de-1a2b-4c3d-8e9f-000000000001"}) {
+		t.Errorf("subscriber got %+v, want the stored root sign-in alert", got)
+	}
+	ds, err := w.store.Deliveries(ctx, alerts[0].DedupKey)
+	if err != nil || len(ds) != 1 || ds[0].Status != iamwatch.DeliverySent {
+		t.Errorf("deliveries = %+v, %v; want one sent", ds, err)
+	}
+
+	t.Run("delivered twice", func(t *testing.T) {
+		if _, err := w.handler.Invoke(ctx, rootSignin); err != nil {
+			t.Fatalf("second delivery: %v", err)
+		}
+		if n := w.eventCount(t); n != 1 {
+			t.Errorf("events table holds %d items after a repeat, want 1", n)
+		}
+		if as, _ := w.store.Alerts(ctx, iamwatch.AlertFilter{}); len(as) != 1 {
+			t.Errorf("stored alerts after a repeat = %d, want 1", len(as))
+		}
+		w.received(t, 0)
+	})
+
+	t.Run("sqs batch with a poisoned message", func(t *testing.T) {
+		createUser := fixture(t, "eventbridge-create-user.json")
+		var detail struct {
+			Detail json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(createUser, &detail); err != nil {
+			t.Fatal(err)
+		}
+		record := strings.Replace(string(detail.Detail), "000000000002", "000000000003", 1)
+		batch := sqsBatch(
+			string(createUser), // a forwarded EventBridge event
+			`{"Records": [{"eventVersion": "1.09", "eventTime": "2024-06-03T09:21:00Z", "this is": "not CloudTrail"}]}`,
+			`{"Records": [`+record+`]}`, // a trail file's worth of records
+			`{"Event": "s3:TestEvent", "Service": "Amazon S3"}`,
+		)
+		out, err := w.handler.Invoke(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, ok := out.(events.SQSEventResponse)
+		if !ok {
+			t.Fatalf("SQS invocation returned %T, want events.SQSEventResponse", out)
+		}
+		if want := []events.SQSBatchItemFailure{{ItemIdentifier: "msg-1"}}; !slices.Equal(resp.BatchItemFailures, want) {
+			t.Errorf("batchItemFailures = %+v, want only the poisoned msg-1", resp.BatchItemFailures)
+		}
+		if n := w.eventCount(t); n != 3 {
+			t.Errorf("events table holds %d items, want 3 (root sign-in and two CreateUser)", n)
+		}
+		// Both CreateUser events raise iam-user-created alerts.
+		as, err := w.store.Alerts(ctx, iamwatch.AlertFilter{Rule: "iam-user-created"})
+		if err != nil || len(as) == 0 {
+			t.Errorf("iam-user-created alerts = %+v, %v; want some", as, err)
+		}
+		w.received(t, len(as))
+	})
+}
+
+// sqsBatch is an SQS event of bodies, with message IDs msg-0, msg-1, …
+func sqsBatch(bodies ...string) []byte {
+	var ev events.SQSEvent
+	for i, b := range bodies {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: fmt.Sprintf("msg-%d", i), Body: b, EventSource: "aws:sqs",
+			EventSourceARN: "arn:aws:sqs:us-east-1:111122223333:iamwatch-ingest", AWSRegion: "us-east-1",
+		})
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
