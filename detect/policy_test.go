@@ -1,0 +1,129 @@
+package detect
+
+import (
+	"net/url"
+	"slices"
+	"testing"
+)
+
+func TestPolicyAllowsAny(t *testing.T) {
+	broad := []string{"*", "iam:*", "sts:*"}
+	tests := []struct {
+		name string
+		doc  any
+		want bool
+	}{
+		{"action star", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, true},
+		{"statement object", `{"Statement":{"Effect":"Allow","Action":["s3:GetObject","iam:*"],"Resource":"*"}}`, true},
+		{"case-insensitive", `{"Statement":{"Effect":"allow","Action":"IAM:*","Resource":"*"}}`, true},
+		{"star colon star", `{"Statement":{"Effect":"Allow","Action":"*:*","Resource":"*"}}`, true},
+		{"sts star", `{"Statement":{"Effect":"Allow","Action":"sts:*","Resource":"*"}}`, true},
+		{"narrow iam", `{"Statement":{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}}`, false},
+		{"narrow s3", `{"Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*"}]}`, false},
+		{"deny star", `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, false},
+		{"NotAction allows the rest", `{"Statement":{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}}`, true},
+		{"NotAction excluding everything", `{"Statement":{"Effect":"Allow","NotAction":"*","Resource":"*"}}`, false},
+		{"NotAction excluding iam still allows sts", `{"Statement":{"Effect":"Allow","NotAction":["iam:*"],"Resource":"*"}}`, true},
+		{"Deny NotAction", `{"Statement":{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}}`, false},
+		{"url-encoded", url.QueryEscape(`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`), true},
+		{"url-encoded with %20", url.PathEscape(`{"Statement": {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}}`), true},
+		{"JSON string of a document", `"{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\"}}"`, true},
+		{"decoded map", map[string]any{"Statement": map[string]any{"Effect": "Allow", "Action": "*"}}, true},
+		{"whitespace", "\n  {\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\"}}", true},
+		{"not JSON", `Action=*`, false},
+		{"no statement", `{"Version":"2012-10-17"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePolicy(tt.doc)
+			got := err == nil && p.AllowsAny(broad)
+			if got != tt.want {
+				t.Errorf("AllowsAny = %v (err %v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExternalPrincipals(t *testing.T) {
+	const own, trusted = "111122223333", "999988887777"
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"star", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`, []string{"*"}},
+		{"AWS star", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`, []string{"*"}},
+		{"other account id", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"sts:AssumeRole"}]}`, []string{"444455556666"}},
+		{"other account root", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}`, []string{"arn:aws:iam::444455556666:root"}},
+		{"other account role in list", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/a","arn:aws:iam::444455556666:role/b"]},"Action":["sts:AssumeRole","sts:TagSession"]}]}`, []string{"arn:aws:iam::444455556666:role/b"}},
+		{"wildcard account", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::*:root"},"Action":"sts:AssumeRole"}]}`, []string{"arn:aws:iam::*:root"}},
+		{"own account", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`, nil},
+		{"trusted account", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999988887777"},"Action":"sts:AssumeRole"}]}`, nil},
+		{"service", `{"Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}`, nil},
+		{"federated own provider", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, nil},
+		{"federated other provider", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::444455556666:saml-provider/idp"},"Action":"sts:AssumeRoleWithSAML"}]}`, []string{"arn:aws:iam::444455556666:saml-provider/idp"}},
+		{"deny star", `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}]}`, nil},
+		{"not an assume action", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:TagSession"}]}`, nil},
+		{"NotPrincipal", `{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`, []string{"NotPrincipal"}},
+		{"unique id", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"AROAJ2UCCR6DPCEXAMPLE"},"Action":"sts:AssumeRole"}]}`, nil},
+		{"url-encoded", url.QueryEscape(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"sts:AssumeRole"}]}`), []string{"444455556666"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePolicy(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.ExternalPrincipals(own, []string{trusted}); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWildFold(t *testing.T) {
+	tests := []struct {
+		p, s string
+		want bool
+	}{
+		{"*", "iam:*", true}, {"iam:*", "IAM:*", true}, {"iam:Create*", "iam:*", false},
+		{"i?m:*", "iam:*", true}, {"*:*", "sts:*", true}, {"s3:*", "iam:*", false},
+		{"a*b*c", "axxbyyc", true}, {"a*b*c", "axxbyy", false}, {"", "", true}, {"", "a", false},
+	}
+	for _, tt := range tests {
+		if got := wildFold(tt.p, tt.s); got != tt.want {
+			t.Errorf("wildFold(%q, %q) = %v", tt.p, tt.s, got)
+		}
+	}
+}
+
+// FuzzParsePolicy checks the parser never panics, and that whatever it
+// accepts survives a round trip through its URL-encoded form unchanged.
+func FuzzParsePolicy(f *testing.F) {
+	for _, s := range []string{
+		`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
+		`{"Statement":{"Effect":"Allow","NotAction":["s3:*"],"Principal":{"AWS":["1","*"]}}}`,
+		`%7B%22Statement%22%3A%7B%7D%7D`, `"{}"`, `{"Statement":[1,2]}`, `{"statement":{"effect":"allow"}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		p, err := ParsePolicy(doc)
+		if err != nil {
+			return
+		}
+		_ = p.AllowsAny([]string{"*", "iam:*"})
+		_ = p.ExternalPrincipals("111122223333", nil)
+		q, err := ParsePolicy(url.QueryEscape(doc))
+		if err != nil {
+			if len(url.QueryEscape(doc)) <= maxPolicyBytes {
+				t.Fatalf("URL-encoded form of an accepted document refused: %v", err)
+			}
+			return
+		}
+		if p.AllowsAny([]string{"*", "iam:*", "sts:*"}) != q.AllowsAny([]string{"*", "iam:*", "sts:*"}) ||
+			!slices.Equal(p.ExternalPrincipals("1", nil), q.ExternalPrincipals("1", nil)) {
+			t.Fatalf("URL-encoding changed the verdict of %q", doc)
+		}
+	})
+}
