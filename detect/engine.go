@@ -29,8 +29,10 @@ import (
 // a candidate for the event.
 type Engine struct {
 	rules      []*compiled
+	names      nameFilter // a cheap pre-check before byName is hashed
 	byName     map[string][]*compiled
 	byIdentity map[string][]*compiled
+	identities []identityBucket // byIdentity as a slice: a handful of types, compared directly
 	onError    []*compiled
 	always     []*compiled
 
@@ -180,6 +182,7 @@ func (e *Engine) index(c *compiled) {
 	if names, ok := c.pattern.exactStrings("eventName"); ok {
 		for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
 			e.byName[n] = append(e.byName[n], c)
+			e.names.add(n)
 		}
 		return
 	}
@@ -187,6 +190,12 @@ func (e *Engine) index(c *compiled) {
 		if types, ok := uid.exactStrings("type"); ok {
 			for _, t := range slices.Compact(slices.Sorted(slices.Values(types))) {
 				e.byIdentity[t] = append(e.byIdentity[t], c)
+				i := slices.IndexFunc(e.identities, func(b identityBucket) bool { return b.typ == t })
+				if i < 0 {
+					e.identities = append(e.identities, identityBucket{typ: t})
+					i = len(e.identities) - 1
+				}
+				e.identities[i].rules = append(e.identities[i].rules, c)
 			}
 			return
 		}
@@ -215,9 +224,13 @@ func (e *Engine) Stats() Stats {
 // candidates returns the buckets of rules that may match ev.
 func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
 	var b [4][]*compiled
-	b[0] = e.byName[ev.Name]
-	if len(e.byIdentity) > 0 {
-		b[1] = e.byIdentity[ev.IdentityType]
+	if e.names.mayContain(ev.Name) {
+		b[0] = e.byName[ev.Name]
+	}
+	for i := range e.identities {
+		if e.identities[i].typ == ev.IdentityType {
+			b[1] = e.identities[i].rules
+		}
 	}
 	if ev.ErrorCode != "" {
 		b[2] = e.onError
@@ -397,4 +410,30 @@ func durationText(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+type identityBucket struct {
+	typ   string
+	rules []*compiled
+}
+
+// nameFilter is a one-hash-function Bloom filter over the indexed event
+// names, hashed by length and two bytes: most names of noise events (which
+// no rule names) are rejected without hashing the whole string.
+type nameFilter struct {
+	bits [16]uint64
+}
+
+func nameBit(s string) uint {
+	if s == "" {
+		return 0
+	}
+	return (uint(len(s))*31 + uint(s[0])*7 + uint(s[len(s)-1])*3 + uint(s[len(s)/2])) % 1024
+}
+
+func (f *nameFilter) add(s string) { b := nameBit(s); f.bits[b/64] |= 1 << (b % 64) }
+
+func (f *nameFilter) mayContain(s string) bool {
+	b := nameBit(s)
+	return f.bits[b/64]&(1<<(b%64)) != 0
 }
