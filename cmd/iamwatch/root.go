@@ -96,6 +96,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newInitCmd(e),
 		newConfigCmd(e),
 		newStatusCmd(e),
+		newNotifyCmd(e),
 	)
 	return root
 }
