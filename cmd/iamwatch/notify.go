@@ -113,4 +113,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
