@@ -1,12 +1,15 @@
 package source
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/pipeline"
 )
 
@@ -113,4 +116,40 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	p.next = at.Add(p.interval)
 	p.mu.Unlock()
 	return Sleep(ctx, at.Sub(now))
+}
+
+// DecodeObject decodes one downloaded trail file (or any CloudTrail shape)
+// named name. A record that cannot be decoded is counted in rejected and
+// left out; err is for the object as a whole: cloudtrail.ErrSkipped for a
+// digest or Insights file, or why nothing could be read.
+func DecodeObject(ctx context.Context, name string, body []byte, opt cloudtrail.Options) (events []iamwatch.Event, rejected int, err error) {
+	opt.OnError = func(re *cloudtrail.RecordError) {
+		if !errors.Is(re.Err, cloudtrail.ErrSkipped) {
+			rejected++
+		}
+	}
+	_, err = cloudtrail.Decode(ctx, bytes.NewReader(body), name, opt, func(ev *iamwatch.Event) error {
+		events = append(events, *ev)
+		return nil
+	})
+	return events, rejected, err
+}
+
+// ProcessChunks runs events through p in batches of at most size, and
+// reports each to obs under name. The batches are finished even when ctx is
+// cancelled (shutdown finishes the work in hand); p's error stops it.
+func ProcessChunks(ctx context.Context, p Processor, obs Observer, name string, events []iamwatch.Event, size int) (pipeline.Result, error) {
+	var total pipeline.Result
+	ctx = context.WithoutCancel(ctx)
+	for len(events) > 0 {
+		n := min(size, len(events))
+		res, err := p.Process(ctx, events[:n])
+		total.Add(res)
+		if err != nil {
+			return total, err
+		}
+		obs.Batch(name, res, Newest(events[:n]))
+		events = events[n:]
+	}
+	return total, nil
 }
