@@ -101,6 +101,7 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
 		for batch := range batches {
+			batch = coalesce(batch, batches, opt.BatchSize)
 			res, err := p.Process(ctx, batch)
 			mu.Lock()
 			rep.Result.Add(res)
@@ -165,6 +166,24 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		err = ctx.Err()
 	}
 	return rep, err
+}
+
+// coalesce appends batches already waiting in more to batch, up to about
+// size events, so small inputs (trail files hold ~100 records) still commit
+// in large transactions. It never waits.
+func coalesce(batch []iamwatch.Event, more <-chan []iamwatch.Event, size int) []iamwatch.Event {
+	for len(batch) < size {
+		select {
+		case b, ok := <-more:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, b...)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // reason is err's text without the "cloudtrail: NAME: " the decoder puts

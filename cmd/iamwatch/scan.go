@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type scanFlags struct {
 	failOn      string
 	rules       []string
 	noDetect    bool
+	cpuProfile  string
 }
 
 func newScanCmd(e *env) *cobra.Command {
@@ -60,6 +62,8 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when an alert at or above this severity was raised (critical, high, medium, low, info)")
 	fl.StringSliceVar(&f.rules, "rules", nil, "a folder of extra rule files (repeatable)")
 	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
+	fl.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -130,6 +134,17 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	p, err := pipeline.New(st, opt)
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	prog := e.newProgress(len(inputs))
 	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{
