@@ -189,11 +189,18 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
+	var typeErr error
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlErrors(name, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlErrors(name, err)
+		}
+		// Decoding went on past unknown keys and wrong types: check the
+		// rest too, so one run names every mistake.
+		typeErr = yamlErrors(name, err)
 	}
 	c.setDefaults()
-	if err := c.validate(name, &root); err != nil {
+	if err := sortByLine(errors.Join(typeErr, c.validate(name, &root))); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -377,8 +384,29 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 			bad("server.listen", "%q is not host:port", c.Server.Listen)
 		}
 	}
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].(*Error).Line < errs[j].(*Error).Line })
-	return errors.Join(errs...)
+	return sortByLine(errors.Join(errs...))
+}
+
+// sortByLine orders joined Errors by line.
+func sortByLine(err error) error {
+	if err == nil {
+		return nil
+	}
+	errs := unjoin(err)
+	var flat []error
+	for _, e := range errs {
+		flat = append(flat, unjoin(e)...)
+	}
+	sort.SliceStable(flat, func(i, j int) bool { return lineOfErr(flat[i]) < lineOfErr(flat[j]) })
+	return errors.Join(flat...)
+}
+
+func lineOfErr(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Line
+	}
+	return 0
 }
 
 func unjoin(err error) []error {

@@ -22,7 +22,12 @@ func newConfigCmd(e *env) *cobra.Command {
 mistakes, as are values out of range) and prints every mistake with its line,
 FILE:LINE: path: message, one a line. It exits 0 when the file is valid, 1 when not.
 Environment variables are not applied: the file is checked as written.`,
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("config validate takes one FILE")
+			}
+			return nil
+		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
