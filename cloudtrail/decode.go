@@ -194,6 +194,10 @@ func (st *decodeState) run(r io.Reader) error {
 	st.s = newStream(lr, opt.MaxRecordBytes)
 	err := st.top()
 	st.stats.Bytes = lr.n
+	if st.s.err != nil && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
+		// A read error (gzip, limit, I/O) explains any early end.
+		return st.s.err
+	}
 	if st.stats.Format == Lines && st.topValues == 1 {
 		st.stats.Format = Record
 	}
@@ -314,7 +318,7 @@ func (st *decodeState) topValue() error {
 		st.reject(peekEventID(raw), fmt.Errorf("%w: line ends inside the record", ErrInvalidJSON))
 		return nil
 	case valueTooLarge:
-		st.reject("", fmt.Errorf("%w: record longer than %d bytes", ErrTooLarge, st.d.opt.MaxRecordBytes))
+		st.reject("", st.tooLarge())
 		return nil
 	}
 	st.topValues++
@@ -365,7 +369,7 @@ func (st *decodeState) array(k kind) error {
 		case valueTruncated:
 			return fmt.Errorf("%w: inside an array", errTruncated)
 		case valueTooLarge:
-			st.reject("", fmt.Errorf("%w: record longer than %d bytes", ErrTooLarge, st.d.opt.MaxRecordBytes))
+			st.reject("", st.tooLarge())
 			continue
 		}
 		if err := st.element(raw, k, false); err != nil {
@@ -387,6 +391,11 @@ func (st *decodeState) direct() (bool, error) {
 		var d recordDecoder
 		d.p.b = s.buf[s.pos:s.end]
 		err := d.record()
+		if err == nil && d.p.i > s.limit {
+			s.pos += d.p.i
+			st.reject(peekEventID(d.p.b[:d.p.i]), st.tooLarge())
+			return true, nil
+		}
 		if err == nil {
 			b := d.p.b
 			s.pos += d.p.i
@@ -575,6 +584,10 @@ func (st *decodeState) record(raw []byte, envID string) error {
 		return nil
 	}
 	return st.emit()
+}
+
+func (st *decodeState) tooLarge() error {
+	return fmt.Errorf("%w: record longer than %d bytes", ErrTooLarge, st.d.opt.MaxRecordBytes)
 }
 
 func (st *decodeState) emit() error {

@@ -195,14 +195,15 @@ func (s *stream) value(lineMode bool) ([]byte, valueStatus) {
 			rel = keep
 		}
 		s.pos = start
-		if !s.more() {
+		ok := s.more() // moves the kept bytes to the front of buf
+		start = s.pos
+		if !ok {
 			s.pos = s.end
 			if scalar && !tooLarge {
 				return s.buf[start:s.end], valueOK
 			}
 			return nil, valueTruncated
 		}
-		start = s.pos
 	}
 }
 

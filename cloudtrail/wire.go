@@ -53,8 +53,8 @@ type wireRecord struct {
 
 type wireIdentity struct {
 	typ, principalID, arn, accountID, userName, invokedBy, identityProvider, credentialID text
-	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName            text
-	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                 text
+	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName             text
+	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                  text
 }
 
 func (w *wireIdentity) resolve(base string) Identity {
