@@ -79,6 +79,7 @@ type S3 struct {
 	Workers   int      `yaml:"workers"`    // objects downloaded at once; default 8.
 	Interval  Duration `yaml:"interval"`   // default 5m.
 	StartDays int      `yaml:"start_days"` // first run: days back to start from; default 1.
+	PathStyle bool     `yaml:"path_style"` // path-style addressing, for S3-compatible servers.
 }
 
 // SQS configures the queue consumer.
