@@ -41,10 +41,12 @@ import "strings"
 //     additionalEventData.UserName, else userName, else onBehalfOf.userId,
 //     else the name an ARN carries (assumed-role, user), else principalId,
 //     else accountId.
-//   - A record without userIdentity (service events such as AWS service
-//     notifications): the eventSource, the service that wrote it.
-//   - Any other type: userName, else the last part of the ARN, else
-//     principalId, else invokedBy, else accountId.
+//   - A record without userIdentity (some service events and data events):
+//     the eventSource, the service that wrote it.
+//   - No type, or any other type: userName, else the last part of the ARN,
+//     else principalId, else invokedBy, else accountId. Service events often
+//     carry only {"accountId":…, "invokedBy":"secretsmanager.amazonaws.com"}
+//     (or "AWS Internal"), which so name the service.
 //
 // Whatever the type, a name of HIDDEN_DUE_TO_SECURITY_REASONS (CloudTrail's
 // mask for a failed sign-in with an unknown user name) is kept as it is, and

@@ -63,6 +63,7 @@ func TestIdentityRules(t *testing.T) {
 		{"unknown-assumed-role-arn.json", "li.wei@example.org", "", "", "", "true"},
 		{"no-user-identity.json", "kms.amazonaws.com", "", "", "", "false"},
 		{"sso-directory-change.json", "li.wei@example.org", "", "yes", "", "false"},
+		{"service-event-invoked-by.json", "secretsmanager.amazonaws.com", "", "", "", "false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
