@@ -127,7 +127,9 @@ func Decode(ctx context.Context, r io.Reader, name string, opt Options, yield fu
 // without reading. Gzip input is recognised by its magic bytes.
 //
 // The *Event passed to yield is reused for the next record: copy the struct
-// (*ev) to keep it; its slices and strings are never reused. If yield returns
+// (*ev) to keep it; its slices and strings are never reused. Event.Raw is
+// always the CloudTrail record itself (the detail of an EventBridge event,
+// the unquoted CloudTrailEvent of a LookupEvents event), never its envelope. If yield returns
 // an error, Decode stops and returns it.
 //
 // A record that cannot be decoded is reported to Options.OnError, counted,
@@ -226,6 +228,7 @@ func (st *decodeState) top() error {
 	s := st.s
 	f := st.d.opt.Format
 	st.lineMode = f == Lines
+	s.skipBOM()
 	first := true
 	for {
 		c := s.peek()
@@ -493,12 +496,28 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 		}
 		return nil
 	}
+	f := st.d.opt.Format
+	if f != EventBridge && f != Lookup {
+		// Most values are bare records: try that first, in one pass.
+		var d recordDecoder
+		d.p.b = raw
+		if d.record() == nil && d.p.peek() == 0 && (d.w.eventID != text{} || d.w.eventTime != text{} || d.w.hasIdentity) {
+			if top {
+				st.setFormat(Lines)
+			}
+			id, err := d.finish(raw, &st.ev)
+			if err != nil {
+				st.recordFailed(id, "", err)
+				return nil
+			}
+			return st.emit()
+		}
+	}
 	e, err := classify(raw)
 	if err != nil {
 		st.reject(peekEventID(raw), fmt.Errorf("%w: %v", ErrInvalidJSON, err))
 		return nil
 	}
-	f := st.d.opt.Format
 	switch e.kind {
 	case envRecord:
 		if f == EventBridge || f == Lookup {

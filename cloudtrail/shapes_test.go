@@ -51,6 +51,7 @@ func TestMoreShapes(t *testing.T) {
 		{"trail file as one line among lines", root + "\n" + `{"Records":[` + role + `]}` + "\n", Auto, 2, 0, 0, nil, nil},
 		{"array of non-objects", `[1,"a",null,` + root + `]`, Auto, 1, 3, 0, []error{ErrUnknownShape, ErrUnknownShape, ErrUnknownShape}, nil},
 		{"records list with trailing members", `{"Records":[` + root + `],"extra":{"a":[1,2]},"Records":[` + role + `]}`, Auto, 2, 0, 0, nil, nil},
+		{"byte order mark", "\xef\xbb\xbf" + root + "\n", Auto, 1, 0, 0, nil, nil},
 		{"crlf lines", root + "\r\n" + role + "\r\n", Auto, 2, 0, 0, nil, nil},
 		{"blank lines and spaces", "\n\n  " + root + "  \n\n\t" + role, Auto, 2, 0, 0, nil, nil},
 		{"trail missing its end", `{"Records":[` + root, Auto, 1, 0, 0, nil, errTruncated},

@@ -60,6 +60,16 @@ func (s *stream) more() bool {
 	return false
 }
 
+// skipBOM drops a UTF-8 byte order mark at the start of the input, which
+// some Windows tools write before JSON.
+func (s *stream) skipBOM() {
+	for s.end-s.pos < 3 && s.more() {
+	}
+	if s.end-s.pos >= 3 && string(s.buf[s.pos:s.pos+3]) == "\xef\xbb\xbf" {
+		s.pos += 3
+	}
+}
+
 // peek skips white space and returns the next byte, or 0 at the end of the
 // input.
 func (s *stream) peek() byte {
