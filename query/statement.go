@@ -26,7 +26,8 @@ type Statement struct {
 
 // Inline returns the statement with every argument written as an SQL
 // literal, for engines that take no separate arguments. Strings are quoted
-// with '' escaping, so the result is safe whatever the values hold.
+// with embedded quotes doubled, so the result is safe whatever the values
+// hold.
 func (s Statement) Inline() string {
 	out, _, err := bind(s.text, s.values, true)
 	if err != nil { // Statement already bound the same text once.

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/query"
+)
+
+type alertsFlags struct {
+	db          string
+	rng         rangeFlags
+	rule        string
+	minSeverity string
+	user        string
+	account     string
+	limit       int
+	out         outputFlags
+}
+
+func newAlertsCmd(e *env) *cobra.Command {
+	var f alertsFlags
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List the alert history with each alert's delivery status, newest first",
+		Long: `Alerts lists stored alerts matching every filter given, newest first (by the
+time of the event that raised them), with the delivery status of each sink:
+sent, pending (with attempts so far) or failed.
+
+-o json writes the documented alert lines (rule, severity, title, summary,
+time, account_id, region, user_name, source_ip, event_ids, …) with a
+"deliveries" array.`,
+		Example: `  iamwatch alerts --since 30d --min-severity high
+  iamwatch alerts --rule root-console-signin -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return e.alerts(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	f.rng.add(fl, "7d")
+	fl.StringVar(&f.rule, "rule", "", "only this rule ID")
+	fl.StringVar(&f.minSeverity, "min-severity", "", "only alerts at or above this severity (info, low, medium, high, critical)")
+	fl.StringVar(&f.user, "user", "", "only this user (user_name, exact)")
+	fl.StringVar(&f.account, "account", "", "only this account ID")
+	fl.IntVar(&f.limit, "limit", query.DefaultLimit, "at most this many alerts (0: no limit)")
+	f.out.add(fl)
+	return cmd
+}
+
+// alertLine is an alert as -o json writes it: the documented alert line
+// plus its deliveries.
+type alertLine struct {
+	iamwatch.Alert
+	Deliveries []deliveryLine `json:"deliveries"`
+}
+
+type deliveryLine struct {
+	Sink      string                  `json:"sink"`
+	Status    iamwatch.DeliveryStatus `json:"status"`
+	Attempts  int                     `json:"attempts"`
+	LastError string                  `json:"last_error,omitempty"`
+	SentAt    *time.Time              `json:"sent_at,omitempty"`
+}
+
+var alertColumns = []string{"time", "severity", "rule", "user_name", "account_id", "source_ip", "summary", "deliveries", "dedup_key"}
+
+func (e *env) alerts(ctx context.Context, f alertsFlags) error {
+	opt, err := e.options(f.out)
+	if err != nil {
+		return err
+	}
+	if f.limit < 0 {
+		return usageErrorf("--limit must be 0 or more")
+	}
+	filter := iamwatch.AlertFilter{Rule: f.rule, UserName: f.user, AccountID: f.account}
+	if f.minSeverity != "" {
+		if filter.MinSeverity, err = iamwatch.ParseSeverity(f.minSeverity); err != nil {
+			return usageErrorf("--min-severity: %v", err)
+		}
+	}
+	if filter.Since, filter.Until, err = e.times(f.rng, opt.Location); err != nil {
+		return err
+	}
+	if f.limit > 0 {
+		filter.Limit = f.limit + 1
+	}
+	st, err := e.openHistory(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	alerts, err := st.Alerts(ctx, filter)
+	if err != nil {
+		return err
+	}
+	truncated := f.limit > 0 && len(alerts) > f.limit
+	if truncated {
+		alerts = alerts[:f.limit]
+	}
+	res := &query.Result{Columns: alertColumns, Rows: [][]any{}, Truncated: truncated}
+	for _, a := range alerts {
+		ds, err := st.Deliveries(ctx, a.DedupKey)
+		if err != nil {
+			return err
+		}
+		if opt.Format == query.JSON {
+			line := alertLine{Alert: a, Deliveries: []deliveryLine{}}
+			if opt.Location != nil {
+				line.Time = a.Time.In(opt.Location)
+			}
+			for _, d := range ds {
+				dl := deliveryLine{Sink: d.Sink, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError}
+				if !d.SentAt.IsZero() {
+					t := d.SentAt.UTC()
+					if opt.Location != nil {
+						t = t.In(opt.Location)
+					}
+					dl.SentAt = &t
+				}
+				line.Deliveries = append(line.Deliveries, dl)
+			}
+			writeJSONLine(e.stdout, line)
+			continue
+		}
+		res.Rows = append(res.Rows, []any{
+			a.Time.UTC().Format(iamwatch.TimeFormat), a.Severity.String(), a.Rule, a.UserName,
+			a.AccountID, a.SourceIP, a.Summary, deliverySummary(ds), a.DedupKey,
+		})
+	}
+	if opt.Format == query.JSON {
+		return nil
+	}
+	return query.Write(e.stdout, res, opt)
+}
+
+// deliverySummary is "email:failed(5) slack:sent", sinks in order; "-" for
+// an alert sent nowhere.
+func deliverySummary(ds []iamwatch.Delivery) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		s := d.Sink + ":" + string(d.Status)
+		if d.Status != iamwatch.DeliverySent && d.Attempts > 0 {
+			s += fmt.Sprintf("(%d)", d.Attempts)
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, " ")
+}
