@@ -214,11 +214,6 @@ func (st *decodeState) run(r io.Reader) error {
 		return fmt.Errorf("%w: digest file", ErrSkipped)
 	case st.insights > 0 && st.stats.Events == 0 && st.stats.Rejected == 0:
 		return fmt.Errorf("%w: insights file", ErrSkipped)
-	case st.stats.Records == 0 && st.stats.Bytes > 0 && !st.digest:
-		// Bytes that held nothing at all: not even an empty Records list.
-		if st.stats.Format == "" {
-			return fmt.Errorf("%w: no CloudTrail records or envelopes", ErrUnknownShape)
-		}
 	}
 	return nil
 }
@@ -312,10 +307,7 @@ func (st *decodeState) topValue() error {
 	raw, status := s.value(st.lineMode)
 	switch status {
 	case valueTruncated:
-		if st.stats.Records == 0 && st.stats.Format == "" {
-			return fmt.Errorf("%w: input ends inside its first value", ErrInvalidJSON)
-		}
-		st.reject("", fmt.Errorf("%w: input ends inside the record", ErrInvalidJSON))
+		st.reject(peekEventID(raw), fmt.Errorf("%w: input ends inside the record", ErrInvalidJSON))
 		return nil
 	case valueBrokenLine:
 		st.reject(peekEventID(raw), fmt.Errorf("%w: line ends inside the record", ErrInvalidJSON))

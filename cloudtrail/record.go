@@ -89,6 +89,11 @@ func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
 	if err != nil {
 		return eventID, fmt.Errorf("%w: %q", ErrBadTime, eventTime)
 	}
+	// Event times are written as RFC 3339 text downstream: keep them to
+	// years that text can hold, and that CloudTrail can have written.
+	if t = t.UTC(); t.Year() < 1970 || t.Year() > 9999 {
+		return eventID, fmt.Errorf("%w: %q is out of range", ErrBadTime, eventTime)
+	}
 	source, name := w.eventSource.get(base), w.eventName.get(base)
 	var id *Identity
 	var identity Identity

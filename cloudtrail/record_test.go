@@ -144,6 +144,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"no eventID", `{"eventTime":"2025-01-01T00:00:00Z"}`, ErrMissingField, "eventID"},
 		{"no eventTime", `{"eventID":"abc-2"}`, ErrMissingField, `"abc-2"`},
 		{"bad time", `{"eventID":"abc-3","eventTime":"yesterday"}`, ErrBadTime, `"abc-3"`},
+		{"time out of range", `{"eventID":"abc-10","eventTime":"0000-01-01T00:00:00+01:00"}`, ErrBadTime, `"abc-10"`},
 		{"insight", `{"eventID":"abc-4","eventTime":"2025-01-01T00:00:00Z","eventCategory":"Insight","insightDetails":{"state":"Start"}}`, ErrSkipped, `"abc-4"`},
 		{"data after", `{"eventID":"abc-5","eventTime":"2025-01-01T00:00:00Z"} x`, ErrInvalidJSON, `"abc-5"`},
 		{"control char", "{\"eventID\":\"abc-6\",\"eventTime\":\"2025-01-01T00:00:00Z\",\"userAgent\":\"a\x01b\"}", ErrInvalidJSON, `"abc-6"`},

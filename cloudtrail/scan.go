@@ -44,11 +44,12 @@ func (p *parser) ws() {
 	}
 }
 
-// peek returns the next non-space byte, or 0 at the end.
+// peek returns the next non-space byte, or 0 at the end. A NUL byte in the
+// input is returned as 1: it must not pass for the end.
 func (p *parser) peek() byte {
 	p.ws()
 	if p.i < len(p.b) {
-		return p.b[p.i]
+		return max(p.b[p.i], 1)
 	}
 	return 0
 }

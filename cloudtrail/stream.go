@@ -71,7 +71,7 @@ func (s *stream) skipBOM() {
 }
 
 // peek skips white space and returns the next byte, or 0 at the end of the
-// input.
+// input (a NUL byte in the input is returned as 1).
 func (s *stream) peek() byte {
 	for {
 		for s.pos < s.end {
@@ -79,7 +79,7 @@ func (s *stream) peek() byte {
 			case ' ', '\t', '\n', '\r':
 				s.pos++
 			default:
-				return c
+				return max(c, 1) // a NUL byte must not pass for the end
 			}
 		}
 		if !s.more() {
@@ -212,7 +212,7 @@ func (s *stream) value(lineMode bool) ([]byte, valueStatus) {
 			if scalar && !tooLarge {
 				return s.buf[start:s.end], valueOK
 			}
-			return nil, valueTruncated
+			return s.partial(start, tooLarge), valueTruncated
 		}
 	}
 }
