@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/query"
 	"github.com/iamwatch/iamwatch/query/querytest"
 	"github.com/iamwatch/iamwatch/store/sqlite"
@@ -214,5 +216,52 @@ func TestLookupAndList(t *testing.T) {
 	a[0].Columns[0] = "changed"
 	if query.All()[0].Columns[0] == "changed" {
 		t.Error("All shares its slices")
+	}
+}
+
+// TestLocalTimeAgreesWithGo stores an event every 37 minutes through 2026
+// and checks hourly_activity in Europe/Paris (two daylight-saving changes)
+// and America/Sao_Paulo (none in 2026) against Go's own conversion, for
+// every hour and weekday.
+func TestLocalTimeAgreesWithGo(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tz.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var evs []iamwatch.Event
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, tm := 0, start; tm.Year() == 2026; i, tm = i+1, tm.Add(37*time.Minute) {
+		evs = append(evs, iamwatch.Event{ID: fmt.Sprint("e", i), Time: tm, UserName: "u", Name: "X"})
+	}
+	if _, err := st.PutEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, zone := range []string{"Europe/Paris", "America/Sao_Paulo", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want [24][7]int64
+		for _, e := range evs {
+			lt := e.Time.In(loc)
+			want[lt.Hour()][(int(lt.Weekday())+6)%7]++ // Monday first.
+		}
+		for _, p := range []query.Params{{Location: loc, Limit: -1}, {Location: loc, Limit: -1, Since: start, Until: start.AddDate(1, 0, 0)}} {
+			res, err := query.Run(ctx, st.DB(), "hourly_activity", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [24][7]int64
+			for _, row := range res.Rows {
+				for d := range 7 {
+					got[row[0].(int64)][d] = row[4+d].(int64)
+				}
+			}
+			if got != want {
+				t.Errorf("%s (since %v): hourly_activity disagrees with Go:\n got %v\nwant %v", zone, p.Since, got, want)
+			}
+		}
 	}
 }
