@@ -124,7 +124,7 @@ func loadSynthetic(ctx context.Context, st *sqlite.Store, n int) error {
 		acct := []string{"111122223333", "444455556666", "777788889999"}[(r>>30)%3]
 		ip := fmt.Sprintf("198.51.%d.%d", (r>>36)%256, (r>>44)%256)
 		e := iamwatch.Event{
-			ID: fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i, r&0xffff, (r>>16)&0xfff, (r>>28)&0xfff, r>>40),
+			ID:   fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i, r&0xffff, (r>>16)&0xfff, (r>>28)&0xfff, r>>40),
 			Time: start.Add(time.Duration(i) * step).Truncate(time.Second), Source: k.src, Name: k.name, Type: k.typ,
 			Category: "AwsApiCall", UserName: user, IdentityType: "IAMUser", AccountID: acct, Region: "us-east-1",
 			SourceIP: ip, UserAgent: "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0", ReadOnly: "false",
