@@ -1,0 +1,78 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+func roleEvent(t *testing.T, id, name, doc string) string {
+	t.Helper()
+	d, _ := json.Marshal(doc)
+	return fmt.Sprintf(`{"eventID":%q,"eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":%q,
+	"userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"},"recipientAccountId":"111122223333",
+	"requestParameters":{"roleName":"r","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess","assumeRolePolicyDocument":%s}}`, id, name, d)
+}
+
+// TestConditionHelpers runs conditions over one event with the helpers and
+// the Config values they see.
+func TestConditionHelpers(t *testing.T) {
+	trust := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}`
+	raw := roleEvent(t, "e1", "CreateRole", trust)
+	tests := []struct {
+		name, cond string
+		cfg        Config
+		want       bool
+	}{
+		{"external account", `trust_allows_external(request.assumeRolePolicyDocument, account_id, trusted_accounts)`, Config{}, true},
+		{"trusted account", `trust_allows_external(request.assumeRolePolicyDocument, account_id, trusted_accounts)`, Config{TrustedAccounts: []string{"444455556666"}}, false},
+		{"external principals", `external_principals(request.assumeRolePolicyDocument, account_id, []) == ["arn:aws:iam::444455556666:root"]`, Config{}, true},
+		{"not a policy allowing iam", `policy_allows_any(request.assumeRolePolicyDocument, ["iam:*"])`, Config{}, false},
+		{"admin policy default", `is_admin_policy(request.policyArn)`, Config{}, false},
+		{"admin policy configured", `is_admin_policy(request.policyArn)`, Config{AdminPolicies: []string{"ReadOnlyAccess"}}, true},
+		{"admin policies list", `"AdministratorAccess" in admin_policies`, Config{}, true},
+		{"arn_name", `arn_name(request.policyArn) == "ReadOnlyAccess"`, Config{}, true},
+		{"role_name", `role_name("arn:aws:sts::1:assumed-role/deploy/s") == "deploy"`, Config{}, true},
+		{"normalised fields", `user_name == "alice" && event_name == "CreateRole" && identity_type == "IAMUser"`, Config{}, true},
+		{"record", `event.userIdentity.accountId == "111122223333" && !has(event.errorCode)`, Config{}, true},
+		{"missing key is no match", `request.nope == "x"`, Config{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustRule(t, fmt.Sprintf("id: c\ntitle: C\nseverity: low\nmatch: {eventName: [CreateRole]}\ncondition: '%s'\nsummary: s\n", tt.cond))
+			e := mustEngine(t, []*Rule{r}, tt.cfg, nil)
+			ev := decode(t, raw)
+			alerts, err := e.Evaluate(context.Background(), &ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(alerts) == 1; got != tt.want {
+				t.Errorf("%s: %v, want %v (stats %+v)", tt.cond, got, tt.want, e.Stats())
+			}
+		})
+	}
+}
+
+func TestEventBridgePattern(t *testing.T) {
+	r := mustRule(t, `id: x
+title: X
+severity: low
+match: {eventSource: [signin.amazonaws.com, iam.amazonaws.com], eventName: [ConsoleLogin, CreateUser]}
+summary: s
+`)
+	got, _ := json.Marshal(r.EventBridgePattern())
+	want := `{"detail":{"eventName":["ConsoleLogin","CreateUser"],"eventSource":["signin.amazonaws.com","iam.amazonaws.com"]},"detail-type":["AWS API Call via CloudTrail","AWS Console Sign In via CloudTrail"],"source":["aws.signin","aws.iam"]}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	r = mustRule(t, "id: y\ntitle: Y\nseverity: low\nmatch: {errorCode: [{prefix: AccessDenied}], n: [1]}\nsummary: s\n")
+	p := r.EventBridgePattern()
+	if _, ok := p["source"]; ok {
+		t.Errorf("a pattern without eventSource has a source: %v", p)
+	}
+	if !reflect.DeepEqual(p["detail"], map[string]any{"errorCode": []any{map[string]any{"prefix": "AccessDenied"}}, "n": []any{json.Number("1")}}) {
+		t.Errorf("detail %#v", p["detail"])
+	}
+}
