@@ -81,16 +81,16 @@ type SessionIssuer struct {
 
 // Identity types as CloudTrail writes them in userIdentity.type.
 const (
-	TypeRoot               = "Root"
-	TypeIAMUser            = "IAMUser"
-	TypeAssumedRole        = "AssumedRole"
-	TypeFederatedUser      = "FederatedUser"
-	TypeSAMLUser           = "SAMLUser"
-	TypeWebIdentityUser    = "WebIdentityUser"
-	TypeAWSService         = "AWSService"
-	TypeAWSAccount         = "AWSAccount"
-	TypeIdentityCenterUser = "IdentityCenterUser"
-	TypeUnknown            = "Unknown"
+	IdentityRoot            = "Root"
+	IdentityIAMUser         = "IAMUser"
+	IdentityAssumedRole     = "AssumedRole"
+	IdentityFederatedUser   = "FederatedUser"
+	IdentitySAMLUser        = "SAMLUser"
+	IdentityWebIdentityUser = "WebIdentityUser"
+	IdentityAWSService      = "AWSService"
+	IdentityAWSAccount      = "AWSAccount"
+	IdentityCenterUser      = "IdentityCenterUser"
+	IdentityUnknown         = "Unknown"
 )
 
 // Hidden is CloudTrail's mask for a user name it will not record (a failed
@@ -119,37 +119,37 @@ func (id *Identity) actor(source, signInName string) string {
 		return Hidden
 	}
 	switch id.Type {
-	case TypeRoot:
+	case IdentityRoot:
 		return "root"
-	case TypeIAMUser:
+	case IdentityIAMUser:
 		return first(id.UserName, arnName(id.ARN, "user/"), id.PrincipalID)
-	case TypeAssumedRole:
+	case IdentityAssumedRole:
 		return id.assumedRole()
-	case TypeFederatedUser:
+	case IdentityFederatedUser:
 		name := first(arnName(id.ARN, "federated-user/"), afterColon(id.PrincipalID), id.UserName)
 		if id.Issuer.UserName != "" && name != "" {
 			return id.Issuer.UserName + "/" + name
 		}
 		return first(name, id.PrincipalID)
-	case TypeSAMLUser:
+	case IdentitySAMLUser:
 		return first(id.UserName, id.PrincipalID)
-	case TypeWebIdentityUser:
+	case IdentityWebIdentityUser:
 		if id.IdentityProvider != "" && id.UserName != "" {
 			return id.IdentityProvider + ":" + id.UserName
 		}
 		return first(id.PrincipalID, id.UserName)
-	case TypeAWSService:
+	case IdentityAWSService:
 		return first(id.InvokedBy, id.PrincipalID, source)
-	case TypeAWSAccount:
+	case IdentityAWSAccount:
 		switch {
 		case id.AccountID != "" && id.PrincipalID != "":
 			return id.AccountID + "/" + id.PrincipalID
 		default:
 			return first(id.AccountID, id.PrincipalID, id.InvokedBy)
 		}
-	case TypeIdentityCenterUser:
+	case IdentityCenterUser:
 		return first(signInName, id.UserName, id.onBehalfOfUser(), id.PrincipalID)
-	case TypeUnknown:
+	case IdentityUnknown:
 		name := first(signInName, id.UserName, id.onBehalfOfUser())
 		if name != "" {
 			return name
