@@ -113,6 +113,8 @@ func text(v any) string {
 		return strconv.FormatInt(v, 10)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.RawMessage:
+		return string(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -139,7 +141,7 @@ func writeJSON(w *bufio.Writer, r *Result, o Options) error {
 			if err != nil {
 				return err
 			}
-			w.Write(b)
+			w.Write(SafeJSON(b))
 		}
 		if _, err := w.WriteString("}\n"); err != nil {
 			return err
@@ -308,4 +310,30 @@ func Cell(s string, max int) string {
 // make a terminal show text in an order other than its bytes.
 func isBidiControl(r rune) bool {
 	return r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// SafeJSON rewrites, in JSON text, every character a terminal would act on
+// as a \uXXXX escape: C0 controls other than newline and space, DEL, C1
+// controls (U+0080–U+009F, e.g. CSI) and bidirectional overrides. In valid
+// JSON such characters can only appear inside strings, where the escape
+// denotes the same character, so the JSON value is unchanged; encoding/json
+// leaves DEL, C1 and bidi characters as they are. Invalid UTF-8 bytes become
+// \ufffd.
+func SafeJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == '\n' || r == ' ':
+			out = append(out, byte(r))
+		case r == utf8.RuneError && size == 1:
+			out = append(out, `\ufffd`...)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r):
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,17 @@ func FuzzCell(f *testing.F) {
 			t.Fatalf("Cell(%q, %d) = %q is %d wide", s, max, got, runewidth.StringWidth(got))
 		}
 	})
+}
+
+func TestSafeJSON(t *testing.T) {
+	in := []byte("{\n  \"a\": \"x\x1b[2J\u009b\u202e\x7f\xff\",\n  \"b\": \"ok é\"\n}\n")
+	got := SafeJSON(in)
+	want := "{\n  \"a\": \"x\\u001b[2J\\u009b\\u202e\\u007f\\ufffd\",\n  \"b\": \"ok é\"\n}\n"
+	if string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	var v map[string]string
+	if err := json.Unmarshal(got, &v); err != nil || v["a"] != "x\x1b[2J\u009b\u202e\x7f\ufffd" {
+		t.Errorf("not the same JSON value: %v %q", err, v["a"])
+	}
 }

@@ -111,7 +111,9 @@ func (p Params) validate(q *Query) error {
 }
 
 // Result is the answer to a query: column names and rows of values. A value
-// is nil, int64, float64 or string.
+// is nil, int64, float64 or string; callers building their own Results may
+// also use json.RawMessage (written as JSON by the json format, as its text
+// by the others).
 type Result struct {
 	Columns []string
 	Rows    [][]any

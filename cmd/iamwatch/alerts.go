@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -124,7 +125,13 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 				}
 				line.Deliveries = append(line.Deliveries, dl)
 			}
-			writeJSONLine(e.stdout, line)
+			b, err := json.Marshal(line)
+			if err != nil {
+				return fmt.Errorf("alert %s: %w", a.DedupKey, err)
+			}
+			if _, err := e.stdout.Write(append(query.SafeJSON(b), '\n')); err != nil {
+				return err
+			}
 			continue
 		}
 		res.Rows = append(res.Rows, []any{

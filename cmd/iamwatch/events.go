@@ -128,9 +128,13 @@ func eventRow(ev *iamwatch.Event, cols []string) []any {
 }
 
 func eventColumn(ev *iamwatch.Event, col string) any {
+	// JSON columns stay JSON in -o json (an object, not a string holding one).
 	jsonOrNil := func(m json.RawMessage) any {
-		if len(m) == 0 {
+		switch {
+		case len(m) == 0:
 			return nil
+		case json.Valid(m):
+			return m
 		}
 		return string(m)
 	}

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/iamwatch/iamwatch/query"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
@@ -60,36 +60,10 @@ func (e *env) show(ctx context.Context, dbFlag, id string) error {
 		return fmt.Errorf("show %s: stored record is not JSON: %w", id, err)
 	}
 	b.WriteByte('\n')
-	_, err = e.stdout.Write(terminalSafeJSON(b.Bytes()))
+	_, err = e.stdout.Write(query.SafeJSON(b.Bytes()))
 	return err
 }
 
 var eventColumnsForShow = []string{"event_id", "event_time", "event_source", "event_name", "event_type",
 	"user_name", "identity_type", "principal_arn", "account_id", "aws_region", "source_ip", "user_agent",
 	"request_parameters", "response_elements", "error_code", "error_message", "mfa_used", "read_only"}
-
-// terminalSafeJSON rewrites, in valid JSON text, every character a terminal
-// would act on as a \uXXXX escape: C0 controls other than the newlines and
-// spaces of indentation, DEL, C1 controls (U+0080–U+009F, e.g. CSI) and
-// bidirectional overrides. Such characters can only appear inside JSON
-// strings, where the escape denotes the same character, so the value is
-// unchanged. Invalid UTF-8 bytes become U+FFFD.
-func terminalSafeJSON(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		switch {
-		case r == '\n' || r == ' ':
-			out = append(out, byte(r))
-		case r == utf8.RuneError && size == 1:
-			out = append(out, `\ufffd`...)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x061c || r == 0x200e || r == 0x200f ||
-			(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
-			out = fmt.Appendf(out, `\u%04x`, r)
-		default:
-			out = append(out, b[i:i+size]...)
-		}
-		i += size
-	}
-	return out
-}
