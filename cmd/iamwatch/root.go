@@ -97,6 +97,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newConfigCmd(e),
 		newStatusCmd(e),
 		newNotifyCmd(e),
+		newRulesCmd(e),
 		newQueryCmd(e), newEventsCmd(e), newShowCmd(e), newAlertsCmd(e), newPruneCmd(e),
 	)
 	return root
