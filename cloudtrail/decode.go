@@ -305,6 +305,7 @@ func (st *decodeState) setFormat(f Format) {
 func (st *decodeState) topValue() error {
 	s := st.s
 	raw, status := s.value(st.lineMode)
+	st.topValues++
 	switch status {
 	case valueTruncated:
 		st.reject(peekEventID(raw), fmt.Errorf("%w: input ends inside the record", ErrInvalidJSON))
@@ -316,7 +317,6 @@ func (st *decodeState) topValue() error {
 		st.reject("", st.tooLarge())
 		return nil
 	}
-	st.topValues++
 	if st.topValues == 1 && st.d.opt.Format == Auto {
 		// Compact first value: one value per line from here on, so that
 		// a broken line costs that line only.
