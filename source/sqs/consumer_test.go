@@ -178,7 +178,7 @@ func eventBridgeObjectCreated(bucket, key string) string {
 		"resources": []string{"arn:aws:s3:::" + bucket},
 		"detail": map[string]any{
 			"version": "0", "bucket": map[string]any{"name": bucket},
-			"object": map[string]any{"key": key, "size": 1024, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "0065F0A1B2C3D4E5F6"},
+			"object":     map[string]any{"key": key, "size": 1024, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "0065F0A1B2C3D4E5F6"},
 			"request-id": "N4N7GDK58NMKJ12R", "requester": account, "reason": "PutObject",
 		},
 	})
@@ -554,7 +554,7 @@ func TestCheckpointKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://sqs.us-east-1.amazonaws.com/111122223333/trail": "sqs/111122223333/trail",
 		"http://127.0.0.1:4100/100010001000/work":                "sqs/100010001000/work",
-		"queue":                                                  "sqs/queue",
+		"queue": "sqs/queue",
 	} {
 		if got := sqs.CheckpointKey(in); got != want {
 			t.Errorf("CheckpointKey(%q) = %q, want %q", in, got, want)
@@ -582,5 +582,9 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
