@@ -1,11 +1,11 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	s3src "github.com/iamwatch/iamwatch/source/s3"
+	sqssrc "github.com/iamwatch/iamwatch/source/sqs"
 )
 
 // addBucketSources adds the trail bucket and SQS sources.
@@ -23,8 +23,20 @@ func (dm *Daemon) addBucketSources() error {
 		}
 		dm.sources[s3src.Name] = src
 	}
-	if cfg.Sources.SQS != nil {
-		return errors.New("daemon: the sqs source is not available yet")
+	if c := cfg.Sources.SQS; c != nil {
+		// The SQS configuration has no path_style of its own: objects named
+		// by notifications are usually in the trail bucket, so follow its
+		// setting. (Endpoints given as an IP address are path-style anyway.)
+		pathStyle := cfg.Sources.S3 != nil && cfg.Sources.S3.PathStyle
+		src, err := sqssrc.New(sqssrc.Options{
+			AWS: d.AWS, PathStyle: pathStyle, QueueURL: c.QueueURL,
+			Processor: dm.proc, Store: d.Store, Observer: dm.metrics, Logger: d.Logger.With("source", sqssrc.Name), Now: d.Now,
+			Workers: c.Workers, Visibility: c.Visibility.D(), MaxReceives: c.MaxReceives,
+		})
+		if err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+		dm.sources[sqssrc.Name] = src
 	}
 	return nil
 }

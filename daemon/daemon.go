@@ -134,7 +134,7 @@ func New(d Deps) (*Daemon, error) {
 		return nil, err
 	}
 	if len(dm.sources) == 0 {
-		return nil, errors.New("daemon: no source configured")
+		return nil, errors.New("daemon: no source configured: set sources.lookup, sources.s3 or sources.sqs in the configuration file")
 	}
 	return dm, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
+	sqssrc "github.com/iamwatch/iamwatch/source/sqs"
 )
 
 // Metrics counts what the daemon does and writes it in the Prometheus text
@@ -36,9 +37,14 @@ type Metrics struct {
 	failures   map[string]int64     // sink → failed sends.
 	pruned     map[string]int64     // events|alerts → rows pruned.
 	sourceDown map[string]bool      // source → its goroutine ended with an error.
+	msgFailed  map[string]int64     // source → queue messages that failed and were left on the queue.
+	msgPoison  map[string]int64     // source → of those, the ones past the receive limit (left to the redrive policy).
 }
 
-var _ source.Observer = (*Metrics)(nil)
+var (
+	_ source.Observer        = (*Metrics)(nil)
+	_ sqssrc.FailureObserver = (*Metrics)(nil)
+)
 
 // NewMetrics returns empty metrics; now is the clock lag is measured with.
 func NewMetrics(now func() time.Time) *Metrics {
@@ -47,6 +53,7 @@ func NewMetrics(now func() time.Time) *Metrics {
 		newest: map[string]time.Time{}, apiErrors: map[[2]string]int64{}, throttles: map[[2]string]int64{},
 		alerts: map[[2]string]int64{}, sent: map[string]int64{}, failures: map[string]int64{},
 		pruned: map[string]int64{}, sourceDown: map[string]bool{},
+		msgFailed: map[string]int64{}, msgPoison: map[string]int64{},
 	}
 }
 
@@ -75,6 +82,16 @@ func (m *Metrics) APIError(src, op string, throttled bool) {
 	m.apiErrors[[2]string{src, op}]++
 	if throttled {
 		m.throttles[[2]string{src, op}]++
+	}
+}
+
+// MessageFailed implements sqs.FailureObserver.
+func (m *Metrics) MessageFailed(src string, poison bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgFailed[src]++
+	if poison {
+		m.msgPoison[src]++
 	}
 }
 
@@ -184,6 +201,8 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	by2("iamwatch_alerts_total", "counter", "Alerts raised (first claim), by rule and severity.", "rule", "severity", m.alerts)
 	by1("iamwatch_deliveries_total", "counter", "Messages delivered, by sink.", "sink", m.sent)
 	by1("iamwatch_delivery_failures_total", "counter", "Failed sends (retried or given up), by sink.", "sink", m.failures)
+	by1("iamwatch_messages_failed_total", "counter", "Queue messages that failed and were left on the queue, by source.", "source", m.msgFailed)
+	by1("iamwatch_messages_poison_total", "counter", "Failed queue messages past the receive limit, left to the redrive policy, by source.", "source", m.msgPoison)
 	by1("iamwatch_pruned_total", "counter", "Rows deleted by retention, by kind.", "kind", m.pruned)
 	if err := cw.w.(*bufio.Writer).Flush(); err != nil && cw.err == nil {
 		cw.err = err

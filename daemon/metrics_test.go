@@ -37,6 +37,8 @@ func TestMetricsExposition(t *testing.T) {
 	_ = sinks["pager"].Send(context.Background(), nil)
 	_ = sinks["bad"].Send(context.Background(), nil) // named "pager" by the fake: counted under its Name.
 	m.setDown("sqs", true)
+	m.MessageFailed("sqs", false)
+	m.MessageFailed("sqs", true)
 	var b strings.Builder
 	if _, err := m.WriteTo(&b); err != nil {
 		t.Fatal(err)
