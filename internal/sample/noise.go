@@ -223,9 +223,9 @@ func (n *noise) ssoCLI(t time.Time, inv *inventory) []Record {
 }
 
 // samlConsole: the dev account still has an ADFS federation for one team.
-func (n *noise) samlConsole(t time.Time, inv *inventory) []Record {
+func (n *noise) samlConsole(t time.Time, _ *inventory) []Record {
 	g := n.g
-	inv = n.invs[len(n.invs)-1]
+	inv := n.invs[len(n.invs)-1]
 	person := g.id.pick([]string{"jdoe@example.com", "asmith@example.com"})
 	ip := g.id.pick(officeIPs)
 	saml := &actor{kind: kindSAMLUser, account: inv.account, name: person, provider: "Q5vXnKzPj3wHfBYSp3FiDZExample=", ip: ip, ua: uaEdgeWin}
@@ -370,9 +370,9 @@ func (n *noise) audit(t time.Time, inv *inventory) []Record {
 }
 
 // federatedPortal: a legacy reporting portal hands out GetFederationToken sessions.
-func (n *noise) federatedPortal(t time.Time, inv *inventory) []Record {
+func (n *noise) federatedPortal(t time.Time, _ *inventory) []Record {
 	g := n.g
-	inv = n.invs[0]
+	inv := n.invs[0]
 	broker := *g.w.user(inv.account, "report-broker")
 	broker.ip, broker.ua = "10.20.4.15", uaBoto3
 	name := "reporting-" + g.id.pick([]string{"finance", "ops", "exec"})

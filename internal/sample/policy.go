@@ -1,10 +1,6 @@
 package sample
 
-import (
-	"bytes"
-	"encoding/json"
-	"strings"
-)
+import "strings"
 
 // urlEncode percent-encodes everything but RFC 3986 unreserved characters,
 // the way CloudTrail shows IAM policy documents ("%7B%22Version%22%3A…").
@@ -23,18 +19,8 @@ func urlEncode(s string) string {
 	return b.String()
 }
 
-// compactJSON returns doc with insignificant white space removed (as SDKs
-// send documents); it panics on invalid JSON (a bug in a literal below).
-func compactJSON(doc string) string {
-	var b bytes.Buffer
-	if err := json.Compact(&b, []byte(doc)); err != nil {
-		panic("sample: invalid policy literal: " + err.Error())
-	}
-	return b.String()
-}
-
 // The policy documents of the scenarios. Console-written ones keep the
-// console's indentation; SDK-written ones are compacted where used.
+// console's indentation; SDK-written ones are compact.
 const (
 	policyAllowAll = `{
     "Version": "2012-10-17",

@@ -233,6 +233,14 @@ func appendValue(b []byte, v any) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// safeASCII[c] is true for the ASCII bytes a JSON string holds unescaped.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString writes s as a JSON string the way CloudTrail does: no HTML
 // escaping, control characters as \u00XX, invalid UTF-8 as U+FFFD.
 func appendString(b []byte, s string) []byte {
@@ -241,7 +249,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if safeASCII[c] {
 				i++
 				continue
 			}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"reflect"
@@ -570,48 +571,94 @@ func TestCatalogCoverage(t *testing.T) {
 }
 
 func TestTrailWriterStreams(t *testing.T) {
-	var files []string
-	var total int
-	put := func(path string, data []byte) error {
-		files = append(files, path)
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		var f struct{ Records []json.RawMessage }
-		if err := json.NewDecoder(zr).Decode(&f); err != nil {
-			return err
-		}
-		if len(f.Records) > 40 {
-			t.Errorf("%s: %d records, limit 40", path, len(f.Records))
-		}
-		total += len(f.Records)
-		return nil
-	}
-	w := NewTrailWriter(put, 1)
-	w.FileSize = func() int { return 40 }
-	w.DuplicateRate = 0.5
 	recs := Generate(Options{Days: 1, RecordsPerHour: 200})
-	for i := range recs {
-		if err := w.Add(&recs[i]); err != nil {
+	var want []byte // the files of the synchronous writer, concatenated in path order.
+	for _, workers := range []int{0, 3} {
+		var mu sync.Mutex
+		written := map[string][]byte{}
+		total := 0
+		put := func(path string, data []byte) error {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				return err
+			}
+			var f struct{ Records []json.RawMessage }
+			if err := json.NewDecoder(zr).Decode(&f); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(f.Records) > 40 {
+				t.Errorf("%s: %d records, limit 40", path, len(f.Records))
+			}
+			total += len(f.Records)
+			written[path] = data
+			return nil
+		}
+		w := NewTrailWriter(put, 1)
+		w.FileSize = func() int { return 40 }
+		w.DuplicateRate = 0.5
+		w.Workers = workers
+		for i := range recs {
+			if err := w.Add(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
+		dups := 0
+		for _, f := range w.Files() {
+			dups += f.Duplicates
+			if d, ok := written[f.Path]; !ok || len(d) != f.Size || f.SHA256 == "" {
+				t.Errorf("workers %d: %s listed as %d bytes, written %d", workers, f.Path, f.Size, len(d))
+			}
+		}
+		if dups == 0 {
+			t.Error("no duplicates at DuplicateRate 0.5")
+		}
+		if total != len(recs)+dups {
+			t.Errorf("workers %d: %d records written, want %d + %d duplicates", workers, total, len(recs), dups)
+		}
+		if len(w.Files()) != len(written) {
+			t.Errorf("workers %d: Files() lists %d, put saw %d", workers, len(w.Files()), len(written))
+		}
+		paths := make([]string, 0, len(written))
+		for p := range written {
+			paths = append(paths, p)
+		}
+		slices.Sort(paths)
+		var all []byte
+		for _, p := range paths {
+			all = append(append(all, p...), written[p]...)
+		}
+		if want == nil {
+			want = all
+		} else if !bytes.Equal(all, want) {
+			t.Errorf("workers %d: output differs from the synchronous writer's", workers)
+		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	dups := 0
-	for _, f := range w.Files() {
-		dups += f.Duplicates
-	}
-	if dups == 0 {
-		t.Error("no duplicates at DuplicateRate 0.5")
-	}
-	if total != len(recs)+dups {
-		t.Errorf("%d records written, want %d + %d duplicates", total, len(recs), dups)
-	}
-	if len(w.Files()) != len(files) {
-		t.Errorf("Files() lists %d, put saw %d", len(w.Files()), len(files))
+}
+
+func TestTrailWriterPutError(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		boom := errors.New("disk full")
+		w := NewTrailWriter(func(string, []byte) error { return boom }, 1)
+		w.Workers = workers
+		w.FileSize = func() int { return 5 }
+		var err error
+		recs := Generate(Options{Days: 1})
+		for i := range recs {
+			if err = w.Add(&recs[i]); err != nil {
+				break
+			}
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if !errors.Is(err, boom) {
+			t.Errorf("workers %d: error %v, want the put error", workers, err)
+		}
 	}
 }
 
@@ -635,4 +682,24 @@ func BenchmarkNoise(b *testing.B) {
 		n += len(recs)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkStreamTrail is gentrail's work without the disk: generate,
+// encode and compress.
+func BenchmarkStreamTrail(b *testing.B) {
+	b.ReportAllocs()
+	const n = 20_000
+	var size int64
+	for b.Loop() {
+		w := NewTrailWriter(func(_ string, data []byte) error { size += int64(len(data)); return nil }, 1)
+		w.FileSize = NewFileSizes(1).Next
+		opt := Options{Days: 1, RecordsPerHour: n / 24 * 1.6}
+		if err := Stream(opt, n, w.Add); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }

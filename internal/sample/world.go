@@ -180,19 +180,6 @@ func (a *actor) identity() Object {
 	panic("sample: unknown identity kind " + a.kind)
 }
 
-// lookupUsername is what LookupEvents shows as Username for a.
-func (a *actor) lookupUsername() string {
-	switch a.kind {
-	case kindRoot:
-		return "root"
-	case kindIAMUser, kindFederatedUser, kindSAMLUser, kindWebIdentityUser:
-		return a.name
-	case kindAssumedRole:
-		return a.session
-	}
-	return ""
-}
-
 func boolString(b bool) string {
 	if b {
 		return "true"
@@ -238,8 +225,6 @@ func (w *world) user(acct, name string) *actor {
 		key: w.stable(w.keys, acct+"/"+name, func() string { return w.ids.iamID("AKIA") }),
 	}
 }
-
-func (w *world) userID(acct, name string) string { return w.user(acct, name).id }
 
 // role returns a role session of roleName (with path) in acct.
 func (w *world) role(acct, roleName, path, session string) *actor {
