@@ -8,7 +8,7 @@ BENCHDIR ?= testdata/bench
 BENCH_RECORDS ?= 500000
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short race bench bench-data fuzz lint sample demo clean
+.PHONY: all build test test-short bench bench-data fuzz lint sample demo corpus-check clean
 
 all: build test
 
@@ -42,7 +42,7 @@ bench: build bench-data
 fuzz:
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s $$pkg; \
 	  done; \
 	done
 
@@ -51,6 +51,12 @@ lint:
 	$(GO) vet $(PKGS)
 	@if $(GO) tool -n staticcheck >/dev/null 2>&1; then $(GO) tool staticcheck $(PKGS); \
 	else echo "lint: staticcheck could not be built here; skipped (go vet ran)"; fi
+
+## corpus-check: run the decoder and the rules over the real public samples in ../shared/corpus (when present).
+CORPUS ?= $(abspath ../shared/corpus)
+corpus-check:
+	$(GO) test ./cloudtrail -run TestCorpus -v -corpus $(CORPUS)
+	$(GO) test ./detect -run Corpus -v -corpus $(CORPUS)
 
 ## sample: regenerate the shipped sample trail.
 sample:

@@ -19,8 +19,10 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 )
 
-// Config is the whole configuration file. The zero value is not valid: it
-// has no source; Parse fills defaults for what is left out.
+// Config is the whole configuration file, shared by every command: scan
+// and the rules commands read its detection, filter and notify sections,
+// run needs at least one source as well (the daemon checks). Parse fills
+// defaults for what is left out.
 type Config struct {
 	DB        string        `yaml:"db"`   // SQLite file; "" leaves the choice to the command.
 	Log       Log           `yaml:"log"`  // how the daemon logs.
@@ -311,9 +313,6 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		for _, e := range unjoin(err) {
 			bad("notify", "%v", e)
 		}
-	}
-	if c.Sources.Lookup == nil && c.Sources.S3 == nil && c.Sources.SQS == nil {
-		bad("sources", "no source configured: set sources.lookup, sources.s3 or sources.sqs")
 	}
 	if l := c.Sources.Lookup; l != nil {
 		for i, a := range l.Accounts {

@@ -34,6 +34,7 @@ type scanFlags struct {
 	rules       []string
 	noDetect    bool
 	cpuProfile  string
+	config      string
 }
 
 func newScanCmd(e *env) *cobra.Command {
@@ -62,6 +63,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when an alert at or above this severity was raised (critical, high, medium, low, info)")
 	fl.StringSliceVar(&f.rules, "rules", nil, "a folder of extra rule files (repeatable)")
 	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
+	fl.StringVar(&f.config, "config", "", "configuration file for the db, keep, filter, rules and detection settings (default $IAMWATCH_CONFIG; optional)")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
 	fl.MarkHidden("cpuprofile")
 	return cmd
@@ -69,6 +71,26 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 
 func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	ctx := cmd.Context()
+	var detectCfg detect.Config
+	if f.config != "" || e.getenv("IAMWATCH_CONFIG") != "" {
+		cfg, err := e.loadConfig(f.config)
+		if err != nil {
+			return err
+		}
+		// Flags win over the file.
+		if f.db == "" {
+			f.db = cfg.DB
+		}
+		if !cmd.Flags().Changed("keep") {
+			f.keep = cfg.Keep
+		}
+		if !cmd.Flags().Changed("keep-service-events") {
+			f.keepService = cfg.Filter.KeepServiceEvents
+		}
+		f.ignoreRoles = append(cfg.Filter.IgnoreRoles, f.ignoreRoles...)
+		f.rules = append(cfg.Rules, f.rules...)
+		detectCfg = cfg.Detection
+	}
 	if f.output != "text" && f.output != "json" {
 		return usageErrorf("--output must be text or json, not %q", f.output)
 	}
@@ -125,7 +147,7 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		},
 	}
 	if !f.noDetect {
-		eng, err := e.detector(f.rules, detect.Config{}, st)
+		eng, err := e.detector(f.rules, detectCfg, st)
 		if err != nil {
 			return err
 		}

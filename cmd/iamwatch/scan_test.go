@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,5 +171,34 @@ func TestScanEscapesUntrustedText(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, `mallory\x1b[2J`) {
 		t.Errorf("the escaped user name is not shown:\n%s", r.stdout)
+	}
+}
+
+func TestScanConfigAllowListAndDisabledRules(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "iamwatch.yaml")
+	db := filepath.Join(dir, "from-config.db")
+	content := "db: " + db + "\n" +
+		"detection:\n" +
+		"  disabled: [root-api-activity]\n" +
+		"  allow:\n" +
+		"    source_ips: [\"198.51.100.0/24\"]\n"
+	if err := os.WriteFile(cfg, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rootSignin := `{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"%s","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"%s","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`
+	in := fmt.Sprintf(rootSignin, "198.51.100.9", "allowed-1") + "\n" + fmt.Sprintf(rootSignin, "203.0.113.9", "raised-1") + "\n"
+	r := runCLI(t, in, map[string]string{"IAMWATCH_CONFIG": cfg}, "scan", "--output", "json", "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "allowed-1") {
+		t.Errorf("an allow-listed source IP raised an alert:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, `"raised-1"`) {
+		t.Errorf("the sign-in from elsewhere raised nothing:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("the database named in the configuration was not used: %v", err)
 	}
 }
