@@ -21,6 +21,9 @@ const (
 // bidirectional overrides (which reorder what a reader sees), and truncates
 // with "…".
 func CleanText(s string, max int) string {
+	if printableASCII(s) {
+		return Truncate(strings.TrimSpace(s), max)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i, w := 0, 0; i < len(s); i += w {
@@ -38,6 +41,16 @@ func CleanText(s string, max int) string {
 		}
 	}
 	return Truncate(strings.TrimSpace(b.String()), max)
+}
+
+// printableASCII reports whether s needs no cleaning: the common case.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isBidi reports the invisible direction controls (Trojan Source).
