@@ -46,7 +46,11 @@ func (b *builder) manifest(recs []Record) {
 		}
 		fmt.Fprintf(&m, "| %s | %d | %s |\n", s, perShape[s], note)
 	}
-	fmt.Fprintf(&m, "| **total distinct** | **%d** | plus %d digest files and 1 Insights file, recognised and skipped |\n\n", len(recs), len(b.digestPaths))
+	distinct := map[string]bool{}
+	for i := range recs {
+		distinct[recs[i].EventID] = true
+	}
+	fmt.Fprintf(&m, "| **total** | **%d** | %d distinct eventIDs; plus %d digest files and 1 Insights file, recognised and skipped |\n\n", len(recs), len(distinct), len(b.digestPaths))
 
 	// Situations.
 	type sit struct {
@@ -117,6 +121,6 @@ func (b *builder) manifest(recs []Record) {
 		}
 		fmt.Fprintf(&m, "| %s | %s | %d |\n", strings.TrimPrefix(f.Path, DataDir+"/"), n, len(f.Data))
 	}
-	fmt.Fprintf(&m, "\nTotal: %d files, %d bytes.\n", len(files), total)
+	fmt.Fprintf(&m, "\nTotal: %d input files, %d bytes.\n", len(files), total)
 	b.files = append(b.files, File{Path: ManifestPath, Data: []byte(m.String())})
 }
