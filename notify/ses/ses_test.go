@@ -50,7 +50,9 @@ func TestSendEmail(t *testing.T) {
 		Content              struct {
 			Simple struct {
 				Subject struct{ Data, Charset string }
-				Body    struct{ Text, Html struct{ Data, Charset string } }
+				Body    struct {
+					Text, Html struct{ Data, Charset string }
+				}
 			}
 		}
 	}
