@@ -156,7 +156,12 @@ func New(o Options) (*Consumer, error) {
 	c := &Consumer{
 		o:     o,
 		queue: sqs.NewFromConfig(o.AWS),
-		s3:    s3.NewFromConfig(o.AWS, func(so *s3.Options) { so.UsePathStyle = o.PathStyle }),
+		s3: s3.NewFromConfig(o.AWS, func(so *s3.Options) {
+			so.UsePathStyle = o.PathStyle
+			// S3-compatible servers send no checksum; the SDK would log that
+			// on every object, outside the daemon's structured log.
+			so.DisableLogOutputChecksumValidationSkipped = true
+		}),
 		cpKey: CheckpointKey(o.QueueURL),
 	}
 	c.failed, _ = o.Observer.(FailureObserver)

@@ -226,14 +226,17 @@ type recorder struct {
 	batches int
 }
 
-func newRecorder(t testing.TB) *recorder {
+func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detector{}) }
+
+// newRecorderWith takes the detector (nil: none).
+func newRecorderWith(t testing.TB, d pipeline.Detector) *recorder {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p, err := pipeline.New(st, pipeline.Options{Filter: pipeline.Filter{Keep: pipeline.KeepAll}, Detector: detector{}})
+	p, err := pipeline.New(st, pipeline.Options{Filter: pipeline.Filter{Keep: pipeline.KeepAll}, Detector: d})
 	if err != nil {
 		t.Fatal(err)
 	}
