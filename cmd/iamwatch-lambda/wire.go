@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssecrets "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/deploy"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/lambda"
+	"github.com/iamwatch/iamwatch/lambda/topic"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/notify/secretsmanager"
+	"github.com/iamwatch/iamwatch/notify/slack"
+	"github.com/iamwatch/iamwatch/notify/teams"
+	"github.com/iamwatch/iamwatch/notify/webhook"
+	"github.com/iamwatch/iamwatch/pipeline"
+	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/source/lookup"
+	"github.com/iamwatch/iamwatch/store/dynamodb"
+)
+
+// topicSink is the alert topic's sink name in the outbox.
+const topicSink = "alert-topic"
+
+// run builds the function named by IAMWATCH_FUNCTION and hands its handler
+// to start (lambda.Start, which never returns; tests pass a fake). It
+// returns 1 when the function cannot be built: Lambda then reports an init
+// error, which the template's error alarm catches.
+func run(ctx context.Context, getenv func(string) string, stderr io.Writer, start func(handler any)) int {
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(getenv("IAMWATCH_LOG_LEVEL"))}))
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("init: aws config", "error", err)
+		return 1
+	}
+	h, err := build(ctx, getenv, cfg, log, time.Now)
+	if err != nil {
+		log.Error("init", "error", err)
+		return 1
+	}
+	start(h.Invoke)
+	return 0
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// build wires one function: only the adapters its deploy.Functions entry
+// lists are constructed, so the binary never calls what the role does not
+// grant.
+func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log *slog.Logger, now func() time.Time) (*lambda.Handler, error) {
+	name := deploy.Function(getenv("IAMWATCH_FUNCTION"))
+	spec, ok := deploy.Spec(name)
+	if !ok {
+		return nil, fmt.Errorf("IAMWATCH_FUNCTION %q is not one of realtime, poller, exporter, notifier", name)
+	}
+	d := lambda.Deps{Logger: log, Now: now}
+	var store *dynamodb.Store
+	if spec.Uses(deploy.AdapterDynamoDB) {
+		ttlDays, err := optionalInt(getenv("IAMWATCH_EVENT_TTL_DAYS"))
+		if err != nil {
+			return nil, fmt.Errorf("IAMWATCH_EVENT_TTL_DAYS: %w", err)
+		}
+		store, err = dynamodb.Open(ctx, dynamodb.Config{
+			Client: awsdynamodb.NewFromConfig(cfg),
+			Tables: dynamodb.Tables{
+				Events: getenv("IAMWATCH_TABLE_EVENTS"), Alerts: getenv("IAMWATCH_TABLE_ALERTS"),
+				Hits: getenv("IAMWATCH_TABLE_HITS"), Deliveries: getenv("IAMWATCH_TABLE_DELIVERIES"),
+				Control: getenv("IAMWATCH_TABLE_CONTROL"),
+			},
+			EventTTL: time.Duration(ttlDays) * 24 * time.Hour,
+			Now:      now,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if spec.Uses(deploy.AdapterTopic) {
+		if err := wireDetection(ctx, getenv, cfg, store, &d, log, now); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Uses(deploy.AdapterObjects) {
+		d.Objects = objectReader{client: s3.NewFromConfig(cfg)}
+	}
+	if spec.Uses(deploy.AdapterSecrets) {
+		if err := wireNotifier(ctx, getenv, cfg, store, &d, log, now); err != nil {
+			return nil, err
+		}
+	}
+	h, err := lambda.New(d)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Uses(deploy.AdapterLookup) {
+		src, err := lookup.New(lookup.Options{
+			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now,
+			Regions: splitList(getenv("IAMWATCH_POLL_REGIONS")), SSORegion: getenv("IAMWATCH_SSO_REGION"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.Poller = src
+		if h, err = lambda.New(d); err != nil {
+			return nil, err
+		}
+	}
+	if name == deploy.Exporter {
+		// The Parquet export (issue 8) plugs in here as d.Exporter, with its
+		// S3 adapter listed in deploy.Functions; until then export tasks
+		// fail with "not configured for exports" and the template keeps the
+		// exporter off by default.
+		log.Warn("init: this build has no Parquet exporter; export tasks will fail")
+	}
+	return h, nil
+}
+
+// wireDetection sets up the pipeline: the rule catalog with threshold
+// state in the store, and alerts enqueued for the alert topic and
+// published at once.
+func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Config, store *dynamodb.Store, d *lambda.Deps, log *slog.Logger, now func() time.Time) error {
+	arn := getenv("IAMWATCH_TOPIC_ARN")
+	if arn == "" {
+		return errors.New("IAMWATCH_TOPIC_ARN is not set")
+	}
+	keep, err := pipeline.ParseKeep(getenv("IAMWATCH_KEEP"))
+	if err != nil {
+		return err
+	}
+	rs, err := rules.Load()
+	if err != nil {
+		return err
+	}
+	engine, err := detect.New(rs, detect.Config{}, store)
+	if err != nil {
+		return err
+	}
+	sink, err := topic.New(topicSink, arn, sns.NewFromConfig(cfg))
+	if err != nil {
+		return err
+	}
+	sinks := map[string]notify.Sink{topicSink: sink}
+	router, err := notify.NewRouter(notify.Config{Sinks: map[string]notify.SinkConfig{topicSink: {Type: "topic"}}}, store, now, nil)
+	if err != nil {
+		return err
+	}
+	d.Store, d.Detector, d.Filter = store, engine, pipeline.Filter{Keep: keep}
+	d.Enqueue = func(ctx context.Context, a iamwatch.Alert) error {
+		_, err := router.Enqueue(ctx, a)
+		return err
+	}
+	d.Publish = lambda.Publisher(store, sinks, notify.RetryPolicy{}, now, log)
+	d.Flush = lambda.Flusher(store, sinks, notify.RetryPolicy{}, now, log)
+	return nil
+}
+
+// Webhook keys of the notifier's secret (a JSON object); each one present
+// and not empty turns a sink on.
+const (
+	keySlack         = "slack_webhook_url"
+	keyTeams         = "teams_webhook_url"
+	keyWebhook       = "webhook_url"
+	keyWebhookSecret = "webhook_secret"
+)
+
+// wireNotifier reads the webhook secret once and builds a sink for each
+// destination it names.
+func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Config, store *dynamodb.Store, d *lambda.Deps, log *slog.Logger, now func() time.Time) error {
+	arn := getenv("IAMWATCH_NOTIFY_SECRET")
+	if arn == "" {
+		return errors.New("IAMWATCH_NOTIFY_SECRET is not set")
+	}
+	lookupSecret := memo(secretsmanager.Lookup(awssecrets.NewFromConfig(cfg)))
+	raw, err := lookupSecret(ctx, arn)
+	if err != nil {
+		return fmt.Errorf("notifier secret: %w", err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal([]byte(raw), &keys); err != nil {
+		return errors.New("notifier secret: not a JSON object") // no detail: it would quote the secret.
+	}
+	ref := func(key string) string { return "secretsmanager:" + arn + "#" + key }
+	has := func(key string) bool { s, _ := keys[key].(string); return s != "" }
+	nc := notify.Config{Sinks: map[string]notify.SinkConfig{}}
+	if has(keySlack) {
+		nc.Sinks["slack"] = notify.SinkConfig{Type: "slack", Settings: notify.Settings{"webhook_url": ref(keySlack)}}
+	}
+	if has(keyTeams) {
+		nc.Sinks["teams"] = notify.SinkConfig{Type: "teams", Settings: notify.Settings{"webhook_url": ref(keyTeams)}}
+	}
+	if has(keyWebhook) {
+		s := notify.Settings{"url": ref(keyWebhook)}
+		if has(keyWebhookSecret) {
+			s["secret"] = ref(keyWebhookSecret)
+		}
+		nc.Sinks["webhook"] = notify.SinkConfig{Type: "webhook", Settings: s}
+	}
+	if len(nc.Sinks) == 0 {
+		log.Warn("init: the notifier secret names no destination; alerts reach e-mail subscribers only",
+			"keys", []string{keySlack, keyTeams, keyWebhook})
+	}
+	deps := notify.Deps{
+		Secrets: &notify.Resolver{Lookups: map[string]notify.SecretLookup{"secretsmanager": lookupSecret}},
+		Now:     now, Logger: log,
+	}
+	sinks, err := notify.BuildSinks(ctx, nc, map[string]notify.Builder{"slack": slack.Build, "teams": teams.Build, "webhook": webhook.Build}, deps)
+	if err != nil {
+		return err
+	}
+	router, err := notify.NewRouter(nc, store, now, nil)
+	if err != nil {
+		return err
+	}
+	d.Flush = lambda.Flusher(store, sinks, notify.RetryPolicy{}, now, log)
+	d.Notify = lambda.Notifier(router, d.Flush)
+	return nil
+}
+
+// memo caches a secret lookup for the life of the instance: the secret is
+// read once per cold start, not once per reference.
+func memo(f notify.SecretLookup) notify.SecretLookup {
+	var mu sync.Mutex
+	cache := map[string]string{}
+	return func(ctx context.Context, name string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if v, ok := cache[name]; ok {
+			return v, nil
+		}
+		v, err := f(ctx, name)
+		if err == nil {
+			cache[name] = v
+		}
+		return v, err
+	}
+}
+
+func optionalInt(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a whole number of days", s)
+	}
+	return n, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package deploy
+
+import (
+	_ "embed"
+	"slices"
+)
+
+// Template is deploy/template.yaml: the whole serverless stack.
+//
+//go:embed template.yaml
+var Template []byte
+
+// Forwarder is deploy/forwarder.yaml: the regional forwarder, deployed in
+// every other region (with StackSets) to send that region's identity events
+// to the home region's event bus.
+//
+//go:embed forwarder.yaml
+var Forwarder []byte
+
+// Function names a Lambda function of the stack. The binary reads it from
+// IAMWATCH_FUNCTION (set per function by the template) and builds only what
+// that function uses.
+type Function string
+
+// The functions.
+const (
+	Realtime Function = "realtime" // EventBridge events, the ingest queue, the alert topic's outbox.
+	Poller   Function = "poller"   // scheduled LookupEvents polling.
+	Exporter Function = "exporter" // scheduled Parquet export to the analytics bucket.
+	Notifier Function = "notifier" // the alert topic's subscriber: Slack, Teams, webhooks.
+)
+
+// Adapter is a package that calls an AWS API, and the interface listing the
+// calls. The template's tests read the interface's methods from the source
+// and require the template to grant exactly those actions (Service:Method)
+// to every function using the adapter.
+type Adapter struct {
+	Dir       string // package directory, from the module root.
+	Interface string // the interface type holding the calls.
+	Service   string // the IAM service prefix.
+}
+
+// The adapters the functions use.
+var (
+	AdapterDynamoDB = Adapter{Dir: "store/dynamodb", Interface: "api", Service: "dynamodb"}
+	AdapterTopic    = Adapter{Dir: "lambda/topic", Interface: "api", Service: "sns"}
+	AdapterLookup   = Adapter{Dir: "source/lookup", Interface: "api", Service: "cloudtrail"}
+	AdapterSTS      = Adapter{Dir: "source/lookup", Interface: "stsAPI", Service: "sts"}
+	AdapterSecrets  = Adapter{Dir: "notify/secretsmanager", Interface: "Getter", Service: "secretsmanager"}
+	AdapterObjects  = Adapter{Dir: "cmd/iamwatch-lambda", Interface: "s3API", Service: "s3"}
+)
+
+// FunctionSpec is what one function runs and which AWS calls it makes.
+type FunctionSpec struct {
+	Name       Function
+	LogicalID  string    // the AWS::Lambda::Function in template.yaml.
+	RoleID     string    // its AWS::IAM::Role.
+	Adapters   []Adapter // every adapter it builds; nothing else calls AWS.
+	Tables     []string  // the store tables it touches (logical IDs).
+	Concurrent int       // reserved concurrency (0: unreserved).
+}
+
+// Uses reports whether the function builds adapter a.
+func (f FunctionSpec) Uses(a Adapter) bool { return slices.Contains(f.Adapters, a) }
+
+// Functions lists the stack's functions. cmd/iamwatch-lambda wires each
+// from its entry, and the template tests check each role against it.
+var Functions = []FunctionSpec{
+	{
+		Name: Realtime, LogicalID: "RealtimeFunction", RoleID: "RealtimeRole",
+		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterObjects},
+		Tables:   []string{"EventsTable", "AlertsTable", "HitsTable", "DeliveriesTable"},
+	},
+	{
+		Name: Poller, LogicalID: "PollerFunction", RoleID: "PollerRole",
+		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS},
+		Tables:   []string{"EventsTable", "AlertsTable", "HitsTable", "DeliveriesTable", "ControlTable"},
+		// One poller at a time: LookupEvents allows 2 requests a second per
+		// account and region, and checkpoints assume one writer.
+		Concurrent: 1,
+	},
+	{
+		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
+		Adapters: []Adapter{AdapterDynamoDB},
+		Tables:   []string{"EventsTable", "ControlTable"},
+		Concurrent: 1,
+	},
+	{
+		Name: Notifier, LogicalID: "NotifierFunction", RoleID: "NotifierRole",
+		Adapters: []Adapter{AdapterDynamoDB, AdapterSecrets},
+		Tables:   []string{"AlertsTable", "DeliveriesTable"},
+		// One dispatcher per outbox (see notify.Dispatcher): two instances
+		// flushing at once could send a delivery twice.
+		Concurrent: 1,
+	},
+}
+
+// Spec returns the entry of Functions called name.
+func Spec(name Function) (FunctionSpec, bool) {
+	i := slices.IndexFunc(Functions, func(f FunctionSpec) bool { return f.Name == name })
+	if i < 0 {
+		return FunctionSpec{}, false
+	}
+	return Functions[i], true
+}
