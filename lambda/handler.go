@@ -226,6 +226,9 @@ func (h *Handler) decode(ctx context.Context, r io.Reader, name string) ([]iamwa
 // the rule's target retries it and then sends it to the dead-letter queue,
 // where it is visible instead of lost.
 func (h *Handler) EventBridge(ctx context.Context, payload []byte) (pipeline.Result, error) {
+	if h.d.Store == nil {
+		return pipeline.Result{}, errNotConfigured("CloudTrail events (no store)")
+	}
 	evs, st, err := h.decode(ctx, bytes.NewReader(payload), "eventbridge")
 	if err != nil {
 		return pipeline.Result{}, fmt.Errorf("lambda: eventbridge event: %w", err)

@@ -1,0 +1,353 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/lambda"
+	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/notify/webhook"
+	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/store/sqlite"
+)
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		want    lambda.Kind
+		wantErr bool
+	}{
+		{"eventbridge", `{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventID":"x"}}`, lambda.KindEventBridge, false},
+		{"sqs", `{"Records":[{"messageId":"1","body":"{}","eventSource":"aws:sqs"}]}`, lambda.KindSQS, false},
+		{"sns", `{"Records":[{"EventSource":"aws:sns","Sns":{"Message":"{}"}}]}`, lambda.KindSNS, false},
+		{"task", `{"iamwatch":"poll"}`, lambda.KindTask, false},
+		{"eventbridge without detail", `{"detail-type":"Scheduled Event"}`, "", true},
+		{"trail file", `{"Records":[{"eventSource":"iam.amazonaws.com"}]}`, "", true},
+		{"not json", `hello`, "", true},
+		{"array", `[1,2]`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := lambda.Detect([]byte(tt.payload))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("Detect = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseMessage(t *testing.T) {
+	s3note := `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"trail"},"object":{"key":"AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/03/a+b%3Dc.json.gz"}}}]}`
+	snsWrapped, _ := json.Marshal(map[string]string{"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message": s3note})
+	doubleWrapped, _ := json.Marshal(map[string]string{"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message": string(snsWrapped)})
+	tests := []struct {
+		name    string
+		body    string
+		want    lambda.Message
+		wantErr error
+	}{
+		{"s3 notification", s3note, lambda.Message{Objects: []lambda.Object{{"trail", "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/03/a b=c.json.gz"}}}, nil},
+		{"s3 through sns", string(snsWrapped), lambda.Message{Objects: []lambda.Object{{"trail", "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/03/a b=c.json.gz"}}}, nil},
+		{"cloudtrail notification", `{"s3Bucket":"trail","s3ObjectKey":["k1","k2"]}`, lambda.Message{Objects: []lambda.Object{{"trail", "k1"}, {"trail", "k2"}}}, nil},
+		{"s3 test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"trail"}`, lambda.Message{Ignore: "S3 test event"}, nil},
+		{"eventbridge inline", `{"detail-type":"x","detail":{}}`, lambda.Message{Inline: []byte(`{"detail-type":"x","detail":{}}`)}, nil},
+		{"records inline", `{"Records":[{"eventSource":"iam.amazonaws.com"}]}`, lambda.Message{Inline: []byte(`{"Records":[{"eventSource":"iam.amazonaws.com"}]}`)}, nil},
+		{"array inline", `[{"eventID":"x"}]`, lambda.Message{Inline: []byte(`[{"eventID":"x"}]`)}, nil},
+		{"envelope in envelope is data", string(doubleWrapped), lambda.Message{Inline: snsWrapped}, nil},
+		{"empty", "  ", lambda.Message{}, lambda.ErrEmptyMessage},
+		{"not json", "hello", lambda.Message{}, lambda.ErrNotJSON},
+		{"broken json", `{"Records":[`, lambda.Message{}, lambda.ErrNotJSON},
+		{"too large", `{"x":"` + strings.Repeat("a", lambda.MaxMessageBytes) + `"}`, lambda.Message{}, lambda.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := lambda.ParseMessage([]byte(tt.body))
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ParseMessage error = %v, want %v", err, tt.wantErr)
+			}
+			if !slices.Equal(got.Objects, tt.want.Objects) || string(got.Inline) != string(tt.want.Inline) || got.Ignore != tt.want.Ignore {
+				t.Errorf("ParseMessage = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	t.Run("s3 record without key", func(t *testing.T) {
+		if _, err := lambda.ParseMessage([]byte(`{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{}}}]}`)); err == nil {
+			t.Error("want an error")
+		}
+	})
+}
+
+// FuzzParseMessage: a body never panics, an error quotes none of it, and
+// what is classified inline is valid JSON.
+func FuzzParseMessage(f *testing.F) {
+	for _, s := range []string{
+		`{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"k%20x"}}}]}`,
+		`{"s3Bucket":"b","s3ObjectKey":["k"]}`,
+		`{"Type":"Notification","TopicArn":"arn:x","Message":"{\"s3Bucket\":\"b\",\"s3ObjectKey\":[\"k\"]}"}`,
+		`{"detail-type":"x","detail":{"eventID":"1"}}`, `[1]`, `{"Event":"s3:TestEvent"}`, `SECRET-TEXT`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := lambda.ParseMessage(body)
+		if err != nil {
+			if len(body) > 8 && strings.Contains(err.Error(), string(body)) {
+				t.Errorf("error %q quotes the body", err)
+			}
+			return
+		}
+		if m.Inline != nil && !json.Valid(m.Inline) {
+			t.Errorf("inline data is not JSON: %q", m.Inline)
+		}
+		for _, o := range m.Objects {
+			if o.Bucket == "" || o.Key == "" {
+				t.Errorf("object %+v without bucket or key", o)
+			}
+		}
+	})
+}
+
+func TestAlertMessageRoundTrip(t *testing.T) {
+	a := notifytest.Alert()
+	a.EventIDs = make([]string, 80)
+	for i := range a.EventIDs {
+		a.EventIDs[i] = fmt.Sprintf("e-%d", i)
+	}
+	b, err := lambda.EncodeAlertMessage([]iamwatch.Alert{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lambda.DecodeAlertMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Alerts) != 1 || m.Alerts[0].DedupKey != a.DedupKey || len(m.Alerts[0].EventIDs) != lambda.MaxMessageEventIDs {
+		t.Errorf("round trip = %+v", m)
+	}
+	if len(a.EventIDs) != 80 {
+		t.Error("EncodeAlertMessage changed its argument")
+	}
+	for _, bad := range []string{`{}`, `{"version":2,"alerts":[{"dedup_key":"k","rule":"r"}]}`, `{"version":1,"alerts":[]}`, `{"version":1,"alerts":[{"rule":"r"}]}`, `nope`} {
+		if _, err := lambda.DecodeAlertMessage([]byte(bad)); err == nil {
+			t.Errorf("DecodeAlertMessage(%s) accepted it", bad)
+		}
+	}
+}
+
+// TestNotifier: alerts from the topic go through the outbox to a webhook
+// once, however often SNS delivers them; a bad message is skipped.
+func TestNotifier(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, ":memory:", sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a := notifytest.Alert()
+	if _, err := st.ClaimAlert(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	srv := notifytest.NewServer(t)
+	now := notifytest.Fixed(time.Date(2024, 6, 3, 10, 0, 0, 0, time.UTC))
+	hook, err := webhook.New("webhook", webhook.Config{URL: srv.URL}, srv.Client(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinks := map[string]notify.Sink{"webhook": hook}
+	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"webhook": {Type: "webhook"}}}
+	router, err := notify.NewRouter(cfg, st, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := lambda.Flusher(st, sinks, notify.RetryPolicy{}, now, nil)
+	h, err := lambda.New(lambda.Deps{Notify: lambda.Notifier(router, flush), Flush: flush})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := lambda.EncodeAlertMessage([]iamwatch.Alert{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := snsEvent(string(msg), "not an alert message")
+	for range 2 { // SNS delivers at least once.
+		if _, err := h.Invoke(ctx, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.Accepted(); n != 1 {
+		t.Errorf("webhook received %d messages, want 1", n)
+	}
+	ds, err := st.Deliveries(ctx, a.DedupKey)
+	if err != nil || len(ds) != 1 || ds[0].Status != iamwatch.DeliverySent {
+		t.Errorf("deliveries = %+v, %v", ds, err)
+	}
+}
+
+func snsEvent(messages ...string) []byte {
+	var ev events.SNSEvent
+	for i, m := range messages {
+		ev.Records = append(ev.Records, events.SNSEventRecord{EventSource: "aws:sns", SNS: events.SNSEntity{MessageID: fmt.Sprint(i), Message: m, TopicArn: "arn:aws:sns:us-east-1:111122223333:iamwatch-alerts"}})
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+type pollerFunc func(ctx context.Context) error
+
+func (f pollerFunc) PollOnce(ctx context.Context) error { return f(ctx) }
+
+func TestTasks(t *testing.T) {
+	polled := 0
+	h, err := lambda.New(lambda.Deps{Poller: pollerFunc(func(context.Context) error { polled++; return nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		payload string
+		wantErr string
+	}{
+		{`{"iamwatch":"poll"}`, ""},
+		{`{"iamwatch":"export"}`, "not configured for exports"},
+		{`{"iamwatch":"flush"}`, "not configured for flushing"},
+		{`{"iamwatch":"dance"}`, `unknown task "dance"`},
+		{`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventID":"x"}}`, "not configured for CloudTrail events"},
+		{`{"Records":[{"EventSource":"aws:sns"}]}`, "not configured for alert notifications"},
+	}
+	for _, tt := range tests {
+		_, err := h.Invoke(t.Context(), []byte(tt.payload))
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("Invoke(%s) = %v, want error containing %q", tt.payload, err, tt.wantErr)
+		}
+	}
+	if polled != 1 {
+		t.Errorf("polled %d times, want 1", polled)
+	}
+}
+
+// objects is an ObjectReader over a map.
+type objects map[string]string
+
+func (o objects) Open(_ context.Context, bucket, key string) (io.ReadCloser, error) {
+	s, ok := o[bucket+"/"+key]
+	if !ok {
+		return nil, errors.New("NoSuchKey")
+	}
+	return io.NopCloser(strings.NewReader(s)), nil
+}
+
+// memStore is the smallest pipeline.Store, for tests and benchmarks that
+// measure the handler rather than a database.
+type memStore struct {
+	events map[string]bool
+	alerts map[string]bool
+}
+
+func newMemStore() *memStore { return &memStore{events: map[string]bool{}, alerts: map[string]bool{}} }
+
+func (m *memStore) PutEvents(_ context.Context, evs []iamwatch.Event) (int, error) {
+	n := 0
+	for _, e := range evs {
+		if !m.events[e.ID] {
+			m.events[e.ID] = true
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) ClaimAlert(_ context.Context, a iamwatch.Alert) (bool, error) {
+	if m.alerts[a.DedupKey] {
+		return false, nil
+	}
+	m.alerts[a.DedupKey] = true
+	return true, nil
+}
+
+func (m *memStore) Alerts(context.Context, iamwatch.AlertFilter) ([]iamwatch.Alert, error) {
+	return nil, nil
+}
+
+func newEngine(t testing.TB) *detect.Engine {
+	t.Helper()
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := detect.New(rs, detect.Config{}, detect.NewMemoryState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestSQSObjects: S3 notifications are read through the ObjectReader; a
+// missing object fails only its message; digest files are skipped.
+func TestSQSObjects(t *testing.T) {
+	record := func(id string) string {
+		return `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333","userName":"a"},` +
+			`"eventTime":"2024-06-03T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1",` +
+			`"sourceIPAddress":"198.51.100.1","eventID":"` + id + `","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	}
+	st := newMemStore()
+	var published [][]string
+	h, err := lambda.New(lambda.Deps{
+		Store: st, Detector: newEngine(t),
+		Enqueue: func(context.Context, iamwatch.Alert) error { return nil },
+		Publish: func(_ context.Context, keys []string) error { published = append(published, keys); return nil },
+		Objects: objects{
+			"trail/AWSLogs/a.json": `{"Records":[` + record("o-1") + `,` + record("o-2") + `]}`,
+			"trail/AWSLogs/111122223333/CloudTrail-Digest/x.json.gz": `{"digestStartTime":"2024-06-03T09:00:00Z"}`,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := func(key string) string {
+		return `{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"trail"},"object":{"key":"` + key + `"}}}]}`
+	}
+	out, err := h.Invoke(t.Context(), sqsBatch(note("AWSLogs/a.json"), note("AWSLogs/missing.json"),
+		note("AWSLogs/111122223333/CloudTrail-Digest/x.json.gz"), "garbage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := out.(events.SQSEventResponse)
+	want := []events.SQSBatchItemFailure{{ItemIdentifier: "msg-1"}, {ItemIdentifier: "msg-3"}}
+	if !slices.Equal(resp.BatchItemFailures, want) {
+		t.Errorf("batchItemFailures = %+v, want %+v", resp.BatchItemFailures, want)
+	}
+	if len(st.events) != 2 {
+		t.Errorf("stored %d events, want 2", len(st.events))
+	}
+	if len(published) != 0 {
+		t.Errorf("published %v for events no rule matches", published)
+	}
+	// A store failure fails the message, and is retried by SQS.
+	h2, _ := lambda.New(lambda.Deps{Store: failingStore{newMemStore()}, Objects: objects{"trail/AWSLogs/a.json": `{"Records":[` + record("o-3") + `]}`}})
+	out, _ = h2.Invoke(t.Context(), sqsBatch(note("AWSLogs/a.json")))
+	if got := out.(events.SQSEventResponse).BatchItemFailures; len(got) != 1 {
+		t.Errorf("store failure: batchItemFailures = %+v, want msg-0", got)
+	}
+}
+
+type failingStore struct{ *memStore }
+
+func (failingStore) PutEvents(context.Context, []iamwatch.Event) (int, error) {
+	return 0, errors.New("ProvisionedThroughputExceededException")
+}
+
+func readFixture(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
