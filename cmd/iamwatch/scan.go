@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,12 +11,14 @@ import (
 	"sync"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/pipeline"
 	sampledata "github.com/iamwatch/iamwatch/sample"
 )
@@ -35,6 +38,7 @@ type scanFlags struct {
 	noDetect    bool
 	cpuProfile  string
 	config      string
+	notify      bool
 }
 
 func newScanCmd(e *env) *cobra.Command {
@@ -64,6 +68,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.StringSliceVar(&f.rules, "rules", nil, "a folder of extra rule files (repeatable)")
 	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
 	fl.StringVar(&f.config, "config", "", "configuration file for the db, keep, filter, rules and detection settings (default $IAMWATCH_CONFIG; optional)")
+	fl.BoolVar(&f.notify, "notify", false, "deliver new alerts to the sinks of the configuration file's notify section")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
 	fl.MarkHidden("cpuprofile")
 	return cmd
@@ -72,6 +77,10 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	ctx := cmd.Context()
 	var detectCfg detect.Config
+	var notifyCfg *notify.Config
+	if f.notify && f.config == "" && e.getenv("IAMWATCH_CONFIG") == "" {
+		return usageErrorf("--notify needs a configuration file with a notify section (--config FILE or IAMWATCH_CONFIG)")
+	}
 	if f.config != "" || e.getenv("IAMWATCH_CONFIG") != "" {
 		cfg, err := e.loadConfig(f.config)
 		if err != nil {
@@ -90,6 +99,12 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		f.ignoreRoles = append(cfg.Filter.IgnoreRoles, f.ignoreRoles...)
 		f.rules = append(cfg.Rules, f.rules...)
 		detectCfg = cfg.Detection
+		if f.notify {
+			if len(cfg.Notify.Sinks) == 0 {
+				return usageErrorf("--notify: the configuration file has no notify sinks")
+			}
+			notifyCfg = &cfg.Notify
+		}
 	}
 	if f.output != "text" && f.output != "json" {
 		return usageErrorf("--output must be text or json, not %q", f.output)
@@ -153,6 +168,12 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		}
 		opt.Detector = eng
 	}
+	var disp *notify.Dispatcher
+	if notifyCfg != nil {
+		if disp, err = e.scanDelivery(ctx, *notifyCfg, st, &opt); err != nil {
+			return err
+		}
+	}
 	p, err := pipeline.New(st, opt)
 	if err != nil {
 		return err
@@ -182,6 +203,16 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	if err != nil {
 		return err
 	}
+	if disp != nil {
+		// Deliver what is due now; what a sink asked to retry later stays in
+		// the outbox for the next scan --notify or the daemon.
+		fs, err := disp.Flush(ctx)
+		fmt.Fprintf(e.stderr, "iamwatch: delivered %d alerts in %d messages; %d to retry later, %d failed (iamwatch alerts shows why)\n",
+			fs.Sent, fs.Messages, fs.Retrying+fs.Deferred, fs.Failed)
+		if err != nil {
+			return err
+		}
+	}
 	if rep.Events == 0 && rep.RecordsRejected+rep.InputsRejected > 0 {
 		return fmt.Errorf("nothing could be read: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)
 	}
@@ -192,6 +223,35 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		return &exitCodeError{code: exitAlerted, err: fmt.Errorf("alert at or above %s", failOn)}
 	}
 	return nil
+}
+
+// scanDelivery builds the configured sinks, routes each alert the scan
+// claims into the outbox (opt.Enqueue) and returns the dispatcher that
+// drains it.
+func (e *env) scanDelivery(ctx context.Context, cfg notify.Config, st iamwatch.Outbox, opt *pipeline.Options) (*notify.Dispatcher, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	sinks, err := e.daemonSinks(ctx, cfg, awsCfg, e.log)
+	if err != nil {
+		return nil, err
+	}
+	disp, err := notify.NewDispatcher(notify.DispatcherOptions{
+		Outbox: st, Sinks: sinks, RateLimits: cfg.RateLimits(), Retry: cfg.Retry, Now: e.now, Logger: e.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	router, err := notify.NewRouter(cfg, st, e.now, nil)
+	if err != nil {
+		return nil, err
+	}
+	opt.Enqueue = func(ctx context.Context, a iamwatch.Alert) error {
+		_, err := router.Enqueue(ctx, a)
+		return err
+	}
+	return disp, nil
 }
 
 // alertPrinter writes alerts and the summary in the chosen output.

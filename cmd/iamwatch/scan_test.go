@@ -202,3 +202,50 @@ func TestScanConfigAllowListAndDisabledRules(t *testing.T) {
 		t.Errorf("the database named in the configuration was not used: %v", err)
 	}
 }
+
+// scan --notify delivers each new alert once; scanning again delivers nothing.
+func TestScanNotifyDeliversOnce(t *testing.T) {
+	hook := startWebhook(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "iamwatch.yaml")
+	content := fmt.Sprintf("db: %s\nnotify:\n  sinks:\n    hook:\n      type: webhook\n      url: %s\n  routes:\n    - sinks: [hook]\n      min_severity: critical\n",
+		filepath.Join(dir, "db"), hook.srv.URL)
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", nil, "scan", "--sample", "--config", cfg, "--notify", "--output", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	critical := 0
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if strings.Contains(line, `"severity":"critical"`) {
+			critical++
+		}
+	}
+	requests, byKey := hook.counts()
+	if critical == 0 || len(byKey) != critical {
+		t.Errorf("%d critical alerts raised, %d delivered (in %d requests)", critical, len(byKey), requests)
+	}
+	for k, n := range byKey {
+		if n != 1 {
+			t.Errorf("alert %s delivered %d times", k, n)
+		}
+	}
+	if !strings.Contains(r.stderr, fmt.Sprintf("delivered %d alerts", critical)) {
+		t.Errorf("stderr does not report the deliveries:\n%s", r.stderr)
+	}
+
+	r = runCLI(t, "", nil, "scan", "--sample", "--config", cfg, "--notify")
+	if r.code != exitOK {
+		t.Fatalf("second scan: exit %d\n%s", r.code, r.stderr)
+	}
+	if again, _ := hook.counts(); again != requests {
+		t.Errorf("the second scan sent %d more requests", again-requests)
+	}
+
+	r = runCLI(t, "", nil, "scan", "--sample", "--db", filepath.Join(dir, "x.db"), "--notify")
+	if r.code != exitUsage {
+		t.Errorf("--notify without a configuration: exit %d, want %d", r.code, exitUsage)
+	}
+}
