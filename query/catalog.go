@@ -129,7 +129,7 @@ ORDER BY events DESC, event_name, event_source
 	sum(CASE WHEN event_type = 'signin' THEN 0 ELSE 1 END) AS api_failures,
 	` + sqliteList("error_code") + ` AS error_codes,
 	min(event_time) AS first_failure, max(event_time) AS last_failure
-FROM events WHERE {{filter}} AND ` + failedAuth + `
+FROM {{events}} WHERE {{filter}} AND ` + failedAuth + `
 GROUP BY user_name, source_ip
 ORDER BY failures DESC, last_failure DESC, user_name, source_ip
 {{limit}}`,
@@ -138,7 +138,7 @@ ORDER BY failures DESC, last_failure DESC, user_name, source_ip
 	sum(CASE WHEN event_type = 'signin' THEN 0 ELSE 1 END) AS api_failures,
 	` + athenaList("error_code", ", ") + ` AS error_codes,
 	min(event_time) AS first_failure, max(event_time) AS last_failure
-FROM events WHERE {{filter}} AND ` + failedAuth + `
+FROM {{events}} WHERE {{filter}} AND ` + failedAuth + `
 GROUP BY user_name, source_ip
 ORDER BY failures DESC, last_failure DESC, user_name, source_ip
 {{limit}}`,
@@ -221,7 +221,8 @@ ORDER BY event_time DESC, event_id DESC
 	count(DISTINCT source_ip) AS distinct_source_ips, ` + sqliteList("source_ip") + ` AS source_ips,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
 FROM (
-	SELECT user_name, COALESCE({{req:roleArn}}, '') AS role_arn, error_code, source_ip, event_time
+	SELECT user_name, CASE WHEN target_role <> '' THEN target_role ELSE COALESCE({{req:roleArn}}, '') END AS role_arn,
+		error_code, source_ip, event_time
 	FROM events WHERE {{filter}} AND event_name IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
 )
 GROUP BY user_name, role_arn
@@ -326,14 +327,14 @@ ORDER BY lh
 				SQLite: `SELECT user_name, count(*) AS actions, count(DISTINCT event_name) AS distinct_actions, ` + errorCount + ` AS errors,
 	` + sqliteList("event_name") + ` AS event_names,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
-FROM events WHERE {{filter}} AND ` + ssoAdmin + `
+FROM {{events}} WHERE {{filter}} AND ` + ssoAdmin + `
 GROUP BY user_name
 ORDER BY actions DESC, user_name
 {{limit}}`,
 				Athena: `SELECT user_name, count(*) AS actions, count(DISTINCT event_name) AS distinct_actions, ` + errorCount + ` AS errors,
 	` + athenaList("event_name", ", ") + ` AS event_names,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
-FROM events WHERE {{filter}} AND ` + ssoAdmin + `
+FROM {{events}} WHERE {{filter}} AND ` + ssoAdmin + `
 GROUP BY user_name
 ORDER BY actions DESC, user_name
 {{limit}}`,
@@ -364,7 +365,7 @@ const activeUsers = `SELECT user_name, count(*) AS events, count(DISTINCT event_
 	` + errorCount + ` AS errors,
 	round(CAST(` + errorCount + ` AS DOUBLE) * 100 / count(*), 1) AS error_rate,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
-FROM events WHERE {{filter}}
+FROM {{events}} WHERE {{filter}}
 GROUP BY user_name
 ORDER BY events DESC, user_name
 {{limit}}`
@@ -437,7 +438,7 @@ ORDER BY event_time DESC, event_id DESC
 
 const ssoActivitySummary = `SELECT event_name, event_source, user_name, count(*) AS events, ` + errorCount + ` AS errors,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
-FROM events WHERE {{filter}} AND event_type = 'sso'
+FROM {{events}} WHERE {{filter}} AND event_type = 'sso'
 GROUP BY event_name, event_source, user_name
 ORDER BY events DESC, event_name, event_source, user_name
 {{limit}}`
