@@ -27,6 +27,7 @@ type queryFlags struct {
 	printSQL string
 	timeout  time.Duration
 	out      outputFlags
+	athena   athenaFlags // --engine athena and its settings (athena.go).
 }
 
 func newQueryCmd(e *env) *cobra.Command {
@@ -61,6 +62,7 @@ text instead of running it.`,
 	fl.BoolVar(&f.weekends, "weekends", false, "off_hours: count all Saturday and Sunday activity as off hours")
 	fl.StringVar(&f.printSQL, "print-sql", "", "print the query's SQL for this dialect (sqlite or athena) instead of running it")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "--sql: stop a statement running longer than this")
+	f.athena.add(fl)
 	f.out.add(fl)
 	return cmd
 }
@@ -77,6 +79,8 @@ func (e *env) query(ctx context.Context, args []string, f queryFlags) error {
 		return usageErrorf("give a query NAME or --sql, not both")
 	case f.list:
 		return e.listQueries(opt)
+	case f.sql != "" && f.athena.engine == "athena":
+		return usageErrorf("--sql runs on the local database only; --engine athena runs named queries")
 	case f.sql != "":
 		return e.adhocSQL(ctx, f, opt)
 	case len(args) == 0:
@@ -118,6 +122,9 @@ func (e *env) query(ctx context.Context, args []string, f queryFlags) error {
 		}
 		_, err = fmt.Fprintln(e.stdout, st.Inline())
 		return err
+	}
+	if f.athena.engine != "" && f.athena.engine != "sqlite" {
+		return e.athenaQuery(ctx, q, p, f.athena, opt)
 	}
 	st, err := e.openHistory(ctx, f.db)
 	if err != nil {

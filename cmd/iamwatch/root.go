@@ -99,7 +99,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newNotifyCmd(e),
 		newRulesCmd(e),
 		newQueryCmd(e), newEventsCmd(e), newShowCmd(e), newAlertsCmd(e), newPruneCmd(e),
-		newExportCmd(e),
+		newExportCmd(e), newAthenaCmd(e),
 	)
 	return root
 }
