@@ -61,7 +61,7 @@ func (s synthetic) DayEvents(_ context.Context, date string, raw bool) iter.Seq2
 				Name: benchNames[k%len(benchNames)], Source: "iam.amazonaws.com", Type: iamwatch.TypeIAM, Category: "AwsApiCall",
 				UserName: user, IdentityType: "IAMUser", PrincipalARN: "arn:aws:iam::111122223333:user/" + user,
 				AccountID: "111122223333", Region: benchRegions[k%len(benchRegions)],
-				SourceIP:  fmt.Sprintf("198.51.100.%d", k%211), UserAgent: fmt.Sprintf("aws-cli/2.%d.%d Python/3.11 Linux/6.1 exe/x86_64", k%23, k%7),
+				SourceIP: fmt.Sprintf("198.51.100.%d", k%211), UserAgent: fmt.Sprintf("aws-cli/2.%d.%d Python/3.11 Linux/6.1 exe/x86_64", k%23, k%7),
 				MFAUsed: "no", ReadOnly: "false",
 			}
 			if k%5 != 0 {
