@@ -591,3 +591,56 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRunFinishesInHand: cancelling Run while a message is being stored
+// lets it finish: its events are stored and the message deleted.
+func TestRunFinishesInHand(t *testing.T) {
+	e := newEnv(t)
+	k := trailKey("inhand")
+	want := e.trailFile(t, k, 3)
+	e.send(t, s3Event([2]string{bucket, k}))
+	rec := newRecorder(t)
+	rec.delay = time.Second
+	c := e.consumer(t, sqs.Options{Processor: rec})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	for rec.entered.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.stored(t); !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+	if n := e.messages(t, e.queueURL); n != 0 {
+		t.Errorf("queue holds %d messages; the one in hand was not deleted", n)
+	}
+}
+
+// TestPaused: a checkpoint paused by the operator stops receiving.
+func TestPaused(t *testing.T) {
+	e := newEnv(t)
+	k := trailKey("paused")
+	e.trailFile(t, k, 1)
+	e.send(t, s3Event([2]string{bucket, k}))
+	rec := newRecorder(t)
+	key := sqs.CheckpointKey(e.queueURL)
+	if err := rec.store.PutCheckpoint(context.Background(), iamwatch.Checkpoint{Key: key, Status: source.StatusPaused}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.consumer(t, sqs.Options{Processor: rec, Store: rec.store})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	if err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.stored(t); len(got) != 0 {
+		t.Errorf("a paused source stored %v", got)
+	}
+	if out := receiveAll(t, e, e.queueURL); len(out) != 1 {
+		t.Errorf("the message was taken from the queue: %d left visible", len(out))
+	}
+}
