@@ -81,8 +81,8 @@ var Functions = []FunctionSpec{
 	},
 	{
 		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
-		Adapters: []Adapter{AdapterDynamoDB},
-		Tables:   []string{"EventsTable", "ControlTable"},
+		Adapters:   []Adapter{AdapterDynamoDB},
+		Tables:     []string{"EventsTable", "ControlTable"},
 		Concurrent: 1,
 	},
 	{

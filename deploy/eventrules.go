@@ -1,0 +1,195 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/iamwatch/iamwatch/detect"
+)
+
+// IdentitySources are the EventBridge sources of the identity event types
+// (iam, sts, signin, sso): with StoreIdentityHistory on, the template
+// delivers all their write events, not only those the catalog matches.
+var IdentitySources = []string{"aws.iam", "aws.identitystore", "aws.signin", "aws.sso", "aws.sso-directory", "aws.sts"}
+
+// EventRule is one AWS::Events::Rule of the template.
+type EventRule struct {
+	LogicalID string
+	Pattern   map[string]any
+	RuleIDs   []string // the catalog rules it delivers events for.
+	Identity  bool     // its source is one of IdentitySources.
+}
+
+// EventRules derives the template's EventBridge rules from the catalog:
+// one per source, matching the union of the event names its rules match
+// (a superset: conditions, error codes and thresholds are the engine's to
+// decide), and one per rule that names no source, with its own pattern.
+func EventRules(rules []*detect.Rule) []EventRule {
+	type acc struct {
+		types, names, sources map[string]bool
+		anyName               bool
+		ids                   []string
+	}
+	bySource := map[string]*acc{}
+	var out []EventRule
+	for _, r := range rules {
+		p := r.EventBridgePattern()
+		srcs, ok := p["source"].([]any)
+		if !ok {
+			out = append(out, EventRule{LogicalID: "EventRule" + camel(r.ID), Pattern: p, RuleIDs: []string{r.ID}})
+			continue
+		}
+		detail, _ := p["detail"].(map[string]any)
+		for _, s := range srcs {
+			src := s.(string)
+			a := bySource[src]
+			if a == nil {
+				a = &acc{types: map[string]bool{}, names: map[string]bool{}, sources: map[string]bool{}}
+				bySource[src] = a
+			}
+			a.ids = append(a.ids, r.ID)
+			for _, t := range p["detail-type"].([]any) {
+				a.types[t.(string)] = true
+			}
+			a.sources[strings.TrimPrefix(src, "aws.")+".amazonaws.com"] = true
+			names, exact := exactList(detail["eventName"])
+			if !exact {
+				a.anyName = true
+			}
+			for _, n := range names {
+				a.names[n] = true
+			}
+		}
+	}
+	for _, src := range slices.Sorted(maps.Keys(bySource)) {
+		a := bySource[src]
+		d := map[string]any{"eventSource": toAny(slices.Sorted(maps.Keys(a.sources)))}
+		if !a.anyName {
+			d["eventName"] = toAny(slices.Sorted(maps.Keys(a.names)))
+		}
+		out = append(out, EventRule{
+			LogicalID: "EventRule" + camel(strings.TrimPrefix(src, "aws.")),
+			Pattern: map[string]any{
+				"source":      []any{src},
+				"detail-type": toAny(slices.Sorted(maps.Keys(a.types))),
+				"detail":      d,
+			},
+			RuleIDs:  a.ids,
+			Identity: slices.Contains(IdentitySources, src),
+		})
+	}
+	slices.SortFunc(out, func(a, b EventRule) int { return strings.Compare(a.LogicalID, b.LogicalID) })
+	return out
+}
+
+// exactList returns the strings of an EventBridge value list, and false
+// when it holds anything but plain strings (anything-but, prefix, …).
+func exactList(v any) ([]string, bool) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		s, ok := x.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// camel turns "sso-directory" or "root-api-activity" into "SsoDirectory",
+// "RootApiActivity" (CloudFormation logical IDs are alphanumeric).
+func camel(s string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// Generated-block markers in template.yaml.
+const (
+	beginGenerated = "  # BEGIN generated event rules"
+	endGenerated   = "  # END generated event rules"
+)
+
+// RenderEventRules writes the rules (each with the permission that lets
+// EventBridge invoke the real-time function) as the template's generated
+// block, markers included.
+func RenderEventRules(rules []EventRule) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(beginGenerated + ": `go test ./deploy -run TestEventRules -update` rewrites this block from the rule catalog.\n")
+	for _, r := range rules {
+		pat, err := json.Marshal(r.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: event rule %s: %w", r.LogicalID, err)
+		}
+		cond := ""
+		if r.Identity {
+			cond = "    Condition: CatalogIdentityRules\n"
+		}
+		fmt.Fprintf(&b, `  %[1]s:
+    Type: AWS::Events::Rule
+%[2]s    Properties:
+      Description: 'iamwatch: CloudTrail events for %[3]s (generated from the rule catalog)'
+      State: ENABLED
+      EventPattern: %[4]s
+      Targets:
+        - Id: realtime
+          Arn: !GetAtt RealtimeFunction.Arn
+          DeadLetterConfig:
+            Arn: !GetAtt DeadLetterQueue.Arn
+          RetryPolicy:
+            MaximumRetryAttempts: 8
+            MaximumEventAgeInSeconds: 3600
+  %[1]sPermission:
+    Type: AWS::Lambda::Permission
+%[2]s    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref RealtimeFunction
+      Principal: events.amazonaws.com
+      SourceArn: !GetAtt %[1]s.Arn
+`, r.LogicalID, cond, describe(r.RuleIDs), pat)
+	}
+	b.WriteString(endGenerated + "\n")
+	return b.Bytes(), nil
+}
+
+func describe(ids []string) string {
+	s := strings.Join(ids, ", ")
+	if len(s) > 300 {
+		s = fmt.Sprintf("%d rules", len(ids))
+	}
+	return s
+}
+
+// ReplaceGenerated returns template with its generated block replaced by block.
+func ReplaceGenerated(template, block []byte) ([]byte, error) {
+	start := bytes.Index(template, []byte(beginGenerated))
+	end := bytes.Index(template, []byte(endGenerated))
+	if start < 0 || end < start {
+		return nil, fmt.Errorf("deploy: template has no generated block (%q … %q)", beginGenerated, endGenerated)
+	}
+	end += len(endGenerated)
+	if end < len(template) && template[end] == '\n' {
+		end++
+	}
+	out := append([]byte{}, template[:start]...)
+	out = append(out, block...)
+	return append(out, template[end:]...), nil
+}

@@ -1,0 +1,819 @@
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	cfnlambda "github.com/awslabs/goformation/v7/cloudformation/lambda"
+	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/iamwatch/iamwatch/deploy"
+	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/store/dynamodb"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated event rules of template.yaml")
+
+// scenarios are parameter sets the template is checked under: the defaults,
+// and everything optional switched the other way.
+var scenarios = map[string]map[string]any{
+	"defaults": {},
+	"everything": {
+		"AlertEmail": "security@example.com", "PollSchedule": "6h", "ExportSchedule": "weekly",
+		"TrailBucketName": "org-trail", "StoreIdentityHistory": "false", "SSORegion": "eu-west-1",
+	},
+	"nothing optional": {"PollSchedule": "none", "ExportSchedule": "none", "StoreIdentityHistory": "true"},
+}
+
+// raw returns the template as JSON with intrinsic functions in long form,
+// unresolved.
+func raw(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	j, err := intrinsics.ProcessYAML(b, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// conditions evaluates the template's conditions for params (the subset
+// of the condition language the templates use: Equals, Not, And, Or,
+// Condition, Ref to parameters).
+func conditions(t *testing.T, r map[string]any, params map[string]any) map[string]bool {
+	t.Helper()
+	paramValue := func(name string) any {
+		if name == "AWS::Region" {
+			return "us-east-1"
+		}
+		if v, ok := params[name]; ok {
+			return v
+		}
+		p, _ := r["Parameters"].(map[string]any)[name].(map[string]any)
+		if p == nil {
+			t.Fatalf("condition refers to unknown parameter %s", name)
+		}
+		return p["Default"]
+	}
+	conds, _ := r["Conditions"].(map[string]any)
+	out := map[string]bool{}
+	var eval func(v any) any
+	var cond func(name string) bool
+	var boolOf func(v any) bool
+	cond = func(name string) bool {
+		if v, ok := out[name]; ok {
+			return v
+		}
+		c, ok := conds[name]
+		if !ok {
+			t.Fatalf("unknown condition %s", name)
+		}
+		b, ok := eval(c).(bool)
+		if !ok {
+			t.Fatalf("condition %s is not boolean", name)
+		}
+		out[name] = b
+		return b
+	}
+	eval = func(v any) any {
+		m, ok := v.(map[string]any)
+		if !ok || len(m) != 1 {
+			return v
+		}
+		for k, arg := range m {
+			args, _ := arg.([]any)
+			switch k {
+			case "Ref":
+				return fmt.Sprint(paramValue(arg.(string)))
+			case "Condition":
+				return cond(arg.(string))
+			case "Fn::Equals":
+				return fmt.Sprint(eval(args[0])) == fmt.Sprint(eval(args[1]))
+			case "Fn::Not":
+				return !boolOf(eval(args[0]))
+			case "Fn::And", "Fn::Or":
+				res := k == "Fn::And"
+				for _, a := range args {
+					if k == "Fn::And" {
+						res = res && boolOf(eval(a))
+					} else {
+						res = res || boolOf(eval(a))
+					}
+				}
+				return res
+			}
+			t.Fatalf("unsupported condition function %s", k)
+		}
+		return nil
+	}
+	// goformation writes a short-form !Condition inside Not/And/Or as the
+	// bare condition name.
+	boolOf = func(v any) bool {
+		if s, ok := v.(string); ok {
+			return cond(s)
+		}
+		b, ok := v.(bool)
+		if !ok {
+			t.Fatalf("condition operand %v is not boolean", v)
+		}
+		return b
+	}
+	for name := range conds {
+		cond(name)
+	}
+	return out
+}
+
+// parse parses b with goformation for one scenario: parameters overridden,
+// conditions evaluated for Fn::If, resources whose condition is false
+// removed; Ref, GetAtt and Sub of resources become "ref:X", "getatt:X.Attr"
+// and "sub:…" strings the tests can compare.
+func parse(t *testing.T, b []byte, params map[string]any) *cloudformation.Template {
+	t.Helper()
+	r := raw(t, b)
+	conds := conditions(t, r, params)
+	handlers := map[string]intrinsics.IntrinsicHandler{
+		"Ref": func(name string, input, template any) any {
+			s, _ := input.(string)
+			if v := intrinsics.Ref(name, input, template); v != nil || strings.HasPrefix(s, "AWS::") {
+				return v
+			}
+			return "ref:" + s
+		},
+		"Fn::GetAtt": func(_ string, input, _ any) any {
+			if l, ok := input.([]any); ok && len(l) == 2 {
+				return fmt.Sprintf("getatt:%v.%v", l[0], l[1])
+			}
+			return fmt.Sprint("getatt:", input)
+		},
+		"Fn::Sub": func(_ string, input, _ any) any {
+			if l, ok := input.([]any); ok {
+				return fmt.Sprint("sub:", l[0])
+			}
+			return fmt.Sprint("sub:", input)
+		},
+		"Fn::If": func(_ string, input, _ any) any {
+			l := input.([]any)
+			if conds[l[0].(string)] {
+				return l[1]
+			}
+			return l[2]
+		},
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(b, &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: handlers, ParameterOverrides: params})
+	if err != nil {
+		t.Fatalf("goformation: %v", err)
+	}
+	for name, res := range tpl.Resources {
+		c := reflect.ValueOf(res).Elem().FieldByName("AWSCloudFormationCondition").String()
+		if c != "" && !conds[c] {
+			delete(tpl.Resources, name)
+		}
+	}
+	return tpl
+}
+
+// TestParse: both templates parse with goformation, which rejects unknown
+// resource types and unknown properties, under every scenario.
+func TestParse(t *testing.T) {
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tpl := parse(t, deploy.Template, params)
+			if len(tpl.Resources) < 40 {
+				t.Errorf("template has %d resources; expected the whole stack", len(tpl.Resources))
+			}
+		})
+	}
+	parse(t, deploy.Forwarder, nil)
+	parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+}
+
+// TestReferences: every Ref, GetAtt, Sub variable, condition, mapping and
+// DependsOn names something that exists, and every parameter and condition
+// is used.
+func TestReferences(t *testing.T) {
+	for name, b := range map[string][]byte{"template": deploy.Template, "forwarder": deploy.Forwarder} {
+		t.Run(name, func(t *testing.T) {
+			r := raw(t, b)
+			params, _ := r["Parameters"].(map[string]any)
+			conds, _ := r["Conditions"].(map[string]any)
+			mappings, _ := r["Mappings"].(map[string]any)
+			resources := r["Resources"].(map[string]any)
+			usedParams, usedConds := map[string]bool{}, map[string]bool{}
+			refOK := func(where, n string) {
+				switch {
+				case strings.HasPrefix(n, "AWS::"):
+				case params[n] != nil:
+					usedParams[n] = true
+				case resources[n] != nil:
+				default:
+					t.Errorf("%s: reference to unknown %q", where, n)
+				}
+			}
+			subVar := regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
+			var walk func(where string, v any)
+			walk = func(where string, v any) {
+				switch v := v.(type) {
+				case map[string]any:
+					for k, x := range v {
+						switch k {
+						case "Ref":
+							refOK(where, x.(string))
+						case "Fn::GetAtt":
+							var res string
+							if l, ok := x.([]any); ok {
+								res = l[0].(string)
+							} else {
+								res, _, _ = strings.Cut(x.(string), ".")
+							}
+							if resources[res] == nil {
+								t.Errorf("%s: GetAtt of unknown resource %v", where, res)
+							}
+						case "Fn::Sub":
+							s, _ := x.(string)
+							if l, ok := x.([]any); ok {
+								s = l[0].(string)
+							}
+							for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+								n, _, _ := strings.Cut(m[1], ".")
+								refOK(where, n)
+							}
+						case "Fn::If":
+							c := x.([]any)[0].(string)
+							if conds[c] == nil {
+								t.Errorf("%s: Fn::If on unknown condition %s", where, c)
+							}
+							usedConds[c] = true
+						case "Condition":
+							if c, ok := x.(string); ok {
+								if conds[c] == nil {
+									t.Errorf("%s: unknown condition %s", where, c)
+								}
+								usedConds[c] = true
+							}
+						case "Fn::FindInMap":
+							if mappings[x.([]any)[0].(string)] == nil {
+								t.Errorf("%s: unknown mapping %v", where, x.([]any)[0])
+							}
+						}
+						walk(where, x)
+					}
+				case []any:
+					for _, x := range v {
+						walk(where, x)
+					}
+				}
+			}
+			for n, res := range resources {
+				walk(n, res)
+				switch d := res.(map[string]any)["DependsOn"].(type) {
+				case string:
+					if resources[d] == nil {
+						t.Errorf("%s: DependsOn unknown %s", n, d)
+					}
+				}
+			}
+			walk("Conditions", conds)
+			walk("Outputs", r["Outputs"])
+			for p := range params {
+				if !usedParams[p] {
+					t.Errorf("parameter %s is never used", p)
+				}
+			}
+			for c := range conds {
+				if !usedConds[c] {
+					t.Errorf("condition %s is never used", c)
+				}
+			}
+		})
+	}
+}
+
+// codeActions reads the AWS calls of an adapter from its source: the method
+// names of its interface, as IAM actions.
+func codeActions(t *testing.T, a deploy.Adapter) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	dir := filepath.Join("..", a.Dir)
+	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatalf("adapter %s: %v", a.Dir, err)
+	}
+	var out []string
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				ts, ok := n.(*ast.TypeSpec)
+				if !ok || ts.Name.Name != a.Interface {
+					return true
+				}
+				it, ok := ts.Type.(*ast.InterfaceType)
+				if !ok {
+					return true
+				}
+				for _, m := range it.Methods.List {
+					for _, name := range m.Names {
+						out = append(out, a.Service+":"+name.Name)
+					}
+					if len(m.Names) == 0 {
+						t.Errorf("adapter %s: %s embeds an interface; list the calls", a.Dir, a.Interface)
+					}
+				}
+				return false
+			})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("adapter %s: no interface %s with methods", a.Dir, a.Interface)
+	}
+	return out
+}
+
+// needsNoPermission are calls IAM does not control.
+var needsNoPermission = map[string]bool{"sts:GetCallerIdentity": true}
+
+// unscopable are actions without resource-level permissions (Resource "*").
+var unscopable = map[string]bool{"cloudtrail:LookupEvents": true}
+
+// statements returns the Allow statements of a role's inline policies.
+func statements(t *testing.T, role any) []map[string]any {
+	t.Helper()
+	b, err := json.Marshal(role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct { // the resource as goformation marshals it.
+		Properties struct {
+			Policies []struct {
+				PolicyDocument struct{ Statement []map[string]any }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, p := range r.Properties.Policies {
+		for _, s := range p.PolicyDocument.Statement {
+			if s != nil {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out
+	}
+	return nil
+}
+
+// TestLeastPrivilege: each function's role grants exactly the actions its
+// code calls (read from the adapters' interfaces) plus those the function's
+// own configuration implies (logs, dead letters, its queue, the topic's
+// key), nothing with a wildcard, and resources scoped to the stack's own.
+func TestLeastPrivilege(t *testing.T) {
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tpl := parse(t, deploy.Template, params)
+			mappings := tpl.GetAllLambdaEventSourceMappingResources()
+			for _, spec := range deploy.Functions {
+				fn, err := tpl.GetLambdaFunctionWithName(spec.LogicalID)
+				if err != nil {
+					continue // switched off in this scenario.
+				}
+				role, ok := tpl.Resources[spec.RoleID]
+				if !ok {
+					t.Errorf("%s: role %s missing", spec.LogicalID, spec.RoleID)
+					continue
+				}
+				want := map[string]bool{"logs:CreateLogStream": true, "logs:PutLogEvents": true}
+				for _, a := range spec.Adapters {
+					for _, act := range codeActions(t, a) {
+						if !needsNoPermission[act] {
+							want[act] = true
+						}
+					}
+					if a == deploy.AdapterTopic {
+						want["kms:Decrypt"], want["kms:GenerateDataKey"] = true, true // the topic is KMS-encrypted.
+					}
+				}
+				if a := deploy.AdapterObjects; spec.Uses(a) && params["TrailBucketName"] == nil {
+					delete(want, "s3:GetObject") // no trail bucket: nothing to read.
+				}
+				if fn.DeadLetterConfig != nil {
+					want["sqs:SendMessage"] = true
+				}
+				for _, m := range mappings {
+					if aws := fmt.Sprint(m.FunctionName); aws == "ref:"+spec.LogicalID {
+						want["sqs:ReceiveMessage"], want["sqs:DeleteMessage"], want["sqs:GetQueueAttributes"] = true, true, true
+					}
+				}
+				got := map[string]bool{}
+				var tables []string
+				for _, st := range statements(t, role) {
+					if st["Effect"] != "Allow" {
+						t.Errorf("%s: statement %v is not Allow", spec.RoleID, st["Sid"])
+					}
+					acts, res := strs(st["Action"]), strs(st["Resource"])
+					for _, act := range acts {
+						if strings.Contains(act, "*") {
+							t.Errorf("%s: wildcard action %s", spec.RoleID, act)
+						}
+						got[act] = true
+						if slices.Contains(res, "*") && !unscopable[act] {
+							t.Errorf("%s: %s on Resource *", spec.RoleID, act)
+						}
+					}
+					if len(res) == 0 {
+						t.Errorf("%s: statement %v has no resource", spec.RoleID, st["Sid"])
+					}
+					if slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+						tables = append(tables, res...)
+					}
+				}
+				for _, a := range slices.Sorted(maps.Keys(want)) {
+					if !got[a] {
+						t.Errorf("%s: the code calls %s but %s does not grant it", spec.LogicalID, a, spec.RoleID)
+					}
+				}
+				for _, a := range slices.Sorted(maps.Keys(got)) {
+					if !want[a] {
+						t.Errorf("%s: %s grants %s, which %s never calls", spec.RoleID, spec.RoleID, a, spec.LogicalID)
+					}
+				}
+				var wantTables []string
+				for _, tb := range spec.Tables {
+					wantTables = append(wantTables, "getatt:"+tb+".Arn")
+					if tb == "EventsTable" || tb == "HitsTable" {
+						wantTables = append(wantTables, "sub:${"+tb+".Arn}/index/*")
+					}
+				}
+				sort.Strings(tables)
+				sort.Strings(wantTables)
+				if !slices.Equal(tables, wantTables) {
+					t.Errorf("%s: store resources %v, want %v", spec.RoleID, tables, wantTables)
+				}
+			}
+		})
+	}
+}
+
+// TestFunctions: every function of deploy.Functions is in the template,
+// running this binary with its name and concurrency.
+func TestFunctions(t *testing.T) {
+	tpl := parse(t, deploy.Template, scenarios["everything"])
+	fns := tpl.GetAllLambdaFunctionResources()
+	if len(fns) != len(deploy.Functions) {
+		t.Errorf("template has %d functions, deploy.Functions %d", len(fns), len(deploy.Functions))
+	}
+	for _, spec := range deploy.Functions {
+		fn, ok := fns[spec.LogicalID]
+		if !ok {
+			t.Errorf("function %s missing", spec.LogicalID)
+			continue
+		}
+		if got := fn.Environment.Variables["IAMWATCH_FUNCTION"]; got != string(spec.Name) {
+			t.Errorf("%s: IAMWATCH_FUNCTION = %q, want %q", spec.LogicalID, got, spec.Name)
+		}
+		if fn.Role != "getatt:"+spec.RoleID+".Arn" {
+			t.Errorf("%s: role %s, want %s", spec.LogicalID, fn.Role, spec.RoleID)
+		}
+		if aws := deref(fn.Runtime); aws != "provided.al2023" || !slices.Equal(fn.Architectures, []string{"arm64"}) || deref(fn.Handler) != "bootstrap" {
+			t.Errorf("%s: runtime %s %v %s, want provided.al2023 arm64 bootstrap", spec.LogicalID, aws, fn.Architectures, deref(fn.Handler))
+		}
+		got := 0
+		if fn.ReservedConcurrentExecutions != nil {
+			got = *fn.ReservedConcurrentExecutions
+		}
+		if got != spec.Concurrent {
+			t.Errorf("%s: reserved concurrency %d, want %d", spec.LogicalID, got, spec.Concurrent)
+		}
+		for _, v := range []string{"IAMWATCH_TABLE_EVENTS", "IAMWATCH_TABLE_ALERTS", "IAMWATCH_TABLE_HITS", "IAMWATCH_TABLE_DELIVERIES", "IAMWATCH_TABLE_CONTROL"} {
+			if fn.Environment.Variables[v] == "" {
+				t.Errorf("%s: %s not set", spec.LogicalID, v)
+			}
+		}
+	}
+}
+
+func deref[T any](p *T) T {
+	var z T
+	if p == nil {
+		return z
+	}
+	return *p
+}
+
+// TestTables: the tables are what store/dynamodb creates (keys, indexes,
+// on-demand), encrypted, with point-in-time recovery and TTL on expires_at.
+func TestTables(t *testing.T) {
+	tpl := parse(t, deploy.Template, nil)
+	defs := dynamodb.Tables{Events: "EventsTable", Alerts: "AlertsTable", Hits: "HitsTable", Deliveries: "DeliveriesTable", Control: "ControlTable"}.Definitions()
+	tables := tpl.GetAllDynamoDBTableResources()
+	if len(tables) != len(defs) {
+		t.Errorf("template has %d tables, the store %d", len(tables), len(defs))
+	}
+	norm := func(v any) string {
+		b, _ := json.Marshal(v)
+		var m any
+		_ = json.Unmarshal(b, &m)
+		b, _ = json.Marshal(m)
+		return string(b)
+	}
+	for _, d := range defs {
+		id := *d.TableName
+		tb, ok := tables[id]
+		if !ok {
+			t.Errorf("table %s missing", id)
+			continue
+		}
+		if deref(tb.BillingMode) != string(d.BillingMode) {
+			t.Errorf("%s: billing %s, want %s", id, deref(tb.BillingMode), d.BillingMode)
+		}
+		if tb.SSESpecification == nil || !tb.SSESpecification.SSEEnabled {
+			t.Errorf("%s: not encrypted", id)
+		}
+		if tb.PointInTimeRecoverySpecification == nil || !deref(tb.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled) {
+			t.Errorf("%s: no point-in-time recovery", id)
+		}
+		if tb.TimeToLiveSpecification == nil || deref(tb.TimeToLiveSpecification.AttributeName) != dynamodb.TTLAttribute || !tb.TimeToLiveSpecification.Enabled {
+			t.Errorf("%s: TTL not on %s", id, dynamodb.TTLAttribute)
+		}
+		type key struct{ Name, Type string }
+		keys := func(l []key) string {
+			sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+			return fmt.Sprint(l)
+		}
+		var gotAttrs, wantAttrs []key
+		for _, a := range tb.AttributeDefinitions {
+			gotAttrs = append(gotAttrs, key{a.AttributeName, a.AttributeType})
+		}
+		for _, a := range d.AttributeDefinitions {
+			wantAttrs = append(wantAttrs, key{*a.AttributeName, string(a.AttributeType)})
+		}
+		if keys(gotAttrs) != keys(wantAttrs) {
+			t.Errorf("%s: attributes %v, want %v", id, keys(gotAttrs), keys(wantAttrs))
+		}
+		var ks []key
+		for _, k := range d.KeySchema {
+			ks = append(ks, key{*k.AttributeName, string(k.KeyType)})
+		}
+		var gks []key
+		for _, k := range tb.KeySchema {
+			gks = append(gks, key{k.AttributeName, k.KeyType})
+		}
+		if fmt.Sprint(gks) != fmt.Sprint(ks) {
+			t.Errorf("%s: key schema %v, want %v", id, gks, ks)
+		}
+		type index struct {
+			Name, Keys, Projection string
+			NonKey                 []string
+		}
+		var gotIdx, wantIdx []index
+		for _, g := range tb.GlobalSecondaryIndexes {
+			nk := slices.Sorted(slices.Values(g.Projection.NonKeyAttributes))
+			gotIdx = append(gotIdx, index{"G" + g.IndexName, norm(g.KeySchema), deref(g.Projection.ProjectionType), nk})
+		}
+		for _, g := range tb.LocalSecondaryIndexes {
+			nk := slices.Sorted(slices.Values(g.Projection.NonKeyAttributes))
+			gotIdx = append(gotIdx, index{"L" + g.IndexName, norm(g.KeySchema), deref(g.Projection.ProjectionType), nk})
+		}
+		schema := func(l any) string {
+			b, _ := json.Marshal(l)
+			var raw []struct{ AttributeName, KeyType string }
+			_ = json.Unmarshal(b, &raw)
+			return norm(raw)
+		}
+		for _, g := range d.GlobalSecondaryIndexes {
+			nk := slices.Sorted(slices.Values(g.Projection.NonKeyAttributes))
+			wantIdx = append(wantIdx, index{"G" + *g.IndexName, schema(g.KeySchema), string(g.Projection.ProjectionType), nk})
+		}
+		for _, g := range d.LocalSecondaryIndexes {
+			nk := slices.Sorted(slices.Values(g.Projection.NonKeyAttributes))
+			wantIdx = append(wantIdx, index{"L" + *g.IndexName, schema(g.KeySchema), string(g.Projection.ProjectionType), nk})
+		}
+		if fmt.Sprint(gotIdx) != fmt.Sprint(wantIdx) {
+			t.Errorf("%s: indexes\n got %v\nwant %v", id, gotIdx, wantIdx)
+		}
+	}
+}
+
+// TestEventRules: the generated block of template.yaml is what the catalog
+// gives (-update rewrites it), every catalog rule's EventBridge pattern is
+// covered by a template rule targeting the real-time function, and every
+// such rule may invoke it.
+func TestEventRules(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ers := deploy.EventRules(catalog)
+	block, err := deploy.RenderEventRules(ers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := deploy.ReplaceGenerated(deploy.Template, block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("template.yaml", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Skip("template.yaml rewritten; run again")
+	}
+	if !bytes.Equal(want, deploy.Template) {
+		t.Fatal("template.yaml's generated event rules differ from the rule catalog; run go test ./deploy -run TestEventRules -update")
+	}
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tpl := parse(t, deploy.Template, params)
+			ebRules := tpl.GetAllEventsRuleResources()
+			perms := tpl.GetAllLambdaPermissionResources()
+			var patterns []map[string]any
+			for id, r := range ebRules {
+				if r.EventPattern == nil {
+					continue // a schedule.
+				}
+				if len(r.Targets) != 1 || r.Targets[0].Arn != "getatt:RealtimeFunction.Arn" {
+					t.Errorf("rule %s does not target the real-time function", id)
+				}
+				if !slices.ContainsFunc(slices.Collect(maps.Values(perms)), func(p *lambdaPermission) bool { return deref(p.SourceArn) == "getatt:"+id+".Arn" }) {
+					t.Errorf("rule %s has no permission to invoke its target", id)
+				}
+				patterns = append(patterns, toMap(t, r.EventPattern))
+			}
+			for _, r := range catalog {
+				if !slices.ContainsFunc(patterns, func(p map[string]any) bool { return covers(p, r.EventBridgePattern()) }) {
+					t.Errorf("no EventBridge rule delivers the events of catalog rule %s", r.ID)
+				}
+			}
+		})
+	}
+}
+
+func toMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// covers reports whether EventBridge pattern p delivers every event that
+// catalog pattern c matches: equal patterns, or p restricted only by
+// source, detail-type, detail.eventSource, detail.eventName and
+// detail.readOnly lists that include c's.
+func covers(p, c map[string]any) bool {
+	c = toMapAny(c)
+	if reflect.DeepEqual(p, c) {
+		return true
+	}
+	subset := func(key string, pv, cv any) bool {
+		pl, ok := pv.([]any)
+		if !ok {
+			return pv == nil
+		}
+		cl, ok := cv.([]any)
+		if !ok {
+			return false
+		}
+		for _, x := range cl {
+			if !slices.ContainsFunc(pl, func(y any) bool { return reflect.DeepEqual(x, y) }) {
+				return false
+			}
+		}
+		return true
+	}
+	for k, pv := range p {
+		switch k {
+		case "source", "detail-type":
+			if !subset(k, pv, c[k]) {
+				return false
+			}
+		case "detail":
+			pd, _ := pv.(map[string]any)
+			cd, _ := c["detail"].(map[string]any)
+			for dk, dv := range pd {
+				switch dk {
+				case "eventSource", "eventName":
+					if !subset(dk, dv, cd[dk]) {
+						return false
+					}
+				case "readOnly":
+					// The history rule delivers write events only; the
+					// catalog's identity rules all match write calls.
+					if cd["eventName"] == nil {
+						return false
+					}
+				default:
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// toMapAny normalises a pattern through JSON (so []string become []any).
+func toMapAny(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// TestAnalyticsBucket: encrypted, public access blocked, lifecycle IA 30,
+// Glacier 90, Deep Archive 365.
+func TestAnalyticsBucket(t *testing.T) {
+	tpl := parse(t, deploy.Template, nil)
+	b, err := tpl.GetS3BucketWithName("AnalyticsBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.BucketEncryption == nil || len(b.BucketEncryption.ServerSideEncryptionConfiguration) == 0 {
+		t.Error("bucket not encrypted")
+	}
+	pab := b.PublicAccessBlockConfiguration
+	if pab == nil || !deref(pab.BlockPublicAcls) || !deref(pab.BlockPublicPolicy) || !deref(pab.IgnorePublicAcls) || !deref(pab.RestrictPublicBuckets) {
+		t.Errorf("public access not fully blocked: %+v", pab)
+	}
+	var got []string
+	for _, r := range b.LifecycleConfiguration.Rules {
+		for _, tr := range r.Transitions {
+			got = append(got, fmt.Sprintf("%s@%d", tr.StorageClass, deref(tr.TransitionInDays)))
+		}
+	}
+	if want := []string{"STANDARD_IA@30", "GLACIER@90", "DEEP_ARCHIVE@365"}; !slices.Equal(got, want) {
+		t.Errorf("transitions %v, want %v", got, want)
+	}
+}
+
+// TestForwarder: the forwarder sends every catalog source (and the
+// sourceless patterns) to the home bus, with a role allowed only that.
+func TestForwarder(t *testing.T) {
+	tpl := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []map[string]any
+	for id, r := range tpl.GetAllEventsRuleResources() {
+		if len(r.Targets) != 1 || !strings.Contains(r.Targets[0].Arn, "event-bus/default") || deref(r.Targets[0].RoleArn) != "getatt:ForwardRole.Arn" {
+			t.Errorf("forwarder rule %s: targets %+v", id, r.Targets)
+		}
+		patterns = append(patterns, toMap(t, r.EventPattern))
+	}
+	for _, r := range catalog {
+		if !slices.ContainsFunc(patterns, func(p map[string]any) bool { return covers(p, r.EventBridgePattern()) }) {
+			t.Errorf("the forwarder does not forward the events of catalog rule %s", r.ID)
+		}
+	}
+	role := tpl.Resources["ForwardRole"]
+	for _, st := range statements(t, role) {
+		if acts := strs(st["Action"]); !slices.Equal(acts, []string{"events:PutEvents"}) {
+			t.Errorf("forward role grants %v, want only events:PutEvents", acts)
+		}
+		if res := strs(st["Resource"]); len(res) != 1 || !strings.Contains(res[0], "event-bus/default") {
+			t.Errorf("forward role resources %v, want the home bus", res)
+		}
+	}
+}
+
+type lambdaPermission = cfnlambda.Permission
