@@ -100,6 +100,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newRulesCmd(e),
 		newQueryCmd(e), newEventsCmd(e), newShowCmd(e), newAlertsCmd(e), newPruneCmd(e),
 		newExportCmd(e), newAthenaCmd(e),
+		newDeployCmd(e), newDestroyCmd(e), newLogsCmd(e),
 	)
 	return root
 }
