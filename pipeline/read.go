@@ -19,7 +19,7 @@ import (
 type ReadOptions struct {
 	Decode    cloudtrail.Options
 	Workers   int // inputs decoded at once; 0 means GOMAXPROCS.
-	BatchSize int // events per Process call; 0 means 1000.
+	BatchSize int // events per Process call, at most; 0 means 4000.
 	// KeepRejections bounds how many rejections the report lists (all are
 	// counted); 0 means 100.
 	KeepRejections int
@@ -73,7 +73,7 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = 1000
+		opt.BatchSize = 4000
 	}
 	if opt.KeepRejections <= 0 {
 		opt.KeepRejections = 100
@@ -95,14 +95,17 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		}
 	}
 
-	batches := make(chan []iamwatch.Event, opt.Workers)
+	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
+		buf := make([]iamwatch.Event, 0, opt.BatchSize)
 		for batch := range batches {
-			batch = coalesce(batch, batches, opt.BatchSize)
-			res, err := p.Process(ctx, batch)
+			buf = coalesce(append(buf[:0], *batch...), batches, opt.BatchSize)
+			recycle(batch)
+			res, err := p.Process(ctx, buf)
+			clear(buf) // drop the references until the buffer is reused
 			mu.Lock()
 			rep.Result.Add(res)
 			snapshot := rep
@@ -168,22 +171,41 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	return rep, err
 }
 
-// coalesce appends batches already waiting in more to batch, up to about
-// size events, so small inputs (trail files hold ~100 records) still commit
-// in large transactions. It never waits.
-func coalesce(batch []iamwatch.Event, more <-chan []iamwatch.Event, size int) []iamwatch.Event {
-	for len(batch) < size {
+// coalesce appends the batches already waiting in more to buf, while it
+// holds fewer than size events, so small inputs (trail files hold ~100
+// records) still commit in large transactions. It never waits.
+func coalesce(buf []iamwatch.Event, more <-chan *[]iamwatch.Event, size int) []iamwatch.Event {
+	for len(buf) < size {
 		select {
 		case b, ok := <-more:
 			if !ok {
-				return batch
+				return buf
 			}
-			batch = append(batch, b...)
+			buf = append(buf, *b...)
+			recycle(b)
 		default:
-			return batch
+			return buf
 		}
 	}
-	return batch
+	return buf
+}
+
+// readerBatch is how many events a reader hands over at a time; the writer
+// gathers them into batches of up to ReadOptions.BatchSize.
+const readerBatch = 256
+
+// batchPool recycles reader batches between the readers and the writer.
+var batchPool = sync.Pool{New: func() any {
+	b := make([]iamwatch.Event, 0, readerBatch)
+	return &b
+}}
+
+func newBatch() *[]iamwatch.Event { return batchPool.Get().(*[]iamwatch.Event) }
+
+func recycle(b *[]iamwatch.Event) {
+	clear(*b)
+	*b = (*b)[:0]
+	batchPool.Put(b)
 }
 
 // reason is err's text without the "cloudtrail: NAME: " the decoder puts
@@ -194,15 +216,20 @@ func reason(err error, name string) string {
 }
 
 // readInput decodes one input, sending full batches to out.
-func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- []iamwatch.Event, reject func(Rejection)) (cloudtrail.Stats, error) {
+func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- *[]iamwatch.Event, reject func(Rejection)) (cloudtrail.Stats, error) {
 	rc, err := in.Open()
 	if err != nil {
 		return cloudtrail.Stats{}, err
 	}
 	defer rc.Close()
-	batch := make([]iamwatch.Event, 0, opt.BatchSize)
+	batch := newBatch()
+	defer func() {
+		if batch != nil {
+			recycle(batch)
+		}
+	}()
 	send := func() error {
-		if len(batch) == 0 {
+		if len(*batch) == 0 {
 			return nil
 		}
 		select {
@@ -210,7 +237,7 @@ func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- []iamw
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		batch = make([]iamwatch.Event, 0, opt.BatchSize)
+		batch = newBatch()
 		return nil
 	}
 	dopt := opt.Decode
@@ -221,8 +248,8 @@ func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- []iamw
 		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
 	st, err := cloudtrail.Decode(ctx, rc, in.Name, dopt, func(ev *iamwatch.Event) error {
-		batch = append(batch, *ev)
-		if len(batch) == cap(batch) {
+		*batch = append(*batch, *ev)
+		if len(*batch) >= readerBatch {
 			return send()
 		}
 		return nil
