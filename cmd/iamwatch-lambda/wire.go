@@ -191,7 +191,7 @@ func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Confi
 	if arn == "" {
 		return errors.New("IAMWATCH_NOTIFY_SECRET is not set")
 	}
-	lookupSecret := memo(secretsmanager.Lookup(awssecrets.NewFromConfig(cfg)))
+	lookupSecret := secretsmanager.Lookup(&cachedSecrets{client: awssecrets.NewFromConfig(cfg)})
 	raw, err := lookupSecret(ctx, arn)
 	if err != nil {
 		return fmt.Errorf("notifier secret: %w", err)
@@ -237,23 +237,31 @@ func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Confi
 	return nil
 }
 
-// memo caches a secret lookup for the life of the instance: the secret is
-// read once per cold start, not once per reference.
-func memo(f notify.SecretLookup) notify.SecretLookup {
-	var mu sync.Mutex
-	cache := map[string]string{}
-	return func(ctx context.Context, name string) (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if v, ok := cache[name]; ok {
-			return v, nil
-		}
-		v, err := f(ctx, name)
-		if err == nil {
-			cache[name] = v
-		}
-		return v, err
+// cachedSecrets reads each secret once for the life of the instance (a
+// cold start), however many references name its keys. Secret rotation
+// reaches the function with its next cold start.
+type cachedSecrets struct {
+	client secretsmanager.Getter
+	mu     sync.Mutex
+	cache  map[string]*awssecrets.GetSecretValueOutput
+}
+
+func (c *cachedSecrets) GetSecretValue(ctx context.Context, in *awssecrets.GetSecretValueInput, opts ...func(*awssecrets.Options)) (*awssecrets.GetSecretValueOutput, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := aws.ToString(in.SecretId)
+	if out, ok := c.cache[id]; ok {
+		return out, nil
 	}
+	out, err := c.client.GetSecretValue(ctx, in, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if c.cache == nil {
+		c.cache = map[string]*awssecrets.GetSecretValueOutput{}
+	}
+	c.cache[id] = out
+	return out, nil
 }
 
 func optionalInt(s string) (int, error) {

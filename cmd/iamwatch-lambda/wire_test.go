@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// fakeSecrets answers Secrets Manager's GetSecretValue (JSON 1.1) with
+// secret, counting the calls.
+func fakeSecrets(t *testing.T, secret string, calls *int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("X-Amz-Target"); got != "secretsmanager.GetSecretValue" {
+			http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
+			return
+		}
+		*calls++
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:hooks", "SecretString": secret})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestBuild(t *testing.T) {
+	calls := 0
+	secrets := fakeSecrets(t, `{"slack_webhook_url":"https://hooks.slack.example/T/B/x","teams_webhook_url":"","webhook_url":"https://hooks.example/iamwatch","webhook_secret":"s3cret"}`, &calls)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(secrets.URL)}
+	base := map[string]string{
+		"IAMWATCH_TABLE_EVENTS": "t-events", "IAMWATCH_TABLE_ALERTS": "t-alerts", "IAMWATCH_TABLE_HITS": "t-hits",
+		"IAMWATCH_TABLE_DELIVERIES": "t-deliveries", "IAMWATCH_TABLE_CONTROL": "t-control",
+		"IAMWATCH_TOPIC_ARN":     "arn:aws:sns:us-east-1:111122223333:iamwatch-alerts",
+		"IAMWATCH_NOTIFY_SECRET": "arn:aws:secretsmanager:us-east-1:111122223333:secret:hooks",
+	}
+	tests := []struct {
+		function string
+		env      map[string]string
+		wantErr  string
+	}{
+		{"realtime", nil, ""},
+		{"poller", map[string]string{"IAMWATCH_POLL_REGIONS": "us-east-1, eu-west-1"}, ""},
+		{"exporter", nil, ""},
+		{"notifier", nil, ""},
+		{"scanner", nil, `IAMWATCH_FUNCTION "scanner"`},
+		{"realtime", map[string]string{"IAMWATCH_TOPIC_ARN": ""}, "IAMWATCH_TOPIC_ARN is not set"},
+		{"realtime", map[string]string{"IAMWATCH_EVENT_TTL_DAYS": "-1"}, "IAMWATCH_EVENT_TTL_DAYS"},
+		{"realtime", map[string]string{"IAMWATCH_KEEP": "some"}, "keep policy"},
+		{"realtime", map[string]string{"IAMWATCH_TABLE_EVENTS": "t-alerts"}, "used twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.function+tt.wantErr, func(t *testing.T) {
+			env := map[string]string{"IAMWATCH_FUNCTION": tt.function}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			h, err := build(t.Context(), func(k string) string { return env[k] }, cfg, slog.New(slog.DiscardHandler), time.Now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("build error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || h == nil {
+				t.Fatalf("build = %v, %v", h, err)
+			}
+		})
+	}
+	if calls != 1 {
+		t.Errorf("the notifier read its secret %d times, want once per cold start", calls)
+	}
+}
+
+// TestRunInitError: a function that cannot be built exits 1 with the
+// reason logged as JSON, without starting the runtime loop.
+func TestRunInitError(t *testing.T) {
+	var logs strings.Builder
+	started := false
+	t.Setenv("AWS_REGION", "us-east-1")
+	code := run(t.Context(), func(k string) string {
+		if k == "IAMWATCH_FUNCTION" {
+			return "nope"
+		}
+		return ""
+	}, &logs, func(any) { started = true })
+	if code != 1 || started || !strings.Contains(logs.String(), `"msg":"init"`) {
+		t.Errorf("run = %d, started %v, log %s", code, started, logs.String())
+	}
+}
