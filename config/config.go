@@ -94,10 +94,10 @@ type SQS struct {
 	MaxReceives int `yaml:"max_receives"`
 }
 
-// Retention says how long history is kept. Zero keeps forever.
+// Retention says how long history is kept.
 type Retention struct {
-	Events Duration `yaml:"events"` // e.g. 365d.
-	Alerts Duration `yaml:"alerts"`
+	Events Duration `yaml:"events"` // e.g. 365d; zero (the default) keeps every event.
+	Alerts Duration `yaml:"alerts"` // alert history; default 30d.
 	Every  Duration `yaml:"every"` // how often to prune; default 24h.
 }
 
@@ -276,6 +276,9 @@ func (c *Config) setDefaults() {
 		if q.MaxReceives == 0 {
 			q.MaxReceives = 5
 		}
+	}
+	if c.Retention.Alerts == 0 {
+		c.Retention.Alerts = Duration(30 * 24 * time.Hour)
 	}
 	if c.Retention.Every == 0 {
 		c.Retention.Every = Duration(24 * time.Hour)
