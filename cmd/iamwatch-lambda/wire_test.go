@@ -96,3 +96,17 @@ func TestRunInitError(t *testing.T) {
 		t.Errorf("run = %d, started %v, log %s", code, started, logs.String())
 	}
 }
+
+// BenchmarkBuild is the cold-start work of the real-time function besides
+// the runtime and the SDK's first connections: loading and compiling the
+// rule catalog, building the store, router and sinks.
+func BenchmarkBuild(b *testing.B) {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
+	env := map[string]string{"IAMWATCH_FUNCTION": "realtime", "IAMWATCH_TOPIC_ARN": "arn:aws:sns:us-east-1:111122223333:t"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := build(b.Context(), func(k string) string { return env[k] }, cfg, slog.New(slog.DiscardHandler), time.Now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
