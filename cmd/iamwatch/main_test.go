@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,23 +31,7 @@ func runCLI(t *testing.T, stdin string, env map[string]string, args ...string) r
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenAt(t, name, got)
 }
 
 var (
@@ -63,3 +46,23 @@ func stable(s string) string {
 }
 
 func tempDB(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") }
+
+func TestRootExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, exitOK, "iamwatch "},
+		{[]string{"frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"version", "extra"}, exitUsage, "unknown command"},
+		{[]string{"--no-such-flag"}, exitUsage, "unknown flag"},
+		{[]string{"show"}, exitUsage, "accepts 1 arg"},
+	}
+	for _, c := range cases {
+		r := runCLI(t, "", nil, c.args...)
+		if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
+			t.Errorf("%v: exit %d, output %q; want exit %d and %q", c.args, r.code, r.stdout+r.stderr, c.code, c.want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,20 +34,7 @@ func runAt(t *testing.T, now time.Time, vars map[string]string, args ...string) 
 		now:    func() time.Time { return now },
 		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	root := newRootCmd(e)
-	root.SetArgs(args)
-	root.SetIn(e.stdin)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	code := exitOK
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		code = exitError
-		var ce *exitCodeError
-		if errors.As(err, &ce) {
-			code = ce.code
-		}
-		fmt.Fprintf(&errb, "iamwatch: %v\n", err)
-	}
+	code := e.main(context.Background(), args)
 	return result{code, out.String(), errb.String()}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,11 +59,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		now:    time.Now,
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	return e.main(ctx, args)
+}
+
+// main runs one command line in e and returns the exit code. Tests that need
+// a clock of their own build the env and call it.
+func (e *env) main(ctx context.Context, args []string) int {
 	root := newRootCmd(e)
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -70,12 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var ce *exitCodeError
 	if errors.As(err, &ce) {
 		if ce.err != nil && ce.code != exitAlerted {
-			fmt.Fprintf(stderr, "iamwatch: %v\n", ce.err)
+			fmt.Fprintf(e.stderr, "iamwatch: %v\n", ce.err)
 		}
 		return ce.code
 	}
-	fmt.Fprintf(stderr, "iamwatch: %v\n", err)
-	if isFlagError(err) {
+	fmt.Fprintf(e.stderr, "iamwatch: %v\n", err)
+	if isUsageError(err) {
 		return exitUsage
 	}
 	return exitError
@@ -105,10 +112,17 @@ func newRootCmd(e *env) *cobra.Command {
 	return root
 }
 
-// isFlagError reports whether cobra rejected the command line itself.
-func isFlagError(err error) bool {
-	var ce *exitCodeError
-	return errors.As(err, &ce) && ce.code == exitUsage
+// isUsageError reports whether cobra refused the command line itself: an
+// unknown command or a wrong number of arguments (flag errors arrive as
+// exitCodeError through SetFlagErrorFunc).
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "requires exactly", "invalid argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, so commands finish the
