@@ -145,14 +145,19 @@ func newLogger(e *env, c config.Log) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(e.stderr, opt))
 }
 
-// daemonSinks builds the configured notification sinks, with secret
-// references resolved from the environment, files, SSM and Secrets Manager.
-func (e *env) daemonSinks(ctx context.Context, c notify.Config, awsCfg aws.Config, log *slog.Logger) (map[string]notify.Sink, error) {
+// sinkBuilders maps each sink type to its builder.
+func sinkBuilders(awsCfg aws.Config) map[string]notify.Builder {
 	load := func(context.Context) (aws.Config, error) { return awsCfg, nil }
-	builders := map[string]notify.Builder{
+	return map[string]notify.Builder{
 		"slack": slack.Build, "teams": teams.Build, "pagerduty": pagerduty.Build, "webhook": webhook.Build,
 		"jsonl": jsonl.Build, "email": email.BuildSMTP, "sns": sns.Builder(load), "ses": ses.Builder(load),
 	}
+}
+
+// daemonSinks builds the configured notification sinks, with secret
+// references resolved from the environment, files, SSM and Secrets Manager.
+func (e *env) daemonSinks(ctx context.Context, c notify.Config, awsCfg aws.Config, log *slog.Logger) (map[string]notify.Sink, error) {
+	builders := sinkBuilders(awsCfg)
 	resolver := &notify.Resolver{
 		Getenv: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" },
 		Lookups: map[string]notify.SecretLookup{

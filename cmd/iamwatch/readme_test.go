@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/iamwatch/iamwatch/config"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/notify"
+)
+
+// The configuration examples in the README are accepted: each yaml block
+// parses, its detection settings build an engine and its sinks build with
+// every secret reference stood in for.
+func TestREADMEExamples(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	if len(blocks) == 0 {
+		t.Fatal("no yaml blocks in README.md")
+	}
+	stand := func(context.Context, string) (string, error) { return "stand-in-secret", nil }
+	secrets := &notify.Resolver{
+		Getenv:  func(string) (string, bool) { return "https://hooks.example.invalid/T000/B000/x", true },
+		Lookups: map[string]notify.SecretLookup{"ssm": stand, "secretsmanager": stand},
+	}
+	e := &env{getenv: func(string) string { return "" }}
+	for i, b := range blocks {
+		src := string(b[1])
+		cfg, err := config.Parse(strings.NewReader(src), "README.md")
+		if err != nil {
+			t.Errorf("yaml block %d does not parse:\n%s\n%v", i+1, src, err)
+			continue
+		}
+		if _, err := e.detector(cfg.Rules, cfg.Detection, detect.NewMemoryState()); err != nil {
+			t.Errorf("yaml block %d: detection settings refused: %v", i+1, err)
+		}
+		if len(cfg.Notify.Sinks) > 0 {
+			if _, err := notify.BuildSinks(context.Background(), cfg.Notify, sinkBuilders(aws.Config{Region: "us-east-1"}), notify.Deps{Secrets: secrets, Now: e.now}); err != nil {
+				t.Errorf("yaml block %d: sinks refused: %v", i+1, err)
+			}
+		}
+	}
+}
