@@ -351,3 +351,35 @@ func (failingStore) PutEvents(context.Context, []iamwatch.Event) (int, error) {
 }
 
 func readFixture(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
+
+// FuzzDecodeAlertMessage: whatever arrives on the topic, decoding does not
+// panic, and what it accepts encodes and decodes to the same alerts.
+func FuzzDecodeAlertMessage(f *testing.F) {
+	if b, err := lambda.EncodeAlertMessage([]iamwatch.Alert{notifytest.Alert()}); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"version":1,"alerts":[{"dedup_key":"k","rule":"r","severity":"critical","time":"2024-06-03T09:15:40Z"}]}`))
+	f.Add([]byte(`{"version":1,"alerts":[{"dedup_key":"k","rule":"r","severity":"bogus"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := lambda.DecodeAlertMessage(b)
+		if err != nil {
+			return
+		}
+		again, err := lambda.EncodeAlertMessage(m.Alerts)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		m2, err := lambda.DecodeAlertMessage(again)
+		if err != nil {
+			t.Fatalf("decode of re-encoded message: %v", err)
+		}
+		if len(m2.Alerts) != len(m.Alerts) {
+			t.Fatalf("round trip changed the alerts: %d → %d", len(m.Alerts), len(m2.Alerts))
+		}
+		for i := range m.Alerts {
+			if m.Alerts[i].DedupKey != m2.Alerts[i].DedupKey || m.Alerts[i].Rule != m2.Alerts[i].Rule {
+				t.Fatalf("alert %d changed in a round trip", i)
+			}
+		}
+	})
+}
