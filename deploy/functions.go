@@ -48,6 +48,7 @@ var (
 	AdapterSTS      = Adapter{Dir: "source/lookup", Interface: "stsAPI", Service: "sts"}
 	AdapterSecrets  = Adapter{Dir: "notify/secretsmanager", Interface: "Getter", Service: "secretsmanager"}
 	AdapterObjects  = Adapter{Dir: "cmd/iamwatch-lambda", Interface: "s3API", Service: "s3"}
+	AdapterExport   = Adapter{Dir: "export/s3", Interface: "api", Service: "s3"}
 )
 
 // FunctionSpec is what one function runs and which AWS calls it makes.
@@ -81,7 +82,7 @@ var Functions = []FunctionSpec{
 	},
 	{
 		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
-		Adapters:   []Adapter{AdapterDynamoDB},
+		Adapters:   []Adapter{AdapterDynamoDB, AdapterExport},
 		Tables:     []string{"EventsTable", "ControlTable"},
 		Concurrent: 1,
 	},

@@ -43,9 +43,9 @@ type Poller interface {
 	PollOnce(ctx context.Context) error
 }
 
-// Exporter writes the events since its last run to the analytics bucket.
-// The Parquet export (export/parquet) implements it once it lands; until
-// then a function configured without one refuses export tasks.
+// Exporter writes the events since its last run to the analytics bucket
+// (cmd/iamwatch-lambda runs package export over the DynamoDB events
+// table). A function configured without one refuses export tasks.
 type Exporter interface {
 	Export(ctx context.Context, now time.Time) error
 }

@@ -19,6 +19,9 @@
 //	IAMWATCH_POLL_REGIONS        regions the poller reads STS events from (comma-separated)
 //	IAMWATCH_SSO_REGION          IAM Identity Center's region, or empty
 //	IAMWATCH_NOTIFY_SECRET       the Secrets Manager secret of the webhooks (notifier)
+//	IAMWATCH_ANALYTICS_BUCKET    the bucket of the Parquet export (exporter)
+//	IAMWATCH_EXPORT_PREFIX       its key prefix (default cloudtrail)
+//	IAMWATCH_EXPORT_LOOKBACK_DAYS  days each export run re-checks (default 3)
 //	IAMWATCH_LOG_LEVEL           debug | info (default) | warn | error
 package main
 

@@ -126,12 +126,15 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 			return nil, err
 		}
 	}
-	if name == deploy.Exporter {
-		// The Parquet export (issue 8) plugs in here as d.Exporter, with its
-		// S3 adapter listed in deploy.Functions; until then export tasks
-		// fail with "not configured for exports" and the template keeps the
-		// exporter off by default.
-		log.Warn("init: this build has no Parquet exporter; export tasks will fail")
+	if spec.Uses(deploy.AdapterExport) {
+		x, err := newExporter(getenv, store, s3.NewFromConfig(cfg), log)
+		if err != nil {
+			return nil, err
+		}
+		d.Exporter = x
+		if h, err = lambda.New(d); err != nil {
+			return nil, err
+		}
 	}
 	return h, nil
 }

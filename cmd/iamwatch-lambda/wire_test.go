@@ -36,8 +36,9 @@ func TestBuild(t *testing.T) {
 	base := map[string]string{
 		"IAMWATCH_TABLE_EVENTS": "t-events", "IAMWATCH_TABLE_ALERTS": "t-alerts", "IAMWATCH_TABLE_HITS": "t-hits",
 		"IAMWATCH_TABLE_DELIVERIES": "t-deliveries", "IAMWATCH_TABLE_CONTROL": "t-control",
-		"IAMWATCH_TOPIC_ARN":     "arn:aws:sns:us-east-1:111122223333:iamwatch-alerts",
-		"IAMWATCH_NOTIFY_SECRET": "arn:aws:secretsmanager:us-east-1:111122223333:secret:hooks",
+		"IAMWATCH_TOPIC_ARN":        "arn:aws:sns:us-east-1:111122223333:iamwatch-alerts",
+		"IAMWATCH_NOTIFY_SECRET":    "arn:aws:secretsmanager:us-east-1:111122223333:secret:hooks",
+		"IAMWATCH_ANALYTICS_BUCKET": "analytics",
 	}
 	tests := []struct {
 		function string
@@ -47,6 +48,8 @@ func TestBuild(t *testing.T) {
 		{"realtime", nil, ""},
 		{"poller", map[string]string{"IAMWATCH_POLL_REGIONS": "us-east-1, eu-west-1"}, ""},
 		{"exporter", nil, ""},
+		{"exporter", map[string]string{"IAMWATCH_ANALYTICS_BUCKET": ""}, "IAMWATCH_ANALYTICS_BUCKET is not set"},
+		{"exporter", map[string]string{"IAMWATCH_EXPORT_LOOKBACK_DAYS": "x"}, "IAMWATCH_EXPORT_LOOKBACK_DAYS"},
 		{"notifier", nil, ""},
 		{"scanner", nil, `IAMWATCH_FUNCTION "scanner"`},
 		{"realtime", map[string]string{"IAMWATCH_TOPIC_ARN": ""}, "IAMWATCH_TOPIC_ARN is not set"},

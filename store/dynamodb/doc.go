@@ -50,6 +50,12 @@
 // scans stay small; events are pruned by TTL in production and by a scan
 // here.
 //
+// # Export
+//
+// [Store.ExportSource] is the events table as an export.EventSource for the
+// Parquet export: a day is one partition, counted and read with paged
+// Query calls.
+//
 // # Concurrency
 //
 // A *Store is safe for concurrent use, and any number of processes (Lambda
