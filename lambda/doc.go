@@ -6,7 +6,7 @@
 //
 //   - EventBridge events of CloudTrail records (the real-time path);
 //   - SQS batches of trail-bucket notifications, CloudTrail SNS
-//     notifications or forwarded events ([ParseMessage]), answered with
+//     notifications or forwarded events (shapes read by source/sqs), answered with
 //     batchItemFailures so only the failed messages come back;
 //   - SNS notifications of the alert topic (the notifier: [Notifier]);
 //   - scheduled tasks {"iamwatch":"poll"|"export"|"flush"}.

@@ -13,6 +13,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/pipeline"
+	srcsqs "github.com/iamwatch/iamwatch/source/sqs"
 )
 
 // SQS handles a batch of SQS messages. Each message is parsed and processed
@@ -53,13 +54,20 @@ func (h *Handler) SQS(ctx context.Context, payload []byte) (events.SQSEventRespo
 	return resp, nil
 }
 
-// sqsMessage processes one message.
+// sqsMessage processes one message. Its shape is read by source/sqs (S3
+// notifications direct or through SNS or EventBridge, CloudTrail's SNS
+// notification, EventBridge events of CloudTrail records); a body of
+// another shape that is JSON is decoded as CloudTrail data (records, a
+// trail file's {"Records":[…]}), which refuses what is not CloudTrail.
 func (h *Handler) sqsMessage(ctx context.Context, msg *events.SQSMessage) (pipeline.Result, error) {
-	m, err := ParseMessage([]byte(msg.Body))
-	if err != nil {
+	body := []byte(msg.Body)
+	m, err := srcsqs.ParseMessage(body)
+	switch {
+	case errors.Is(err, srcsqs.ErrUnknownMessage) && json.Valid(body):
+		m = srcsqs.Message{Inline: body}
+	case err != nil:
 		return pipeline.Result{}, fmt.Errorf("message %s: %w", msg.MessageId, err)
-	}
-	if m.Ignore != "" {
+	case m.Kind == srcsqs.KindS3TestEvent || m.Kind == srcsqs.KindIgnored:
 		return pipeline.Result{}, nil
 	}
 	var evs []iamwatch.Event
@@ -78,7 +86,7 @@ func (h *Handler) sqsMessage(ctx context.Context, msg *events.SQSMessage) (pipel
 		}
 	}
 	for _, o := range m.Objects {
-		oe, err := h.readObject(ctx, o)
+		oe, err := h.readObject(ctx, o.Bucket, o.Key)
 		if err != nil {
 			return pipeline.Result{}, fmt.Errorf("message %s: %w", msg.MessageId, err)
 		}
@@ -92,12 +100,12 @@ func (h *Handler) sqsMessage(ctx context.Context, msg *events.SQSMessage) (pipel
 
 // readObject reads and decodes one trail file. Digest and Insights files
 // yield nothing.
-func (h *Handler) readObject(ctx context.Context, o Object) ([]iamwatch.Event, error) {
+func (h *Handler) readObject(ctx context.Context, bucket, key string) ([]iamwatch.Event, error) {
 	if h.d.Objects == nil {
 		return nil, errNotConfigured("S3 notifications (no object reader)")
 	}
-	name := "s3://" + o.Bucket + "/" + o.Key
-	rc, err := h.d.Objects.Open(ctx, o.Bucket, o.Key)
+	name := "s3://" + bucket + "/" + key
+	rc, err := h.d.Objects.Open(ctx, bucket, key)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
