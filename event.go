@@ -76,3 +76,56 @@ var Columns = []string{
 	"source_ip", "user_agent", "request_parameters", "response_elements",
 	"error_code", "error_message", "mfa_used", "read_only",
 }
+
+// Column returns the value of the event column name (one of Columns, or
+// category, invoked_by, target_role) as text: the JSON columns as their JSON
+// text, "" when absent. ok is false for an unknown name.
+func (e *Event) Column(name string) (value string, ok bool) {
+	switch name {
+	case "event_id":
+		return e.ID, true
+	case "event_time":
+		return e.Time.UTC().Format(TimeFormat), true
+	case "event_date":
+		return e.Date(), true
+	case "event_source":
+		return e.Source, true
+	case "event_name":
+		return e.Name, true
+	case "event_type":
+		return string(e.Type), true
+	case "user_name":
+		return e.UserName, true
+	case "identity_type":
+		return e.IdentityType, true
+	case "principal_arn":
+		return e.PrincipalARN, true
+	case "account_id":
+		return e.AccountID, true
+	case "aws_region":
+		return e.Region, true
+	case "source_ip":
+		return e.SourceIP, true
+	case "user_agent":
+		return e.UserAgent, true
+	case "request_parameters":
+		return string(e.RequestParameters), true
+	case "response_elements":
+		return string(e.ResponseElements), true
+	case "error_code":
+		return e.ErrorCode, true
+	case "error_message":
+		return e.ErrorMessage, true
+	case "mfa_used":
+		return e.MFAUsed, true
+	case "read_only":
+		return e.ReadOnly, true
+	case "category":
+		return e.Category, true
+	case "invoked_by":
+		return e.InvokedBy, true
+	case "target_role":
+		return e.TargetRole, true
+	}
+	return "", false
+}

@@ -98,7 +98,7 @@ type SQS struct {
 type Retention struct {
 	Events Duration `yaml:"events"` // e.g. 365d; zero (the default) keeps every event.
 	Alerts Duration `yaml:"alerts"` // alert history; default 30d.
-	Every  Duration `yaml:"every"` // how often to prune; default 24h.
+	Every  Duration `yaml:"every"`  // how often to prune; default 24h.
 }
 
 // Server is the health and metrics listener.

@@ -30,53 +30,14 @@ func knownField(name string) bool {
 	return false
 }
 
-// fieldValue returns a normalised field of ev by name ("" when unknown).
+// fieldValue returns a normalised field of ev by name ("" when unknown):
+// an event column (iamwatch.Event.Column) or role_name.
 func fieldValue(ev *iamwatch.Event, name string) string {
-	switch name {
-	case "event_id":
-		return ev.ID
-	case "event_time":
-		return ev.Time.UTC().Format(iamwatch.TimeFormat)
-	case "event_date":
-		return ev.Date()
-	case "event_source":
-		return ev.Source
-	case "event_name":
-		return ev.Name
-	case "event_type":
-		return string(ev.Type)
-	case "category":
-		return ev.Category
-	case "user_name":
-		return ev.UserName
-	case "identity_type":
-		return ev.IdentityType
-	case "principal_arn":
-		return ev.PrincipalARN
-	case "role_name":
+	if name == "role_name" {
 		return RoleName(ev.PrincipalARN)
-	case "account_id":
-		return ev.AccountID
-	case "aws_region":
-		return ev.Region
-	case "source_ip":
-		return ev.SourceIP
-	case "user_agent":
-		return ev.UserAgent
-	case "invoked_by":
-		return ev.InvokedBy
-	case "target_role":
-		return ev.TargetRole
-	case "error_code":
-		return ev.ErrorCode
-	case "error_message":
-		return ev.ErrorMessage
-	case "mfa_used":
-		return ev.MFAUsed
-	case "read_only":
-		return ev.ReadOnly
 	}
-	return ""
+	v, _ := ev.Column(name)
+	return v
 }
 
 // RoleName returns the role name an ARN names: for

@@ -139,44 +139,13 @@ func eventColumn(ev *iamwatch.Event, col string) any {
 		return string(m)
 	}
 	switch col {
-	case "event_id":
-		return ev.ID
-	case "event_time":
-		return ev.Time.UTC().Format(iamwatch.TimeFormat)
-	case "event_date":
-		return ev.Date()
-	case "event_source":
-		return ev.Source
-	case "event_name":
-		return ev.Name
-	case "event_type":
-		return string(ev.Type)
-	case "user_name":
-		return ev.UserName
-	case "identity_type":
-		return ev.IdentityType
-	case "principal_arn":
-		return ev.PrincipalARN
-	case "account_id":
-		return ev.AccountID
-	case "aws_region":
-		return ev.Region
-	case "source_ip":
-		return ev.SourceIP
-	case "user_agent":
-		return ev.UserAgent
 	case "request_parameters":
 		return jsonOrNil(ev.RequestParameters)
 	case "response_elements":
 		return jsonOrNil(ev.ResponseElements)
-	case "error_code":
-		return ev.ErrorCode
-	case "error_message":
-		return ev.ErrorMessage
-	case "mfa_used":
-		return ev.MFAUsed
-	case "read_only":
-		return ev.ReadOnly
+	}
+	if v, ok := ev.Column(col); ok {
+		return v
 	}
 	return nil
 }
