@@ -87,7 +87,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.w.SetConnMaxLifetime(0)
 		s.r = s.w
 	} else {
-		if err := initFile(ctx, path); err != nil {
+		if err := initFile(ctx, path, busy); err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 		}
 		params.Set("_journal_mode", "WAL")
@@ -129,8 +129,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 // large pages (fewer write calls, which are costly in VMs, per commit and
 // checkpoint), incremental auto-vacuum (see Prune) and WAL. On an existing
 // database it changes nothing.
-func initFile(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", fileURI(path, nil))
+func initFile(ctx context.Context, path string, busy string) error {
+	// The busy timeout matters here too: after a crash another process may be
+	// recovering the WAL when this one starts (SQLITE_BUSY_RECOVERY).
+	db, err := sql.Open("sqlite", fileURI(path, url.Values{"_busy_timeout": {busy}}))
 	if err != nil {
 		return err
 	}
