@@ -247,3 +247,49 @@ func TestEnqueueFailureIsRetriedOnReplay(t *testing.T) {
 		t.Errorf("after replay: enqueued %v, new alerts %d; want the alert enqueued once and not counted new again", enqueued, res.NewAlerts)
 	}
 }
+
+// An interrupted read leaves a usable store, and reading again completes it
+// to exactly the state of an uninterrupted read.
+func TestInterruptedReadCompletesOnRerun(t *testing.T) {
+	dir := t.TempDir()
+	for f := 0; f < 20; f++ {
+		var lines []string
+		for r := 0; r < 50; r++ {
+			id := fmt.Sprintf("ev-%02d-%02d", f, r)
+			lines = append(lines, record(id, "iam.amazonaws.com", "ListUsers", "IAMUser", t0.Add(time.Duration(f*50+r)*time.Second)))
+		}
+		writeFile(t, dir, fmt.Sprintf("f%02d.jsonl", f), strings.Join(lines, "\n"))
+	}
+	inputs, err := pipeline.Expand([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	p, err := pipeline.New(st, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{Workers: 1, BatchSize: 100, Progress: func(pipeline.Report) { cancel() }})
+	if err == nil || !rep.Interrupted {
+		t.Fatalf("the cancelled read returned %v, interrupted=%v", err, rep.Interrupted)
+	}
+	stored := rep.Stored
+	if stored == 0 || stored >= 1000 {
+		t.Fatalf("the interrupted read stored %d events; want some but not all", stored)
+	}
+	rep, err = p.Read(context.Background(), inputs, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stored+stored != 1000 || rep.Duplicates != stored {
+		t.Errorf("rerun stored %d new and %d duplicates after %d; want the remaining %d", rep.Stored, rep.Duplicates, stored, 1000-stored)
+	}
+	evs, err := st.Events(context.Background(), sqlite.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1000 {
+		t.Errorf("store holds %d events, want 1000", len(evs))
+	}
+}
