@@ -19,6 +19,8 @@ type statusFlags struct {
 	output string
 	pause  []string
 	resume []string
+	stack  string
+	region string
 }
 
 func newStatusCmd(e *env) *cobra.Command {
@@ -43,12 +45,20 @@ effect at the next poll); --resume KEY starts it again.`,
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
 	fl.StringSliceVar(&f.pause, "pause", nil, "pause the stream of this checkpoint key (repeatable)")
 	fl.StringSliceVar(&f.resume, "resume", nil, "resume the stream of this checkpoint key (repeatable)")
+	fl.StringVar(&f.stack, "stack", "", "show the serverless stack of this name instead (iamwatch deploy): its status, outputs and checkpoints in DynamoDB")
+	fl.StringVar(&f.region, "region", "", "the stack's region (default: the AWS configuration's)")
 	return cmd
 }
 
 func (e *env) status(ctx context.Context, f statusFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return usageErrorf("--output must be text or json, not %q", f.output)
+	}
+	if f.stack != "" {
+		if len(f.pause)+len(f.resume) > 0 || f.db != "" {
+			return usageErrorf("--stack shows a serverless stack: --db, --pause and --resume do not apply")
+		}
+		return e.stackStatus(ctx, f)
 	}
 	db := f.db
 	if db == "" && (f.config != "" || e.getenv("IAMWATCH_CONFIG") != "") {
@@ -86,8 +96,13 @@ func (e *env) status(ctx context.Context, f statusFlags) error {
 	if err != nil {
 		return err
 	}
+	return e.printCheckpoints(cps, f.output)
+}
+
+// printCheckpoints writes the checkpoints as a table or JSON lines.
+func (e *env) printCheckpoints(cps []iamwatch.Checkpoint, output string) error {
 	now := e.now()
-	if f.output == "json" {
+	if output == "json" {
 		for _, cp := range cps {
 			writeJSONLine(e.stdout, statusLine(cp, now))
 		}
