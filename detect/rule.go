@@ -541,15 +541,3 @@ func nodeValue(n *yaml.Node) any {
 	}
 	return nil
 }
-
-// renderTest is used in test failure messages: the events of a test.
-func (t *RuleTest) renderEvents() string {
-	var b strings.Builder
-	for i, e := range t.Events {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.Write(e)
-	}
-	return b.String()
-}
