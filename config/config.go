@@ -64,7 +64,7 @@ type Account struct {
 // Lookup configures the LookupEvents poller.
 type Lookup struct {
 	Accounts     []Account `yaml:"accounts"` // none: the credentials' own account.
-	Regions      []string  `yaml:"regions"`  // STS events are polled in each; default [us-east-1].
+	Regions      []string  `yaml:"regions"`  // STS events are polled in each; default [us-east-1]; [all]: every enabled region.
 	SSORegion    string    `yaml:"sso_region"`
 	BackfillDays int       `yaml:"backfill_days"` // first run; at most 90.
 	Interval     Duration  `yaml:"interval"`      // default 1m.
@@ -324,8 +324,11 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 			}
 		}
 		for i, r := range l.Regions {
-			if !regionRE.MatchString(r) {
-				bad(fmt.Sprintf("sources.lookup.regions.%d", i), "%q is not a region name", r)
+			switch {
+			case r == "all" && len(l.Regions) > 1:
+				bad(fmt.Sprintf("sources.lookup.regions.%d", i), `"all" (every enabled region) stands alone`)
+			case r != "all" && !regionRE.MatchString(r):
+				bad(fmt.Sprintf("sources.lookup.regions.%d", i), "%q is not a region name (or all)", r)
 			}
 		}
 		if l.SSORegion != "" && !regionRE.MatchString(l.SSORegion) {

@@ -46,6 +46,7 @@ var (
 	AdapterTopic    = Adapter{Dir: "lambda/topic", Interface: "api", Service: "sns"}
 	AdapterLookup   = Adapter{Dir: "source/lookup", Interface: "api", Service: "cloudtrail"}
 	AdapterSTS      = Adapter{Dir: "source/lookup", Interface: "stsAPI", Service: "sts"}
+	AdapterRegions  = Adapter{Dir: "source/lookup", Interface: "regionsAPI", Service: "account"}
 	AdapterSecrets  = Adapter{Dir: "notify/secretsmanager", Interface: "Getter", Service: "secretsmanager"}
 	AdapterObjects  = Adapter{Dir: "cmd/iamwatch-lambda", Interface: "s3API", Service: "s3"}
 	AdapterExport   = Adapter{Dir: "export/s3", Interface: "api", Service: "s3"}
@@ -74,7 +75,7 @@ var Functions = []FunctionSpec{
 	},
 	{
 		Name: Poller, LogicalID: "PollerFunction", RoleID: "PollerRole",
-		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS},
+		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS, AdapterRegions},
 		Tables:   []string{"EventsTable", "AlertsTable", "HitsTable", "DeliveriesTable", "ControlTable"},
 		// One poller at a time: LookupEvents allows 2 requests a second per
 		// account and region, and checkpoints assume one writer.

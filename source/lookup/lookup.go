@@ -77,7 +77,8 @@ type Options struct {
 
 	// Accounts to poll; none means the base credentials' own account.
 	Accounts []Account
-	// Regions polled for STS events; none means us-east-1.
+	// Regions polled for STS events; none means us-east-1, and AllRegions
+	// every region enabled in each account.
 	Regions []string
 	// SSORegion is IAM Identity Center's region ("": no Identity Center streams).
 	SSORegion string
@@ -293,8 +294,12 @@ func (s *Source) groups(ctx context.Context) ([]*group, error) {
 	}
 	var out []*group
 	for _, a := range accts {
+		regions, err := s.regionsOf(ctx, a.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.id, err)
+		}
 		byRegion := map[string]*group{}
-		for _, st := range Streams(a.id, s.o.Regions, s.o.SSORegion) {
+		for _, st := range Streams(a.id, regions, s.o.SSORegion) {
 			gr := byRegion[st.Region]
 			if gr == nil {
 				client := cloudtrail.NewFromConfig(a.cfg, func(o *cloudtrail.Options) {
