@@ -6,15 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/export"
 	exportsqlite "github.com/iamwatch/iamwatch/export/sqlite"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/rules"
 	sampledata "github.com/iamwatch/iamwatch/sample"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
@@ -22,15 +25,16 @@ import (
 // duckSetup makes DuckDB read the export as Athena would: the events table
 // over every Parquet file with Hive partitions typed as the DDL declares,
 // Trino's integer division, the two Trino functions DuckDB names otherwise
-// (json_extract_scalar, array_join), and an alerts table. Nothing else of
-// the query texts is adapted.
+// (json_extract_scalar, array_join), and the alerts table over the exported
+// alert files (alerts/…). Nothing else of the query texts is adapted.
 const duckSetup = `SET TimeZone = 'UTC';
 SET integer_division = true;
 CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p);
 CREATE MACRO array_join(a, sep) AS array_to_string(a, sep);
-CREATE VIEW events AS SELECT * FROM read_parquet('%s/**/*.parquet', hive_partitioning = true,
+CREATE VIEW events AS SELECT * FROM read_parquet('%[1]s/year=*/**/*.parquet', hive_partitioning = true,
 	hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER, 'region': VARCHAR});
-CREATE TABLE alerts (time VARCHAR, severity INTEGER, rule VARCHAR, user_name VARCHAR, account_id VARCHAR);`
+CREATE VIEW alerts AS SELECT * FROM read_parquet('%[1]s/alerts/**/*.parquet', hive_partitioning = true,
+	hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER});`
 
 // athenaType maps a DuckDB result type to the type name Athena reports.
 func athenaType(duck string) string {
@@ -48,7 +52,8 @@ func athenaType(duck string) string {
 }
 
 // TestAthenaDialectOnDuckDB is the end-to-end check of the Athena path: the
-// shipped sample is scanned into SQLite, exported as Parquet, and every
+// shipped sample is scanned into SQLite with the built-in rules (so there
+// are alerts), exported as Parquet (events and alerts), and every
 // named query's Athena text is run through this package's client against
 // the Athena test server, whose engine is DuckDB reading the Parquet. The
 // answers must equal the SQLite dialect's over the same store.
@@ -62,7 +67,15 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	p, err := pipeline.New(st, pipeline.Options{})
+	rs, err := detect.LoadFS(rules.Builtin(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := detect.New(rs, detect.Config{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(st, pipeline.Options{Detector: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +83,7 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{}); err != nil || rep.Events == 0 {
+	if rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{}); err != nil || rep.Events == 0 || rep.NewAlerts == 0 {
 		t.Fatalf("scan sample: %+v, %v", rep, err)
 	}
 	dir := t.TempDir()
@@ -83,6 +96,9 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep.Alerts.Alerts == 0 {
+		t.Fatalf("no alerts exported: %+v", rep.Alerts)
 	}
 
 	duck := testserver.StartDuckDB(t)
@@ -122,6 +138,7 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 		{"limit", query.Params{Limit: 3}},
 	}
 	nonEmpty := map[string]bool{}
+	summaryAlerts := 0.0 // daily_summary's alerts column, summed over all runs.
 	for _, q := range query.All() {
 		for _, ps := range params {
 			if q.NeedsUser && ps.p.User == "" {
@@ -159,10 +176,26 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 				if len(want.Rows) > 0 {
 					nonEmpty[q.Name] = true
 				}
+				if q.Name == "daily_summary" {
+					col := slices.Index(got.Columns, "alerts")
+					if col < 0 {
+						t.Fatalf("daily_summary has no alerts column: %v", got.Columns)
+					}
+					for _, r := range got.Rows {
+						var n float64
+						if _, err := fmt.Sscan(canonical(r[col]), &n); err != nil {
+							t.Fatalf("alerts %v: %v", r[col], err)
+						}
+						summaryAlerts += n
+					}
+				}
 			})
 		}
 	}
 	// The comparison means something only where there was something to compare.
+	if summaryAlerts == 0 {
+		t.Error("daily_summary counted no alerts for any parameters: the alerts table was not compared")
+	}
 	for _, q := range query.All() {
 		if !nonEmpty[q.Name] {
 			t.Errorf("query %s returned no rows for any parameters on the sample", q.Name)

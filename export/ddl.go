@@ -12,6 +12,9 @@ type DDLOptions struct {
 	Location string
 	// Database and Table name the table; "" means "iamwatch" and "events".
 	Database, Table string
+	// AlertsTable names the table of the alert history (under AlertsDir);
+	// "" means "alerts", the name the query package's Athena dialect reads.
+	AlertsTable string
 	// ByRegion declares the region partition (for exports with ByRegion).
 	ByRegion bool
 	// Regions are the values of the region partition's projection; nil
@@ -46,6 +49,9 @@ var DefaultRegions = []string{
 type DDL struct {
 	CreateDatabase string // CREATE DATABASE IF NOT EXISTS …
 	CreateTable    string // CREATE EXTERNAL TABLE IF NOT EXISTS … with partition projection.
+	// CreateAlertsTable is the alerts table, over AlertsDir, with the same
+	// projection of year/month/day (never region).
+	CreateAlertsTable string
 	// Workgroup is an AWS::Athena::WorkGroup resource (CloudFormation YAML,
 	// indented for a Resources: section) with the result location, engine
 	// version 3 and a per-query scan cutoff.
@@ -66,12 +72,18 @@ var (
 //
 // Column types: every column is string, as the Parquet file says (see the
 // package documentation); the partition columns are int (region string).
+// The alerts table lives under the events table's location (AlertsDir);
+// with partition projection Athena reads only the locations the template
+// gives, so neither table sees the other's files.
 func AthenaDDL(o DDLOptions) (DDL, error) {
 	if o.Database == "" {
 		o.Database = "iamwatch"
 	}
 	if o.Table == "" {
 		o.Table = "events"
+	}
+	if o.AlertsTable == "" {
+		o.AlertsTable = "alerts"
 	}
 	if o.Workgroup == "" {
 		o.Workgroup = "iamwatch"
@@ -88,7 +100,10 @@ func AthenaDDL(o DDLOptions) (DDL, error) {
 	if o.Regions == nil {
 		o.Regions = DefaultRegions
 	}
-	for _, id := range []string{o.Database, o.Table} {
+	if o.AlertsTable == o.Table {
+		return DDL{}, fmt.Errorf("athena ddl: the events and alerts tables are both named %q", o.Table)
+	}
+	for _, id := range []string{o.Database, o.Table, o.AlertsTable} {
 		if !identRE.MatchString(id) {
 			return DDL{}, fmt.Errorf("athena ddl: name %q: want lower-case letters, digits and _", id)
 		}
@@ -109,53 +124,12 @@ func AthenaDDL(o DDLOptions) (DDL, error) {
 	var ddl DDL
 	ddl.CreateDatabase = fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s\n  COMMENT 'iamwatch: CloudTrail identity events'", o.Database)
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS %s.%s (\n", o.Database, o.Table)
-	for i, c := range RowColumns {
-		sep := ","
-		if i == len(RowColumns)-1 {
-			sep = ""
-		}
-		fmt.Fprintf(&b, "  `%s` string%s\n", c, sep)
+	if ddl.CreateTable, err = createTable(o, o.Table, RowColumns, loc, o.ByRegion); err != nil {
+		return DDL{}, err
 	}
-	b.WriteString(")\n")
-	parts := "`year` int, `month` int, `day` int"
-	tmpl := loc + "year=${year}/month=${month}/day=${day}/"
-	if o.ByRegion {
-		parts += ", `region` string"
-		tmpl += "region=${region}/"
+	if ddl.CreateAlertsTable, err = createTable(o, o.AlertsTable, AlertColumns, loc+AlertsDir, false); err != nil {
+		return DDL{}, err
 	}
-	fmt.Fprintf(&b, "PARTITIONED BY (%s)\nSTORED AS PARQUET\nLOCATION '%s'\nTBLPROPERTIES (\n", parts, loc)
-	props := [][2]string{
-		{"parquet.compression", "SNAPPY"},
-		{"projection.enabled", "true"},
-		{"projection.year.type", "integer"},
-		{"projection.year.range", fmt.Sprintf("%d,%d", o.FirstYear, o.LastYear)},
-		{"projection.month.type", "integer"},
-		{"projection.month.range", "1,12"},
-		{"projection.day.type", "integer"},
-		{"projection.day.range", "1,31"},
-	}
-	if o.ByRegion {
-		var vals []string
-		for _, r := range append(append([]string{}, o.Regions...), UnknownRegion) {
-			if !regionName.MatchString(r) {
-				return DDL{}, fmt.Errorf("athena ddl: region %q", r)
-			}
-			vals = append(vals, r)
-		}
-		props = append(props, [2]string{"projection.region.type", "enum"}, [2]string{"projection.region.values", strings.Join(vals, ",")})
-	}
-	props = append(props, [2]string{"storage.location.template", tmpl})
-	for i, p := range props {
-		sep := ","
-		if i == len(props)-1 {
-			sep = ""
-		}
-		fmt.Fprintf(&b, "  '%s' = '%s'%s\n", p[0], p[1], sep)
-	}
-	b.WriteString(")")
-	ddl.CreateTable = b.String()
 
 	if o.ResultLocation != "" {
 		res, err := s3Dir(o.ResultLocation, "result location")
@@ -181,6 +155,58 @@ func AthenaDDL(o DDLOptions) (DDL, error) {
 `, o.Workgroup, o.BytesScannedCutoff, res)
 	}
 	return ddl, nil
+}
+
+// createTable is the CREATE EXTERNAL TABLE of one table of string columns
+// at loc (with a trailing slash), partitioned by day (and region).
+func createTable(o DDLOptions, table string, cols []string, loc string, byRegion bool) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS %s.%s (\n", o.Database, table)
+	for i, c := range cols {
+		sep := ","
+		if i == len(cols)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "  `%s` string%s\n", c, sep)
+	}
+	b.WriteString(")\n")
+	parts := "`year` int, `month` int, `day` int"
+	tmpl := loc + "year=${year}/month=${month}/day=${day}/"
+	if byRegion {
+		parts += ", `region` string"
+		tmpl += "region=${region}/"
+	}
+	fmt.Fprintf(&b, "PARTITIONED BY (%s)\nSTORED AS PARQUET\nLOCATION '%s'\nTBLPROPERTIES (\n", parts, loc)
+	props := [][2]string{
+		{"parquet.compression", "SNAPPY"},
+		{"projection.enabled", "true"},
+		{"projection.year.type", "integer"},
+		{"projection.year.range", fmt.Sprintf("%d,%d", o.FirstYear, o.LastYear)},
+		{"projection.month.type", "integer"},
+		{"projection.month.range", "1,12"},
+		{"projection.day.type", "integer"},
+		{"projection.day.range", "1,31"},
+	}
+	if byRegion {
+		var vals []string
+		for _, r := range append(append([]string{}, o.Regions...), UnknownRegion) {
+			if !regionName.MatchString(r) {
+				return "", fmt.Errorf("athena ddl: region %q", r)
+			}
+			vals = append(vals, r)
+		}
+		props = append(props, [2]string{"projection.region.type", "enum"}, [2]string{"projection.region.values", strings.Join(vals, ",")})
+	}
+	props = append(props, [2]string{"storage.location.template", tmpl})
+	for i, p := range props {
+		sep := ","
+		if i == len(props)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "  '%s' = '%s'%s\n", p[0], p[1], sep)
+	}
+	b.WriteString(")")
+	return b.String(), nil
 }
 
 // s3Dir checks an s3:// location and returns it with a trailing slash.

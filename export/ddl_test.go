@@ -13,7 +13,7 @@ func TestAthenaDDLGolden(t *testing.T) {
 		o    export.DDLOptions
 	}{
 		{"ddl.golden", export.DDLOptions{Location: "s3://my-analytics/iamwatch", ResultLocation: "s3://my-athena-results/iamwatch/"}},
-		{"ddl_by_region.golden", export.DDLOptions{Location: "s3://my-analytics/", Database: "audit", Table: "trail_events",
+		{"ddl_by_region.golden", export.DDLOptions{Location: "s3://my-analytics/", Database: "audit", Table: "trail_events", AlertsTable: "trail_alerts",
 			ByRegion: true, Regions: []string{"eu-west-1", "us-east-1"}, FirstYear: 2020, LastYear: 2030}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -21,7 +21,7 @@ func TestAthenaDDLGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, d.CreateDatabase+";\n\n"+d.CreateTable+";\n\n"+d.Workgroup)
+			golden(t, tc.name, d.CreateDatabase+";\n\n"+d.CreateTable+";\n\n"+d.CreateAlertsTable+";\n\n"+d.Workgroup)
 		})
 	}
 }
@@ -37,6 +37,8 @@ func TestAthenaDDLRefuses(t *testing.T) {
 		{"quote in location", func(o *export.DDLOptions) { o.Location = "s3://bkt/p'; DROP TABLE x; --" }, "location"},
 		{"bad database", func(o *export.DDLOptions) { o.Database = "a-b" }, "name"},
 		{"bad table", func(o *export.DDLOptions) { o.Table = "x y" }, "name"},
+		{"bad alerts table", func(o *export.DDLOptions) { o.AlertsTable = "alerts;" }, "name"},
+		{"same tables", func(o *export.DDLOptions) { o.Table = "alerts" }, "both named"},
 		{"bad region", func(o *export.DDLOptions) { o.ByRegion, o.Regions = true, []string{"us-east-1'"} }, "region"},
 		{"years", func(o *export.DDLOptions) { o.FirstYear, o.LastYear = 2030, 2020 }, "years"},
 		{"bad result location", func(o *export.DDLOptions) { o.ResultLocation = "/tmp" }, "result location"},

@@ -48,6 +48,25 @@
 //
 // Partitions are whole UTC days: Since and Until select the days they touch.
 //
+// # Alerts
+//
+// When the source is also an [AlertSource] (export/sqlite is, and so is
+// the DynamoDB store's ExportSourceWithAlerts), Run exports the alert
+// history the same way, one file per UTC day of the alerts' event time, no
+// region split:
+//
+//	alerts/year=2024/month=1/day=15/alerts_20240116_020000.parquet
+//
+// in the schema [AlertRow] (strings: severity by name, times as event_time
+// is, event_ids a JSON array), read by the alerts table of [AthenaDDL]. The
+// manifest records the alert days apart (alert_days), with a version hashed
+// from the day's dedup keys and event-ID counts ([AlertDays]), so a day is
+// rewritten when an alert is added to it or a stored alert absorbs more
+// events. The store keeps alerts for a short time (30 days by default); a
+// day it no longer holds, or holds fewer alerts of, is kept as exported,
+// so the export is the long-term alert history. Force rewrites the days
+// the store still holds, with what it holds.
+//
 // # Memory
 //
 // Events are streamed one day at a time from the source into temporary

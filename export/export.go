@@ -42,6 +42,16 @@ type EventSource interface {
 	DayEvents(ctx context.Context, date string, raw bool) iter.Seq2[iamwatch.Event, error]
 }
 
+// AlertSource is the optional alert history of a source: Run exports the
+// alerts too when its EventSource implements it (checked by type
+// assertion). export/sqlite and store/dynamodb's ExportSourceWithAlerts
+// implement it; its method is iamwatch.AlertStore's.
+type AlertSource interface {
+	// Alerts lists the stored alerts matching f (Run sets Since and Until
+	// only), in any order.
+	Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.Alert, error)
+}
+
 // Options control Run.
 type Options struct {
 	// Now is the clock; the run's time names its files. Required.
@@ -75,6 +85,21 @@ type Report struct {
 	Unchanged int      // days skipped: exported and unchanged.
 	Kept      []string // days skipped because the store holds fewer events than were exported (pruned).
 	Events    int64    // events written.
+	Bytes     int64    // bytes of the files written.
+	Files     []File   // files written, in order.
+	Deleted   []string // files removed (replaced by a rewrite).
+	// Alerts says what was done with the alert history (zero when the
+	// source has none).
+	Alerts AlertReport
+}
+
+// AlertReport says what a run did with the alerts.
+type AlertReport struct {
+	Days      int      // days the source holds alerts for in range.
+	Written   int      // days written (new or changed).
+	Unchanged int      // days skipped: exported and unchanged.
+	Kept      []string // days skipped because the store holds fewer alerts than were exported (pruned).
+	Alerts    int64    // alerts written.
 	Bytes     int64    // bytes of the files written.
 	Files     []File   // files written, in order.
 	Deleted   []string // files removed (replaced by a rewrite).
@@ -139,6 +164,11 @@ func Run(ctx context.Context, src EventSource, dst Destination, opt Options) (Re
 			opt.Log.Info("exported day", "date", d.Date, "events", ent.Count, "files", len(ent.Files), "bytes", ent.Bytes)
 		}
 	}
+	if as, ok := src.(AlertSource); ok {
+		if err := runAlerts(ctx, as, dst, m, since, until, now, opt, &rep.Alerts); err != nil {
+			return rep, fmt.Errorf("export: alerts: %w", err)
+		}
+	}
 	return rep, nil
 }
 
@@ -150,7 +180,7 @@ func writeDay(ctx context.Context, src EventSource, dst Destination, d Day, name
 		return DayEntry{}, err
 	}
 	ent := DayEntry{Version: d.Version, ByRegion: opt.ByRegion, Raw: opt.Raw}
-	files := map[string]*tempFile{} // by key.
+	files := map[string]*tempFile[Row]{} // by key.
 	defer func() {
 		for _, f := range files {
 			f.discard()
@@ -169,7 +199,7 @@ func writeDay(ctx context.Context, src EventSource, dst Destination, d Day, name
 		}
 		f := files[key]
 		if f == nil {
-			if f, err = newTempFile(opt); err != nil {
+			if f, err = newTempFile[Row](opt); err != nil {
 				return ent, err
 			}
 			files[key] = f
@@ -217,30 +247,30 @@ func writeDay(ctx context.Context, src EventSource, dst Destination, d Day, name
 }
 
 // tempFile is one Parquet file being written to a temporary file.
-type tempFile struct {
+type tempFile[R any] struct {
 	f    *os.File
-	w    *parquet.GenericWriter[Row]
-	buf  []Row
+	w    *parquet.GenericWriter[R]
+	buf  []R
 	rows int64
 }
 
 // rowBatch rows are handed to the Parquet writer at once.
 const rowBatch = 512
 
-func newTempFile(opt Options) (*tempFile, error) {
+func newTempFile[R any](opt Options) (*tempFile[R], error) {
 	f, err := os.CreateTemp(opt.TempDir, "iamwatch-export-*.parquet")
 	if err != nil {
 		return nil, err
 	}
-	w := parquet.NewGenericWriter[Row](f,
+	w := parquet.NewGenericWriter[R](f,
 		parquet.Compression(&parquet.Snappy),
 		parquet.MaxRowsPerRowGroup(int64(opt.RowGroupRows)),
 		parquet.CreatedBy("iamwatch", "", ""),
 	)
-	return &tempFile{f: f, w: w, buf: make([]Row, 0, rowBatch)}, nil
+	return &tempFile[R]{f: f, w: w, buf: make([]R, 0, rowBatch)}, nil
 }
 
-func (t *tempFile) add(r Row) error {
+func (t *tempFile[R]) add(r R) error {
 	t.buf = append(t.buf, r)
 	t.rows++
 	if len(t.buf) == cap(t.buf) {
@@ -249,7 +279,7 @@ func (t *tempFile) add(r Row) error {
 	return nil
 }
 
-func (t *tempFile) flush() error {
+func (t *tempFile[R]) flush() error {
 	if len(t.buf) == 0 {
 		return nil
 	}
@@ -263,7 +293,7 @@ func (t *tempFile) flush() error {
 
 // finish closes the Parquet writer and rewinds the file for reading; it
 // returns the file's size.
-func (t *tempFile) finish() (int64, error) {
+func (t *tempFile[R]) finish() (int64, error) {
 	if err := t.flush(); err != nil {
 		return 0, err
 	}
@@ -280,7 +310,7 @@ func (t *tempFile) finish() (int64, error) {
 	return size, nil
 }
 
-func (t *tempFile) discard() {
+func (t *tempFile[R]) discard() {
 	t.f.Close()
 	os.Remove(t.f.Name())
 }

@@ -64,3 +64,33 @@ func partitionRegion(r string) string {
 	}
 	return r
 }
+
+// AlertsDir is the directory of the alert history under the destination
+// root; AlertFilePrefix starts its data files' names:
+// alerts/year=2024/month=1/day=15/alerts_YYYYMMDD_HHMMSS.parquet.
+const (
+	AlertsDir       = "alerts/"
+	AlertFilePrefix = "alerts_"
+)
+
+// AlertFileName is the alert data file name of an export run at t (UTC).
+func AlertFileName(t time.Time) string {
+	return AlertFilePrefix + t.UTC().Format("20060102_150405") + FileSuffix
+}
+
+// AlertDayPrefix is the partition directory of a UTC day of alerts, with a
+// trailing slash: alerts/year=2024/month=1/day=15/.
+func AlertDayPrefix(date string) (string, error) {
+	p, err := DayPrefix(date)
+	if err != nil {
+		return "", err
+	}
+	return AlertsDir + p, nil
+}
+
+// isAlertFile reports whether the last element of key is an alert data
+// file name.
+func isAlertFile(key string) bool {
+	b := path.Base(key)
+	return strings.HasPrefix(b, AlertFilePrefix) && strings.HasSuffix(b, FileSuffix)
+}

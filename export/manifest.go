@@ -19,11 +19,14 @@ const manifestVersion = 1
 type Manifest struct {
 	Version int                 `json:"version"`
 	Days    map[string]DayEntry `json:"days"` // by UTC date, YYYY-MM-DD.
+	// AlertDays are the exported days of alerts (by the alert's event-time
+	// UTC date); Version is the alert source's [AlertDay] version.
+	AlertDays map[string]DayEntry `json:"alert_days,omitempty"`
 }
 
 // DayEntry is one exported day.
 type DayEntry struct {
-	Count      int64     `json:"count"`             // events written.
+	Count      int64     `json:"count"`             // events (alerts) written.
 	Version    string    `json:"version,omitempty"` // the source's Day.Version when read.
 	ByRegion   bool      `json:"by_region,omitempty"`
 	Raw        bool      `json:"raw,omitempty"`
@@ -37,7 +40,7 @@ type DayEntry struct {
 func ReadManifest(ctx context.Context, dst Destination) (*Manifest, error) {
 	b, err := dst.Get(ctx, ManifestKey)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Manifest{Version: manifestVersion, Days: map[string]DayEntry{}}, nil
+		return &Manifest{Version: manifestVersion, Days: map[string]DayEntry{}, AlertDays: map[string]DayEntry{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
@@ -51,6 +54,9 @@ func ReadManifest(ctx context.Context, dst Destination) (*Manifest, error) {
 	}
 	if m.Days == nil {
 		m.Days = map[string]DayEntry{}
+	}
+	if m.AlertDays == nil {
+		m.AlertDays = map[string]DayEntry{}
 	}
 	m.Version = manifestVersion
 	return &m, nil

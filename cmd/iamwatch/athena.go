@@ -100,7 +100,8 @@ func newAthenaCmd(e *env) *cobra.Command {
 queryable by Athena: CREATE DATABASE, and CREATE EXTERNAL TABLE … STORED AS
 PARQUET with partition projection over year/month/day (and region with
 --by-region), so no crawler and no MSCK REPAIR are needed: a day is visible
-as soon as its file is written. With --result-location it also prints the
+as soon as its file is written. A second table, alerts, reads the exported
+alert history (alerts/ under the location), by day too. With --result-location it also prints the
 workgroup, as a CloudFormation resource (commented), with that result
 location, engine version 3 and a 10 GB per-query scan cutoff.
 
@@ -116,7 +117,7 @@ Run the statements in the Athena console, or with
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			fmt.Fprintf(e.stdout, "-- iamwatch: Athena objects over the Parquet export at %s\n\n%s;\n\n%s;\n", f.location, d.CreateDatabase, d.CreateTable)
+			fmt.Fprintf(e.stdout, "-- iamwatch: Athena objects over the Parquet export at %s\n\n%s;\n\n%s;\n\n%s;\n", f.location, d.CreateDatabase, d.CreateTable, d.CreateAlertsTable)
 			if d.Workgroup != "" {
 				fmt.Fprint(e.stdout, "\n-- Workgroup (CloudFormation, under Resources:):\n")
 				for _, l := range strings.Split(strings.TrimRight(d.Workgroup, "\n"), "\n") {

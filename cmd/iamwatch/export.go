@@ -29,17 +29,23 @@ func newExportCmd(e *env) *cobra.Command {
 	var f exportFlags
 	cmd := &cobra.Command{
 		Use:   "export --to DIR|s3://BUCKET/PREFIX",
-		Short: "Write the stored events as Parquet, partitioned by day for Athena",
+		Short: "Write the stored events and alerts as Parquet, partitioned by day for Athena",
 		Long: `Export writes the stored events as Parquet files (Snappy), one per UTC day
 (and per region with --by-region), in Hive-style partitions without leading
 zeros, which Athena's partition projection reads (iamwatch athena ddl):
 
   year=2024/month=1/day=15/events_YYYYMMDD_HHMMSS.parquet
 
+The alert history goes alongside, one file per UTC day of the alerts'
+event time, for Athena's alerts table:
+
+  alerts/year=2024/month=1/day=15/alerts_YYYYMMDD_HHMMSS.parquet
+
 The run's time names the files. A manifest at the destination root
 (_iamwatch_export.json) records what was exported: a run writes only days
-that are new or gained events since, and replaces such a day's file. Running
-it again with nothing new writes nothing. --since/--until select the days
+that are new or gained events (alerts) since, and replaces such a day's file.
+Running it again with nothing new writes nothing. A day the database was
+pruned of is kept as exported: the export is the long-term history. --since/--until select the days
 they touch (partitions are whole days). S3 destinations use the usual AWS
 settings (profile, AWS_REGION, AWS_ENDPOINT_URL_S3).`,
 		Example: `  iamwatch export --to ./parquet
@@ -105,14 +111,26 @@ func (e *env) export(ctx context.Context, f exportFlags) error {
 	for _, k := range rep.Deleted {
 		fmt.Fprintf(e.stdout, "removed %s (replaced)\n", k)
 	}
+	for _, file := range rep.Alerts.Files {
+		fmt.Fprintf(e.stdout, "wrote   %s (%d alerts, %s)\n", file.Key, file.Rows, byteSize(file.Bytes))
+	}
+	for _, k := range rep.Alerts.Deleted {
+		fmt.Fprintf(e.stdout, "removed %s (replaced)\n", k)
+	}
 	for _, d := range rep.Kept {
 		fmt.Fprintf(e.stderr, "iamwatch: kept the export of %s: the database now holds fewer events for it (pruned?); --force rewrites it\n", d)
+	}
+	for _, d := range rep.Alerts.Kept {
+		fmt.Fprintf(e.stderr, "iamwatch: kept the alert export of %s: the database now holds fewer alerts for it (pruned?); --force rewrites it\n", d)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Exported %d of %d days to %s: %d events, %d files, %s; %d days unchanged.\n",
 		rep.Written, rep.Days, name, rep.Events, len(rep.Files), byteSize(rep.Bytes), rep.Unchanged)
+	a := rep.Alerts
+	fmt.Fprintf(e.stdout, "Exported %d of %d alert days: %d alerts, %d files, %s; %d alert days unchanged.\n",
+		a.Written, a.Days, a.Alerts, len(a.Files), byteSize(a.Bytes), a.Unchanged)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package sqlite is the export's event source over the SQLite store: it
 // lists the stored days with one pass over the event_time index and streams
-// one day's events at a time.
+// one day's events at a time. It is an export.AlertSource too: the alert
+// history is exported with the events.
 package sqlite
 
 import (
@@ -21,7 +22,10 @@ type Source struct {
 	st *sqlite.Store
 }
 
-var _ export.EventSource = (*Source)(nil)
+var (
+	_ export.EventSource = (*Source)(nil)
+	_ export.AlertSource = (*Source)(nil)
+)
 
 // New returns the source over st; st stays the caller's to close.
 func New(st *sqlite.Store) *Source { return &Source{st: st} }
@@ -77,4 +81,9 @@ func (s *Source) DayEvents(ctx context.Context, date string, raw bool) iter.Seq2
 		}
 	}
 	return s.st.EventsSeq(ctx, sqlite.EventFilter{Since: day, Until: day.AddDate(0, 0, 1), Raw: raw})
+}
+
+// Alerts implements export.AlertSource: the store's alerts.
+func (s *Source) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.Alert, error) {
+	return s.st.Alerts(ctx, f)
 }

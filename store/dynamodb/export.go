@@ -24,9 +24,13 @@ const MaxExportDays = 400
 // partition (event_date), so counting a day and reading it are one paged
 // Query each. It has no version to offer; the exporter tells changes by
 // count, which is enough because events are only ever added (by ID).
+// It is not an export.AlertSource: see ExportSourceWithAlerts.
 type ExportSource struct{ s *Store }
 
-var _ export.EventSource = ExportSource{}
+var (
+	_ export.EventSource = ExportSource{}
+	_ export.AlertSource = ExportAlertsSource{}
+)
 
 // ExportSource returns the store's events as an export source.
 func (s *Store) ExportSource() ExportSource { return ExportSource{s} }
@@ -109,6 +113,24 @@ func (x ExportSource) DayEvents(ctx context.Context, date string, raw bool) iter
 			in.ExclusiveStartKey = res.LastEvaluatedKey
 		}
 	}
+}
+
+// ExportAlertsSource is ExportSource with the alert history: an
+// export.AlertSource, so export.Run writes the alerts too. Its Alerts
+// scans the alerts table (small: alerts expire), which the caller's role
+// must allow (dynamodb:Scan on the alerts table); ExportSource alone
+// touches the events table only.
+type ExportAlertsSource struct{ ExportSource }
+
+// ExportSourceWithAlerts returns the store's events and alerts as an
+// export source.
+func (s *Store) ExportSourceWithAlerts() ExportAlertsSource {
+	return ExportAlertsSource{ExportSource{s}}
+}
+
+// Alerts implements export.AlertSource: the store's alerts.
+func (x ExportAlertsSource) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.Alert, error) {
+	return x.s.Alerts(ctx, f)
 }
 
 func dayQuery(table, date string) *dynamodb.QueryInput {

@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/export"
 	"github.com/iamwatch/iamwatch/store/dynamodb"
 )
 
-// TestExportSource: the events table feeds the Parquet export: days are
-// counted per partition, a second run writes nothing, a new event rewrites
-// only its day.
+// TestExportSource: the events and alerts tables feed the Parquet export:
+// days are counted per partition, a second run writes nothing, a new event
+// (or events merged into an alert) rewrite only their day.
 func TestExportSource(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2024, 6, 5, 12, 0, 0, 0, time.UTC)
@@ -24,7 +25,21 @@ func TestExportSource(t *testing.T) {
 	if _, err := s.PutEvents(ctx, append(evs, late...)); err != nil {
 		t.Fatal(err)
 	}
-	src := s.ExportSource()
+	alerts := []iamwatch.Alert{
+		{DedupKey: "r1:x-0", Rule: "r1", Severity: iamwatch.SeverityHigh, Title: "one", Time: evs[0].Time,
+			AccountID: "111122223333", UserName: "deployer", EventIDs: []string{evs[0].ID}},
+		{DedupKey: "r2:late", Rule: "r2", Severity: iamwatch.SeverityCritical, Title: "two", Time: late[0].Time,
+			AccountID: "111122223333", UserName: "deployer", EventIDs: []string{late[0].ID}},
+	}
+	for _, a := range alerts {
+		if _, err := s.ClaimAlert(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := any(s.ExportSource()).(export.AlertSource); ok {
+		t.Error("ExportSource is an AlertSource: the exporter role may not read the alerts table")
+	}
+	src := s.ExportSourceWithAlerts()
 	days, err := src.Days(ctx, time.Date(2024, 6, 2, 0, 0, 0, 0, time.UTC), time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +76,20 @@ func TestExportSource(t *testing.T) {
 		}
 		return rep
 	}
-	if rep := run(); rep.Written != 2 || rep.Events != 3005 {
+	if rep := run(); rep.Written != 2 || rep.Events != 3005 || rep.Alerts.Written != 2 || rep.Alerts.Alerts != 2 {
 		t.Errorf("first export: %+v", rep)
 	}
-	if rep := run(); rep.Written != 0 || rep.Unchanged != 2 {
+	if rep := run(); rep.Written != 0 || rep.Unchanged != 2 || rep.Alerts.Written != 0 || rep.Alerts.Unchanged != 2 {
 		t.Errorf("second export: %+v, want nothing written", rep)
+	}
+	merged := alerts[1]
+	merged.EventIDs = []string{late[1].ID}
+	if _, err := s.ClaimAlert(ctx, merged); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if rep := run(); rep.Written != 0 || len(rep.Alerts.Files) != 1 || rep.Alerts.Files[0].Key != "alerts/year=2024/month=6/day=4/alerts_20240605_130000.parquet" {
+		t.Errorf("export after a merged alert: %+v, want only the alerts of 2024-06-04 rewritten", rep.Alerts)
 	}
 	more := benchEvents("more", 1)
 	more[0].Time = late[0].Time

@@ -45,6 +45,38 @@ TBLPROPERTIES (
   'storage.location.template' = 's3://my-analytics/iamwatch/year=${year}/month=${month}/day=${day}/region=${region}/'
 );
 
+CREATE EXTERNAL TABLE IF NOT EXISTS audit.alerts (
+  `dedup_key` string,
+  `rule` string,
+  `severity` string,
+  `title` string,
+  `summary` string,
+  `time` string,
+  `account_id` string,
+  `region` string,
+  `user_name` string,
+  `source_ip` string,
+  `event_name` string,
+  `event_ids` string,
+  `group` string,
+  `window_start` string,
+  `window_end` string
+)
+PARTITIONED BY (`year` int, `month` int, `day` int)
+STORED AS PARQUET
+LOCATION 's3://my-analytics/iamwatch/alerts/'
+TBLPROPERTIES (
+  'parquet.compression' = 'SNAPPY',
+  'projection.enabled' = 'true',
+  'projection.year.type' = 'integer',
+  'projection.year.range' = '2015,2040',
+  'projection.month.type' = 'integer',
+  'projection.month.range' = '1,12',
+  'projection.day.type' = 'integer',
+  'projection.day.range' = '1,31',
+  'storage.location.template' = 's3://my-analytics/iamwatch/alerts/year=${year}/month=${month}/day=${day}/'
+);
+
 -- Workgroup (CloudFormation, under Resources:):
 --   AthenaWorkGroup:
 --     Type: AWS::Athena::WorkGroup
