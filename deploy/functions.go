@@ -84,7 +84,7 @@ var Functions = []FunctionSpec{
 	{
 		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
 		Adapters:   []Adapter{AdapterDynamoDB, AdapterExport},
-		Tables:     []string{"EventsTable", "ControlTable"},
+		Tables:     []string{"EventsTable", "AlertsTable", "ControlTable"},
 		Concurrent: 1,
 	},
 	{

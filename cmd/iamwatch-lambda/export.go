@@ -42,7 +42,7 @@ func newExporter(getenv func(string) string, store *dynamodb.Store, client *s3.C
 	if prefix == "" {
 		prefix = "cloudtrail"
 	}
-	return &exporter{src: store.ExportSource(), dst: exports3.New(client, bucket, prefix),
+	return &exporter{src: store.ExportSourceWithAlerts(), dst: exports3.New(client, bucket, prefix),
 		lookback: time.Duration(days) * 24 * time.Hour, log: log}, nil
 }
 
