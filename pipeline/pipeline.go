@@ -38,6 +38,7 @@ type Pipeline struct {
 	filter  Filter
 	enqueue func(context.Context, iamwatch.Alert) error
 	onNew   func(iamwatch.Alert)
+	keeps   interested // the detector's Interested, when it has one.
 }
 
 // Options configure a Pipeline.
@@ -60,12 +61,13 @@ func New(store Store, opt Options) (*Pipeline, error) {
 	if opt.Filter.Keep == "" {
 		opt.Filter.Keep = KeepIdentity
 	}
-	return &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}, nil
+	p := &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}
+	p.keeps, _ = opt.Detector.(interested)
+	return p, nil
 }
 
 func (p *Pipeline) interested(ev *iamwatch.Event) bool {
-	i, ok := p.detect.(interested)
-	return ok && i.Interested(ev)
+	return p.keeps != nil && p.keeps.Interested(ev)
 }
 
 // Result counts what one batch did.

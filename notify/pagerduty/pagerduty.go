@@ -51,9 +51,6 @@ func Build(ctx context.Context, name string, s notify.Settings, deps notify.Deps
 	if err := s.Decode(&c); err != nil {
 		return nil, err
 	}
-	if c.RoutingKey == "" {
-		return nil, errors.New("routing_key is required")
-	}
 	var err error
 	if c.RoutingKey, err = deps.Secrets.Resolve(ctx, c.RoutingKey); err != nil {
 		return nil, err

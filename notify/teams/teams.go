@@ -43,9 +43,6 @@ func Build(ctx context.Context, name string, s notify.Settings, deps notify.Deps
 	if err := s.Decode(&c); err != nil {
 		return nil, err
 	}
-	if c.WebhookURL == "" {
-		return nil, errors.New("webhook_url is required")
-	}
 	u, err := deps.Secrets.Resolve(ctx, c.WebhookURL)
 	if err != nil {
 		return nil, err

@@ -69,9 +69,6 @@ func Build(ctx context.Context, name string, s notify.Settings, deps notify.Deps
 	if err := s.Decode(&c); err != nil {
 		return nil, err
 	}
-	if c.URL == "" {
-		return nil, errors.New("url is required")
-	}
 	var err error
 	if c.URL, err = deps.Secrets.Resolve(ctx, c.URL); err != nil {
 		return nil, err
