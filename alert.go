@@ -22,11 +22,21 @@ type Alert struct {
 	UserName  string    `json:"user_name"`
 	SourceIP  string    `json:"source_ip"`
 	EventName string    `json:"event_name"`
-	EventIDs  []string  `json:"event_ids"`
 
-	// Group is the threshold group value (e.g. the user name) and
-	// WindowStart/WindowEnd the event-time window a threshold alert covers;
-	// all three are empty for single-event rules.
+	// Count is how many events the alert stands for: 1 for a single-event
+	// rule; for a threshold or dedup rule every matching event of the group
+	// in the dedup period, FirstSeen to LastSeen (event times).
+	Count     int       `json:"count"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// EventIDs is a bounded sample: the first MaxSampleIDs events (by event
+	// time, then ID) and the latest. Every event of a grouped alert is a
+	// threshold hit of (Rule, Group) between FirstSeen and LastSeen.
+	EventIDs []string `json:"event_ids"`
+
+	// Group is the threshold or dedup group value (e.g. the user name),
+	// empty for single-event rules. WindowStart/WindowEnd is the first
+	// event-time window in which a threshold rule reached its count.
 	Group       string    `json:"group,omitempty"`
 	WindowStart time.Time `json:"window_start,omitzero"`
 	WindowEnd   time.Time `json:"window_end,omitzero"`
@@ -34,3 +44,8 @@ type Alert struct {
 	Tags       []string `json:"tags,omitempty"`       // from the rule: e.g. "cis", "sso".
 	References []string `json:"references,omitempty"` // CIS controls, MITRE techniques.
 }
+
+// MaxSampleIDs is how many of its first events an alert names in EventIDs
+// (the latest is named too).
+const MaxSampleIDs = 20
+

@@ -14,16 +14,59 @@ type EventStore interface {
 
 // AlertStore keeps the alert history.
 type AlertStore interface {
-	// ClaimAlert stores a if no alert with its DedupKey exists and reports
-	// true. If one exists it adds a's EventIDs to it (a set union; Time keeps
-	// the earliest) and reports false: the caller must not notify again.
-	ClaimAlert(ctx context.Context, a Alert) (claimed bool, err error)
+	// CommitAlerts records hits (once per Rule and EventID: a repeat changes
+	// nothing), then calls resolve with a view that sees them and every
+	// commit before, then claims the alerts resolve returns: an alert whose
+	// DedupKey is not stored yet is stored (New); a stored one is replaced
+	// by the claimed one only when the claim counts more events (Merge), so
+	// the same input twice, or two processes racing, end in one state.
+	// Where the store has transactions all of it is one transaction.
+	// The claims come back in the order resolve returned the alerts.
+	CommitAlerts(ctx context.Context, hits []Hit, resolve Resolver) ([]Claim, error)
 	// Alerts lists stored alerts matching f, newest first.
 	Alerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 }
 
+// Resolver computes the alerts of a batch from the state a store shows it.
+type Resolver func(ctx context.Context, view StateView) ([]Alert, error)
+
+// StateView is what a Resolver may read: threshold hits and stored events.
+type StateView interface {
+	ThresholdStore
+	// Event returns the stored event with id (t is its event time, which
+	// some stores key by), false when it is not stored.
+	Event(ctx context.Context, id string, t time.Time) (Event, bool, error)
+}
+
+// Claim is what claiming one alert did.
+type Claim struct {
+	Alert Alert // the alert as claimed.
+	New   bool  // stored for the first time: notify.
+}
+
+// ClaimAlert claims one alert with no hits and reports whether it was new.
+func ClaimAlert(ctx context.Context, s AlertStore, a Alert) (bool, error) {
+	cs, err := s.CommitAlerts(ctx, nil, func(context.Context, StateView) ([]Alert, error) { return []Alert{a}, nil })
+	if err != nil {
+		return false, err
+	}
+	return len(cs) == 1 && cs[0].New, nil
+}
+
+// Merge returns what a store keeps when claimed is claimed over stored (the
+// same DedupKey): the alert that counts more events, stored on a tie. Both
+// alerts were computed from the hits a store showed, and a later view holds
+// every hit of an earlier one, so the larger count is the later view.
+func Merge(stored, claimed Alert) (kept Alert, changed bool) {
+	if claimed.Count > stored.Count {
+		return claimed, true
+	}
+	return stored, false
+}
+
 // AlertFilter selects alerts. Zero fields do not filter.
 type AlertFilter struct {
+	Key         string // one DedupKey
 	Rule        string
 	Group       string
 	UserName    string
@@ -43,11 +86,11 @@ type Hit struct {
 }
 
 // ThresholdStore keeps threshold state where every process sees it, so a
-// restart or a second process counts the same.
+// restart or a second process counts the same. Hits are recorded by
+// AlertStore.CommitAlerts.
 type ThresholdStore interface {
-	// AddHit records h once per (Rule, EventID); it reports false for a repeat.
-	AddHit(ctx context.Context, h Hit) (added bool, err error)
-	// Hits returns the hits of (rule, group) with from <= Time <= to, oldest first.
+	// Hits returns the hits of (rule, group) with from <= Time <= to, oldest
+	// first (ties by EventID).
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]Hit, error)
 }
 

@@ -71,7 +71,7 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := detect.New(rs, detect.Config{}, st)
+	engine, err := detect.New(rs, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,9 @@ func TestConditionHelpers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mustRule(t, fmt.Sprintf("id: c\ntitle: C\nseverity: low\nmatch: {eventName: [CreateRole]}\ncondition: '%s'\nsummary: s\n", tt.cond))
-			e := mustEngine(t, []*Rule{r}, tt.cfg, nil)
+			e := mustEngine(t, []*Rule{r}, tt.cfg)
 			ev := decode(t, raw)
-			alerts, err := e.Evaluate(context.Background(), &ev)
+			alerts, err := e.Evaluate(context.Background(), NewMemoryState(), ev)
 			if err != nil {
 				t.Fatal(err)
 			}

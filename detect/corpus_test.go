@@ -39,13 +39,14 @@ func TestCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := detect.New(all, detect.Config{}, detect.NewMemoryState())
+	eng, err := detect.New(all, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	fired := map[string]map[string]int{} // rule → file → alerts
 	events, alerts := 0, map[string]bool{}
+	st := detect.NewMemoryState()
 	err = filepath.WalkDir(*corpus, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
 			return err
@@ -58,11 +59,12 @@ func TestCorpus(t *testing.T) {
 		rel, _ := filepath.Rel(*corpus, path)
 		eval := func(ev *iamwatch.Event) error {
 			events++
-			as, err := eng.Evaluate(ctx, ev)
+			claims, err := eng.Evaluate(ctx, st, *ev)
 			if err != nil {
 				t.Errorf("%s: %v", rel, err)
 			}
-			for _, a := range as {
+			for _, c := range claims {
+				a := c.Alert
 				if fired[a.Rule] == nil {
 					fired[a.Rule] = map[string]int{}
 				}

@@ -1,14 +1,11 @@
 package detect
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"text/template"
 	"time"
@@ -39,8 +36,6 @@ type Engine struct {
 	allow   *allowList
 	trusted []string
 	admin   []string
-	state   iamwatch.ThresholdStore
-	locks   groupLocks
 
 	conditionErrors atomic.Int64
 	summaryErrors   atomic.Int64
@@ -54,9 +49,16 @@ type compiled struct {
 	group   cel.Program
 	summary *template.Template
 	allow   *allowList
-	count   int
-	within  time.Duration
+	// Grouped rules (threshold or dedup): an alert per group and period,
+	// once count hits fall within one window (see threshold.go).
+	count  int
+	within time.Duration
+	period time.Duration
+	by     []string // group fields, when group is nil
 }
+
+// grouped reports whether c's matches are counted as hits.
+func (c *compiled) grouped() bool { return c.count > 0 }
 
 // Stats counts failures that do not stop evaluation.
 type Stats struct {
@@ -64,20 +66,18 @@ type Stats struct {
 	SummaryErrors   int64 // summaries that failed to render (a plain summary was used)
 }
 
-// New compiles rules under cfg. state keeps threshold counts; it may be nil
-// only when no enabled rule has a threshold. Rules disabled by cfg are left
-// out. It fails when a rule or the Config is invalid: duplicate rule IDs,
-// unknown rule IDs in cfg, bad allow-lists, a threshold override on a rule
-// without a threshold.
-func New(rules []*Rule, cfg Config, state iamwatch.ThresholdStore) (*Engine, error) {
+// New compiles rules under cfg. Rules disabled by cfg are left out. It
+// fails when a rule or the Config is invalid: duplicate rule IDs, unknown
+// rule IDs in cfg or in a rule's supersedes, bad allow-lists, a threshold
+// override on a rule without a threshold. The Engine holds no detection
+// state: hits and alerts live in the store (see Batch).
+func New(rules []*Rule, cfg Config) (*Engine, error) {
 	e := &Engine{
 		byName:     map[string][]*compiled{},
 		byIdentity: map[string][]*compiled{},
 		trusted:    cfg.TrustedAccounts,
 		admin:      cfg.adminPolicies(),
-		state:      state,
 	}
-	e.locks.seed = maphash.MakeSeed()
 	ids := map[string]*Rule{}
 	for _, r := range rules {
 		if r == nil || r.pattern == nil {
@@ -87,6 +87,13 @@ func New(rules []*Rule, cfg Config, state iamwatch.ThresholdStore) (*Engine, err
 			return nil, fmt.Errorf("detect: new engine: rule %q defined twice (%s, %s)", r.ID, prev.File, r.File)
 		}
 		ids[r.ID] = r
+	}
+	for _, r := range rules {
+		for _, id := range r.Supersedes {
+			if ids[id] == nil {
+				return nil, fmt.Errorf("detect: new engine: rule %s (%s): supersedes unknown rule %q", r.ID, r.File, id)
+			}
+		}
 	}
 	for _, a := range cfg.TrustedAccounts {
 		if !isAccountID(a) {
@@ -136,9 +143,6 @@ func New(rules []*Rule, cfg Config, state iamwatch.ThresholdStore) (*Engine, err
 		if err != nil {
 			return nil, fmt.Errorf("detect: new engine: rule %s (%s): %w", r.ID, r.File, err)
 		}
-		if c.count > 0 && state == nil {
-			return nil, fmt.Errorf("detect: new engine: rule %s has a threshold and no threshold store was given", r.ID)
-		}
 		e.rules = append(e.rules, c)
 		e.index(c)
 	}
@@ -153,8 +157,14 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			return nil, fmt.Errorf("condition: %w", err)
 		}
 	}
+	if d := r.Dedup; d != nil {
+		c.count, c.period, c.by = 1, d.Period, d.Fields
+	}
 	if t := r.Threshold; t != nil {
-		c.count, c.within = t.Count, t.Within
+		c.count, c.within, c.by = t.Count, t.Within, t.By
+		if c.period == 0 {
+			c.period = max(defaultPeriod, c.within)
+		}
 		if o := cfg.Rules[r.ID].Threshold; o != nil {
 			if o.Count != 0 {
 				c.count = o.Count
@@ -248,152 +258,6 @@ func (e *Engine) Interested(ev *iamwatch.Event) bool {
 		}
 	}
 	return false
-}
-
-// Evaluate returns the alerts ev belongs to: for a single-event rule one
-// alert per matching rule, keyed per rule and event (or per the rule's dedup
-// fields and period); for a threshold rule the alert of the window ev
-// completes or adds to (see threshold.go), nothing below the threshold.
-// Events allowed by the Config raise nothing and, for threshold rules, do
-// not count.
-//
-// The caller stores the event, then claims each alert (AlertStore.ClaimAlert)
-// and notifies only when claimed. An error means the threshold store failed
-// or the record could not be parsed; the alerts returned with it are valid.
-func (e *Engine) Evaluate(ctx context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error) {
-	buckets := e.candidates(ev)
-	if len(buckets[0])+len(buckets[1])+len(buckets[2])+len(buckets[3]) == 0 {
-		return nil, nil
-	}
-	if e.allow.allows(ev) {
-		return nil, nil
-	}
-	rec, err := parseRecord(ev)
-	if err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
-	}
-	var out []iamwatch.Alert
-	var errs []error
-	for _, list := range buckets {
-		for _, c := range list {
-			a, err := e.evalRule(ctx, c, ev, rec)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if a != nil {
-				out = append(out, *a)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return out, fmt.Errorf("detect: event %q: %w", ev.ID, errors.Join(errs...))
-	}
-	return out, nil
-}
-
-func (e *Engine) evalRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (*iamwatch.Alert, error) {
-	if !c.pattern.Match(rec) || c.allow.allows(ev) {
-		return nil, nil
-	}
-	var act *activation
-	if c.cond != nil || c.group != nil {
-		act = &activation{ev: ev, rec: rec, trusted: e.trusted, admin: e.admin}
-	}
-	if c.cond != nil {
-		v, _, err := c.cond.ContextEval(ctx, act)
-		if err != nil {
-			e.conditionErrors.Add(1)
-			return nil, nil
-		}
-		if b, ok := v.Value().(bool); !ok || !b {
-			return nil, nil
-		}
-	}
-	r := c.rule
-	a := &iamwatch.Alert{
-		Rule:       r.ID,
-		Severity:   r.Severity,
-		Title:      r.Title,
-		Action:     r.Action,
-		Time:       ev.Time,
-		AccountID:  ev.AccountID,
-		Region:     ev.Region,
-		UserName:   ev.UserName,
-		SourceIP:   ev.SourceIP,
-		EventName:  ev.Name,
-		EventIDs:   []string{ev.ID},
-		Tags:       r.Tags,
-		References: r.References,
-	}
-	extra := map[string]any{"count": "1", "group": "", "window_start": "", "window_end": "", "within": ""}
-	switch {
-	case c.count > 0:
-		group, ok := e.groupOf(ctx, c, ev, act)
-		if !ok {
-			return nil, nil
-		}
-		w, err := evalThreshold(ctx, e.state, &e.locks, r.ID, group, c.count, c.within, ev)
-		if err != nil || w == nil {
-			return nil, err
-		}
-		a.DedupKey = fmt.Sprintf("%s/%s/%s", r.ID, w.start.UTC().Format(time.RFC3339), shortHash(group))
-		a.Group = group
-		a.WindowStart = w.start.UTC()
-		a.WindowEnd = w.start.Add(c.within).UTC()
-		a.EventIDs = make([]string, 0, len(w.hits))
-		for _, h := range w.hits {
-			if !slices.Contains(a.EventIDs, h.EventID) {
-				a.EventIDs = append(a.EventIDs, h.EventID)
-			}
-		}
-		if !slices.Contains(a.EventIDs, ev.ID) {
-			a.EventIDs = append(a.EventIDs, ev.ID)
-		}
-		extra["count"] = fmt.Sprint(len(a.EventIDs))
-		extra["group"] = sanitize(group, maxValueRunes)
-		extra["window_start"] = a.WindowStart.Format(iamwatch.TimeFormat)
-		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
-		extra["within"] = durationText(c.within)
-	case r.Dedup != nil:
-		vals := make([]string, len(r.Dedup.Fields))
-		for i, f := range r.Dedup.Fields {
-			vals[i] = fieldValue(ev, f)
-		}
-		start := ev.Time.UTC().Truncate(r.Dedup.Period) // Truncate is aligned on the zero time, a fixed epoch
-		a.DedupKey = fmt.Sprintf("%s/%s/%s", r.ID, start.Format(time.RFC3339), shortHash(strings.Join(vals, "\x00")))
-	default:
-		a.DedupKey = r.ID + "/" + ev.ID
-	}
-	s, err := renderSummary(c.summary, ev, rec, extra)
-	if err != nil {
-		e.summaryErrors.Add(1)
-		s = sanitize(fmt.Sprintf("%s by %s from %s (%s, %s)", ev.Name, ev.UserName, ev.SourceIP, ev.AccountID, ev.Region), maxSummaryRunes)
-	}
-	a.Summary = s
-	return a, nil
-}
-
-// groupOf returns the threshold group of ev, false when it cannot be
-// computed (counted in Stats).
-func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool) {
-	if c.group != nil {
-		v, _, err := c.group.ContextEval(ctx, act)
-		if err != nil {
-			e.conditionErrors.Add(1)
-			return "", false
-		}
-		s, ok := v.Value().(string)
-		if !ok {
-			e.conditionErrors.Add(1)
-		}
-		return s, ok
-	}
-	vals := make([]string, len(c.rule.Threshold.By))
-	for i, f := range c.rule.Threshold.By {
-		vals[i] = fieldValue(ev, f)
-	}
-	return strings.Join(vals, "/"), true
 }
 
 func shortHash(s string) string {

@@ -53,30 +53,41 @@ func mustRule(t testing.TB, src string) *Rule {
 	return r
 }
 
-func mustEngine(t testing.TB, rules []*Rule, cfg Config, state iamwatch.ThresholdStore) *Engine {
+func mustEngine(t testing.TB, rules []*Rule, cfg Config) *Engine {
 	t.Helper()
-	e, err := New(rules, cfg, state)
+	e, err := New(rules, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-// keys evaluates the events in order and returns, per event, the DedupKey
-// of the alert raised for rule (or "").
-func keys(t testing.TB, e *Engine, events []iamwatch.Event) []string {
+// keys evaluates the events in order, each as its own batch against st,
+// and returns, per event, the DedupKey of the alert it belongs to (or "").
+func keys(t testing.TB, e *Engine, st State, events []iamwatch.Event) []string {
 	t.Helper()
 	out := make([]string, len(events))
 	for i := range events {
-		alerts, err := e.Evaluate(context.Background(), &events[i])
+		claims, err := e.Evaluate(context.Background(), st, events[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range alerts {
-			out[i] = a.DedupKey
+		for _, c := range claims {
+			out[i] = c.Alert.DedupKey
 		}
 	}
 	return out
+}
+
+// stored returns st's alerts, sorted by key.
+func stored(t testing.TB, st State) []iamwatch.Alert {
+	t.Helper()
+	as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
+	return as
 }
 
 func burst(t testing.TB, user string, offsets ...time.Duration) []iamwatch.Event {
@@ -87,25 +98,31 @@ func burst(t testing.TB, user string, offsets ...time.Duration) []iamwatch.Event
 	return evs
 }
 
-func TestThresholdFiresOnFourthAndMerges(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
+func TestThresholdFiresOnFourthAndGrows(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	st := NewMemoryState()
 	evs := burst(t, "alice", 0, 10*time.Minute, 20*time.Minute, 30*time.Minute, 40*time.Minute, 50*time.Minute)
-	got := keys(t, e, evs)
+	got := keys(t, e, st, evs)
 	if got[0] != "" || got[1] != "" || got[2] != "" {
 		t.Fatalf("alert below the threshold: %q", got)
 	}
 	if got[3] == "" || got[4] != got[3] || got[5] != got[3] {
-		t.Fatalf("4th should fire and 5th/6th merge: %q", got)
+		t.Fatalf("4th should fire and 5th/6th join it: %q", got)
 	}
-	want := "burst/2025-03-04T08:00:00Z/" + shortHash("alice")
+	want := "burst/2025-03-04T00:00:00Z/" + shortHash("alice") // one alert a UTC day
 	if got[3] != want {
 		t.Errorf("key %q, want %q", got[3], want)
 	}
-	// The alert of the 6th carries every event of the window.
-	alerts, _ := e.Evaluate(context.Background(), &evs[5])
-	a := alerts[0]
-	if len(a.EventIDs) != 6 || a.Group != "alice" || !a.WindowStart.Equal(t0) || !a.WindowEnd.Equal(t0.Add(time.Hour)) {
+	as := stored(t, st)
+	if len(as) != 1 {
+		t.Fatalf("stored %d alerts, want 1", len(as))
+	}
+	a := as[0]
+	if a.Count != 6 || len(a.EventIDs) != 6 || a.Group != "alice" || !a.WindowStart.Equal(t0) || !a.WindowEnd.Equal(t0.Add(time.Hour)) {
 		t.Errorf("alert %+v", a)
+	}
+	if !a.Time.Equal(t0.Add(30*time.Minute)) || !a.FirstSeen.Equal(t0) || !a.LastSeen.Equal(t0.Add(50*time.Minute)) {
+		t.Errorf("times: raised %v first %v last %v", a.Time, a.FirstSeen, a.LastSeen)
 	}
 	if a.Summary != "6 failures for alice within 1h" {
 		t.Errorf("summary %q", a.Summary)
@@ -113,96 +130,114 @@ func TestThresholdFiresOnFourthAndMerges(t *testing.T) {
 }
 
 func TestThresholdWindowSlides(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	st := NewMemoryState()
 	// 0, 25, 50, 75: never four inside 60 minutes; then 80 makes 25..80.
-	got := keys(t, e, burst(t, "bob", 0, 25*time.Minute, 50*time.Minute, 75*time.Minute, 80*time.Minute))
-	if got[3] != "" {
-		t.Fatalf("fired across more than an hour: %q", got)
+	got := keys(t, e, st, burst(t, "bob", 0, 25*time.Minute, 50*time.Minute, 75*time.Minute, 80*time.Minute))
+	if got[3] != "" || got[4] == "" {
+		t.Fatalf("fired across more than an hour, or not at 80: %q", got)
 	}
-	if got[4] == "" || !strings.Contains(got[4], "2025-03-04T08:25:00Z") {
-		t.Fatalf("want a window starting at 08:25: %q", got)
+	if a := stored(t, st)[0]; !a.WindowStart.Equal(t0.Add(25*time.Minute)) || a.Count != 5 {
+		t.Fatalf("want a window starting at 08:25 and all five events: %+v", a)
 	}
 }
 
-func TestThresholdOncePerWindowThenNewWindow(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
+func TestThresholdOneAlertPerPeriod(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	st := NewMemoryState()
 	m := time.Minute
-	got := keys(t, e, burst(t, "carol", 0, 10*m, 20*m, 30*m, 61*m, 62*m, 63*m, 64*m))
-	if got[3] == "" || got[4] != "" || got[5] != "" || got[6] != "" {
-		t.Fatalf("after the first window, hits 61-63 must not fire: %q", got)
+	day := 24 * time.Hour
+	got := keys(t, e, st, burst(t, "carol", 0, 10*m, 20*m, 30*m, 61*m, 62*m, 63*m, 64*m, 5*time.Hour, day, day+m, day+2*m, day+3*m))
+	for i := 3; i < 9; i++ {
+		if got[i] != got[3] || got[3] == "" {
+			t.Fatalf("a burst that goes on the same day stays one alert: %q", got)
+		}
 	}
-	if got[7] == "" || got[7] == got[3] {
-		t.Fatalf("the 4th hit after the window must open a new one: %q", got)
+	if got[12] == "" || got[12] == got[3] {
+		t.Fatalf("the next day's burst is a new alert: %q", got)
+	}
+	as := stored(t, st)
+	if len(as) != 2 || as[0].Count != 9 || as[1].Count != 4 {
+		t.Fatalf("stored %+v", as)
 	}
 }
 
 func TestThresholdReplayDoesNotDoubleCount(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	st := NewMemoryState()
 	ev := burst(t, "dave", 0)[0]
 	replayed := []iamwatch.Event{ev, ev, ev, ev, ev}
-	if got := keys(t, e, replayed); slices.ContainsFunc(got, func(k string) bool { return k != "" }) {
+	if got := keys(t, e, st, replayed); slices.ContainsFunc(got, func(k string) bool { return k != "" }) {
 		t.Fatalf("one event replayed five times fired: %q", got)
 	}
-	// A replay of a whole burst raises no new window: every event now
-	// belongs to the window that fired (the same key, claimed already).
+	if _, err := e.Evaluate(context.Background(), st, replayed...); err != nil { // and all in one batch
+		t.Fatal(err)
+	}
+	if as := stored(t, st); len(as) != 0 {
+		t.Fatalf("one event replayed fired: %+v", as)
+	}
 	evs := burst(t, "erin", 0, time.Minute, 2*time.Minute, 3*time.Minute, 4*time.Minute)
-	first := keys(t, e, evs)
-	again := keys(t, e, evs)
-	if !slices.Equal(keySet(first), keySet(again)) || len(keySet(first)) != 1 {
-		t.Fatalf("replay changed keys: %q then %q", first, again)
-	}
+	first := keys(t, e, st, evs)
+	before := stored(t, st)
+	again := keys(t, e, st, evs)
 	if !slices.Equal(again, []string{first[3], first[3], first[3], first[3], first[3]}) {
-		t.Fatalf("replayed events should all belong to the fired window: %q", again)
+		t.Fatalf("replayed events should all belong to the alert: %q then %q", first, again)
+	}
+	if after := stored(t, st); fmt.Sprint(after) != fmt.Sprint(before) || after[0].Count != 5 {
+		t.Fatalf("replay changed the alert:\n%+v\n%+v", before, after)
 	}
 }
 
-func TestThresholdOutOfOrder(t *testing.T) {
+// TestThresholdReverseBurst is the reviewer's case: a burst of 30 denied
+// calls in 5 seconds, newest first (as LookupEvents pages come), raised two
+// alerts. Any order raises one.
+func TestThresholdReverseBurst(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	var offs []time.Duration
+	for i := range 30 {
+		offs = append(offs, time.Duration(i)*time.Second/6)
+	}
+	evs := burst(t, "gpd", offs...)
+	slices.Reverse(evs)
+	st := NewMemoryState()
+	keys(t, e, st, evs)
+	if as := stored(t, st); len(as) != 1 || as[0].Count != 30 {
+		t.Fatalf("reversed burst: %+v", as)
+	}
+}
+
+// TestThresholdOrderIndependent checks the property threshold.go states:
+// the same events in any order and any batching end in the same alerts.
+func TestThresholdOrderIndependent(t *testing.T) {
 	m := time.Minute
-	evs := burst(t, "frank", 0, 10*m, 20*m, 30*m, 40*m)
-	inOrder := keys(t, mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState()), evs)
-
-	// Same events, reversed: the 4th to arrive (the one at 10m) completes
-	// the window, which starts where it belongs, at 0 once that arrives.
-	rev := slices.Clone(evs)
-	slices.Reverse(rev)
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
-	got := keys(t, e, rev)
-	if got[0] != "" || got[1] != "" || got[2] != "" || got[3] == "" {
-		t.Fatalf("reversed: %q", got)
+	h := time.Hour
+	var evs []iamwatch.Event
+	evs = append(evs, burst(t, "frank", 0, 10*m, 20*m, 30*m, 40*m, 70*m, 71*m, 130*m, 131*m, 132*m, 133*m)...)
+	evs = append(evs, burst(t, "gina", 0, m, 2*m, 3*m, 2*h, 2*h+m, 2*h+2*m, 2*h+3*m)...)
+	// Across midnight: a window opened before it reaches past it.
+	evs = append(evs, burst(t, "hal", 15*h+58*m, 15*h+59*m, 16*h+m, 16*h+2*m, 16*h+3*m, 16*h+4*m, 17*h)...)
+	evs = append(evs, burst(t, "ivo", 0, 25*m, 50*m, 75*m, 80*m)...)
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	ref := NewMemoryState()
+	if _, err := e.Evaluate(context.Background(), ref, evs...); err != nil {
+		t.Fatal(err)
 	}
-	if got[4] == "" {
-		t.Fatalf("the late first event must join the alert: %q", got)
+	want := stored(t, ref)
+	if len(want) < 4 {
+		t.Fatalf("the reference run raised %d alerts: %+v", len(want), want)
 	}
-	// Both orders name the alerts they raise with keys of the same set of windows.
-	if inOrder[3] != "burst/2025-03-04T08:00:00Z/"+shortHash("frank") {
-		t.Errorf("in order: %q", inOrder)
-	}
-	// A late event that belongs before an already fired window joins it.
-	late := failedLogin(t, "frank-late", "frank", "203.0.113.9", -5*m)
-	alerts, err := e.Evaluate(context.Background(), &late)
-	if err != nil || len(alerts) != 1 || !slices.Contains(alerts[0].EventIDs, "frank-late") {
-		t.Fatalf("late event: %v %+v", err, alerts)
-	}
-
-	// Two bursts more than an hour apart give the same keys in any order.
-	two := burst(t, "gina", 0, m, 2*m, 3*m, 2*time.Hour, 2*time.Hour+m, 2*time.Hour+2*m, 2*time.Hour+3*m)
-	a := keySet(keys(t, mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState()), two))
-	shuffled := []iamwatch.Event{two[6], two[1], two[7], two[3], two[0], two[5], two[2], two[4]}
-	b := keySet(keys(t, mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState()), shuffled))
-	if !slices.Equal(a, b) || len(a) != 2 {
-		t.Errorf("in order %q, shuffled %q", a, b)
-	}
-}
-
-func keySet(ks []string) []string {
-	var out []string
-	for _, k := range ks {
-		if k != "" && !slices.Contains(out, k) {
-			out = append(out, k)
+	for _, seed := range []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} {
+		shuffled, batches := shuffleBatches(evs, seed)
+		st := NewMemoryState()
+		for _, b := range batches {
+			if _, err := e.Evaluate(context.Background(), st, shuffled[b[0]:b[1]]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := stored(t, st); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("seed %d: alerts differ\n got %+v\nwant %+v", seed, got, want)
 		}
 	}
-	slices.Sort(out)
-	return out
 }
 
 func TestThresholdRestartSharesState(t *testing.T) {
@@ -210,43 +245,51 @@ func TestThresholdRestartSharesState(t *testing.T) {
 	r := mustRule(t, thresholdRule)
 	m := time.Minute
 	evs := burst(t, "hank", 0, m, 2*m, 3*m, 4*m)
-	first := keys(t, mustEngine(t, []*Rule{r}, Config{}, state), evs[:2])
+	first := keys(t, mustEngine(t, []*Rule{r}, Config{}), state, evs[:2])
 	// A new Engine (a restart, or a second process) over the same state.
-	second := keys(t, mustEngine(t, []*Rule{r}, Config{}, state), evs[2:])
+	second := keys(t, mustEngine(t, []*Rule{r}, Config{}), state, evs[2:])
 	if first[0] != "" || first[1] != "" || second[0] != "" || second[1] == "" || second[2] != second[1] {
 		t.Fatalf("first %q second %q", first, second)
 	}
 }
 
 func TestThresholdConcurrent(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{}, NewMemoryState())
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	st := NewMemoryState()
 	evs := burst(t, "ivy", 0, 1*time.Second, 2*time.Second, 3*time.Second, 4*time.Second, 5*time.Second, 6*time.Second, 7*time.Second)
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	news := 0
 	var wg sync.WaitGroup
 	for i := range evs {
 		wg.Go(func() {
-			alerts, err := e.Evaluate(context.Background(), &evs[i])
+			claims, err := e.Evaluate(context.Background(), st, evs[i])
 			if err != nil {
 				t.Error(err)
 			}
 			mu.Lock()
-			for _, a := range alerts {
-				seen[a.DedupKey] = true
+			for _, c := range claims {
+				seen[c.Alert.DedupKey] = true
+				if c.New {
+					news++
+				}
 			}
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if len(seen) != 1 {
-		t.Errorf("concurrent evaluation gave %d keys: %v", len(seen), seen)
+	if len(seen) != 1 || news != 1 {
+		t.Errorf("concurrent evaluation gave %d keys, %d new: %v", len(seen), news, seen)
+	}
+	if as := stored(t, st); len(as) != 1 || as[0].Count != 8 {
+		t.Errorf("stored %+v", as)
 	}
 }
 
 func TestThresholdOverride(t *testing.T) {
 	cfg := Config{Rules: map[string]RuleConfig{"burst": {Threshold: &ThresholdOverride{Count: 2, Within: 5 * time.Minute}}}}
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, cfg, NewMemoryState())
-	got := keys(t, e, burst(t, "jo", 0, 6*time.Minute, 8*time.Minute))
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, cfg)
+	got := keys(t, e, NewMemoryState(), burst(t, "jo", 0, 6*time.Minute, 8*time.Minute))
 	if got[1] != "" || got[2] == "" {
 		t.Fatalf("count 2 within 5m: %q", got)
 	}
@@ -272,16 +315,16 @@ func createUser(t testing.TB, id, actorARN, ip, ua string, at time.Time) iamwatc
 }
 
 func TestSingleEventAlert(t *testing.T) {
-	e := mustEngine(t, []*Rule{mustRule(t, singleRule)}, Config{}, nil)
+	e := mustEngine(t, []*Rule{mustRule(t, singleRule)}, Config{})
 	ev := createUser(t, "ev-1", "arn:aws:iam::111122223333:user/alice", "198.51.100.7", "aws-cli/2", t0)
-	alerts, err := e.Evaluate(context.Background(), &ev)
-	if err != nil || len(alerts) != 1 {
-		t.Fatalf("%v %v", err, alerts)
+	claims, err := e.Evaluate(context.Background(), NewMemoryState(), ev)
+	if err != nil || len(claims) != 1 || !claims[0].New {
+		t.Fatalf("%v %v", err, claims)
 	}
-	a := alerts[0]
+	a := claims[0].Alert
 	want := iamwatch.Alert{DedupKey: "user-created/ev-1", Rule: "user-created", Severity: iamwatch.SeverityHigh, Title: "User Created",
 		Summary: `alice created new\u001b[31muser`, Action: "Check.", Time: t0, AccountID: "111122223333", Region: "us-east-1",
-		UserName: "alice", SourceIP: "198.51.100.7", EventName: "CreateUser", EventIDs: []string{"ev-1"}}
+		UserName: "alice", SourceIP: "198.51.100.7", EventName: "CreateUser", Count: 1, FirstSeen: t0, LastSeen: t0, EventIDs: []string{"ev-1"}}
 	if fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Errorf("alert\n got %+v\nwant %+v", a, want)
 	}
@@ -296,7 +339,7 @@ func TestSingleEventAlert(t *testing.T) {
 
 func TestDedupFieldsAndPeriod(t *testing.T) {
 	src := strings.Replace(singleRule, "action: Check.", "action: Check.\ndedup: {fields: [user_name, source_ip], period: 1h}", 1)
-	e := mustEngine(t, []*Rule{mustRule(t, src)}, Config{}, nil)
+	e := mustEngine(t, []*Rule{mustRule(t, src)}, Config{})
 	alice := "arn:aws:iam::111122223333:user/alice"
 	evs := []iamwatch.Event{
 		createUser(t, "a", alice, "198.51.100.7", "x", t0.Add(5*time.Minute)),
@@ -304,9 +347,15 @@ func TestDedupFieldsAndPeriod(t *testing.T) {
 		createUser(t, "c", alice, "198.51.100.8", "x", t0.Add(51*time.Minute)), // other IP
 		createUser(t, "d", alice, "198.51.100.7", "x", t0.Add(65*time.Minute)), // next hour
 	}
-	got := keys(t, e, evs)
+	st := NewMemoryState()
+	got := keys(t, e, st, evs)
 	if got[0] != got[1] || got[2] == got[0] || got[3] == got[0] || got[3] == got[2] {
 		t.Errorf("keys %q", got)
+	}
+	for _, a := range stored(t, st) {
+		if a.DedupKey == got[0] && (a.Count != 2 || !slices.Equal(a.EventIDs, []string{"a", "b"}) || a.Group != "alice/198.51.100.7") {
+			t.Errorf("dedup alert %+v", a)
+		}
 	}
 }
 
@@ -334,8 +383,8 @@ func TestAllowLists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEngine(t, []*Rule{r}, tt.cfg, nil)
-			alerts, err := e.Evaluate(context.Background(), &tt.ev)
+			e := mustEngine(t, []*Rule{r}, tt.cfg)
+			alerts, err := e.Evaluate(context.Background(), NewMemoryState(), tt.ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -346,8 +395,8 @@ func TestAllowLists(t *testing.T) {
 	}
 	// Allowed events do not count towards thresholds.
 	cfg := Config{Allow: AllowList{SourceIPs: []string{"203.0.113.0/24"}}}
-	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, cfg, NewMemoryState())
-	if got := keys(t, e, burst(t, "kim", 0, 1, 2, 3, 4)); slices.ContainsFunc(got, func(k string) bool { return k != "" }) {
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, cfg)
+	if got := keys(t, e, NewMemoryState(), burst(t, "kim", 0, 1, 2, 3, 4)); slices.ContainsFunc(got, func(k string) bool { return k != "" }) {
 		t.Errorf("allowed events counted: %q", got)
 	}
 }
@@ -359,25 +408,24 @@ func TestConfigValidation(t *testing.T) {
 		name  string
 		rules []*Rule
 		cfg   Config
-		state iamwatch.ThresholdStore
 		want  string
 	}{
-		{"unknown disabled", []*Rule{r}, Config{Disabled: []string{"nope"}}, nil, `disabled: unknown rule "nope"`},
-		{"unknown rule config", []*Rule{r}, Config{Rules: map[string]RuleConfig{"nope": {}}}, nil, `rules: unknown rule "nope"`},
-		{"override without threshold", []*Rule{r}, Config{Rules: map[string]RuleConfig{"user-created": {Threshold: &ThresholdOverride{Count: 3}}}}, nil, "has no threshold"},
-		{"bad cidr", []*Rule{r}, Config{Allow: AllowList{SourceIPs: []string{"10.0.0.0/99"}}}, nil, "source_ips"},
-		{"bad account", []*Rule{r}, Config{Allow: AllowList{Accounts: []string{"12"}}}, nil, "12-digit"},
-		{"bad trusted", []*Rule{r}, Config{TrustedAccounts: []string{"x"}}, nil, "trusted_accounts"},
-		{"duplicate", []*Rule{r, r}, Config{}, nil, "defined twice"},
-		{"threshold without store", []*Rule{tr}, Config{}, nil, "no threshold store"},
+		{"unknown disabled", []*Rule{r}, Config{Disabled: []string{"nope"}}, `disabled: unknown rule "nope"`},
+		{"unknown rule config", []*Rule{r}, Config{Rules: map[string]RuleConfig{"nope": {}}}, `rules: unknown rule "nope"`},
+		{"override without threshold", []*Rule{r}, Config{Rules: map[string]RuleConfig{"user-created": {Threshold: &ThresholdOverride{Count: 3}}}}, "has no threshold"},
+		{"bad cidr", []*Rule{r}, Config{Allow: AllowList{SourceIPs: []string{"10.0.0.0/99"}}}, "source_ips"},
+		{"bad account", []*Rule{r}, Config{Allow: AllowList{Accounts: []string{"12"}}}, "12-digit"},
+		{"bad trusted", []*Rule{r}, Config{TrustedAccounts: []string{"x"}}, "trusted_accounts"},
+		{"duplicate", []*Rule{r, r}, Config{}, "defined twice"},
+		{"supersedes unknown", []*Rule{mustRule(t, singleRule+"supersedes: [nope]\n")}, Config{}, `supersedes unknown rule "nope"`},
 	}
 	for _, tt := range tests {
-		_, err := New(tt.rules, tt.cfg, tt.state)
+		_, err := New(tt.rules, tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	e := mustEngine(t, []*Rule{r, tr}, Config{Disabled: []string{"burst"}}, nil)
+	e := mustEngine(t, []*Rule{r, tr}, Config{Disabled: []string{"burst"}})
 	if got := e.Rules(); !slices.Equal(got, []string{"user-created"}) {
 		t.Errorf("enabled rules %v", got)
 	}
@@ -400,7 +448,7 @@ severity: low
 match: {awsRegion: [ap-east-1]}
 summary: region
 `)}
-	e := mustEngine(t, rules, Config{}, NewMemoryState())
+	e := mustEngine(t, rules, Config{})
 	if len(e.byName["CreateUser"]) != 1 || len(e.byName["ConsoleLogin"]) != 1 || len(e.byIdentity["Root"]) != 1 || len(e.onError) != 1 || len(e.always) != 1 {
 		t.Errorf("index: names %v identity %v onError %d always %d", len(e.byName), len(e.byIdentity), len(e.onError), len(e.always))
 	}
@@ -413,5 +461,33 @@ func TestMergeOverridesByID(t *testing.T) {
 	got := Merge([]*Rule{a}, []*Rule{b, c})
 	if len(got) != 2 || got[0] != b || got[1] != c {
 		t.Errorf("merge: %v", got)
+	}
+}
+
+func TestSupersedes(t *testing.T) {
+	generic := mustRule(t, strings.Replace(singleRule, "id: user-created", "id: iam-changed", 1))
+	specific := mustRule(t, singleRule+"supersedes: [iam-changed]\n")
+	ev := createUser(t, "ev-1", "arn:aws:iam::111122223333:user/alice", "198.51.100.7", "aws-cli/2", t0)
+	for _, tt := range []struct {
+		name  string
+		rules []*Rule
+		cfg   Config
+		want  []string
+	}{
+		{"both enabled", []*Rule{generic, specific}, Config{}, []string{"user-created"}},
+		{"specific disabled", []*Rule{generic, specific}, Config{Disabled: []string{"user-created"}}, []string{"iam-changed"}},
+		{"specific allowed", []*Rule{generic, specific}, Config{Rules: map[string]RuleConfig{"user-created": {Allow: AllowList{Users: []string{"alice"}}}}}, []string{"iam-changed"}},
+	} {
+		claims, err := mustEngine(t, tt.rules, tt.cfg).Evaluate(context.Background(), NewMemoryState(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range claims {
+			got = append(got, c.Alert.Rule)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: rules %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func TestBrokenRuleFiles(t *testing.T) {
 		{"threshold count", validRule + "threshold: {count: 1, within: 1h, by: [user_name]}\n", 7, "at least 2"},
 		{"threshold within", validRule + "threshold: {count: 3, within: soon, by: [user_name]}\n", 7, "not a positive duration"},
 		{"threshold by", validRule + "threshold: {count: 3, within: 1h, by: [username]}\n", 7, `unknown field "username"`},
-		{"threshold and dedup", validRule + "threshold: {count: 3, within: 1h, by: [user_name]}\ndedup: {fields: [user_name], period: 1h}\n", 8, "remove dedup"},
+		{"threshold and dedup", validRule + "threshold: {count: 3, within: 1h, by: [user_name]}\ndedup: {fields: [user_name], period: 1h}\n", 8, "give dedup only a period"},
 		{"test expect", validRule + "tests:\n  - name: t\n    expect: maybe\n    event: {eventID: a}\n", 9, "want alert or none"},
 		{"test event not JSON", validRule + "tests:\n  - name: t\n    expect: none\n    event: 'not json'\n", 10, "JSON object"},
 		{"duplicate key", validRule + "title: again\n", 7, `duplicate key "title"`},

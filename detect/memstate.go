@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -9,52 +10,127 @@ import (
 	"github.com/iamwatch/iamwatch"
 )
 
-// MemoryState is an in-memory iamwatch.ThresholdStore for tests and for
-// `iamwatch rules test`. It is safe for concurrent use. State is lost with
-// the value; the daemon uses its store instead.
+// MemoryState keeps events, threshold hits and alerts in memory, with the
+// semantics of the stores (idempotent by event ID, by (rule, event ID) and
+// by dedup key; alerts merged by iamwatch.Merge), for tests and for
+// `iamwatch rules test`. It is safe for concurrent use; CommitAlerts runs
+// as one critical section. State is lost with the value.
 type MemoryState struct {
-	mu   sync.Mutex
-	seen map[[2]string]bool           // (rule, event ID)
-	hits map[[2]string][]iamwatch.Hit // (rule, group) → hits, sorted by time
+	mu     sync.Mutex
+	events map[string]iamwatch.Event
+	seen   map[[2]string]bool           // (rule, event ID)
+	hits   map[[2]string][]iamwatch.Hit // (rule, group) → hits, as added
+	alerts map[string]iamwatch.Alert
 }
 
-var _ iamwatch.ThresholdStore = (*MemoryState)(nil)
+var (
+	_ State                   = (*MemoryState)(nil)
+	_ iamwatch.ThresholdStore = (*MemoryState)(nil)
+)
 
 // NewMemoryState returns an empty MemoryState.
 func NewMemoryState() *MemoryState {
-	return &MemoryState{seen: map[[2]string]bool{}, hits: map[[2]string][]iamwatch.Hit{}}
+	return &MemoryState{events: map[string]iamwatch.Event{}, seen: map[[2]string]bool{},
+		hits: map[[2]string][]iamwatch.Hit{}, alerts: map[string]iamwatch.Alert{}}
 }
 
-// AddHit records h once per (Rule, EventID).
-func (m *MemoryState) AddHit(_ context.Context, h iamwatch.Hit) (bool, error) {
+// PutEvents stores the events not stored yet (by ID).
+func (m *MemoryState) PutEvents(_ context.Context, events []iamwatch.Event) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := [2]string{h.Rule, h.EventID}
-	if m.seen[k] {
-		return false, nil
-	}
-	m.seen[k] = true
-	g := [2]string{h.Rule, h.Group}
-	list := m.hits[g]
-	i, _ := slices.BinarySearchFunc(list, h.Time, func(x iamwatch.Hit, t time.Time) int {
-		if x.Time.After(t) {
-			return 1
+	n := 0
+	for _, ev := range events {
+		if _, ok := m.events[ev.ID]; !ok {
+			m.events[ev.ID] = ev
+			n++
 		}
-		return -1 // equal times: after the existing ones, as added
+	}
+	return n, nil
+}
+
+// CommitAlerts records hits, resolves and claims, as the stores do.
+func (m *MemoryState) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range hits {
+		k := [2]string{h.Rule, h.EventID}
+		if !m.seen[k] {
+			m.seen[k] = true
+			g := [2]string{h.Rule, h.Group}
+			m.hits[g] = append(m.hits[g], h)
+		}
+	}
+	alerts, err := resolve(ctx, memView{m})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]iamwatch.Claim, len(alerts))
+	for i, a := range alerts {
+		stored, ok := m.alerts[a.DedupKey]
+		if !ok {
+			m.alerts[a.DedupKey] = a
+			out[i] = iamwatch.Claim{Alert: a, New: true}
+			continue
+		}
+		kept, _ := iamwatch.Merge(stored, a)
+		m.alerts[a.DedupKey] = kept
+		out[i] = iamwatch.Claim{Alert: kept}
+	}
+	return out, nil
+}
+
+// Alerts returns the alerts matching f's Key, Rule and Group, newest first.
+func (m *MemoryState) Alerts(_ context.Context, f iamwatch.AlertFilter) ([]iamwatch.Alert, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []iamwatch.Alert
+	for _, a := range m.alerts {
+		if (f.Key == "" || a.DedupKey == f.Key) && (f.Rule == "" || a.Rule == f.Rule) && (f.Group == "" || a.Group == f.Group) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b iamwatch.Alert) int {
+		if c := b.Time.Compare(a.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.DedupKey, a.DedupKey)
 	})
-	m.hits[g] = slices.Insert(list, i, h)
-	return true, nil
+	return out, nil
 }
 
 // Hits returns the hits of (rule, group) with from <= Time <= to, oldest first.
 func (m *MemoryState) Hits(_ context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.hitsLocked(rule, group, from, to), nil
+}
+
+func (m *MemoryState) hitsLocked(rule, group string, from, to time.Time) []iamwatch.Hit {
 	var out []iamwatch.Hit
 	for _, h := range m.hits[[2]string{rule, group}] {
 		if !h.Time.Before(from) && !h.Time.After(to) {
 			out = append(out, h)
 		}
 	}
-	return out, nil
+	sortHits(out)
+	return out
+}
+
+// memView is the StateView CommitAlerts gives its resolver (m.mu held).
+type memView struct{ m *MemoryState }
+
+func (v memView) Hits(_ context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
+	return v.m.hitsLocked(rule, group, from, to), nil
+}
+
+func (v memView) Event(_ context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
+	ev, ok := v.m.events[id]
+	return ev, ok, nil
+}
+
+// EventCount returns how many events are stored.
+func (m *MemoryState) EventCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.events)
 }

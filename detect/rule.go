@@ -35,7 +35,8 @@ import (
 //	  userIdentity: {type: [Root]}
 //	condition: 'is_admin_policy(request.policyArn)'   # optional CEL, see cel.go
 //	threshold: {count: 4, within: 1h, by: [user_name]} # optional; or group: <CEL string>
-//	dedup: {fields: [account_id, source_ip], period: 1h} # optional
+//	dedup: {fields: [account_id, source_ip], period: 1h} # optional; a threshold rule takes period alone (default 24h)
+//	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	summary: 'Root account logged in from IP: {{.source_ip}}'  # see summary.go
 //	action: Confirm with the account owner …
 //	tests:
@@ -63,9 +64,12 @@ type Rule struct {
 	Condition string
 	Threshold *Threshold
 	Dedup     *Dedup
-	Summary   string
-	Action    string
-	Tests     []RuleTest
+	// Supersedes names rules that stay silent on an event this rule matches
+	// (a specific rule over the generic one).
+	Supersedes []string
+	Summary    string
+	Action     string
+	Tests      []RuleTest
 
 	// File is where the rule was read from ("builtin:rules/x.yaml" or a path).
 	File string
@@ -85,7 +89,9 @@ type Threshold struct {
 }
 
 // Dedup makes a single-event rule raise one alert per distinct values of
-// Fields per Period (aligned on the Unix epoch) instead of one per event.
+// Fields per Period (aligned on the zero time, so 24h periods are UTC days)
+// instead of one per event. On a threshold rule only Period is allowed: the
+// rule raises one alert per group and Period, however long the burst.
 type Dedup struct {
 	Fields []string
 	Period time.Duration
@@ -195,6 +201,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Threshold, err = parseThreshold(v)
 		case "dedup":
 			r.Dedup, err = parseDedup(v)
+		case "supersedes":
+			r.Supersedes, err = strs(v, "supersedes")
 		case "summary":
 			r.Summary, err = str(v, "summary")
 		case "action":
@@ -202,7 +210,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, supersedes, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -219,8 +227,18 @@ func parseRule(file string, data []byte) (*Rule, error) {
 	if strings.Contains(r.Action, "\n") {
 		return nil, errAt(seen["action"], "action", "must be one line")
 	}
-	if r.Threshold != nil && r.Dedup != nil {
-		return nil, errAt(seen["dedup"], "dedup", "a threshold rule is deduplicated by its window; remove dedup")
+	if r.Dedup != nil {
+		switch {
+		case r.Threshold != nil && len(r.Dedup.Fields) > 0:
+			return nil, errAt(seen["dedup"], "dedup.fields", "a threshold rule groups by its threshold; give dedup only a period")
+		case r.Threshold == nil && len(r.Dedup.Fields) == 0:
+			return nil, errAt(seen["dedup"], "dedup", "needs fields")
+		case r.Threshold != nil && r.Dedup.Period < r.Threshold.Within:
+			return nil, errAt(seen["dedup"], "dedup.period", "shorter than threshold.within")
+		}
+	}
+	if slices.Contains(r.Supersedes, r.ID) {
+		return nil, errAt(seen["supersedes"], "supersedes", "a rule cannot supersede itself")
 	}
 	// Check the expressions and the template against the default config.
 	ce, err := newCELEnv(Config{})
@@ -350,11 +368,13 @@ func parseDedup(n *yaml.Node) (*Dedup, error) {
 		return nil, err
 	}
 	d := &Dedup{}
-	if m["fields"] == nil || m["period"] == nil {
-		return nil, errAt(n, "dedup", "needs fields and period")
+	if m["period"] == nil {
+		return nil, errAt(n, "dedup", "needs a period")
 	}
-	if d.Fields, err = strs(m["fields"], "dedup.fields"); err != nil {
-		return nil, err
+	if m["fields"] != nil {
+		if d.Fields, err = strs(m["fields"], "dedup.fields"); err != nil {
+			return nil, err
+		}
 	}
 	for _, f := range d.Fields {
 		if !knownField(f) {

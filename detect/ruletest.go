@@ -39,7 +39,8 @@ func (r TestResult) String() string {
 }
 
 // RunTests runs every inline test of every rule, each test against an
-// Engine holding that rule alone, a fresh MemoryState and the trusted
+// Engine holding that rule alone, a fresh MemoryState (each event its own
+// batch, so grouped rules carry their state across batches) and the trusted
 // accounts and admin policies of cfg (allow-lists, threshold overrides and
 // disabled rules do not apply: tests check the rule as written). Events are
 // decoded by cloudtrail.DecodeRecord, as in production.
@@ -60,28 +61,29 @@ func runTest(r *Rule, t RuleTest, cfg Config) TestResult {
 		res.Reason = fmt.Sprintf(format, args...)
 		return res
 	}
-	eng, err := New([]*Rule{r}, cfg, NewMemoryState())
+	eng, err := New([]*Rule{r}, cfg)
 	if err != nil {
 		return fail("%v", err)
 	}
 	ctx := context.Background()
-	var last []iamwatch.Alert
+	st := NewMemoryState()
+	var last []iamwatch.Claim
 	for i, raw := range t.Events {
 		res.Event = string(raw)
 		ev, err := cloudtrail.DecodeRecord(raw)
 		if err != nil {
 			return fail("event %d: %v", i+1, err)
 		}
-		alerts, err := eng.Evaluate(ctx, &ev)
+		claims, err := eng.Evaluate(ctx, st, ev) // one batch an event: state carries across batches
 		if err != nil {
 			return fail("event %d: %v", i+1, err)
 		}
-		last = alerts
+		last = claims
 	}
 	var got *iamwatch.Alert
 	for i := range last {
-		if last[i].Rule == r.ID {
-			got = &last[i]
+		if last[i].Alert.Rule == r.ID {
+			got = &last[i].Alert
 		}
 	}
 	if got != nil {

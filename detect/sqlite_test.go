@@ -27,7 +27,7 @@ func TestThresholdOverSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := detect.New(all, detect.Config{}, st)
+	eng, err := detect.New(all, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,18 +45,13 @@ func TestThresholdOverSQLite(t *testing.T) {
 		return e
 	}
 	keyOf := func(eng *detect.Engine, e iamwatch.Event) string {
-		alerts, err := eng.Evaluate(ctx, &e)
+		claims, err := eng.Evaluate(ctx, st, e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range alerts {
-			if a.Rule == "console-signin-failures" {
-				claimed, err := st.ClaimAlert(ctx, a)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_ = claimed
-				return a.DedupKey
+		for _, c := range claims {
+			if c.Alert.Rule == "console-signin-failures" {
+				return c.Alert.DedupKey
 			}
 		}
 		return ""
@@ -83,7 +78,7 @@ func TestThresholdOverSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	eng, err = detect.New(all, detect.Config{}, st)
+	eng, err = detect.New(all, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +89,7 @@ func TestThresholdOverSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stored) != 1 || len(stored[0].EventIDs) != 5 {
+	if len(stored) != 1 || len(stored[0].EventIDs) != 5 || stored[0].Count != 5 {
 		t.Fatalf("stored alerts %+v", stored)
 	}
 }

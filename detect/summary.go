@@ -12,8 +12,11 @@ import (
 
 // Summaries are Go text/template templates (https://pkg.go.dev/text/template)
 // executed with a map holding every normalised field by name (see Fields),
-// and for threshold rules count (events in the window), group, window_start,
-// window_end and within (the window length, e.g. "1h"):
+// and summaryExtras: count (the events the alert stands for: 1, or for a
+// threshold or dedup rule every event of the group in the dedup period),
+// group, first_seen and last_seen; for threshold rules window_start,
+// window_end, window_count (events in the first window that reached the
+// count) and within (the window length, e.g. "1h"):
 //
 //	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
 //
@@ -35,6 +38,8 @@ import (
 // characters, and control and bidi characters of the rendered summary are
 // escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
 // again for their medium.
+var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within"}
+
 const (
 	maxValueRunes   = 256
 	maxSummaryRunes = 1024
@@ -96,7 +101,10 @@ func parseSummary(id, text string, cfg Config) (*template.Template, error) {
 		return nil, err
 	}
 	// Execute once against an empty event: catches unknown fields.
-	extra := map[string]any{"count": "", "group": "", "window_start": "", "window_end": "", "within": ""}
+	extra := map[string]any{}
+	for _, k := range summaryExtras {
+		extra[k] = ""
+	}
 	if _, err := renderSummary(t, &iamwatch.Event{}, map[string]any{}, extra); err != nil {
 		return nil, err
 	}

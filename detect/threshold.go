@@ -2,79 +2,57 @@ package detect
 
 import (
 	"cmp"
-	"context"
-	"fmt"
-	"hash/maphash"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
 )
 
-// Thresholds.
+// Grouped rules: thresholds and dedup.
 //
-// A threshold rule (count N, within W) fires when N matching events of one
-// group fall inside W of event time. Every matching event is recorded once
-// in the ThresholdStore (AddHit by rule and event ID, so a replayed or
-// duplicated event never counts twice), and so is every window that fired:
-// under the series "<rule>#window", one hit per window whose Time is the
-// window start. State lives only in the store, so a restart, or a second
-// process sharing the store, computes the same windows.
+// A threshold rule (count N, within W) and a dedup rule (one alert per
+// distinct field values) both group their matching events: each match is
+// recorded as a hit (rule, group, event ID, event time) once per rule and
+// event ID, so a repeated delivery never counts twice. Their alerts are
+// incidents: one per (rule, group, period), where periods are aligned on
+// the zero time and last the rule's dedup period (24h by default for a
+// threshold rule, so UTC days). A dedup rule is a threshold of one event.
 //
-// Windows. A window is [S, S+W] where S is the time of a hit. When an event
-// at time T arrives:
+// Whether period P of a group has an alert, and everything in that alert,
+// is a function of the set of the group's hits alone, never of the order
+// they arrived in:
 //
-//  1. If a fired window contains T (S <= T <= S+W; the latest such S), T
-//     belongs to it: the alert of that window is returned again, with the
-//     same DedupKey (the 5th and 6th event of a burst).
-//  2. Otherwise the earliest S <= T among the hits after the end of the
-//     previous fired window is sought whose window [S, S+W] contains T and
-//     at least N hits; hits at or after the start of a later fired window
-//     (possible when events arrive out of order) do not count. If found,
-//     the window is recorded and its alert returned (the N-th event).
-//  3. Otherwise, if a fired window starts within W after T (T arrived late),
-//     T is added to that window's alert.
-//  4. Otherwise nothing fires.
+//   - it fires when some hit at S, P <= S < P+D, has N hits (its own
+//     included) in [S, S+W]; the first such S opens the window, and the
+//     N-th hit of that window is the event that raised the alert (its Time,
+//     user, source IP and summary);
+//   - Count, FirstSeen, LastSeen and the sample of event IDs cover the hits
+//     in [P, P+D), and the first window's hits if it reaches past P+D.
 //
-// So a burst raises one alert per group per window, windows of one group
-// never start inside another, and processing the same events again, in any
-// order, returns the same keys whenever the bursts of a group are more than
-// W apart. Within a long burst, arrival order can shift where a window
-// starts (the greedy choice depends on the hits seen so far); the keys stay
-// stable across replays of the same order.
-//
-// The DedupKey of a window is "<rule>/<S as RFC 3339>/<hash of the group>".
+// Adding hits can only move the window and the raising event earlier and
+// raise the count, so an alert computed from more hits supersedes one
+// computed from fewer (iamwatch.Merge): the same events in any order, in
+// any batches, in one process or several, end in the same stored alerts.
+// A burst that lasts for days is one alert a period whose count grows.
 
-// windowSeries names the store series holding the fired windows of a rule.
-func windowSeries(rule string) string { return rule + "#window" }
+// defaultPeriod is the dedup period of a threshold rule that names none.
+const defaultPeriod = 24 * time.Hour
 
-// window is the fired window an event belongs to.
-type window struct {
-	start time.Time
-	hits  []iamwatch.Hit // the hits in the window (and the late event of case 3), by time
+// incident is what the hits of one (rule, group, period) amount to.
+type incident struct {
+	raised      iamwatch.Hit // the N-th hit of the first window
+	windowStart time.Time
+	windowCount int
+	count       int
+	first, last time.Time
+	sample      []string
 }
 
-// groupLocks serialises threshold evaluation per (rule, group) within one
-// Engine, so concurrent events of one group cannot fire two windows.
-type groupLocks struct {
-	seed  maphash.Seed
-	locks [64]sync.Mutex
-}
-
-func (g *groupLocks) lock(rule, group string) *sync.Mutex {
-	var h maphash.Hash
-	h.SetSeed(g.seed)
-	h.WriteString(rule)
-	h.WriteByte(0)
-	h.WriteString(group)
-	m := &g.locks[h.Sum64()%uint64(len(g.locks))]
-	m.Lock()
-	return m
-}
+// periodOf returns the start of the period holding t.
+func periodOf(t time.Time, period time.Duration) time.Time { return t.UTC().Truncate(period) }
 
 func sortHits(hs []iamwatch.Hit) {
-	slices.SortStableFunc(hs, func(a, b iamwatch.Hit) int {
+	slices.SortFunc(hs, func(a, b iamwatch.Hit) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
@@ -82,95 +60,50 @@ func sortHits(hs []iamwatch.Hit) {
 	})
 }
 
-// evalThreshold records ev as a hit of (rule, group) and returns the window
-// it belongs to, or nil.
-func evalThreshold(ctx context.Context, store iamwatch.ThresholdStore, locks *groupLocks, rule, group string, count int, within time.Duration, ev *iamwatch.Event) (*window, error) {
-	mu := locks.lock(rule, group)
-	defer mu.Unlock()
+// hitsRange is the event-time range of hits that decide period p.
+func hitsRange(p time.Time, period, within time.Duration) (from, to time.Time) {
+	return p, p.Add(period + within)
+}
 
-	t := ev.Time
-	if _, err := store.AddHit(ctx, iamwatch.Hit{Rule: rule, Group: group, EventID: ev.ID, Time: t}); err != nil {
-		return nil, fmt.Errorf("threshold %s: %w", rule, err)
-	}
-	series := windowSeries(rule)
-	anchors, err := store.Hits(ctx, series, group, t.Add(-2*within), t.Add(within))
-	if err != nil {
-		return nil, fmt.Errorf("threshold %s: %w", rule, err)
-	}
-	sortHits(anchors)
-	var containing, previous, next *iamwatch.Hit
-	for i := range anchors {
-		a := &anchors[i]
-		switch {
-		case !a.Time.After(t) && !t.After(a.Time.Add(within)):
-			containing = a // the latest such, anchors are sorted
-		case a.Time.Before(t):
-			previous = a
-		case next == nil:
-			next = a
-		}
-	}
-	windowHits := func(start time.Time) ([]iamwatch.Hit, error) {
-		hs, err := store.Hits(ctx, rule, group, start, start.Add(within))
-		if err != nil {
-			return nil, fmt.Errorf("threshold %s: %w", rule, err)
-		}
-		sortHits(hs)
-		return hs, nil
-	}
-	// 1. Inside a fired window.
-	if containing != nil {
-		hs, err := windowHits(containing.Time)
-		if err != nil {
-			return nil, err
-		}
-		return &window{start: containing.Time, hits: hs}, nil
-	}
-	// 2. A new window.
-	from := t.Add(-within)
-	if previous != nil {
-		if end := previous.Time.Add(within); !end.Before(from) {
-			from = end.Add(time.Nanosecond)
-		}
-	}
-	to := t.Add(within)
-	hs, err := store.Hits(ctx, rule, group, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("threshold %s: %w", rule, err)
-	}
-	sortHits(hs)
-	if next != nil { // hits of a later window do not count
-		hs = slices.DeleteFunc(hs, func(h iamwatch.Hit) bool { return !h.Time.Before(next.Time) })
-	}
-	for i, s := range hs {
-		if s.Time.After(t) {
-			break
-		}
-		if t.After(s.Time.Add(within)) {
+// evalIncident decides period p from hits (every hit of the group in
+// hitsRange, in any order; it is sorted in place). ok is false when the
+// period has no alert.
+func evalIncident(hits []iamwatch.Hit, p time.Time, period time.Duration, count int, within time.Duration) (inc incident, ok bool) {
+	sortHits(hits)
+	hits = slices.CompactFunc(hits, func(a, b iamwatch.Hit) bool { return a.EventID == b.EventID })
+	end := p.Add(period)
+	j := 0
+	for i, s := range hits {
+		if s.Time.Before(p) {
 			continue
 		}
-		end := s.Time.Add(within)
-		j := i
-		for j < len(hs) && !hs[j].Time.After(end) {
+		if !s.Time.Before(end) {
+			break
+		}
+		j = max(j, i)
+		for j < len(hits) && !hits[j].Time.After(s.Time.Add(within)) {
 			j++
 		}
 		if j-i < count {
 			continue
 		}
-		anchor := iamwatch.Hit{Rule: series, Group: group, EventID: group + "\x00" + s.Time.UTC().Format(time.RFC3339Nano), Time: s.Time}
-		if _, err := store.AddHit(ctx, anchor); err != nil {
-			return nil, fmt.Errorf("threshold %s: record window: %w", rule, err)
+		inc = incident{raised: hits[i+count-1], windowStart: s.Time, windowCount: j - i}
+		// The incident's events: the period's, and the first window's.
+		var members []iamwatch.Hit
+		for _, h := range hits {
+			if !h.Time.Before(p) && (h.Time.Before(end) || !h.Time.After(s.Time.Add(within))) {
+				members = append(members, h)
+			}
 		}
-		return &window{start: s.Time, hits: slices.Clone(hs[i:j])}, nil
-	}
-	// 3. Late for a window that fired after it.
-	if next != nil {
-		whs, err := windowHits(next.Time)
-		if err != nil {
-			return nil, err
+		inc.count = len(members)
+		inc.first, inc.last = members[0].Time, members[len(members)-1].Time
+		for _, h := range members[:min(len(members), iamwatch.MaxSampleIDs)] {
+			inc.sample = append(inc.sample, h.EventID)
 		}
-		whs = append([]iamwatch.Hit{{Rule: rule, Group: group, EventID: ev.ID, Time: t}}, whs...)
-		return &window{start: next.Time, hits: whs}, nil
+		if len(members) > iamwatch.MaxSampleIDs {
+			inc.sample = append(inc.sample, members[len(members)-1].EventID)
+		}
+		return inc, true
 	}
-	return nil, nil
+	return incident{}, false
 }

@@ -50,7 +50,7 @@ func fixtureAlerts() []iamwatch.Alert {
 func (h *harness) claim(t testing.TB, as ...iamwatch.Alert) {
 	t.Helper()
 	for _, a := range as {
-		if _, err := h.st.ClaimAlert(context.Background(), a); err != nil {
+		if _, err := iamwatch.ClaimAlert(context.Background(), h.st, a); err != nil {
 			t.Fatal(err)
 		}
 	}

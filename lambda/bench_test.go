@@ -63,7 +63,7 @@ func BenchmarkEventBridge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		engine, err := detect.New(rs, detect.Config{}, st)
+		engine, err := detect.New(rs, detect.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -70,7 +70,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := detect.New(rs, detect.Config{}, st)
+	engine, err := detect.New(rs, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

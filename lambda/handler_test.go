@@ -88,7 +88,7 @@ func TestNotifier(t *testing.T) {
 	}
 	defer st.Close()
 	a := notifytest.Alert()
-	if _, err := st.ClaimAlert(ctx, a); err != nil {
+	if _, err := iamwatch.ClaimAlert(ctx, st, a); err != nil {
 		t.Fatal(err)
 	}
 	srv := notifytest.NewServer(t)
@@ -179,37 +179,9 @@ func (o objects) Open(_ context.Context, bucket, key string) (io.ReadCloser, err
 	return io.NopCloser(strings.NewReader(s)), nil
 }
 
-// memStore is the smallest pipeline.Store, for tests and benchmarks that
+// newMemStore is the smallest pipeline.Store, for tests and benchmarks that
 // measure the handler rather than a database.
-type memStore struct {
-	events map[string]bool
-	alerts map[string]bool
-}
-
-func newMemStore() *memStore { return &memStore{events: map[string]bool{}, alerts: map[string]bool{}} }
-
-func (m *memStore) PutEvents(_ context.Context, evs []iamwatch.Event) (int, error) {
-	n := 0
-	for _, e := range evs {
-		if !m.events[e.ID] {
-			m.events[e.ID] = true
-			n++
-		}
-	}
-	return n, nil
-}
-
-func (m *memStore) ClaimAlert(_ context.Context, a iamwatch.Alert) (bool, error) {
-	if m.alerts[a.DedupKey] {
-		return false, nil
-	}
-	m.alerts[a.DedupKey] = true
-	return true, nil
-}
-
-func (m *memStore) Alerts(context.Context, iamwatch.AlertFilter) ([]iamwatch.Alert, error) {
-	return nil, nil
-}
+func newMemStore() *detect.MemoryState { return detect.NewMemoryState() }
 
 func newEngine(t testing.TB) *detect.Engine {
 	t.Helper()
@@ -217,7 +189,7 @@ func newEngine(t testing.TB) *detect.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := detect.New(rs, detect.Config{}, detect.NewMemoryState())
+	e, err := detect.New(rs, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +231,8 @@ func TestSQSObjects(t *testing.T) {
 	if !slices.Equal(resp.BatchItemFailures, want) {
 		t.Errorf("batchItemFailures = %+v, want %+v", resp.BatchItemFailures, want)
 	}
-	if len(st.events) != 2 {
-		t.Errorf("stored %d events, want 2", len(st.events))
+	if st.EventCount() != 2 {
+		t.Errorf("stored %d events, want 2", st.EventCount())
 	}
 	if len(published) != 0 {
 		t.Errorf("published %v for events no rule matches", published)
@@ -273,7 +245,7 @@ func TestSQSObjects(t *testing.T) {
 	}
 }
 
-type failingStore struct{ *memStore }
+type failingStore struct{ *detect.MemoryState }
 
 func (failingStore) PutEvents(context.Context, []iamwatch.Event) (int, error) {
 	return 0, errors.New("ProvisionedThroughputExceededException")

@@ -29,7 +29,7 @@ func openStoreAt(t testing.TB, path string) *sqlite.Store {
 func claim(t testing.TB, s iamwatch.AlertStore, alerts ...iamwatch.Alert) {
 	t.Helper()
 	for _, a := range alerts {
-		if _, err := s.ClaimAlert(context.Background(), a); err != nil {
+		if _, err := iamwatch.ClaimAlert(context.Background(), s, a); err != nil {
 			t.Fatal(err)
 		}
 	}

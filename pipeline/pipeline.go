@@ -5,20 +5,19 @@ import (
 	"fmt"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect"
 )
 
-// Detector evaluates one event against the rules. detect.Engine implements it.
+// Detector matches a batch of events against the rules. detect.Engine
+// implements it.
 type Detector interface {
-	// Evaluate returns the alerts ev belongs to (new or already raised); the
-	// pipeline claims them to learn which are new.
-	Evaluate(ctx context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error)
-}
-
-// interested is an optional Detector method: whether any rule could match
-// ev, whatever the threshold state. The pipeline stores such events, so the
-// events a threshold counts are kept whether or not the threshold has been
-// reached yet: the same input read twice, in any order, leaves the same rows.
-type interested interface {
+	// Match evaluates the rules on events, reading no state; the store
+	// then records the batch's hits and resolves its alerts.
+	Match(ctx context.Context, events []iamwatch.Event) (*detect.Batch, error)
+	// Interested reports, cheaply, whether any rule could match ev. The
+	// pipeline stores such events, so the events a threshold counts are
+	// kept whether or not the threshold has been reached yet: the same
+	// input read twice, in any order, leaves the same rows.
 	Interested(ev *iamwatch.Event) bool
 }
 
@@ -38,7 +37,6 @@ type Pipeline struct {
 	filter  Filter
 	enqueue func(context.Context, iamwatch.Alert) error
 	onNew   func(iamwatch.Alert)
-	keeps   interested // the detector's Interested, when it has one.
 }
 
 // Options configure a Pipeline.
@@ -61,13 +59,7 @@ func New(store Store, opt Options) (*Pipeline, error) {
 	if opt.Filter.Keep == "" {
 		opt.Filter.Keep = KeepIdentity
 	}
-	p := &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}
-	p.keeps, _ = opt.Detector.(interested)
-	return p, nil
-}
-
-func (p *Pipeline) interested(ev *iamwatch.Event) bool {
-	return p.keeps != nil && p.keeps.Interested(ev)
+	return &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}, nil
 }
 
 // Result counts what one batch did.
@@ -76,7 +68,7 @@ type Result struct {
 	Kept       int // events the filter (or an alert) kept.
 	Stored     int // events newly stored.
 	Duplicates int // kept events already stored.
-	Alerts     int // alerts matched (new or not).
+	Alerts     int // alerts the batch belongs to (new or not), once each.
 	NewAlerts  int // alerts claimed for the first time.
 }
 
@@ -91,25 +83,23 @@ func (r *Result) Add(o Result) {
 }
 
 // Process detects, filters, stores and claims alerts for one batch, in that
-// order of durability: events are stored before their alerts are claimed, so
-// a crash in between replays to the same state. It is idempotent: the same
+// order of durability: events are stored before the batch's threshold hits
+// and alerts are committed (one store call: one transaction in SQLite), so a
+// crash in between replays to the same state. It is idempotent: the same
 // batch twice stores nothing new and claims no alert twice.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
 	res := Result{Events: len(events)}
-	var alerts []iamwatch.Alert
+	var batch *detect.Batch
+	if p.detect != nil {
+		var err error
+		if batch, err = p.detect.Match(ctx, events); err != nil {
+			return res, fmt.Errorf("pipeline: detect: %w", err)
+		}
+	}
 	keep := make([]iamwatch.Event, 0, len(events))
 	for i := range events {
 		ev := &events[i]
-		var raised bool
-		if p.detect != nil {
-			as, err := p.detect.Evaluate(ctx, ev)
-			if err != nil {
-				return res, fmt.Errorf("pipeline: detect event %s: %w", ev.ID, err)
-			}
-			raised = len(as) > 0
-			alerts = append(alerts, as...)
-		}
-		if raised || p.filter.Stores(ev) || p.interested(ev) {
+		if (batch != nil && (batch.Matched[i] || p.detect.Interested(ev))) || p.filter.Stores(ev) {
 			keep = append(keep, *ev)
 		}
 	}
@@ -122,21 +112,24 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		res.Stored = n
 		res.Duplicates = len(keep) - n
 	}
-	res.Alerts = len(alerts)
-	for _, a := range alerts {
-		claimed, err := p.store.ClaimAlert(ctx, a)
-		if err != nil {
-			return res, fmt.Errorf("pipeline: claim alert %s: %w", a.DedupKey, err)
-		}
+	if batch == nil || (len(batch.Hits) == 0 && !batch.HasAlerts()) {
+		return res, nil
+	}
+	claims, err := p.store.CommitAlerts(ctx, batch.Hits, batch.Resolve)
+	if err != nil {
+		return res, fmt.Errorf("pipeline: commit alerts: %w", err)
+	}
+	res.Alerts = len(claims)
+	for _, c := range claims {
 		if p.enqueue != nil {
-			if err := p.enqueue(ctx, a); err != nil {
-				return res, fmt.Errorf("pipeline: enqueue alert %s: %w", a.DedupKey, err)
+			if err := p.enqueue(ctx, c.Alert); err != nil {
+				return res, fmt.Errorf("pipeline: enqueue alert %s: %w", c.Alert.DedupKey, err)
 			}
 		}
-		if claimed {
+		if c.New {
 			res.NewAlerts++
 			if p.onNew != nil {
-				p.onNew(a)
+				p.onNew(c.Alert)
 			}
 		}
 	}

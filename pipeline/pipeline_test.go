@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
@@ -38,15 +39,19 @@ func openStore(t *testing.T) *sqlite.Store {
 	return st
 }
 
-// nameDetector raises one alert per event whose name it is given: a test
-// double of the Detector port that keeps these tests about the pipeline.
-type nameDetector map[string]bool
-
-func (d nameDetector) Evaluate(_ context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error) {
-	if !d[ev.Name] {
-		return nil, nil
+// nameDetector is a detect.Engine with one rule, "test", raising one alert
+// per event whose name is given, keeping these tests about the pipeline.
+func nameDetector(t testing.TB, names ...string) *detect.Engine {
+	t.Helper()
+	r, err := detect.ParseRule("test.yaml", []byte(fmt.Sprintf("id: test\ntitle: Test\nseverity: high\nmatch: {eventName: %q}\nsummary: s\n", names)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []iamwatch.Alert{{DedupKey: "test|" + ev.ID, Rule: "test", Severity: iamwatch.SeverityHigh, Time: ev.Time, EventName: ev.Name, EventIDs: []string{ev.ID}}}, nil
+	e, err := detect.New([]*detect.Rule{r}, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -74,7 +79,7 @@ func TestReadIsIdempotentAndCountsDuplicatesAcrossFiles(t *testing.T) {
 	st := openStore(t)
 	var newAlerts []iamwatch.Alert
 	p, err := pipeline.New(st, pipeline.Options{
-		Detector: nameDetector{"CreateUser": true},
+		Detector: nameDetector(t, "CreateUser"),
 		OnNew:    func(a iamwatch.Alert) { newAlerts = append(newAlerts, a) },
 	})
 	if err != nil {
@@ -202,7 +207,7 @@ func TestFilter(t *testing.T) {
 
 func TestAlertingEventIsStoredWhateverTheFilter(t *testing.T) {
 	st := openStore(t)
-	p, err := pipeline.New(st, pipeline.Options{Detector: nameDetector{"RunInstances": true}})
+	p, err := pipeline.New(st, pipeline.Options{Detector: nameDetector(t, "RunInstances")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +227,7 @@ func TestEnqueueFailureIsRetriedOnReplay(t *testing.T) {
 	fail := true
 	var enqueued []string
 	p, err := pipeline.New(st, pipeline.Options{
-		Detector: nameDetector{"CreateUser": true},
+		Detector: nameDetector(t, "CreateUser"),
 		Enqueue: func(_ context.Context, a iamwatch.Alert) error {
 			if fail {
 				return fmt.Errorf("outbox unavailable")

@@ -163,7 +163,7 @@ func loadSynthetic(ctx context.Context, st *sqlite.Store, n int) error {
 	for d := range 90 {
 		a := iamwatch.Alert{DedupKey: fmt.Sprintf("bench/%d", d), Rule: "bench", Severity: iamwatch.SeverityHigh,
 			Time: start.Add(time.Duration(d) * 24 * time.Hour), UserName: "user-1", AccountID: "111122223333"}
-		if _, err := st.ClaimAlert(ctx, a); err != nil {
+		if _, err := iamwatch.ClaimAlert(ctx, st, a); err != nil {
 			return err
 		}
 	}

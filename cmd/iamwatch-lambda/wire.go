@@ -155,7 +155,7 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 	if err != nil {
 		return err
 	}
-	engine, err := detect.New(rs, detect.Config{}, store)
+	engine, err := detect.New(rs, detect.Config{})
 	if err != nil {
 		return err
 	}

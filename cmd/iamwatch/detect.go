@@ -32,5 +32,5 @@ func (e *env) detector(dirs []string, cfg detect.Config, state iamwatch.Threshol
 	if err != nil {
 		return nil, err
 	}
-	return detect.New(rs, cfg, state)
+	return detect.New(rs, cfg)
 }

@@ -62,7 +62,7 @@ func TestNotifyRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := notifytest.Alert()
-	if _, err := st.ClaimAlert(ctx, a); err != nil {
+	if _, err := iamwatch.ClaimAlert(ctx, st, a); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Enqueue(ctx, a.DedupKey, []string{"hook", "mail"}, notifytest.Time); err != nil {

@@ -246,7 +246,7 @@ valid, 1 when not.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			rs, cfg, err := f.load(args)
 			if err == nil {
-				_, err = detect.New(rs, cfg, detect.NewMemoryState())
+				_, err = detect.New(rs, cfg)
 			}
 			if err != nil {
 				for _, e1 := range unjoinErr(err) {

@@ -219,7 +219,7 @@ func Load(ctx context.Context, st Store) error {
 		return fmt.Errorf("querytest: load events: %w", err)
 	}
 	for _, a := range Alerts() {
-		if _, err := st.ClaimAlert(ctx, a); err != nil {
+		if _, err := iamwatch.ClaimAlert(ctx, st, a); err != nil {
 			return fmt.Errorf("querytest: load alerts: %w", err)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
@@ -203,13 +204,17 @@ const s3TestEvent = `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2025-
 
 // detector raises one alert per CreateUser event, so tests can count
 // claims without the rule catalog.
-type detector struct{}
-
-func (detector) Evaluate(_ context.Context, ev *iamwatch.Event) ([]iamwatch.Alert, error) {
-	if ev.Name != "CreateUser" {
-		return nil, nil
+func detector(t testing.TB) *detect.Engine {
+	t.Helper()
+	r, err := detect.ParseRule("created.yaml", []byte("id: created\ntitle: Created\nseverity: high\nmatch: {eventName: [CreateUser]}\nsummary: s\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []iamwatch.Alert{{DedupKey: "created/" + ev.ID, Rule: "created", Time: ev.Time, EventIDs: []string{ev.ID}}}, nil
+	e, err := detect.New([]*detect.Rule{r}, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // recorder is a Processor over a real SQLite pipeline that totals what it
@@ -226,7 +231,7 @@ type recorder struct {
 	batches int
 }
 
-func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detector{}) }
+func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detector(t)) }
 
 // newRecorderWith takes the detector (nil: none).
 func newRecorderWith(t testing.TB, d pipeline.Detector) *recorder {

@@ -6,18 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iamwatch/iamwatch"
 )
-
-// claimAttempts bounds the optimistic-locking retries of one merge.
-const claimAttempts = 8
 
 func (s *Store) alertItem(a *iamwatch.Alert) item {
 	it := make(item, 22)
@@ -37,9 +34,11 @@ func (s *Store) alertItem(a *iamwatch.Alert) item {
 	setS(it, "group", a.Group)
 	setS(it, "window_start", eventTime(a.WindowStart))
 	setS(it, "window_end", eventTime(a.WindowEnd))
+	setN(it, "count", int64(max(a.Count, 1)))
+	setS(it, "first_seen", eventTime(a.FirstSeen))
+	setS(it, "last_seen", eventTime(a.LastSeen))
 	setList(it, "tags", a.Tags)
 	setList(it, "references", a.References)
-	setN(it, "version", 1)
 	setMillis(it, "created_at", s.now())
 	if exp := s.alertExpiry(); exp > 0 {
 		setN(it, attrExpires, exp)
@@ -60,10 +59,18 @@ func alertFromItem(it item) (iamwatch.Alert, error) {
 		return a, fmt.Errorf("alert %s: %w", a.DedupKey, err)
 	}
 	a.Severity = iamwatch.Severity(sev)
+	a.Count = 1
+	if _, ok := it["count"]; ok {
+		n, err := getN(it, "count")
+		if err != nil {
+			return a, fmt.Errorf("alert %s: %w", a.DedupKey, err)
+		}
+		a.Count = int(n)
+	}
 	for _, f := range []struct {
 		name string
 		dst  *time.Time
-	}{{"time", &a.Time}, {"window_start", &a.WindowStart}, {"window_end", &a.WindowEnd}} {
+	}{{"time", &a.Time}, {"window_start", &a.WindowStart}, {"window_end", &a.WindowEnd}, {"first_seen", &a.FirstSeen}, {"last_seen", &a.LastSeen}} {
 		if *f.dst, err = parseEventTime(getS(it, f.name)); err != nil {
 			return a, fmt.Errorf("alert %s: %s: %w", a.DedupKey, f.name, err)
 		}
@@ -85,93 +92,127 @@ func dedupIDs(ids []string) []string {
 
 func capIDs(ids []string) []string { return ids[:min(len(ids), MaxAlertEventIDs)] }
 
-// ClaimAlert stores a if no alert with its DedupKey exists and reports true.
-// Otherwise it adds a's EventIDs to the stored alert (union, stored order
-// first, at most MaxAlertEventIDs), keeps the earlier Time and reports
-// false. A repeat that adds nothing costs one read and no write.
-func (s *Store) ClaimAlert(ctx context.Context, a iamwatch.Alert) (bool, error) {
-	if a.DedupKey == "" {
-		return false, fmt.Errorf("dynamodb: claim alert: empty dedup key (rule %q)", a.Rule)
+// CommitAlerts records hits (BatchWriteItem puts: a hit's item is a
+// function of its key, so writing it again changes nothing), then calls
+// resolve with a view that reads the hits and events with consistent reads,
+// then claims each alert: a conditional PutItem stores it when its key is
+// new; otherwise a conditional UpdateItem replaces the stored fields only
+// when the claim counts more events (iamwatch.Merge), so concurrent
+// invocations converge on the alert computed from the most hits.
+// It is not one transaction: hits recorded before a failure stay, which is
+// harmless (a retry records them again and resolves the same alerts).
+func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
+	if err := s.putHits(ctx, hits); err != nil {
+		return nil, err
 	}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.t.Alerts),
-		Item:                                s.alertItem(&a),
-		ConditionExpression:                 aws.String("attribute_not_exists(dedup_key)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return true, nil
+	alerts, err := resolve(ctx, view{s})
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: commit alerts: %w", err)
 	}
-	cf, ok := isConditionFailed(err)
-	if !ok {
-		return false, fmt.Errorf("dynamodb: claim alert %s: %w", a.DedupKey, err)
+	claims := make([]iamwatch.Claim, len(alerts))
+	for i, a := range alerts {
+		if claims[i], err = s.claim(ctx, a); err != nil {
+			return nil, fmt.Errorf("dynamodb: claim alert %s: %w", a.DedupKey, err)
+		}
 	}
-	if err := s.mergeAlert(ctx, a, cf.Item); err != nil {
-		return false, fmt.Errorf("dynamodb: claim alert %s: %w", a.DedupKey, err)
-	}
-	return false, nil
+	return claims, nil
 }
 
-// mergeAlert adds a's event IDs and earlier time to the stored alert, with
-// an UpdateItem conditional on the version read. stored is the item the
-// failed put returned, if the service returned it (dynalite does not).
-func (s *Store) mergeAlert(ctx context.Context, a iamwatch.Alert, stored item) error {
-	key := item{"dedup_key": sv(a.DedupKey)}
-	for range claimAttempts {
-		if stored == nil {
-			out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-				TableName: aws.String(s.t.Alerts), Key: key, ConsistentRead: aws.Bool(true),
-				ProjectionExpression:     aws.String("event_ids, #t, version"),
-				ExpressionAttributeNames: map[string]string{"#t": "time"},
-			})
-			if err != nil {
-				return fmt.Errorf("read stored alert: %w", err)
-			}
-			if out.Item == nil {
-				return errors.New("stored alert vanished (pruned meanwhile); retry the claim")
-			}
-			stored = out.Item
-		}
-		ids := getList(stored, "event_ids")
-		merged := capIDs(dedupIDs(append(slices.Clone(ids), a.EventIDs...)))
-		t, newT := getS(stored, "time"), getS(stored, "time")
-		if at := eventTime(a.Time); at != "" && (t == "" || at < t) {
-			newT = at
-		}
-		if len(merged) == len(ids) && newT == t {
-			return nil
-		}
-		version, err := getN(stored, "version")
-		if err != nil {
-			return err
-		}
-		upd := &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.t.Alerts),
-			Key:                      key,
-			UpdateExpression:         aws.String("SET #t = :t, version = :next"),
-			ConditionExpression:      aws.String("version = :v"),
-			ExpressionAttributeNames: map[string]string{"#t": "time"},
-			ExpressionAttributeValues: item{
-				":t": sv(newT), ":v": nv(version), ":next": nv(version + 1),
-			},
-		}
-		if len(merged) > 0 {
-			l := item{}
-			setList(l, "x", merged)
-			upd.UpdateExpression = aws.String("SET #t = :t, version = :next, event_ids = :ids")
-			upd.ExpressionAttributeValues[":ids"] = l["x"]
-		}
-		_, err = s.db.UpdateItem(ctx, upd)
-		if _, ok := isConditionFailed(err); ok {
-			stored = nil // another writer merged first: read again.
+// CommitIsAtomic reports false: see CommitAlerts.
+func (s *Store) CommitIsAtomic() bool { return false }
+
+func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, error) {
+	if a.DedupKey == "" {
+		return iamwatch.Claim{}, fmt.Errorf("empty dedup key (rule %q)", a.Rule)
+	}
+	a.Count = max(a.Count, 1)
+	it := s.alertItem(&a)
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.t.Alerts),
+		Item:                it,
+		ConditionExpression: aws.String("attribute_not_exists(dedup_key)"),
+	})
+	if err == nil {
+		return iamwatch.Claim{Alert: a, New: true}, nil
+	}
+	if _, ok := isConditionFailed(err); !ok {
+		return iamwatch.Claim{}, err
+	}
+	// Stored already: replace its fields if this claim counts more.
+	var set []string
+	names := map[string]string{}
+	values := item{}
+	for k, v := range it {
+		if k == "dedup_key" || k == "created_at" {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("merge into stored alert: %w", err)
-		}
-		return nil
+		n, p := "#f"+strconv.Itoa(len(names)), ":f"+strconv.Itoa(len(values))
+		names[n], values[p] = k, v
+		set = append(set, n+" = "+p)
 	}
-	return fmt.Errorf("merge into stored alert: still contended after %d attempts", claimAttempts)
+	slices.Sort(set)
+	names["#cnt"] = "count"
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.t.Alerts),
+		Key:                       item{"dedup_key": sv(a.DedupKey)},
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
+		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < " + countPlaceholder(names, values, a.Count) + ")"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if err == nil {
+		return iamwatch.Claim{Alert: a}, nil
+	}
+	if _, ok := isConditionFailed(err); !ok {
+		return iamwatch.Claim{}, fmt.Errorf("merge into stored alert: %w", err)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.t.Alerts), Key: item{"dedup_key": sv(a.DedupKey)}, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return iamwatch.Claim{}, fmt.Errorf("read stored alert: %w", err)
+	}
+	if out.Item == nil {
+		return iamwatch.Claim{}, errors.New("stored alert vanished (pruned meanwhile); retry the claim")
+	}
+	stored, err := alertFromItem(out.Item)
+	if err != nil {
+		return iamwatch.Claim{}, err
+	}
+	return iamwatch.Claim{Alert: stored}, nil
+}
+
+func countPlaceholder(_ map[string]string, values item, n int) string {
+	values[":claimcount"] = nv(int64(n))
+	return ":claimcount"
+}
+
+// view is the StateView of CommitAlerts.
+type view struct{ s *Store }
+
+func (v view) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
+	return v.s.Hits(ctx, rule, group, from, to)
+}
+
+// Event reads the event with a consistent GetItem: the table is keyed by
+// (event_date, event_id), and t gives the date.
+func (v view) Event(ctx context.Context, id string, t time.Time) (iamwatch.Event, bool, error) {
+	out, err := v.s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(v.s.t.Events),
+		Key:            item{"event_date": sv(t.UTC().Format(time.DateOnly)), "event_id": sv(id)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return iamwatch.Event{}, false, fmt.Errorf("dynamodb: event %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return iamwatch.Event{}, false, nil
+	}
+	ev, err := EventFromItem(out.Item)
+	if err != nil {
+		return iamwatch.Event{}, false, fmt.Errorf("dynamodb: event %s: %w", id, err)
+	}
+	return ev, true, nil
 }
 
 // Alerts lists stored alerts matching f, newest first (ties by dedup key,
@@ -190,6 +231,7 @@ func (s *Store) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.
 		names[n], values[p] = attr, sv(v)
 		conds = append(conds, n+" = "+p)
 	}
+	eq("dedup_key", f.Key)
 	eq("rule", f.Rule)
 	eq("group", f.Group)
 	eq("user_name", f.UserName)

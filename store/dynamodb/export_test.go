@@ -32,7 +32,7 @@ func TestExportSource(t *testing.T) {
 			AccountID: "111122223333", UserName: "deployer", EventIDs: []string{late[0].ID}},
 	}
 	for _, a := range alerts {
-		if _, err := s.ClaimAlert(ctx, a); err != nil {
+		if _, err := iamwatch.ClaimAlert(ctx, s, a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,8 +83,8 @@ func TestExportSource(t *testing.T) {
 		t.Errorf("second export: %+v, want nothing written", rep)
 	}
 	merged := alerts[1]
-	merged.EventIDs = []string{late[1].ID}
-	if _, err := s.ClaimAlert(ctx, merged); err != nil {
+	merged.EventIDs, merged.Count = []string{alerts[1].EventIDs[0], late[1].ID}, 2
+	if _, err := iamwatch.ClaimAlert(ctx, s, merged); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Hour)

@@ -1,13 +1,16 @@
 package dynamodb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iamwatch/iamwatch"
 )
@@ -18,28 +21,33 @@ func series(rule, group string) string {
 	return strconv.Itoa(len(rule)) + "/" + rule + "/" + group
 }
 
-// AddHit records h once per (Rule, Group, EventID) and reports false for a
-// repeat.
-func (s *Store) AddHit(ctx context.Context, h iamwatch.Hit) (bool, error) {
-	if h.Rule == "" || h.EventID == "" {
-		return false, fmt.Errorf("dynamodb: add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
+// putHits writes hits with BatchWriteItem, once each per (Rule, Group,
+// EventID) within the call (a batch may not name one key twice).
+func (s *Store) putHits(ctx context.Context, hits []iamwatch.Hit) error {
+	seen := make(map[[2]string]bool, len(hits))
+	reqs := make([]types.WriteRequest, 0, len(hits))
+	exp := s.alertExpiry()
+	for _, h := range hits {
+		if h.Rule == "" || h.EventID == "" {
+			return fmt.Errorf("dynamodb: add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
+		}
+		k := [2]string{series(h.Rule, h.Group), h.EventID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		it := item{"series": sv(k[0]), "event_id": sv(h.EventID), "hit_time": nv(h.Time.UnixMilli())}
+		setS(it, "rule", h.Rule)
+		setS(it, "group", h.Group)
+		if exp > 0 {
+			setN(it, attrExpires, exp)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
 	}
-	it := item{"series": sv(series(h.Rule, h.Group)), "event_id": sv(h.EventID), "hit_time": nv(h.Time.UnixMilli())}
-	setS(it, "rule", h.Rule)
-	setS(it, "group", h.Group)
-	if exp := s.alertExpiry(); exp > 0 {
-		setN(it, attrExpires, exp)
+	if err := s.batchWrite(ctx, s.t.Hits, reqs); err != nil {
+		return fmt.Errorf("dynamodb: add %d hits: %w", len(reqs), err)
 	}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.t.Hits), Item: it, ConditionExpression: aws.String("attribute_not_exists(event_id)"),
-	})
-	if _, ok := isConditionFailed(err); ok {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("dynamodb: add hit %s/%s: %w", h.Rule, h.EventID, err)
-	}
-	return true, nil
+	return nil
 }
 
 // Hits returns the hits of (rule, group) with from <= Time <= to, oldest
@@ -77,6 +85,9 @@ func (s *Store) Hits(ctx context.Context, rule, group string, from, to time.Time
 			out = append(out, iamwatch.Hit{Rule: rule, Group: group, EventID: getS(it, "event_id"), Time: t})
 		}
 		if len(res.LastEvaluatedKey) == 0 {
+			slices.SortStableFunc(out, func(a, b iamwatch.Hit) int { // equal times: by event ID
+				return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.EventID, b.EventID))
+			})
 			return out, nil
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey

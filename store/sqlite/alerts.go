@@ -4,14 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/iamwatch/iamwatch"
 )
 
 const alertColumns = `dedup_key, rule, severity, title, summary, action, time, account_id, region,
-	user_name, source_ip, event_name, event_ids, grp, window_start, window_end, tags, refs`
+	user_name, source_ip, event_name, event_ids, grp, window_start, window_end, tags, refs,
+	count, first_seen, last_seen`
 
 // alertColumnsOf returns alertColumns qualified by a table alias.
 func alertColumnsOf(alias string) string {
@@ -22,69 +25,122 @@ func alertColumnsOf(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
-// ClaimAlert stores a if no alert with its DedupKey exists and reports true.
-// Otherwise it adds a's EventIDs to the stored alert (set union, stored order
-// first), keeps the earlier Time, and reports false. Event times are kept to
-// whole seconds.
-func (s *Store) ClaimAlert(ctx context.Context, a iamwatch.Alert) (claimed bool, err error) {
-	if a.DedupKey == "" {
-		return false, fmt.Errorf("sqlite: claim alert: empty dedup key (rule %q)", a.Rule)
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+alertColumns+`, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (dedup_key) DO NOTHING`,
-		a.DedupKey, a.Rule, int(a.Severity), a.Title, a.Summary, a.Action, eventTime(a.Time),
+// alertArgs returns a's values in alertColumns order.
+func alertArgs(a *iamwatch.Alert) []any {
+	return []any{a.DedupKey, a.Rule, int(a.Severity), a.Title, a.Summary, a.Action, eventTime(a.Time),
 		a.AccountID, a.Region, a.UserName, a.SourceIP, a.EventName, jsonList(dedup(a.EventIDs)),
 		a.Group, eventTime(a.WindowStart), eventTime(a.WindowEnd), jsonList(a.Tags), jsonList(a.References),
-		wallTime(s.now()))
+		max(a.Count, 1), eventTime(a.FirstSeen), eventTime(a.LastSeen)}
+}
+
+// hitChunk hits go into one INSERT statement.
+const hitChunk = 128
+
+// CommitAlerts records hits, resolves and claims the alerts in one
+// transaction (see iamwatch.AlertStore). The resolver reads through the
+// transaction, so it sees the hits just added and, since SQLite has one
+// writer at a time, every other process's committed state. Times are kept
+// to whole seconds.
+func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
+		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
-	} else if n == 1 {
-		claimed = true
-	} else {
-		if err := mergeAlert(ctx, tx, a); err != nil {
-			return false, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
+	defer tx.Rollback()
+	if err := insertHits(ctx, tx, hits); err != nil {
+		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
+	}
+	alerts, err := resolve(ctx, txView{s, tx})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
+	}
+	claims := make([]iamwatch.Claim, len(alerts))
+	for i, a := range alerts {
+		if claims[i], err = s.claim(ctx, tx, a); err != nil {
+			return nil, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: claim alert %s: commit: %w", a.DedupKey, err)
+		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
-	return claimed, nil
+	return claims, nil
 }
 
-// mergeAlert adds a's event IDs to the stored alert and keeps the earliest time.
-func mergeAlert(ctx context.Context, tx *sql.Tx, a iamwatch.Alert) error {
-	var idsJSON, t string
-	err := tx.QueryRowContext(ctx, "SELECT event_ids, time FROM alerts WHERE dedup_key = ?", a.DedupKey).Scan(&idsJSON, &t)
-	if err != nil {
-		return fmt.Errorf("read stored alert: %w", err)
-	}
-	var ids []string
-	if err := json.Unmarshal([]byte(idsJSON), &ids); err != nil {
-		return fmt.Errorf("stored event_ids: %w", err)
-	}
-	merged := dedup(append(ids, a.EventIDs...))
-	newT := t
-	if at := eventTime(a.Time); at != "" && (t == "" || at < t) {
-		newT = at
-	}
-	if len(merged) == len(ids) && newT == t {
-		return nil
-	}
-	_, err = tx.ExecContext(ctx, "UPDATE alerts SET event_ids = ?, time = ? WHERE dedup_key = ?",
-		jsonList(merged), newT, a.DedupKey)
-	if err != nil {
-		return fmt.Errorf("update stored alert: %w", err)
+func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) error {
+	args := make([]any, 0, 4*hitChunk)
+	for start := 0; start < len(hits); start += hitChunk {
+		chunk := hits[start:min(start+hitChunk, len(hits))]
+		args = args[:0]
+		for _, h := range chunk {
+			if h.Rule == "" || h.EventID == "" {
+				return fmt.Errorf("add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
+			}
+			args = append(args, h.Rule, h.Group, h.EventID, eventTime(h.Time))
+		}
+		q := "INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(chunk)), ",") + " ON CONFLICT (rule, event_id) DO NOTHING"
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("add %d hits: %w", len(chunk), err)
+		}
 	}
 	return nil
+}
+
+// claim stores a, or merges it into the stored alert of its key.
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, a iamwatch.Alert) (iamwatch.Claim, error) {
+	if a.DedupKey == "" {
+		return iamwatch.Claim{}, fmt.Errorf("empty dedup key (rule %q)", a.Rule)
+	}
+	a.Count = max(a.Count, 1)
+	res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+alertColumns+`, created_at)
+		VALUES (`+strings.Repeat("?,", strings.Count(alertColumns, ",")+1)+`?)
+		ON CONFLICT (dedup_key) DO NOTHING`, append(alertArgs(&a), wallTime(s.now()))...)
+	if err != nil {
+		return iamwatch.Claim{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return iamwatch.Claim{}, err
+	} else if n == 1 {
+		return iamwatch.Claim{Alert: a, New: true}, nil
+	}
+	stored, err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key = ?", a.DedupKey))
+	if err != nil {
+		return iamwatch.Claim{}, fmt.Errorf("read stored alert: %w", err)
+	}
+	kept, changed := iamwatch.Merge(stored, a)
+	if changed {
+		cols := strings.Split(alertColumns, ",")
+		set := make([]string, 0, len(cols)-1)
+		for _, c := range cols[1:] {
+			set = append(set, strings.TrimSpace(c)+" = ?")
+		}
+		args := append(alertArgs(&kept)[1:], a.DedupKey)
+		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET "+strings.Join(set, ", ")+" WHERE dedup_key = ?", args...); err != nil {
+			return iamwatch.Claim{}, fmt.Errorf("update stored alert: %w", err)
+		}
+	}
+	return iamwatch.Claim{Alert: kept}, nil
+}
+
+// txView is the StateView of a CommitAlerts transaction.
+type txView struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (v txView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
+	return queryHits(ctx, v.tx, rule, group, from, to)
+}
+
+func (v txView) Event(ctx context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
+	e, err := v.s.scanEvent(v.tx.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE event_id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return iamwatch.Event{}, false, nil
+	}
+	if err != nil {
+		return iamwatch.Event{}, false, fmt.Errorf("sqlite: event %s: %w", id, err)
+	}
+	return e, true, nil
 }
 
 // dedup returns ids without repeats, first occurrence kept.
@@ -126,7 +182,7 @@ func (s *Store) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
 	for _, c := range []struct{ col, v string }{
-		{"rule", f.Rule}, {"grp", f.Group}, {"user_name", f.UserName}, {"account_id", f.AccountID},
+		{"dedup_key", f.Key}, {"rule", f.Rule}, {"grp", f.Group}, {"user_name", f.UserName}, {"account_id", f.AccountID},
 	} {
 		if c.v != "" {
 			add(c.col+" = ?", c.v)
@@ -174,10 +230,11 @@ func scanAlert(r interface{ Scan(...any) error }) (iamwatch.Alert, error) {
 		a                        iamwatch.Alert
 		sev                      int
 		t, ids, ws, we, tags, rf string
+		first, last              string
 	)
 	if err := r.Scan(&a.DedupKey, &a.Rule, &sev, &a.Title, &a.Summary, &a.Action, &t,
 		&a.AccountID, &a.Region, &a.UserName, &a.SourceIP, &a.EventName, &ids,
-		&a.Group, &ws, &we, &tags, &rf); err != nil {
+		&a.Group, &ws, &we, &tags, &rf, &a.Count, &first, &last); err != nil {
 		return a, err
 	}
 	a.Severity = iamwatch.Severity(sev)
@@ -190,9 +247,12 @@ func scanAlert(r interface{ Scan(...any) error }) (iamwatch.Alert, error) {
 			return a, fmt.Errorf("alert %s: %w", a.DedupKey, err)
 		}
 	}
-	if a.Time, err = parseTime(t); err == nil {
-		if a.WindowStart, err = parseTime(ws); err == nil {
-			a.WindowEnd, err = parseTime(we)
+	for _, p := range []struct {
+		dst *time.Time
+		src string
+	}{{&a.Time, t}, {&a.WindowStart, ws}, {&a.WindowEnd, we}, {&a.FirstSeen, first}, {&a.LastSeen, last}} {
+		if *p.dst, err = parseTime(p.src); err != nil {
+			break
 		}
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -42,7 +43,7 @@ func TestSchemaColumns(t *testing.T) {
 		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw"),
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
-			"window_start", "window_end", "tags", "refs", "created_at"},
+			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen"},
 		"threshold_hits": {"id", "rule", "grp", "event_id", "time"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
@@ -269,21 +270,22 @@ func TestClaimAlertStoredForm(t *testing.T) {
 	}
 	defer s.Close()
 	a := iamwatch.Alert{DedupKey: "k", Rule: "root-login", Severity: iamwatch.SeverityHigh, Time: time.Date(2024, 5, 1, 7, 0, 0, 0, time.UTC), EventIDs: []string{"e1"}}
-	if _, err := s.ClaimAlert(t.Context(), a); err != nil {
+	if _, err := iamwatch.ClaimAlert(t.Context(), s, a); err != nil {
 		t.Fatal(err)
 	}
-	a.EventIDs = []string{"e2", "e1"}
-	if _, err := s.ClaimAlert(t.Context(), a); err != nil {
+	a.EventIDs, a.Count = []string{"e1", "e2", "e2"}, 2
+	if _, err := iamwatch.ClaimAlert(t.Context(), s, a); err != nil {
 		t.Fatal(err)
 	}
 	var sevName, ids, created, tags string
-	if err := s.DB().QueryRow("SELECT severity_name, event_ids, created_at, tags FROM alerts").Scan(&sevName, &ids, &created, &tags); err != nil {
+	var count int
+	if err := s.DB().QueryRow("SELECT severity_name, event_ids, created_at, tags, count FROM alerts").Scan(&sevName, &ids, &created, &tags, &count); err != nil {
 		t.Fatal(err)
 	}
-	if sevName != "high" || ids != `["e1","e2"]` || created != "2024-05-01T08:00:00.000000123Z" || tags != "[]" {
-		t.Errorf("stored severity_name, event_ids, created_at, tags = %s, %s, %s, %s", sevName, ids, created, tags)
+	if sevName != "high" || ids != `["e1","e2"]` || created != "2024-05-01T08:00:00.000000123Z" || tags != "[]" || count != 2 {
+		t.Errorf("stored severity_name, event_ids, created_at, tags, count = %s, %s, %s, %s, %d", sevName, ids, created, tags, count)
 	}
-	if _, err := s.ClaimAlert(t.Context(), iamwatch.Alert{Rule: "x"}); err == nil {
+	if _, err := iamwatch.ClaimAlert(t.Context(), s, iamwatch.Alert{Rule: "x"}); err == nil {
 		t.Error("ClaimAlert accepted an empty dedup key")
 	}
 }
@@ -384,8 +386,8 @@ func TestTwoHandles(t *testing.T) {
 	ctx := t.Context()
 	evs := testEvents("two", time.Unix(1.7e9, 0), 2000)
 	type result struct {
-		events, claimed, hits int
-		err                   error
+		events, claimed int
+		err             error
 	}
 	run := func(s *Store, order int) chan result {
 		ch := make(chan result, 1)
@@ -404,21 +406,21 @@ func TestTwoHandles(t *testing.T) {
 					return
 				}
 				r.events += n
-				ok, err := s.ClaimAlert(ctx, iamwatch.Alert{DedupKey: fmt.Sprint("k", j%5), Rule: "r", Time: batch[0].Time, EventIDs: []string{batch[0].ID}})
+				g := fmt.Sprint("g", j%5)
+				hit := iamwatch.Hit{Rule: "r", Group: g, EventID: batch[0].ID, Time: batch[0].Time}
+				claims, err := s.CommitAlerts(ctx, []iamwatch.Hit{hit}, func(ctx context.Context, v iamwatch.StateView) ([]iamwatch.Alert, error) {
+					hs, err := v.Hits(ctx, "r", g, time.Time{}, time.Unix(2e9, 0))
+					if err != nil {
+						return nil, err
+					}
+					return []iamwatch.Alert{{DedupKey: fmt.Sprint("k", j%5), Rule: "r", Group: g, Time: batch[0].Time, Count: len(hs), EventIDs: []string{batch[0].ID}}}, nil
+				})
 				if err != nil {
 					r.err = err
 					return
 				}
-				if ok {
+				if claims[0].New {
 					r.claimed++
-				}
-				added, err := s.AddHit(ctx, iamwatch.Hit{Rule: "r", Group: "g", EventID: batch[0].ID, Time: batch[0].Time})
-				if err != nil {
-					r.err = err
-					return
-				}
-				if added {
-					r.hits++
 				}
 			}
 		}()
@@ -435,8 +437,10 @@ func TestTwoHandles(t *testing.T) {
 	if got := ra.claimed + rb.claimed; got != 5 {
 		t.Errorf("claimed %d alerts, want 5", got)
 	}
-	if got := ra.hits + rb.hits; got != 20 {
-		t.Errorf("added %d hits, want 20", got)
+	for i := range 5 {
+		if hs, err := a.Hits(ctx, "r", fmt.Sprint("g", i), time.Time{}, time.Unix(2e9, 0)); err != nil || len(hs) != 4 {
+			t.Errorf("group g%d: %d hits, %v; want 4", i, len(hs), err)
+		}
 	}
 	for _, s := range []*Store{a, b} {
 		got, err := s.Events(ctx, EventFilter{})
@@ -448,8 +452,8 @@ func TestTwoHandles(t *testing.T) {
 			t.Fatalf("a handle sees %d alerts, %v", len(as), err)
 		}
 		for _, al := range as {
-			if len(al.EventIDs) != 4 {
-				t.Errorf("alert %s has %d event IDs, want 4 (merged from both handles)", al.DedupKey, len(al.EventIDs))
+			if al.Count != 4 {
+				t.Errorf("alert %s counts %d events, want 4 (the last claim sees both handles' hits)", al.DedupKey, al.Count)
 			}
 		}
 	}

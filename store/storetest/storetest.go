@@ -24,10 +24,12 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"PutEvents/AcrossBatches", testPutEventsAcrossBatches},
 		{"PutEvents/Empty", testPutEventsEmpty},
 		{"ClaimAlert/New", testClaimAlertNew},
-		{"ClaimAlert/Repeat", testClaimAlertRepeat},
+		{"ClaimAlert/Merge", testClaimAlertMerge},
+		{"ClaimAlert/Batch", testClaimAlertBatch},
 		{"Alerts/Filters", testAlertsFilters},
 		{"Threshold/AddHit", testAddHit},
 		{"Threshold/Hits", testHits},
+		{"CommitAlerts/View", testCommitAlertsView},
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Due", testOutboxDue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
@@ -131,14 +133,14 @@ func alert(key string, sec int, ids ...string) iamwatch.Alert {
 		Title: "Root Account Login", Summary: "Root account logged in from 198.51.100.7",
 		Action: "Review this activity in CloudTrail now.", Time: at(sec),
 		AccountID: "111122223333", Region: "us-east-1", UserName: "root",
-		SourceIP: "198.51.100.7", EventName: "ConsoleLogin", EventIDs: ids,
+		SourceIP: "198.51.100.7", EventName: "ConsoleLogin", Count: 1, EventIDs: ids,
 		Tags: []string{"cis"}, References: []string{"CIS 1.7", "T1078.004"},
 	}
 }
 
 func claim(t *testing.T, ctx context.Context, s iamwatch.Store, a iamwatch.Alert, want bool) {
 	t.Helper()
-	got, err := s.ClaimAlert(ctx, a)
+	got, err := iamwatch.ClaimAlert(ctx, s, a)
 	if err != nil {
 		t.Fatalf("ClaimAlert(%s): %v", a.DedupKey, err)
 	}
@@ -167,6 +169,7 @@ func keys(as []iamwatch.Alert) []string {
 func testClaimAlertNew(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	a := alert("k1", 0, "e-1")
 	a.Group, a.WindowStart, a.WindowEnd = "alice", at(-300), at(0)
+	a.FirstSeen, a.LastSeen = at(-300), at(0)
 	claim(t, ctx, s, a, true)
 	got := alerts(t, ctx, s, iamwatch.AlertFilter{})
 	if len(got) != 1 {
@@ -185,40 +188,113 @@ func alertEqual(a, b iamwatch.Alert) bool {
 				*p = nil
 			}
 		}
-		a.Time, a.WindowStart, a.WindowEnd = time.Time{}, time.Time{}, time.Time{}
+		a.Time, a.WindowStart, a.WindowEnd, a.FirstSeen, a.LastSeen = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		return a
 	}
 	return a.Time.Equal(b.Time) && a.WindowStart.Equal(b.WindowStart) && a.WindowEnd.Equal(b.WindowEnd) &&
+		a.FirstSeen.Equal(b.FirstSeen) && a.LastSeen.Equal(b.LastSeen) &&
 		fmt.Sprintf("%#v", norm(a)) == fmt.Sprintf("%#v", norm(b))
 }
 
-func testClaimAlertRepeat(t *testing.T, ctx context.Context, s iamwatch.Store) {
-	first := alert("k1", 120, "e-2", "e-3")
-	claim(t, ctx, s, first, true)
-	claim(t, ctx, s, alert("k1", 60, "e-3", "e-1"), false)  // earlier time, one new ID.
-	claim(t, ctx, s, alert("k1", 600, "e-4", "e-4"), false) // later time, one new ID twice.
-	claim(t, ctx, s, alert("k1", 600, "e-2"), false)        // nothing new.
-	claim(t, ctx, s, alert("k2", 0, "e-9"), true)           // another key is independent.
+// counted returns alert(key) standing for n events, raised at sec.
+func counted(key string, sec, n int, ids ...string) iamwatch.Alert {
+	a := alert(key, sec, ids...)
+	a.Count, a.Summary = n, fmt.Sprintf("%d events", n)
+	return a
+}
 
-	got := alerts(t, ctx, s, iamwatch.AlertFilter{Rule: "root-login"})
-	if len(got) != 2 {
-		t.Fatalf("Alerts = %v, want 2 alerts", keys(got))
+func testClaimAlertMerge(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	claim(t, ctx, s, counted("k1", 120, 2, "e-2", "e-3"), true)
+	claim(t, ctx, s, counted("k1", 60, 1, "e-1"), false)               // counts fewer: ignored.
+	claim(t, ctx, s, counted("k1", 60, 3, "e-1", "e-2", "e-3"), false) // counts more: replaces.
+	claim(t, ctx, s, counted("k1", 600, 3, "e-9"), false)              // a tie keeps the stored one.
+	claim(t, ctx, s, counted("k2", 0, 1, "e-9"), true)                 // another key is independent.
+
+	got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k1"})
+	if len(got) != 1 {
+		t.Fatalf("Alerts(key k1) = %v, want 1 alert", keys(got))
 	}
-	var a iamwatch.Alert
-	for _, g := range got {
-		if g.DedupKey == "k1" {
-			a = g
+	if want := counted("k1", 60, 3, "e-1", "e-2", "e-3"); !alertEqual(got[0], want) {
+		t.Errorf("k1\n got %+v\nwant %+v", got[0], want)
+	}
+	// An alert claimed without a count stands for one event.
+	claim(t, ctx, s, alert("k3", 0, "e-5"), true)
+	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k3"}); len(got) != 1 || got[0].Count != 1 {
+		t.Errorf("k3 = %+v, want count 1", got)
+	}
+}
+
+func testClaimAlertBatch(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	batch := []iamwatch.Alert{counted("b1", 0, 1, "e-1"), counted("b2", 0, 1, "e-2"), counted("b1", 0, 2, "e-1", "e-3")}
+	claims, err := s.CommitAlerts(ctx, nil, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return batch, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var news []bool
+	for _, c := range claims {
+		news = append(news, c.New)
+	}
+	if !slices.Equal(news, []bool{true, true, false}) || claims[2].Alert.Count != 2 {
+		t.Fatalf("claims %+v, want new, new, merged with count 2", claims)
+	}
+	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "b1"}); len(got) != 1 || got[0].Count != 2 {
+		t.Errorf("b1 = %+v", got)
+	}
+	// A resolver's error commits nothing.
+	hit := iamwatch.Hit{Rule: "r", Group: "g", EventID: "x", Time: at(0)}
+	if _, err := s.CommitAlerts(ctx, []iamwatch.Hit{hit}, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) {
+		return nil, fmt.Errorf("boom")
+	}); err == nil {
+		t.Fatal("a failing resolver: no error")
+	}
+	if hs, err := s.Hits(ctx, "r", "g", at(-10), at(10)); err != nil || (len(hs) != 0 && !noTransactions(s)) {
+		t.Errorf("hits after a failed commit: %+v, %v", hs, err)
+	}
+}
+
+// noTransactions reports whether s documents CommitAlerts as not atomic
+// (DynamoDB records hits before resolving, which is safe: hits are idempotent).
+func noTransactions(s iamwatch.Store) bool {
+	n, ok := s.(interface{ CommitIsAtomic() bool })
+	return ok && !n.CommitIsAtomic()
+}
+
+func testCommitAlertsView(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	evs := events("v", 3)
+	put(t, ctx, s, evs, 3)
+	hits := []iamwatch.Hit{
+		{Rule: "r", Group: "g", EventID: "v-1", Time: evs[1].Time},
+		{Rule: "r", Group: "g", EventID: "v-0", Time: evs[0].Time},
+		{Rule: "r", Group: "g", EventID: "v-0", Time: evs[0].Time}, // twice in one batch
+	}
+	for round := range 2 { // the second round repeats the batch
+		claims, err := s.CommitAlerts(ctx, hits, func(ctx context.Context, v iamwatch.StateView) ([]iamwatch.Alert, error) {
+			hs, err := v.Hits(ctx, "r", "g", at(-3600), at(3600))
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, h := range hs {
+				ids = append(ids, h.EventID)
+			}
+			if !slices.Equal(ids, []string{"v-0", "v-1"}) {
+				t.Errorf("round %d: the resolver sees hits %v, want [v-0 v-1]", round, ids)
+			}
+			ev, ok, err := v.Event(ctx, "v-1", evs[1].Time)
+			if err != nil || !ok || ev.ID != "v-1" || ev.UserName != evs[1].UserName {
+				t.Errorf("round %d: Event(v-1) = %+v, %v, %v", round, ev, ok, err)
+			}
+			if _, ok, err := v.Event(ctx, "nope", evs[1].Time); ok || err != nil {
+				t.Errorf("round %d: Event(nope) = %v, %v; want not found", round, ok, err)
+			}
+			return []iamwatch.Alert{counted("view", 60, len(hs), ids...)}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	ids := slices.Sorted(slices.Values(a.EventIDs))
-	if want := []string{"e-1", "e-2", "e-3", "e-4"}; !slices.Equal(ids, want) {
-		t.Errorf("k1 event IDs = %v, want the union %v", a.EventIDs, want)
-	}
-	if !a.Time.Equal(at(60)) {
-		t.Errorf("k1 time = %v, want the earliest %v", a.Time, at(60))
-	}
-	if a.Title != first.Title || a.Severity != first.Severity {
-		t.Errorf("k1 = %+v: title/severity changed by a repeat", a)
+		if len(claims) != 1 || claims[0].New != (round == 0) {
+			t.Fatalf("round %d: claims %+v", round, claims)
+		}
 	}
 }
 
@@ -265,24 +341,22 @@ func testAlertsFilters(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 }
 
-func addHit(t *testing.T, ctx context.Context, s iamwatch.Store, h iamwatch.Hit, want bool) {
+// addHits records hits with no alerts.
+func addHits(t *testing.T, ctx context.Context, s iamwatch.Store, hs ...iamwatch.Hit) {
 	t.Helper()
-	got, err := s.AddHit(ctx, h)
+	_, err := s.CommitAlerts(ctx, hs, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return nil, nil })
 	if err != nil {
-		t.Fatalf("AddHit(%+v): %v", h, err)
-	}
-	if got != want {
-		t.Fatalf("AddHit(%+v) = %v, want %v", h, got, want)
+		t.Fatalf("CommitAlerts(%+v): %v", hs, err)
 	}
 }
 
 func testAddHit(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	h := iamwatch.Hit{Rule: "failed-logins", Group: "alice", EventID: "e-1", Time: at(0)}
-	addHit(t, ctx, s, h, true)
-	addHit(t, ctx, s, h, false)
+	addHits(t, ctx, s, h)
+	addHits(t, ctx, s, h, h) // a repeat, and twice in one batch
 	h2 := h
 	h2.Rule = "other-rule" // the same event counts for another rule.
-	addHit(t, ctx, s, h2, true)
+	addHits(t, ctx, s, h2)
 	hits, err := s.Hits(ctx, "failed-logins", "alice", at(-60), at(60))
 	if err != nil {
 		t.Fatal(err)
@@ -293,6 +367,18 @@ func testAddHit(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	if g := hits[0]; g.Rule != h.Rule || g.Group != h.Group || g.EventID != h.EventID || !g.Time.Equal(h.Time) {
 		t.Errorf("Hits[0] = %+v, want %+v", g, h)
 	}
+	if hits, err := s.Hits(ctx, "other-rule", "alice", at(-60), at(60)); err != nil || len(hits) != 1 {
+		t.Errorf("Hits(other-rule) = %+v, %v; want one", hits, err)
+	}
+	// Many hits in one call (more than one write request or statement).
+	var many []iamwatch.Hit
+	for i := range 300 {
+		many = append(many, iamwatch.Hit{Rule: "burst", Group: "bob", EventID: fmt.Sprintf("m-%03d", i), Time: at(i)})
+	}
+	addHits(t, ctx, s, many...)
+	if hits, err := s.Hits(ctx, "burst", "bob", at(0), at(299)); err != nil || len(hits) != 300 {
+		t.Errorf("Hits(burst) = %d hits, %v; want 300", len(hits), err)
+	}
 }
 
 func testHits(t *testing.T, ctx context.Context, s iamwatch.Store) {
@@ -301,7 +387,7 @@ func testHits(t *testing.T, ctx context.Context, s iamwatch.Store) {
 		group, id string
 		sec       int
 	}{{"alice", "e-3", 180}, {"alice", "e-1", 60}, {"bob", "e-2", 120}, {"alice", "e-5", 300}, {"alice", "e-4", 240}, {"alice", "e-0", 0}} {
-		addHit(t, ctx, s, iamwatch.Hit{Rule: "failed-logins", Group: h.group, EventID: h.id, Time: at(h.sec)}, true)
+		addHits(t, ctx, s, iamwatch.Hit{Rule: "failed-logins", Group: h.group, EventID: h.id, Time: at(h.sec)})
 	}
 	tests := []struct {
 		name     string
@@ -598,8 +684,7 @@ func testPrune(t *testing.T, ctx context.Context, s iamwatch.Store) {
 			t.Fatal(err)
 		}
 	}
-	addHit(t, ctx, s, iamwatch.Hit{Rule: "r", Group: "g", EventID: "e-0", Time: at(0)}, true)
-	addHit(t, ctx, s, iamwatch.Hit{Rule: "r", Group: "g", EventID: "e-5", Time: at(300)}, true)
+	addHits(t, ctx, s, iamwatch.Hit{Rule: "r", Group: "g", EventID: "e-0", Time: at(0)}, iamwatch.Hit{Rule: "r", Group: "g", EventID: "e-5", Time: at(300)})
 
 	// Zero times prune nothing.
 	if ev, al, err := s.Prune(ctx, time.Time{}, time.Time{}); err != nil || ev != 0 || al != 0 {

@@ -1,0 +1,319 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// Batch is what one batch of events contributes to detection before any
+// state is read: the alerts of single-event rules, and the hits of grouped
+// rules (thresholds and dedup, see threshold.go). The store records the
+// hits and calls Resolve, which reads the groups' hits back and returns
+// every alert the batch belongs to. A Batch refers to the events given to
+// Match: they must not change until Resolve has returned. It is not safe
+// for concurrent use.
+type Batch struct {
+	// Matched[i] is true when some rule matched events[i]: the pipeline
+	// keeps such events whatever its retention filter says.
+	Matched []bool
+	// Hits are the grouped rules' matches, to be recorded.
+	Hits []iamwatch.Hit
+
+	eng     *Engine
+	singles []iamwatch.Alert
+	groups  map[groupKey]bool
+	byID    map[string]*iamwatch.Event // the events of Hits
+}
+
+// groupKey is one period of one group of one rule.
+type groupKey struct {
+	c      *compiled
+	group  string
+	period time.Time
+}
+
+// Match evaluates the patterns and conditions of every rule on events. It
+// reads no state. The error joins the events that could not be evaluated
+// (their record does not parse), each named by ID; the Batch holds the rest.
+func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
+	b := &Batch{Matched: make([]bool, len(events)), eng: e}
+	var errs []error
+	var matched []*compiled
+	var groups []string
+	for i := range events {
+		ev := &events[i]
+		buckets := e.candidates(ev)
+		if len(buckets[0])+len(buckets[1])+len(buckets[2])+len(buckets[3]) == 0 || e.allow.allows(ev) {
+			continue
+		}
+		rec, err := parseRecord(ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %q: %w", ev.ID, err))
+			continue
+		}
+		matched, groups = matched[:0], groups[:0]
+		for _, list := range buckets {
+			for _, c := range list {
+				if g, ok := e.matchRule(ctx, c, ev, rec); ok {
+					matched = append(matched, c)
+					groups = append(groups, g)
+				}
+			}
+		}
+		for k, c := range matched {
+			if superseded(c, matched) {
+				continue
+			}
+			b.Matched[i] = true
+			if !c.grouped() {
+				b.singles = append(b.singles, e.single(c, ev, rec))
+				continue
+			}
+			b.addHit(c, groups[k], ev)
+		}
+	}
+	if len(errs) > 0 {
+		return b, fmt.Errorf("detect: %w", errors.Join(errs...))
+	}
+	return b, nil
+}
+
+// superseded reports whether another rule matched on the same event names c.
+func superseded(c *compiled, matched []*compiled) bool {
+	for _, o := range matched {
+		if o != c && slices.Contains(o.rule.Supersedes, c.rule.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAlerts reports whether some single-event rule matched.
+func (b *Batch) HasAlerts() bool { return len(b.singles) > 0 }
+
+func (b *Batch) addHit(c *compiled, group string, ev *iamwatch.Event) {
+	if b.groups == nil {
+		b.groups, b.byID = map[groupKey]bool{}, map[string]*iamwatch.Event{}
+	}
+	b.Hits = append(b.Hits, iamwatch.Hit{Rule: c.rule.ID, Group: group, EventID: ev.ID, Time: ev.Time})
+	b.byID[ev.ID] = ev
+	p := periodOf(ev.Time, c.period)
+	b.groups[groupKey{c, group, p}] = true
+	// A window opened late in the previous period may reach this hit.
+	if q := periodOf(ev.Time.Add(-c.within), c.period); !q.Equal(p) {
+		b.groups[groupKey{c, group, q}] = true
+	}
+}
+
+// Resolve returns the alerts the batch belongs to: its single-event alerts
+// and, for each period of each group it added hits to, the period's alert
+// if the hits view shows reach the rule's count. It is an
+// iamwatch.Resolver: call it after the batch's hits are recorded.
+func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatch.Alert, error) {
+	out := make([]iamwatch.Alert, 0, len(b.singles)+len(b.groups))
+	seen := make(map[string]bool, len(b.singles))
+	for _, a := range b.singles {
+		if !seen[a.DedupKey] { // the same event twice in one batch
+			seen[a.DedupKey] = true
+			out = append(out, a)
+		}
+	}
+	keys := make([]groupKey, 0, len(b.groups))
+	for k := range b.groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y groupKey) int {
+		return cmp.Or(cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.group, y.group), x.period.Compare(y.period))
+	})
+	for _, k := range keys {
+		from, to := hitsRange(k.period, k.c.period, k.c.within)
+		hits, err := view.Hits(ctx, k.c.rule.ID, k.group, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
+		}
+		inc, ok := evalIncident(hits, k.period, k.c.period, k.c.count, k.c.within)
+		if !ok {
+			continue
+		}
+		a, err := b.eng.grouped(ctx, k, inc, b.byID, view)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// State is what Evaluate runs against: a store, or a MemoryState.
+type State interface {
+	iamwatch.EventStore
+	iamwatch.AlertStore
+}
+
+// Evaluate runs events through detection as the pipeline does, as one
+// batch: it matches them, stores the matched events, commits the hits and
+// claims the alerts in st, and returns the claims.
+func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Event) ([]iamwatch.Claim, error) {
+	b, err := e.Match(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	var keep []iamwatch.Event
+	for i, m := range b.Matched {
+		if m {
+			keep = append(keep, events[i])
+		}
+	}
+	if len(keep) > 0 {
+		if _, err := st.PutEvents(ctx, keep); err != nil {
+			return nil, err
+		}
+	}
+	return st.CommitAlerts(ctx, b.Hits, b.Resolve)
+}
+
+// matchRule reports whether c matches ev and, for a grouped rule, the
+// group ev falls in.
+func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool) {
+	if !c.pattern.Match(rec) || c.allow.allows(ev) {
+		return "", false
+	}
+	var act *activation
+	if c.cond != nil || c.group != nil {
+		act = &activation{ev: ev, rec: rec, trusted: e.trusted, admin: e.admin}
+	}
+	if c.cond != nil {
+		v, _, err := c.cond.ContextEval(ctx, act)
+		if err != nil {
+			e.conditionErrors.Add(1)
+			return "", false
+		}
+		if b, isBool := v.Value().(bool); !isBool || !b {
+			return "", false
+		}
+	}
+	if !c.grouped() {
+		return "", true
+	}
+	return e.groupOf(ctx, c, ev, act)
+}
+
+// groupOf returns the group of ev under a grouped rule, false when it
+// cannot be computed (counted in Stats).
+func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool) {
+	if c.group != nil {
+		v, _, err := c.group.ContextEval(ctx, act)
+		if err != nil {
+			e.conditionErrors.Add(1)
+			return "", false
+		}
+		s, ok := v.Value().(string)
+		if !ok {
+			e.conditionErrors.Add(1)
+		}
+		return s, ok
+	}
+	vals := make([]string, len(c.by))
+	for i, f := range c.by {
+		vals[i] = fieldValue(ev, f)
+	}
+	return strings.Join(vals, "/"), true
+}
+
+// newAlert returns the alert of rule c raised by ev, without summary.
+func newAlert(c *compiled, ev *iamwatch.Event) iamwatch.Alert {
+	r := c.rule
+	return iamwatch.Alert{
+		Rule:       r.ID,
+		Severity:   r.Severity,
+		Title:      r.Title,
+		Action:     r.Action,
+		Time:       ev.Time,
+		AccountID:  ev.AccountID,
+		Region:     ev.Region,
+		UserName:   ev.UserName,
+		SourceIP:   ev.SourceIP,
+		EventName:  ev.Name,
+		Count:      1,
+		FirstSeen:  ev.Time,
+		LastSeen:   ev.Time,
+		EventIDs:   []string{ev.ID},
+		Tags:       r.Tags,
+		References: r.References,
+	}
+}
+
+// single returns the alert of a single-event rule, keyed by rule and event.
+func (e *Engine) single(c *compiled, ev *iamwatch.Event, rec map[string]any) iamwatch.Alert {
+	a := newAlert(c, ev)
+	a.DedupKey = c.rule.ID + "/" + ev.ID
+	a.Summary = e.summary(c, ev, rec, map[string]any{"count": "1", "first_seen": ev.Time.UTC().Format(iamwatch.TimeFormat),
+		"last_seen": ev.Time.UTC().Format(iamwatch.TimeFormat)})
+	return a
+}
+
+// grouped returns the alert of one period of a group. Its event is the
+// one that raised it: from the batch, or else read from the store.
+func (e *Engine) grouped(ctx context.Context, k groupKey, inc incident, batch map[string]*iamwatch.Event, view iamwatch.StateView) (iamwatch.Alert, error) {
+	ev := batch[inc.raised.EventID]
+	if ev == nil {
+		stored, ok, err := view.Event(ctx, inc.raised.EventID, inc.raised.Time)
+		if err != nil {
+			return iamwatch.Alert{}, fmt.Errorf("detect: rule %s: event %s: %w", k.c.rule.ID, inc.raised.EventID, err)
+		}
+		if !ok { // not stored (pruned): the alert still stands, described by its hit
+			stored = iamwatch.Event{ID: inc.raised.EventID, Time: inc.raised.Time}
+		}
+		ev = &stored
+	}
+	var rec map[string]any
+	if len(ev.Raw) > 0 {
+		rec, _ = parseRecord(ev) // a record that was matched parses; if not, fields alone
+	}
+	if rec == nil {
+		rec = synthRecord(ev)
+	}
+	a := newAlert(k.c, ev)
+	a.Time = inc.raised.Time
+	a.DedupKey = fmt.Sprintf("%s/%s/%s", k.c.rule.ID, k.period.Format(time.RFC3339), shortHash(k.group))
+	a.Group = k.group
+	a.Count, a.FirstSeen, a.LastSeen, a.EventIDs = inc.count, inc.first, inc.last, inc.sample
+	extra := map[string]any{
+		"count":      fmt.Sprint(inc.count),
+		"group":      sanitize(k.group, maxValueRunes),
+		"first_seen": inc.first.UTC().Format(iamwatch.TimeFormat),
+		"last_seen":  inc.last.UTC().Format(iamwatch.TimeFormat),
+	}
+	if k.c.count > 1 {
+		a.WindowStart = inc.windowStart.UTC()
+		a.WindowEnd = inc.windowStart.Add(k.c.within).UTC()
+		extra["window_start"] = a.WindowStart.Format(iamwatch.TimeFormat)
+		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
+		extra["window_count"] = fmt.Sprint(inc.windowCount)
+		extra["within"] = durationText(k.c.within)
+	}
+	a.Summary = e.summary(k.c, ev, rec, extra)
+	return a, nil
+}
+
+// summary renders c's summary for ev; extra keys missing are "".
+func (e *Engine) summary(c *compiled, ev *iamwatch.Event, rec map[string]any, extra map[string]any) string {
+	for _, k := range summaryExtras {
+		if _, ok := extra[k]; !ok {
+			extra[k] = ""
+		}
+	}
+	s, err := renderSummary(c.summary, ev, rec, extra)
+	if err != nil {
+		e.summaryErrors.Add(1)
+		s = sanitize(fmt.Sprintf("%s by %s from %s (%s, %s)", ev.Name, ev.UserName, ev.SourceIP, ev.AccountID, ev.Region), maxSummaryRunes)
+	}
+	return s
+}

@@ -1,0 +1,13 @@
+-- iamwatch SQLite schema, version 2: alerts are incidents.
+--
+-- A threshold or dedup alert stands for every matching event of its group
+-- in its dedup period: count says how many, first_seen/last_seen their
+-- event times, and event_ids keeps a bounded sample (the first 20 and the
+-- latest). Every event of such an alert is a threshold hit of
+-- (rule, grp) between first_seen and last_seen. Fired windows are no longer
+-- stored: whether a period fires is computed from the hits.
+ALTER TABLE alerts ADD COLUMN count      INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN first_seen TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN last_seen  TEXT NOT NULL DEFAULT '';
+UPDATE alerts SET count = max(1, json_array_length(event_ids)), first_seen = time, last_seen = time;
+DELETE FROM threshold_hits WHERE rule LIKE '%#window';
