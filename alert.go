@@ -27,8 +27,8 @@ type Alert struct {
 	// rule; for a threshold or dedup rule every matching event of the group
 	// in the dedup period, FirstSeen to LastSeen (event times).
 	Count     int       `json:"count"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
 	// EventIDs is a bounded sample: the first MaxSampleIDs events (by event
 	// time, then ID) and the latest. Every event of a grouped alert is a
 	// threshold hit of (Rule, Group) between FirstSeen and LastSeen.

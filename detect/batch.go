@@ -30,6 +30,7 @@ type Batch struct {
 	singles []iamwatch.Alert
 	groups  map[groupKey]bool
 	byID    map[string]*iamwatch.Event // the events of Hits
+	index   map[string]int             // position in the batch of the events that matched
 }
 
 // groupKey is one period of one group of one rule.
@@ -43,7 +44,7 @@ type groupKey struct {
 // reads no state. The error joins the events that could not be evaluated
 // (their record does not parse), each named by ID; the Batch holds the rest.
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
-	b := &Batch{Matched: make([]bool, len(events)), eng: e}
+	b := &Batch{Matched: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var errs []error
 	var matched []*compiled
 	var groups []string
@@ -72,6 +73,9 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				continue
 			}
 			b.Matched[i] = true
+			if _, ok := b.index[ev.ID]; !ok {
+				b.index[ev.ID] = i
+			}
 			if !c.grouped() {
 				b.singles = append(b.singles, e.single(c, ev, rec))
 				continue
@@ -118,10 +122,10 @@ func (b *Batch) addHit(c *compiled, group string, ev *iamwatch.Event) {
 // iamwatch.Resolver: call it after the batch's hits are recorded.
 func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatch.Alert, error) {
 	out := make([]iamwatch.Alert, 0, len(b.singles)+len(b.groups))
-	seen := make(map[string]bool, len(b.singles))
+	pos := make(map[string]int, cap(out)) // by key: where the raising event came
 	for _, a := range b.singles {
-		if !seen[a.DedupKey] { // the same event twice in one batch
-			seen[a.DedupKey] = true
+		if _, seen := pos[a.DedupKey]; !seen { // the same event twice in one batch
+			pos[a.DedupKey] = b.position(a.EventIDs[0])
 			out = append(out, a)
 		}
 	}
@@ -146,9 +150,22 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		if err != nil {
 			return nil, err
 		}
+		pos[a.DedupKey] = b.position(inc.raised.EventID)
 		out = append(out, a)
 	}
+	// In the order of the events that raised them, as they came: alerts
+	// raised by an earlier batch's event first.
+	slices.SortStableFunc(out, func(x, y iamwatch.Alert) int { return cmp.Compare(pos[x.DedupKey], pos[y.DedupKey]) })
 	return out, nil
+}
+
+// position is where in the batch the event with id came, -1 for an event
+// of an earlier batch.
+func (b *Batch) position(id string) int {
+	if i, ok := b.index[id]; ok {
+		return i
+	}
+	return -1
 }
 
 // State is what Evaluate runs against: a store, or a MemoryState.

@@ -417,7 +417,6 @@ func TestConfigValidation(t *testing.T) {
 		{"bad account", []*Rule{r}, Config{Allow: AllowList{Accounts: []string{"12"}}}, "12-digit"},
 		{"bad trusted", []*Rule{r}, Config{TrustedAccounts: []string{"x"}}, "trusted_accounts"},
 		{"duplicate", []*Rule{r, r}, Config{}, "defined twice"},
-		{"supersedes unknown", []*Rule{mustRule(t, singleRule+"supersedes: [nope]\n")}, Config{}, `supersedes unknown rule "nope"`},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.rules, tt.cfg)

@@ -31,12 +31,16 @@ type AlertRow struct {
 	Group       string `parquet:"group,dict"`
 	WindowStart string `parquet:"window_start"`
 	WindowEnd   string `parquet:"window_end"`
+	Count       int64  `parquet:"count"`
+	FirstSeen   string `parquet:"first_seen"`
+	LastSeen    string `parquet:"last_seen"`
 }
 
 // AlertColumns are the columns of AlertRow in order.
 var AlertColumns = []string{
 	"dedup_key", "rule", "severity", "title", "summary", "time", "account_id", "region",
 	"user_name", "source_ip", "event_name", "event_ids", "group", "window_start", "window_end",
+	"count", "first_seen", "last_seen",
 }
 
 // AlertRowOf returns the row of a.
@@ -52,6 +56,7 @@ func AlertRowOf(a *iamwatch.Alert) AlertRow {
 		AccountID: a.AccountID, Region: a.Region, UserName: a.UserName, SourceIP: a.SourceIP,
 		EventName: a.EventName, EventIDs: string(b), Group: a.Group,
 		WindowStart: timeText(a.WindowStart), WindowEnd: timeText(a.WindowEnd),
+		Count: int64(max(a.Count, 1)), FirstSeen: timeText(a.FirstSeen), LastSeen: timeText(a.LastSeen),
 	}
 }
 
@@ -61,7 +66,7 @@ func (r *AlertRow) Alert() (iamwatch.Alert, error) {
 	a := iamwatch.Alert{
 		DedupKey: r.DedupKey, Rule: r.Rule, Title: r.Title, Summary: r.Summary,
 		AccountID: r.AccountID, Region: r.Region, UserName: r.UserName, SourceIP: r.SourceIP,
-		EventName: r.EventName, Group: r.Group,
+		EventName: r.EventName, Group: r.Group, Count: int(r.Count),
 	}
 	var err error
 	if a.Severity, err = iamwatch.ParseSeverity(r.Severity); err != nil {
@@ -74,7 +79,8 @@ func (r *AlertRow) Alert() (iamwatch.Alert, error) {
 		name string
 		s    string
 		dst  *time.Time
-	}{{"time", r.Time, &a.Time}, {"window_start", r.WindowStart, &a.WindowStart}, {"window_end", r.WindowEnd, &a.WindowEnd}} {
+	}{{"time", r.Time, &a.Time}, {"window_start", r.WindowStart, &a.WindowStart}, {"window_end", r.WindowEnd, &a.WindowEnd},
+		{"first_seen", r.FirstSeen, &a.FirstSeen}, {"last_seen", r.LastSeen, &a.LastSeen}} {
 		if f.s == "" {
 			continue
 		}

@@ -206,7 +206,8 @@ func TestAlertsIncremental(t *testing.T) {
 	}, []string{"year=2024/month=1/day=6"}, export.Options{})
 	step("merged events", func() {
 		a := fx[3]
-		a.EventIDs = []string{"ev-007"}
+		a.EventIDs = append(slices.Clone(a.EventIDs), "ev-007")
+		a.Count = len(a.EventIDs) // a claim that counts more replaces the stored alert
 		h.claim(t, a)
 	}, []string{"year=2024/month=12/day=31"}, export.Options{})
 

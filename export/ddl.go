@@ -70,7 +70,7 @@ var (
 // year/month/day (and region) integer ranges and the location template, so
 // a new day is visible as soon as its file is written.
 //
-// Column types: every column is string, as the Parquet file says (see the
+// Column types: every column is string but the alerts' count (bigint), as the Parquet file says (see the
 // package documentation); the partition columns are int (region string).
 // The alerts table lives under the events table's location (AlertsDir);
 // with partition projection Athena reads only the locations the template
@@ -167,7 +167,11 @@ func createTable(o DDLOptions, table string, cols []string, loc string, byRegion
 		if i == len(cols)-1 {
 			sep = ""
 		}
-		fmt.Fprintf(&b, "  `%s` string%s\n", c, sep)
+		typ := "string"
+		if c == "count" { // the one number: AlertRow.Count is INT64
+			typ = "bigint"
+		}
+		fmt.Fprintf(&b, "  `%s` %s%s\n", c, typ, sep)
 	}
 	b.WriteString(")\n")
 	parts := "`year` int, `month` int, `day` int"

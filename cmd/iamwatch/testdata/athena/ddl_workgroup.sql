@@ -60,7 +60,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit.alerts (
   `event_ids` string,
   `group` string,
   `window_start` string,
-  `window_end` string
+  `window_end` string,
+  `count` bigint,
+  `first_seen` string,
+  `last_seen` string
 )
 PARTITIONED BY (`year` int, `month` int, `day` int)
 STORED AS PARQUET
