@@ -48,4 +48,3 @@ type Alert struct {
 // MaxSampleIDs is how many of its first events an alert names in EventIDs
 // (the latest is named too).
 const MaxSampleIDs = 20
-
