@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
 type alertsFlags struct {
@@ -21,6 +23,7 @@ type alertsFlags struct {
 	user        string
 	account     string
 	limit       int
+	events      string
 	out         outputFlags
 }
 
@@ -33,11 +36,17 @@ func newAlertsCmd(e *env) *cobra.Command {
 time of the event that raised them), with the delivery status of each sink:
 sent, pending (with attempts so far) or failed.
 
+An alert of a threshold or dedup rule stands for every matching event of its
+group in its dedup period: COUNT says how many; event_ids names the first 20
+and the latest; --events KEY lists them all (event time, ID, name, user,
+source IP), oldest first.
+
 -o json writes the documented alert lines (rule, severity, title, summary,
-time, account_id, region, user_name, source_ip, event_ids, …) with a
-"deliveries" array.`,
+time, account_id, region, user_name, source_ip, count, first_seen,
+last_seen, event_ids, …) with a "deliveries" array.`,
 		Example: `  iamwatch alerts --since 30d --min-severity high
-  iamwatch alerts --rule root-console-signin -o json`,
+  iamwatch alerts --rule root-console-signin -o json
+  iamwatch alerts --events 'unauthorized-api-calls/2025-03-11T00:00:00Z/1f0c2a9d3b4e5f60'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.alerts(cmd.Context(), f) },
 	}
@@ -49,6 +58,7 @@ time, account_id, region, user_name, source_ip, event_ids, …) with a
 	fl.StringVar(&f.user, "user", "", "only this user (user_name, exact)")
 	fl.StringVar(&f.account, "account", "", "only this account ID")
 	fl.IntVar(&f.limit, "limit", query.DefaultLimit, "at most this many alerts (0: no limit)")
+	fl.StringVar(&f.events, "events", "", "list every event of the alert with this dedup key instead")
 	f.out.add(fl)
 	return cmd
 }
@@ -68,7 +78,53 @@ type deliveryLine struct {
 	SentAt    *time.Time              `json:"sent_at,omitempty"`
 }
 
-var alertColumns = []string{"time", "severity", "rule", "user_name", "account_id", "source_ip", "summary", "deliveries", "dedup_key"}
+var alertColumns = []string{"time", "severity", "rule", "count", "user_name", "account_id", "source_ip", "summary", "deliveries", "dedup_key"}
+
+var alertEventColumns = []string{"event_time", "event_id", "event_name", "user_name", "source_ip"}
+
+// alertEvents lists every event of the alert with key: the threshold hits
+// of its rule and group from its first to its last event, or its event IDs.
+func (e *env) alertEvents(ctx context.Context, f alertsFlags, opt query.Options) error {
+	st, err := e.openHistory(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	as, err := st.Alerts(ctx, iamwatch.AlertFilter{Key: f.events})
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		return fmt.Errorf("no alert with dedup key %q", f.events)
+	}
+	a := as[0]
+	ids := a.EventIDs
+	if a.Count > 1 || a.Group != "" {
+		hits, err := st.Hits(ctx, a.Rule, a.Group, a.FirstSeen, a.LastSeen)
+		if err != nil {
+			return err
+		}
+		if len(hits) > 0 {
+			ids = ids[:0:0]
+			for _, h := range hits {
+				ids = append(ids, h.EventID)
+			}
+		}
+	}
+	res := &query.Result{Columns: alertEventColumns, Rows: [][]any{}}
+	for _, id := range ids {
+		ev, err := st.Event(ctx, id)
+		switch {
+		case errors.Is(err, sqlite.ErrNotFound):
+			res.Rows = append(res.Rows, []any{"", id, "(not stored: pruned)", "", ""})
+		case err != nil:
+			return err
+		default:
+			res.Rows = append(res.Rows, []any{ev.Time.UTC().Format(iamwatch.TimeFormat), id, ev.Name, ev.UserName, ev.SourceIP})
+		}
+	}
+	return query.Write(e.stdout, res, opt)
+}
 
 func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 	opt, err := e.options(f.out)
@@ -77,6 +133,9 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 	}
 	if f.limit < 0 {
 		return usageErrorf("--limit must be 0 or more")
+	}
+	if f.events != "" {
+		return e.alertEvents(ctx, f, opt)
 	}
 	filter := iamwatch.AlertFilter{Rule: f.rule, UserName: f.user, AccountID: f.account}
 	if f.minSeverity != "" {
@@ -135,7 +194,7 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 			continue
 		}
 		res.Rows = append(res.Rows, []any{
-			a.Time.UTC().Format(iamwatch.TimeFormat), a.Severity.String(), a.Rule, a.UserName,
+			a.Time.UTC().Format(iamwatch.TimeFormat), a.Severity.String(), a.Rule, max(a.Count, 1), a.UserName,
 			a.AccountID, a.SourceIP, a.Summary, deliverySummary(ds), a.DedupKey,
 		})
 	}
