@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
 	}
+	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

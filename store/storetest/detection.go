@@ -1,0 +1,123 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/rules"
+)
+
+// burstEvents is a day and a half of denied calls by one IAM user (a burst
+// every few hours, across midnight), failed console sign-ins, and a root
+// sign-in: what the built-in threshold, dedup and single-event rules see.
+func burstEvents(t *testing.T) []iamwatch.Event {
+	t.Helper()
+	var out []iamwatch.Event
+	add := func(raw string) {
+		ev, err := cloudtrail.DecodeRecord([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	start := time.Date(2024, 1, 15, 20, 0, 0, 0, time.UTC)
+	for i := range 90 {
+		at := start.Add(time.Duration(i/15)*3*time.Hour + time.Duration(i%15)*20*time.Second)
+		add(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","userName":"ci"},
+		"eventTime":%q,"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.%d",
+		"errorCode":"Client.UnauthorizedOperation","eventID":"deny-%03d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
+			at.Format(time.RFC3339), i%3, i))
+	}
+	for i := range 6 {
+		add(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","accountId":"111122223333","userName":"alice"},
+		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7",
+		"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication","eventID":"fail-%d","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
+			start.Add(time.Duration(i)*7*time.Minute).Format(time.RFC3339), i))
+	}
+	add(`{"eventVersion":"1.09","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},
+	"eventTime":"2024-01-16T01:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.8",
+	"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"root-1","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`)
+	return out
+}
+
+// testDetectionOrderIndependent runs the built-in rules over burstEvents
+// into fresh stores: in time order in one batch; newest first, one event a
+// batch (as LookupEvents pages come); shuffled in random batches, twice
+// over (a replay). Every run must leave the same alerts.
+func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
+	ctx := t.Context()
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := detect.New(all, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := burstEvents(t)
+	run := func(order []iamwatch.Event, batches [][2]int, times int) string {
+		s := open(t)
+		defer s.Close()
+		for range times {
+			for _, b := range batches {
+				if _, err := eng.Evaluate(ctx, s, order[b[0]:b[1]]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return storedAlerts(t, ctx, s)
+	}
+	want := run(evs, [][2]int{{0, len(evs)}}, 1)
+	if n := strings.Count(want, "\n"); n < 5 {
+		t.Fatalf("the reference run stored %d alerts:\n%s", n, want)
+	}
+	rev := slices.Clone(evs)
+	slices.Reverse(rev)
+	var one [][2]int
+	for i := range rev {
+		one = append(one, [2]int{i, i + 1})
+	}
+	if got := run(rev, one, 1); got != want {
+		t.Errorf("newest first, one a batch:\n got %s\nwant %s", got, want)
+	}
+	r := rand.New(rand.NewPCG(7, 11))
+	shuffled := slices.Clone(evs)
+	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	var random [][2]int
+	for start := 0; start < len(shuffled); {
+		end := min(len(shuffled), start+1+r.IntN(30))
+		random = append(random, [2]int{start, end})
+		start = end
+	}
+	if got := run(shuffled, random, 2); got != want {
+		t.Errorf("shuffled, random batches, twice:\n got %s\nwant %s", got, want)
+	}
+}
+
+// storedAlerts renders s's alerts, sorted by key, without created-at
+// dependent fields.
+func storedAlerts(t *testing.T, ctx context.Context, s iamwatch.Store) string {
+	t.Helper()
+	as := alerts(t, ctx, s, iamwatch.AlertFilter{})
+	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
+	var b strings.Builder
+	for _, a := range as {
+		if len(a.Tags) == 0 {
+			a.Tags = nil
+		}
+		if len(a.References) == 0 {
+			a.References = nil
+		}
+		fmt.Fprintf(&b, "%s %d %s %s..%s %s %v %q\n", a.DedupKey, a.Count, a.Time.UTC().Format(time.RFC3339),
+			a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), a.SourceIP, a.EventIDs, a.Summary)
+	}
+	return b.String()
+}
