@@ -11,9 +11,13 @@
 //
 // An [Engine] ([New]) compiles the rules once under a [Config] (disabled
 // rules, allow-lists, trusted accounts, admin policies, threshold overrides)
-// and evaluates events ([Engine.Evaluate]), indexing rules by eventName so
-// that events no rule cares about cost a map lookup. Threshold state lives in
-// an iamwatch.ThresholdStore ([NewMemoryState] for tests and `rules test`).
+// and matches batches of events ([Engine.Match]), indexing rules by
+// eventName so that events no rule cares about cost a map lookup. It holds
+// no state: a [Batch] carries the single-event alerts and the threshold hits
+// to the store, whose iamwatch.AlertStore.CommitAlerts records the hits and
+// calls [Batch.Resolve] to compute each incident from the hits it shows
+// (threshold.go). [Engine.Evaluate] runs that round trip against a store or
+// a [MemoryState] (tests and `rules test`).
 //
 // detect imports no SDK and no driver; it decodes test events with the
 // cloudtrail package.

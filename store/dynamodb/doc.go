@@ -36,13 +36,12 @@
 // conditional, which is why it is not the default. See the benchmarks in
 // bench_test.go and deploy/README.md for measurements.
 //
-// ClaimAlert is a conditional PutItem; a repeat merges the event IDs (union,
-// stored order first, at most MaxAlertEventIDs) and the earlier time with an
-// optimistic-locking UpdateItem on a version attribute.
-//
-// AddHit is a conditional PutItem keyed by (rule/group, event ID); Hits
-// queries the local secondary index with ConsistentRead, so a hit is counted
-// by the very next read. The group is a function of the event (the rule's
+// CommitAlerts writes the batch's hits with BatchWriteItem (a hit item is a
+// function of its key, so a repeat rewrites the same item), then resolves
+// with consistent reads (Hits queries the local secondary index with
+// ConsistentRead, so a hit is counted by the very next read), then claims
+// each alert with a conditional PutItem; a repeat replaces the stored fields
+// with a conditional UpdateItem only when the claim counts more events. The group is a function of the event (the rule's
 // `by` field), so (rule, group, event ID) is unique where (rule, event ID) is.
 //
 // Alerts, Due, RetryFailed, Checkpoints and Prune scan their (small) tables
