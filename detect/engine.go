@@ -293,6 +293,9 @@ func (e *Engine) Evaluate(ctx context.Context, ev *iamwatch.Event) ([]iamwatch.A
 }
 
 func (e *Engine) evalRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (*iamwatch.Alert, error) {
+	if c.rule.ignoresActor(ev) { // services: (service.go)
+		return nil, nil
+	}
 	if !c.pattern.Match(rec) || c.allow.allows(ev) {
 		return nil, nil
 	}
