@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -57,6 +60,7 @@ func TestCorpus(t *testing.T) {
 		shortExamples  = map[string]string{}
 		rejectedValid  int
 		rejectedReason = map[string]int{}
+		byDataset      = map[string]*datasetStats{}
 	)
 	for _, path := range files {
 		raw, err := os.ReadFile(path)
@@ -88,6 +92,12 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: %v", rel, err)
 		}
 		formats[st.Format]++
+		ds, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		if byDataset[ds] == nil {
+			byDataset[ds] = &datasetStats{}
+		}
+		byDataset[ds].files++
+		byDataset[ds].add(st)
 		total.Records += st.Records
 		total.Events += st.Events
 		total.Rejected += st.Rejected
@@ -113,9 +123,51 @@ func TestCorpus(t *testing.T) {
 	for _, k := range types {
 		t.Logf("identity %-20q %5d events, %d without a name, e.g. %q", k, byType[k], unknownActor[k], shortExamples[k])
 	}
+	printDecodeTable(byDataset, total, len(files))
 	if total.Events == 0 {
 		t.Fatal("nothing decoded")
 	}
+}
+
+type datasetStats struct {
+	files int
+	Stats
+}
+
+func (d *datasetStats) add(st Stats) {
+	d.Records += st.Records
+	d.Events += st.Events
+	d.Rejected += st.Rejected
+	d.Skipped += st.Skipped
+}
+
+// printDecodeTable writes records decoded and rejected per dataset (a
+// top-level folder of the corpus) to standard output.
+func printDecodeTable(byDataset map[string]*datasetStats, total Stats, files int) {
+	known := []string{"stratus", "traildiscover", "invictus", "awsdocs", "lookupevents"}
+	var names []string
+	for _, k := range known {
+		if byDataset[k] != nil {
+			names = append(names, k)
+		}
+	}
+	var rest []string
+	for k := range byDataset {
+		if !slices.Contains(known, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	names = append(names, rest...)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "\ncorpus decode: records per dataset (collector wrappers unwrapped)")
+	fmt.Fprintf(w, "%-13s\tfiles\trecords\tdecoded\trejected\tskipped\t\n", "dataset")
+	for _, n := range names {
+		d := byDataset[n]
+		fmt.Fprintf(w, "%-13s\t%d\t%d\t%d\t%d\t%d\t\n", n, d.files, d.Records, d.Events, d.Rejected, d.Skipped)
+	}
+	fmt.Fprintf(w, "%-13s\t%d\t%d\t%d\t%d\t%d\t\n", "total", files, total.Records, total.Events, total.Rejected, total.Skipped)
+	w.Flush()
 }
 
 // unwrapCollector turns a JSON-lines file of {"event":{…}} wrappers into

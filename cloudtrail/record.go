@@ -132,6 +132,9 @@ func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
 			ev.MFAUsed = yesNo(id.mfaAuthenticated)
 		}
 	}
+	if name == "ConsoleLogin" && ev.MFAUsed != "yes" && federated(ev.IdentityType) {
+		ev.MFAUsed = "" // see federated
+	}
 	if isAssumeRole(name) {
 		ev.TargetRole = w.roleARN.get(base)
 	}
@@ -161,6 +164,22 @@ func TypeOf(eventSource string) iamwatch.EventType {
 func isAssumeRole(name string) bool {
 	switch name {
 	case "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity":
+		return true
+	}
+	return false
+}
+
+// federated reports whether a console sign-in of this identity type is a
+// federated one: a role session or federated user signing in through SAML
+// (additionalEventData.SamlProviderArn), IAM Identity Center, a web identity
+// or a federation broker (GetSigninToken). AWS records MFAUsed "No" for all of
+// them because it asks for no MFA itself; whether the person used MFA is
+// known only to the identity provider. Such a "No" (and a session's
+// mfaAuthenticated "false") is therefore not evidence, and mfa_used stays
+// empty unless the record says "yes".
+func federated(identityType string) bool {
+	switch identityType {
+	case IdentityAssumedRole, IdentityFederatedUser, IdentitySAMLUser, IdentityWebIdentityUser:
 		return true
 	}
 	return false

@@ -48,7 +48,10 @@ func TestIdentityRules(t *testing.T) {
 		{"iam-user-create-access-key.json", "priya", "", "no", "", "false"},
 		{"iam-user-name-from-arn.json", "omar", "", "", "", "true"},
 		{"assumed-role-attach-policy.json", "deployer/gh-actions-4411", "", "no", "", "false"},
-		{"sso-role-console-login.json", "li.wei@example.org", "", "no", "", "false"},
+		// A federated console sign-in says MFAUsed "No" whatever the identity
+		// provider asked for: mfa_used stays unknown.
+		{"sso-role-console-login.json", "li.wei@example.org", "", "", "", "false"},
+		{"saml-console-login.json", "ADFS-Developers/maria.silva@example.org", "", "", "", "false"},
 		{"assume-role-call.json", "priya", "arn:aws:iam::123456780000:role/break-glass", "", "", "true"},
 		{"saml-user-assume-role.json", "maria.gomez@example.org", "arn:aws:iam::210987654321:role/saml-readonly", "", "", "true"},
 		{"web-identity-assume-role.json", "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com:repo:example-org/infra:ref:refs/heads/main", "arn:aws:iam::210987654321:role/ci/deployer", "", "", "true"},

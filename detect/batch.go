@@ -199,6 +199,9 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 // matchRule reports whether c matches ev and, for a grouped rule, the
 // group ev falls in.
 func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool) {
+	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
+		return "", false
+	}
 	if !c.pattern.Match(rec) || c.allow.allows(ev) {
 		return "", false
 	}

@@ -5,16 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/rules"
 )
 
@@ -25,8 +28,22 @@ import (
 //	go test ./detect -run Corpus -corpus ../../shared/corpus -v
 var corpus = flag.String("corpus", "", "folder of real CloudTrail samples to run the catalog over (skipped when empty)")
 
-// TestCorpus runs the whole catalog over every file of the corpus and logs
-// which rules fired on what. It fails only when a record the decoder
+// score is what one dataset (a top-level folder of the corpus) scores.
+type score struct {
+	files, events int
+	stored        int // kept by the default keep filter (identity, no service events) or by a rule's interest
+	alerts        int // distinct alerts (by dedup key)
+	bySeverity    map[iamwatch.Severity]int
+	byRule        map[string]int
+	onService     int // alerts whose event's actor is an AWS service (Event.ServiceActor)
+	onInvoked     int // alerts whose event a service made with a principal's credentials (invokedBy, not the console)
+	doubles       int // events that raised two or more new alerts
+}
+
+// TestCorpus runs the whole catalog over every dataset of the corpus, each
+// with a fresh engine (threshold windows do not cross datasets), and prints
+// the scores: alerts by rule and severity, alerts on AWS service actors,
+// events raising two alerts. It fails only when a record the decoder
 // accepts makes the engine fail.
 func TestCorpus(t *testing.T) {
 	if *corpus == "" {
@@ -39,42 +56,94 @@ func TestCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	fired := map[string]map[string]int{} // rule → file → alerts
-	events, alerts := 0, map[string]bool{}
-	st := detect.NewMemoryState()
+	byDataset := map[string][]string{}
 	err = filepath.WalkDir(*corpus, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
 			return err
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
 		rel, _ := filepath.Rel(*corpus, path)
-		eval := func(ev *iamwatch.Event) error {
-			events++
-			claims, err := eng.Evaluate(ctx, st, *ev)
-			if err != nil {
-				t.Errorf("%s: %v", rel, err)
-			}
-			for _, c := range claims {
-				a := c.Alert
-				if fired[a.Rule] == nil {
-					fired[a.Rule] = map[string]int{}
-				}
-				if !alerts[a.DedupKey] {
-					fired[a.Rule][rel]++
-				}
-				alerts[a.DedupKey] = true
-			}
-			return nil
+		ds, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		byDataset[ds] = append(byDataset[ds], path)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byDataset) == 0 {
+		t.Skip("corpus has no JSON files")
+	}
+	datasets := orderDatasets(byDataset)
+	scores := map[string]*score{}
+	for _, ds := range datasets {
+		scores[ds] = scoreDataset(t, all, byDataset[ds])
+	}
+	printScores(all, datasets, scores)
+}
+
+// orderDatasets puts the datasets the issue names first, in its order, then
+// any others by name.
+func orderDatasets(m map[string][]string) []string {
+	known := []string{"stratus", "traildiscover", "invictus", "awsdocs", "lookupevents"}
+	var out []string
+	for _, k := range known {
+		if m[k] != nil {
+			out = append(out, k)
 		}
+	}
+	var rest []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
+	t.Helper()
+	eng, err := detect.New(all, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := detect.NewMemoryState()
+	keep := pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true} // what scan and run do by default
+	ctx := context.Background()
+	s := &score{files: len(files), bySeverity: map[iamwatch.Severity]int{}, byRule: map[string]int{}}
+	seen := map[string]bool{}
+	eval := func(rel string, ev *iamwatch.Event) {
+		s.events++
+		if keep.Stores(ev) || eng.Interested(ev) {
+			s.stored++
+		}
+		claims, err := eng.Evaluate(ctx, st, *ev) // one batch an event, as a live source may deliver them
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+		}
+		fresh := 0
+		for _, c := range claims {
+			a := c.Alert
+			if seen[a.DedupKey] {
+				continue
+			}
+			seen[a.DedupKey] = true
+			fresh++
+			s.alerts++
+			s.bySeverity[a.Severity]++
+			s.byRule[a.Rule]++
+			if ev.ServiceActor() {
+				s.onService++
+				t.Logf("%s: %s on AWS service actor %s (%s %s)", rel, a.Rule, ev.UserName, ev.Name, ev.ID)
+			} else if ev.InvokedBy != "" && ev.InvokedBy != "signin.amazonaws.com" {
+				s.onInvoked++
+			}
+		}
+		if fresh >= 2 {
+			s.doubles++
+		}
+	}
+	for _, path := range files {
+		rel, _ := filepath.Rel(*corpus, path)
 		if wrapped, ok := unwrapLines(t, path); ok {
 			// Catalogue files: one {"event": <record>, …} per line.
 			for i, raw := range wrapped {
@@ -83,42 +152,96 @@ func TestCorpus(t *testing.T) {
 					t.Logf("%s:%d: %v", rel, i+1, err)
 					continue
 				}
-				_ = eval(&ev)
+				eval(rel, &ev)
 			}
-			return nil
-		}
-		if _, err = cloudtrail.Decode(ctx, f, rel, cloudtrail.Options{}, eval); err != nil {
-			t.Logf("%s: %v", rel, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d events, %d distinct alerts, %+v", events, len(alerts), eng.Stats())
-	var ids []string
-	for _, r := range all {
-		ids = append(ids, r.ID)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		files := fired[id]
-		if len(files) == 0 {
-			t.Logf("%-32s never fired", id)
 			continue
 		}
-		var list []string
-		total := 0
-		for f, n := range files {
-			list = append(list, f)
-			total += n
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		sort.Strings(list)
-		if len(list) > 4 {
-			list = append(list[:4], "…")
+		_, err = cloudtrail.Decode(ctx, f, rel, cloudtrail.Options{}, func(ev *iamwatch.Event) error {
+			eval(rel, ev)
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			t.Logf("%s: %v", rel, err)
 		}
-		t.Logf("%-32s %4d alerts: %s", id, total, strings.Join(list, ", "))
 	}
+	if st := eng.Stats(); st.ConditionErrors+st.SummaryErrors > 0 {
+		t.Logf("%d files: %+v", len(files), st)
+	}
+	return s
+}
+
+// printScores writes two tables to standard output: the totals per dataset,
+// and alerts per rule and dataset (rules that never fired last).
+func printScores(all []*detect.Rule, datasets []string, scores map[string]*score) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "\ncorpus scores: the built-in catalog over each dataset, a fresh engine each")
+	fmt.Fprintf(w, "%-13s\tfiles\tevents\tstored\talerts\tcritical\thigh\tmedium\tlow\tinfo\ton service actors\tservice-invoked\tevents with 2+ alerts\t\n", "dataset")
+	var tot score
+	tot.bySeverity = map[iamwatch.Severity]int{}
+	row := func(name string, s *score) {
+		fmt.Fprintf(w, "%-13s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.files, s.events, s.stored, s.alerts,
+			s.bySeverity[iamwatch.SeverityCritical], s.bySeverity[iamwatch.SeverityHigh], s.bySeverity[iamwatch.SeverityMedium],
+			s.bySeverity[iamwatch.SeverityLow], s.bySeverity[iamwatch.SeverityInfo], s.onService, s.onInvoked, s.doubles)
+	}
+	for _, ds := range datasets {
+		s := scores[ds]
+		row(ds, s)
+		tot.files += s.files
+		tot.events += s.events
+		tot.stored += s.stored
+		tot.alerts += s.alerts
+		tot.onService += s.onService
+		tot.onInvoked += s.onInvoked
+		tot.doubles += s.doubles
+		for k, v := range s.bySeverity {
+			tot.bySeverity[k] += v
+		}
+	}
+	row("total", &tot)
+	w.Flush()
+
+	type ruleRow struct {
+		r     *detect.Rule
+		total int
+	}
+	var rows []ruleRow
+	for _, r := range all {
+		n := 0
+		for _, ds := range datasets {
+			n += scores[ds].byRule[r.ID]
+		}
+		rows = append(rows, ruleRow{r, n})
+	}
+	slices.SortStableFunc(rows, func(a, b ruleRow) int {
+		if a.total != b.total {
+			return b.total - a.total
+		}
+		return strings.Compare(a.r.ID, b.r.ID)
+	})
+	w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	width := len("rule")
+	for _, rr := range rows {
+		width = max(width, len(rr.r.ID))
+	}
+	fmt.Fprintln(w, "\nalerts by rule")
+	fmt.Fprintf(w, "%-*s\tseverity\t%s\ttotal\t\n", width, "rule", strings.Join(datasets, "\t"))
+	for _, rr := range rows {
+		fmt.Fprintf(w, "%-*s\t%s\t", width, rr.r.ID, rr.r.Severity)
+		for _, ds := range datasets {
+			if n := scores[ds].byRule[rr.r.ID]; n > 0 {
+				fmt.Fprintf(w, "%d\t", n)
+			} else {
+				fmt.Fprint(w, ".\t")
+			}
+		}
+		fmt.Fprintf(w, "%d\t\n", rr.total)
+	}
+	w.Flush()
 }
 
 // unwrapLines reads a JSON-lines file whose lines wrap a record as

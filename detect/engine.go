@@ -243,12 +243,16 @@ func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
 	return b
 }
 
-// Interested reports, cheaply (no parsing), whether any rule could match ev.
-// The pipeline keeps such events whatever its retention filter says.
+// Interested reports, cheaply (no parsing), whether any rule could match ev:
+// a candidate rule that does not ignore ev's actor (services:). The
+// pipeline keeps such events whatever its retention filter says, so an AWS
+// service's denied calls, which no rule counts, are not kept for it.
 func (e *Engine) Interested(ev *iamwatch.Event) bool {
 	for _, list := range e.candidates(ev) {
-		if len(list) > 0 {
-			return true
+		for _, c := range list {
+			if !c.rule.ignoresActor(ev) {
+				return true
+			}
 		}
 	}
 	return false

@@ -37,6 +37,11 @@ import (
 //	threshold: {count: 4, within: 1h, by: [user_name]} # optional; or group: <CEL string>
 //	dedup: {fields: [account_id, source_ip], period: 1h} # optional; a threshold rule takes period alone (default 24h)
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
+//	services: exclude                   # optional: exclude (the default) skips events whose actor is
+//	                                    # an AWS service (userIdentity.type AWSService, or only invokedBy);
+//	                                    # exclude-invoked also skips calls a service made with a
+//	                                    # principal's credentials (invokedBy set); include evaluates
+//	                                    # every event. See service.go.
 //	summary: 'Root account logged in from IP: {{.source_ip}}'  # see summary.go
 //	action: Confirm with the account owner …
 //	tests:
@@ -70,6 +75,10 @@ type Rule struct {
 	Summary    string
 	Action     string
 	Tests      []RuleTest
+
+	// Services says whether events made by AWS services are evaluated
+	// (see service.go); "" is ServicesExclude.
+	Services Services
 
 	// File is where the rule was read from ("builtin:rules/x.yaml" or a path).
 	File string
@@ -203,6 +212,13 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Dedup, err = parseDedup(v)
 		case "supersedes":
 			r.Supersedes, err = strs(v, "supersedes")
+		case "services":
+			var s string
+			if s, err = str(v, "services"); err == nil {
+				if r.Services, err = parseServices(s); err != nil {
+					err = errAt(v, "services", "%v", err)
+				}
+			}
 		case "summary":
 			r.Summary, err = str(v, "summary")
 		case "action":
@@ -210,7 +226,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, supersedes, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err

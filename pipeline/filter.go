@@ -34,7 +34,12 @@ func ParseKeep(s string) (Keep, error) {
 type Filter struct {
 	Keep Keep
 	// DropServiceEvents drops events an AWS service made on its own
-	// (userIdentity AWSService, or eventType AwsServiceEvent) unless Keep is all.
+	// (iamwatch.Event.ServiceActor: userIdentity AWSService, or a record
+	// naming only the service) unless Keep is all. Service events that name
+	// a person are kept: IAM Identity Center sign-ins (signin.amazonaws.com
+	// CredentialChallenge, CredentialVerification, UserAuthentication…)
+	// have eventType AwsServiceEvent and are the only record of who signed
+	// in to the access portal.
 	DropServiceEvents bool
 	// IgnoreRoles are path.Match patterns of role names (e.g. "scanner-*")
 	// whose assumed-role sessions are not stored, unless Keep is all.
@@ -62,7 +67,7 @@ func (f Filter) Stores(ev *iamwatch.Event) bool {
 	if !ev.Type.IsIdentity() {
 		return false
 	}
-	if f.DropServiceEvents && (ev.IdentityType == "AWSService" || ev.Category == "AwsServiceEvent") {
+	if f.DropServiceEvents && ev.ServiceActor() {
 		return false
 	}
 	if len(f.IgnoreRoles) > 0 && ev.IdentityType == "AssumedRole" {

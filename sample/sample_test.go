@@ -175,8 +175,11 @@ func TestDecodeSample(t *testing.T) {
 	has("IAM user ConsoleLogin without MFA", func(e *iamwatch.Event) bool {
 		return e.Name == "ConsoleLogin" && e.IdentityType == "IAMUser" && !e.Failed() && e.MFAUsed == "no"
 	})
+	// The record says MFAUsed "No"; the decoder leaves mfa_used empty, as
+	// only the identity provider knows.
 	has("federated (SSO) ConsoleLogin without MFA flag", func(e *iamwatch.Event) bool {
-		return e.Name == "ConsoleLogin" && e.IdentityType == "AssumedRole" && strings.Contains(e.PrincipalARN, "AWSReservedSSO_") && e.MFAUsed == "no"
+		return e.Name == "ConsoleLogin" && e.IdentityType == "AssumedRole" && strings.Contains(e.PrincipalARN, "AWSReservedSSO_") &&
+			e.MFAUsed == "" && strings.Contains(string(e.Raw), `"MFAUsed":"No"`)
 	})
 	has("root API call", func(e *iamwatch.Event) bool {
 		return e.UserName == "root" && e.Name != "ConsoleLogin" && e.InvokedBy == "" && e.Category != "AwsServiceEvent"
