@@ -22,6 +22,9 @@ type Alert struct {
 	UserName  string    `json:"user_name"`
 	SourceIP  string    `json:"source_ip"`
 	EventName string    `json:"event_name"`
+	// EventID is the event that raised the alert (for a threshold, the one
+	// that reached the count); the fields above are its.
+	EventID string `json:"event_id,omitempty"`
 
 	// Count is how many events the alert stands for: 1 for a single-event
 	// rule; for a threshold or dedup rule every matching event of the group

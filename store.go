@@ -30,12 +30,19 @@ type AlertStore interface {
 // Resolver computes the alerts of a batch from the state a store shows it.
 type Resolver func(ctx context.Context, view StateView) ([]Alert, error)
 
-// StateView is what a Resolver may read: threshold hits and stored events.
+// StateView is what a Resolver may read: threshold hits, stored events and
+// alerts, and which of the batch's hits were new.
 type StateView interface {
 	ThresholdStore
 	// Event returns the stored event with id (t is its event time, which
 	// some stores key by), false when it is not stored.
 	Event(ctx context.Context, id string, t time.Time) (Event, bool, error)
+	// Alert returns the stored alert with key, false when there is none.
+	Alert(ctx context.Context, key string) (Alert, bool, error)
+	// Added reports whether the hit (rule, eventID) of this commit was
+	// recorded for the first time by it; known is false when the store
+	// cannot tell (the resolver then reads the whole group instead).
+	Added(rule, eventID string) (added, known bool)
 }
 
 // Claim is what claiming one alert did.

@@ -28,8 +28,8 @@ type Batch struct {
 
 	eng     *Engine
 	singles []iamwatch.Alert
-	groups  map[groupKey]bool
-	byID    map[string]*iamwatch.Event // the events of Hits
+	groups  map[groupKey][]iamwatch.Hit // the batch's hits of each touched period (a zero hit: touched from the next)
+	byID    map[string]*iamwatch.Event   // the events of Hits
 	index   map[string]int             // position in the batch of the events that matched
 }
 
@@ -104,15 +104,18 @@ func (b *Batch) HasAlerts() bool { return len(b.singles) > 0 }
 
 func (b *Batch) addHit(c *compiled, group string, ev *iamwatch.Event) {
 	if b.groups == nil {
-		b.groups, b.byID = map[groupKey]bool{}, map[string]*iamwatch.Event{}
+		b.groups, b.byID = map[groupKey][]iamwatch.Hit{}, map[string]*iamwatch.Event{}
 	}
-	b.Hits = append(b.Hits, iamwatch.Hit{Rule: c.rule.ID, Group: group, EventID: ev.ID, Time: ev.Time})
+	h := iamwatch.Hit{Rule: c.rule.ID, Group: group, EventID: ev.ID, Time: ev.Time}
+	b.Hits = append(b.Hits, h)
 	b.byID[ev.ID] = ev
 	p := periodOf(ev.Time, c.period)
-	b.groups[groupKey{c, group, p}] = true
+	k := groupKey{c, group, p}
+	b.groups[k] = append(b.groups[k], h)
 	// A window opened late in the previous period may reach this hit.
 	if q := periodOf(ev.Time.Add(-c.within), c.period); !q.Equal(p) {
-		b.groups[groupKey{c, group, q}] = true
+		k := groupKey{c, group, q}
+		b.groups[k] = append(b.groups[k], iamwatch.Hit{}) // not this period's: never the cheap path
 	}
 }
 
@@ -137,6 +140,13 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		return cmp.Or(cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.group, y.group), x.period.Compare(y.period))
 	})
 	for _, k := range keys {
+		if a, ok, err := b.eng.grow(ctx, k, b.groups[k], b.byID, view); err != nil {
+			return nil, err
+		} else if ok {
+			pos[a.DedupKey] = b.position(a.EventID)
+			out = append(out, a)
+			continue
+		}
 		from, to := hitsRange(k.period, k.c.period, k.c.within)
 		hits, err := view.Hits(ctx, k.c.rule.ID, k.group, from, to)
 		if err != nil {
@@ -273,7 +283,7 @@ func newAlert(c *compiled, ev *iamwatch.Event) iamwatch.Alert {
 // single returns the alert of a single-event rule, keyed by rule and event.
 func (e *Engine) single(c *compiled, ev *iamwatch.Event, rec map[string]any) iamwatch.Alert {
 	a := newAlert(c, ev)
-	a.DedupKey = c.rule.ID + "/" + ev.ID
+	a.DedupKey, a.EventID = c.rule.ID+"/"+ev.ID, ev.ID
 	a.Summary = e.summary(c, ev, rec, map[string]any{"count": "1", "first_seen": ev.Time.UTC().Format(iamwatch.TimeFormat),
 		"last_seen": ev.Time.UTC().Format(iamwatch.TimeFormat)})
 	return a
@@ -282,14 +292,56 @@ func (e *Engine) single(c *compiled, ev *iamwatch.Event, rec map[string]any) iam
 // grouped returns the alert of one period of a group. Its event is the
 // one that raised it: from the batch, or else read from the store.
 func (e *Engine) grouped(ctx context.Context, k groupKey, inc incident, batch map[string]*iamwatch.Event, view iamwatch.StateView) (iamwatch.Alert, error) {
-	ev := batch[inc.raised.EventID]
+	ev, rec, err := raisingEvent(ctx, inc.raised.EventID, inc.raised.Time, batch, view)
+	if err != nil {
+		return iamwatch.Alert{}, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
+	}
+	a := newAlert(k.c, ev)
+	a.Time, a.EventID = inc.raised.Time, inc.raised.EventID
+	a.DedupKey = k.dedupKey()
+	a.Group = k.group
+	a.Count, a.FirstSeen, a.LastSeen, a.EventIDs = inc.count, inc.first, inc.last, inc.sample
+	if k.c.count > 1 {
+		a.WindowStart = inc.windowStart.UTC()
+		a.WindowEnd = inc.windowStart.Add(k.c.within).UTC()
+	}
+	a.Summary = e.groupSummary(k, &a, inc.windowCount, ev, rec)
+	return a, nil
+}
+
+func (k groupKey) dedupKey() string {
+	return fmt.Sprintf("%s/%s/%s", k.c.rule.ID, k.period.Format(time.RFC3339), shortHash(k.group))
+}
+
+// groupSummary renders the summary of a grouped alert a raised by ev.
+func (e *Engine) groupSummary(k groupKey, a *iamwatch.Alert, windowCount int, ev *iamwatch.Event, rec map[string]any) string {
+	extra := map[string]any{
+		"count":      fmt.Sprint(a.Count),
+		"group":      sanitize(k.group, maxValueRunes),
+		"first_seen": a.FirstSeen.UTC().Format(iamwatch.TimeFormat),
+		"last_seen":  a.LastSeen.UTC().Format(iamwatch.TimeFormat),
+	}
+	if k.c.count > 1 {
+		extra["window_start"] = a.WindowStart.Format(iamwatch.TimeFormat)
+		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
+		extra["window_count"] = fmt.Sprint(windowCount)
+		extra["within"] = durationText(k.c.within)
+	}
+	return e.summary(k.c, ev, rec, extra)
+}
+
+// raisingEvent returns the event with id (from the batch, else the store)
+// and its parsed record; an event no longer stored (pruned) is described
+// by its ID and time alone.
+func raisingEvent(ctx context.Context, id string, t time.Time, batch map[string]*iamwatch.Event, view iamwatch.StateView) (*iamwatch.Event, map[string]any, error) {
+	ev := batch[id]
 	if ev == nil {
-		stored, ok, err := view.Event(ctx, inc.raised.EventID, inc.raised.Time)
+		stored, ok, err := view.Event(ctx, id, t)
 		if err != nil {
-			return iamwatch.Alert{}, fmt.Errorf("detect: rule %s: event %s: %w", k.c.rule.ID, inc.raised.EventID, err)
+			return nil, nil, fmt.Errorf("detect: event %s: %w", id, err)
 		}
-		if !ok { // not stored (pruned): the alert still stands, described by its hit
-			stored = iamwatch.Event{ID: inc.raised.EventID, Time: inc.raised.Time}
+		if !ok {
+			stored = iamwatch.Event{ID: id, Time: t}
 		}
 		ev = &stored
 	}
@@ -300,27 +352,69 @@ func (e *Engine) grouped(ctx context.Context, k groupKey, inc incident, batch ma
 	if rec == nil {
 		rec = synthRecord(ev)
 	}
-	a := newAlert(k.c, ev)
-	a.Time = inc.raised.Time
-	a.DedupKey = fmt.Sprintf("%s/%s/%s", k.c.rule.ID, k.period.Format(time.RFC3339), shortHash(k.group))
-	a.Group = k.group
-	a.Count, a.FirstSeen, a.LastSeen, a.EventIDs = inc.count, inc.first, inc.last, inc.sample
-	extra := map[string]any{
-		"count":      fmt.Sprint(inc.count),
-		"group":      sanitize(k.group, maxValueRunes),
-		"first_seen": inc.first.UTC().Format(iamwatch.TimeFormat),
-		"last_seen":  inc.last.UTC().Format(iamwatch.TimeFormat),
+	return ev, rec, nil
+}
+
+// grow is the cheap path of Resolve for the common live case: the period
+// already has its alert and every hit this batch added to it is later than
+// every event the alert counts. Then the window and the raising event
+// stand (threshold.go: later hits cannot move them), and only the count,
+// the last event and the sample grow: the alert a full recompute would
+// give, with one bounded read (the first window's hits) instead of the
+// whole period so far. ok is false when the path does not apply.
+func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batch map[string]*iamwatch.Event, view iamwatch.StateView) (iamwatch.Alert, bool, error) {
+	var added []iamwatch.Hit
+	for _, h := range hits {
+		if h.EventID == "" { // touched from the next period
+			return iamwatch.Alert{}, false, nil
+		}
+		isNew, known := view.Added(h.Rule, h.EventID)
+		if !known {
+			return iamwatch.Alert{}, false, nil
+		}
+		if isNew && !slices.ContainsFunc(added, func(x iamwatch.Hit) bool { return x.EventID == h.EventID }) {
+			added = append(added, h)
+		}
 	}
+	a, ok, err := view.Alert(ctx, k.dedupKey())
+	if err != nil || !ok || a.EventID == "" {
+		return iamwatch.Alert{}, false, err
+	}
+	for _, h := range added {
+		if !h.Time.After(a.LastSeen) {
+			return iamwatch.Alert{}, false, nil
+		}
+	}
+	if len(added) == 0 {
+		return a, true, nil // a replay: nothing changes
+	}
+	sortHits(added)
+	head := slices.Clone(a.EventIDs[:min(len(a.EventIDs), iamwatch.MaxSampleIDs, a.Count)])
+	for _, h := range added {
+		if len(head) < iamwatch.MaxSampleIDs {
+			head = append(head, h.EventID)
+		}
+	}
+	a.Count += len(added)
+	last := added[len(added)-1]
+	if a.Count > iamwatch.MaxSampleIDs {
+		head = append(head, last.EventID)
+	}
+	a.EventIDs, a.LastSeen = head, last.Time
+	windowCount := 0
 	if k.c.count > 1 {
-		a.WindowStart = inc.windowStart.UTC()
-		a.WindowEnd = inc.windowStart.Add(k.c.within).UTC()
-		extra["window_start"] = a.WindowStart.Format(iamwatch.TimeFormat)
-		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
-		extra["window_count"] = fmt.Sprint(inc.windowCount)
-		extra["within"] = durationText(k.c.within)
+		ws, err := view.Hits(ctx, k.c.rule.ID, k.group, a.WindowStart, a.WindowEnd)
+		if err != nil {
+			return iamwatch.Alert{}, false, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
+		}
+		windowCount = len(slices.CompactFunc(ws, func(x, y iamwatch.Hit) bool { return x.EventID == y.EventID }))
 	}
-	a.Summary = e.summary(k.c, ev, rec, extra)
-	return a, nil
+	ev, rec, err := raisingEvent(ctx, a.EventID, a.Time, batch, view)
+	if err != nil {
+		return iamwatch.Alert{}, false, err
+	}
+	a.Summary = e.groupSummary(k, &a, windowCount, ev, rec)
+	return a, true, nil
 }
 
 // summary renders c's summary for ev; extra keys missing are "".

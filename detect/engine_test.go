@@ -324,7 +324,7 @@ func TestSingleEventAlert(t *testing.T) {
 	a := claims[0].Alert
 	want := iamwatch.Alert{DedupKey: "user-created/ev-1", Rule: "user-created", Severity: iamwatch.SeverityHigh, Title: "User Created",
 		Summary: `alice created new\u001b[31muser`, Action: "Check.", Time: t0, AccountID: "111122223333", Region: "us-east-1",
-		UserName: "alice", SourceIP: "198.51.100.7", EventName: "CreateUser", Count: 1, FirstSeen: t0, LastSeen: t0, EventIDs: []string{"ev-1"}}
+		UserName: "alice", SourceIP: "198.51.100.7", EventName: "CreateUser", EventID: "ev-1", Count: 1, FirstSeen: t0, LastSeen: t0, EventIDs: []string{"ev-1"}}
 	if fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Errorf("alert\n got %+v\nwant %+v", a, want)
 	}
@@ -488,5 +488,55 @@ func TestSupersedes(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: rules %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// countingState counts the hits its resolvers read.
+type countingState struct {
+	*MemoryState
+	read int
+}
+
+type countingView struct {
+	iamwatch.StateView
+	c *countingState
+}
+
+func (v countingView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
+	hs, err := v.StateView.Hits(ctx, rule, group, from, to)
+	v.c.read += len(hs)
+	return hs, err
+}
+
+func (c *countingState) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
+	return c.MemoryState.CommitAlerts(ctx, hits, func(ctx context.Context, v iamwatch.StateView) ([]iamwatch.Alert, error) {
+		return resolve(ctx, countingView{v, c})
+	})
+}
+
+// TestThresholdLiveBurstReadsBounded: a burst that goes on all day, one
+// event a batch in time order (a live source), reads a bounded number of
+// hits a batch once its alert exists (the first window's), not the whole
+// day so far, and ends in the alert one batch of everything gives.
+func TestThresholdLiveBurstReadsBounded(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	var offs []time.Duration
+	for i := range 600 {
+		offs = append(offs, time.Duration(i)*2*time.Minute)
+	}
+	evs := burst(t, "zed", offs...)[:420] // 08:00 to 21:58, one day
+	live := &countingState{MemoryState: NewMemoryState()}
+	keys(t, e, live, evs)
+	ref := NewMemoryState()
+	if _, err := e.Evaluate(context.Background(), ref, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(stored(t, live.MemoryState)), fmt.Sprint(stored(t, ref)); got != want {
+		t.Fatalf("live and one-batch alerts differ:\n got %s\nwant %s", got, want)
+	}
+	// The full recompute would read 1+2+…+420 = 88,410 hits; the window of
+	// 1h holds 31.
+	if perBatch := live.read / len(evs); perBatch > 40 {
+		t.Errorf("read %d hits over %d batches (%d a batch)", live.read, len(evs), perBatch)
 	}
 }

@@ -52,15 +52,16 @@ func (m *MemoryState) PutEvents(_ context.Context, events []iamwatch.Event) (int
 func (m *MemoryState) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	added := map[[2]string]bool{}
 	for _, h := range hits {
 		k := [2]string{h.Rule, h.EventID}
 		if !m.seen[k] {
-			m.seen[k] = true
+			m.seen[k], added[k] = true, true
 			g := [2]string{h.Rule, h.Group}
 			m.hits[g] = append(m.hits[g], h)
 		}
 	}
-	alerts, err := resolve(ctx, memView{m})
+	alerts, err := resolve(ctx, memView{m, added})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,19 @@ func (m *MemoryState) hitsLocked(rule, group string, from, to time.Time) []iamwa
 }
 
 // memView is the StateView CommitAlerts gives its resolver (m.mu held).
-type memView struct{ m *MemoryState }
+type memView struct {
+	m     *MemoryState
+	added map[[2]string]bool
+}
+
+func (v memView) Added(rule, eventID string) (bool, bool) {
+	return v.added[[2]string{rule, eventID}], true
+}
+
+func (v memView) Alert(_ context.Context, key string) (iamwatch.Alert, bool, error) {
+	a, ok := v.m.alerts[key]
+	return a, ok, nil
+}
 
 func (v memView) Hits(_ context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
 	return v.m.hitsLocked(rule, group, from, to), nil

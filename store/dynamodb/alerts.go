@@ -37,6 +37,7 @@ func (s *Store) alertItem(a *iamwatch.Alert) item {
 	setN(it, "count", int64(max(a.Count, 1)))
 	setS(it, "first_seen", eventTime(a.FirstSeen))
 	setS(it, "last_seen", eventTime(a.LastSeen))
+	setS(it, "event_id", a.EventID)
 	setList(it, "tags", a.Tags)
 	setList(it, "references", a.References)
 	setMillis(it, "created_at", s.now())
@@ -51,7 +52,7 @@ func alertFromItem(it item) (iamwatch.Alert, error) {
 		DedupKey: getS(it, "dedup_key"), Rule: getS(it, "rule"), Title: getS(it, "title"),
 		Summary: getS(it, "summary"), Action: getS(it, "action"), AccountID: getS(it, "account_id"),
 		Region: getS(it, "region"), UserName: getS(it, "user_name"), SourceIP: getS(it, "source_ip"),
-		EventName: getS(it, "event_name"), EventIDs: getList(it, "event_ids"), Group: getS(it, "group"),
+		EventName: getS(it, "event_name"), EventID: getS(it, "event_id"), EventIDs: getList(it, "event_ids"), Group: getS(it, "group"),
 		Tags: getList(it, "tags"), References: getList(it, "references"),
 	}
 	sev, err := getN(it, "severity")
@@ -189,6 +190,24 @@ func countPlaceholder(_ map[string]string, values item, n int) string {
 
 // view is the StateView of CommitAlerts.
 type view struct{ s *Store }
+
+// Added cannot tell: hits are written with BatchWriteItem, which does not
+// say whether an item existed. The resolver reads whole groups instead.
+func (view) Added(string, string) (bool, bool) { return false, false }
+
+func (v view) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, error) {
+	out, err := v.s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(v.s.t.Alerts), Key: item{"dedup_key": sv(key)}, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return iamwatch.Alert{}, false, fmt.Errorf("dynamodb: alert %s: %w", key, err)
+	}
+	if out.Item == nil {
+		return iamwatch.Alert{}, false, nil
+	}
+	a, err := alertFromItem(out.Item)
+	return a, err == nil, err
+}
 
 func (v view) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
 	return v.s.Hits(ctx, rule, group, from, to)

@@ -14,7 +14,7 @@ import (
 
 const alertColumns = `dedup_key, rule, severity, title, summary, action, time, account_id, region,
 	user_name, source_ip, event_name, event_ids, grp, window_start, window_end, tags, refs,
-	count, first_seen, last_seen`
+	count, first_seen, last_seen, event_id`
 
 // alertColumnsOf returns alertColumns qualified by a table alias.
 func alertColumnsOf(alias string) string {
@@ -30,7 +30,7 @@ func alertArgs(a *iamwatch.Alert) []any {
 	return []any{a.DedupKey, a.Rule, int(a.Severity), a.Title, a.Summary, a.Action, eventTime(a.Time),
 		a.AccountID, a.Region, a.UserName, a.SourceIP, a.EventName, jsonList(dedup(a.EventIDs)),
 		a.Group, eventTime(a.WindowStart), eventTime(a.WindowEnd), jsonList(a.Tags), jsonList(a.References),
-		max(a.Count, 1), eventTime(a.FirstSeen), eventTime(a.LastSeen)}
+		max(a.Count, 1), eventTime(a.FirstSeen), eventTime(a.LastSeen), a.EventID}
 }
 
 // hitChunk hits go into one INSERT statement.
@@ -47,10 +47,11 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
 	defer tx.Rollback()
-	if err := insertHits(ctx, tx, hits); err != nil {
+	added, err := insertHits(ctx, tx, hits)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
-	alerts, err := resolve(ctx, txView{s, tx})
+	alerts, err := resolve(ctx, txView{s, tx, added})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
@@ -66,24 +67,42 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 	return claims, nil
 }
 
-func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) error {
+// insertHits records hits and returns the (rule, event ID) pairs that were new.
+func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]string]bool, error) {
+	added := make(map[[2]string]bool, len(hits))
 	args := make([]any, 0, 4*hitChunk)
 	for start := 0; start < len(hits); start += hitChunk {
 		chunk := hits[start:min(start+hitChunk, len(hits))]
 		args = args[:0]
 		for _, h := range chunk {
 			if h.Rule == "" || h.EventID == "" {
-				return fmt.Errorf("add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
+				return nil, fmt.Errorf("add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
 			}
 			args = append(args, h.Rule, h.Group, h.EventID, eventTime(h.Time))
 		}
 		q := "INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(chunk)), ",") + " ON CONFLICT (rule, event_id) DO NOTHING"
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("add %d hits: %w", len(chunk), err)
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(chunk)), ",") +
+			" ON CONFLICT (rule, event_id) DO NOTHING RETURNING rule, event_id"
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
+			}
+			added[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
 		}
 	}
-	return nil
+	return added, nil
 }
 
 // claim stores a, or merges it into the stored alert of its key.
@@ -124,8 +143,24 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, a iamwatch.Alert) (iamwat
 
 // txView is the StateView of a CommitAlerts transaction.
 type txView struct {
-	s  *Store
-	tx *sql.Tx
+	s     *Store
+	tx    *sql.Tx
+	added map[[2]string]bool
+}
+
+func (v txView) Added(rule, eventID string) (bool, bool) {
+	return v.added[[2]string{rule, eventID}], true
+}
+
+func (v txView) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, error) {
+	a, err := scanAlert(v.tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key = ?", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return iamwatch.Alert{}, false, nil
+	}
+	if err != nil {
+		return iamwatch.Alert{}, false, fmt.Errorf("sqlite: alert %s: %w", key, err)
+	}
+	return a, true, nil
 }
 
 func (v txView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
@@ -234,7 +269,7 @@ func scanAlert(r interface{ Scan(...any) error }) (iamwatch.Alert, error) {
 	)
 	if err := r.Scan(&a.DedupKey, &a.Rule, &sev, &a.Title, &a.Summary, &a.Action, &t,
 		&a.AccountID, &a.Region, &a.UserName, &a.SourceIP, &a.EventName, &ids,
-		&a.Group, &ws, &we, &tags, &rf, &a.Count, &first, &last); err != nil {
+		&a.Group, &ws, &we, &tags, &rf, &a.Count, &first, &last, &a.EventID); err != nil {
 		return a, err
 	}
 	a.Severity = iamwatch.Severity(sev)

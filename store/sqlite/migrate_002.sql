@@ -9,5 +9,7 @@
 ALTER TABLE alerts ADD COLUMN count      INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE alerts ADD COLUMN first_seen TEXT NOT NULL DEFAULT '';
 ALTER TABLE alerts ADD COLUMN last_seen  TEXT NOT NULL DEFAULT '';
-UPDATE alerts SET count = max(1, json_array_length(event_ids)), first_seen = time, last_seen = time;
+ALTER TABLE alerts ADD COLUMN event_id   TEXT NOT NULL DEFAULT '';   -- the event that raised it
+UPDATE alerts SET count = max(1, json_array_length(event_ids)), first_seen = time, last_seen = time,
+    event_id = coalesce(json_extract(event_ids, '$[0]'), '');
 DELETE FROM threshold_hits WHERE rule LIKE '%#window';

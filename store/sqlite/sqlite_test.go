@@ -43,7 +43,7 @@ func TestSchemaColumns(t *testing.T) {
 		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw"),
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
-			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen"},
+			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id"},
 		"threshold_hits": {"id", "rule", "grp", "event_id", "time"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
