@@ -29,8 +29,8 @@ type Batch struct {
 	eng     *Engine
 	singles []iamwatch.Alert
 	groups  map[groupKey][]iamwatch.Hit // the batch's hits of each touched period (a zero hit: touched from the next)
-	byID    map[string]*iamwatch.Event   // the events of Hits
-	index   map[string]int             // position in the batch of the events that matched
+	byID    map[string]*iamwatch.Event  // the events of Hits
+	index   map[string]int              // position in the batch of the events that matched
 }
 
 // groupKey is one period of one group of one rule.
