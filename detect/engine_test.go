@@ -531,6 +531,9 @@ func TestThresholdLiveBurstReadsBounded(t *testing.T) {
 	if _, err := e.Evaluate(context.Background(), ref, evs...); err != nil {
 		t.Fatal(err)
 	}
+	if as := stored(t, ref); len(as) != 1 || as[0].Count != len(evs) {
+		t.Fatalf("one batch of the burst stored %+v, want one alert of %d", as, len(evs))
+	}
 	if got, want := fmt.Sprint(stored(t, live.MemoryState)), fmt.Sprint(stored(t, ref)); got != want {
 		t.Fatalf("live and one-batch alerts differ:\n got %s\nwant %s", got, want)
 	}
