@@ -25,7 +25,7 @@ var schemaV1 string
 
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1}
+var migrations = []string{schemaV1, rollupMigration()}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
