@@ -37,7 +37,7 @@ type rollupTable struct {
 	times  bool        // keeps first_time and last_time.
 	where  string      // the events counted (SQL over events); "" is all.
 	// keyOf returns the key of e (in key order) and whether e counts.
-	keyOf func(e *iamwatch.Event, d *derived) (rollupKey, bool)
+	keyOf  func(e *iamwatch.Event, d *derived) (rollupKey, bool)
 	hourly bool // the bucket is an hour, not a day.
 }
 
@@ -55,7 +55,7 @@ type derived struct {
 }
 
 // roleArnExpr is the role an AssumeRole* call assumes, as the query package
-// reads it: target_role, else requestParameters.roleArn (any JSON scalar), else ''.
+// reads it: target_role, else requestParameters.roleArn (any JSON scalar), else ”.
 const roleArnExpr = `CASE WHEN target_role <> '' THEN target_role ELSE COALESCE((CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.roleArn') END), '') END`
 
 var assumeRoleNames = []string{"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
@@ -128,7 +128,9 @@ func (t *rollupTable) counterCols() []rollupCol {
 	return c
 }
 
-func (t *rollupTable) columns() []rollupCol { return append(append([]rollupCol{}, t.key...), t.counterCols()...) }
+func (t *rollupTable) columns() []rollupCol {
+	return append(append([]rollupCol{}, t.key...), t.counterCols()...)
+}
 
 func names(cols []rollupCol) string {
 	s := make([]string, len(cols))
