@@ -39,14 +39,20 @@ type rollupTable struct {
 	// keyOf returns the key of e (in key order) and whether e counts.
 	keyOf  func(e *iamwatch.Event, d *derived) (rollupKey, bool)
 	hourly bool // the bucket is an hour, not a day.
+	role   int  // the position of rollupKey.role in the key; 0: none.
 }
 
 // rollupCol is a key column and its expression over events.
 type rollupCol struct{ name, expr, typ string }
 
-// rollupKey is a key; unused slots are nil. Values are strings, but for
-// rollup_roles.role_arn, which holds what SQLite's json_extract gave.
-type rollupKey [7]any
+// rollupKey is a key: its text columns in key order (unused slots empty)
+// and, for rollup_roles, role_arn apart, since it holds whatever SQLite's
+// json_extract gave (a string, almost always). Strings are kept out of
+// interfaces so that a lookup allocates nothing.
+type rollupKey struct {
+	text [7]string
+	role any
+}
 
 // derived are the values of one event that keys use, computed once.
 type derived struct {
@@ -85,7 +91,7 @@ var rollupTables = []*rollupTable{
 		name: "rollup_hours", hourly: true, errors: true,
 		key: []rollupCol{colHour, colAccount, colUser},
 		keyOf: func(e *iamwatch.Event, d *derived) (rollupKey, bool) {
-			return rollupKey{d.hour, e.AccountID, e.UserName}, true
+			return rollupKey{text: [7]string{d.hour, e.AccountID, e.UserName}}, true
 		},
 	},
 	{
@@ -93,7 +99,7 @@ var rollupTables = []*rollupTable{
 		name: "rollup_actions", errors: true, times: true,
 		key: []rollupCol{colDay, colAccount, colUser, plain("event_source"), plain("event_name"), plain("event_type"), plain("read_only")},
 		keyOf: func(e *iamwatch.Event, d *derived) (rollupKey, bool) {
-			return rollupKey{d.day, e.AccountID, e.UserName, e.Source, e.Name, string(e.Type), e.ReadOnly}, true
+			return rollupKey{text: [7]string{d.day, e.AccountID, e.UserName, e.Source, e.Name, string(e.Type), e.ReadOnly}}, true
 		},
 	},
 	{
@@ -101,7 +107,7 @@ var rollupTables = []*rollupTable{
 		name: "rollup_failures", times: true, where: "error_code <> ''",
 		key: []rollupCol{colDay, colAccount, colUser, plain("source_ip"), plain("event_type"), plain("error_code")},
 		keyOf: func(e *iamwatch.Event, d *derived) (rollupKey, bool) {
-			return rollupKey{d.day, e.AccountID, e.UserName, e.SourceIP, string(e.Type), e.ErrorCode}, e.ErrorCode != ""
+			return rollupKey{text: [7]string{d.day, e.AccountID, e.UserName, e.SourceIP, string(e.Type), e.ErrorCode}}, e.ErrorCode != ""
 		},
 	},
 	{
@@ -110,8 +116,9 @@ var rollupTables = []*rollupTable{
 		name: "rollup_roles", errors: true, times: true,
 		where: "event_name IN ('" + strings.Join(assumeRoleNames, "', '") + "')",
 		key:   []rollupCol{colDay, colAccount, colUser, {"role_arn", roleArnExpr, "NOT NULL"}, plain("source_ip")},
+		role:  3,
 		keyOf: func(e *iamwatch.Event, d *derived) (rollupKey, bool) {
-			return rollupKey{d.day, e.AccountID, e.UserName, d.role, e.SourceIP}, isAssumeRole(e.Name)
+			return rollupKey{text: [7]string{d.day, e.AccountID, e.UserName, "", e.SourceIP}, role: d.role}, isAssumeRole(e.Name)
 		},
 	},
 }
@@ -293,10 +300,11 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 // add counts one stored event.
 func (r *rollup) add(ctx context.Context, tx *sql.Tx, e *iamwatch.Event) error {
 	t := e.Time.UTC()
-	d := derived{time: t.Format(iamwatch.TimeFormat), day: t.Format(time.DateOnly)}
-	d.hour = d.time
-	if len(d.time) >= 13 {
-		d.hour = d.time[:13] + ":00:00Z"
+	d := derived{time: t.Format(iamwatch.TimeFormat)}
+	if len(d.time) == len(iamwatch.TimeFormat) { // years 0–9999: as event_date and hourExpr cut it.
+		d.day, d.hour = d.time[:10], d.time[:13]+":00:00Z"
+	} else {
+		d.day, d.hour = t.Format(time.DateOnly), d.time[:13]+":00:00Z"
 	}
 	if isAssumeRole(e.Name) {
 		var err error
@@ -358,15 +366,33 @@ func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
 		width := len(tb.columns())
 		args := make([]any, 0, min(len(rows), rollupChunk)*width)
 		pending := 0
+		var full *sql.Stmt // the upsert of rollupChunk rows, prepared once.
 		exec := func() error {
-			if _, err := tx.ExecContext(ctx, tb.upsert(pending), args...); err != nil {
+			var err error
+			if pending == rollupChunk {
+				if full == nil {
+					full, err = tx.PrepareContext(ctx, tb.upsert(rollupChunk))
+				}
+				if err == nil {
+					_, err = full.ExecContext(ctx, args...)
+				}
+			} else {
+				_, err = tx.ExecContext(ctx, tb.upsert(pending), args...)
+			}
+			if err != nil {
 				return fmt.Errorf("roll-up: %s: %w", tb.name, err)
 			}
 			args, pending = args[:0], 0
 			return nil
 		}
 		for k, c := range rows {
-			args = append(args, k[:len(tb.key)]...)
+			for j, v := range k.text[:len(tb.key)] {
+				if j > 0 && j == tb.role {
+					args = append(args, k.role)
+				} else {
+					args = append(args, v)
+				}
+			}
 			args = append(args, c.n)
 			if tb.errors {
 				args = append(args, c.errors)
@@ -384,6 +410,9 @@ func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
 			if err := exec(); err != nil {
 				return err
 			}
+		}
+		if full != nil {
+			full.Close() // else the transaction's end closes it.
 		}
 	}
 	return nil
