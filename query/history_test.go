@@ -24,7 +24,7 @@ var (
 
 // historyVersion names the cached database: change it when realShaped
 // changes.
-const historyVersion = "v1"
+const historyVersion = "v2"
 
 // historyStart is the first day of the benchmark history (90 days).
 var historyStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -171,7 +171,7 @@ func loadHistory(ctx context.Context, st *sqlite.Store, n int) (stored, sent int
 //     function role sessions polling (ssm UpdateInstanceInformation, ec2
 //     Describe*), from a few dozen principals around the clock;
 //   - ~5% are runs of denied calls: a principal retrying a refused call
-//     hundreds to thousands of times, seconds apart;
+//     200 to 2,200 times, seconds apart;
 //   - about 3% of events are delivered twice (emit sees the repeat, with the
 //     same ID, a few events later), as CloudTrail does.
 //
@@ -220,7 +220,11 @@ func realShaped(n int, emit func(iamwatch.Event) error) error {
 		}
 		return nil
 	}
-	step := end.Sub(historyStart) / time.Duration(n*9/10)
+	// The service clock's step spreads the ~90% of events that are not the
+	// sample's over the 90 days, denied runs (1 in runOdds steps, runMean
+	// events each) included.
+	const runOdds, runMean = 20_000, 1_200
+	step := time.Duration(float64(end.Sub(historyStart)) * (1 + float64(runMean)/runOdds) / (float64(n) * 0.9))
 	var buf []byte
 	t := historyStart
 	for count < n {
@@ -235,9 +239,9 @@ func realShaped(n int, emit func(iamwatch.Event) error) error {
 			break
 		}
 		acct := accounts[rnd.IntN(4)/3] // three quarters in the main account.
-		if rnd.IntN(2000) == 0 {
+		if rnd.IntN(runOdds) == 0 {
 			// A denied run: one principal retrying one refused call.
-			p, c := deniedRuns[rnd.IntN(len(deniedRuns))], 200+rnd.IntN(2000)
+			p, c := deniedRuns[rnd.IntN(len(deniedRuns))], 200+rnd.IntN(2*runMean-400)
 			for i := 0; i < c && count < n; i++ {
 				buf = serviceRecord(buf[:0], rnd, t, acct, p.caller, p.call)
 				e, err := cloudtrail.DecodeRecord(buf)

@@ -18,7 +18,7 @@ import (
 //
 // Each roll-up row counts the events of one key (a UTC hour or day and a few
 // event columns). The rows always equal a GROUP BY over the events table
-// (rollupTable.rebuild is that GROUP BY, and the tests compare):
+// (rollupTable.aggregate is that GROUP BY, and the tests compare):
 //   - PutEvents adds the events its INSERT stored (never a duplicate), in the
 //     same transaction, aggregated in memory per call: a few upserts a batch;
 //   - Prune drops the buckets older than its cut and recounts the one it cuts
