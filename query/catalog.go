@@ -498,16 +498,17 @@ const dailySummaryRollup = `WITH e AS (
 	GROUP BY day
 ), ` + dailySummaryTail
 
+// hourlyActivityRollup computes the local time once a row: LIMIT -1 keeps
+// SQLite from flattening the innermost subquery into the others, which would
+// repeat the expression at each use of lh and wd (twice as slow, measured).
 const hourlyActivityRollup = `SELECT lh AS hour, sum(n) AS events, sum(n_errors) AS errors, count(DISTINCT user_name) AS distinct_users,
 	sum(CASE WHEN wd = 0 THEN n ELSE 0 END) AS mon, sum(CASE WHEN wd = 1 THEN n ELSE 0 END) AS tue,
 	sum(CASE WHEN wd = 2 THEN n ELSE 0 END) AS wed, sum(CASE WHEN wd = 3 THEN n ELSE 0 END) AS thu,
 	sum(CASE WHEN wd = 4 THEN n ELSE 0 END) AS fri, sum(CASE WHEN wd = 5 THEN n ELSE 0 END) AS sat,
 	sum(CASE WHEN wd = 6 THEN n ELSE 0 END) AS sun
 FROM (
-	SELECT n, n_errors, user_name,
-		({{hour_local_epoch}} % 86400) / 3600 AS lh,
-		({{hour_local_epoch}} / 86400 + 3) % 7 AS wd
-	FROM rollup_hours WHERE {{hour_filter}}
+	SELECT n, n_errors, user_name, (le % 86400) / 3600 AS lh, (le / 86400 + 3) % 7 AS wd
+	FROM (SELECT n, n_errors, user_name, {{hour_local_epoch}} AS le FROM rollup_hours WHERE {{hour_filter}} LIMIT -1)
 )
 GROUP BY lh
 ORDER BY lh

@@ -114,6 +114,16 @@ func dump(r *query.Result) string {
 
 type storeDB = sqlite.Store
 
+// realShapedEvents returns the events realShaped delivers, redeliveries included.
+func realShapedEvents(t testing.TB, n int) []iamwatch.Event {
+	t.Helper()
+	var out []iamwatch.Event
+	if err := realShaped(n, func(e iamwatch.Event) error { out = append(out, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestRollupsAgree checks that the queries answer the same from the
 // roll-ups as from the events, over the fixture and the generated sample,
 // after redeliveries and after prunes.
@@ -128,6 +138,7 @@ func TestRollupsAgree(t *testing.T) {
 	}{
 		{"fixture", querytest.Events(), []string{"alice", "bob", "root", "ci/build-42"}, []string{querytest.Prod, querytest.Dev}, time.Date(2026, 3, 13, 0, 0, 0, 0, time.UTC)},
 		{"sample", sampleEvents(t, 6), []string{"alice", "root", "HIDDEN_DUE_TO_SECURITY_REASONS"}, []string{sample.AccountMain, sample.AccountDev}, sample.DefaultStart.AddDate(0, 0, 2)},
+		{"real-shaped", realShapedEvents(t, 6000), []string{"alice", "legacy-batch/i-0000000000abc001", "s3.amazonaws.com"}, []string{sample.AccountMain, sample.AccountDev}, historyStart.AddDate(0, 0, 45)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: querytest.Now})
