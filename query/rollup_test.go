@@ -84,9 +84,14 @@ func compareRollups(t *testing.T, db *storeDB, ps map[string]query.Params) int {
 			if p.Limit == 0 {
 				p.Limit = -1
 			}
-			if st, err := q.Statement(query.SQLite, p); err == nil && strings.Contains(st.SQL, "rollup_") {
-				used++
+			a, err := q.Statement(query.SQLite, p)
+			if err != nil {
+				t.Fatalf("%s %s: %v", q.Name, name, err)
 			}
+			if e, _ := q.Statement(query.SQLite, query.WithoutRollup(p)); a.SQL == e.SQL {
+				continue // the same text both ways (Run may narrow the zone's span; not the choice of text).
+			}
+			used++
 			got, err := query.Run(ctx, db.DB(), q.Name, p)
 			if err != nil {
 				t.Fatalf("%s %s: %v", q.Name, name, err)
@@ -137,8 +142,8 @@ func TestRollupsAgree(t *testing.T) {
 		day      time.Time
 	}{
 		{"fixture", querytest.Events(), []string{"alice", "bob", "root", "ci/build-42"}, []string{querytest.Prod, querytest.Dev}, time.Date(2026, 3, 13, 0, 0, 0, 0, time.UTC)},
-		{"sample", sampleEvents(t, 6), []string{"alice", "root", "HIDDEN_DUE_TO_SECURITY_REASONS"}, []string{sample.AccountMain, sample.AccountDev}, sample.DefaultStart.AddDate(0, 0, 2)},
-		{"real-shaped", realShapedEvents(t, 6000), []string{"alice", "legacy-batch/i-0000000000abc001", "s3.amazonaws.com"}, []string{sample.AccountMain, sample.AccountDev}, historyStart.AddDate(0, 0, 45)},
+		{"sample", sampleEvents(t, 3), []string{"alice", "root", "HIDDEN_DUE_TO_SECURITY_REASONS"}, []string{sample.AccountMain, sample.AccountDev}, sample.DefaultStart.AddDate(0, 0, 2)},
+		{"real-shaped", realShapedEvents(t, 2500), []string{"alice", "legacy-batch/i-0000000000abc001", "s3.amazonaws.com"}, []string{sample.AccountMain, sample.AccountDev}, historyStart.AddDate(0, 0, 45)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: querytest.Now})
