@@ -44,9 +44,8 @@ func insertEvents(n int) string {
 
 // PutEvents stores each event not already stored (by ID), in one
 // transaction with the roll-ups of the new ones (rollup.go), and returns how
-// many were new. Event times are kept to whole
-// seconds. An event without an ID or time is refused and nothing of the call
-// is stored.
+// many were new. Event times are kept to whole seconds. An event without an
+// ID or time is refused and nothing of the call is stored.
 func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserted int, err error) {
 	if len(events) == 0 {
 		return 0, nil
