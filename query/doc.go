@@ -70,7 +70,7 @@
 // history of 1M real-shaped events over 90 days (mostly AWS services, runs
 // of denied calls, redeliveries) from a database cached in testdata/bench,
 // and prints each figure beside the target of 1 s; with the roll-ups every
-// query meets it, where the seven aggregates took 0.4–7 s over the events.
+// query meets it, where the seven aggregates took 0.3–5 s over the events.
 // BenchmarkQueries loads 1M uniformly generated events into a temporary
 // file and times every query over the default window (7 days, ~78k events;
 // every query answers in about 0.2 s or less, the time index bounding the

@@ -163,7 +163,7 @@ func loadHistory(ctx context.Context, st *sqlite.Store, n int) (stored, sent int
 // realShaped generates n distinct events over 90 days from historyStart, in
 // time order, shaped like a real management-event trail rather than the
 // sample's mostly human one:
-//   - ~10% are the sample generator's (internal/sample: people in the
+//   - ~8% are the sample generator's (internal/sample: people in the
 //     console and the CLI, CI, sign-ins, Identity Center, the incidents);
 //   - ~85% are AWS services at work: services calling on their own
 //     (invokedBy: KMS for S3, CloudTrail checking its bucket, Config
