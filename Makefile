@@ -8,7 +8,7 @@ BENCHDIR ?= testdata/bench
 BENCH_RECORDS ?= 500000
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short bench bench-data fuzz lint sample demo corpus-check clean
+.PHONY: all build test test-short bench bench-data bench-queries fuzz lint sample demo corpus-check clean
 
 all: build test
 
@@ -30,9 +30,10 @@ $(BENCHDIR)/.done:
 	$(GO) run ./internal/sample/cmd/gentrail -records $(BENCH_RECORDS) -out $(BENCHDIR)
 	touch $@
 
-## bench: micro-benchmarks of the hot paths, then an end-to-end scan of the large trail.
+## bench: micro-benchmarks of the hot paths, the whole-history queries, then an end-to-end scan of the large trail.
 bench: build bench-data
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -skip 'BenchmarkWholeHistory' -benchmem $(PKGS)
+	$(MAKE) --no-print-directory bench-queries
 	@echo "== scan end to end, no detection"
 	rm -f $(BENCHDIR)/bench.db*
 	./bin/iamwatch scan --db $(BENCHDIR)/bench.db --no-detect $(BENCHDIR)/AWSLogs | tail -4
@@ -41,6 +42,16 @@ bench: build bench-data
 	./bin/iamwatch scan --db $(BENCHDIR)/bench.db $(BENCHDIR)/AWSLogs | tail -4
 	@echo "== scan again: every record a duplicate"
 	./bin/iamwatch scan --db $(BENCHDIR)/bench.db $(BENCHDIR)/AWSLogs | tail -4
+
+## bench-queries: each named query over the whole history of 1M real-shaped events, against
+## the target (< 1 s a query), then the same queries reading the events table (no roll-up).
+## The database is built once (about 2 minutes) into query/testdata/bench/.
+bench-queries:
+	@echo "== whole-history queries, 1M real-shaped events over 90 days (target < 1 s a query)"
+	@mkdir -p query/testdata/bench
+	@$(GO) test -run '^$$' -bench 'BenchmarkWholeHistory' -benchtime 3x -timeout 60m ./query >query/testdata/bench/queries.txt 2>&1; \
+	  s=$$?; grep 'history_test' query/testdata/bench/queries.txt | sed 's/^ *history_test.go:[0-9]*: //'; \
+	  test $$s -eq 0 || { cat query/testdata/bench/queries.txt; exit $$s; }
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:
@@ -71,4 +82,4 @@ demo:
 	$(GO) run ./cmd/iamwatch scan --sample --db demo.db
 
 clean:
-	rm -rf bin $(BENCHDIR) demo.db*
+	rm -rf bin $(BENCHDIR) query/testdata/bench demo.db*

@@ -143,6 +143,7 @@ GROUP BY user_name, source_ip
 ORDER BY failures DESC, last_failure DESC, user_name, source_ip
 {{limit}}`,
 			},
+			rollup: &rollupText{sql: failedAuthRollup},
 		},
 		{
 			Name:        "root_usage",
@@ -200,6 +201,7 @@ ORDER BY event_time DESC, event_id DESC
 				SQLite: activeUsers,
 				Athena: activeUsers,
 			},
+			rollup: &rollupText{sql: activeUsersRollup},
 		},
 		{
 			Name:        "permission_changes",
@@ -239,6 +241,7 @@ GROUP BY user_name, role_arn
 ORDER BY assumptions DESC, user_name, role_arn
 {{limit}}`,
 			},
+			rollup: &rollupText{sql: roleAssumptionsRollup},
 		},
 		{
 			Name:        "daily_summary",
@@ -249,6 +252,7 @@ ORDER BY assumptions DESC, user_name, role_arn
 				SQLite: dailySummary,
 				Athena: dailySummary,
 			},
+			rollup: &rollupText{sql: dailySummaryRollup},
 		},
 		{
 			Name:        "hourly_activity",
@@ -277,6 +281,7 @@ GROUP BY lh
 ORDER BY lh
 {{limit}}`,
 			},
+			rollup: &rollupText{sql: hourlyActivityRollup, hourly: true},
 		},
 		{
 			Name:        "sso_permission_sets",
@@ -339,6 +344,7 @@ GROUP BY user_name
 ORDER BY actions DESC, user_name
 {{limit}}`,
 			},
+			rollup: &rollupText{sql: ssoAdminUsersRollup},
 		},
 		{
 			Name:        "sso_activity_summary",
@@ -349,6 +355,7 @@ ORDER BY actions DESC, user_name
 				SQLite: ssoActivitySummary,
 				Athena: ssoActivitySummary,
 			},
+			rollup: &rollupText{sql: ssoActivitySummaryRollup},
 		},
 	}
 }
@@ -387,7 +394,10 @@ const dailySummary = `WITH e AS (
 		count(DISTINCT user_name) AS distinct_users
 	FROM events WHERE {{filter}}
 	GROUP BY event_date
-), a AS (
+), ` + dailySummaryTail
+
+// dailySummaryTail joins the per-day event counts e with the alerts.
+const dailySummaryTail = `a AS (
 	SELECT substr(time, 1, 10) AS day, count(*) AS alerts
 	FROM alerts WHERE {{alert_filter}}
 	GROUP BY substr(time, 1, 10)
@@ -439,6 +449,82 @@ ORDER BY event_time DESC, event_id DESC
 const ssoActivitySummary = `SELECT event_name, event_source, user_name, count(*) AS events, ` + errorCount + ` AS errors,
 	min(event_time) AS first_seen, max(event_time) AS last_seen
 FROM {{events}} WHERE {{filter}} AND event_type = 'sso'
+GROUP BY event_name, event_source, user_name
+ORDER BY events DESC, event_name, event_source, user_name
+{{limit}}`
+
+// The texts over the roll-up tables (SQLite only; see rollupText). Each
+// answers what the events text above it answers: counts become sums of n
+// (events) and n_errors, first and last times the min and max of
+// first_time and last_time, and distinct counts count the key columns.
+
+var failedAuthRollup = `SELECT user_name, source_ip, sum(n) AS failures,
+	sum(CASE WHEN event_type = 'signin' THEN n ELSE 0 END) AS console_failures,
+	sum(CASE WHEN event_type = 'signin' THEN 0 ELSE n END) AS api_failures,
+	` + sqliteList("error_code") + ` AS error_codes,
+	min(first_time) AS first_failure, max(last_time) AS last_failure
+FROM rollup_failures WHERE {{day_filter}} AND ` + failedAuth + `
+GROUP BY user_name, source_ip
+ORDER BY failures DESC, last_failure DESC, user_name, source_ip
+{{limit}}`
+
+const activeUsersRollup = `SELECT user_name, sum(n) AS events, count(DISTINCT event_name) AS distinct_actions,
+	sum(n_errors) AS errors,
+	round(CAST(sum(n_errors) AS DOUBLE) * 100 / sum(n), 1) AS error_rate,
+	min(first_time) AS first_seen, max(last_time) AS last_seen
+FROM rollup_actions WHERE {{day_filter}}
+GROUP BY user_name
+ORDER BY events DESC, user_name
+{{limit}}`
+
+var roleAssumptionsRollup = `SELECT user_name, role_arn, sum(n) AS assumptions, sum(n_errors) AS failures,
+	count(DISTINCT source_ip) AS distinct_source_ips, ` + sqliteList("source_ip") + ` AS source_ips,
+	min(first_time) AS first_seen, max(last_time) AS last_seen
+FROM rollup_roles WHERE {{day_filter}}
+GROUP BY user_name, role_arn
+ORDER BY assumptions DESC, user_name, role_arn
+{{limit}}`
+
+const dailySummaryRollup = `WITH e AS (
+	SELECT day, sum(n) AS events,
+		sum(CASE WHEN event_type = 'iam' THEN n ELSE 0 END) AS iam,
+		sum(CASE WHEN event_type = 'sts' THEN n ELSE 0 END) AS sts,
+		sum(CASE WHEN event_type = 'signin' THEN n ELSE 0 END) AS signin,
+		sum(CASE WHEN event_type = 'sso' THEN n ELSE 0 END) AS sso,
+		sum(CASE WHEN event_type NOT IN ('iam', 'sts', 'signin', 'sso') THEN n ELSE 0 END) AS other,
+		sum(n_errors) AS errors,
+		count(DISTINCT user_name) AS distinct_users
+	FROM rollup_actions WHERE {{day_filter}}
+	GROUP BY day
+), ` + dailySummaryTail
+
+// hourlyActivityRollup computes the local time once a row: LIMIT -1 keeps
+// SQLite from flattening the innermost subquery into the others, which would
+// repeat the expression at each use of lh and wd (twice as slow, measured).
+const hourlyActivityRollup = `SELECT lh AS hour, sum(n) AS events, sum(n_errors) AS errors, count(DISTINCT user_name) AS distinct_users,
+	sum(CASE WHEN wd = 0 THEN n ELSE 0 END) AS mon, sum(CASE WHEN wd = 1 THEN n ELSE 0 END) AS tue,
+	sum(CASE WHEN wd = 2 THEN n ELSE 0 END) AS wed, sum(CASE WHEN wd = 3 THEN n ELSE 0 END) AS thu,
+	sum(CASE WHEN wd = 4 THEN n ELSE 0 END) AS fri, sum(CASE WHEN wd = 5 THEN n ELSE 0 END) AS sat,
+	sum(CASE WHEN wd = 6 THEN n ELSE 0 END) AS sun
+FROM (
+	SELECT n, n_errors, user_name, (le % 86400) / 3600 AS lh, (le / 86400 + 3) % 7 AS wd
+	FROM (SELECT n, n_errors, user_name, {{hour_local_epoch}} AS le FROM rollup_hours WHERE {{hour_filter}} LIMIT -1)
+)
+GROUP BY lh
+ORDER BY lh
+{{limit}}`
+
+var ssoAdminUsersRollup = `SELECT user_name, sum(n) AS actions, count(DISTINCT event_name) AS distinct_actions, sum(n_errors) AS errors,
+	` + sqliteList("event_name") + ` AS event_names,
+	min(first_time) AS first_seen, max(last_time) AS last_seen
+FROM rollup_actions WHERE {{day_filter}} AND ` + ssoAdmin + `
+GROUP BY user_name
+ORDER BY actions DESC, user_name
+{{limit}}`
+
+const ssoActivitySummaryRollup = `SELECT event_name, event_source, user_name, sum(n) AS events, sum(n_errors) AS errors,
+	min(first_time) AS first_seen, max(last_time) AS last_seen
+FROM rollup_actions WHERE {{day_filter}} AND event_type = 'sso'
 GROUP BY event_name, event_source, user_name
 ORDER BY events DESC, event_name, event_source, user_name
 {{limit}}`

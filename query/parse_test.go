@@ -117,14 +117,14 @@ func TestZoneChanges(t *testing.T) {
 			t.Errorf("change %d = %v %d, want %v %d", i, zc[i].from, zc[i].offset, want[i].from, want[i].offset)
 		}
 	}
-	if got := offsetExpr(time.UTC, from, to); got != "0" {
+	if got := offsetExpr(time.UTC, from, to, "event_time"); got != "0" {
 		t.Errorf("UTC offset = %s", got)
 	}
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	if got := offsetExpr(tokyo, from, to); got != "32400" {
+	if got := offsetExpr(tokyo, from, to, "event_time"); got != "32400" {
 		t.Errorf("Tokyo offset = %s", got)
 	}
-	expr := offsetExpr(paris, from, to)
+	expr := offsetExpr(paris, from, to, "event_time")
 	if !strings.HasPrefix(expr, "(CASE WHEN event_time < '2026-03-29T01:00:00Z' THEN 3600 WHEN event_time < '2026-10-25T01:00:00Z' THEN 7200 ELSE 3600 END)") {
 		t.Errorf("Paris offset = %s", expr)
 	}

@@ -38,6 +38,8 @@ type Query struct {
 	// SQL is the text per dialect, with placeholders and macros (see the
 	// package documentation); use Statement to expand it.
 	SQL map[Dialect]string
+
+	rollup *rollupText // the SQLite text over the roll-ups, if any.
 }
 
 // Params are the arguments of every query. The zero value asks for
@@ -61,6 +63,8 @@ type Params struct {
 	BusinessStart, BusinessEnd time.Duration
 	// Weekends counts all Saturday and Sunday activity as off hours.
 	Weekends bool
+
+	noRollup bool // read events even where a roll-up answers (tests).
 }
 
 // Defaults of Params.

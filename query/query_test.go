@@ -120,14 +120,17 @@ func TestQueriesGolden(t *testing.T) {
 }
 
 // TestStatementsGolden keeps the expanded SQL of every query in both
-// dialects, for review and for whoever runs the Athena text.
+// dialects, for review and for whoever runs the Athena text: over events
+// (testdata/sql/DIALECT) and, for the queries with one, the SQLite text over
+// the roll-ups (testdata/sql/sqlite-rollup), which whole-day bounds select.
 func TestStatementsGolden(t *testing.T) {
 	paris, _ := time.LoadLocation("Europe/Paris")
+	rollups := 0
 	for _, q := range query.All() {
 		p := week()
 		p.User, p.Account, p.Location = "alice", querytest.Prod, paris
 		for _, d := range []query.Dialect{query.SQLite, query.Athena} {
-			st, err := q.Statement(d, p)
+			st, err := q.Statement(d, query.WithoutRollup(p))
 			if err != nil {
 				t.Fatalf("%s %s: %v", q.Name, d, err)
 			}
@@ -136,6 +139,22 @@ func TestStatementsGolden(t *testing.T) {
 			}
 			golden(t, filepath.Join("sql", d.String(), q.Name+".sql"), []byte(st.Inline()+"\n"))
 		}
+		p.Since, p.Until = time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+		st, err := q.Statement(query.SQLite, p)
+		if err != nil {
+			t.Fatalf("%s: %v", q.Name, err)
+		}
+		if !strings.Contains(st.SQL, "rollup_") {
+			continue
+		}
+		rollups++
+		if strings.Contains(st.SQL, "{{") || strings.Contains(st.SQL, "FROM events") {
+			t.Errorf("%s: unexpanded macro or events read over the roll-up:\n%s", q.Name, st.SQL)
+		}
+		golden(t, filepath.Join("sql", "sqlite-rollup", q.Name+".sql"), []byte(st.Inline()+"\n"))
+	}
+	if rollups != 7 {
+		t.Errorf("%d queries read the roll-ups, want 7", rollups)
 	}
 }
 

@@ -66,6 +66,9 @@ func (q Query) statement(d Dialect, p Params, sp span) (Statement, error) {
 	if sp.to.IsZero() {
 		sp.to = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
+	if d == SQLite && q.rollup.usable(p, sp) {
+		text = q.rollup.sql
+	}
 	values := map[string]any{
 		"user":    p.User,
 		"account": p.Account,
@@ -78,6 +81,12 @@ func (q Query) statement(d Dialect, p Params, sp span) (Statement, error) {
 	if !p.Until.IsZero() {
 		values["until"] = timeArg(p.Until)
 		values["until_ymd"] = ymd(p.Until.Add(-time.Second))
+	}
+	if !p.Since.IsZero() {
+		values["since_day"] = p.Since.UTC().Format(time.DateOnly)
+	}
+	if !p.Until.IsZero() {
+		values["until_day"] = p.Until.UTC().Format(time.DateOnly)
 	}
 	expanded, err := expandMacros(text, func(name string) (string, error) {
 		return macro(d, name, p, sp)
@@ -114,6 +123,10 @@ func macro(d Dialect, name string, p Params, sp span) (string, error) {
 		return filter(d, p, "event_time", true), nil
 	case name == "alert_filter":
 		return filter(d, p, "time", false), nil
+	case name == "day_filter" && d == SQLite:
+		return rollupFilter(p, "day", ":since_day", ":until_day"), nil
+	case name == "hour_filter" && d == SQLite:
+		return rollupFilter(p, "hour", ":since", ":until"), nil
 	case name == "events":
 		// An aggregate over the whole history (no time bound, no user)
 		// reads the table in storage order: left to itself SQLite walks an
@@ -129,7 +142,9 @@ func macro(d Dialect, name string, p Params, sp span) (string, error) {
 		}
 		return "", nil
 	case name == "local_epoch" && d == SQLite:
-		return "(unixepoch(event_time) + " + offsetExpr(p.location(), sp.from, sp.to) + ")", nil
+		return "(unixepoch(event_time) + " + offsetExpr(p.location(), sp.from, sp.to, "event_time") + ")", nil
+	case name == "hour_local_epoch" && d == SQLite:
+		return "(unixepoch(hour) + " + offsetExpr(p.location(), sp.from, sp.to, "hour") + ")", nil
 	case name == "local_time" && d == Athena:
 		return "((CAST(replace(replace(event_time, 'T', ' '), 'Z', '') AS TIMESTAMP) AT TIME ZONE 'UTC') AT TIME ZONE :tz)", nil
 	case name == "off_hours":
@@ -157,6 +172,29 @@ func filter(d Dialect, p Params, timeCol string, partitions bool) string {
 		if d == Athena && partitions {
 			c = append(c, "(year * 10000 + month * 100 + day) <= :until_ymd")
 		}
+	}
+	if p.User != "" {
+		c = append(c, "user_name = :user")
+	}
+	if p.Account != "" {
+		c = append(c, "account_id = :account")
+	}
+	if len(c) == 0 {
+		return "1 = 1"
+	}
+	return strings.Join(c, " AND ")
+}
+
+// rollupFilter is the WHERE conditions of the common parameters over a
+// roll-up table whose bucket column col is bounded by the placeholders
+// since and until (see rollupText.usable).
+func rollupFilter(p Params, col, since, until string) string {
+	var c []string
+	if !p.Since.IsZero() {
+		c = append(c, col+" >= "+since)
+	}
+	if !p.Until.IsZero() {
+		c = append(c, col+" < "+until)
 	}
 	if p.User != "" {
 		c = append(c, "user_name = :user")

@@ -50,11 +50,12 @@ func zoneChanges(loc *time.Location, from, to time.Time) []zoneChange {
 	return out
 }
 
-// offsetExpr is an SQLite expression giving, for each row's event_time in
-// [from, to), the UTC offset in seconds of loc at that time: a constant when
-// the offset does not change in the range, else a CASE over the changes.
-// Rows outside the range get the offset at the nearest end.
-func offsetExpr(loc *time.Location, from, to time.Time) string {
+// offsetExpr is an SQLite expression giving, for each row's time column col
+// (text in iamwatch.TimeFormat) in [from, to), the UTC offset in seconds of
+// loc at that time: a constant when the offset does not change in the
+// range, else a CASE over the changes. Rows outside the range get the
+// offset at the nearest end.
+func offsetExpr(loc *time.Location, from, to time.Time, col string) string {
 	zc := zoneChanges(loc, from, to)
 	if len(zc) == 1 {
 		return strconv.Itoa(zc[0].offset)
@@ -62,7 +63,7 @@ func offsetExpr(loc *time.Location, from, to time.Time) string {
 	var b strings.Builder
 	b.WriteString("(CASE")
 	for i := 1; i < len(zc); i++ {
-		b.WriteString(" WHEN event_time < '")
+		b.WriteString(" WHEN " + col + " < '")
 		b.WriteString(zc[i].from.UTC().Format(iamwatch.TimeFormat))
 		b.WriteString("' THEN ")
 		b.WriteString(strconv.Itoa(zc[i-1].offset))
@@ -71,4 +72,16 @@ func offsetExpr(loc *time.Location, from, to time.Time) string {
 	b.WriteString(strconv.Itoa(zc[len(zc)-1].offset))
 	b.WriteString(" END)")
 	return b.String()
+}
+
+// wholeHours reports whether loc's UTC offset over [from, to) is a whole
+// number of hours and changes only on whole UTC hours, so that an hour of
+// UTC time is an hour of local time (what the hourly roll-up needs).
+func wholeHours(loc *time.Location, from, to time.Time) bool {
+	for i, zc := range zoneChanges(loc, from, to) {
+		if zc.offset%3600 != 0 || i > 0 && !zc.from.Truncate(time.Hour).Equal(zc.from) {
+			return false
+		}
+	}
+	return true
 }

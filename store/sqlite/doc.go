@@ -31,6 +31,15 @@
 // (github.com/klauspost/compress/s2; see schema.sql for why not zstd).
 // [Store.Event] returns it decompressed.
 //
+// # Roll-ups
+//
+// Migration 2 adds per-hour and per-day aggregates of the events
+// (rollup_hours, rollup_actions, rollup_failures, rollup_roles; see
+// rollup.go), which the query package reads for whole-history aggregates.
+// [Store.PutEvents] adds the events it stores (never a duplicate) in its own
+// transaction, [Store.Prune] recounts what it cuts, and the migration fills
+// them from an existing database's events (a few seconds per million).
+//
 // # Retention
 //
 // [Store.Prune] deletes in one transaction, then runs PRAGMA

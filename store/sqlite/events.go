@@ -43,9 +43,9 @@ func insertEvents(n int) string {
 }
 
 // PutEvents stores each event not already stored (by ID), in one
-// transaction, and returns how many were new. Event times are kept to whole
-// seconds. An event without an ID or time is refused and nothing of the call
-// is stored.
+// transaction with the roll-ups of the new ones (rollup.go), and returns how
+// many were new. Event times are kept to whole seconds. An event without an
+// ID or time is refused and nothing of the call is stored.
 func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserted int, err error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -64,6 +64,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		stmts = map[int]*sql.Stmt{} // by rows per statement; at most two.
 		args  = make([]any, 0, insertChunk*eventColumnCount)
 		buf   []byte // compressed raw records of one chunk; the driver copies them on bind.
+		roll  = newRollup()
 	)
 	defer func() {
 		for _, st := range stmts {
@@ -92,6 +93,12 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
 		}
 		inserted += int(n)
+		if err := roll.addChunk(ctx, tx, chunk, res, n); err != nil {
+			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+		}
+	}
+	if err := roll.flush(ctx, tx); err != nil {
+		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", len(events), err)

@@ -8,9 +8,9 @@ import (
 
 // Prune deletes events with Time < eventsBefore (when not zero), and alerts
 // with Time < alertsBefore (when not zero) together with their deliveries and
-// the threshold hits older than alertsBefore, in one transaction. It then
-// returns the freed pages to the file system (PRAGMA incremental_vacuum) and
-// truncates the write-ahead log.
+// the threshold hits older than alertsBefore, in one transaction that also
+// brings the roll-ups in line. It then returns the freed pages to the file
+// system (PRAGMA incremental_vacuum) and truncates the write-ahead log.
 func (s *Store) Prune(ctx context.Context, eventsBefore, alertsBefore time.Time) (events, alerts int, err error) {
 	if eventsBefore.IsZero() && alertsBefore.IsZero() {
 		return 0, 0, nil
@@ -30,6 +30,9 @@ func (s *Store) Prune(ctx context.Context, eventsBefore, alertsBefore time.Time)
 	}
 	if !eventsBefore.IsZero() {
 		if events, err = count("DELETE FROM events WHERE event_time < ?", eventTimeCeil(eventsBefore)); err != nil {
+			return 0, 0, fmt.Errorf("sqlite: prune events: %w", err)
+		}
+		if err := pruneRollups(ctx, tx, eventsBefore); err != nil {
 			return 0, 0, fmt.Errorf("sqlite: prune events: %w", err)
 		}
 	}

@@ -23,12 +23,12 @@ var ErrNotFound = errors.New("not found")
 //go:embed schema.sql
 var schemaV1 string
 
-//go:embed migrate_002.sql
-var schemaV2 string
+//go:embed migrate_003.sql
+var schemaV3 string
 
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, schemaV2}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {

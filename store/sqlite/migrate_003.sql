@@ -1,4 +1,4 @@
--- iamwatch SQLite schema, version 2: alerts are incidents.
+-- iamwatch SQLite schema, version 3: alerts are incidents.
 --
 -- A threshold or dedup alert stands for every matching event of its group
 -- in its dedup period: count says how many, first_seen/last_seen their
