@@ -10,11 +10,12 @@
 //     AwsServiceEvent), a third of all records one log-delivery principal
 //     refused over and over, with bursts of an IAM user's denials; a fifth of
 //     the records are delivered twice, in different files.
+//
 //   - people: busy files of about 100–300 records each (and a few much
 //     larger ones), mostly people's activity, 1% of the files repeating a
 //     record or two.
 //
-//	go run ./internal/sample/cmd/gentrail -records 500000 -out /tmp/trail
+//     go run ./internal/sample/cmd/gentrail -records 500000 -out /tmp/trail
 //
 // It streams: memory holds the open files of each account and region, not
 // the trail. The output is deterministic for given flags.
