@@ -73,7 +73,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.BoolVar(&f.notify, "notify", false, "deliver new alerts to the sinks of the configuration file's notify section")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
 	fl.MarkHidden("cpuprofile")
-	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction (default 4000; 16000 while bulk loading)")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction (default 4000; 8000 while bulk loading)")
 	fl.MarkHidden("batch-size")
 	return cmd
 }
@@ -263,13 +263,13 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 const (
 	bulkMinBytes   = 32 << 20
 	bytesPerRecord = 150
-	bulkBatchSize  = 16000 // events per transaction while bulk loading
+	bulkBatchSize  = 8000 // events per transaction while bulk loading
 )
 
 // scanMemoryLimit is the Go heap a scan aims to stay under (GOMEMLIMIT
 // overrides it): the SQLite page cache and the binary come on top, and
 // the whole process should stay under 150 MiB.
-const scanMemoryLimit = 80 << 20
+const scanMemoryLimit = 96 << 20
 
 // inputBytes adds up the known sizes of the inputs.
 func inputBytes(inputs []pipeline.Input) int64 {
