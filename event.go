@@ -54,6 +54,7 @@ type Event struct {
 
 	// Raw is the whole record as CloudTrail wrote it (JSON). Stores keep it
 	// compressed; detection reads fields the columns above do not carry.
+	// It is read-only: the decoder's strings above share its memory.
 	Raw json.RawMessage
 }
 

@@ -96,3 +96,42 @@ func reportRate(b *testing.B, records int, cpu0 time.Duration) {
 		b.ReportMetric(float64(records)/cpu.Seconds(), "records/cpu-s")
 	}
 }
+
+// BenchmarkDecodeSmallFiles decodes many small gzipped trail files (1 to
+// 15 records, 8 on average), the shape of a quiet account's trail, with one
+// Decoder: the cost per file (gzip state, buffers) shows here.
+func BenchmarkDecodeSmallFiles(b *testing.B) {
+	const files = 2000
+	zs := make([][]byte, files)
+	records := 0
+	for i := range zs {
+		n := 1 + i%15
+		var t bytes.Buffer
+		t.WriteString(`{"Records":[`)
+		for j := range n {
+			if j > 0 {
+				t.WriteByte(',')
+			}
+			genRecord(&t, records+j)
+		}
+		t.WriteString(`]}`)
+		zs[i] = gz(b, t.Bytes())
+		records += n
+	}
+	d, err := NewDecoder(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for i, z := range zs {
+			if _, err := d.Decode(ctx, bytes.NewReader(z), "f.json.gz", func(*iamwatch.Event) error { return nil }); err != nil {
+				b.Fatalf("file %d: %v", i, err)
+			}
+		}
+	}
+	reportRate(b, records*b.N, cpu0)
+	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "files/s")
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -84,9 +85,39 @@ func (e *RecordError) Error() string {
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // Decoder decodes CloudTrail inputs. It is safe for concurrent use: each
-// Decode call has its own state.
+// Decode call has its own state. It keeps the buffers and gzip state of
+// finished calls for the next ones (a trail is thousands of small files),
+// so reuse one Decoder across inputs.
 type Decoder struct {
-	opt Options
+	opt   Options
+	files sync.Pool // of *fileState
+}
+
+// fileState is the reusable state of one Decode call: about 100 KiB that
+// would otherwise be allocated, and zeroed, for every input.
+type fileState struct {
+	br  *bufio.Reader
+	gz  *gzip.Reader // nil until the first gzip input.
+	buf []byte       // the stream's buffer.
+}
+
+// maxPooledBuf bounds the stream buffer a Decoder keeps between calls; a
+// buffer grown for a larger record is dropped.
+const maxPooledBuf = 4 * readChunk
+
+func (d *Decoder) getFile() *fileState {
+	if f, ok := d.files.Get().(*fileState); ok {
+		return f
+	}
+	return &fileState{br: bufio.NewReaderSize(nil, 4<<10), buf: make([]byte, readChunk)}
+}
+
+func (d *Decoder) putFile(f *fileState) {
+	f.br.Reset(nil)
+	if cap(f.buf) > maxPooledBuf {
+		f.buf = make([]byte, readChunk)
+	}
+	d.files.Put(f)
 }
 
 // NewDecoder validates opt, fills in defaults and returns a Decoder.
@@ -138,8 +169,17 @@ func Decode(ctx context.Context, r io.Reader, name string, opt Options, yield fu
 // MaxDecompressedBytes, ErrUnknownShape when nothing in it is CloudTrail, or
 // ErrSkipped for a digest or Insights file. Every error names the input.
 func (d *Decoder) Decode(ctx context.Context, r io.Reader, name string, yield func(*iamwatch.Event) error) (Stats, error) {
-	st := &decodeState{d: d, ctx: ctx, name: name, yield: yield}
-	err := st.run(r)
+	return d.DecodeWith(ctx, r, name, d.opt.OnError, yield)
+}
+
+// DecodeWith is Decode reporting the records not decoded to onError (which
+// may be nil) instead of Options.OnError: one Decoder can then serve many
+// inputs, each reported on its own.
+func (d *Decoder) DecodeWith(ctx context.Context, r io.Reader, name string, onError func(*RecordError), yield func(*iamwatch.Event) error) (Stats, error) {
+	st := &decodeState{d: d, ctx: ctx, name: name, yield: yield, onError: onError}
+	f := d.getFile()
+	err := st.run(r, f)
+	d.putFile(f)
 	if err != nil {
 		if name == "" {
 			name = "input"
@@ -151,13 +191,14 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader, name string, yield fu
 
 // decodeState is one Decode call.
 type decodeState struct {
-	d     *Decoder
-	ctx   context.Context
-	name  string
-	yield func(*iamwatch.Event) error
-	s     *stream
-	stats Stats
-	ev    iamwatch.Event
+	d       *Decoder
+	ctx     context.Context
+	name    string
+	yield   func(*iamwatch.Event) error
+	onError func(*RecordError)
+	s       *stream
+	stats   Stats
+	ev      iamwatch.Event
 
 	lineMode  bool
 	topValues int // top-level values other than streamed containers
@@ -173,7 +214,7 @@ const (
 	recordKind             // a record (inside "Records")
 )
 
-func (st *decodeState) run(r io.Reader) error {
+func (st *decodeState) run(r io.Reader, f *fileState) error {
 	if strings.Contains(st.name, "CloudTrail-Digest") {
 		return fmt.Errorf("%w: digest file", ErrSkipped)
 	}
@@ -181,19 +222,26 @@ func (st *decodeState) run(r io.Reader) error {
 		return fmt.Errorf("%w: insights file", ErrSkipped)
 	}
 	opt := &st.d.opt
-	br := bufio.NewReaderSize(r, 4<<10)
+	br := f.br
+	br.Reset(r)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
+		var err error
+		if f.gz == nil {
+			f.gz, err = gzip.NewReader(br)
+		} else {
+			err = f.gz.Reset(br)
+		}
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
-		defer gz.Close()
-		in = gz
+		defer f.gz.Close()
+		in = f.gz
 		st.stats.Gzip = true
 	}
 	lr := &limitReader{r: in, max: opt.MaxDecompressedBytes, gzip: st.stats.Gzip}
-	st.s = newStream(lr, opt.MaxRecordBytes)
+	st.s = newStream(lr, f.buf, opt.MaxRecordBytes)
+	defer func() { f.buf = st.s.buf }() // keep a grown buffer
 	err := st.top()
 	st.stats.Bytes = lr.n
 	if st.s.err != nil && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
@@ -632,8 +680,8 @@ func (st *decodeState) skip(id string, err error) {
 func (st *decodeState) report(id string, err error) {
 	idx := st.stats.Records
 	st.stats.Records++
-	if st.d.opt.OnError != nil {
-		st.d.opt.OnError(&RecordError{File: st.name, Index: idx, EventID: id, Err: err})
+	if st.onError != nil {
+		st.onError(&RecordError{File: st.name, Index: idx, EventID: id, Err: err})
 	}
 }
 

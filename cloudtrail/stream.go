@@ -21,8 +21,10 @@ type stream struct {
 
 const readChunk = 64 << 10
 
-func newStream(r io.Reader, limit int) *stream {
-	return &stream{r: r, buf: make([]byte, readChunk), limit: limit}
+// newStream returns a stream over r reading into buf (readChunk bytes or
+// more; it grows while a value needs it, up to limit).
+func newStream(r io.Reader, buf []byte, limit int) *stream {
+	return &stream{r: r, buf: buf[:cap(buf)], limit: limit}
 }
 
 // more reads more data, keeping buf[pos:end]. It reports false when nothing

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -95,71 +96,90 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		}
 	}
 
+	dec, err := cloudtrail.NewDecoder(opt.Decode)
+	if err != nil {
+		return rep, fmt.Errorf("pipeline: read: %w", err)
+	}
+
 	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
-		buf := make([]iamwatch.Event, 0, opt.BatchSize)
-		for batch := range batches {
-			buf = coalesce(append(buf[:0], *batch...), batches, opt.BatchSize)
-			recycle(batch)
-			res, err := p.Process(ctx, buf)
-			clear(buf) // drop the references until the buffer is reused
-			mu.Lock()
-			rep.Result.Add(res)
-			snapshot := rep
-			mu.Unlock()
-			if err != nil {
-				return err
-			}
-			if opt.Progress != nil {
-				opt.Progress(snapshot)
+		buf := make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
+		for open := true; open || len(buf) > 0; {
+			var full bool
+			buf, open, full = fill(buf, batches, opt.BatchSize, maxBatchWait)
+			for len(buf) > 0 && (len(buf) >= opt.BatchSize || !full) {
+				n := min(len(buf), opt.BatchSize)
+				res, err := p.Process(ctx, buf[:n])
+				rest := copy(buf, buf[n:])
+				clear(buf[rest:]) // drop the references until the buffer is reused
+				buf = buf[:rest]
+				mu.Lock()
+				rep.Result.Add(res)
+				snapshot := rep
+				mu.Unlock()
+				if err != nil {
+					return err
+				}
+				if opt.Progress != nil {
+					opt.Progress(snapshot)
+				}
 			}
 		}
 		return nil
 	})
 
+	// The readers: each decodes one input after another and hands over
+	// batches that span inputs, so a trail of tiny files still makes
+	// large transactions.
 	readers, rctx := errgroup.WithContext(gctx)
-	readers.SetLimit(opt.Workers)
-	for _, in := range inputs {
-		if rctx.Err() != nil {
-			break
-		}
+	var next atomic.Int64
+	for range min(opt.Workers, max(len(inputs), 1)) {
 		readers.Go(func() error {
-			st, err := readInput(rctx, in, opt, batches, reject)
-			mu.Lock()
-			rep.Records += st.Records
-			rep.RecordsSkipped += st.Skipped
-			mu.Unlock()
-			switch {
-			case err == nil:
-				mu.Lock()
-				rep.Inputs++
-				mu.Unlock()
-			case errors.Is(err, cloudtrail.ErrSkipped):
-				mu.Lock()
-				rep.InputsSkipped++
-				if len(rep.Skipped) < opt.KeepRejections {
-					rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+			r := &reader{out: batches, batch: newBatch(), dec: dec}
+			defer r.release()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(inputs) || rctx.Err() != nil {
+					break
 				}
-				mu.Unlock()
-			case rctx.Err() != nil:
-				return rctx.Err()
-			case errors.Is(err, cloudtrail.ErrUnknownShape) && st.Rejected > 0:
-				// Its records were each reported already; count the input once more, not its records.
+				in := inputs[i]
+				st, err := r.read(rctx, in, reject)
 				mu.Lock()
-				rep.InputsRejected++
+				rep.Records += st.Records
+				rep.RecordsSkipped += st.Skipped
 				mu.Unlock()
-			default:
-				reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+				switch {
+				case err == nil:
+					mu.Lock()
+					rep.Inputs++
+					mu.Unlock()
+				case errors.Is(err, cloudtrail.ErrSkipped):
+					mu.Lock()
+					rep.InputsSkipped++
+					if len(rep.Skipped) < opt.KeepRejections {
+						rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+					}
+					mu.Unlock()
+				case rctx.Err() != nil:
+					return rctx.Err()
+				case errors.Is(err, cloudtrail.ErrUnknownShape) && st.Rejected > 0:
+					// Its records were each reported already; count the input once more, not its records.
+					mu.Lock()
+					rep.InputsRejected++
+					mu.Unlock()
+				default:
+					reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+				}
 			}
-			return nil
+			return r.send(rctx)
 		})
 	}
 	rerr := readers.Wait()
 	close(batches)
-	err := g.Wait()
+	err = g.Wait()
 	if err == nil {
 		err = rerr
 	}
@@ -171,23 +191,40 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	return rep, err
 }
 
-// coalesce appends the batches already waiting in more to buf, while it
-// holds fewer than size events, so small inputs (trail files hold ~100
-// records) still commit in large transactions. It never waits.
-func coalesce(buf []iamwatch.Event, more <-chan *[]iamwatch.Event, size int) []iamwatch.Event {
+// maxBatchWait bounds how long the writer gathers events for one batch
+// once it holds some: a slow source still sees its events stored (and
+// Progress called) about this often.
+const maxBatchWait = time.Second
+
+// fill appends the batches of more to buf until it holds at least size
+// events, more is closed (open false), or wait has passed since the first
+// batch arrived (full false: store what there is). It blocks until the
+// first batch arrives or more is closed.
+func fill(buf []iamwatch.Event, more <-chan *[]iamwatch.Event, size int, wait time.Duration) (_ []iamwatch.Event, open, full bool) {
+	if len(buf) >= size {
+		return buf, true, true
+	}
+	b, ok := <-more
+	if !ok {
+		return buf, false, false
+	}
+	buf = append(buf, *b...)
+	recycle(b)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for len(buf) < size {
 		select {
 		case b, ok := <-more:
 			if !ok {
-				return buf
+				return buf, false, false
 			}
 			buf = append(buf, *b...)
 			recycle(b)
-		default:
-			return buf
+		case <-timer.C:
+			return buf, true, false
 		}
 	}
-	return buf
+	return buf, true, true
 }
 
 // readerBatch is how many events a reader hands over at a time; the writer
@@ -215,47 +252,52 @@ func reason(err error, name string) string {
 	return strings.TrimPrefix(s, name+": ")
 }
 
-// readInput decodes one input, sending full batches to out.
-func readInput(ctx context.Context, in Input, opt ReadOptions, out chan<- *[]iamwatch.Event, reject func(Rejection)) (cloudtrail.Stats, error) {
+// reader is one reading goroutine's state: the decoder (shared) and the
+// batch it fills across inputs.
+type reader struct {
+	out   chan<- *[]iamwatch.Event
+	batch *[]iamwatch.Event
+	dec   *cloudtrail.Decoder
+}
+
+// send hands the batch, if any, to the writer.
+func (r *reader) send(ctx context.Context) error {
+	if len(*r.batch) == 0 {
+		return nil
+	}
+	select {
+	case r.out <- r.batch:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.batch = newBatch()
+	return nil
+}
+
+// release recycles the batch of a reader that is done.
+func (r *reader) release() {
+	recycle(r.batch)
+	r.batch = nil
+}
+
+// read decodes one input into the batch, sending each full batch.
+func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cloudtrail.Stats, error) {
 	rc, err := in.Open()
 	if err != nil {
 		return cloudtrail.Stats{}, err
 	}
 	defer rc.Close()
-	batch := newBatch()
-	defer func() {
-		if batch != nil {
-			recycle(batch)
-		}
-	}()
-	send := func() error {
-		if len(*batch) == 0 {
-			return nil
-		}
-		select {
-		case out <- batch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		batch = newBatch()
-		return nil
-	}
-	dopt := opt.Decode
-	dopt.OnError = func(re *cloudtrail.RecordError) {
+	onError := func(re *cloudtrail.RecordError) {
 		if errors.Is(re.Err, cloudtrail.ErrSkipped) {
 			return // counted in Stats.Skipped
 		}
 		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
-	st, err := cloudtrail.Decode(ctx, rc, in.Name, dopt, func(ev *iamwatch.Event) error {
-		*batch = append(*batch, *ev)
-		if len(*batch) >= readerBatch {
-			return send()
+	return r.dec.DecodeWith(ctx, rc, in.Name, onError, func(ev *iamwatch.Event) error {
+		*r.batch = append(*r.batch, *ev)
+		if len(*r.batch) >= readerBatch {
+			return r.send(ctx)
 		}
 		return nil
 	})
-	if err != nil {
-		return st, err
-	}
-	return st, send()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type scanFlags struct {
 	rules       []string
 	noDetect    bool
 	cpuProfile  string
+	batchSize   int
 	config      string
 	notify      bool
 }
@@ -71,6 +73,8 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.BoolVar(&f.notify, "notify", false, "deliver new alerts to the sinks of the configuration file's notify section")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
 	fl.MarkHidden("cpuprofile")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction (default 4000; 8000 while bulk loading)")
+	fl.MarkHidden("batch-size")
 	return cmd
 }
 
@@ -189,13 +193,20 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// A large first import loads faster without the secondary indexes, rebuilt at the end.
+	// A large first import loads faster without the secondary indexes,
+	// rebuilt at the end, and in larger transactions: each commit rewrites
+	// every page of the event_id index it touched (random keys touch most),
+	// so fewer commits mean fewer bytes written.
+	batchSize := f.batchSize
 	if size := inputBytes(inputs); size >= bulkMinBytes {
 		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
 		if err != nil {
 			return err
 		}
 		if bulk {
+			if batchSize == 0 {
+				batchSize = bulkBatchSize
+			}
 			defer func() {
 				if err := finish(context.WithoutCancel(ctx)); err != nil {
 					fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
@@ -203,11 +214,17 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 			}()
 		}
 	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		// Batches of thousands of events come and go: without a limit the
+		// heap doubles past them before the collector runs.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
+	}
 	prog := e.newProgress(len(inputs))
 	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{
-		Decode:   cloudtrail.Options{Format: format},
-		Workers:  f.workers,
-		Progress: prog.update,
+		Decode:    cloudtrail.Options{Format: format},
+		Workers:   f.workers,
+		BatchSize: batchSize,
+		Progress:  prog.update,
 	})
 	prog.done()
 	if rep.Interrupted {
@@ -246,7 +263,13 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 const (
 	bulkMinBytes   = 32 << 20
 	bytesPerRecord = 150
+	bulkBatchSize  = 8000 // events per transaction while bulk loading
 )
+
+// scanMemoryLimit is the Go heap a scan aims to stay under (GOMEMLIMIT
+// overrides it): the SQLite page cache and the binary come on top, and
+// the whole process should stay under 150 MiB.
+const scanMemoryLimit = 96 << 20
 
 // inputBytes adds up the known sizes of the inputs.
 func inputBytes(inputs []pipeline.Input) int64 {

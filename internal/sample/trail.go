@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -55,6 +56,10 @@ type TrailWriter struct {
 	// DuplicateRate is the probability that a file repeats one or two
 	// records of the previous file of its account and region.
 	DuplicateRate float64
+	// RedeliverRate is the probability that a record is delivered once more,
+	// at the start of the next file of its account and region (delivery is
+	// at least once; a real trail repeated a fifth of its records).
+	RedeliverRate float64
 	// Workers > 1 compresses and stores that many files at once; put must
 	// then be safe for concurrent use. Set it before the first Add.
 	Workers int
@@ -166,7 +171,7 @@ func (w *TrailWriter) Add(r *Record) error {
 // carried over from the previous one.
 func (w *TrailWriter) reset(f *openFile, win time.Time) {
 	f.window, f.limit = win, w.limit()
-	f.body = append(make([]byte, 0, 64<<10), recordsPrefix...)
+	f.body = append(make([]byte, 0, 8<<10), recordsPrefix...)
 	f.starts = f.starts[:0]
 	f.dups = len(f.carry)
 	for i, c := range f.carry {
@@ -251,6 +256,18 @@ func (w *TrailWriter) flush(f *openFile) error {
 			f.carry = append(f.carry, slices.Clone(f.body[f.starts[i]:end]))
 		}
 	}
+	if w.RedeliverRate > 0 {
+		for i := f.dups; i < len(f.starts); i++ {
+			if !w.ids.chance(w.RedeliverRate) {
+				continue
+			}
+			end := len(f.body)
+			if i+1 < len(f.starts) {
+				end = f.starts[i+1] - 1
+			}
+			f.carry = append(f.carry, slices.Clone(f.body[f.starts[i]:end]))
+		}
+	}
 	job := trailJob{file: tf, body: append(f.body, "]}"...)}
 	f.body = nil
 	if w.jobs == nil {
@@ -301,15 +318,31 @@ func Gzip(data []byte) ([]byte, error) {
 }
 
 // FileSizes draws trail file sizes the way CloudTrail's look: mostly 100–300
-// records, now and then (1 in 100) a much larger file of 1,000–5,000.
+// records, now and then (1 in 100) a much larger file of 1,000–5,000; or,
+// from NewHeavyTailFileSizes, the sizes of a quiet account's trail.
 // It is not safe for concurrent use.
-type FileSizes struct{ ids ids }
+type FileSizes struct {
+	ids   ids
+	heavy bool
+}
 
 // NewFileSizes returns sizes drawn from seed.
-func NewFileSizes(seed uint64) *FileSizes { return &FileSizes{newIDs(seed, 7)} }
+func NewFileSizes(seed uint64) *FileSizes { return &FileSizes{ids: newIDs(seed, 7)} }
+
+// NewHeavyTailFileSizes returns log-normal sizes (median 2, mean about 8,
+// at most 10,000) drawn from seed: many files of 1–3 records, a few of
+// thousands, like the S3-delivered trail of a quiet lab account. The
+// writer's delivery window cuts files shorter still.
+func NewHeavyTailFileSizes(seed uint64) *FileSizes {
+	return &FileSizes{ids: newIDs(seed, 7), heavy: true}
+}
 
 // Next returns the record limit of the next file.
 func (s *FileSizes) Next() int {
+	if s.heavy {
+		n := math.Exp(3.5 + 1.55*s.ids.r.NormFloat64())
+		return int(min(max(n, 1), 10_000))
+	}
 	if s.ids.chance(0.01) {
 		return 1000 + s.ids.r.IntN(4001)
 	}

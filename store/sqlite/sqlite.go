@@ -95,7 +95,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		}
 		params.Set("_journal_mode", "WAL")
 		params.Set("_synchronous", "NORMAL")
-		params.Add("_pragma", "cache_size(-32000)")
+		// 8 MB of page cache: 32 MB cost 80 MB more RSS in the pure-Go
+		// driver's allocator (its 16 KiB pages round up) and was no faster
+		// on a 250k-record scan, the event_id index being read from the
+		// OS cache either way.
+		params.Add("_pragma", "cache_size(-8000)")
 		params.Add("_pragma", "wal_autocheckpoint(4000)") // pages: 64 MiB of WAL.
 		s.w, err = sql.Open("sqlite", fileURI(path, params))
 		if err != nil {

@@ -1,10 +1,21 @@
 // Command gentrail writes a large, realistic CloudTrail trail for
-// benchmarks: gzipped log files of about 100–300 records each (and a few
-// much larger ones), in the S3 key layouts of the sample's two accounts
-// (single-account and organisation trail), mostly ordinary noise with the
-// sample's incident scenarios mixed in.
+// benchmarks, in the S3 key layouts of the sample's two accounts
+// (single-account and organisation trail), with the sample's incident
+// scenarios mixed in. Two profiles:
 //
-//	go run ./internal/sample/cmd/gentrail -records 500000 -out /tmp/trail
+//   - services (the default): a quiet account as real trails show it.
+//     Files are heavy-tailed (median 2 records, mean about 8, a few of
+//     thousands) in every region folder; 90% of the records are AWS
+//     services' (AWSService callers, invokedBy, service-linked roles,
+//     AwsServiceEvent), a third of all records one log-delivery principal
+//     refused over and over, with bursts of an IAM user's denials; a fifth of
+//     the records are delivered twice, in different files.
+//
+//   - people: busy files of about 100–300 records each (and a few much
+//     larger ones), mostly people's activity, 1% of the files repeating a
+//     record or two.
+//
+//     go run ./internal/sample/cmd/gentrail -records 500000 -out /tmp/trail
 //
 // It streams: memory holds the open files of each account and region, not
 // the trail. The output is deterministic for given flags.
@@ -37,8 +48,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	records := fs.Int("records", 500_000, "number of records to write")
 	out := fs.String("out", "", "output directory (created; AWSLogs/… is written inside)")
-	days := fs.Int("days", 0, "days the trail spans (default: one day per million records, at least 1)")
+	days := fs.Int("days", 0, "days the trail spans (default: services one day per 10,000 records, people one per million; at least 1)")
 	seed := fs.Uint64("seed", sample.DefaultSeed, "generator seed")
+	profile := fs.String("profile", "services", "services (a real account's shape: tiny files, 90% service events, redeliveries) or people (busy files of human activity)")
 	window := fs.Duration("window", 5*time.Minute, "delivery window of a log file (CloudTrail: about 5 minutes)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -47,17 +59,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gentrail: -out DIR and a positive -records are required")
 		return 2
 	}
+	if *profile != "services" && *profile != "people" {
+		fmt.Fprintf(stderr, "gentrail: -profile %q: want services or people\n", *profile)
+		return 2
+	}
+	if *days <= 0 && *profile == "services" {
+		// About the pace of a real lab trail (30,476 records in six days,
+		// 7.9 a file): denser and the files grow, sparser and they shrink.
+		*days = max(1, *records/10_000)
+	}
 	if *days <= 0 {
 		*days = max(1, (*records+999_999)/1_000_000)
 	}
-	if err := generate(ctx, *out, *records, *days, *seed, *window, stderr); err != nil {
+	if err := generate(ctx, *out, *profile, *records, *days, *seed, *window, stderr); err != nil {
 		fmt.Fprintln(stderr, "gentrail:", err)
 		return 1
 	}
 	return 0
 }
 
-func generate(ctx context.Context, out string, records, days int, seed uint64, window time.Duration, stderr io.Writer) error {
+func generate(ctx context.Context, out, profile string, records, days int, seed uint64, window time.Duration, stderr io.Writer) error {
 	began := time.Now()
 	var mu sync.Mutex
 	dirs := map[string]bool{}
@@ -81,15 +102,8 @@ func generate(ctx context.Context, out string, records, days int, seed uint64, w
 	w := sample.NewTrailWriter(put, seed)
 	w.Window = window
 	w.Workers = runtime.GOMAXPROCS(0)
-	sizes := sample.NewFileSizes(seed)
-	w.FileSize = sizes.Next
-	w.DuplicateRate = 0.01
-
-	// Noise at a rate that reaches the record count within the days; the
-	// quieter nights are why the rate is set above the plain average.
-	opt := sample.Options{Seed: seed, Days: days, RecordsPerHour: float64(records) / float64(days*24) * 1.6}
 	n := 0
-	err := sample.Stream(opt, records, func(r *sample.Record) error {
+	add := func(r *sample.Record) error {
 		n++
 		if n%100_000 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -97,7 +111,22 @@ func generate(ctx context.Context, out string, records, days int, seed uint64, w
 			}
 		}
 		return w.Add(r)
-	})
+	}
+	var err error
+	if profile == "people" {
+		w.FileSize = sample.NewFileSizes(seed).Next
+		w.DuplicateRate = 0.01
+		// Noise at a rate that reaches the record count within the days; the
+		// quieter nights are why the rate is set above the plain average.
+		opt := sample.Options{Seed: seed, Days: days, RecordsPerHour: float64(records) / float64(days*24) * 1.6}
+		err = sample.Stream(opt, records, add)
+	} else {
+		w.FileSize = sample.NewHeavyTailFileSizes(seed).Next
+		// Each record delivered again with this probability: a fifth of
+		// all records are repeats (0.25 / 1.25).
+		w.RedeliverRate = 0.25
+		err = sample.StreamServices(sample.Options{Seed: seed, Days: days}, sample.ServiceMix{}, records, add)
+	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -106,8 +135,12 @@ func generate(ctx context.Context, out string, records, days int, seed uint64, w
 	}
 	files := w.Files()
 	elapsed := time.Since(began)
-	fmt.Fprintf(stderr, "gentrail: %d records in %d files (%.1f MB gzipped) under %s in %s (%.0f records/s)\n",
-		n, len(files), float64(bytes)/1e6, out, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	written := 0
+	for _, f := range files {
+		written += f.Records
+	}
+	fmt.Fprintf(stderr, "gentrail: %d records (%d with redeliveries) in %d files (%.1f MB gzipped) under %s in %s (%.0f records/s)\n",
+		n, written, len(files), float64(bytes)/1e6, out, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	if n < records {
 		fmt.Fprintf(stderr, "gentrail: only %d of %d records fit in %d days; raise -days\n", n, records, days)
 	}

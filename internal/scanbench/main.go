@@ -1,0 +1,310 @@
+// Command scanbench measures `iamwatch scan` against the limit of the
+// machine on the same files, and checks the performance targets:
+//
+//	go run ./internal/scanbench -bin bin/iamwatch SMALL_DIR LARGE_DIR
+//
+// The limit is the project's decoder alone: every input gunzipped and
+// decoded into iamwatch.Event by cloudtrail.Decode, GOMAXPROCS inputs at
+// once, nothing stored. Each scan runs the binary as a child process
+// with a fresh database; its wall time gives records/s, and the kernel's
+// accounting of the child gives the peak memory (rusage ru_maxrss) and the
+// bytes written (/proc/PID/io write_bytes: bytes the process sent, or
+// dirtied for, the block layer, read after it exited and before it is
+// reaped). The second directory should hold about ten times the first:
+// the cost must grow linearly. Targets print next to the values, with
+// PASS or MISS; the exit status is 0 either way unless -strict.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/pipeline"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Targets of the issue "Real trails at full speed".
+const (
+	targetDefault = 0.66      // default scan, share of the limit.
+	targetKeepAll = 0.35      // scan --keep all, share of the limit.
+	targetRSS     = 150 << 20 // bytes of peak RSS, whatever the input.
+	targetWritten = 3.0       // bytes written / final database bytes.
+	targetLinear  = 11.0      // time of the large input / time of the small one (10× the records).
+)
+
+type config struct {
+	bin     string
+	runs    int
+	workers int
+	tmp     string
+	strict  bool
+	only    string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scanbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.bin, "bin", "bin/iamwatch", "the iamwatch binary")
+	fs.IntVar(&c.runs, "runs", 1, "runs of each measurement; the median counts (the machine is shared: use 3)")
+	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "inputs the limit decodes at once")
+	fs.StringVar(&c.tmp, "tmp", "", "directory for the databases (default: a new temporary one)")
+	fs.BoolVar(&c.strict, "strict", false, "exit 1 when a target is missed")
+	fs.StringVar(&c.only, "scans", "default,keepall,nodetect", "scans to run on the large input (default, keepall, nodetect)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 || c.runs < 1 {
+		fmt.Fprintln(stderr, "usage: scanbench [flags] SMALL_DIR LARGE_DIR")
+		return 2
+	}
+	if c.tmp == "" {
+		d, err := os.MkdirTemp("", "scanbench")
+		if err != nil {
+			fmt.Fprintln(stderr, "scanbench:", err)
+			return 1
+		}
+		defer os.RemoveAll(d)
+		c.tmp = d
+	}
+	missed, err := bench(ctx, c, fs.Arg(0), fs.Arg(1), stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "scanbench:", err)
+		return 1
+	}
+	if missed > 0 && c.strict {
+		return 1
+	}
+	return 0
+}
+
+// scanKind is one way of running scan.
+type scanKind struct {
+	name string
+	args []string
+	// target is the share of the limit to reach; 0 means none.
+	target float64
+}
+
+var scanKinds = map[string]scanKind{
+	"default":  {"scan", nil, targetDefault},
+	"keepall":  {"scan --keep all", []string{"--keep", "all"}, targetKeepAll},
+	"nodetect": {"scan --keep all --no-detect", []string{"--keep", "all", "--no-detect"}, 0},
+}
+
+func bench(ctx context.Context, c config, small, large string, w io.Writer) (missed int, err error) {
+	check := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		missed++
+		return "MISS"
+	}
+	kinds := strings.Split(c.only, ",")
+	type size struct {
+		name, dir string
+		records   int
+		inputs    int
+		limit     time.Duration
+		scans     map[string]result
+	}
+	sizes := []*size{{name: "small", dir: small}, {name: "large", dir: large}}
+	for _, sz := range sizes {
+		inputs, err := pipeline.Expand([]string{sz.dir}, nil)
+		if err != nil {
+			return 0, err
+		}
+		sz.inputs = len(inputs)
+		var times []time.Duration
+		for range c.runs {
+			n, d, err := limit(ctx, inputs, c.workers)
+			if err != nil {
+				return 0, err
+			}
+			sz.records, times = n, append(times, d)
+		}
+		sz.limit = median(times)
+		fmt.Fprintf(w, "== %s: %s, %d files, %d records\n", sz.name, sz.dir, sz.inputs, sz.records)
+		fmt.Fprintf(w, "%-30s %8.0f records/s  %s%s\n", "limit (gunzip + decode)", rate(sz.records, sz.limit), fmtDur(sz.limit), spread(times))
+		sz.scans = map[string]result{}
+		for _, k := range kinds {
+			kind, ok := scanKinds[k]
+			if !ok {
+				return 0, fmt.Errorf("-scans: unknown scan %q", k)
+			}
+			if sz.name == "small" && k == "nodetect" {
+				continue
+			}
+			var rs []result
+			for i := range c.runs {
+				r, err := scan(ctx, c, kind, sz.dir, filepath.Join(c.tmp, fmt.Sprintf("%s-%s-%d.db", sz.name, k, i)))
+				if err != nil {
+					return 0, err
+				}
+				rs = append(rs, r)
+			}
+			r := medianResult(rs)
+			sz.scans[k] = r
+			ratio := sz.limit.Seconds() / r.wall.Seconds()
+			line := fmt.Sprintf("%-30s %8.0f records/s  %s%s  %.2f of the limit", kind.name, rate(sz.records, r.wall), fmtDur(r.wall), spread(walls(rs)), ratio)
+			if kind.target > 0 {
+				line += fmt.Sprintf(" (target ≥ %.2f %s)", kind.target, check(ratio >= kind.target))
+			}
+			fmt.Fprintln(w, line)
+			amp := float64(r.written) / float64(max(r.dbBytes, 1))
+			fmt.Fprintf(w, "%-30s max RSS %s (target ≤ %s %s); wrote %s = %.1f× the %s database (target ≤ %.0f× %s)\n", "",
+				mib(r.maxRSS), mib(targetRSS), check(r.maxRSS <= targetRSS),
+				mib(r.written), amp, mib(r.dbBytes), targetWritten, check(amp <= targetWritten))
+		}
+	}
+	fmt.Fprintf(w, "== linear cost: large/small = %.1f× the records\n", float64(sizes[1].records)/float64(max(sizes[0].records, 1)))
+	fmt.Fprintf(w, "%-30s %5.1f× the time\n", "limit", sizes[1].limit.Seconds()/sizes[0].limit.Seconds())
+	for _, k := range kinds {
+		s, l := sizes[0].scans[k], sizes[1].scans[k]
+		if s.wall == 0 || l.wall == 0 {
+			continue
+		}
+		// Scale the target with the actual ratio of records (nominally 10×).
+		x, want := l.wall.Seconds()/s.wall.Seconds(), targetLinear*float64(sizes[1].records)/float64(sizes[0].records)/10
+		fmt.Fprintf(w, "%-30s %5.1f× the time (target ≤ %.1f× %s)\n", scanKinds[k].name, x, want, check(x <= want))
+	}
+	fmt.Fprintf(w, "== %d targets missed\n", missed)
+	return missed, nil
+}
+
+// limit decodes every input with workers at once, keeping nothing but a
+// count, and returns the records decoded and the wall time.
+func limit(ctx context.Context, inputs []pipeline.Input, workers int) (int, time.Duration, error) {
+	start := time.Now()
+	var records atomic.Int64
+	dec, err := cloudtrail.NewDecoder(cloudtrail.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, in := range inputs {
+		g.Go(func() error {
+			rc, err := in.Open()
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			var sink iamwatch.Event
+			st, err := dec.Decode(ctx, rc, in.Name, func(ev *iamwatch.Event) error { sink = *ev; return nil })
+			_ = sink
+			records.Add(int64(st.Records))
+			if err != nil && !errors.Is(err, cloudtrail.ErrSkipped) {
+				return fmt.Errorf("limit: %w", err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	return int(records.Load()), time.Since(start), err
+}
+
+// result is one scan run.
+type result struct {
+	wall    time.Duration
+	maxRSS  int64 // bytes
+	written int64 // bytes written to storage (write_bytes)
+	dbBytes int64 // the database file (and any WAL left) after the run
+}
+
+// scan runs the binary's scan of dir into a new database db.
+func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, error) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(db + suffix)
+	}
+	args := append([]string{"scan", "--db", db}, k.args...)
+	args = append(args, dir)
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "IAMWATCH_CONFIG=")
+	start := time.Now()
+	u, err := runMeasured(cmd)
+	r := result{wall: time.Since(start), maxRSS: u.maxRSS, written: u.writeBytes}
+	if err != nil {
+		return r, fmt.Errorf("%s %s: %w\n%s", c.bin, strings.Join(args, " "), err, tail(out.String(), 2000))
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(db + suffix); err == nil {
+			r.dbBytes += fi.Size()
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(db + suffix)
+	}
+	return r, nil
+}
+
+// usage is what the kernel counted of a finished child.
+type usage struct {
+	maxRSS     int64 // bytes
+	writeBytes int64 // bytes
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func medianResult(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int { return int(a.wall - b.wall) })
+	return s[len(s)/2]
+}
+
+func walls(rs []result) []time.Duration {
+	out := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		out[i] = r.wall
+	}
+	return out
+}
+
+func spread(ds []time.Duration) string {
+	if len(ds) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s–%s)", fmtDur(slices.Min(ds)), fmtDur(slices.Max(ds)))
+}
+
+func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
