@@ -51,8 +51,8 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		if len(buckets[0])+len(buckets[1])+len(buckets[2])+len(buckets[3]) == 0 || e.allow.allows(ev) {
-			continue
+		if !wants(buckets, ev) || e.allow.allows(ev) {
+			continue // no rule for this event or its actor: not parsed
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {

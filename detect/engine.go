@@ -247,8 +247,11 @@ func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
 // a candidate rule that does not ignore ev's actor (services:). The
 // pipeline keeps such events whatever its retention filter says, so an AWS
 // service's denied calls, which no rule counts, are not kept for it.
-func (e *Engine) Interested(ev *iamwatch.Event) bool {
-	for _, list := range e.candidates(ev) {
+func (e *Engine) Interested(ev *iamwatch.Event) bool { return wants(e.candidates(ev), ev) }
+
+// wants reports whether some candidate rule does not ignore ev's actor.
+func wants(buckets [4][]*compiled, ev *iamwatch.Event) bool {
+	for _, list := range buckets {
 		for _, c := range list {
 			if !c.rule.ignoresActor(ev) {
 				return true
