@@ -56,6 +56,9 @@ func Expand(args []string, stdin io.Reader) ([]Input, error) {
 				continue
 			}
 			ins, err := walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) })
+			for i := range ins { // open by the shown path: one string a file, not two (a trail is 100,000s of files)
+				ins[i].Open = osInput(ins[i].Name, ins[i].Size).Open
+			}
 			if err != nil {
 				return nil, err
 			}
