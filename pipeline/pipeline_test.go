@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/detect/detecttest"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
@@ -39,20 +39,6 @@ func openStore(t *testing.T) *sqlite.Store {
 	return st
 }
 
-// nameDetector is a detect.Engine with one rule, "test", raising one alert
-// per event whose name is given, keeping these tests about the pipeline.
-func nameDetector(t testing.TB, names ...string) *detect.Engine {
-	t.Helper()
-	r, err := detect.ParseRule("test.yaml", []byte(fmt.Sprintf("id: test\ntitle: Test\nseverity: high\nmatch: {eventName: %q}\nsummary: s\n", names)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := detect.New([]*detect.Rule{r}, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
@@ -79,7 +65,7 @@ func TestReadIsIdempotentAndCountsDuplicatesAcrossFiles(t *testing.T) {
 	st := openStore(t)
 	var newAlerts []iamwatch.Alert
 	p, err := pipeline.New(st, pipeline.Options{
-		Detector: nameDetector(t, "CreateUser"),
+		Detector: detecttest.Names(t, "test", "CreateUser"),
 		OnNew:    func(a iamwatch.Alert) { newAlerts = append(newAlerts, a) },
 	})
 	if err != nil {
@@ -207,7 +193,7 @@ func TestFilter(t *testing.T) {
 
 func TestAlertingEventIsStoredWhateverTheFilter(t *testing.T) {
 	st := openStore(t)
-	p, err := pipeline.New(st, pipeline.Options{Detector: nameDetector(t, "RunInstances")})
+	p, err := pipeline.New(st, pipeline.Options{Detector: detecttest.Names(t, "test", "RunInstances")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +213,7 @@ func TestEnqueueFailureIsRetriedOnReplay(t *testing.T) {
 	fail := true
 	var enqueued []string
 	p, err := pipeline.New(st, pipeline.Options{
-		Detector: nameDetector(t, "CreateUser"),
+		Detector: detecttest.Names(t, "test", "CreateUser"),
 		Enqueue: func(_ context.Context, a iamwatch.Alert) error {
 			if fail {
 				return fmt.Errorf("outbox unavailable")

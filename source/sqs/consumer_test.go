@@ -25,7 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/detect/detecttest"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
@@ -202,20 +202,6 @@ func eventBridgeCloudTrail(rec string) string {
 
 const s3TestEvent = `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2025-03-12T10:00:00.000Z","Bucket":"trail","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`
 
-// detector raises one alert per CreateUser event, so tests can count
-// claims without the rule catalog.
-func detector(t testing.TB) *detect.Engine {
-	t.Helper()
-	r, err := detect.ParseRule("created.yaml", []byte("id: created\ntitle: Created\nseverity: high\nmatch: {eventName: [CreateUser]}\nsummary: s\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := detect.New([]*detect.Rule{r}, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 // recorder is a Processor over a real SQLite pipeline that totals what it
 // did; delay slows each batch.
@@ -231,7 +217,7 @@ type recorder struct {
 	batches int
 }
 
-func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detector(t)) }
+func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detecttest.Names(t, "created", "CreateUser")) }
 
 // newRecorderWith takes the detector (nil: none).
 func newRecorderWith(t testing.TB, d pipeline.Detector) *recorder {
