@@ -39,7 +39,6 @@ func openStore(t *testing.T) *sqlite.Store {
 	return st
 }
 
-
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)

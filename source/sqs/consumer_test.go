@@ -202,7 +202,6 @@ func eventBridgeCloudTrail(rec string) string {
 
 const s3TestEvent = `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2025-03-12T10:00:00.000Z","Bucket":"trail","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`
 
-
 // recorder is a Processor over a real SQLite pipeline that totals what it
 // did; delay slows each batch.
 type recorder struct {
@@ -217,7 +216,9 @@ type recorder struct {
 	batches int
 }
 
-func newRecorder(t testing.TB) *recorder { return newRecorderWith(t, detecttest.Names(t, "created", "CreateUser")) }
+func newRecorder(t testing.TB) *recorder {
+	return newRecorderWith(t, detecttest.Names(t, "created", "CreateUser"))
+}
 
 // newRecorderWith takes the detector (nil: none).
 func newRecorderWith(t testing.TB, d pipeline.Detector) *recorder {
