@@ -93,8 +93,7 @@ func dedupIDs(ids []string) []string {
 
 func capIDs(ids []string) []string { return ids[:min(len(ids), MaxAlertEventIDs)] }
 
-// CommitAlerts records hits (BatchWriteItem puts: a hit's item is a
-// function of its key, so writing it again changes nothing), then calls
+// CommitAlerts records hits (conditional PutItems, see putHits), then calls
 // resolve with a view that reads the hits and events with consistent reads,
 // then claims each alert: a conditional PutItem stores it when its key is
 // new; otherwise a conditional UpdateItem replaces the stored fields only
@@ -103,10 +102,11 @@ func capIDs(ids []string) []string { return ids[:min(len(ids), MaxAlertEventIDs)
 // It is not one transaction: hits recorded before a failure stay, which is
 // harmless (a retry records them again and resolves the same alerts).
 func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
-	if err := s.putHits(ctx, hits); err != nil {
+	added, err := s.putHits(ctx, hits)
+	if err != nil {
 		return nil, err
 	}
-	alerts, err := resolve(ctx, view{s})
+	alerts, err := resolve(ctx, view{s, added})
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: commit alerts: %w", err)
 	}
@@ -189,11 +189,14 @@ func countPlaceholder(_ map[string]string, values item, n int) string {
 }
 
 // view is the StateView of CommitAlerts.
-type view struct{ s *Store }
+type view struct {
+	s     *Store
+	added map[[2]string]bool
+}
 
-// Added cannot tell: hits are written with BatchWriteItem, which does not
-// say whether an item existed. The resolver reads whole groups instead.
-func (view) Added(string, string) (bool, bool) { return false, false }
+func (v view) Added(rule, eventID string) (bool, bool) {
+	return v.added[[2]string{rule, eventID}], true
+}
 
 func (v view) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, error) {
 	out, err := v.s.db.GetItem(ctx, &dynamodb.GetItemInput{

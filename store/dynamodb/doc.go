@@ -36,8 +36,8 @@
 // conditional, which is why it is not the default. See the benchmarks in
 // bench_test.go and deploy/README.md for measurements.
 //
-// CommitAlerts writes the batch's hits with BatchWriteItem (a hit item is a
-// function of its key, so a repeat rewrites the same item), then resolves
+// CommitAlerts writes the batch's hits with conditional PutItems, in
+// parallel (so it knows which are new: the resolver's cheap path), then resolves
 // with consistent reads (Hits queries the local secondary index with
 // ConsistentRead, so a hit is counted by the very next read), then claims
 // each alert with a conditional PutItem; a repeat replaces the stored fields

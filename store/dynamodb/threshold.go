@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/iamwatch/iamwatch"
 )
@@ -21,33 +23,55 @@ func series(rule, group string) string {
 	return strconv.Itoa(len(rule)) + "/" + rule + "/" + group
 }
 
-// putHits writes hits with BatchWriteItem, once each per (Rule, Group,
-// EventID) within the call (a batch may not name one key twice).
-func (s *Store) putHits(ctx context.Context, hits []iamwatch.Hit) error {
-	seen := make(map[[2]string]bool, len(hits))
-	reqs := make([]types.WriteRequest, 0, len(hits))
+// putHits records hits with conditional PutItems (attribute_not_exists),
+// up to the store's concurrency at a time, and returns the (rule, event ID)
+// pairs it wrote first: the resolver's cheap path needs to know which hits
+// are new, and BatchWriteItem cannot say (nor be conditional). A hit costs
+// one write unit either way.
+func (s *Store) putHits(ctx context.Context, hits []iamwatch.Hit) (map[[2]string]bool, error) {
 	exp := s.alertExpiry()
+	seen := make(map[[2]string]bool, len(hits))
+	var (
+		mu    sync.Mutex
+		added = make(map[[2]string]bool, len(hits))
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.limit)
 	for _, h := range hits {
 		if h.Rule == "" || h.EventID == "" {
-			return fmt.Errorf("dynamodb: add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
+			return nil, fmt.Errorf("dynamodb: add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
 		}
-		k := [2]string{series(h.Rule, h.Group), h.EventID}
+		k := [2]string{h.Rule, h.EventID}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		it := item{"series": sv(k[0]), "event_id": sv(h.EventID), "hit_time": nv(h.Time.UnixMilli())}
+		it := item{"series": sv(series(h.Rule, h.Group)), "event_id": sv(h.EventID), "hit_time": nv(h.Time.UnixMilli())}
 		setS(it, "rule", h.Rule)
 		setS(it, "group", h.Group)
 		if exp > 0 {
 			setN(it, attrExpires, exp)
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		g.Go(func() error {
+			_, err := s.db.PutItem(gctx, &dynamodb.PutItemInput{
+				TableName: aws.String(s.t.Hits), Item: it, ConditionExpression: aws.String("attribute_not_exists(event_id)"),
+			})
+			if _, ok := isConditionFailed(err); ok {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("dynamodb: add hit %s/%s: %w", h.Rule, h.EventID, err)
+			}
+			mu.Lock()
+			added[k] = true
+			mu.Unlock()
+			return nil
+		})
 	}
-	if err := s.batchWrite(ctx, s.t.Hits, reqs); err != nil {
-		return fmt.Errorf("dynamodb: add %d hits: %w", len(reqs), err)
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	return nil
+	return added, nil
 }
 
 // Hits returns the hits of (rule, group) with from <= Time <= to, oldest
