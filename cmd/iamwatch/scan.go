@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +155,7 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		sync.Mutex
 		worst iamwatch.Severity
 		any   bool
+		keys  []string // new alerts, printed once the read is done
 	}
 	opt := pipeline.Options{
 		Filter: pipeline.Filter{Keep: keep, DropServiceEvents: !f.keepService, IgnoreRoles: f.ignoreRoles},
@@ -161,8 +164,8 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 			if !raised.any || a.Severity > raised.worst {
 				raised.worst, raised.any = a.Severity, true
 			}
+			raised.keys = append(raised.keys, a.DedupKey)
 			raised.Unlock()
-			out.alert(a)
 		},
 	}
 	if !f.noDetect {
@@ -230,6 +233,11 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		Progress:  prog.update,
 	})
 	prog.done()
+	// The new alerts as stored at the end: an incident's count, last event
+	// and summary are final then, whatever batches the files fell into.
+	if perr := out.stored(context.WithoutCancel(ctx), st, raised.keys); perr != nil && err == nil {
+		err = perr
+	}
 	if rep.Interrupted {
 		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
 	}
@@ -329,6 +337,25 @@ func newAlertPrinter(w io.Writer, output string) *alertPrinter {
 	return &alertPrinter{w: w, json: output == "json"}
 }
 
+// stored prints the stored alerts with keys, by time (then key).
+func (p *alertPrinter) stored(ctx context.Context, st iamwatch.AlertStore, keys []string) error {
+	var as []iamwatch.Alert
+	for _, k := range keys {
+		got, err := st.Alerts(ctx, iamwatch.AlertFilter{Key: k})
+		if err != nil {
+			return err
+		}
+		as = append(as, got...)
+	}
+	slices.SortFunc(as, func(a, b iamwatch.Alert) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.DedupKey, b.DedupKey))
+	})
+	for _, a := range as {
+		p.alert(a)
+	}
+	return nil
+}
+
 func (p *alertPrinter) alert(a iamwatch.Alert) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -381,7 +408,7 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	}
 	fmt.Fprintf(w, ".\nStored %d new events, %d duplicates skipped, %d not kept by the filter.\n",
 		r.Stored, r.Duplicates, r.Events-r.Kept)
-	fmt.Fprintf(w, "Alerts: %d new (%d matched).\n", r.NewAlerts, r.Alerts)
+	fmt.Fprintf(w, "Alerts: %d new.\n", r.NewAlerts)
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))
