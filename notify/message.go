@@ -100,11 +100,14 @@ func formatOne(a *iamwatch.Alert) Message {
 	add("Source IP", a.SourceIP, MaxValue)
 	add("Region", a.Region, MaxValue)
 	add("Account", a.AccountID, MaxValue)
-	eventID := ""
-	if len(a.EventIDs) > 0 {
+	eventID := a.EventID // the event the fields above describe
+	if eventID == "" && len(a.EventIDs) > 0 {
 		eventID = a.EventIDs[0]
+	}
+	if eventID != "" {
 		v := CleanText(eventID, MaxValue)
-		if n := len(a.EventIDs) - 1; n > 0 {
+		// An incident stands for Count events; EventIDs is only a sample of them.
+		if n := max(a.Count, len(a.EventIDs)) - 1; n > 0 {
 			v += fmt.Sprintf(" (+%d more)", n)
 		}
 		add("Event ID", v, 0)

@@ -85,3 +85,16 @@ func BenchmarkFormatText(b *testing.B) {
 		_ = m.Text()
 	}
 }
+
+// An incident names the event that raised it and how many more it stands
+// for (its Count), not just the sample of IDs it carries.
+func TestFormatIncident(t *testing.T) {
+	a := notifytest.Alert()
+	a.Count, a.EventID, a.EventIDs = 4588, "e-raised", []string{"e-first", "e-raised", "e-last"}
+	text := notify.Format([]iamwatch.Alert{a}).Text()
+	for _, want := range []string{"Event ID: e-raised (+4587 more)", "#/events/e-raised"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %q:\n%s", want, text)
+		}
+	}
+}

@@ -378,6 +378,10 @@ func alertDetails(a iamwatch.Alert) string {
 		"Account: " + a.AccountID,
 		"Time: " + a.Time.UTC().Format(iamwatch.TimeFormat),
 	}
+	if a.Count > 1 {
+		parts = append(parts, fmt.Sprintf("Events: %d (%s to %s; iamwatch alerts --events %s)", a.Count,
+			a.FirstSeen.UTC().Format(iamwatch.TimeFormat), a.LastSeen.UTC().Format(iamwatch.TimeFormat), a.DedupKey))
+	}
 	if len(a.EventIDs) > 0 {
 		ids := strings.Join(a.EventIDs, ", ")
 		parts = append(parts, "Event ID: "+ids)
