@@ -91,7 +91,8 @@ func BenchmarkFormatText(b *testing.B) {
 func TestFormatIncident(t *testing.T) {
 	a := notifytest.Alert()
 	a.Count, a.EventID, a.EventIDs = 4588, "e-raised", []string{"e-first", "e-raised", "e-last"}
-	text := notify.Format([]iamwatch.Alert{a}).Text()
+	m := notify.Format([]iamwatch.Alert{a})
+	text := m.Text()
 	for _, want := range []string{"Event ID: e-raised (+4587 more)", "#/events/e-raised"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("message lacks %q:\n%s", want, text)
