@@ -152,12 +152,12 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 		set = append(set, n+" = "+p)
 	}
 	slices.Sort(set)
-	names["#cnt"] = "count"
+	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Alerts),
 		Key:                       item{"dedup_key": sv(a.DedupKey)},
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < " + countPlaceholder(names, values, a.Count) + ")"),
+		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < :claimcount)"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
@@ -181,11 +181,6 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 		return iamwatch.Claim{}, err
 	}
 	return iamwatch.Claim{Alert: stored}, nil
-}
-
-func countPlaceholder(_ map[string]string, values item, n int) string {
-	values[":claimcount"] = nv(int64(n))
-	return ":claimcount"
 }
 
 // view is the StateView of CommitAlerts.
