@@ -20,9 +20,11 @@ import (
 // Match: they must not change until Resolve has returned. It is not safe
 // for concurrent use.
 type Batch struct {
-	// Matched[i] is true when some rule matched events[i]: the pipeline
-	// keeps such events whatever its retention filter says.
-	Matched []bool
+	// Keep[i] is true when some rule could match events[i] (Interested:
+	// every event a rule matched, and every one a threshold may count
+	// later): the pipeline stores such events whatever its retention
+	// filter says, so the same input in any order leaves the same rows.
+	Keep []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
 
@@ -44,15 +46,15 @@ type groupKey struct {
 // reads no state. The error joins the events that could not be evaluated
 // (their record does not parse), each named by ID; the Batch holds the rest.
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
-	b := &Batch{Matched: make([]bool, len(events)), eng: e, index: map[string]int{}}
+	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var errs []error
 	var matched []*compiled
 	var groups []string
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		if !wants(buckets, ev) || e.allow.allows(ev) {
-			continue // no rule for this event or its actor: not parsed
+		if b.Keep[i] = wants(buckets, ev); !b.Keep[i] || e.allow.allows(ev) {
+			continue // no rule for this event or its actor, or allowed: not parsed
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {
@@ -72,7 +74,6 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			if superseded(c, matched) {
 				continue
 			}
-			b.Matched[i] = true
 			if _, ok := b.index[ev.ID]; !ok {
 				b.index[ev.ID] = i
 			}
@@ -193,7 +194,7 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 		return nil, err
 	}
 	var keep []iamwatch.Event
-	for i, m := range b.Matched {
+	for i, m := range b.Keep {
 		if m {
 			keep = append(keep, events[i])
 		}

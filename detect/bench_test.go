@@ -91,7 +91,7 @@ func BenchmarkMatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		matched += len(m.Hits)
-		for _, ok := range m.Matched {
+		for _, ok := range m.Keep {
 			if ok {
 				matched++
 			}

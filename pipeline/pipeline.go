@@ -14,11 +14,6 @@ type Detector interface {
 	// Match evaluates the rules on events, reading no state; the store
 	// then records the batch's hits and resolves its alerts.
 	Match(ctx context.Context, events []iamwatch.Event) (*detect.Batch, error)
-	// Interested reports, cheaply, whether any rule could match ev. The
-	// pipeline stores such events, so the events a threshold counts are
-	// kept whether or not the threshold has been reached yet: the same
-	// input read twice, in any order, leaves the same rows.
-	Interested(ev *iamwatch.Event) bool
 }
 
 // Store is what the pipeline needs of a store.
@@ -99,7 +94,7 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 	keep := make([]iamwatch.Event, 0, len(events))
 	for i := range events {
 		ev := &events[i]
-		if (batch != nil && (batch.Matched[i] || p.detect.Interested(ev))) || p.filter.Stores(ev) {
+		if (batch != nil && batch.Keep[i]) || p.filter.Stores(ev) {
 			keep = append(keep, *ev)
 		}
 	}
