@@ -157,7 +157,7 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 	if t := r.Threshold; t != nil {
 		c.count, c.within, c.by = t.Count, t.Within, t.By
 		if c.period == 0 {
-			c.period = max(defaultPeriod, c.within)
+			c.period = max(DefaultPeriod, c.within)
 		}
 		if o := cfg.Rules[r.ID].Threshold; o != nil {
 			if o.Count != 0 {

@@ -35,8 +35,9 @@ import (
 // any batches, in one process or several, end in the same stored alerts.
 // A burst that lasts for days is one alert a period whose count grows.
 
-// defaultPeriod is the dedup period of a threshold rule that names none.
-const defaultPeriod = 24 * time.Hour
+// DefaultPeriod is the dedup period of a threshold rule that names none:
+// one alert per group and UTC day.
+const DefaultPeriod = 24 * time.Hour
 
 // incident is what the hits of one (rule, group, period) amount to.
 type incident struct {

@@ -167,10 +167,17 @@ func showRule(e *env, r *detect.Rule) error {
 		if t.Group != "" {
 			by = t.Group
 		}
-		line("threshold", fmt.Sprintf("%d events within %s, grouped by %s", t.Count, t.Within, by))
-	}
-	if d := r.Dedup; d != nil {
+		period := detect.DefaultPeriod.String()
+		if r.Dedup != nil {
+			period = r.Dedup.Period.String()
+		}
+		line("threshold", fmt.Sprintf("%d events within %s, grouped by %s; one alert per group per %s", t.Count, t.Within, by, period))
+	} else if d := r.Dedup; d != nil {
 		line("dedup", fmt.Sprintf("one alert per %s per %s", strings.Join(d.Fields, ", "), d.Period))
+	}
+	line("supersedes", strings.Join(r.Supersedes, ", "))
+	if r.Services != "" {
+		line("services", string(r.Services))
 	}
 	line("summary", r.Summary)
 	line("action", r.Action)
