@@ -27,6 +27,10 @@ type Batch struct {
 	Keep []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
+	// Unevaluated holds, for each event the rules could not be evaluated on
+	// (its record does not parse), an error naming it. Such an event is
+	// still in Keep: stored, never lost, but it raises nothing.
+	Unevaluated []error
 
 	eng     *Engine
 	singles []iamwatch.Alert
@@ -43,11 +47,11 @@ type groupKey struct {
 }
 
 // Match evaluates the patterns and conditions of every rule on events. It
-// reads no state. The error joins the events that could not be evaluated
-// (their record does not parse), each named by ID; the Batch holds the rest.
+// reads no state. An event that cannot be evaluated does not stop the
+// batch: it is listed in Batch.Unevaluated. The error is for failures of
+// the whole batch (none today; the context is checked by the store).
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
-	var errs []error
 	var matched []*compiled
 	var groups []string
 	for i := range events {
@@ -58,7 +62,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("event %q: %w", ev.ID, err))
+			b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: %w", ev.ID, err))
 			continue
 		}
 		matched, groups = matched[:0], groups[:0]
@@ -83,9 +87,6 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			}
 			b.addHit(c, groups[k], ev)
 		}
-	}
-	if len(errs) > 0 {
-		return b, fmt.Errorf("detect: %w", errors.Join(errs...))
 	}
 	return b, nil
 }
@@ -192,6 +193,9 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 	b, err := e.Match(ctx, events)
 	if err != nil {
 		return nil, err
+	}
+	if len(b.Unevaluated) > 0 {
+		return nil, errors.Join(b.Unevaluated...)
 	}
 	var keep []iamwatch.Event
 	for i, m := range b.Keep {

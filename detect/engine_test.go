@@ -543,3 +543,23 @@ func TestThresholdLiveBurstReadsBounded(t *testing.T) {
 		t.Errorf("read %d hits over %d batches (%d a batch)", live.read, len(evs), perBatch)
 	}
 }
+
+// TestMatchUnparsableRecord: an event whose record detect cannot parse
+// does not stop the batch; it is kept (stored) and listed, by ID.
+func TestMatchUnparsableRecord(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, singleRule)}, Config{})
+	good := createUser(t, "ok-1", "arn:aws:iam::111122223333:user/alice", "198.51.100.7", "aws-cli/2", t0)
+	bad := good
+	bad.ID, bad.Raw = "bad-1", []byte(`{"eventName":"CreateUser",`)
+	b, err := e.Match(context.Background(), []iamwatch.Event{bad, good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Keep[0] || !b.Keep[1] || len(b.Unevaluated) != 1 || !strings.Contains(b.Unevaluated[0].Error(), `"bad-1"`) {
+		t.Fatalf("keep %v, unevaluated %v", b.Keep, b.Unevaluated)
+	}
+	alerts, err := b.Resolve(context.Background(), nil)
+	if err != nil || len(alerts) != 1 || alerts[0].EventID != "ok-1" {
+		t.Fatalf("the rest of the batch: %+v, %v", alerts, err)
+	}
+}

@@ -65,6 +65,10 @@ type Result struct {
 	Duplicates int // kept events already stored.
 	Alerts     int // alerts the batch belongs to (new or not), once each.
 	NewAlerts  int // alerts claimed for the first time.
+	// Unevaluated counts events stored but not evaluated by the rules
+	// (their record did not parse); FirstUnevaluated says which and why.
+	Unevaluated      int
+	FirstUnevaluated string `json:",omitempty"`
 }
 
 // Add accumulates o into r.
@@ -75,6 +79,10 @@ func (r *Result) Add(o Result) {
 	r.Duplicates += o.Duplicates
 	r.Alerts += o.Alerts
 	r.NewAlerts += o.NewAlerts
+	r.Unevaluated += o.Unevaluated
+	if r.FirstUnevaluated == "" {
+		r.FirstUnevaluated = o.FirstUnevaluated
+	}
 }
 
 // Process detects, filters, stores and claims alerts for one batch, in that
@@ -89,6 +97,9 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		var err error
 		if batch, err = p.detect.Match(ctx, events); err != nil {
 			return res, fmt.Errorf("pipeline: detect: %w", err)
+		}
+		if res.Unevaluated = len(batch.Unevaluated); res.Unevaluated > 0 {
+			res.FirstUnevaluated = batch.Unevaluated[0].Error()
 		}
 	}
 	keep := make([]iamwatch.Event, 0, len(events))

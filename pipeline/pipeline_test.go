@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect/detecttest"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/store/sqlite"
@@ -281,5 +282,31 @@ func TestInterruptedReadCompletesOnRerun(t *testing.T) {
 	}
 	if len(evs) != 1000 {
 		t.Errorf("store holds %d events, want 1000", len(evs))
+	}
+}
+
+// TestProcessUnevaluatedEvent: an event the rules cannot be evaluated on is
+// stored and counted, and the rest of the batch raises its alerts.
+func TestProcessUnevaluatedEvent(t *testing.T) {
+	st := openStore(t)
+	p, err := pipeline.New(st, pipeline.Options{Detector: detecttest.Names(t, "test", "CreateUser")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []iamwatch.Event
+	for _, id := range []string{"u1", "u2"} {
+		ev, err := cloudtrail.DecodeRecord([]byte(record(id, "iam.amazonaws.com", "CreateUser", "IAMUser", t0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	evs[0].Raw = []byte(`{"eventName":`) // as if the record were damaged after decoding
+	res, err := p.Process(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 2 || res.NewAlerts != 1 || res.Unevaluated != 1 || !strings.Contains(res.FirstUnevaluated, `"u1"`) {
+		t.Errorf("result %+v", res)
 	}
 }

@@ -413,6 +413,9 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	fmt.Fprintf(w, ".\nStored %d new events, %d duplicates skipped, %d not kept by the filter.\n",
 		r.Stored, r.Duplicates, r.Events-r.Kept)
 	fmt.Fprintf(w, "Alerts: %d new.\n", r.NewAlerts)
+	if r.Unevaluated > 0 {
+		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, safeText(r.FirstUnevaluated))
+	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))
