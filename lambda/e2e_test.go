@@ -119,11 +119,12 @@ func (w *world) eventCount(t *testing.T) int {
 }
 
 // received drains the subscriber queue: it polls until want messages came
-// (or, for want 0, for a second) and returns the AlertMessages in them.
+// (at most 15 s: goaws is slow on a loaded machine; or, for want 0, for a
+// second) and returns the AlertMessages in them.
 func (w *world) received(t *testing.T, want int) []lambda.AlertMessage {
 	t.Helper()
 	var out []lambda.AlertMessage
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	if want == 0 {
 		deadline = time.Now().Add(time.Second)
 	}
