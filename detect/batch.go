@@ -377,10 +377,13 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 		if !known {
 			return iamwatch.Alert{}, false, nil
 		}
-		if isNew && !slices.ContainsFunc(added, func(x iamwatch.Hit) bool { return x.EventID == h.EventID }) {
+		if isNew {
 			added = append(added, h)
 		}
 	}
+	// The same event twice in one batch: one hit (equal IDs have equal times, so they sort together).
+	sortHits(added)
+	added = slices.CompactFunc(added, func(x, y iamwatch.Hit) bool { return x.EventID == y.EventID })
 	a, ok, err := view.Alert(ctx, k.dedupKey())
 	if err != nil || !ok || a.EventID == "" {
 		return iamwatch.Alert{}, false, err
@@ -393,7 +396,6 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 	if len(added) == 0 {
 		return a, true, nil // a replay: nothing changes
 	}
-	sortHits(added)
 	head := slices.Clone(a.EventIDs[:min(len(a.EventIDs), iamwatch.MaxSampleIDs, a.Count)])
 	for _, h := range added {
 		if len(head) < iamwatch.MaxSampleIDs {
