@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,6 +81,9 @@ func newWorld(t *testing.T) *world {
 	}
 	sinks := map[string]notify.Sink{"alert-topic": sink}
 	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"alert-topic": {Type: "topic"}}}
+	// The handler's log goes to the test's output: when a delivery does not
+	// arrive, it says what the dispatcher did.
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	router, err := notify.NewRouter(cfg, st, time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +95,8 @@ func newWorld(t *testing.T) *world {
 			_, err := router.Enqueue(ctx, a)
 			return err
 		},
-		Publish: lambda.Publisher(st, sinks, notify.RetryPolicy{}, time.Now, nil),
+		Publish: lambda.Publisher(st, sinks, notify.RetryPolicy{}, time.Now, log),
+		Logger:  log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +157,25 @@ func (w *world) received(t *testing.T, want int) []lambda.AlertMessage {
 		}
 	}
 	if len(out) != want {
+		w.logDeliveries(t)
 		t.Fatalf("subscriber received %d alert messages, want %d", len(out), want)
 	}
 	return out
+}
+
+// logDeliveries logs every stored alert's deliveries, to tell a send that
+// failed or was deferred from one that never reached the subscriber.
+func (w *world) logDeliveries(t *testing.T) {
+	t.Helper()
+	as, err := w.store.Alerts(t.Context(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Logf("alerts: %v", err)
+		return
+	}
+	for _, a := range as {
+		ds, err := w.store.Deliveries(t.Context(), a.DedupKey)
+		t.Logf("alert %s (%s): deliveries %+v, %v", a.DedupKey, a.Rule, ds, err)
+	}
 }
 
 // TestEndToEnd: EventBridge event → real-time handler → DynamoDB → SNS →
