@@ -112,7 +112,7 @@ func New(d Deps) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	dm.proc = &serial{p: p}
+	dm.proc = &serial{p: p, store: d.Store, now: d.Now, log: d.Logger}
 
 	if l := cfg.Sources.Lookup; l != nil {
 		accts := make([]lookup.Account, len(l.Accounts))
@@ -296,13 +296,27 @@ func (dm *Daemon) Handler() http.Handler {
 // serial runs one batch at a time through the pipeline: sources run
 // concurrently, but SQLite has one writer and threshold rules count best
 // in order, so batches are committed one after the other.
+// It also records rules that failed to evaluate in the store's checkpoints,
+// where `iamwatch status` shows them.
 type serial struct {
-	mu sync.Mutex
-	p  *pipeline.Pipeline
+	mu    sync.Mutex
+	p     *pipeline.Pipeline
+	store iamwatch.CheckpointStore
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 func (s *serial) Process(ctx context.Context, events []iamwatch.Event) (pipeline.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.p.Process(ctx, events)
+	res, err := s.p.Process(ctx, events)
+	if err == nil && len(res.RuleErrors) > 0 {
+		for _, e := range res.RuleErrors {
+			s.log.Warn("rule failed to evaluate", "rule", e.Rule, "events", e.Events, "first", e.First)
+		}
+		if rerr := pipeline.RecordRuleErrors(ctx, s.store, res.RuleErrors, s.now()); rerr != nil {
+			s.log.Error("record rule errors", "error", rerr.Error())
+		}
+	}
+	return res, err
 }

@@ -39,6 +39,7 @@ type Metrics struct {
 	sourceDown map[string]bool      // source → its goroutine ended with an error.
 	msgFailed  map[string]int64     // source → queue messages that failed and were left on the queue.
 	msgPoison  map[string]int64     // source → of those, the ones past the receive limit (left to the redrive policy).
+	ruleErrors map[string]int64     // rule → events its condition or group expression failed on.
 }
 
 var (
@@ -53,7 +54,7 @@ func NewMetrics(now func() time.Time) *Metrics {
 		newest: map[string]time.Time{}, apiErrors: map[[2]string]int64{}, throttles: map[[2]string]int64{},
 		alerts: map[[2]string]int64{}, sent: map[string]int64{}, failures: map[string]int64{},
 		pruned: map[string]int64{}, sourceDown: map[string]bool{},
-		msgFailed: map[string]int64{}, msgPoison: map[string]int64{},
+		msgFailed: map[string]int64{}, msgPoison: map[string]int64{}, ruleErrors: map[string]int64{},
 	}
 }
 
@@ -63,6 +64,9 @@ func (m *Metrics) Batch(src string, res pipeline.Result, newest time.Time) {
 	defer m.mu.Unlock()
 	m.events[src] += int64(res.Events)
 	m.stored[src] += int64(res.Stored)
+	for _, e := range res.RuleErrors {
+		m.ruleErrors[e.Rule] += int64(e.Events)
+	}
 	if newest.After(m.newest[src]) {
 		m.newest[src] = newest
 	}
@@ -203,6 +207,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	by1("iamwatch_delivery_failures_total", "counter", "Failed sends (retried or given up), by sink.", "sink", m.failures)
 	by1("iamwatch_messages_failed_total", "counter", "Queue messages that failed and were left on the queue, by source.", "source", m.msgFailed)
 	by1("iamwatch_messages_poison_total", "counter", "Failed queue messages past the receive limit, left to the redrive policy, by source.", "source", m.msgPoison)
+	by1("iamwatch_rule_errors_total", "counter", "Events a rule's condition or group expression failed to evaluate on (the rule did not match them), by rule.", "rule", m.ruleErrors)
 	by1("iamwatch_pruned_total", "counter", "Rows deleted by retention, by kind.", "kind", m.pruned)
 	if err := cw.w.(*bufio.Writer).Flush(); err != nil && cw.err == nil {
 		cw.err = err

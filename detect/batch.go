@@ -31,12 +31,29 @@ type Batch struct {
 	// (its record does not parse), an error naming it. Such an event is
 	// still in Keep: stored, never lost, but it raises nothing.
 	Unevaluated []error
+	// RuleErrors lists each (rule, event) whose condition or group
+	// expression failed to evaluate: the rule did not match that event.
+	// A rule that fails on every event is otherwise silent, so callers show
+	// these (the scan summary, status, metrics, the Lambda log).
+	RuleErrors []RuleError
 
 	eng     *Engine
 	singles []iamwatch.Alert
 	groups  map[groupKey][]iamwatch.Hit // the batch's hits of each touched period (a zero hit: touched from the next)
 	byID    map[string]*iamwatch.Event  // the events of Hits
 	index   map[string]int              // position in the batch of the events that matched
+}
+
+// RuleError is one failure of a rule's condition or group expression on
+// one event.
+type RuleError struct {
+	Rule    string
+	EventID string
+	Err     error
+}
+
+func (r RuleError) Error() string {
+	return fmt.Sprintf("rule %s on event %q: %v", r.Rule, r.EventID, r.Err)
 }
 
 // groupKey is one period of one group of one rule.
@@ -49,7 +66,7 @@ type groupKey struct {
 // Match evaluates the patterns and conditions of every rule on events. It
 // reads no state. An event that cannot be evaluated does not stop the
 // batch: it is listed in Batch.Unevaluated. The error is for failures of
-// the whole batch (none today; the context is checked by the store).
+// the whole batch: the context's, when it ends during the batch.
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
@@ -68,7 +85,16 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		matched, groups = matched[:0], groups[:0]
 		for _, list := range buckets {
 			for _, c := range list {
-				if g, ok := e.matchRule(ctx, c, ev, rec); ok {
+				g, ok, err := e.matchRule(ctx, c, ev, rec)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					e.conditionErrors.Add(1)
+					b.RuleErrors = append(b.RuleErrors, RuleError{Rule: c.rule.ID, EventID: ev.ID, Err: err})
+					continue
+				}
+				if ok {
 					matched = append(matched, c)
 					groups = append(groups, g)
 				}
@@ -212,13 +238,14 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 }
 
 // matchRule reports whether c matches ev and, for a grouped rule, the
-// group ev falls in.
-func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool) {
+// group ev falls in. The error is a failure of the condition or group
+// expression (the caller counts it: the rule did not match).
+func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool, err error) {
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
-		return "", false
+		return "", false, nil
 	}
 	if !c.pattern.Match(rec) || c.allow.allows(ev) {
-		return "", false
+		return "", false, nil
 	}
 	var act *activation
 	if c.cond != nil || c.group != nil {
@@ -227,39 +254,37 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.cond != nil {
 		v, _, err := c.cond.ContextEval(ctx, act)
 		if err != nil {
-			e.conditionErrors.Add(1)
-			return "", false
+			return "", false, fmt.Errorf("condition: %w", err)
 		}
 		if b, isBool := v.Value().(bool); !isBool || !b {
-			return "", false
+			return "", false, nil
 		}
 	}
 	if !c.grouped() {
-		return "", true
+		return "", true, nil
 	}
 	return e.groupOf(ctx, c, ev, act)
 }
 
-// groupOf returns the group of ev under a grouped rule, false when it
-// cannot be computed (counted in Stats).
-func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool) {
+// groupOf returns the group of ev under a grouped rule, or an error when
+// it cannot be computed.
+func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool, error) {
 	if c.group != nil {
 		v, _, err := c.group.ContextEval(ctx, act)
 		if err != nil {
-			e.conditionErrors.Add(1)
-			return "", false
+			return "", false, fmt.Errorf("group: %w", err)
 		}
 		s, ok := v.Value().(string)
 		if !ok {
-			e.conditionErrors.Add(1)
+			return "", false, fmt.Errorf("group: a %T, not a string", v.Value())
 		}
-		return s, ok
+		return s, true, nil
 	}
 	vals := make([]string, len(c.by))
 	for i, f := range c.by {
 		vals[i] = fieldValue(ev, f)
 	}
-	return strings.Join(vals, "/"), true
+	return strings.Join(vals, "/"), true, nil
 }
 
 // newAlert returns the alert of rule c raised by ev, without summary.

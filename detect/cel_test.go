@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/iamwatch/iamwatch"
 )
 
 func roleEvent(t *testing.T, id, name, doc string) string {
@@ -74,5 +77,29 @@ summary: s
 	}
 	if !reflect.DeepEqual(p["detail"], map[string]any{"errorCode": []any{map[string]any{"prefix": "AccessDenied"}}, "n": []any{json.Number("1")}}) {
 		t.Errorf("detail %#v", p["detail"])
+	}
+}
+
+// A condition that fails to evaluate is no match, and the batch names the
+// rule and the event, so callers can show it; other rules still run.
+func TestConditionErrorsAreListed(t *testing.T) {
+	bad := mustRule(t, "id: bad\ntitle: B\nseverity: low\nmatch: {eventName: [CreateRole]}\ncondition: 'int(request.roleName) > 0'\nsummary: s\n")
+	good := mustRule(t, "id: good\ntitle: G\nseverity: low\nmatch: {eventName: [CreateRole]}\nsummary: s\n")
+	e := mustEngine(t, []*Rule{bad, good}, Config{})
+	b, err := e.Match(context.Background(), []iamwatch.Event{decode(t, roleEvent(t, "e1", "CreateRole", "{}")), decode(t, roleEvent(t, "e2", "CreateRole", "{}"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.RuleErrors) != 2 || b.RuleErrors[0].Rule != "bad" || b.RuleErrors[0].EventID != "e1" || b.RuleErrors[1].EventID != "e2" {
+		t.Fatalf("RuleErrors = %v, want rule bad on e1 and e2", b.RuleErrors)
+	}
+	if msg := b.RuleErrors[0].Error(); !strings.Contains(msg, `rule bad on event "e1": condition:`) {
+		t.Errorf("error reads %q", msg)
+	}
+	if len(b.singles) != 2 || b.singles[0].Rule != "good" {
+		t.Errorf("the good rule's alerts = %+v, want 2", b.singles)
+	}
+	if st := e.Stats(); st.ConditionErrors != 2 {
+		t.Errorf("Stats = %+v, want 2 condition errors", st)
 	}
 }

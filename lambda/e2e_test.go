@@ -276,3 +276,37 @@ func sqsBatch(bodies ...string) []byte {
 	}
 	return b
 }
+
+// A rule whose condition fails on an event is logged and recorded in the
+// checkpoints table, where `iamwatch status --stack` shows it; the event is
+// still stored and the invocation succeeds (a retry would fail the same way).
+func TestRuleErrorsRecorded(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	bad, err := detect.ParseRule("bad.yaml", []byte("id: bad-rule\ntitle: Bad\nseverity: low\nmatch: {eventName: [CreateUser]}\ncondition: 'int(request.userName) > 0'\nsummary: s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := detect.New([]*detect.Rule{bad}, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	h, err := lambda.New(lambda.Deps{Store: w.store, Detector: engine, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Invoke(ctx, fixture(t, "eventbridge-create-user.json")); err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	if !strings.Contains(logs.String(), `msg="rule failed to evaluate" rule=bad-rule events=1`) {
+		t.Errorf("log lacks the rule failure:\n%s", logs.String())
+	}
+	cp, ok, err := w.store.Checkpoint(ctx, "rule/bad-rule")
+	if err != nil || !ok || cp.Processed != 1 || cp.Status != "failing" || !strings.Contains(cp.LastError, "condition:") {
+		t.Errorf("checkpoint rule/bad-rule = %+v, %v, %v; want failing, 1 event, the condition's error", cp, ok, err)
+	}
+	if n := w.eventCount(t); n != 1 {
+		t.Errorf("events table holds %d items, want the event stored", n)
+	}
+}

@@ -203,12 +203,30 @@ func (h *Handler) process(ctx context.Context, events []iamwatch.Event) (pipelin
 	if err != nil {
 		return res, fmt.Errorf("lambda: %w", err)
 	}
+	h.ruleErrors(ctx, res.RuleErrors)
 	if len(keys) > 0 && h.d.Publish != nil {
 		if err := h.d.Publish(ctx, keys); err != nil {
 			return res, fmt.Errorf("lambda: publish alerts: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// ruleErrors logs the rules that failed to evaluate and records them in
+// the store's checkpoints (`iamwatch status --stack` shows them). Neither
+// fails the invocation: a retry would fail the same way.
+func (h *Handler) ruleErrors(ctx context.Context, errs []pipeline.RuleErrors) {
+	for _, e := range errs {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "rule failed to evaluate",
+			slog.String("rule", e.Rule), slog.Int("events", e.Events), slog.String("first", e.First))
+	}
+	cps, ok := h.d.Store.(iamwatch.CheckpointStore)
+	if !ok || len(errs) == 0 {
+		return
+	}
+	if err := pipeline.RecordRuleErrors(ctx, cps, errs, h.now()); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "record rule errors", slog.String("error", err.Error()))
+	}
 }
 
 // decode decodes one input into events, counting records it had to reject.

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
@@ -69,6 +71,26 @@ type Result struct {
 	// (their record did not parse); FirstUnevaluated says which and why.
 	Unevaluated      int
 	FirstUnevaluated string `json:",omitempty"`
+	// RuleErrors counts, by rule, the events whose condition or group
+	// expression failed to evaluate (the rule did not match them), in rule
+	// order.
+	RuleErrors []RuleErrors `json:",omitempty"`
+}
+
+// RuleErrors is how often one rule failed to evaluate, and its first
+// failure.
+type RuleErrors struct {
+	Rule   string
+	Events int
+	First  string // the first failure: the event ID and the error.
+}
+
+func (r *Result) addRuleErrors(rule string, n int, first string) {
+	i, found := slices.BinarySearchFunc(r.RuleErrors, rule, func(e RuleErrors, id string) int { return cmp.Compare(e.Rule, id) })
+	if !found {
+		r.RuleErrors = slices.Insert(r.RuleErrors, i, RuleErrors{Rule: rule, First: first})
+	}
+	r.RuleErrors[i].Events += n
 }
 
 // Add accumulates o into r.
@@ -82,6 +104,9 @@ func (r *Result) Add(o Result) {
 	r.Unevaluated += o.Unevaluated
 	if r.FirstUnevaluated == "" {
 		r.FirstUnevaluated = o.FirstUnevaluated
+	}
+	for _, e := range o.RuleErrors {
+		r.addRuleErrors(e.Rule, e.Events, e.First)
 	}
 }
 
@@ -100,6 +125,9 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		}
 		if res.Unevaluated = len(batch.Unevaluated); res.Unevaluated > 0 {
 			res.FirstUnevaluated = batch.Unevaluated[0].Error()
+		}
+		for _, e := range batch.RuleErrors {
+			res.addRuleErrors(e.Rule, 1, fmt.Sprintf("event %q: %v", e.EventID, e.Err))
 		}
 	}
 	keep := make([]iamwatch.Event, 0, len(events))

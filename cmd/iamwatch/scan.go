@@ -238,6 +238,9 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 	if perr := out.stored(context.WithoutCancel(ctx), st, raised.keys); perr != nil && err == nil {
 		err = perr
 	}
+	if rerr := pipeline.RecordRuleErrors(context.WithoutCancel(ctx), st, rep.RuleErrors, e.now()); rerr != nil && err == nil {
+		err = rerr
+	}
 	if rep.Interrupted {
 		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
 	}
@@ -415,6 +418,10 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	fmt.Fprintf(w, "Alerts: %d new.\n", r.NewAlerts)
 	if r.Unevaluated > 0 {
 		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, safeText(r.FirstUnevaluated))
+	}
+	for _, re := range r.RuleErrors {
+		fmt.Fprintf(w, "Rule %s failed to evaluate on %d events (it did not match them); the first: %s\n",
+			safeText(re.Rule), re.Events, safeText(re.First))
 	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {

@@ -300,3 +300,43 @@ func TestAlertEvents(t *testing.T) {
 		t.Errorf("a rescan changed the alerts:\n%v\n%v", before, after)
 	}
 }
+
+// A rule whose condition fails on every event (here: a field that is not a
+// number) used to be silent; scan names it in its summary and status lists
+// it beside the sources.
+func TestScanShowsFailingRule(t *testing.T) {
+	broken := strings.Replace(userRule, "summary:", "condition: int(request.roleName) > 0\nsummary:", 1)
+	broken = broken[:strings.Index(broken, "tests:")]
+	dir := ruleDir(t, map[string]string{"custom-create-role.yaml": broken})
+	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"aws-cli","requestParameters":{"roleName":"ops-%d"},"responseElements":null,"eventID":"role-%d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	var in strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&in, rec+"\n", i, i)
+	}
+	db := tempDB(t)
+	r := runCLI(t, in.String(), nil, "scan", "--db", db, "--rules", dir, "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if want := "Rule custom-create-role failed to evaluate on 3 events (it did not match them); the first: event \"role-"; !strings.Contains(r.stdout, want) {
+		t.Errorf("scan summary lacks %q:\n%s", want, r.stdout)
+	}
+	s := runCLI(t, "", nil, "status", "--db", db)
+	if s.code != exitOK {
+		t.Fatalf("status: exit %d\n%s", s.code, s.stderr)
+	}
+	for _, want := range []string{"Rules that failed to evaluate", "custom-create-role  3 "} {
+		if !strings.Contains(s.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, s.stdout)
+		}
+	}
+	// A second scan of other events adds to the count.
+	r = runCLI(t, strings.ReplaceAll(in.String(), `"role-`, `"again-`), nil, "scan", "--db", db, "--rules", dir, "-")
+	if r.code != exitOK {
+		t.Fatalf("second scan: exit %d\n%s", r.code, r.stderr)
+	}
+	s = runCLI(t, "", nil, "status", "--db", db, "--output", "json")
+	if !strings.Contains(s.stdout, `"key":"rule/custom-create-role","status":"failing"`) || !strings.Contains(s.stdout, `"processed":6`) {
+		t.Errorf("status --output json after two scans:\n%s", s.stdout)
+	}
+}

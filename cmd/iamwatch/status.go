@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
 )
 
@@ -108,15 +109,32 @@ func (e *env) printCheckpoints(cps []iamwatch.Checkpoint, output string) error {
 		}
 		return nil
 	}
-	if len(cps) == 0 {
-		fmt.Fprintln(e.stdout, "No checkpoints yet: iamwatch run has not stored a batch.")
-		return nil
+	var sources, rules []iamwatch.Checkpoint
+	for _, cp := range cps {
+		if strings.HasPrefix(cp.Key, pipeline.RuleCheckpointPrefix) {
+			rules = append(rules, cp)
+		} else {
+			sources = append(sources, cp)
+		}
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSTATUS\tNEWEST EVENT\tLAG\tLAST RUN\tPROCESSED\tLAST ERROR")
-	for _, cp := range cps {
+	if len(sources) == 0 {
+		fmt.Fprintln(tw, "No checkpoints yet: iamwatch run has not stored a batch.")
+	} else {
+		fmt.Fprintln(tw, "SOURCE\tSTATUS\tNEWEST EVENT\tLAG\tLAST RUN\tPROCESSED\tLAST ERROR")
+	}
+	for _, cp := range sources {
 		l := statusLine(cp, now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", safeText(l.Key), safeText(l.Status), dash(l.NewestEvent), dash(l.Lag), dash(l.LastRun), l.Processed, safeText(oneLine(l.LastError, 80)))
+	}
+	if err := tw.Flush(); err != nil || len(rules) == 0 {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nRules that failed to evaluate (they did not match those events; see iamwatch rules test):")
+	fmt.Fprintln(tw, "RULE\tEVENTS\tLAST FAILED\tLAST ERROR")
+	for _, cp := range rules {
+		l := statusLine(cp, now)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", safeText(strings.TrimPrefix(l.Key, pipeline.RuleCheckpointPrefix)), l.Processed, dash(l.LastRun), safeText(oneLine(l.LastError, 100)))
 	}
 	return tw.Flush()
 }
