@@ -72,7 +72,10 @@ func New(d Deps) (*Daemon, error) {
 		d.Drain = 30 * time.Second
 	}
 	cfg := d.Config
-	dm := &Daemon{d: d, metrics: NewMetrics(d.Now), sources: map[string]runner{}, status: map[string]string{}}
+	metrics := NewMetrics(d.Now)
+	d.AWS = d.AWS.Copy()
+	d.AWS.APIOptions = append(d.AWS.APIOptions, metrics.AWSMiddleware) // every source's AWS calls are timed
+	dm := &Daemon{d: d, metrics: metrics, sources: map[string]runner{}, status: map[string]string{}}
 
 	opt := pipeline.Options{
 		Filter: pipeline.Filter{
@@ -112,7 +115,7 @@ func New(d Deps) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	dm.proc = &serial{p: p, store: d.Store, now: d.Now, log: d.Logger}
+	dm.proc = &serial{p: p, store: d.Store, now: d.Now, log: d.Logger, took: dm.metrics.batchTook}
 
 	if l := cfg.Sources.Lookup; l != nil {
 		accts := make([]lookup.Account, len(l.Accounts))
@@ -286,10 +289,7 @@ func (dm *Daemon) Handler() http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(body)
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = dm.metrics.WriteTo(w)
-	})
+	mux.Handle("GET /metrics", dm.metrics.Handler())
 	return mux
 }
 
@@ -304,12 +304,15 @@ type serial struct {
 	store iamwatch.CheckpointStore
 	now   func() time.Time
 	log   *slog.Logger
+	took  func(time.Duration)
 }
 
 func (s *serial) Process(ctx context.Context, events []iamwatch.Event) (pipeline.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	start := time.Now()
 	res, err := s.p.Process(ctx, events)
+	s.took(time.Since(start))
 	if err == nil && len(res.RuleErrors) > 0 {
 		for _, e := range res.RuleErrors {
 			s.log.Warn("rule failed to evaluate", "rule", e.Rule, "events", e.Events, "first", e.First)
