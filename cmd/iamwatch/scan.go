@@ -485,10 +485,23 @@ func (p *progress) update(r pipeline.Report) {
 		return
 	}
 	p.last = time.Now()
-	done := r.Inputs + r.InputsSkipped + r.InputsRejected
-	rate := float64(r.Records) / time.Since(p.start).Seconds()
-	fmt.Fprintf(p.w, "\r\x1b[K%s %d/%d files · %d records · %.0f/s", bar(done, p.total, 24), done, p.total, r.Records, rate)
+	fmt.Fprint(p.w, "\r\x1b[K"+progressLine(r.Inputs+r.InputsSkipped+r.InputsRejected, p.total, r.Records, time.Since(p.start)))
 	p.drawn = true
+}
+
+// progressLine is the progress line after done of total files and records
+// records in elapsed: a bar, the counts, the rate and, once a file is done,
+// the time left at the rate so far.
+func progressLine(done, total, records int, elapsed time.Duration) string {
+	line := fmt.Sprintf("%s %d/%d files · %d records", bar(done, total, 24), done, total, records)
+	if s := elapsed.Seconds(); s > 0 {
+		line += fmt.Sprintf(" · %.0f/s", float64(records)/s)
+	}
+	if done > 0 && done < total {
+		left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
+		line += " · " + left.Round(time.Second).String() + " left"
+	}
+	return line
 }
 
 func (p *progress) done() {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/rules"
@@ -338,5 +339,21 @@ func TestScanShowsFailingRule(t *testing.T) {
 	s = runCLI(t, "", nil, "status", "--db", db, "--output", "json")
 	if !strings.Contains(s.stdout, `"key":"rule/custom-create-role","status":"failing"`) || !strings.Contains(s.stdout, `"processed":6`) {
 		t.Errorf("status --output json after two scans:\n%s", s.stdout)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	for _, c := range []struct {
+		done, total, records int
+		elapsed              time.Duration
+		want                 string
+	}{
+		{0, 100, 0, 0, "[························] 0/100 files · 0 records"},
+		{25, 100, 5000, 10 * time.Second, "[██████··················] 25/100 files · 5000 records · 500/s · 30s left"},
+		{100, 100, 20000, 40 * time.Second, "[████████████████████████] 100/100 files · 20000 records · 500/s"},
+	} {
+		if got := progressLine(c.done, c.total, c.records, c.elapsed); got != c.want {
+			t.Errorf("progressLine(%d, %d, %d, %s) = %q, want %q", c.done, c.total, c.records, c.elapsed, got, c.want)
+		}
 	}
 }
