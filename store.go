@@ -155,6 +155,18 @@ type Checkpoint struct {
 	LastError string
 }
 
+// Day is one UTC day of a store's event history, as the export reads it
+// (export.EventSource).
+type Day struct {
+	Date  string // YYYY-MM-DD.
+	Count int64  // events stored for the day.
+	// Version changes whenever events are added to the day; it is compared
+	// for equality only. The SQLite store gives the highest rowid; a store
+	// that has nothing of the kind leaves it "" and Count alone tells
+	// changes (enough where events are only ever added, by ID).
+	Version string
+}
+
 // CheckpointStore keeps checkpoints.
 type CheckpointStore interface {
 	// Checkpoint returns the checkpoint for key, or a zero Checkpoint with Key set and ok false.

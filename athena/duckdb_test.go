@@ -13,7 +13,6 @@ import (
 
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/export"
-	exportsqlite "github.com/iamwatch/iamwatch/export/sqlite"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/query"
@@ -91,7 +90,7 @@ func TestAthenaDialectOnDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := export.Run(ctx, exportsqlite.New(st), dst, export.Options{
+	rep, err := export.Run(ctx, st, dst, export.Options{
 		Now: func() time.Time { return time.Date(2025, 3, 13, 0, 0, 0, 0, time.UTC) }, ByRegion: true, TempDir: t.TempDir(),
 	})
 	if err != nil {

@@ -24,15 +24,15 @@ type synthetic struct {
 	start   time.Time
 }
 
-func (s synthetic) Days(context.Context, time.Time, time.Time) ([]export.Day, error) {
-	var out []export.Day
+func (s synthetic) Days(context.Context, time.Time, time.Time) ([]iamwatch.Day, error) {
+	var out []iamwatch.Day
 	per := s.n / s.days
 	for d := range s.days {
 		c := per
 		if d == s.days-1 {
 			c = s.n - per*(s.days-1)
 		}
-		out = append(out, export.Day{Date: s.start.AddDate(0, 0, d).Format(time.DateOnly), Count: int64(c)})
+		out = append(out, iamwatch.Day{Date: s.start.AddDate(0, 0, d).Format(time.DateOnly), Count: int64(c)})
 	}
 	return out, nil
 }

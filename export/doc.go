@@ -50,7 +50,7 @@
 //
 // # Alerts
 //
-// When the source is also an [AlertSource] (export/sqlite is, and so is
+// When the source is also an [AlertSource] (the SQLite store is, and so is
 // the DynamoDB store's ExportSourceWithAlerts), Run exports the alert
 // history the same way, one file per UTC day of the alerts' event time, no
 // region split:
@@ -73,6 +73,8 @@
 // files (Options.TempDir), in row groups of Options.RowGroupRows rows, then
 // uploaded; memory does not grow with the size of a day.
 //
-// Adapters: export/sqlite (source over the SQLite store), export/s3
-// (destination in a bucket). [Dir] is the local-directory destination.
+// Sources live with their stores, which do not import this package: the
+// SQLite store itself, and store/dynamodb's ExportSource and
+// ExportSourceWithAlerts. Destinations: export/s3 (a bucket) and [Dir] (a
+// local directory).
 package export

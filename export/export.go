@@ -17,25 +17,14 @@ import (
 	"github.com/iamwatch/iamwatch"
 )
 
-// Day is what a source knows of one UTC day of stored events.
-type Day struct {
-	Date  string // YYYY-MM-DD.
-	Count int64  // events stored for the day.
-	// Version changes whenever events are added to the day; it is compared
-	// for equality only. The SQLite source gives the highest rowid; a
-	// source that has nothing of the kind leaves it "" and Count alone
-	// tells changes (enough where events are only ever added, by ID).
-	Version string
-}
-
 // EventSource is a store's event history, read one UTC day at a time.
-// export/sqlite implements it over the SQLite store; a DynamoDB source
-// (the events table is keyed by event_date, so a day is one Query) can
-// implement it the same way.
+// The SQLite store (*sqlite.Store) implements it, and so does the DynamoDB
+// store's ExportSource (the events table is keyed by event_date, so a day
+// is one Query); neither imports this package.
 type EventSource interface {
 	// Days returns the days holding events with since <= event_time < until
 	// (a zero bound does not limit), oldest first.
-	Days(ctx context.Context, since, until time.Time) ([]Day, error)
+	Days(ctx context.Context, since, until time.Time) ([]iamwatch.Day, error)
 	// DayEvents yields the events of one day (date YYYY-MM-DD), in any
 	// order, with their raw records when raw is set. An error is yielded
 	// last. The loop body does not call the source.
@@ -44,7 +33,7 @@ type EventSource interface {
 
 // AlertSource is the optional alert history of a source: Run exports the
 // alerts too when its EventSource implements it (checked by type
-// assertion). export/sqlite and store/dynamodb's ExportSourceWithAlerts
+// assertion). The SQLite store and store/dynamodb's ExportSourceWithAlerts
 // implement it; its method is iamwatch.AlertStore's.
 type AlertSource interface {
 	// Alerts lists the stored alerts matching f (Run sets Since and Until
@@ -174,7 +163,7 @@ func Run(ctx context.Context, src EventSource, dst Destination, opt Options) (Re
 
 // writeDay writes one day's files, uploads them, removes the day's other
 // data files, and returns the manifest entry.
-func writeDay(ctx context.Context, src EventSource, dst Destination, d Day, name string, opt Options, rep *Report) (DayEntry, error) {
+func writeDay(ctx context.Context, src EventSource, dst Destination, d iamwatch.Day, name string, opt Options, rep *Report) (DayEntry, error) {
 	dayPrefix, err := DayPrefix(d.Date)
 	if err != nil {
 		return DayEntry{}, err

@@ -17,8 +17,17 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/export"
-	exportsqlite "github.com/iamwatch/iamwatch/export/sqlite"
+	"github.com/iamwatch/iamwatch/store/dynamodb"
 	"github.com/iamwatch/iamwatch/store/sqlite"
+)
+
+// The stores' export sources, which do not import this package.
+var (
+	_ export.EventSource = (*sqlite.Store)(nil)
+	_ export.AlertSource = (*sqlite.Store)(nil)
+	_ export.EventSource = dynamodb.ExportSource{}
+	_ export.EventSource = dynamodb.ExportAlertsSource{}
+	_ export.AlertSource = dynamodb.ExportAlertsSource{}
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -74,7 +83,7 @@ func (c *clock) now() time.Time { return c.t }
 
 type harness struct {
 	st    *sqlite.Store
-	src   *exportsqlite.Source
+	src   *sqlite.Store
 	clock *clock
 }
 
@@ -88,7 +97,7 @@ func newHarness(t testing.TB, evs []iamwatch.Event) *harness {
 	if _, err := st.PutEvents(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{st: st, src: exportsqlite.New(st), clock: &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}}
+	return &harness{st: st, src: st, clock: &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}}
 }
 
 func (h *harness) run(t testing.TB, dst export.Destination, opt export.Options) export.Report {

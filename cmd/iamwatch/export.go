@@ -11,7 +11,6 @@ import (
 
 	"github.com/iamwatch/iamwatch/export"
 	exports3 "github.com/iamwatch/iamwatch/export/s3"
-	exportsqlite "github.com/iamwatch/iamwatch/export/sqlite"
 )
 
 type exportFlags struct {
@@ -101,7 +100,7 @@ func (e *env) export(ctx context.Context, f exportFlags) error {
 		return err
 	}
 	defer st.Close()
-	rep, err := export.Run(ctx, exportsqlite.New(st), dst, export.Options{
+	rep, err := export.Run(ctx, st, dst, export.Options{
 		Now: e.now, Since: since, Until: until,
 		ByRegion: f.byRegion, Raw: f.raw, Force: f.force, TempDir: f.tempDir,
 	})

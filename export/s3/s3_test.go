@@ -20,7 +20,6 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/export"
 	exports3 "github.com/iamwatch/iamwatch/export/s3"
-	exportsqlite "github.com/iamwatch/iamwatch/export/sqlite"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
@@ -78,7 +77,7 @@ func TestExportToS3(t *testing.T) {
 	}
 	now := time.Date(2024, 1, 18, 1, 2, 3, 0, time.UTC)
 	opt := export.Options{Now: func() time.Time { return now }, ByRegion: true, TempDir: t.TempDir()}
-	src := exportsqlite.New(st)
+	src := st
 
 	if _, err := dst.Get(ctx, export.ManifestKey); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Get of a missing key: %v, want fs.ErrNotExist", err)

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/export"
 )
 
 // MaxExportDays bounds the days one Days call counts: each is a COUNT
@@ -27,18 +26,13 @@ const MaxExportDays = 400
 // It is not an export.AlertSource: see ExportSourceWithAlerts.
 type ExportSource struct{ s *Store }
 
-var (
-	_ export.EventSource = ExportSource{}
-	_ export.AlertSource = ExportAlertsSource{}
-)
-
 // ExportSource returns the store's events as an export source.
 func (s *Store) ExportSource() ExportSource { return ExportSource{s} }
 
 // Days counts the events of every day from since to until (exclusive),
 // oldest first, leaving out empty days. Since is required: the table has
 // no index of its days, so they are enumerated, at most MaxExportDays.
-func (x ExportSource) Days(ctx context.Context, since, until time.Time) ([]export.Day, error) {
+func (x ExportSource) Days(ctx context.Context, since, until time.Time) ([]iamwatch.Day, error) {
 	if since.IsZero() {
 		return nil, errors.New("dynamodb: export days: a start (Since) is required")
 	}
@@ -46,7 +40,7 @@ func (x ExportSource) Days(ctx context.Context, since, until time.Time) ([]expor
 		until = x.s.now()
 	}
 	first := since.UTC().Truncate(24 * time.Hour)
-	var out []export.Day
+	var out []iamwatch.Day
 	for d, n := first, 0; d.Before(until); d, n = d.AddDate(0, 0, 1), n+1 {
 		if n == MaxExportDays {
 			return nil, fmt.Errorf("dynamodb: export days: more than %d days from %s", MaxExportDays, first.Format(time.DateOnly))
@@ -67,7 +61,7 @@ func (x ExportSource) Days(ctx context.Context, since, until time.Time) ([]expor
 			in.ExclusiveStartKey = res.LastEvaluatedKey
 		}
 		if count > 0 {
-			out = append(out, export.Day{Date: date, Count: count})
+			out = append(out, iamwatch.Day{Date: date, Count: count})
 		}
 	}
 	return out, nil

@@ -44,7 +44,7 @@ func TestExportSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []export.Day{{Date: "2024-06-03", Count: 3000}, {Date: "2024-06-04", Count: 5}}; !slices.Equal(days, want) {
+	if want := []iamwatch.Day{{Date: "2024-06-03", Count: 3000}, {Date: "2024-06-04", Count: 5}}; !slices.Equal(days, want) {
 		t.Errorf("Days = %+v, want %+v", days, want)
 	}
 	if _, err := src.Days(ctx, time.Time{}, now); err == nil {
