@@ -98,15 +98,24 @@ func TestGzipBomb(t *testing.T) {
 	// tens of KB, against a 16 MiB limit.
 	var raw bytes.Buffer
 	w := gzip.NewWriter(&raw)
-	w.Write([]byte(`{"Records":[`))
-	io.Copy(w, &repeatReader{b: bytes.Repeat([]byte(" "), 4096), n: 64 << 20})
-	w.Write([]byte(`]}`))
-	w.Close()
+	_, err := w.Write([]byte(`{"Records":[`))
+	if err == nil {
+		_, err = io.Copy(w, &repeatReader{b: bytes.Repeat([]byte(" "), 4096), n: 64 << 20})
+	}
+	if err == nil {
+		_, err = w.Write([]byte(`]}`))
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, _ := decodeAll(t, bytes.NewReader(raw.Bytes()), "bomb.json.gz", Options{MaxDecompressedBytes: 16 << 20})
 	if !strings.Contains(res.Error, "too large") || !strings.Contains(res.Error, "bomb.json.gz") {
 		t.Fatalf("error %q, want too large", res.Error)
 	}
-	_, err := Decode(context.Background(), bytes.NewReader(raw.Bytes()), "bomb.json.gz", Options{MaxDecompressedBytes: 16 << 20}, func(*iamwatch.Event) error { return nil })
+	_, err = Decode(context.Background(), bytes.NewReader(raw.Bytes()), "bomb.json.gz", Options{MaxDecompressedBytes: 16 << 20}, func(*iamwatch.Event) error { return nil })
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
 	}

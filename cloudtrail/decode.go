@@ -555,7 +555,7 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 	}
 	e, err := classify(raw)
 	if err != nil {
-		st.reject(peekEventID(raw), fmt.Errorf("%w: %v", ErrInvalidJSON, err))
+		st.reject(peekEventID(raw), fmt.Errorf("%w: %w", ErrInvalidJSON, err))
 		return nil
 	}
 	switch e.kind {

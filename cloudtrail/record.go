@@ -64,7 +64,7 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
 		err = d.p.errorf("data after the record")
 	}
 	if err != nil {
-		return peekEventID(raw), fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+		return peekEventID(raw), fmt.Errorf("%w: %w", ErrInvalidJSON, err)
 	}
 	return d.finish(raw, ev)
 }

@@ -33,7 +33,9 @@ func TestMoreShapes(t *testing.T) {
 		return `{"EventId":"lk-1","EventName":"X","EventTime":1741076102,"CloudTrailEvent":` + quote(rec) + `}`
 	}
 	var pretty bytes.Buffer
-	json.Indent(&pretty, []byte(root), "", "  ")
+	if err := json.Indent(&pretty, []byte(root), "", "  "); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name                      string
 		in                        string

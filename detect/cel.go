@@ -124,7 +124,7 @@ func externalPrincipals(args []ref.Val) ([]string, error) {
 	}
 	p, err := ParsePolicy(args[0].Value())
 	if err != nil {
-		return []string{}, nil // an unreadable document names nobody
+		return []string{}, nil //nolint:nilerr // an unreadable document names nobody
 	}
 	account, _ := args[1].Value().(string)
 	trusted, err := toStrings(args[2])

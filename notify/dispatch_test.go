@@ -231,7 +231,9 @@ func TestDispatcherRateLimitDigest(t *testing.T) {
 		t.Fatalf("messages carry %v alerts, want [1 1 8]", sizes)
 	}
 	var digest webhook.Body
-	json.Unmarshal(reqs[2].Body, &digest)
+	if err := json.Unmarshal(reqs[2].Body, &digest); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(digest.Subject, "digest: 8 alerts") {
 		t.Errorf("digest subject %q", digest.Subject)
 	}

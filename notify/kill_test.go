@@ -109,13 +109,13 @@ func TestKilledMidDelivery(t *testing.T) {
 	select {
 	case <-inFlight:
 	case <-time.After(30 * time.Second):
-		first.Process.Kill()
+		_ = first.Process.Kill()
 		t.Fatalf("child never reached the third delivery; output:\n%s", out)
 	}
 	if err := first.Process.Kill(); err != nil { // SIGKILL
 		t.Fatal(err)
 	}
-	first.Wait()
+	_ = first.Wait() // killed: the error says so
 	close(release)
 
 	second, out := child()

@@ -34,7 +34,7 @@ var forbidden = map[string]string{
 func CheckReadOnly(text string) error {
 	toks, err := lex(text)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrRefused, err)
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	if len(toks) == 0 {
 		return fmt.Errorf("%w: the statement is empty", ErrRefused)
@@ -78,7 +78,7 @@ func RunSQL(ctx context.Context, db *sql.DB, text string, limit int) (*Result, e
 	res, err := collect(ctx, db, text, nil, limit)
 	if err != nil {
 		if strings.Contains(err.Error(), "not authorized") {
-			return nil, fmt.Errorf("query --sql: refused by the read-only database (%v): %w", err, ErrRefused)
+			return nil, fmt.Errorf("query --sql: refused by the read-only database (%w): %w", err, ErrRefused)
 		}
 		return nil, fmt.Errorf("query --sql: %w", err)
 	}

@@ -191,7 +191,7 @@ func realShaped(n int, emit func(iamwatch.Event) error) error {
 		_ = sample.Stream(sample.Options{Start: historyStart, Days: 90, RecordsPerHour: 45}, n/10, func(r *sample.Record) error {
 			e, err := cloudtrail.DecodeRecord(r.AppendJSON(nil))
 			if err != nil {
-				return nil // Insights records and the like.
+				return nil //nolint:nilerr // Insights records and the like.
 			}
 			select {
 			case human <- e:

@@ -26,7 +26,7 @@ func ParseAge(s string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseInt(s[:i], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("bad duration %q: %v", orig, err)
+			return 0, fmt.Errorf("bad duration %q: %w", orig, err)
 		}
 		var unit time.Duration
 		switch s[i] {

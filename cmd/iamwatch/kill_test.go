@@ -74,7 +74,7 @@ func startChild(t *testing.T, cfgPath, logPath string, env map[string]string) *d
 		t.Fatal(err)
 	}
 	c := &daemonChild{cmd: cmd, done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait(); logf.Close() }()
+	go func() { c.done <- cmd.Wait(); _ = logf.Close() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-c.done
@@ -381,8 +381,12 @@ func trailObject(evs []testserver.LookupEvent) []byte {
 	b, _ := json.Marshal(map[string]any{"Records": recs})
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
+	if _, err := zw.Write(b); err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
 	return buf.Bytes()
 }
 

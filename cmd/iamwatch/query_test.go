@@ -260,9 +260,15 @@ func TestPrune(t *testing.T) {
 	}
 	defer st.Close()
 	var oldEvents, oldAlerts, deliveries int
-	st.DB().QueryRow("SELECT count(*) FROM events WHERE event_time < '2026-03-11T12:00:00Z'").Scan(&oldEvents)
-	st.DB().QueryRow("SELECT count(*) FROM alerts WHERE time < '2026-03-12T12:00:00Z'").Scan(&oldAlerts)
-	st.DB().QueryRow("SELECT count(*) FROM deliveries").Scan(&deliveries)
+	for q, n := range map[string]*int{
+		"SELECT count(*) FROM events WHERE event_time < '2026-03-11T12:00:00Z'": &oldEvents,
+		"SELECT count(*) FROM alerts WHERE time < '2026-03-12T12:00:00Z'":       &oldAlerts,
+		"SELECT count(*) FROM deliveries":                                      &deliveries,
+	} {
+		if err := st.DB().QueryRow(q).Scan(n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	if oldEvents != 0 || oldAlerts != 0 || deliveries != 3 {
 		t.Errorf("after prune: %d old events, %d old alerts, %d deliveries; want 0, 0, 3", oldEvents, oldAlerts, deliveries)
 	}

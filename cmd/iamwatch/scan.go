@@ -441,7 +441,7 @@ func writeJSONLine(w io.Writer, v any) {
 		fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
 		return
 	}
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // stdout: a failed write is the reader gone
 }
 
 // safeText makes untrusted text safe for a terminal: control characters

@@ -106,7 +106,7 @@ func (t *Tailer) Tail(ctx context.Context, o TailOptions, emit func(LogLine) err
 			return nil
 		}
 		if err := t.sleep(ctx, t.poll); err != nil {
-			return nil
+			return nil //nolint:nilerr // Ctrl-C while following: a clean stop
 		}
 	}
 }

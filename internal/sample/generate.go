@@ -47,7 +47,7 @@ type Options struct {
 	RecordsPerHour float64
 }
 
-// Defaults of Options.
+// DefaultSeed is the seed of Options when none is given.
 const DefaultSeed = 20250310
 
 // DefaultStart is a Monday.

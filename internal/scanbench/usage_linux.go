@@ -41,7 +41,7 @@ func runMeasured(cmd *exec.Cmd) (usage, error) {
 	}
 	var u usage
 	if err := waitExited(cmd.Process.Pid); err != nil {
-		cmd.Wait()
+		_ = cmd.Wait() // reaps the child; the waitid error is the one to report
 		return u, fmt.Errorf("waitid: %w", err)
 	}
 	wb, ioErr := writeBytes(cmd.Process.Pid)

@@ -132,7 +132,7 @@ func (p *process) waitTCP(addr string) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("exited before listening on %s (%v); log:\n%s", addr, p.err, p.tail())
+			return fmt.Errorf("exited before listening on %s (%w); log:\n%s", addr, p.err, p.tail())
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)

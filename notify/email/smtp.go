@@ -192,7 +192,7 @@ func (s *SMTP) deliver(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return classify("connect", err)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }) // unblocks the exchange; its error is the exchange's
 	defer stop()
 	_ = conn.SetDeadline(deadline)
 	c, err := smtp.NewClient(conn, s.cfg.Host)

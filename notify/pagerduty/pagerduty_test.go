@@ -72,7 +72,9 @@ func TestDigestSendsEach(t *testing.T) {
 	}
 	for i, r := range srv.Requests() {
 		var ev pagerduty.Event
-		json.Unmarshal(r.Body, &ev)
+		if err := json.Unmarshal(r.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
 		if ev.DedupKey != alerts[i].DedupKey {
 			t.Errorf("event %d dedup_key %q, want %q", i, ev.DedupKey, alerts[i].DedupKey)
 		}
@@ -106,7 +108,9 @@ func TestHostile(t *testing.T) {
 				t.Fatalf("invalid JSON: %v", err)
 			}
 			var ev pagerduty.Event
-			json.Unmarshal(b, &ev)
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
 			if n := utf8.RuneCountInString(ev.Payload.Summary); n > 1024 {
 				t.Errorf("summary %d runes > 1024", n)
 			}

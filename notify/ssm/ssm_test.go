@@ -32,7 +32,9 @@ func TestLookup(t *testing.T) {
 		Name           string
 		WithDecryption bool
 	}
-	json.Unmarshal(req.Body, &in)
+	if err := json.Unmarshal(req.Body, &in); err != nil {
+		t.Fatal(err)
+	}
 	if req.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter" || in.Name != "/iamwatch/slack" || !in.WithDecryption {
 		t.Errorf("request %s %+v", req.Header.Get("X-Amz-Target"), in)
 	}

@@ -136,7 +136,7 @@ func (s *Source) Run(ctx context.Context) error {
 			s.o.Logger.ErrorContext(ctx, "s3: pass failed", "error", err.Error())
 		}
 		if source.Sleep(ctx, s.o.Interval) != nil {
-			return nil
+			return nil //nolint:nilerr // the context ended: a clean stop
 		}
 	}
 }

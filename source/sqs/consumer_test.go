@@ -108,8 +108,12 @@ func (e *env) trailFile(t testing.TB, key string, n int) []string {
 	b, _ := json.Marshal(map[string]any{"Records": recs})
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
+	if _, err := zw.Write(b); err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
 	e.s3.Put(t, bucket, key, buf.Bytes())
 	return ids
 }

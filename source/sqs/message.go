@@ -97,7 +97,7 @@ func parse(body []byte, viaSNS bool) (Message, error) {
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Message{}, fmt.Errorf("sqs: %w: %v", ErrUnknownMessage, err)
+		return Message{}, fmt.Errorf("sqs: %w: %w", ErrUnknownMessage, err)
 	}
 	m := Message{ViaSNS: viaSNS}
 	switch {

@@ -42,7 +42,9 @@ func TestParseMessageGolden(t *testing.T) {
 			}{m.Kind, m.ViaSNS, m.Objects, string(m.Inline)}, "", "  ")
 			golden := strings.TrimSuffix(f, ".json") + ".golden"
 			if *update {
-				os.WriteFile(golden, append(got, '\n'), 0o644)
+				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {

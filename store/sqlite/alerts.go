@@ -83,22 +83,15 @@ func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]st
 		q := "INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(chunk)), ",") +
 			" ON CONFLICT (rule, event_id) DO NOTHING RETURNING rule, event_id"
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
-		}
-		for rows.Next() {
+		err := eachRow(ctx, tx, q, args, func(rows *sql.Rows) error {
 			var k [2]string
 			if err := rows.Scan(&k[0], &k[1]); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
+				return err
 			}
 			added[k] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("add %d hits: %w", len(chunk), err)
 		}
 	}

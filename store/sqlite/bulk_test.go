@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -10,18 +11,23 @@ import (
 
 func indexNames(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.w.QueryContext(context.Background(), "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
+	return queryStrings(t, s.w, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
+}
+
+// queryStrings returns the first column of every row of query.
+func queryStrings(t *testing.T, q querier, query string, args ...any) []string {
+	t.Helper()
 	var out []string
-	for rows.Next() {
+	err := eachRow(context.Background(), q, query, args, func(rows *sql.Rows) error {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		out = append(out, n)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
 	return out
 }

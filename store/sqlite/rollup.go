@@ -262,21 +262,16 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 	if err != nil {
 		return fmt.Errorf("roll-up: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?", last-n, last)
-	if err != nil {
-		return fmt.Errorf("roll-up: read the new rows: %w", err)
-	}
 	stored := make(map[string]bool, n)
-	for rows.Next() {
+	err = eachRow(ctx, tx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?", []any{last - n, last}, func(rows *sql.Rows) error {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("roll-up: read the new rows: %w", err)
+			return err
 		}
 		stored[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("roll-up: read the new rows: %w", err)
 	}
 	if int64(len(stored)) != n {
@@ -371,7 +366,7 @@ func (r *rollup) flush(ctx context.Context, tx *sql.Tx) error {
 			var err error
 			if pending == rollupChunk {
 				if full == nil {
-					full, err = tx.PrepareContext(ctx, tb.upsert(rollupChunk))
+					full, err = tx.PrepareContext(ctx, tb.upsert(rollupChunk)) //nolint:sqlclosecheck // a statement of tx closes with it
 				}
 				if err == nil {
 					_, err = full.ExecContext(ctx, args...)

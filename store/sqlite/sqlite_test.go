@@ -49,35 +49,12 @@ func TestSchemaColumns(t *testing.T) {
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
 	}
 	for table, cols := range want {
-		rows, err := s.DB().Query("SELECT name FROM pragma_table_xinfo(?) ORDER BY cid", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, n)
-		}
-		rows.Close()
+		got := queryStrings(t, s.DB(), "SELECT name FROM pragma_table_xinfo(?) ORDER BY cid", table)
 		if !slices.Equal(got, cols) {
 			t.Errorf("%s columns:\n got %v\nwant %v", table, got, cols)
 		}
 	}
-	var idx []string
-	rows, err := s.DB().Query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		idx = append(idx, n)
-	}
-	rows.Close()
-	if want := []string{"events_event_id", "events_name_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
+	if idx, want := indexNames(t, s), []string{"events_event_id", "events_name_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
 		t.Errorf("events indexes = %v, want %v", idx, want)
 	}
 }
@@ -254,7 +231,10 @@ func TestEventsFilter(t *testing.T) {
 		t.Errorf("Events(Raw) = %v: raw not returned", err)
 	}
 	// Stopping an iteration early releases the connection (memory store: the only one).
-	for range s.EventsSeq(ctx, EventFilter{}) {
+	for _, err := range s.EventsSeq(ctx, EventFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		break
 	}
 	if _, err := s.Event(ctx, evs[0].ID); err != nil {
@@ -314,8 +294,12 @@ func TestPruneCompacts(t *testing.T) {
 		}
 	}
 	pages := func() (count, free int) {
-		s.w.QueryRow("PRAGMA page_count").Scan(&count)
-		s.w.QueryRow("PRAGMA freelist_count").Scan(&free)
+		if err := s.w.QueryRow("PRAGMA page_count").Scan(&count); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.w.QueryRow("PRAGMA freelist_count").Scan(&free); err != nil {
+			t.Fatal(err)
+		}
 		return
 	}
 	before, _ := pages()
