@@ -1,11 +1,135 @@
 package cloudtrail
 
+import (
+	"bytes"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/iamwatch/iamwatch"
+)
+
 // The record decoder reads a record in two steps. It parses the bytes where
 // they are (in the stream's buffer, or the caller's slice), keeping offsets
 // (text, span) and never allocating, except for strings with escapes. Once
 // the record has parsed, its bytes are copied once into Raw and once into a
 // string whose substrings become the string fields (resolve). A record so
 // costs three allocations and no copy of bytes it does not keep.
+
+// DecodeRecord normalises one CloudTrail record, a JSON object. The event
+// keeps a copy of raw (Event.Raw); the caller may reuse raw afterwards.
+//
+// It fails with ErrInvalidJSON, ErrMissingField (no eventID or eventTime) or
+// ErrBadTime, naming the event ID when the record has one, and with
+// ErrSkipped for an Insights record.
+func DecodeRecord(raw []byte) (iamwatch.Event, error) {
+	var ev iamwatch.Event
+	if id, err := decodeRecord(raw, &ev); err != nil {
+		if id != "" {
+			return iamwatch.Event{}, fmt.Errorf("cloudtrail: decode record %q: %w", id, err)
+		}
+		return iamwatch.Event{}, fmt.Errorf("cloudtrail: decode record: %w", err)
+	}
+	return ev, nil
+}
+
+// decodeRecord fills ev from raw, one record and nothing else. On error it
+// returns the event ID when the record has one (the error does not repeat
+// it).
+func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return "", fmt.Errorf("%w: a record is a JSON object", ErrInvalidJSON)
+	}
+	var d recordDecoder
+	d.p.b = raw
+	err := d.record()
+	if err == nil && d.p.peek() != 0 {
+		err = d.p.errorf("data after the record")
+	}
+	if err != nil {
+		return peekEventID(raw), fmt.Errorf("%w: %w", ErrInvalidJSON, err)
+	}
+	return d.finish(raw, ev)
+}
+
+// finish normalises the parsed record raw[:d.p.i] into ev.
+func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
+	// The only copy: Raw. RequestParameters and ResponseElements are
+	// slices of it, and every string field is a substring of base, which
+	// shares its memory (half the memory of an event in flight, one copy
+	// less per record): Raw must be treated as read-only (Event says so).
+	own := bytes.Clone(raw[:d.p.i])
+	base := unsafe.String(unsafe.SliceData(own), len(own))
+	w := &d.w
+	eventID := w.eventID.get(base)
+	eventTime := w.eventTime.get(base)
+	switch {
+	case eventID == "":
+		return "", fmt.Errorf("%w: eventID", ErrMissingField)
+	case eventTime == "":
+		return eventID, fmt.Errorf("%w: eventTime", ErrMissingField)
+	case w.eventCategory.get(base) == "Insight" || w.insight:
+		return eventID, fmt.Errorf("%w: insight record", ErrSkipped)
+	}
+	t, err := time.Parse(time.RFC3339, eventTime)
+	if err != nil {
+		return eventID, fmt.Errorf("%w: %q", ErrBadTime, eventTime)
+	}
+	// Event times are written as RFC 3339 text downstream: keep them to
+	// years that text can hold, and that CloudTrail can have written.
+	if t = t.UTC(); t.Year() < 1970 || t.Year() > 9999 {
+		return eventID, fmt.Errorf("%w: %q is out of range", ErrBadTime, eventTime)
+	}
+	source, name := w.eventSource.get(base), w.eventName.get(base)
+	var id *Identity
+	var identity Identity
+	if w.hasIdentity {
+		identity = w.identity.resolve(base)
+		id = &identity
+	}
+	*ev = iamwatch.Event{
+		ID:                eventID,
+		Time:              t.UTC(),
+		Source:            source,
+		Name:              name,
+		Type:              TypeOf(source),
+		Category:          w.eventType.get(base),
+		UserName:          id.Actor(source, w.signInName.get(base)),
+		AccountID:         w.recipientAccountID.get(base),
+		Region:            w.awsRegion.get(base),
+		SourceIP:          w.sourceIP.get(base),
+		UserAgent:         w.userAgent.get(base),
+		RequestParameters: w.requestParameters.get(own),
+		ResponseElements:  w.responseElements.get(own),
+		ErrorCode:         w.errorCode.get(base),
+		ErrorMessage:      w.errorMessage.get(base),
+		MFAUsed:           yesNo(w.mfaUsed.get(base)),
+		ReadOnly:          trueFalse(w.readOnly.get(base)),
+		Raw:               own,
+	}
+	if id != nil {
+		ev.IdentityType = id.Type
+		ev.PrincipalARN = id.ARN
+		ev.InvokedBy = id.InvokedBy
+		if ev.AccountID == "" {
+			ev.AccountID = id.AccountID
+		}
+		if ev.MFAUsed == "" {
+			ev.MFAUsed = yesNo(id.mfaAuthenticated)
+		}
+	}
+	if name == "ConsoleLogin" && ev.MFAUsed != "yes" && federated(ev.IdentityType) {
+		ev.MFAUsed = "" // see federated
+	}
+	if isAssumeRole(name) {
+		ev.TargetRole = w.roleARN.get(base)
+	}
+	if ev.ErrorCode == "" && signInFailed(source, name, w.consoleLogin.get(base), w.serviceEventDetails.get(own)) {
+		ev.ErrorCode = "Failure"
+	}
+	return eventID, nil
+}
 
 // text is a string value seen by the parser: an offset range of the record,
 // or (for a string with escapes, or a computed one) the value itself.
