@@ -79,9 +79,9 @@ corpus-check:
 	$(GO) test ./cloudtrail -run TestCorpus -v -corpus $(CORPUS)
 	$(GO) test ./detect -run Corpus -v -corpus $(CORPUS)
 
-## sample: regenerate the shipped sample trail.
+## sample: regenerate the shipped sample trail (sampledata/).
 sample:
-	$(GO) generate ./sample/...
+	$(GO) generate ./sampledata/...
 
 ## demo: the README's first command.
 demo:

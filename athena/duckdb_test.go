@@ -17,7 +17,7 @@ import (
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/query"
 	"github.com/iamwatch/iamwatch/rules"
-	sampledata "github.com/iamwatch/iamwatch/sample"
+	"github.com/iamwatch/iamwatch/sampledata"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 

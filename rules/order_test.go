@@ -13,7 +13,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
-	sampledata "github.com/iamwatch/iamwatch/sample"
+	"github.com/iamwatch/iamwatch/sampledata"
 )
 
 // final runs events through eng against a fresh MemoryState in the given

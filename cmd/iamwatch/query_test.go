@@ -263,7 +263,7 @@ func TestPrune(t *testing.T) {
 	for q, n := range map[string]*int{
 		"SELECT count(*) FROM events WHERE event_time < '2026-03-11T12:00:00Z'": &oldEvents,
 		"SELECT count(*) FROM alerts WHERE time < '2026-03-12T12:00:00Z'":       &oldAlerts,
-		"SELECT count(*) FROM deliveries":                                      &deliveries,
+		"SELECT count(*) FROM deliveries":                                       &deliveries,
 	} {
 		if err := st.DB().QueryRow(q).Scan(n); err != nil {
 			t.Fatalf("%s: %v", q, err)

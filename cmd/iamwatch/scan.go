@@ -23,7 +23,7 @@ import (
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/pipeline"
-	sampledata "github.com/iamwatch/iamwatch/sample"
+	"github.com/iamwatch/iamwatch/sampledata"
 )
 
 type scanFlags struct {

@@ -16,7 +16,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/internal/sample"
-	sampledata "github.com/iamwatch/iamwatch/sample"
+	"github.com/iamwatch/iamwatch/sampledata"
 )
 
 // TestRegenerate fails when the committed sample is not what the generator
