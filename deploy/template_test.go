@@ -844,3 +844,46 @@ func TestForwarder(t *testing.T) {
 }
 
 type lambdaPermission = cfnlambda.Permission
+
+// TestExportLookback: each export run rewrites the days of its lookback,
+// so the lookback must span the schedule's period with margin (a run a
+// little late, a day still receiving events); otherwise the days between
+// one run's lookback and the previous run are never exported, and gone
+// once DynamoDB's TTL removes them.
+func TestExportLookback(t *testing.T) {
+	r := raw(t, deploy.Template)
+	allowed := r["Parameters"].(map[string]any)["ExportSchedule"].(map[string]any)["AllowedValues"].([]any)
+	rate := regexp.MustCompile(`^rate\((\d+) (hour|hours|day|days)\)$`)
+	for _, v := range allowed {
+		sched := v.(string)
+		if sched == "none" {
+			continue
+		}
+		tpl := parse(t, deploy.Template, map[string]any{"ExportSchedule": sched})
+		fn, err := tpl.GetLambdaFunctionWithName("ExporterFunction")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, err := tpl.GetEventsRuleWithName("ExporterSchedule")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := rate.FindStringSubmatch(deref(rule.ScheduleExpression))
+		if m == nil {
+			t.Fatalf("%s: schedule %q is not a rate in hours or days", sched, deref(rule.ScheduleExpression))
+		}
+		var n int
+		fmt.Sscan(m[1], &n)
+		periodHours := n
+		if strings.HasPrefix(m[2], "day") {
+			periodHours = n * 24
+		}
+		var days int
+		if _, err := fmt.Sscan(fn.Environment.Variables["IAMWATCH_EXPORT_LOOKBACK_DAYS"], &days); err != nil {
+			t.Fatalf("%s: IAMWATCH_EXPORT_LOOKBACK_DAYS = %q", sched, fn.Environment.Variables["IAMWATCH_EXPORT_LOOKBACK_DAYS"])
+		}
+		if days*24 < periodHours+48 {
+			t.Errorf("ExportSchedule %s: runs every %d h but looks back %d days: the days before are never exported (want at least the period plus 2 days)", sched, periodHours, days)
+		}
+	}
+}
