@@ -37,9 +37,13 @@ var scenarios = map[string]map[string]any{
 	"everything": {
 		"AlertEmail": "security@example.com", "PollSchedule": "6h", "ExportSchedule": "weekly",
 		"TrailBucketName": "org-trail", "StoreIdentityHistory": "false", "SSORegion": "eu-west-1",
+		"TrailKmsKeyArn": trailKey,
 	},
 	"nothing optional": {"PollSchedule": "none", "ExportSchedule": "none", "StoreIdentityHistory": "true"},
 }
+
+// trailKey is the "everything" scenario's SSE-KMS key of the trail bucket.
+const trailKey = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 // raw returns the template as JSON with intrinsic functions in long form,
 // unresolved.
@@ -884,6 +888,31 @@ func TestExportLookback(t *testing.T) {
 		}
 		if days*24 < periodHours+48 {
 			t.Errorf("ExportSchedule %s: runs every %d h but looks back %d days: the days before are never exported (want at least the period plus 2 days)", sched, periodHours, days)
+		}
+	}
+}
+
+// TestTrailKey: trail files encrypted with SSE-KMS (CIS 3.5, the norm for
+// organisation trails) can be read: with TrailKmsKeyArn set, the real-time
+// role may kms:Decrypt with that key and no other; without it, no such grant.
+func TestTrailKey(t *testing.T) {
+	grants := func(params map[string]any) [][]string {
+		tpl := parse(t, deploy.Template, params)
+		var out [][]string
+		for _, st := range statements(t, tpl.Resources["RealtimeRole"]) {
+			if slices.Contains(strs(st["Action"]), "kms:Decrypt") {
+				out = append(out, strs(st["Resource"]))
+			}
+		}
+		return out
+	}
+	got := grants(scenarios["everything"])
+	if !slices.ContainsFunc(got, func(res []string) bool { return slices.Equal(res, []string{trailKey}) }) {
+		t.Errorf("with TrailKmsKeyArn the real-time role grants kms:Decrypt on %v, want a grant on %s", got, trailKey)
+	}
+	for _, res := range grants(scenarios["defaults"]) {
+		if slices.Contains(res, trailKey) {
+			t.Errorf("without TrailKmsKeyArn the real-time role still grants kms:Decrypt on %v", res)
 		}
 	}
 }
