@@ -2,6 +2,7 @@ package iamwatch
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -130,13 +131,27 @@ type Outbox interface {
 	Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error
 	// Due returns pending deliveries whose NextTry <= now, oldest first, with their alerts.
 	Due(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error)
-	// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and SentAt.
+	// ClaimDelivery takes d, as Due returned it, for sending. When the stored
+	// delivery is still pending with d's Attempts and NextTry, its NextTry
+	// becomes until (a lease: Due does not return it again before then, so
+	// no other dispatcher sends it) and ok is true. ok is false when another
+	// dispatcher claimed, retried or settled it first, or it does not exist.
+	// A dispatcher that dies holding a lease leaves the delivery pending; it
+	// is due again when the lease ends.
+	ClaimDelivery(ctx context.Context, d Delivery, until time.Time) (ok bool, err error)
+	// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and
+	// SentAt, only while the stored delivery is pending: once sent or
+	// failed it stays so, and the error wraps ErrDeliverySettled.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	// Deliveries lists the deliveries of one alert.
 	Deliveries(ctx context.Context, alertKey string) ([]Delivery, error)
 	// RetryFailed sets failed deliveries (of one sink, or all when sink is "") back to pending; it returns how many.
 	RetryFailed(ctx context.Context, sink string, now time.Time) (int, error)
 }
+
+// ErrDeliverySettled is wrapped by Outbox.UpdateDelivery when the delivery
+// was already marked sent or failed (by another dispatcher).
+var ErrDeliverySettled = errors.New("delivery already sent or failed")
 
 // DueDelivery is a delivery with the alert it delivers.
 type DueDelivery struct {

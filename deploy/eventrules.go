@@ -22,7 +22,21 @@ type EventRule struct {
 	Pattern   map[string]any
 	RuleIDs   []string // the catalog rules it delivers events for.
 	Identity  bool     // its source is one of IdentitySources.
+	// State is the rule's EventBridge state: StateAllManagementEvents for a
+	// rule that names its events (or names no source: root activity,
+	// denied calls), so read-only calls (ListUsers, DescribeInstances,
+	// AssumeRole) reach it too; StateEnabled for one matching any event of
+	// a source, where every read of that service would flood it.
+	State string
 }
+
+// EventBridge rule states. A rule in StateEnabled never sees read-only
+// management events delivered through CloudTrail (EventBridge UG,
+// "Receiving read-only management events from AWS services").
+const (
+	StateEnabled             = "ENABLED"
+	StateAllManagementEvents = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+)
 
 // EventRules derives the template's EventBridge rules from the catalog:
 // one per source, matching the union of the event names its rules match
@@ -40,7 +54,7 @@ func EventRules(rules []*detect.Rule) []EventRule {
 		p := r.EventBridgePattern()
 		srcs, ok := p["source"].([]any)
 		if !ok {
-			out = append(out, EventRule{LogicalID: "EventRule" + camel(r.ID), Pattern: p, RuleIDs: []string{r.ID}})
+			out = append(out, EventRule{LogicalID: "EventRule" + camel(r.ID), Pattern: p, RuleIDs: []string{r.ID}, State: StateAllManagementEvents})
 			continue
 		}
 		detail, _ := p["detail"].(map[string]any)
@@ -68,8 +82,10 @@ func EventRules(rules []*detect.Rule) []EventRule {
 	for _, src := range slices.Sorted(maps.Keys(bySource)) {
 		a := bySource[src]
 		d := map[string]any{"eventSource": toAny(slices.Sorted(maps.Keys(a.sources)))}
+		state := StateEnabled
 		if !a.anyName {
 			d["eventName"] = toAny(slices.Sorted(maps.Keys(a.names)))
+			state = StateAllManagementEvents
 		}
 		out = append(out, EventRule{
 			LogicalID: "EventRule" + camel(strings.TrimPrefix(src, "aws.")),
@@ -80,6 +96,7 @@ func EventRules(rules []*detect.Rule) []EventRule {
 			},
 			RuleIDs:  a.ids,
 			Identity: slices.Contains(IdentitySources, src),
+			State:    state,
 		})
 	}
 	slices.SortFunc(out, func(a, b EventRule) int { return strings.Compare(a.LogicalID, b.LogicalID) })
@@ -147,7 +164,7 @@ func RenderEventRules(rules []EventRule) ([]byte, error) {
     Type: AWS::Events::Rule
 %[2]s    Properties:
       Description: 'iamwatch: CloudTrail events for %[3]s (generated from the rule catalog)'
-      State: ENABLED
+      State: %[5]s
       EventPattern: %[4]s
       Targets:
         - Id: realtime
@@ -164,7 +181,7 @@ func RenderEventRules(rules []EventRule) ([]byte, error) {
       FunctionName: !Ref RealtimeFunction
       Principal: events.amazonaws.com
       SourceArn: !GetAtt %[1]s.Arn
-`, r.LogicalID, cond, describe(r.RuleIDs), pat)
+`, r.LogicalID, cond, describe(r.RuleIDs), pat, r.State)
 	}
 	b.WriteString(endGenerated + "\n")
 	return b.Bytes(), nil

@@ -54,12 +54,11 @@ var (
 
 // FunctionSpec is what one function runs and which AWS calls it makes.
 type FunctionSpec struct {
-	Name       Function
-	LogicalID  string    // the AWS::Lambda::Function in template.yaml.
-	RoleID     string    // its AWS::IAM::Role.
-	Adapters   []Adapter // every adapter it builds; nothing else calls AWS.
-	Tables     []string  // the store tables it touches (logical IDs).
-	Concurrent int       // reserved concurrency (0: unreserved).
+	Name      Function
+	LogicalID string    // the AWS::Lambda::Function in template.yaml.
+	RoleID    string    // its AWS::IAM::Role.
+	Adapters  []Adapter // every adapter it builds; nothing else calls AWS.
+	Tables    []string  // the store tables it touches (logical IDs).
 }
 
 // Uses reports whether the function builds adapter a.
@@ -77,23 +76,23 @@ var Functions = []FunctionSpec{
 		Name: Poller, LogicalID: "PollerFunction", RoleID: "PollerRole",
 		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS, AdapterRegions},
 		Tables:   []string{"EventsTable", "AlertsTable", "HitsTable", "DeliveriesTable", "ControlTable"},
-		// One poller at a time: LookupEvents allows 2 requests a second per
-		// account and region, and checkpoints assume one writer.
-		Concurrent: 1,
+		// No reserved concurrency (new accounts cannot grant any): the
+		// schedule (at most hourly) is far longer than the 15-minute
+		// timeout, so two polls overlap only when EventBridge delivers a
+		// schedule twice; both then store the same events (idempotent) and
+		// advance the checkpoints to about the same place.
 	},
 	{
 		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
-		Adapters:   []Adapter{AdapterDynamoDB, AdapterExport},
-		Tables:     []string{"EventsTable", "AlertsTable", "ControlTable"},
-		Concurrent: 1,
+		Adapters: []Adapter{AdapterDynamoDB, AdapterExport},
+		Tables:   []string{"EventsTable", "AlertsTable", "ControlTable"},
 	},
 	{
 		Name: Notifier, LogicalID: "NotifierFunction", RoleID: "NotifierRole",
 		Adapters: []Adapter{AdapterDynamoDB, AdapterSecrets},
 		Tables:   []string{"AlertsTable", "DeliveriesTable"},
-		// One dispatcher per outbox (see notify.Dispatcher): two instances
-		// flushing at once could send a delivery twice.
-		Concurrent: 1,
+		// Instances may flush at once: a delivery is claimed in the outbox
+		// before it is sent (iamwatch.Outbox.ClaimDelivery), so only one sends it.
 	},
 }
 

@@ -31,6 +31,10 @@ type DispatcherOptions struct {
 	// Concurrency is how many sinks are sent to at once (4); each sink's
 	// deliveries go out one after the other, oldest first.
 	Concurrency int
+	// Lease is how long a delivery claimed for sending stays invisible to
+	// other dispatchers (5 min): longer than a send can take. A dispatcher
+	// that dies mid-send leaves the delivery due again after it.
+	Lease time.Duration
 }
 
 // Dispatcher drains the outbox: it sends due deliveries, marks them sent,
@@ -44,9 +48,10 @@ type DispatcherOptions struct {
 // the dedup key each sink passes (PagerDuty dedup_key, webhook
 // X-Iamwatch-Delivery).
 //
-// One Dispatcher per outbox: two processes draining one store could both
-// send a due delivery. A Dispatcher is safe for concurrent use; Flush calls
-// are serialised.
+// Several dispatchers (processes, Lambda instances) may drain one outbox:
+// each delivery is claimed in the outbox (iamwatch.Outbox.ClaimDelivery)
+// before it is sent, and only the dispatcher whose claim won sends it. A
+// Dispatcher is safe for concurrent use; Flush calls are serialised.
 type Dispatcher struct {
 	o       DispatcherOptions
 	flushMu sync.Mutex
@@ -86,6 +91,9 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
+	if o.Lease <= 0 {
+		o.Lease = 5 * time.Minute
+	}
 	return &Dispatcher{o: o, sent: map[string][]time.Time{}, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -96,6 +104,7 @@ type FlushStats struct {
 	Failed   int // marked failed (permanent, out of attempts, or unknown sink).
 	Deferred int // not attempted: rate limit reached or the sink is backing off.
 	Messages int // messages sent (a digest is one).
+	Taken    int // claimed or settled by another dispatcher first: not sent here.
 }
 
 func (s *FlushStats) add(o FlushStats) {
@@ -104,6 +113,7 @@ func (s *FlushStats) add(o FlushStats) {
 	s.Failed += o.Failed
 	s.Deferred += o.Deferred
 	s.Messages += o.Messages
+	s.Taken += o.Taken
 }
 
 // maxRounds bounds the outbox reads of one Flush.
@@ -183,15 +193,22 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 		if rest := len(items) - i; rest > budget && budget == 1 {
 			n = min(rest, MaxDigest)
 		}
-		batch := items[i : i+n]
+		batch, taken, err := d.claim(ctx, items[i:i+n])
 		i += n
+		st.Taken += taken
+		if err != nil {
+			return st, err
+		}
+		if len(batch) == 0 {
+			continue
+		}
 		alerts := make([]iamwatch.Alert, len(batch))
 		for j, it := range batch {
 			alerts[j] = it.Alert
 		}
-		err := sink.Send(ctx, alerts)
+		err = sink.Send(ctx, alerts)
 		if ctx.Err() != nil {
-			return st, ctx.Err() // shutting down: leave them pending as they were.
+			return st, ctx.Err() // shutting down: they stay pending, due again when the lease ends.
 		}
 		now = d.o.Now()
 		if err == nil {
@@ -262,8 +279,36 @@ func (d *Dispatcher) postpone(ctx context.Context, items []iamwatch.DueDelivery,
 	return len(items), nil
 }
 
+// claim takes items for sending (see iamwatch.Outbox.ClaimDelivery) and
+// returns those this dispatcher won, their NextTry set to the lease end,
+// and how many another dispatcher had taken.
+func (d *Dispatcher) claim(ctx context.Context, items []iamwatch.DueDelivery) ([]iamwatch.DueDelivery, int, error) {
+	until := d.o.Now().Add(d.o.Lease)
+	won := make([]iamwatch.DueDelivery, 0, len(items))
+	for _, it := range items {
+		ok, err := d.o.Outbox.ClaimDelivery(ctx, it.Delivery, until)
+		if err != nil {
+			return won, len(items) - len(won), fmt.Errorf("notify: claim delivery of %s to %s: %w", it.AlertKey, it.Sink, err)
+		}
+		if ok {
+			it.NextTry = until
+			won = append(won, it)
+		}
+	}
+	return won, len(items) - len(won), nil
+}
+
+// update writes del. A delivery another dispatcher settled meanwhile (its
+// lease ran out while this one was sending) is left as it is and logged:
+// the alert was delivered, once by each.
 func (d *Dispatcher) update(ctx context.Context, del iamwatch.Delivery) error {
-	if err := d.o.Outbox.UpdateDelivery(ctx, del); err != nil {
+	err := d.o.Outbox.UpdateDelivery(ctx, del)
+	if errors.Is(err, iamwatch.ErrDeliverySettled) {
+		d.o.Logger.LogAttrs(ctx, slog.LevelWarn, "notify: delivery settled by another dispatcher",
+			slog.String("alert", del.AlertKey), slog.String("sink", del.Sink), slog.String("status", string(del.Status)))
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("notify: mark delivery of %s to %s %s: %w", del.AlertKey, del.Sink, del.Status, err)
 	}
 	return nil

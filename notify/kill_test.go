@@ -32,7 +32,10 @@ func runKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: store, Sinks: map[string]notify.Sink{"hook": sink}, Now: time.Now})
+	// The delivery in flight at the kill stays claimed until its lease ends;
+	// a short lease lets the restarted child retry it at once (the default,
+	// 5 min, would make the restart wait that long).
+	d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: store, Sinks: map[string]notify.Sink{"hook": sink}, Now: time.Now, Lease: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

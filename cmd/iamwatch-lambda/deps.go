@@ -114,8 +114,12 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		return nil, err
 	}
 	if spec.Uses(deploy.AdapterLookup) {
+		backfill, err := pollBackfill(getenv("IAMWATCH_POLL_BACKFILL_DAYS"))
+		if err != nil {
+			return nil, err
+		}
 		src, err := lookup.New(lookup.Options{
-			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now,
+			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill,
 			Regions: splitList(getenv("IAMWATCH_POLL_REGIONS")), SSORegion: getenv("IAMWATCH_SSO_REGION"),
 		})
 		if err != nil {
@@ -265,6 +269,26 @@ func (c *cachedSecrets) GetSecretValue(ctx context.Context, in *awssecrets.GetSe
 	}
 	c.cache[id] = out
 	return out, nil
+}
+
+// defaultPollBackfill is how far back a stream without a checkpoint starts
+// (the first poll of a new stack): one day, longer than the longest poll
+// schedule, so the first poll reads the time since the stack was created
+// and writes the checkpoints every later poll goes on from. Without it the
+// first window would end before it starts, nothing would be read and no
+// checkpoint ever written.
+const defaultPollBackfill = 24 * time.Hour
+
+// pollBackfill reads IAMWATCH_POLL_BACKFILL_DAYS (1 to 90; unset: one day).
+func pollBackfill(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultPollBackfill, nil
+	}
+	n, err := optionalInt(s)
+	if err != nil || n < 1 || time.Duration(n)*24*time.Hour > lookup.MaxBackfill {
+		return 0, fmt.Errorf("IAMWATCH_POLL_BACKFILL_DAYS: %q is not a number of days from 1 to 90", s)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
 }
 
 func optionalInt(s string) (int, error) {

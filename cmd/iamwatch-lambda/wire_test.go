@@ -47,6 +47,9 @@ func TestBuild(t *testing.T) {
 	}{
 		{"realtime", nil, ""},
 		{"poller", map[string]string{"IAMWATCH_POLL_REGIONS": "us-east-1, eu-west-1"}, ""},
+		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "7"}, ""},
+		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "0"}, "IAMWATCH_POLL_BACKFILL_DAYS"},
+		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "91"}, "IAMWATCH_POLL_BACKFILL_DAYS"},
 		{"exporter", nil, ""},
 		{"exporter", map[string]string{"IAMWATCH_ANALYTICS_BUCKET": ""}, "IAMWATCH_ANALYTICS_BUCKET is not set"},
 		{"exporter", map[string]string{"IAMWATCH_EXPORT_LOOKBACK_DAYS": "x"}, "IAMWATCH_EXPORT_LOOKBACK_DAYS"},

@@ -121,8 +121,10 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]iamwatch.D
 	return out, nil
 }
 
-// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and SentAt.
-// The error wraps ErrNotFound when (d.AlertKey, d.Sink) was never enqueued.
+// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and SentAt
+// while the stored delivery is pending. The error wraps ErrNotFound when
+// (d.AlertKey, d.Sink) was never enqueued, iamwatch.ErrDeliverySettled when
+// it is already sent or failed.
 func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 	set := "SET #s = :s, attempts = :a, last_error = :e"
 	values := item{":s": sv(string(d.Status)), ":a": nv(int64(d.Attempts)), ":e": sv(d.LastError)}
@@ -145,21 +147,55 @@ func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 			expr += ", " + r
 		}
 	}
+	values[":pending"] = sv(string(iamwatch.DeliveryPending))
+	key := item{"alert_key": sv(d.AlertKey), "sink": sv(d.Sink)}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Deliveries),
-		Key:                       item{"alert_key": sv(d.AlertKey), "sink": sv(d.Sink)},
+		Key:                       key,
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(sink)"),
+		ConditionExpression:       aws.String("#s = :pending"),
 		ExpressionAttributeNames:  map[string]string{"#s": "status"},
 		ExpressionAttributeValues: values,
 	})
 	if _, ok := isConditionFailed(err); ok {
-		return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
+		// Rare (another dispatcher settled it, or it was never enqueued):
+		// one consistent read says which.
+		got, gerr := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.t.Deliveries), Key: key,
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#s"), ExpressionAttributeNames: map[string]string{"#s": "status"}})
+		switch {
+		case gerr != nil:
+			return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, gerr)
+		case len(got.Item) == 0:
+			return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
+		}
+		return fmt.Errorf("dynamodb: update delivery %s/%s (%s): %w", d.AlertKey, d.Sink, getS(got.Item, "status"), iamwatch.ErrDeliverySettled)
 	}
 	if err != nil {
 		return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
 	}
 	return nil
+}
+
+// ClaimDelivery leases d until until when it is still pending with the
+// Attempts and NextTry Due returned (see iamwatch.Outbox): one conditional
+// UpdateItem, so of concurrent claims exactly one succeeds.
+func (s *Store) ClaimDelivery(ctx context.Context, d iamwatch.Delivery, until time.Time) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.t.Deliveries),
+		Key:                      item{"alert_key": sv(d.AlertKey), "sink": sv(d.Sink)},
+		UpdateExpression:         aws.String("SET next_try = :until"),
+		ConditionExpression:      aws.String("#s = :pending AND attempts = :a AND next_try = :seen"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: item{":until": nv(until.UnixMilli()), ":pending": sv(string(iamwatch.DeliveryPending)),
+			":a": nv(int64(d.Attempts)), ":seen": nv(d.NextTry.UnixMilli())},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: claim delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	}
+	return true, nil
 }
 
 // Deliveries lists the deliveries of one alert, by sink.

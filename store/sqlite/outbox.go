@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,22 +103,50 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]iamwatch.D
 	return out, nil
 }
 
-// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and SentAt.
-// The error wraps ErrNotFound when (d.AlertKey, d.Sink) was never enqueued.
+// ClaimDelivery leases d until until when it is still pending with the
+// Attempts and NextTry Due returned (see iamwatch.Outbox).
+func (s *Store) ClaimDelivery(ctx context.Context, d iamwatch.Delivery, until time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET next_try = ?
+		WHERE alert_key = ? AND sink = ? AND status = 'pending' AND attempts = ? AND next_try = ?`,
+		wallTime(until), d.AlertKey, d.Sink, d.Attempts, wallTime(d.NextTry))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: claim delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: claim delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	}
+	return n == 1, nil
+}
+
+// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and SentAt
+// while the stored delivery is pending. The error wraps ErrNotFound when
+// (d.AlertKey, d.Sink) was never enqueued, iamwatch.ErrDeliverySettled when
+// it is already sent or failed.
 func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE deliveries
 		SET status = ?, attempts = ?, next_try = ?, last_error = ?, sent_at = ?
-		WHERE alert_key = ? AND sink = ?`,
+		WHERE alert_key = ? AND sink = ? AND status = 'pending'`,
 		string(d.Status), d.Attempts, wallTime(d.NextTry), d.LastError, wallTime(d.SentAt), d.AlertKey, d.Sink)
 	if err != nil {
 		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	n, err := res.RowsAffected()
+	if err != nil {
 		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
 	}
-	return nil
+	if n == 1 {
+		return nil
+	}
+	var status string
+	err = s.w.QueryRowContext(ctx, `SELECT status FROM deliveries WHERE alert_key = ? AND sink = ?`, d.AlertKey, d.Sink).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	}
+	return fmt.Errorf("sqlite: update delivery %s/%s (%s): %w", d.AlertKey, d.Sink, status, iamwatch.ErrDeliverySettled)
 }
 
 // Deliveries lists the deliveries of one alert, by sink.

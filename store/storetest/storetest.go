@@ -3,8 +3,11 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +37,9 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/Due", testOutboxDue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
 		{"Outbox/RetryFailed", testOutboxRetryFailed},
+		{"Outbox/Claim", testOutboxClaim},
+		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
+		{"Outbox/SettledStays", testOutboxSettledStays},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
 	}
@@ -624,6 +630,95 @@ func testOutboxRetryFailed(t *testing.T, ctx context.Context, s iamwatch.Store) 
 	}
 	if n, err := s.RetryFailed(ctx, "", later); err != nil || n != 0 {
 		t.Errorf("RetryFailed(all) again = %d, %v; want 0", n, err)
+	}
+}
+
+// testOutboxClaim: a claimed delivery is leased (not due again before the
+// lease ends); a second claim of what Due returned fails; an expired lease
+// makes it due again.
+func testOutboxClaim(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	claim(t, ctx, s, alert("k1", 0, "e-1"), true)
+	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Due(ctx, wall, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Due = %v, %v; want one", ds, err)
+	}
+	lease := wall.Add(5 * time.Minute)
+	if ok, err := s.ClaimDelivery(ctx, ds[0].Delivery, lease); err != nil || !ok {
+		t.Fatalf("first ClaimDelivery = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.ClaimDelivery(ctx, ds[0].Delivery, lease); err != nil || ok {
+		t.Errorf("second ClaimDelivery of the same read = %v, %v; want false", ok, err)
+	}
+	if got := due(t, ctx, s, wall.Add(time.Minute), 0); len(got) != 0 {
+		t.Errorf("Due during the lease = %v, want none", got)
+	}
+	ds, err = s.Due(ctx, lease, 0)
+	if err != nil || len(ds) != 1 || !ds[0].NextTry.Equal(lease) {
+		t.Fatalf("Due when the lease ends = %+v, %v; want k1/slack due at the lease end", ds, err)
+	}
+	if ok, err := s.ClaimDelivery(ctx, ds[0].Delivery, lease.Add(5*time.Minute)); err != nil || !ok {
+		t.Errorf("ClaimDelivery after the lease ended = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.ClaimDelivery(ctx, iamwatch.Delivery{AlertKey: "nope", Sink: "slack", Status: iamwatch.DeliveryPending, NextTry: wall}, lease); err != nil || ok {
+		t.Errorf("ClaimDelivery of a delivery never enqueued = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// testOutboxClaimConcurrent: of many dispatchers claiming one due delivery
+// at once, exactly one wins.
+func testOutboxClaimConcurrent(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	claim(t, ctx, s, alert("k1", 0, "e-1"), true)
+	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Due(ctx, wall, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Due = %v, %v; want one", ds, err)
+	}
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ok, err := s.ClaimDelivery(ctx, ds[0].Delivery, wall.Add(time.Duration(i+1)*time.Minute))
+			if err != nil {
+				t.Errorf("ClaimDelivery: %v", err)
+			}
+			if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := won.Load(); n != 1 {
+		t.Errorf("%d of 8 concurrent claims won, want exactly 1", n)
+	}
+}
+
+// testOutboxSettledStays: a delivery marked sent (or failed) is never
+// rewritten by a dispatcher that read it while it was pending: the update
+// fails with ErrDeliverySettled and the stored delivery is unchanged.
+func testOutboxSettledStays(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	claim(t, ctx, s, alert("k1", 0, "e-1"), true)
+	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall); err != nil {
+		t.Fatal(err)
+	}
+	sent := iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}
+	if err := s.UpdateDelivery(ctx, sent); err != nil {
+		t.Fatal(err)
+	}
+	for _, again := range []iamwatch.Delivery{
+		{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Minute)},
+		{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliveryPending, Attempts: 1, NextTry: wall.Add(time.Hour), LastError: "HTTP 500"},
+	} {
+		if err := s.UpdateDelivery(ctx, again); !errors.Is(err, iamwatch.ErrDeliverySettled) {
+			t.Errorf("UpdateDelivery(%s) of a sent delivery = %v, want ErrDeliverySettled", again.Status, err)
+		}
+	}
+	if ds := deliveries(t, ctx, s, "k1"); len(ds) != 1 || !deliveryEqual(ds[0], sent) {
+		t.Errorf("Deliveries = %+v, want [%+v]", ds, sent)
 	}
 }
 

@@ -1,0 +1,150 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/iamwatch/iamwatch/deploy"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/rules"
+)
+
+// Rule states of AWS::Events::Rule (EventBridge UG, "Receiving read-only
+// management events from AWS services"): ENABLED matches every event except
+// read-only management events delivered through CloudTrail;
+// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS matches those too.
+const (
+	stateEnabled = "ENABLED"
+	stateAll     = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+)
+
+// envelope is the EventBridge event CloudTrail makes of record.
+func envelope(t *testing.T, record []byte) map[string]any {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(record, &d); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := d["eventSource"].(string)
+	types := map[string]string{
+		"AwsApiCall": "AWS API Call via CloudTrail", "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
+		"AwsServiceEvent": "AWS Service Event via CloudTrail",
+	}
+	et, _ := d["eventType"].(string)
+	return map[string]any{"source": "aws." + strings.TrimSuffix(src, ".amazonaws.com"), "detail-type": types[et], "detail": d}
+}
+
+// readOnlyManagement reports whether EventBridge treats ev as a read-only
+// management event delivered through CloudTrail.
+func readOnlyManagement(ev map[string]any) bool {
+	d, _ := ev["detail"].(map[string]any)
+	ro := d["readOnly"] == true || d["readOnly"] == "true"
+	return ev["detail-type"] == "AWS API Call via CloudTrail" && ro
+}
+
+// ebRule is one EventBridge rule of a template as EventBridge evaluates it.
+type ebRule struct {
+	id      string
+	state   string
+	pattern *detect.Pattern
+}
+
+func (r ebRule) delivers(ev map[string]any) bool {
+	switch r.state {
+	case stateEnabled:
+		if readOnlyManagement(ev) {
+			return false
+		}
+	case stateAll:
+	default:
+		return false
+	}
+	return r.pattern.Match(ev)
+}
+
+func ebRules(t *testing.T, b []byte, params map[string]any) []ebRule {
+	t.Helper()
+	tpl := parse(t, b, params)
+	var out []ebRule
+	for id, r := range tpl.GetAllEventsRuleResources() {
+		if r.EventPattern == nil {
+			continue
+		}
+		src, err := json.Marshal(r.EventPattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := detect.CompilePattern(src)
+		if err != nil {
+			t.Fatalf("rule %s: %v", id, err)
+		}
+		out = append(out, ebRule{id: id, state: deref(r.State), pattern: p})
+	}
+	return out
+}
+
+func delivered(rs []ebRule, ev map[string]any) bool {
+	for _, r := range rs {
+		if r.delivers(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEventBridgeDelivers: every event a catalog rule's own tests expect to
+// alert on reaches the real-time function through the template's rules,
+// with EventBridge's rule states applied (read-only management events reach
+// only rules in ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS), in every
+// parameter set, and reaches the home bus through the forwarder.
+func TestEventBridgeDelivers(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, rs []ebRule) {
+		for _, r := range catalog {
+			for _, tc := range r.Tests {
+				if tc.Expect != "alert" {
+					continue
+				}
+				for i, rec := range tc.Events {
+					ev := envelope(t, rec)
+					if !delivered(rs, ev) {
+						t.Errorf("rule %s, test %q, event %d (%v %s, readOnly %v): no EventBridge rule delivers it", r.ID, tc.Name, i,
+							ev["detail-type"], ev["detail"].(map[string]any)["eventName"], ev["detail"].(map[string]any)["readOnly"])
+					}
+				}
+			}
+		}
+	}
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) { check(t, ebRules(t, deploy.Template, params)) })
+	}
+	t.Run("forwarder", func(t *testing.T) { check(t, ebRules(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})) })
+}
+
+// TestIdentityHistoryDelivers: with StoreIdentityHistory (the default) the
+// role assumptions investigators trace (AssumeRole is a read-only STS
+// event) reach the history, and so do identity writes.
+func TestIdentityHistoryDelivers(t *testing.T) {
+	rs := ebRules(t, deploy.Template, nil)
+	for _, f := range []string{"assume-role-call.json", "iam-user-create-access-key.json", "root-console-login.json"} {
+		b, err := os.ReadFile("../cloudtrail/testdata/identity/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := envelope(t, b); !delivered(rs, ev) {
+			t.Errorf("%s (%v, readOnly %v) does not reach the history", f, ev["detail-type"], ev["detail"].(map[string]any)["readOnly"])
+		}
+	}
+	// And the state is no broader than needed: a read-only IAM call
+	// (GetRole, among the highest-volume events) is not history.
+	getRole := []byte(`{"eventSource":"iam.amazonaws.com","eventName":"GetRole","eventType":"AwsApiCall","readOnly":true,"userIdentity":{"type":"AssumedRole"}}`)
+	if ev := envelope(t, getRole); delivered(rs, ev) {
+		t.Error(fmt.Sprintf("a read-only GetRole call reaches the real-time function: %v", ev))
+	}
+}
