@@ -111,6 +111,9 @@ type Delivery struct {
 	NextTry   time.Time // wall-clock time of the next attempt.
 	LastError string    // the reason of the last failure, secrets removed.
 	SentAt    time.Time
+	// Severity is the alert's severity when it was last enqueued: an
+	// incident that escalates (a rule's escalate:) past it is sent again.
+	Severity Severity
 }
 
 // DeliveryStatus is the state of one Delivery.
@@ -126,8 +129,11 @@ const (
 // Outbox keeps alert deliveries so each (alert, sink) is sent at least once
 // and, once marked sent, never again.
 type Outbox interface {
-	// Enqueue adds a pending delivery of the alert to each sink; pairs already
-	// present are left as they are.
+	// Enqueue adds a pending delivery of the stored alert to each sink, due
+	// at now, at the alert's stored severity. A pair already present at that
+	// severity or above is left as it is. Below it (the incident escalated),
+	// the pair takes the new severity and, when already sent or failed, is
+	// pending again with no attempts: each sink hears once of each rise.
 	Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error
 	// Due returns pending deliveries whose NextTry <= now, oldest first, with their alerts.
 	Due(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error)

@@ -331,6 +331,7 @@ func (e *Engine) grouped(ctx context.Context, k groupKey, inc incident, batch ma
 	a.DedupKey = k.dedupKey()
 	a.Group = k.group
 	a.Count, a.FirstSeen, a.LastSeen, a.EventIDs = inc.count, inc.first, inc.last, inc.sample
+	a.Severity = k.c.rule.SeverityAt(a.Count)
 	if k.c.count > 1 {
 		a.WindowStart = inc.windowStart.UTC()
 		a.WindowEnd = inc.windowStart.Add(k.c.within).UTC()
@@ -428,6 +429,7 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 		}
 	}
 	a.Count += len(added)
+	a.Severity = k.c.rule.SeverityAt(a.Count)
 	last := added[len(added)-1]
 	if a.Count > iamwatch.MaxSampleIDs {
 		head = append(head, last.EventID)

@@ -69,6 +69,10 @@ type Rule struct {
 	Condition string
 	Threshold *Threshold
 	Dedup     *Dedup
+	// Escalate raises an incident's severity as it grows (threshold and
+	// dedup rules): the alert takes the severity of the last step whose
+	// Count it reached, and each sink is told again once per step.
+	Escalate []Escalation
 	// Supersedes names rules that stay silent on an event this rule matches
 	// (a specific rule over the generic one).
 	Supersedes []string
@@ -95,6 +99,25 @@ type Threshold struct {
 	// "/", form the group; Group is a CEL string expression instead.
 	By    []string
 	Group string
+}
+
+// Escalation is one step of Rule.Escalate: from Count events on, the
+// incident's alert has Severity.
+type Escalation struct {
+	Count    int
+	Severity iamwatch.Severity
+}
+
+// SeverityAt is the severity of an incident of count events: the rule's,
+// or that of the last escalation step count reached.
+func (r *Rule) SeverityAt(count int) iamwatch.Severity {
+	s := r.Severity
+	for _, e := range r.Escalate {
+		if count >= e.Count {
+			s = e.Severity
+		}
+	}
+	return s
 }
 
 // Dedup makes a single-event rule raise one alert per distinct values of
@@ -210,6 +233,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Threshold, err = parseThreshold(v)
 		case "dedup":
 			r.Dedup, err = parseDedup(v)
+		case "escalate":
+			r.Escalate, err = parseEscalate(v)
 		case "supersedes":
 			r.Supersedes, err = strs(v, "supersedes")
 		case "services":
@@ -226,7 +251,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -252,6 +277,9 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case r.Threshold != nil && r.Dedup.Period < r.Threshold.Within:
 			return nil, errAt(seen["dedup"], "dedup.period", "shorter than threshold.within")
 		}
+	}
+	if err := r.checkEscalate(seen["escalate"]); err != nil {
+		return nil, err
 	}
 	if slices.Contains(r.Supersedes, r.ID) {
 		return nil, errAt(seen["supersedes"], "supersedes", "a rule cannot supersede itself")
@@ -376,6 +404,58 @@ func parseThreshold(n *yaml.Node) (*Threshold, error) {
 		return nil, errAt(n, "threshold", "needs exactly one of by or group")
 	}
 	return t, nil
+}
+
+// parseEscalate reads escalate: a list of {count, severity} steps.
+func parseEscalate(n *yaml.Node) ([]Escalation, error) {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return nil, errAt(n, "escalate", "must be a list of {count, severity}")
+	}
+	out := make([]Escalation, 0, len(n.Content))
+	for i, item := range n.Content {
+		path := fmt.Sprintf("escalate[%d]", i)
+		m, err := mapping(item, path, "count", "severity")
+		if err != nil {
+			return nil, err
+		}
+		if m["count"] == nil || m["severity"] == nil {
+			return nil, errAt(item, path, "needs count and severity")
+		}
+		var e Escalation
+		if err := m["count"].Decode(&e.Count); err != nil || e.Count < 2 {
+			return nil, errAt(m["count"], path+".count", "must be a whole number of at least 2")
+		}
+		if e.Severity, err = iamwatch.ParseSeverity(m["severity"].Value); err != nil {
+			return nil, errAt(m["severity"], path+".severity", "%v", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// checkEscalate checks the steps against the rule: only incidents grow,
+// and each step counts more events and is more severe than the one before.
+func (r *Rule) checkEscalate(n *yaml.Node) error {
+	if len(r.Escalate) == 0 {
+		return nil
+	}
+	if r.Threshold == nil && r.Dedup == nil {
+		return errAt(n, "escalate", "only a threshold or dedup rule grows: add one, or drop escalate")
+	}
+	minCount, sev := 1, r.Severity
+	if r.Threshold != nil {
+		minCount = r.Threshold.Count
+	}
+	for i, e := range r.Escalate {
+		if e.Count <= minCount {
+			return errAt(n, fmt.Sprintf("escalate[%d].count", i), "%d: must be above %d (the threshold count or the step before)", e.Count, minCount)
+		}
+		if e.Severity <= sev {
+			return errAt(n, fmt.Sprintf("escalate[%d].severity", i), "%s: must be above %s (the rule's severity or the step before)", e.Severity, sev)
+		}
+		minCount, sev = e.Count, e.Severity
+	}
+	return nil
 }
 
 func parseDedup(n *yaml.Node) (*Dedup, error) {

@@ -175,6 +175,13 @@ func showRule(e *env, r *detect.Rule) error {
 	} else if d := r.Dedup; d != nil {
 		line("dedup", fmt.Sprintf("one alert per %s per %s", strings.Join(d.Fields, ", "), d.Period))
 	}
+	if len(r.Escalate) > 0 {
+		steps := make([]string, len(r.Escalate))
+		for i, e := range r.Escalate {
+			steps[i] = fmt.Sprintf("%s from %d events", e.Severity, e.Count)
+		}
+		line("escalate", strings.Join(steps, "; ")+" (each sink is told again at each step)")
+	}
 	line("supersedes", strings.Join(r.Supersedes, ", "))
 	if r.Services != "" {
 		line("services", string(r.Services))

@@ -357,3 +357,56 @@ func TestProgressLine(t *testing.T) {
 		}
 	}
 }
+
+// An incident that escalates is delivered again, once per step: two scans
+// of a growing burst reach the webhook twice (medium, then high); a replay
+// sends nothing.
+func TestScanNotifyEscalation(t *testing.T) {
+	hook := startWebhook(t)
+	dir := t.TempDir()
+	rule := `id: custom-role-burst
+title: Roles created in a burst
+severity: medium
+match: {eventSource: [iam.amazonaws.com], eventName: [CreateRole]}
+threshold: {count: 2, within: 1h, by: [user_name]}
+escalate: [{count: 4, severity: high}]
+summary: '{{.count}} roles by {{.group}}'
+`
+	rules := ruleDir(t, map[string]string{"burst.yaml": rule})
+	cfg := filepath.Join(dir, "iamwatch.yaml")
+	content := fmt.Sprintf("db: %s\nnotify:\n  sinks:\n    hook:\n      type: webhook\n      url: %s\n  routes:\n    - sinks: [hook]\n      rules: [custom-role-burst]\n",
+		filepath.Join(dir, "db"), hook.srv.URL)
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"eventTime":"2026-01-05T09:0%d:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"aws-cli","requestParameters":{"roleName":"r%d"},"responseElements":null,"eventID":"role-%d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	events := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, rec+"\n", i, i, i)
+		}
+		return b.String()
+	}
+	scan := func(in string) {
+		t.Helper()
+		if r := runCLI(t, in, nil, "scan", "--config", cfg, "--rules", rules, "--notify", "-"); r.code != exitOK {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	scan(events(0, 2))
+	if n, _ := hook.counts(); n != 1 {
+		t.Fatalf("after 2 events: %d requests, want 1 (the medium incident)", n)
+	}
+	scan(events(2, 5))
+	if n, byKey := hook.counts(); n != 2 || len(byKey) != 1 {
+		t.Fatalf("after 5 events: %d requests for %d alerts, want 2 for 1 (escalated to high)", n, len(byKey))
+	}
+	scan(events(0, 5))
+	if n, _ := hook.counts(); n != 2 {
+		t.Errorf("a replay sent %d more requests", n-2)
+	}
+	r := runCLI(t, "", nil, "alerts", "--db", filepath.Join(dir, "db"), "--since", "all", "--output", "json")
+	if !strings.Contains(r.stdout, `"severity":"high"`) || !strings.Contains(r.stdout, `"count":5`) {
+		t.Errorf("stored alert:\n%s", r.stdout)
+	}
+}

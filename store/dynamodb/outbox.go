@@ -19,33 +19,77 @@ import (
 // ErrNotFound is wrapped by UpdateDelivery for a delivery never enqueued.
 var ErrNotFound = errors.New("not found")
 
-// Enqueue adds a pending delivery of the alert to each sink, due at now;
-// pairs already present are left as they are (conditional puts).
+// Enqueue adds a pending delivery of the alert to each sink, due at now, at
+// the stored alert's severity (see iamwatch.Outbox): a conditional put, and
+// for a pair already present conditional updates that raise its severity
+// and, once sent or failed, make it pending again. A delivery item written
+// before deliveries had a severity is never escalated.
 func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error {
+	// BatchGetItem, which every role that enqueues already has for Due.
+	its, err := s.batchGet(ctx, s.t.Alerts, []item{{"dedup_key": sv(alertKey)}}, "severity")
+	if err != nil {
+		return fmt.Errorf("dynamodb: enqueue %s: %w", alertKey, err)
+	}
+	var sev int64
+	if len(its) == 1 {
+		if sev, err = getN(its[0], "severity"); err != nil {
+			return fmt.Errorf("dynamodb: enqueue %s: %w", alertKey, err)
+		}
+	}
 	exp := s.alertExpiry()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.limit)
 	for _, sink := range slices.Compact(slices.Sorted(slices.Values(sinks))) {
 		g.Go(func() error {
-			it := item{"alert_key": sv(alertKey), "sink": sv(sink), "status": sv(string(iamwatch.DeliveryPending)), "attempts": nv(0)}
-			setMillis(it, "next_try", now)
-			if exp > 0 {
-				setN(it, attrExpires, exp)
-			}
-			_, err := s.db.PutItem(gctx, &dynamodb.PutItemInput{
-				TableName: aws.String(s.t.Deliveries), Item: it,
-				ConditionExpression: aws.String("attribute_not_exists(sink)"),
-			})
-			if _, ok := isConditionFailed(err); ok {
-				return nil
-			}
-			if err != nil {
+			if err := s.enqueueOne(gctx, alertKey, sink, sev, now, exp); err != nil {
 				return fmt.Errorf("dynamodb: enqueue %s to %s: %w", alertKey, sink, err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+func (s *Store) enqueueOne(ctx context.Context, alertKey, sink string, sev int64, now time.Time, exp int64) error {
+	it := item{"alert_key": sv(alertKey), "sink": sv(sink), "status": sv(string(iamwatch.DeliveryPending)), "attempts": nv(0), "severity": nv(sev)}
+	setMillis(it, "next_try", now)
+	if exp > 0 {
+		setN(it, attrExpires, exp)
+	}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.t.Deliveries), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(sink)"),
+	})
+	if _, ok := isConditionFailed(err); !ok {
+		return err
+	}
+	// Present: raise the severity of a pending pair (it keeps its place),
+	// or make a settled one pending again.
+	key := item{"alert_key": sv(alertKey), "sink": sv(sink)}
+	names := map[string]string{"#s": "status", "#sev": "severity"}
+	values := item{":p": sv(string(iamwatch.DeliveryPending)), ":sev": nv(sev)}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.t.Deliveries), Key: key,
+		UpdateExpression:          aws.String("SET #sev = :sev"),
+		ConditionExpression:       aws.String("#s = :p AND #sev < :sev"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if _, ok := isConditionFailed(err); !ok {
+		return err
+	}
+	values[":zero"], values[":now"], values[":empty"] = nv(0), nv(now.UnixMilli()), sv("")
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.t.Deliveries), Key: key,
+		UpdateExpression:          aws.String("SET #sev = :sev, #s = :p, attempts = :zero, next_try = :now, last_error = :empty REMOVE sent_at"),
+		ConditionExpression:       aws.String("#s <> :p AND #sev < :sev"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return nil // at this severity or above already
+	}
+	return err
 }
 
 func deliveryFromItem(it item) (iamwatch.Delivery, error) {
@@ -58,6 +102,11 @@ func deliveryFromItem(it item) (iamwatch.Delivery, error) {
 		return d, fmt.Errorf("delivery %s/%s: %w", d.AlertKey, d.Sink, err)
 	}
 	d.Attempts = int(n)
+	sev, err := getN(it, "severity")
+	if err != nil {
+		return d, fmt.Errorf("delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	}
+	d.Severity = iamwatch.Severity(sev)
 	if d.NextTry, err = getMillis(it, "next_try"); err != nil {
 		return d, fmt.Errorf("delivery %s/%s: %w", d.AlertKey, d.Sink, err)
 	}

@@ -10,9 +10,11 @@ import (
 	"github.com/iamwatch/iamwatch"
 )
 
-// Enqueue adds a pending delivery of the alert to each sink, due at now;
-// pairs already present are left as they are. The alert must have been
-// claimed (stored) first.
+// Enqueue adds a pending delivery of the alert to each sink, due at now, at
+// the alert's stored severity (see iamwatch.Outbox). A pair present at that
+// severity or above is left as it is; below it, the pair takes the new
+// severity and, once sent or failed, is pending again. The alert must have
+// been claimed (stored) first.
 func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error {
 	if len(sinks) == 0 {
 		return nil
@@ -22,10 +24,26 @@ func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, no
 		return fmt.Errorf("sqlite: enqueue %s: %w", alertKey, err)
 	}
 	defer tx.Rollback()
+	var sev int
+	switch err := tx.QueryRowContext(ctx, `SELECT severity FROM alerts WHERE dedup_key = ?`, alertKey).Scan(&sev); {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite: enqueue %s: the alert is not stored: %w", alertKey, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: enqueue %s: %w", alertKey, err)
+	}
 	for _, sink := range sinks {
-		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_key, sink, status, next_try)
-			VALUES (?, ?, 'pending', ?) ON CONFLICT (alert_key, sink) DO NOTHING`,
-			alertKey, sink, wallTime(now))
+		// In SET, the column names are the stored row's values.
+		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_key, sink, status, next_try, severity)
+			VALUES (?, ?, 'pending', ?, ?)
+			ON CONFLICT (alert_key, sink) DO UPDATE SET
+				severity   = excluded.severity,
+				attempts   = CASE status WHEN 'pending' THEN attempts ELSE 0 END,
+				next_try   = CASE status WHEN 'pending' THEN next_try ELSE excluded.next_try END,
+				last_error = CASE status WHEN 'pending' THEN last_error ELSE '' END,
+				sent_at    = CASE status WHEN 'pending' THEN sent_at ELSE '' END,
+				status     = 'pending'
+			WHERE excluded.severity > deliveries.severity`,
+			alertKey, sink, wallTime(now), sev)
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue %s to %s: %w", alertKey, sink, err)
 		}
@@ -36,7 +54,7 @@ func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, no
 	return nil
 }
 
-const deliveryColumns = "d.alert_key, d.sink, d.status, d.attempts, d.next_try, d.last_error, d.sent_at"
+const deliveryColumns = "d.alert_key, d.sink, d.status, d.attempts, d.next_try, d.last_error, d.sent_at, d.severity"
 
 // deliveryScan holds the text forms of a delivery row while it is scanned.
 type deliveryScan struct {
@@ -45,7 +63,7 @@ type deliveryScan struct {
 }
 
 func (ds *deliveryScan) dest() []any {
-	return []any{&ds.d.AlertKey, &ds.d.Sink, &ds.status, &ds.d.Attempts, &ds.next, &ds.d.LastError, &ds.sentAt}
+	return []any{&ds.d.AlertKey, &ds.d.Sink, &ds.status, &ds.d.Attempts, &ds.next, &ds.d.LastError, &ds.sentAt, &ds.d.Severity}
 }
 
 func (ds *deliveryScan) delivery() (iamwatch.Delivery, error) {

@@ -191,6 +191,9 @@ func TestRollupMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := s.w.Exec("ALTER TABLE deliveries DROP COLUMN severity"); err != nil { // version 4's
+		t.Fatal(err)
+	}
 	if _, err := s.w.Exec("PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}

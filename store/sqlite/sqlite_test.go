@@ -45,7 +45,7 @@ func TestSchemaColumns(t *testing.T) {
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
 			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id"},
 		"threshold_hits": {"id", "rule", "grp", "event_id", "time"},
-		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at"},
+		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at", "severity"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
 	}
 	for table, cols := range want {
@@ -440,5 +440,39 @@ func TestTwoHandles(t *testing.T) {
 				t.Errorf("alert %s counts %d events, want 4 (the last claim sees both handles' hits)", al.DedupKey, al.Count)
 			}
 		}
+	}
+}
+
+// Migration 4 gives existing deliveries their alert's severity: a delivery
+// sent before the upgrade is not sent again by the next enqueue.
+func TestDeliverySeverityMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, path)
+	a := iamwatch.Alert{DedupKey: "k", Rule: "r", Severity: iamwatch.SeverityHigh, Time: time.Date(2024, 5, 1, 7, 0, 0, 0, time.UTC), EventIDs: []string{"e1"}}
+	if _, err := iamwatch.ClaimAlert(ctx, s, a); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	if err := s.Enqueue(ctx, "k", []string{"slack"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = openTest(t, path)
+	defer s.Close()
+	if err := s.Enqueue(ctx, "k", []string{"slack"}, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Deliveries(ctx, "k")
+	if err != nil || len(ds) != 1 || ds[0].Status != iamwatch.DeliverySent || ds[0].Severity != iamwatch.SeverityHigh {
+		t.Errorf("after the migration and a re-enqueue: %+v, %v; want sent at high", ds, err)
 	}
 }

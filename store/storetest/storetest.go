@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/Claim", testOutboxClaim},
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/SettledStays", testOutboxSettledStays},
+		{"Outbox/Escalation", testOutboxEscalation},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
 	}
@@ -494,6 +495,66 @@ func testOutboxEnqueue(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 	if ds := deliveries(t, ctx, s, "no-such-alert"); len(ds) != 0 {
 		t.Errorf("Deliveries(no-such-alert) = %+v, want none", ds)
+	}
+}
+
+// An incident whose stored severity rises is sent again to a sink that had
+// it, once; a pending delivery keeps its place; a lower claim changes
+// nothing.
+func testOutboxEscalation(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	a := alert("k1", 0, "e-1")
+	a.Severity, a.Count = iamwatch.SeverityMedium, 4
+	claim(t, ctx, s, a, true)
+	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, want ...iamwatch.Delivery) {
+		t.Helper()
+		ds := deliveries(t, ctx, s, "k1")
+		if len(ds) != len(want) {
+			t.Fatalf("%s: Deliveries = %+v, want %+v", step, ds, want)
+		}
+		for i := range want {
+			if !deliveryEqual(ds[i], want[i]) || ds[i].Severity != want[i].Severity {
+				t.Errorf("%s: delivery %d = %+v, want %+v", step, i, ds[i], want[i])
+			}
+		}
+	}
+	sentMedium := iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second), Severity: iamwatch.SeverityMedium}
+	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check("the same severity again",
+		iamwatch.Delivery{AlertKey: "k1", Sink: "email", Status: iamwatch.DeliveryPending, NextTry: wall, Severity: iamwatch.SeverityMedium}, sentMedium)
+
+	a.Severity, a.Count = iamwatch.SeverityHigh, 6
+	claim(t, ctx, s, a, false)
+	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	pendingHigh := iamwatch.Delivery{AlertKey: "k1", Sink: "email", Status: iamwatch.DeliveryPending, NextTry: wall, Severity: iamwatch.SeverityHigh}
+	resentHigh := iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliveryPending, NextTry: wall.Add(time.Minute), Severity: iamwatch.SeverityHigh}
+	check("escalated", pendingHigh, resentHigh)
+	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("escalated, enqueued again", pendingHigh, resentHigh)
+
+	a.Severity, a.Count = iamwatch.SeverityMedium, 5 // an older view: Merge keeps the stored 6
+	claim(t, ctx, s, a, false)
+	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("a lower claim", pendingHigh, resentHigh)
+	due, err := s.Due(ctx, wall.Add(time.Minute), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].Alert.Severity != iamwatch.SeverityHigh || due[1].Alert.Severity != iamwatch.SeverityHigh {
+		t.Errorf("Due = %+v, want both deliveries of the high alert", due)
 	}
 }
 
