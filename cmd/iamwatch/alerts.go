@@ -51,7 +51,7 @@ last_seen, event_ids, …) with a "deliveries" array.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.alerts(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	f.rng.add(fl, "7d")
 	fl.StringVar(&f.rule, "rule", "", "only this rule ID")
 	fl.StringVar(&f.minSeverity, "min-severity", "", "only alerts at or above this severity (info, low, medium, high, critical)")

@@ -6,8 +6,17 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
+
+// dbFlag declares --db, the flag of every command that opens the
+// database. A configuration file's db setting, where a command reads one,
+// comes between the flag and the environment.
+func dbFlag(fl *pflag.FlagSet, p *string) {
+	fl.StringVar(p, "db", "", "SQLite database file (default: the configuration file's db, $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+}
 
 // dbPath returns the database file: the flag, else $IAMWATCH_DB, else
 // $XDG_DATA_HOME/iamwatch/iamwatch.db, else ~/.local/share/iamwatch/iamwatch.db.

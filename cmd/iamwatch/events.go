@@ -43,7 +43,7 @@ column (iamwatch show EVENT_ID prints the whole raw record).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.events(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	f.rng.add(fl, "7d")
 	fl.StringVar(&f.user, "user", "", "user_name, exact")
 	fl.StringVar(&f.eventName, "event-name", "", "event name, e.g. ConsoleLogin")

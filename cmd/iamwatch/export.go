@@ -53,7 +53,7 @@ settings (profile, AWS_REGION, AWS_ENDPOINT_URL_S3).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.export(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	fl.StringVar(&f.to, "to", "", "destination: a directory, or s3://bucket/prefix (required)")
 	f.rng.add(fl, "all")
 	fl.BoolVar(&f.byRegion, "by-region", false, "add a region=… partition under each day")

@@ -102,7 +102,7 @@ already sent are never sent again.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", "", "SQLite database file (default $IAMWATCH_DB)")
+	dbFlag(cmd.Flags(), &db)
 	cmd.Flags().StringVar(&sink, "sink", "", "only this sink's deliveries")
 	return cmd
 }

@@ -33,7 +33,7 @@ run) prunes the same way on the schedule of its retention settings.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.prune(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	fl.StringVar(&f.eventsOlder, "events-older-than", "", `delete events older than this age (e.g. 365d, 52w); "" or "never" keeps them all`)
 	fl.StringVar(&f.alertsOlder, "alerts-older-than", "30d", `delete alerts older than this age; "never" keeps them all`)
 	return cmd

@@ -51,7 +51,7 @@ text instead of running it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return e.query(cmd.Context(), args, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	f.rng.add(fl, "7d")
 	fl.StringVar(&f.user, "user", "", "only this user (user_name, exact); required by user_lookup")
 	fl.StringVar(&f.account, "account", "", "only this account ID")

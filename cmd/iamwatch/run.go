@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -55,36 +54,12 @@ AWS credentials come from the standard chain; endpoints from AWS_ENDPOINT_URL*.`
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.config, "config", "c", "", "configuration file (default $IAMWATCH_CONFIG)")
-	fl.StringVar(&f.db, "db", "", "SQLite database file (overrides the file's db and $IAMWATCH_DB)")
+	dbFlag(fl, &f.db)
 	fl.StringVar(&f.listen, "listen", "", "address of /healthz and /metrics, e.g. 127.0.0.1:9108")
 	fl.StringVar(&f.logFormat, "log-format", "", "json or text")
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
 	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
 	return cmd
-}
-
-// loadConfig reads the configuration file (path, else $IAMWATCH_CONFIG) and
-// applies the IAMWATCH_* environment.
-func (e *env) loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		path = e.getenv("IAMWATCH_CONFIG")
-	}
-	if path == "" {
-		return nil, usageErrorf("no configuration: give --config FILE or set IAMWATCH_CONFIG (iamwatch init writes an example)")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	cfg, err := config.Parse(f, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.ApplyEnv(e.getenv); err != nil {
-		return nil, err
-	}
-	return cfg, nil
 }
 
 func (e *env) runDaemon(ctx context.Context, f runFlags) error {

@@ -59,7 +59,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 		RunE: func(cmd *cobra.Command, args []string) error { return e.scan(cmd, args, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	fl.StringVar(&f.keep, "keep", "identity", "which events to store: identity (iam, sts, signin, sso) or all")
 	fl.StringVarP(&f.output, "output", "o", "text", "output: text or json (one JSON object a line)")
 	fl.StringVar(&f.format, "format", "auto", "input format: auto, trail, lines, array, record, eventbridge, lookup")

@@ -26,7 +26,7 @@ value, and safe to print.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return e.show(cmd.Context(), db, args[0]) },
 	}
-	cmd.Flags().StringVar(&db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(cmd.Flags(), &db)
 	return cmd
 }
 

@@ -41,7 +41,7 @@ effect at the next poll); --resume KEY starts it again.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.status(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file (default: the configuration's, $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
+	dbFlag(fl, &f.db)
 	fl.StringVarP(&f.config, "config", "c", "", "configuration file, for its db setting")
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
 	fl.StringSliceVar(&f.pause, "pause", nil, "pause the stream of this checkpoint key (repeatable)")
