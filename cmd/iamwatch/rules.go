@@ -202,15 +202,6 @@ func showRule(e *env, r *detect.Rule) error {
 	return err
 }
 
-// safeText2 is safeText for several lines: newlines are kept.
-func safeText2(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = safeText(l)
-	}
-	return strings.Join(lines, "\n")
-}
-
 func newRulesTestCmd(e *env) *cobra.Command {
 	var f rulesFlags
 	var verbose bool

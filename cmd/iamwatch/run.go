@@ -1,29 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	awssm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 
 	"github.com/iamwatch/iamwatch/config"
 	"github.com/iamwatch/iamwatch/daemon"
-	"github.com/iamwatch/iamwatch/notify"
-	"github.com/iamwatch/iamwatch/notify/email"
-	"github.com/iamwatch/iamwatch/notify/jsonl"
-	"github.com/iamwatch/iamwatch/notify/pagerduty"
-	"github.com/iamwatch/iamwatch/notify/secretsmanager"
-	"github.com/iamwatch/iamwatch/notify/ses"
-	"github.com/iamwatch/iamwatch/notify/slack"
-	"github.com/iamwatch/iamwatch/notify/sns"
-	"github.com/iamwatch/iamwatch/notify/ssm"
-	"github.com/iamwatch/iamwatch/notify/teams"
-	"github.com/iamwatch/iamwatch/notify/webhook"
 )
 
 type runFlags struct {
@@ -50,7 +35,7 @@ The configuration file is --config, else $IAMWATCH_CONFIG; ` + "`iamwatch init`"
 example. Flags override environment variables, which override the file.
 AWS credentials come from the standard chain; endpoints from AWS_ENDPOINT_URL*.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return e.runDaemon(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return e.runDaemon(cmd, f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.config, "config", "c", "", "configuration file (default $IAMWATCH_CONFIG)")
@@ -62,16 +47,17 @@ AWS credentials come from the standard chain; endpoints from AWS_ENDPOINT_URL*.`
 	return cmd
 }
 
-func (e *env) runDaemon(ctx context.Context, f runFlags) error {
+func (e *env) runDaemon(cmd *cobra.Command, f runFlags) error {
+	ctx := cmd.Context()
 	cfg, err := e.loadConfig(f.config)
 	if err != nil {
 		return err
 	}
-	for dst, v := range map[*string]string{&cfg.DB: f.db, &cfg.Server.Listen: f.listen, &cfg.Log.Format: f.logFormat, &cfg.Log.Level: f.logLevel} {
-		if v != "" {
-			*dst = v
-		}
-	}
+	fl := cmd.Flags() // flags win over the file, as in scan
+	overFile(fl, "db", &cfg.DB, f.db)
+	overFile(fl, "listen", &cfg.Server.Listen, f.listen)
+	overFile(fl, "log-format", &cfg.Log.Format, f.logFormat)
+	overFile(fl, "log-level", &cfg.Log.Level, f.logLevel)
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -118,27 +104,4 @@ func newLogger(e *env, c config.Log) *slog.Logger {
 		return slog.New(slog.NewTextHandler(e.stderr, opt))
 	}
 	return slog.New(slog.NewJSONHandler(e.stderr, opt))
-}
-
-// sinkBuilders maps each sink type to its builder.
-func sinkBuilders(awsCfg aws.Config) map[string]notify.Builder {
-	load := func(context.Context) (aws.Config, error) { return awsCfg, nil }
-	return map[string]notify.Builder{
-		"slack": slack.Build, "teams": teams.Build, "pagerduty": pagerduty.Build, "webhook": webhook.Build,
-		"jsonl": jsonl.Build, "email": email.BuildSMTP, "sns": sns.Builder(load), "ses": ses.Builder(load),
-	}
-}
-
-// daemonSinks builds the configured notification sinks, with secret
-// references resolved from the environment, files, SSM and Secrets Manager.
-func (e *env) daemonSinks(ctx context.Context, c notify.Config, awsCfg aws.Config, log *slog.Logger) (map[string]notify.Sink, error) {
-	builders := sinkBuilders(awsCfg)
-	resolver := &notify.Resolver{
-		Getenv: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" },
-		Lookups: map[string]notify.SecretLookup{
-			"ssm":            ssm.Lookup(awsssm.NewFromConfig(awsCfg)),
-			"secretsmanager": secretsmanager.Lookup(awssm.NewFromConfig(awsCfg)),
-		},
-	}
-	return notify.BuildSinks(ctx, c, builders, notify.Deps{Secrets: resolver, Now: e.now, Stdout: e.stdout, Logger: log})
 }

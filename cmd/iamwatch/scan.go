@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/iamwatch/iamwatch"
@@ -80,135 +80,204 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	return cmd
 }
 
+// scan reads as the other commands do: the flags and the configuration
+// file become scanOptions, runScan does the scan, and its outcome is
+// printed and turned into the exit code.
 func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
-	ctx := cmd.Context()
-	var detectCfg detect.Config
-	var notifyCfg *notify.Config
+	opt, err := e.scanOptions(cmd, args, f)
+	if err != nil {
+		return err
+	}
+	out, err := e.runScan(cmd.Context(), opt)
+	p := newAlertPrinter(e.stdout, opt.output)
+	for _, a := range out.alerts {
+		p.alert(a)
+	}
+	if out.report.Interrupted {
+		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
+	}
+	p.summary(out.report)
+	if out.delivered != nil {
+		fs := out.delivered
+		fmt.Fprintf(e.stderr, "iamwatch: delivered %d alerts in %d messages; %d to retry later, %d failed (iamwatch alerts shows why)\n",
+			fs.Sent, fs.Messages, fs.Retrying+fs.Deferred, fs.Failed)
+	}
+	if err != nil {
+		return err
+	}
+	return opt.exit(out)
+}
+
+// scanOptions is what one scan does, from its flags over its configuration
+// file.
+type scanOptions struct {
+	db         string
+	inputs     []pipeline.Input
+	pipeline   pipeline.Options // Filter; the detector and delivery are built by runScan
+	read       pipeline.ReadOptions
+	detect     bool
+	rules      []string
+	detection  detect.Config
+	notify     *notify.Config // nil: no delivery
+	output     string
+	strict     bool
+	failOn     iamwatch.Severity // -1: never
+	cpuProfile string
+}
+
+// scanOutcome is what a scan did.
+type scanOutcome struct {
+	report    pipeline.Report
+	alerts    []iamwatch.Alert // the new alerts as stored at the end, by time
+	delivered *notify.FlushStats
+}
+
+// exit is the scan's exit status: nothing readable, --strict or --fail-on.
+func (o *scanOptions) exit(out scanOutcome) error {
+	rep := out.report
+	if rep.Events == 0 && rep.RecordsRejected+rep.InputsRejected > 0 {
+		return fmt.Errorf("nothing could be read: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)
+	}
+	if o.strict && (rep.RecordsRejected > 0 || rep.InputsRejected > 0) {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("--strict: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)}
+	}
+	if o.failOn >= 0 {
+		for _, a := range out.alerts {
+			if a.Severity >= o.failOn {
+				return &exitCodeError{code: exitAlerted, err: fmt.Errorf("alert at or above %s", o.failOn)}
+			}
+		}
+	}
+	return nil
+}
+
+// scanOptions merges the flags over the configuration file (flags win) and
+// checks them.
+func (e *env) scanOptions(cmd *cobra.Command, args []string, f scanFlags) (*scanOptions, error) {
+	fl := cmd.Flags()
+	o := &scanOptions{db: f.db, detect: !f.noDetect, rules: f.rules, output: f.output, strict: f.strict, failOn: -1, cpuProfile: f.cpuProfile}
 	if f.notify && f.config == "" && e.getenv("IAMWATCH_CONFIG") == "" {
-		return usageErrorf("--notify needs a configuration file with a notify section (--config FILE or IAMWATCH_CONFIG)")
+		return nil, usageErrorf("--notify needs a configuration file with a notify section (--config FILE or IAMWATCH_CONFIG)")
 	}
 	if f.config != "" || e.getenv("IAMWATCH_CONFIG") != "" {
 		cfg, err := e.loadConfig(f.config)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		// Flags win over the file.
-		if f.db == "" {
-			f.db = cfg.DB
-		}
-		if !cmd.Flags().Changed("keep") {
-			f.keep = cfg.Keep
-		}
-		if !cmd.Flags().Changed("keep-service-events") {
-			f.keepService = cfg.Filter.KeepServiceEvents
-		}
+		overFile(fl, "db", &cfg.DB, f.db)
+		overFile(fl, "keep", &cfg.Keep, f.keep)
+		overFile(fl, "keep-service-events", &cfg.Filter.KeepServiceEvents, f.keepService)
+		o.db, f.keep, f.keepService = cfg.DB, cfg.Keep, cfg.Filter.KeepServiceEvents
 		f.ignoreRoles = append(cfg.Filter.IgnoreRoles, f.ignoreRoles...)
-		f.rules = append(cfg.Rules, f.rules...)
-		detectCfg = cfg.Detection
+		o.rules = append(cfg.Rules, f.rules...)
+		o.detection = cfg.Detection
 		if f.notify {
 			if len(cfg.Notify.Sinks) == 0 {
-				return usageErrorf("--notify: the configuration file has no notify sinks")
+				return nil, usageErrorf("--notify: the configuration file has no notify sinks")
 			}
-			notifyCfg = &cfg.Notify
+			o.notify = &cfg.Notify
 		}
 	}
 	if f.output != "text" && f.output != "json" {
-		return usageErrorf("--output must be text or json, not %q", f.output)
+		return nil, usageErrorf("--output must be text or json, not %q", f.output)
 	}
 	keep, err := pipeline.ParseKeep(f.keep)
 	if err != nil {
-		return usageErrorf("--keep: %v", err)
+		return nil, usageErrorf("--keep: %v", err)
 	}
+	o.pipeline.Filter = pipeline.Filter{Keep: keep, DropServiceEvents: !f.keepService, IgnoreRoles: f.ignoreRoles}
 	format, err := cloudtrail.ParseFormat(f.format)
 	if err != nil {
-		return usageErrorf("--format: %v", err)
+		return nil, usageErrorf("--format: %v", err)
 	}
-	failOn := iamwatch.Severity(-1)
+	o.read = pipeline.ReadOptions{Decode: cloudtrail.Options{Format: format}, Workers: f.workers, BatchSize: f.batchSize}
 	if f.failOn != "" {
-		if failOn, err = iamwatch.ParseSeverity(f.failOn); err != nil {
-			return usageErrorf("--fail-on: %v", err)
+		if o.failOn, err = iamwatch.ParseSeverity(f.failOn); err != nil {
+			return nil, usageErrorf("--fail-on: %v", err)
 		}
 	}
-	var inputs []pipeline.Input
 	switch {
 	case f.useSample && len(args) > 0:
-		return usageErrorf("give PATHs or --sample, not both")
+		return nil, usageErrorf("give PATHs or --sample, not both")
 	case f.useSample:
-		inputs, err = pipeline.FromFS(sampledata.FS(), ".")
+		o.inputs, err = pipeline.FromFS(sampledata.FS(), ".")
 	case len(args) == 0:
-		return usageErrorf("scan needs at least one PATH (or --sample)")
+		return nil, usageErrorf("scan needs at least one PATH (or --sample)")
 	default:
-		inputs, err = pipeline.Expand(args, e.stdin)
+		o.inputs, err = pipeline.Expand(args, e.stdin)
 	}
-	if err != nil {
-		return err
-	}
+	return o, err
+}
 
-	st, err := e.openStore(ctx, f.db)
+// overFile sets *file to the flag's value when the flag was given: flags
+// win over the configuration file (scan and run merge them alike).
+func overFile[T any](fl *pflag.FlagSet, name string, file *T, flag T) {
+	if fl.Changed(name) {
+		*file = flag
+	}
+}
+
+// runScan opens the store, reads the inputs through the pipeline, delivers
+// what --notify asks, and reads back the new alerts as stored.
+func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) {
+	var out scanOutcome
+	st, err := e.openStore(ctx, o.db)
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer st.Close()
 
-	out := newAlertPrinter(e.stdout, f.output)
-	var raised struct {
-		sync.Mutex
-		worst iamwatch.Severity
-		any   bool
-		keys  []string // new alerts, printed once the read is done
+	var (
+		mu   sync.Mutex
+		keys []string // new alerts, read back once the read is done
+	)
+	opt := o.pipeline
+	opt.OnNew = func(a iamwatch.Alert) {
+		mu.Lock()
+		keys = append(keys, a.DedupKey)
+		mu.Unlock()
 	}
-	opt := pipeline.Options{
-		Filter: pipeline.Filter{Keep: keep, DropServiceEvents: !f.keepService, IgnoreRoles: f.ignoreRoles},
-		OnNew: func(a iamwatch.Alert) {
-			raised.Lock()
-			if !raised.any || a.Severity > raised.worst {
-				raised.worst, raised.any = a.Severity, true
-			}
-			raised.keys = append(raised.keys, a.DedupKey)
-			raised.Unlock()
-		},
-	}
-	if !f.noDetect {
-		eng, err := e.detector(f.rules, detectCfg, st)
+	if o.detect {
+		eng, err := e.detector(o.rules, o.detection, st)
 		if err != nil {
-			return err
+			return out, err
 		}
 		opt.Detector = eng
 	}
 	var disp *notify.Dispatcher
-	if notifyCfg != nil {
-		if disp, err = e.scanDelivery(ctx, *notifyCfg, st, &opt); err != nil {
-			return err
+	if o.notify != nil {
+		if disp, err = e.scanDelivery(ctx, *o.notify, st, &opt); err != nil {
+			return out, err
 		}
 	}
 	p, err := pipeline.New(st, opt)
 	if err != nil {
-		return err
+		return out, err
 	}
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+	if o.cpuProfile != "" {
+		pf, err := os.Create(o.cpuProfile)
 		if err != nil {
-			return err
+			return out, err
 		}
 		defer pf.Close()
 		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
+			return out, err
 		}
 		defer pprof.StopCPUProfile()
 	}
+	read := o.read
 	// A large first import loads faster without the secondary indexes,
 	// rebuilt at the end, and in larger transactions: each commit rewrites
 	// every page of the event_id index it touched (random keys touch most),
 	// so fewer commits mean fewer bytes written.
-	batchSize := f.batchSize
-	if size := inputBytes(inputs); size >= bulkMinBytes {
+	if size := inputBytes(o.inputs); size >= bulkMinBytes {
 		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if bulk {
-			if batchSize == 0 {
-				batchSize = bulkBatchSize
+			if read.BatchSize == 0 {
+				read.BatchSize = bulkBatchSize
 			}
 			defer func() {
 				if err := finish(context.WithoutCancel(ctx)); err != nil {
@@ -223,51 +292,30 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		// The input list is live for the whole scan (~250 bytes a file,
 		// mostly its path): the limit leaves room for it, or a trail of
 		// 100,000s of files would keep the collector running all along.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit + int64(len(inputs))*bytesPerInput))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit + int64(len(o.inputs))*bytesPerInput))
 	}
-	prog := e.newProgress(len(inputs))
-	rep, err := p.Read(ctx, inputs, pipeline.ReadOptions{
-		Decode:    cloudtrail.Options{Format: format},
-		Workers:   f.workers,
-		BatchSize: batchSize,
-		Progress:  prog.update,
-	})
+	prog := e.newProgress(len(o.inputs))
+	read.Progress = prog.update
+	out.report, err = p.Read(ctx, o.inputs, read)
 	prog.done()
 	// The new alerts as stored at the end: an incident's count, last event
 	// and summary are final then, whatever batches the files fell into.
-	if perr := out.stored(context.WithoutCancel(ctx), st, raised.keys); perr != nil && err == nil {
-		err = perr
-	}
-	if rerr := pipeline.RecordRuleErrors(context.WithoutCancel(ctx), st, rep.RuleErrors, e.now()); rerr != nil && err == nil {
+	alerts, aerr := storedAlerts(context.WithoutCancel(ctx), st, keys)
+	out.alerts = alerts
+	if rerr := pipeline.RecordRuleErrors(context.WithoutCancel(ctx), st, out.report.RuleErrors, e.now()); rerr != nil && err == nil {
 		err = rerr
 	}
-	if rep.Interrupted {
-		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
+	if err == nil {
+		err = aerr
 	}
-	out.summary(rep)
-	if err != nil {
-		return err
+	if err != nil || disp == nil {
+		return out, err
 	}
-	if disp != nil {
-		// Deliver what is due now; what a sink asked to retry later stays in
-		// the outbox for the next scan --notify or the daemon.
-		fs, err := disp.Flush(ctx)
-		fmt.Fprintf(e.stderr, "iamwatch: delivered %d alerts in %d messages; %d to retry later, %d failed (iamwatch alerts shows why)\n",
-			fs.Sent, fs.Messages, fs.Retrying+fs.Deferred, fs.Failed)
-		if err != nil {
-			return err
-		}
-	}
-	if rep.Events == 0 && rep.RecordsRejected+rep.InputsRejected > 0 {
-		return fmt.Errorf("nothing could be read: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)
-	}
-	if f.strict && (rep.RecordsRejected > 0 || rep.InputsRejected > 0) {
-		return &exitCodeError{code: exitError, err: fmt.Errorf("--strict: %d records and %d files rejected", rep.RecordsRejected, rep.InputsRejected)}
-	}
-	if failOn >= 0 && raised.any && raised.worst >= failOn {
-		return &exitCodeError{code: exitAlerted, err: fmt.Errorf("alert at or above %s", failOn)}
-	}
-	return nil
+	// Deliver what is due now; what a sink asked to retry later stays in
+	// the outbox for the next scan --notify or the daemon.
+	fs, err := disp.Flush(ctx)
+	out.delivered = &fs
+	return out, err
 }
 
 // Bulk loading: inputs of at least bulkMinBytes load with the secondary
@@ -340,23 +388,20 @@ func newAlertPrinter(w io.Writer, output string) *alertPrinter {
 	return &alertPrinter{w: w, json: output == "json"}
 }
 
-// stored prints the stored alerts with keys, by time (then key).
-func (p *alertPrinter) stored(ctx context.Context, st iamwatch.AlertStore, keys []string) error {
+// storedAlerts reads the alerts with keys from st, by time (then key).
+func storedAlerts(ctx context.Context, st iamwatch.AlertStore, keys []string) ([]iamwatch.Alert, error) {
 	var as []iamwatch.Alert
 	for _, k := range keys {
 		got, err := st.Alerts(ctx, iamwatch.AlertFilter{Key: k})
 		if err != nil {
-			return err
+			return as, err
 		}
 		as = append(as, got...)
 	}
 	slices.SortFunc(as, func(a, b iamwatch.Alert) int {
 		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.DedupKey, b.DedupKey))
 	})
-	for _, a := range as {
-		p.alert(a)
-	}
-	return nil
+	return as, nil
 }
 
 func (p *alertPrinter) alert(a iamwatch.Alert) {
@@ -433,32 +478,6 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	if n := r.RecordsRejected + r.InputsRejected - len(r.Rejections); n > 0 {
 		fmt.Fprintf(w, "  … and %d more rejections\n", n)
 	}
-}
-
-func writeJSONLine(w io.Writer, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
-		return
-	}
-	_, _ = w.Write(append(b, '\n')) // stdout: a failed write is the reader gone
-}
-
-// safeText makes untrusted text safe for a terminal: control characters
-// (escape sequences, carriage returns) are shown as \x.. escapes.
-func safeText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteRune(' ')
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&b, "\\x%02x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // progress draws a one-line progress report on stderr when it is a
