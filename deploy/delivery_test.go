@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -145,6 +144,6 @@ func TestIdentityHistoryDelivers(t *testing.T) {
 	// (GetRole, among the highest-volume events) is not history.
 	getRole := []byte(`{"eventSource":"iam.amazonaws.com","eventName":"GetRole","eventType":"AwsApiCall","readOnly":true,"userIdentity":{"type":"AssumedRole"}}`)
 	if ev := envelope(t, getRole); delivered(rs, ev) {
-		t.Error(fmt.Sprintf("a read-only GetRole call reaches the real-time function: %v", ev))
+		t.Errorf("a read-only GetRole call reaches the real-time function: %v", ev)
 	}
 }

@@ -877,7 +877,9 @@ func TestExportLookback(t *testing.T) {
 			t.Fatalf("%s: schedule %q is not a rate in hours or days", sched, deref(rule.ScheduleExpression))
 		}
 		var n int
-		fmt.Sscan(m[1], &n)
+		if _, err := fmt.Sscan(m[1], &n); err != nil {
+			t.Fatalf("%s: %v", sched, err)
+		}
 		periodHours := n
 		if strings.HasPrefix(m[2], "day") {
 			periodHours = n * 24
