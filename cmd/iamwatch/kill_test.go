@@ -77,7 +77,7 @@ func startChild(t *testing.T, cfgPath, logPath string, env map[string]string) *d
 	go func() { c.done <- cmd.Wait(); _ = logf.Close() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = <-c.done // killed: the wait error says so
+		<-c.done //nolint:errcheck // killed: its wait error is expected
 	})
 	return c
 }
