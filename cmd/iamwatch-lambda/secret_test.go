@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -101,6 +100,19 @@ func TestNotifierSecretSetAfterDeploy(t *testing.T) {
 	if n := hooked.Load(); n != 1 {
 		t.Errorf("webhook received %d requests after the secret was set, want 1", n)
 	}
+	// The stack's own alarms reach the webhook through the same wiring.
+	alarm := `{"AlarmName":"iamwatch-RealtimeErrorsAlarm-X1","AlarmDescription":"iamwatch real-time function errors","AWSAccountId":"111122223333",` +
+		`"NewStateValue":"ALARM","OldStateValue":"OK","NewStateReason":"Threshold Crossed","StateChangeTime":"2024-06-03T10:00:00.000+0000"}`
+	b, err := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "Sns": map[string]any{"MessageId": "m-2", "Message": alarm}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Invoke(ctx, b); err != nil {
+		t.Fatalf("notifier, alarm: %v", err)
+	}
+	if n := hooked.Load(); n != 2 {
+		t.Errorf("webhook received %d requests after an alarm, want 2", n)
+	}
 	// Within the TTL the secret is not read again.
 	before := secrets.calls
 	if _, err := h.Invoke(ctx, []byte(`{"iamwatch":"flush"}`)); err != nil {
@@ -125,5 +137,3 @@ func snsEvent(t *testing.T, alerts ...iamwatch.Alert) json.RawMessage {
 	}
 	return b
 }
-
-var _ = context.Background

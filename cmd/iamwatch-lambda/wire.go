@@ -217,6 +217,7 @@ func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Confi
 		_, notify := n.current(ctx)
 		return notify(ctx, alerts)
 	}
+	d.Alarms = store // the stack's CloudWatch alarms reach Slack, Teams and webhooks too.
 	return nil
 }
 
