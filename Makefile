@@ -11,7 +11,7 @@ BENCH_PROFILE ?= services
 BENCH_RUNS ?= 1
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short bench bench-data bench-queries fuzz lint sample demo corpus-check clean
+.PHONY: all build test test-short bench bench-data bench-queries fuzz lint lint-cfn sample demo corpus-check clean
 
 all: build test
 
@@ -63,11 +63,21 @@ fuzz:
 	  done; \
 	done
 
-## lint: go vet and staticcheck (a Go tool dependency, works offline once the module cache is warm).
+## lint: go vet, staticcheck (a Go tool dependency, works offline once the module cache is warm)
+## and cfn-lint over every CloudFormation template we ship (skipped, saying so, when absent).
 lint:
 	$(GO) vet $(PKGS)
 	@if $(GO) tool -n staticcheck >/dev/null 2>&1; then $(GO) tool staticcheck $(PKGS); \
 	else echo "lint: staticcheck could not be built here; skipped (go vet ran)"; fi
+	@if command -v cfn-lint >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-cfn; \
+	else echo "lint: cfn-lint is not installed (pip install cfn-lint); CloudFormation templates not linted"; fi
+
+## lint-cfn: cfn-lint over the shipped templates, for a home and a non-home region (fails when
+## cfn-lint is missing; CI runs it).
+CFN_TEMPLATES ?= deploy/template.yaml deploy/forwarder.yaml
+CFN_REGIONS   ?= us-east-1 eu-west-1
+lint-cfn:
+	cfn-lint --regions $(CFN_REGIONS) -- $(CFN_TEMPLATES)
 
 ## corpus-check: run the decoder and the rules over the real public samples in ../shared/corpus (when present).
 CORPUS ?= $(abspath ../shared/corpus)
