@@ -492,7 +492,7 @@ func TestLeastPrivilege(t *testing.T) {
 				var wantTables []string
 				for _, tb := range spec.Tables {
 					wantTables = append(wantTables, "getatt:"+tb+".Arn")
-					if tb == "EventsTable" || tb == "HitsTable" {
+					if tb == "HitsTable" { // the only table with an index.
 						wantTables = append(wantTables, "sub:${"+tb+".Arn}/index/*")
 					}
 				}
@@ -913,6 +913,53 @@ func TestTrailKey(t *testing.T) {
 	for _, res := range grants(scenarios["defaults"]) {
 		if slices.Contains(res, trailKey) {
 			t.Errorf("without TrailKmsKeyArn the real-time role still grants kms:Decrypt on %v", res)
+		}
+	}
+}
+
+// TestIndexesRead: every secondary index of the tables is read by the store
+// (an IndexName in a query of store/dynamodb). An index nobody reads costs
+// a write unit per item on every put, storage, and a partition key that
+// can throttle the base table (GSI back-pressure).
+func TestIndexesRead(t *testing.T) {
+	consts := map[string]string{} // Go constant → index name
+	read := map[string]bool{}
+	constRE := regexp.MustCompile(`(\w+)\s*=\s*"([\w-]+)"`)
+	useRE := regexp.MustCompile(`IndexName:\s*aws\.String\((\w+)\)`)
+	files, err := filepath.Glob("../store/dynamodb/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range constRE.FindAllStringSubmatch(string(b), -1) {
+			consts[m[1]] = m[2]
+		}
+		if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "tables.go") {
+			continue // the definitions themselves, and tests.
+		}
+		for _, m := range useRE.FindAllStringSubmatch(string(b), -1) {
+			read[m[1]] = true
+		}
+	}
+	readNames := map[string]bool{}
+	for c := range read {
+		readNames[consts[c]] = true
+	}
+	tpl := parse(t, deploy.Template, nil)
+	for id, tb := range tpl.GetAllDynamoDBTableResources() {
+		for _, g := range tb.GlobalSecondaryIndexes {
+			if !readNames[g.IndexName] {
+				t.Errorf("%s: global index %s is never read by store/dynamodb", id, g.IndexName)
+			}
+		}
+		for _, l := range tb.LocalSecondaryIndexes {
+			if !readNames[l.IndexName] {
+				t.Errorf("%s: local index %s is never read by store/dynamodb", id, l.IndexName)
+			}
 		}
 	}
 }
