@@ -963,3 +963,73 @@ func TestIndexesRead(t *testing.T) {
 		}
 	}
 }
+
+// TestDataProtection: the audit history survives a mistaken delete, and the
+// stack's resource policies refuse what nobody should do: the events and
+// alerts tables have deletion protection; the analytics bucket keeps
+// overwritten and deleted exports as old versions for 30 days; every queue
+// and bucket policy denies requests without TLS; the services allowed to
+// use the alert key or send dead letters are scoped to this account's
+// alarms and this account's rules (confused deputy).
+func TestDataProtection(t *testing.T) {
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tpl := parse(t, deploy.Template, params)
+			for _, id := range []string{"EventsTable", "AlertsTable"} {
+				tb, err := tpl.GetDynamoDBTableWithName(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !deref(tb.DeletionProtectionEnabled) {
+					t.Errorf("%s has no deletion protection", id)
+				}
+			}
+			b, err := tpl.GetS3BucketWithName("AnalyticsBucket")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.VersioningConfiguration == nil || b.VersioningConfiguration.Status != "Enabled" {
+				t.Errorf("analytics bucket versioning %+v, want Enabled", b.VersioningConfiguration)
+			}
+			kept := false
+			for _, r := range b.LifecycleConfiguration.Rules {
+				if r.NoncurrentVersionExpiration != nil && r.NoncurrentVersionExpiration.NoncurrentDays == 30 {
+					kept = true
+				}
+			}
+			if !kept {
+				t.Error("analytics bucket: old versions of exports do not expire after 30 days")
+			}
+			policies := map[string]any{}
+			for id, q := range tpl.GetAllSQSQueuePolicyResources() {
+				policies[id] = q.PolicyDocument
+			}
+			for id, p := range tpl.GetAllS3BucketPolicyResources() {
+				policies[id] = p.PolicyDocument
+			}
+			if len(policies) < 3 {
+				t.Errorf("resource policies %v: want the ingest queue's, the dead-letter queue's and the bucket's", slices.Sorted(maps.Keys(policies)))
+			}
+			for id, doc := range policies {
+				if !strings.Contains(fmt.Sprint(toMapAny(map[string]any{"p": doc})), "aws:SecureTransport:false") {
+					t.Errorf("%s does not deny requests without TLS", id)
+				}
+			}
+			for id, want := range map[string]string{"DeadLetterQueuePolicy": "aws:SourceAccount", "AlertsKey": "aws:SourceArn"} {
+				var doc any
+				if id == "AlertsKey" {
+					k, err := tpl.GetKMSKeyWithName(id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					doc = k.KeyPolicy
+				} else {
+					doc = policies[id]
+				}
+				if !strings.Contains(fmt.Sprint(doc), want) {
+					t.Errorf("%s: service principals are not restricted by %s", id, want)
+				}
+			}
+		})
+	}
+}
