@@ -1033,3 +1033,36 @@ func TestDataProtection(t *testing.T) {
 		})
 	}
 }
+
+// TestIngestBounded: a backlog of trail files cannot take every instance of
+// the real-time function (which also serves EventBridge): the ingest queue
+// mapping caps its concurrency.
+func TestIngestBounded(t *testing.T) {
+	tpl := parse(t, deploy.Template, scenarios["everything"])
+	m, err := tpl.GetLambdaEventSourceMappingWithName("RealtimeIngestMapping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ScalingConfig == nil || m.ScalingConfig.MaximumConcurrency == nil || *m.ScalingConfig.MaximumConcurrency > 10 {
+		t.Errorf("ingest mapping scaling %+v: want a maximum concurrency of at most 10", m.ScalingConfig)
+	}
+}
+
+// TestForwarderResilient: forwarded events that EventBridge cannot deliver
+// to the home bus after its retries land in a dead-letter queue (with an
+// alarm-free depth to inspect) instead of vanishing, and an instance in
+// the home region is not an empty stack.
+func TestForwarderResilient(t *testing.T) {
+	tpl := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	for id, r := range tpl.GetAllEventsRuleResources() {
+		for _, tg := range r.Targets {
+			if tg.DeadLetterConfig == nil || deref(tg.DeadLetterConfig.Arn) != "getatt:ForwardDeadLetterQueue.Arn" || tg.RetryPolicy == nil {
+				t.Errorf("forwarder rule %s target %s: dead letters %+v, retry %+v", id, tg.Id, tg.DeadLetterConfig, tg.RetryPolicy)
+			}
+		}
+	}
+	home := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1"}) // the tests' region is us-east-1.
+	if len(home.Resources) == 0 {
+		t.Error("the forwarder in the home region has no resources: CloudFormation refuses an empty stack")
+	}
+}
