@@ -445,6 +445,19 @@ func TestLeastPrivilege(t *testing.T) {
 						want["kms:Decrypt"], want["kms:GenerateDataKey"] = true, true // the topic is KMS-encrypted.
 					}
 				}
+				if spec.Access != nil { // per table: the union of the tables' actions.
+					for act := range want {
+						if strings.HasPrefix(act, "dynamodb:") {
+							delete(want, act)
+						}
+					}
+					for _, acts := range spec.Access {
+						for _, act := range acts {
+							want[act] = true
+						}
+					}
+				}
+				perTable := map[string][]string{} // table resource → DynamoDB actions granted on it.
 				if a := deploy.AdapterObjects; spec.Uses(a) && params["TrailBucketName"] == nil {
 					delete(want, "s3:GetObject") // no trail bucket: nothing to read.
 				}
@@ -477,6 +490,9 @@ func TestLeastPrivilege(t *testing.T) {
 					}
 					if slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 						tables = append(tables, res...)
+						for _, r := range res {
+							perTable[r] = append(perTable[r], acts...)
+						}
 					}
 				}
 				for _, a := range slices.Sorted(maps.Keys(want)) {
@@ -500,6 +516,12 @@ func TestLeastPrivilege(t *testing.T) {
 				sort.Strings(wantTables)
 				if !slices.Equal(tables, wantTables) {
 					t.Errorf("%s: store resources %v, want %v", spec.RoleID, tables, wantTables)
+				}
+				for tb, acts := range spec.Access {
+					got, want := slices.Sorted(slices.Values(perTable["getatt:"+tb+".Arn"])), slices.Sorted(slices.Values(acts))
+					if !slices.Equal(got, want) {
+						t.Errorf("%s: on %s grants %v, want exactly %v", spec.RoleID, tb, got, want)
+					}
 				}
 			}
 		})

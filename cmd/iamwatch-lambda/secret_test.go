@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/lambda"
 	"github.com/iamwatch/iamwatch/store/dynamodb"
@@ -53,7 +55,8 @@ func TestNotifierSecretSetAfterDeploy(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(hook.Close)
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", dyn.Endpoint)
+	rec, ddb := recordDynamoDB(t, dyn.Endpoint)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb)
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", sm.URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -94,6 +97,7 @@ func TestNotifierSecretSetAfterDeploy(t *testing.T) {
 	if _, err := iamwatch.ClaimAlert(ctx, st, a); err != nil {
 		t.Fatal(err)
 	}
+	rec.calls = map[[2]string]bool{} // from here on, the notifier's own calls.
 	if _, err := h.Invoke(ctx, snsEvent(t, a)); err != nil {
 		t.Fatalf("notifier: %v", err)
 	}
@@ -112,6 +116,18 @@ func TestNotifierSecretSetAfterDeploy(t *testing.T) {
 	}
 	if n := hooked.Load(); n != 2 {
 		t.Errorf("webhook received %d requests after an alarm, want 2", n)
+	}
+	// Least privilege, checked against the calls made: every DynamoDB call
+	// of the notifier is one its role grants on that table.
+	spec, _ := deploy.Spec(deploy.Notifier)
+	logical := map[string]string{tables.Alerts: "AlertsTable", tables.Deliveries: "DeliveriesTable", tables.Events: "EventsTable",
+		tables.Hits: "HitsTable", tables.Control: "ControlTable"}
+	for tb, acts := range rec.byTable() {
+		for _, act := range acts {
+			if !slices.Contains(spec.Access[logical[tb]], act) {
+				t.Errorf("the notifier called %s on %s, which its role does not grant (deploy.Functions)", act, logical[tb])
+			}
+		}
 	}
 	// Within the TTL the secret is not read again.
 	before := secrets.calls
