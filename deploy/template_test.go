@@ -20,6 +20,7 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	cfnevents "github.com/awslabs/goformation/v7/cloudformation/events"
 	cfnlambda "github.com/awslabs/goformation/v7/cloudformation/lambda"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
@@ -66,8 +67,11 @@ func raw(t *testing.T, b []byte) map[string]any {
 func conditions(t *testing.T, r map[string]any, params map[string]any) map[string]bool {
 	t.Helper()
 	paramValue := func(name string) any {
-		if name == "AWS::Region" {
+		switch name {
+		case "AWS::Region":
 			return "us-east-1"
+		case "AWS::AccountId":
+			return "123456789012" // what goformation resolves it to.
 		}
 		if v, ok := params[name]; ok {
 			return v
@@ -254,12 +258,18 @@ func TestReferences(t *testing.T) {
 							}
 						case "Fn::Sub":
 							s, _ := x.(string)
+							var vars map[string]any // Fn::Sub's own variables.
 							if l, ok := x.([]any); ok {
 								s = l[0].(string)
+								if len(l) > 1 {
+									vars, _ = l[1].(map[string]any)
+								}
 							}
 							for _, m := range subVar.FindAllStringSubmatch(s, -1) {
 								n, _, _ := strings.Cut(m[1], ".")
-								refOK(where, n)
+								if _, ok := vars[n]; !ok {
+									refOK(where, n)
+								}
 							}
 						case "Fn::If":
 							c := x.([]any)[0].(string)
@@ -273,6 +283,13 @@ func TestReferences(t *testing.T) {
 									t.Errorf("%s: unknown condition %s", where, c)
 								}
 								usedConds[c] = true
+							}
+						case "Fn::Not", "Fn::And", "Fn::Or":
+							// goformation writes a short-form !Condition here as the bare name.
+							for _, a := range x.([]any) {
+								if c, ok := a.(string); ok && conds[c] != nil {
+									usedConds[c] = true
+								}
 							}
 						case "Fn::FindInMap":
 							if mappings[x.([]any)[0].(string)] == nil {
@@ -1086,5 +1103,52 @@ func TestForwarderResilient(t *testing.T) {
 	home := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1"}) // the tests' region is us-east-1.
 	if len(home.Resources) == 0 {
 		t.Error("the forwarder in the home region has no resources: CloudFormation refuses an empty stack")
+	}
+}
+
+// TestOrganization: the documented organisation path. With OrganizationId
+// the home default bus accepts PutEvents from the organisation's accounts
+// only (aws:PrincipalOrgID); with TrailBucketAccount the ingest queue
+// accepts the notifications of an organisation trail's bucket in the
+// log-archive account; a member account's forwarder, given HomeAccountId,
+// sends to that account's bus, from every region including the home one.
+func TestOrganization(t *testing.T) {
+	org := map[string]any{"OrganizationId": "o-a1b2c3d4e5", "TrailBucketName": "org-trail", "TrailBucketAccount": "444455556666"}
+	tpl := parse(t, deploy.Template, org)
+	var bus *cfnevents.EventBusPolicy
+	for _, p := range tpl.GetAllEventsEventBusPolicyResources() {
+		bus = p
+	}
+	if bus == nil {
+		t.Fatal("no event bus policy for the organisation")
+	}
+	if got := fmt.Sprint(bus.Statement); !strings.Contains(got, "aws:PrincipalOrgID:o-a1b2c3d4e5") || !strings.Contains(got, "events:PutEvents") {
+		t.Errorf("bus policy %s: want events:PutEvents for aws:PrincipalOrgID o-a1b2c3d4e5", got)
+	}
+	q, err := tpl.GetSQSQueuePolicyWithName("IngestQueuePolicy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(q.PolicyDocument); !strings.Contains(got, "aws:SourceAccount:444455556666") {
+		t.Errorf("ingest queue policy %s: want the trail bucket's account 444455556666", got)
+	}
+	if len(parse(t, deploy.Template, nil).GetAllEventsEventBusPolicyResources()) != 0 {
+		t.Error("a single-account stack has an event bus policy")
+	}
+
+	member := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "111122223333"}) // the tests' region is us-east-1.
+	rules := member.GetAllEventsRuleResources()
+	if len(rules) == 0 {
+		t.Fatal("a member account's forwarder in the home region forwards nothing")
+	}
+	for id, r := range rules {
+		if arn := r.Targets[0].Arn; !strings.Contains(arn, "${HomeAccount}") {
+			t.Errorf("forwarder rule %s targets %s, want the home account's bus", id, arn)
+		}
+	}
+	// The stack's own account, in its home region, must not forward to itself.
+	self := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "123456789012"}) // goformation's AWS::AccountId.
+	if n := len(self.GetAllEventsRuleResources()); n != 0 {
+		t.Errorf("the forwarder in the stack's own account and region has %d rules; it would forward to its own bus", n)
 	}
 }
