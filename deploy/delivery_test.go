@@ -141,6 +141,15 @@ func TestIdentityHistoryDelivers(t *testing.T) {
 			t.Errorf("%s (%v, readOnly %v) does not reach the history", f, ev["detail-type"], ev["detail"].(map[string]any)["readOnly"])
 		}
 	}
+	// From other regions, through the forwarder: STS is regional.
+	fwd := ebRules(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	b, err := os.ReadFile("../cloudtrail/testdata/identity/assume-role-call.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !delivered(fwd, envelope(t, b)) {
+		t.Error("the forwarder does not forward AssumeRole (a read-only event) to the home region")
+	}
 	// And the state is no broader than needed: a read-only IAM call
 	// (GetRole, among the highest-volume events) is not history.
 	getRole := []byte(`{"eventSource":"iam.amazonaws.com","eventName":"GetRole","eventType":"AwsApiCall","readOnly":true,"userIdentity":{"type":"AssumedRole"}}`)
