@@ -11,7 +11,7 @@ BENCH_PROFILE ?= services
 BENCH_RUNS ?= 1
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short bench bench-data bench-queries fuzz lint sample demo corpus-check clean
+.PHONY: all build test test-short bench bench-data bench-queries fuzz lint lint-cfn sample demo corpus-check clean
 
 all: build test
 
@@ -63,15 +63,25 @@ fuzz:
 	  done; \
 	done
 
-## lint: go vet, then golangci-lint with .golangci.yml (staticcheck among its linters). The linter
-## is built from tools/go.mod, pinned, so its dependencies stay out of the module; a linter that
-## cannot be built fails the target.
+## lint: go vet, golangci-lint with .golangci.yml (staticcheck among its linters) and cfn-lint over
+## every CloudFormation template we ship (skipped, saying so, when cfn-lint is absent; CI has it).
+## golangci-lint is built from tools/go.mod, pinned, so its dependencies stay out of the module; a
+## linter that cannot be built fails the target.
 lint: bin/golangci-lint
 	$(GO) vet $(PKGS)
 	bin/golangci-lint run $(PKGS)
+	@if command -v cfn-lint >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-cfn; \
+	else echo "lint: cfn-lint is not installed (pip install cfn-lint); CloudFormation templates not linted"; fi
 
 bin/golangci-lint: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+## lint-cfn: cfn-lint over the shipped templates, for a home and a non-home region (fails when
+## cfn-lint is missing; CI runs it).
+CFN_TEMPLATES ?= deploy/template.yaml deploy/forwarder.yaml
+CFN_REGIONS   ?= us-east-1 eu-west-1
+lint-cfn:
+	cfn-lint --regions $(CFN_REGIONS) -- $(CFN_TEMPLATES)
 
 ## corpus-check: run the decoder and the rules over the real public samples in ../shared/corpus (when present).
 CORPUS ?= $(abspath ../shared/corpus)

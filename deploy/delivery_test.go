@@ -140,10 +140,56 @@ func TestIdentityHistoryDelivers(t *testing.T) {
 			t.Errorf("%s (%v, readOnly %v) does not reach the history", f, ev["detail-type"], ev["detail"].(map[string]any)["readOnly"])
 		}
 	}
+	// From other regions, through the forwarder: STS is regional.
+	fwd := ebRules(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	b, err := os.ReadFile("../cloudtrail/testdata/identity/assume-role-call.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !delivered(fwd, envelope(t, b)) {
+		t.Error("the forwarder does not forward AssumeRole (a read-only event) to the home region")
+	}
 	// And the state is no broader than needed: a read-only IAM call
 	// (GetRole, among the highest-volume events) is not history.
 	getRole := []byte(`{"eventSource":"iam.amazonaws.com","eventName":"GetRole","eventType":"AwsApiCall","readOnly":true,"userIdentity":{"type":"AssumedRole"}}`)
 	if ev := envelope(t, getRole); delivered(rs, ev) {
 		t.Errorf("a read-only GetRole call reaches the real-time function: %v", ev)
+	}
+}
+
+// TestForwarderCatalogNames: from the services that are not identity
+// sources (EC2, S3, KMS, Config, CloudTrail, Organizations), the forwarder
+// forwards only the event names the catalog's rules match (forwarded events
+// are billed, and EC2 writes alone are most of an account's), and every one
+// of them; identity sources are forwarded whole for the history.
+func TestForwarderCatalogNames(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd := ebRules(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	write := func(src, name string) map[string]any {
+		return envelope(t, []byte(fmt.Sprintf(`{"eventSource":%q,"eventName":%q,"eventType":"AwsApiCall","readOnly":false,"userIdentity":{"type":"AssumedRole"}}`, src, name)))
+	}
+	for _, er := range deploy.EventRules(catalog) {
+		srcs, ok := er.Pattern["source"].([]any)
+		if !ok {
+			continue
+		}
+		src := strings.TrimPrefix(srcs[0].(string), "aws.") + ".amazonaws.com"
+		if er.Identity {
+			if !delivered(fwd, write(src, "SomeWriteNoRuleNames")) {
+				t.Errorf("identity source %s: a write no rule names is not forwarded (the history needs it)", src)
+			}
+			continue
+		}
+		for _, n := range er.Pattern["detail"].(map[string]any)["eventName"].([]any) {
+			if !delivered(fwd, write(src, n.(string))) {
+				t.Errorf("%s %s (a catalog event) is not forwarded", src, n)
+			}
+		}
+		if delivered(fwd, write(src, "SomeWriteNoRuleNames")) {
+			t.Errorf("%s: a write no catalog rule names is forwarded", src)
+		}
 	}
 }

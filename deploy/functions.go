@@ -59,6 +59,10 @@ type FunctionSpec struct {
 	RoleID    string    // its AWS::IAM::Role.
 	Adapters  []Adapter // every adapter it builds; nothing else calls AWS.
 	Tables    []string  // the store tables it touches (logical IDs).
+	// Access, when set, is the DynamoDB actions the function calls on each
+	// of its tables (logical ID → actions), and its role grants exactly
+	// those per table; nil: every call of the store adapter on every table.
+	Access map[string][]string
 }
 
 // Uses reports whether the function builds adapter a.
@@ -85,12 +89,25 @@ var Functions = []FunctionSpec{
 	{
 		Name: Exporter, LogicalID: "ExporterFunction", RoleID: "ExporterRole",
 		Adapters: []Adapter{AdapterDynamoDB, AdapterExport},
-		Tables:   []string{"EventsTable", "AlertsTable", "ControlTable"},
+		Tables:   []string{"EventsTable", "AlertsTable"},
+		// Reads only: the day queries of the events, a scan of the alerts.
+		// It can neither rewrite nor delete the audit history.
+		Access: map[string][]string{
+			"EventsTable": {"dynamodb:Query"},
+			"AlertsTable": {"dynamodb:Scan"},
+		},
 	},
 	{
 		Name: Notifier, LogicalID: "NotifierFunction", RoleID: "NotifierRole",
 		Adapters: []Adapter{AdapterDynamoDB, AdapterSecrets},
 		Tables:   []string{"AlertsTable", "DeliveriesTable"},
+		// Reads alerts (the outbox join) and claims the alerts it makes of
+		// CloudWatch alarms; no event table, no scans or batch writes of
+		// alerts. TestNotifierSecretSetAfterDeploy records its real calls.
+		Access: map[string][]string{
+			"AlertsTable":     {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			"DeliveriesTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"},
+		},
 		// Instances may flush at once: a delivery is claimed in the outbox
 		// before it is sent (iamwatch.Outbox.ClaimDelivery), so only one sends it.
 	},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	cfnevents "github.com/awslabs/goformation/v7/cloudformation/events"
 	cfnlambda "github.com/awslabs/goformation/v7/cloudformation/lambda"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
@@ -66,8 +67,11 @@ func raw(t *testing.T, b []byte) map[string]any {
 func conditions(t *testing.T, r map[string]any, params map[string]any) map[string]bool {
 	t.Helper()
 	paramValue := func(name string) any {
-		if name == "AWS::Region" {
+		switch name {
+		case "AWS::Region":
 			return "us-east-1"
+		case "AWS::AccountId":
+			return "123456789012" // what goformation resolves it to.
 		}
 		if v, ok := params[name]; ok {
 			return v
@@ -254,12 +258,18 @@ func TestReferences(t *testing.T) {
 							}
 						case "Fn::Sub":
 							s, _ := x.(string)
+							var vars map[string]any // Fn::Sub's own variables.
 							if l, ok := x.([]any); ok {
 								s = l[0].(string)
+								if len(l) > 1 {
+									vars, _ = l[1].(map[string]any)
+								}
 							}
 							for _, m := range subVar.FindAllStringSubmatch(s, -1) {
 								n, _, _ := strings.Cut(m[1], ".")
-								refOK(where, n)
+								if _, ok := vars[n]; !ok {
+									refOK(where, n)
+								}
 							}
 						case "Fn::If":
 							c := x.([]any)[0].(string)
@@ -273,6 +283,13 @@ func TestReferences(t *testing.T) {
 									t.Errorf("%s: unknown condition %s", where, c)
 								}
 								usedConds[c] = true
+							}
+						case "Fn::Not", "Fn::And", "Fn::Or":
+							// goformation writes a short-form !Condition here as the bare name.
+							for _, a := range x.([]any) {
+								if c, ok := a.(string); ok && conds[c] != nil {
+									usedConds[c] = true
+								}
 							}
 						case "Fn::FindInMap":
 							if mappings[x.([]any)[0].(string)] == nil {
@@ -445,6 +462,19 @@ func TestLeastPrivilege(t *testing.T) {
 						want["kms:Decrypt"], want["kms:GenerateDataKey"] = true, true // the topic is KMS-encrypted.
 					}
 				}
+				if spec.Access != nil { // per table: the union of the tables' actions.
+					for act := range want {
+						if strings.HasPrefix(act, "dynamodb:") {
+							delete(want, act)
+						}
+					}
+					for _, acts := range spec.Access {
+						for _, act := range acts {
+							want[act] = true
+						}
+					}
+				}
+				perTable := map[string][]string{} // table resource → DynamoDB actions granted on it.
 				if a := deploy.AdapterObjects; spec.Uses(a) && params["TrailBucketName"] == nil {
 					delete(want, "s3:GetObject") // no trail bucket: nothing to read.
 				}
@@ -477,6 +507,9 @@ func TestLeastPrivilege(t *testing.T) {
 					}
 					if slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 						tables = append(tables, res...)
+						for _, r := range res {
+							perTable[r] = append(perTable[r], acts...)
+						}
 					}
 				}
 				for _, a := range slices.Sorted(maps.Keys(want)) {
@@ -492,7 +525,7 @@ func TestLeastPrivilege(t *testing.T) {
 				var wantTables []string
 				for _, tb := range spec.Tables {
 					wantTables = append(wantTables, "getatt:"+tb+".Arn")
-					if tb == "EventsTable" || tb == "HitsTable" {
+					if tb == "HitsTable" { // the only table with an index.
 						wantTables = append(wantTables, "sub:${"+tb+".Arn}/index/*")
 					}
 				}
@@ -500,6 +533,12 @@ func TestLeastPrivilege(t *testing.T) {
 				sort.Strings(wantTables)
 				if !slices.Equal(tables, wantTables) {
 					t.Errorf("%s: store resources %v, want %v", spec.RoleID, tables, wantTables)
+				}
+				for tb, acts := range spec.Access {
+					got, want := slices.Sorted(slices.Values(perTable["getatt:"+tb+".Arn"])), slices.Sorted(slices.Values(acts))
+					if !slices.Equal(got, want) {
+						t.Errorf("%s: on %s grants %v, want exactly %v", spec.RoleID, tb, got, want)
+					}
 				}
 			}
 		})
@@ -916,5 +955,202 @@ func TestTrailKey(t *testing.T) {
 		if slices.Contains(res, trailKey) {
 			t.Errorf("without TrailKmsKeyArn the real-time role still grants kms:Decrypt on %v", res)
 		}
+	}
+}
+
+// TestIndexesRead: every secondary index of the tables is read by the store
+// (an IndexName in a query of store/dynamodb). An index nobody reads costs
+// a write unit per item on every put, storage, and a partition key that
+// can throttle the base table (GSI back-pressure).
+func TestIndexesRead(t *testing.T) {
+	consts := map[string]string{} // Go constant → index name
+	read := map[string]bool{}
+	constRE := regexp.MustCompile(`(\w+)\s*=\s*"([\w-]+)"`)
+	useRE := regexp.MustCompile(`IndexName:\s*aws\.String\((\w+)\)`)
+	files, err := filepath.Glob("../store/dynamodb/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range constRE.FindAllStringSubmatch(string(b), -1) {
+			consts[m[1]] = m[2]
+		}
+		if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "tables.go") {
+			continue // the definitions themselves, and tests.
+		}
+		for _, m := range useRE.FindAllStringSubmatch(string(b), -1) {
+			read[m[1]] = true
+		}
+	}
+	readNames := map[string]bool{}
+	for c := range read {
+		readNames[consts[c]] = true
+	}
+	tpl := parse(t, deploy.Template, nil)
+	for id, tb := range tpl.GetAllDynamoDBTableResources() {
+		for _, g := range tb.GlobalSecondaryIndexes {
+			if !readNames[g.IndexName] {
+				t.Errorf("%s: global index %s is never read by store/dynamodb", id, g.IndexName)
+			}
+		}
+		for _, l := range tb.LocalSecondaryIndexes {
+			if !readNames[l.IndexName] {
+				t.Errorf("%s: local index %s is never read by store/dynamodb", id, l.IndexName)
+			}
+		}
+	}
+}
+
+// TestDataProtection: the audit history survives a mistaken delete, and the
+// stack's resource policies refuse what nobody should do: the events and
+// alerts tables have deletion protection; the analytics bucket keeps
+// overwritten and deleted exports as old versions for 30 days; every queue
+// and bucket policy denies requests without TLS; the services allowed to
+// use the alert key or send dead letters are scoped to this account's
+// alarms and this account's rules (confused deputy).
+func TestDataProtection(t *testing.T) {
+	for name, params := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			tpl := parse(t, deploy.Template, params)
+			for _, id := range []string{"EventsTable", "AlertsTable"} {
+				tb, err := tpl.GetDynamoDBTableWithName(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !deref(tb.DeletionProtectionEnabled) {
+					t.Errorf("%s has no deletion protection", id)
+				}
+			}
+			b, err := tpl.GetS3BucketWithName("AnalyticsBucket")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.VersioningConfiguration == nil || b.VersioningConfiguration.Status != "Enabled" {
+				t.Errorf("analytics bucket versioning %+v, want Enabled", b.VersioningConfiguration)
+			}
+			kept := false
+			for _, r := range b.LifecycleConfiguration.Rules {
+				if r.NoncurrentVersionExpiration != nil && r.NoncurrentVersionExpiration.NoncurrentDays == 30 {
+					kept = true
+				}
+			}
+			if !kept {
+				t.Error("analytics bucket: old versions of exports do not expire after 30 days")
+			}
+			policies := map[string]any{}
+			for id, q := range tpl.GetAllSQSQueuePolicyResources() {
+				policies[id] = q.PolicyDocument
+			}
+			for id, p := range tpl.GetAllS3BucketPolicyResources() {
+				policies[id] = p.PolicyDocument
+			}
+			if len(policies) < 3 {
+				t.Errorf("resource policies %v: want the ingest queue's, the dead-letter queue's and the bucket's", slices.Sorted(maps.Keys(policies)))
+			}
+			for id, doc := range policies {
+				if !strings.Contains(fmt.Sprint(toMapAny(map[string]any{"p": doc})), "aws:SecureTransport:false") {
+					t.Errorf("%s does not deny requests without TLS", id)
+				}
+			}
+			for id, want := range map[string]string{"DeadLetterQueuePolicy": "aws:SourceAccount", "AlertsKey": "aws:SourceArn"} {
+				var doc any
+				if id == "AlertsKey" {
+					k, err := tpl.GetKMSKeyWithName(id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					doc = k.KeyPolicy
+				} else {
+					doc = policies[id]
+				}
+				if !strings.Contains(fmt.Sprint(doc), want) {
+					t.Errorf("%s: service principals are not restricted by %s", id, want)
+				}
+			}
+		})
+	}
+}
+
+// TestIngestBounded: a backlog of trail files cannot take every instance of
+// the real-time function (which also serves EventBridge): the ingest queue
+// mapping caps its concurrency.
+func TestIngestBounded(t *testing.T) {
+	tpl := parse(t, deploy.Template, scenarios["everything"])
+	m, err := tpl.GetLambdaEventSourceMappingWithName("RealtimeIngestMapping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ScalingConfig == nil || m.ScalingConfig.MaximumConcurrency == nil || *m.ScalingConfig.MaximumConcurrency > 10 {
+		t.Errorf("ingest mapping scaling %+v: want a maximum concurrency of at most 10", m.ScalingConfig)
+	}
+}
+
+// TestForwarderResilient: forwarded events that EventBridge cannot deliver
+// to the home bus after its retries land in a dead-letter queue (with an
+// alarm-free depth to inspect) instead of vanishing, and an instance in
+// the home region is not an empty stack.
+func TestForwarderResilient(t *testing.T) {
+	tpl := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})
+	for id, r := range tpl.GetAllEventsRuleResources() {
+		for _, tg := range r.Targets {
+			if tg.DeadLetterConfig == nil || deref(tg.DeadLetterConfig.Arn) != "getatt:ForwardDeadLetterQueue.Arn" || tg.RetryPolicy == nil {
+				t.Errorf("forwarder rule %s target %s: dead letters %+v, retry %+v", id, tg.Id, tg.DeadLetterConfig, tg.RetryPolicy)
+			}
+		}
+	}
+	home := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1"}) // the tests' region is us-east-1.
+	if len(home.Resources) == 0 {
+		t.Error("the forwarder in the home region has no resources: CloudFormation refuses an empty stack")
+	}
+}
+
+// TestOrganization: the documented organisation path. With OrganizationId
+// the home default bus accepts PutEvents from the organisation's accounts
+// only (aws:PrincipalOrgID); with TrailBucketAccount the ingest queue
+// accepts the notifications of an organisation trail's bucket in the
+// log-archive account; a member account's forwarder, given HomeAccountId,
+// sends to that account's bus, from every region including the home one.
+func TestOrganization(t *testing.T) {
+	org := map[string]any{"OrganizationId": "o-a1b2c3d4e5", "TrailBucketName": "org-trail", "TrailBucketAccount": "444455556666"}
+	tpl := parse(t, deploy.Template, org)
+	var bus *cfnevents.EventBusPolicy
+	for _, p := range tpl.GetAllEventsEventBusPolicyResources() {
+		bus = p
+	}
+	if bus == nil {
+		t.Fatal("no event bus policy for the organisation")
+	}
+	if got := fmt.Sprint(bus.Statement); !strings.Contains(got, "aws:PrincipalOrgID:o-a1b2c3d4e5") || !strings.Contains(got, "events:PutEvents") {
+		t.Errorf("bus policy %s: want events:PutEvents for aws:PrincipalOrgID o-a1b2c3d4e5", got)
+	}
+	q, err := tpl.GetSQSQueuePolicyWithName("IngestQueuePolicy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(q.PolicyDocument); !strings.Contains(got, "aws:SourceAccount:444455556666") {
+		t.Errorf("ingest queue policy %s: want the trail bucket's account 444455556666", got)
+	}
+	if len(parse(t, deploy.Template, nil).GetAllEventsEventBusPolicyResources()) != 0 {
+		t.Error("a single-account stack has an event bus policy")
+	}
+
+	member := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "111122223333"}) // the tests' region is us-east-1.
+	rules := member.GetAllEventsRuleResources()
+	if len(rules) == 0 {
+		t.Fatal("a member account's forwarder in the home region forwards nothing")
+	}
+	for id, r := range rules {
+		if arn := r.Targets[0].Arn; !strings.Contains(arn, "${HomeAccount}") {
+			t.Errorf("forwarder rule %s targets %s, want the home account's bus", id, arn)
+		}
+	}
+	// The stack's own account, in its home region, must not forward to itself.
+	self := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "123456789012"}) // goformation's AWS::AccountId.
+	if n := len(self.GetAllEventsRuleResources()); n != 0 {
+		t.Errorf("the forwarder in the stack's own account and region has %d rules; it would forward to its own bus", n)
 	}
 }

@@ -74,6 +74,10 @@ type Deps struct {
 	Notify func(ctx context.Context, alerts []iamwatch.Alert) error
 	// Flush sends everything due (task flush; the notifier's retries).
 	Flush func(ctx context.Context) error
+	// Alarms is where the notifier claims the alerts it makes of the
+	// stack's CloudWatch alarm notifications (see DecodeAlarm) before they
+	// go to Notify; nil: alarm notifications are refused (logged).
+	Alarms iamwatch.AlertStore
 
 	Decode cloudtrail.Options
 	Logger *slog.Logger

@@ -284,3 +284,55 @@ func FuzzDecodeAlertMessage(f *testing.F) {
 		}
 	})
 }
+
+// cloudWatchAlarm is the JSON CloudWatch publishes to an SNS topic when an
+// alarm changes state (the shape documented for alarm actions).
+const cloudWatchAlarm = `{"AlarmName":"iamwatch-DeadLetterDepthAlarm-1A2B3C","AlarmDescription":"iamwatch events or invocations in the dead-letter queue",` +
+	`"AWSAccountId":"111122223333","AlarmConfigurationUpdatedTimestamp":"2024-06-01T09:00:00.000+0000","NewStateValue":"ALARM",` +
+	`"NewStateReason":"Threshold Crossed: 1 out of the last 1 datapoints [3.0 (03/06/24 09:55:00)] was greater than the threshold (0.0).",` +
+	`"StateChangeTime":"2024-06-03T10:00:00.000+0000","Region":"US East (N. Virginia)","AlarmArn":"arn:aws:cloudwatch:us-east-1:111122223333:alarm:iamwatch-DeadLetterDepthAlarm-1A2B3C",` +
+	`"OldStateValue":"OK","Trigger":{"MetricName":"ApproximateNumberOfMessagesVisible","Namespace":"AWS/SQS","Statistic":"MAXIMUM","Period":300,"EvaluationPeriods":1,"ComparisonOperator":"GreaterThanThreshold","Threshold":0.0}}`
+
+// TestNotifierAlarm: the stack's own CloudWatch alarms publish to the alert
+// topic; the notifier turns each state change into an alert and delivers it
+// to the webhook once, however often SNS delivers it.
+func TestNotifierAlarm(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, ":memory:", sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := notifytest.NewServer(t)
+	now := notifytest.Fixed(time.Date(2024, 6, 3, 10, 0, 5, 0, time.UTC))
+	hook, err := webhook.New("webhook", webhook.Config{URL: srv.URL}, srv.Client(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinks := map[string]notify.Sink{"webhook": hook}
+	router, err := notify.NewRouter(notify.Config{Sinks: map[string]notify.SinkConfig{"webhook": {Type: "webhook"}}}, st, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := lambda.Flusher(st, sinks, notify.RetryPolicy{}, now, nil)
+	h, err := lambda.New(lambda.Deps{Notify: lambda.Notifier(router, flush), Flush: flush, Alarms: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := snsEvent(cloudWatchAlarm)
+	for range 2 {
+		if _, err := h.Invoke(ctx, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := srv.Requests()
+	if n := srv.Accepted(); n != 1 || len(reqs) != 1 {
+		t.Fatalf("webhook received %d messages (%d accepted), want 1", len(reqs), n)
+	}
+	body := string(reqs[0].Body)
+	for _, want := range []string{"iamwatch-DeadLetterDepthAlarm-1A2B3C", "ALARM", "Threshold Crossed"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("webhook message lacks %q: %s", want, body)
+		}
+	}
+}

@@ -61,7 +61,8 @@ func DecodeAlertMessage(b []byte) (AlertMessage, error) {
 }
 
 // SNS handles notifications from the alert topic (the notifier function):
-// each message's alerts go to Deps.Notify. An error makes Lambda retry the
+// each message's alerts, and the alert made of each CloudWatch alarm
+// notification of the stack's own alarms, go to Deps.Notify. An error makes Lambda retry the
 // whole invocation, which is safe: the outbox sends each (alert, sink) once.
 func (h *Handler) SNS(ctx context.Context, payload []byte) error {
 	if h.d.Notify == nil {
@@ -74,6 +75,21 @@ func (h *Handler) SNS(ctx context.Context, payload []byte) error {
 	var alerts []iamwatch.Alert
 	for _, r := range ev.Records {
 		m, err := DecodeAlertMessage([]byte(r.SNS.Message))
+		if err != nil && h.d.Alarms != nil {
+			a, aerr := DecodeAlarm([]byte(r.SNS.Message))
+			switch {
+			case aerr == nil:
+				// The alert must be stored before its deliveries are
+				// enqueued; claiming it again (an SNS repeat) is a no-op.
+				if _, err := iamwatch.ClaimAlert(ctx, h.d.Alarms, a); err != nil {
+					return fmt.Errorf("lambda: alarm %s: %w", a.DedupKey, err)
+				}
+				alerts = append(alerts, a)
+				continue
+			case !errors.Is(aerr, errNotAlarm):
+				err = aerr
+			}
+		}
 		if err != nil {
 			// Not retryable: log it and go on, so one bad message cannot
 			// block the topic's others.

@@ -191,21 +191,88 @@ const (
 	keyWebhookSecret = "webhook_secret"
 )
 
-// wireNotifier reads the webhook secret once and builds a sink for each
-// destination it names.
+// secretTTL is how long the notifier trusts the webhook secret it read: a
+// URL put in the secret after deploying (the documented flow) reaches a
+// warm instance within this time, without a cold start.
+const secretTTL = 5 * time.Minute
+
+// wireNotifier builds the notifier's sinks from the webhook secret, read at
+// init (an unreadable secret fails the init) and again, when its TTL has
+// passed, at each invocation; a changed secret rebuilds the sinks.
 func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Config, store *dynamodb.Store, d *lambda.Deps, log *slog.Logger, now func() time.Time) error {
 	arn := getenv("IAMWATCH_NOTIFY_SECRET")
 	if arn == "" {
 		return errors.New("IAMWATCH_NOTIFY_SECRET is not set")
 	}
-	lookupSecret := secretsmanager.Lookup(&cachedSecrets{client: awssecrets.NewFromConfig(cfg)})
-	raw, err := lookupSecret(ctx, arn)
+	n := &liveNotifier{arn: arn, lookup: secretsmanager.Lookup(&cachedSecrets{client: awssecrets.NewFromConfig(cfg), ttl: secretTTL, now: now}),
+		store: store, log: log, now: now}
+	if err := n.refresh(ctx); err != nil {
+		return err
+	}
+	d.Flush = func(ctx context.Context) error {
+		flush, _ := n.current(ctx)
+		return flush(ctx)
+	}
+	d.Notify = func(ctx context.Context, alerts []iamwatch.Alert) error {
+		_, notify := n.current(ctx)
+		return notify(ctx, alerts)
+	}
+	d.Alarms = store // the stack's CloudWatch alarms reach Slack, Teams and webhooks too.
+	return nil
+}
+
+// liveNotifier holds the notifier's sinks as the webhook secret last read
+// defines them. Safe for concurrent use.
+type liveNotifier struct {
+	arn    string
+	lookup notify.SecretLookup
+	store  *dynamodb.Store
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu     sync.Mutex
+	raw    string // the secret the sinks were built from.
+	flush  func(context.Context) error
+	notify func(context.Context, []iamwatch.Alert) error
+}
+
+// refresh reads the secret (cached for secretTTL) and rebuilds the sinks
+// when it changed.
+func (n *liveNotifier) refresh(ctx context.Context) error {
+	raw, err := n.lookup(ctx, n.arn)
 	if err != nil {
 		return fmt.Errorf("notifier secret: %w", err)
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.flush != nil && raw == n.raw {
+		return nil
+	}
+	flush, notify, err := buildNotifier(ctx, n.arn, raw, n.lookup, n.store, n.log, n.now)
+	if err != nil {
+		return err
+	}
+	n.raw, n.flush, n.notify = raw, flush, notify
+	return nil
+}
+
+// current returns the flush and notify of the latest secret; when it
+// cannot be read or built, those of the one before (logged).
+func (n *liveNotifier) current(ctx context.Context) (func(context.Context) error, func(context.Context, []iamwatch.Alert) error) {
+	if err := n.refresh(ctx); err != nil {
+		n.log.LogAttrs(ctx, slog.LevelError, "notifier secret: keeping the destinations read before", slog.String("error", err.Error()))
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.flush, n.notify
+}
+
+// buildNotifier builds a sink for each destination the secret raw names,
+// and the flush and notify over them.
+func buildNotifier(ctx context.Context, arn, raw string, lookupSecret notify.SecretLookup, store *dynamodb.Store, log *slog.Logger, now func() time.Time) (func(context.Context) error, func(context.Context, []iamwatch.Alert) error, error) {
 	var keys map[string]any
 	if err := json.Unmarshal([]byte(raw), &keys); err != nil {
-		return errors.New("notifier secret: not a JSON object") // no detail: it would quote the secret.
+		return nil, nil, errors.New("notifier secret: not a JSON object") // no detail: it would quote the secret.
 	}
 	ref := func(key string) string { return "secretsmanager:" + arn + "#" + key }
 	has := func(key string) bool { s, _ := keys[key].(string); return s != "" }
@@ -224,8 +291,8 @@ func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Confi
 		nc.Sinks["webhook"] = notify.SinkConfig{Type: "webhook", Settings: s}
 	}
 	if len(nc.Sinks) == 0 {
-		log.Warn("init: the notifier secret names no destination; alerts reach e-mail subscribers only",
-			"keys", []string{keySlack, keyTeams, keyWebhook})
+		log.Warn("notifier: the secret names no destination; alerts reach e-mail subscribers only",
+			"keys", []string{keySlack, keyTeams, keyWebhook}, "reread_after", secretTTL.String())
 	}
 	deps := notify.Deps{
 		Secrets: &notify.Resolver{Lookups: map[string]notify.SecretLookup{"secretsmanager": lookupSecret}},
@@ -233,41 +300,46 @@ func wireNotifier(ctx context.Context, getenv func(string) string, cfg aws.Confi
 	}
 	sinks, err := notify.BuildSinks(ctx, nc, map[string]notify.Builder{"slack": slack.Build, "teams": teams.Build, "webhook": webhook.Build}, deps)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	router, err := notify.NewRouter(nc, store, now, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	d.Flush = lambda.Flusher(store, sinks, notify.RetryPolicy{}, now, log)
-	d.Notify = lambda.Notifier(router, d.Flush)
-	return nil
+	flush := lambda.Flusher(store, sinks, notify.RetryPolicy{}, now, log)
+	return flush, lambda.Notifier(router, flush), nil
 }
 
-// cachedSecrets reads each secret once for the life of the instance (a
-// cold start), however many references name its keys. Secret rotation
-// reaches the function with its next cold start.
+// cachedSecrets reads each secret at most once per ttl, however many
+// references name its keys. A failed read is not cached.
 type cachedSecrets struct {
 	client secretsmanager.Getter
+	ttl    time.Duration
+	now    func() time.Time
 	mu     sync.Mutex
-	cache  map[string]*awssecrets.GetSecretValueOutput
+	cache  map[string]cachedSecret
+}
+
+type cachedSecret struct {
+	out  *awssecrets.GetSecretValueOutput
+	read time.Time
 }
 
 func (c *cachedSecrets) GetSecretValue(ctx context.Context, in *awssecrets.GetSecretValueInput, opts ...func(*awssecrets.Options)) (*awssecrets.GetSecretValueOutput, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := aws.ToString(in.SecretId)
-	if out, ok := c.cache[id]; ok {
-		return out, nil
+	if e, ok := c.cache[id]; ok && c.now().Sub(e.read) < c.ttl {
+		return e.out, nil
 	}
 	out, err := c.client.GetSecretValue(ctx, in, opts...)
 	if err != nil {
 		return nil, err
 	}
 	if c.cache == nil {
-		c.cache = map[string]*awssecrets.GetSecretValueOutput{}
+		c.cache = map[string]cachedSecret{}
 	}
-	c.cache[id] = out
+	c.cache[id] = cachedSecret{out: out, read: c.now()}
 	return out, nil
 }
 

@@ -10,7 +10,7 @@
 // against.
 //
 //	events      PK event_date (S, YYYY-MM-DD)  SK event_id (S)
-//	            GSI by_user: user_name / event_time; GSI by_name: event_name / event_time
+//	            no secondary index (nothing queries events by user or name here)
 //	            attributes: the documented event columns, raw (S2-compressed record),
 //	            expires_at (optional TTL, epoch seconds)
 //	alerts      PK dedup_key; expires_at = claim time + AlertTTL (30 days)

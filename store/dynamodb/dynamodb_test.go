@@ -3,8 +3,10 @@ package dynamodb_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -60,5 +62,30 @@ func TestConformance(t *testing.T) {
 				return openStore(t, client, dynamodb.Config{PutMode: mode.mode})
 			})
 		})
+	}
+}
+
+// TestHugeRecordStored: a trail record whose compressed raw form alone is
+// over DynamoDB's 400 KB item limit is still stored (without its raw
+// record and parameters, marked truncated) instead of failing the whole
+// trail file, which would be retried five times and dead-lettered with
+// its good records.
+func TestHugeRecordStored(t *testing.T) {
+	ctx := t.Context()
+	s := openStore(t, emulator(t), dynamodb.Config{})
+	raw := make([]byte, 600_000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range raw {
+		raw[i] = byte(r.Uint32()) // incompressible
+	}
+	ev := iamwatch.Event{ID: "huge-1", Time: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), Source: "ec2.amazonaws.com",
+		Name: "RunInstances", Raw: raw, RequestParameters: []byte(`{"instanceType":"m5.large"}`)}
+	small := iamwatch.Event{ID: "small-1", Time: ev.Time, Source: "iam.amazonaws.com", Name: "CreateUser", Raw: []byte(`{"eventName":"CreateUser"}`)}
+	n, err := s.PutEvents(ctx, []iamwatch.Event{ev, small})
+	if err != nil || n != 2 {
+		t.Fatalf("PutEvents = %d, %v; want both stored", n, err)
+	}
+	if n, err := s.PutEvents(ctx, []iamwatch.Event{ev}); err != nil || n != 0 {
+		t.Errorf("PutEvents again = %d, %v; want 0 new", n, err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 
 // maxItemBytes keeps an event item under DynamoDB's 400 KB with room for
 // attribute names: past it, request_parameters and response_elements are
-// left out (the raw record still holds them) and truncated is set.
+// left out (the raw record still holds them) and truncated is set; when the
+// compressed raw record alone is past it, it is left out too.
 const maxItemBytes = 380 << 10
 
 // eventItem returns the item of e.
@@ -53,6 +54,13 @@ func (s *Store) eventItem(e *iamwatch.Event) item {
 		delete(it, "request_parameters")
 		delete(it, "response_elements")
 		it["truncated"] = &types.AttributeValueMemberBOOL{Value: true}
+		if len(raw)+len(e.UserAgent)+len(e.ErrorMessage)+2048 > maxItemBytes {
+			// The compressed record alone is too large (only trail files
+			// carry such records; EventBridge events are at most 256 KB):
+			// the columns are kept, the raw record is not, rather than the
+			// PutItem failing the whole file with a ValidationException.
+			delete(it, "raw")
+		}
 	}
 	if s.evTTL > 0 && !e.Time.IsZero() {
 		setN(it, attrExpires, e.Time.Add(s.evTTL).Unix())

@@ -53,13 +53,14 @@ func (t Tables) validate() error {
 // Attribute and index names.
 const (
 	attrExpires = "expires_at" // the TTL attribute of every table (epoch seconds).
-	indexByUser = "by_user"
-	indexByName = "by_name"
 	indexByTime = "by_time"
 )
 
-// IndexedColumns are the non-key event columns both event indexes project
-// (by_user adds event_name, by_name adds user_name).
+// IndexedColumns are the short non-key event columns (the export reads them
+// without the raw record). The events table has no secondary index: no
+// code path queries events by user or name (Athena over the exports does),
+// and each index would cost a write unit per new event and a hot partition
+// key (event_name) able to throttle the table.
 func IndexedColumns() []string {
 	return []string{"event_source", "event_type", "identity_type", "account_id", "aws_region",
 		"source_ip", "error_code", "mfa_used"}
@@ -82,26 +83,14 @@ func (t Tables) Definitions() []*dynamodb.CreateTableInput {
 		return k
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
-	// The indexes carry the short columns a listing shows, not the request
-	// parameters and raw record: such an index item stays under 1 KB, one
-	// write unit, the same as KEYS_ONLY, and a listing needs no second read.
-	listing := func(other string) *types.Projection {
-		return &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: append(IndexedColumns(), other)}
-	}
 	return []*dynamodb.CreateTableInput{
 		{
 			TableName:   aws.String(t.Events),
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
 				attr("event_date", types.ScalarAttributeTypeS), attr("event_id", types.ScalarAttributeTypeS),
-				attr("user_name", types.ScalarAttributeTypeS), attr("event_name", types.ScalarAttributeTypeS),
-				attr("event_time", types.ScalarAttributeTypeS),
 			},
 			KeySchema: key("event_date", "event_id"),
-			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-				{IndexName: aws.String(indexByUser), KeySchema: key("user_name", "event_time"), Projection: listing("event_name")},
-				{IndexName: aws.String(indexByName), KeySchema: key("event_name", "event_time"), Projection: listing("user_name")},
-			},
 		},
 		{
 			TableName:            aws.String(t.Alerts),
