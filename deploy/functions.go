@@ -43,7 +43,7 @@ type Adapter struct {
 // The adapters the functions use.
 var (
 	AdapterDynamoDB = Adapter{Dir: "store/dynamodb", Interface: "api", Service: "dynamodb"}
-	AdapterTopic    = Adapter{Dir: "lambda/topic", Interface: "api", Service: "sns"}
+	AdapterTopic    = Adapter{Dir: "notify/sns", Interface: "Publisher", Service: "sns"}
 	AdapterLookup   = Adapter{Dir: "source/lookup", Interface: "api", Service: "cloudtrail"}
 	AdapterSTS      = Adapter{Dir: "source/lookup", Interface: "stsAPI", Service: "sts"}
 	AdapterRegions  = Adapter{Dir: "source/lookup", Interface: "regionsAPI", Service: "account"}

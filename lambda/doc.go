@@ -15,5 +15,6 @@
 // store, their deliveries enqueued in the outbox and sent at once
 // ([Publisher]) or by the next flush ([Flusher]), each function seeing only
 // the deliveries of its own sinks. The alert topic carries an
-// [AlertMessage] (JSON) to machines and text to people (see lambda/topic).
+// AlertMessage (JSON, notify/sns) to machines and text to people: the
+// topic's sink is notify/sns.NewStructured.
 package lambda

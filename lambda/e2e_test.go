@@ -23,8 +23,8 @@ import (
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/lambda"
-	"github.com/iamwatch/iamwatch/lambda/topic"
 	"github.com/iamwatch/iamwatch/notify"
+	nsns "github.com/iamwatch/iamwatch/notify/sns"
 	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/dynamodb"
 )
@@ -75,7 +75,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, err := topic.New("alert-topic", aws2.TopicARN("iamwatch-alerts"), snsClient)
+	sink, err := nsns.NewStructured("alert-topic", aws2.TopicARN("iamwatch-alerts"), snsClient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +126,9 @@ func (w *world) eventCount(t *testing.T) int {
 // received drains the subscriber queue: it polls until want messages came
 // (at most 15 s: goaws is slow on a loaded machine; or, for want 0, for a
 // second) and returns the AlertMessages in them.
-func (w *world) received(t *testing.T, want int) []lambda.AlertMessage {
+func (w *world) received(t *testing.T, want int) []nsns.AlertMessage {
 	t.Helper()
-	var out []lambda.AlertMessage
+	var out []nsns.AlertMessage
 	deadline := time.Now().Add(15 * time.Second)
 	if want == 0 {
 		deadline = time.Now().Add(time.Second)
@@ -143,7 +143,7 @@ func (w *world) received(t *testing.T, want int) []lambda.AlertMessage {
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
 				t.Fatalf("subscriber message is not an SNS envelope: %v: %s", err, aws.ToString(m.Body))
 			}
-			am, err := lambda.DecodeAlertMessage([]byte(env.Message))
+			am, err := nsns.DecodeAlertMessage([]byte(env.Message))
 			if err != nil {
 				t.Fatalf("subscriber got %q: %v", env.Message, err)
 			}

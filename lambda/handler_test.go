@@ -20,6 +20,7 @@ import (
 	"github.com/iamwatch/iamwatch/lambda"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	nsns "github.com/iamwatch/iamwatch/notify/sns"
 	"github.com/iamwatch/iamwatch/notify/webhook"
 	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/sqlite"
@@ -51,32 +52,6 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-func TestAlertMessageRoundTrip(t *testing.T) {
-	a := notifytest.Alert()
-	a.EventIDs = make([]string, 80)
-	for i := range a.EventIDs {
-		a.EventIDs[i] = fmt.Sprintf("e-%d", i)
-	}
-	b, err := lambda.EncodeAlertMessage([]iamwatch.Alert{a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := lambda.DecodeAlertMessage(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Alerts) != 1 || m.Alerts[0].DedupKey != a.DedupKey || len(m.Alerts[0].EventIDs) != lambda.MaxMessageEventIDs {
-		t.Errorf("round trip = %+v", m)
-	}
-	if len(a.EventIDs) != 80 {
-		t.Error("EncodeAlertMessage changed its argument")
-	}
-	for _, bad := range []string{`{}`, `{"version":2,"alerts":[{"dedup_key":"k","rule":"r"}]}`, `{"version":1,"alerts":[]}`, `{"version":1,"alerts":[{"rule":"r"}]}`, `nope`} {
-		if _, err := lambda.DecodeAlertMessage([]byte(bad)); err == nil {
-			t.Errorf("DecodeAlertMessage(%s) accepted it", bad)
-		}
-	}
-}
 
 // TestNotifier: alerts from the topic go through the outbox to a webhook
 // once, however often SNS delivers them; a bad message is skipped.
@@ -108,7 +83,7 @@ func TestNotifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := lambda.EncodeAlertMessage([]iamwatch.Alert{a})
+	msg, err := nsns.EncodeAlertMessage([]iamwatch.Alert{a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,37 +228,6 @@ func (failingStore) PutEvents(context.Context, []iamwatch.Event) (int, error) {
 
 func readFixture(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
 
-// FuzzDecodeAlertMessage: whatever arrives on the topic, decoding does not
-// panic, and what it accepts encodes and decodes to the same alerts.
-func FuzzDecodeAlertMessage(f *testing.F) {
-	if b, err := lambda.EncodeAlertMessage([]iamwatch.Alert{notifytest.Alert()}); err == nil {
-		f.Add(b)
-	}
-	f.Add([]byte(`{"version":1,"alerts":[{"dedup_key":"k","rule":"r","severity":"critical","time":"2024-06-03T09:15:40Z"}]}`))
-	f.Add([]byte(`{"version":1,"alerts":[{"dedup_key":"k","rule":"r","severity":"bogus"}]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := lambda.DecodeAlertMessage(b)
-		if err != nil {
-			return
-		}
-		again, err := lambda.EncodeAlertMessage(m.Alerts)
-		if err != nil {
-			t.Fatalf("re-encode: %v", err)
-		}
-		m2, err := lambda.DecodeAlertMessage(again)
-		if err != nil {
-			t.Fatalf("decode of re-encoded message: %v", err)
-		}
-		if len(m2.Alerts) != len(m.Alerts) {
-			t.Fatalf("round trip changed the alerts: %d → %d", len(m.Alerts), len(m2.Alerts))
-		}
-		for i := range m.Alerts {
-			if m.Alerts[i].DedupKey != m2.Alerts[i].DedupKey || m.Alerts[i].Rule != m2.Alerts[i].Rule {
-				t.Fatalf("alert %d changed in a round trip", i)
-			}
-		}
-	})
-}
 
 // cloudWatchAlarm is the JSON CloudWatch publishes to an SNS topic when an
 // alarm changes state (the shape documented for alarm actions).

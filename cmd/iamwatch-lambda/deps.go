@@ -23,10 +23,10 @@ import (
 	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/lambda"
-	"github.com/iamwatch/iamwatch/lambda/topic"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/secretsmanager"
 	"github.com/iamwatch/iamwatch/notify/slack"
+	nsns "github.com/iamwatch/iamwatch/notify/sns"
 	"github.com/iamwatch/iamwatch/notify/teams"
 	"github.com/iamwatch/iamwatch/notify/webhook"
 	"github.com/iamwatch/iamwatch/pipeline"
@@ -163,7 +163,7 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 	if err != nil {
 		return err
 	}
-	sink, err := topic.New(topicSink, arn, sns.NewFromConfig(cfg))
+	sink, err := nsns.NewStructured(topicSink, arn, sns.NewFromConfig(cfg))
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/internal/testserver"
-	"github.com/iamwatch/iamwatch/lambda"
+	nsns "github.com/iamwatch/iamwatch/notify/sns"
 	"github.com/iamwatch/iamwatch/store/dynamodb"
 )
 
@@ -141,7 +141,7 @@ func TestNotifierSecretSetAfterDeploy(t *testing.T) {
 
 func snsEvent(t *testing.T, alerts ...iamwatch.Alert) json.RawMessage {
 	t.Helper()
-	msg, err := lambda.EncodeAlertMessage(alerts)
+	msg, err := nsns.EncodeAlertMessage(alerts)
 	if err != nil {
 		t.Fatal(err)
 	}

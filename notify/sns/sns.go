@@ -2,6 +2,7 @@ package sns
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
@@ -30,9 +32,10 @@ type Publisher interface {
 
 // Sink publishes to one topic. It is safe for concurrent use if its client is.
 type Sink struct {
-	name     string
-	topicARN string
-	client   Publisher
+	name       string
+	topicARN   string
+	client     Publisher
+	structured bool // MessageStructure=json: text for people, an AlertMessage for machines
 }
 
 var _ notify.Sink = (*Sink)(nil)
@@ -43,6 +46,21 @@ func New(name, topicARN string, client Publisher) (*Sink, error) {
 		return nil, fmt.Errorf("topic_arn %q is not a topic ARN", topicARN)
 	}
 	return &Sink{name: name, topicARN: topicARN, client: client}, nil
+}
+
+// NewStructured returns a sink publishing with MessageStructure=json (see
+// StructuredInput): the serverless stack's alert topic, whose subscribers
+// are people (e-mail) and machines (the notifier function, SQS queues).
+func NewStructured(name, topicARN string, client Publisher) (*Sink, error) {
+	s, err := New(name, topicARN, client)
+	if err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, errors.New("sns: a client is required")
+	}
+	s.structured = true
+	return s, nil
 }
 
 // Builder returns the notify.Builder of type "sns": load gives the AWS
@@ -79,10 +97,53 @@ func (s *Sink) Send(ctx context.Context, alerts []iamwatch.Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	if _, err := s.client.Publish(ctx, Input(s.topicARN, alerts)); err != nil {
-		return awserr.Classify("sns: publish", err)
+	in := Input(s.topicARN, alerts)
+	if s.structured {
+		var err error
+		if in, err = StructuredInput(s.topicARN, alerts); err != nil {
+			return notify.Permanent(err)
+		}
+	}
+	if _, err := s.client.Publish(ctx, in); err != nil {
+		return classify(err)
 	}
 	return nil
+}
+
+// classify marks the request errors a retry cannot fix as permanent, then
+// classifies the rest as every AWS sink does.
+func classify(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "InvalidParameter", "InvalidParameterValue", "AuthorizationError", "NotFound",
+			"KMSDisabled", "KMSNotFound", "KMSInvalidState", "KMSAccessDenied":
+			return notify.Permanent(fmt.Errorf("sns: publish: %w", err))
+		}
+	}
+	return awserr.Classify("sns: publish", err)
+}
+
+// StructuredInput builds a MessageStructure=json request: Input's subject
+// and attributes, the text as "default" and "email", the AlertMessage as
+// "lambda", "sqs", "http", "https" and "email-json".
+func StructuredInput(topicARN string, alerts []iamwatch.Alert) (*sns.PublishInput, error) {
+	in := Input(topicARN, alerts)
+	machine, err := EncodeAlertMessage(alerts)
+	if err != nil {
+		return nil, fmt.Errorf("sns: encode alerts: %w", err)
+	}
+	text := aws.ToString(in.Message)
+	body, err := json.Marshal(map[string]string{
+		"default": text, "email": text, "email-json": string(machine),
+		"lambda": string(machine), "sqs": string(machine), "http": string(machine), "https": string(machine),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sns: encode message: %w", err)
+	}
+	in.Message = aws.String(string(body))
+	in.MessageStructure = aws.String("json")
+	return in, nil
 }
 
 // Input builds the Publish request for alerts.

@@ -1,4 +1,4 @@
-package topic
+package sns
 
 import (
 	"context"
@@ -8,18 +8,17 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/lambda"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 )
 
-func TestInput(t *testing.T) {
+func TestStructuredInput(t *testing.T) {
 	a := notifytest.HostileAlert("<b>*x*</b>\u202e")
-	in, err := Input("arn:aws:sns:us-east-1:111122223333:iamwatch-alerts", []iamwatch.Alert{a})
+	in, err := StructuredInput("arn:aws:sns:us-east-1:111122223333:iamwatch-alerts", []iamwatch.Alert{a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +37,7 @@ func TestInput(t *testing.T) {
 	if body["default"] != body["email"] || strings.Contains(body["default"], "\u202e") {
 		t.Errorf("text entry %q: want the cleaned text for people", body["default"])
 	}
-	m, err := lambda.DecodeAlertMessage([]byte(body["lambda"]))
+	m, err := DecodeAlertMessage([]byte(body["lambda"]))
 	if err != nil || len(m.Alerts) != 1 || m.Alerts[0].DedupKey != a.DedupKey {
 		t.Errorf("lambda entry = %+v, %v", m, err)
 	}
@@ -49,8 +48,8 @@ func TestInput(t *testing.T) {
 
 type fakeSNS struct{ err error }
 
-func (f fakeSNS) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	return &sns.PublishOutput{}, f.err
+func (f fakeSNS) Publish(context.Context, *awssns.PublishInput, ...func(*awssns.Options)) (*awssns.PublishOutput, error) {
+	return &awssns.PublishOutput{}, f.err
 }
 
 func TestSendClassifies(t *testing.T) {
@@ -64,7 +63,7 @@ func TestSendClassifies(t *testing.T) {
 		{&smithy.GenericAPIError{Code: "KMSAccessDenied"}, true},
 		{errors.New("connection reset"), false},
 	} {
-		s, err := newSink("alert-topic", "arn:aws:sns:us-east-1:111122223333:t", fakeSNS{tt.err})
+		s, err := NewStructured("alert-topic", "arn:aws:sns:us-east-1:111122223333:t", fakeSNS{tt.err})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +72,7 @@ func TestSendClassifies(t *testing.T) {
 			t.Errorf("Send with %v = %v (permanent %v), want permanent %v", tt.err, got, notify.IsPermanent(got), tt.permanent)
 		}
 	}
-	if _, err := newSink("x", "not-an-arn", fakeSNS{}); err == nil {
-		t.Error("newSink accepted a bad ARN")
+	if _, err := NewStructured("x", "not-an-arn", fakeSNS{}); err == nil {
+		t.Error("NewStructured accepted a bad ARN")
 	}
 }
