@@ -52,7 +52,6 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-
 // TestNotifier: alerts from the topic go through the outbox to a webhook
 // once, however often SNS delivers them; a bad message is skipped.
 func TestNotifier(t *testing.T) {
@@ -227,7 +226,6 @@ func (failingStore) PutEvents(context.Context, []iamwatch.Event) (int, error) {
 }
 
 func readFixture(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
-
 
 // cloudWatchAlarm is the JSON CloudWatch publishes to an SNS topic when an
 // alarm changes state (the shape documented for alarm actions).
