@@ -48,8 +48,10 @@ type groupKey struct {
 
 // Match evaluates the patterns and conditions of every rule on events. It
 // reads no state. An event that cannot be evaluated does not stop the
-// batch: it is listed in Batch.Unevaluated. The error is for failures of
-// the whole batch (none today; the context is checked by the store).
+// batch: it is listed in Batch.Unevaluated, once for a record that does
+// not parse and once for each rule whose condition ran over MaxCost on it
+// (the other rules still see it). The error is ctx's when it ends during an
+// evaluation (a condition is interrupted, not taken as no match).
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
@@ -68,7 +70,13 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		matched, groups = matched[:0], groups[:0]
 		for _, list := range buckets {
 			for _, c := range list {
-				if g, ok := e.matchRule(ctx, c, ev, rec); ok {
+				g, ok, err := e.matchRule(ctx, c, ev, rec)
+				switch {
+				case errors.Is(err, errOverBudget):
+					b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err))
+				case err != nil:
+					return nil, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err)
+				case ok:
 					matched = append(matched, c)
 					groups = append(groups, g)
 				}
@@ -212,13 +220,13 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 }
 
 // matchRule reports whether c matches ev and, for a grouped rule, the
-// group ev falls in.
-func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool) {
+// group ev falls in. The error is errOverBudget or ctx's (see evalError).
+func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool, err error) {
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
-		return "", false
+		return "", false, nil
 	}
 	if !c.pattern.Match(rec) || c.allow.allows(ev) {
-		return "", false
+		return "", false, nil
 	}
 	var act *activation
 	if c.cond != nil || c.group != nil {
@@ -227,39 +235,45 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.cond != nil {
 		v, _, err := c.cond.ContextEval(ctx, act)
 		if err != nil {
+			if err := evalError(ctx, err); err != nil {
+				return "", false, err
+			}
 			e.conditionErrors.Add(1)
-			return "", false
+			return "", false, nil
 		}
 		if b, isBool := v.Value().(bool); !isBool || !b {
-			return "", false
+			return "", false, nil
 		}
 	}
 	if !c.grouped() {
-		return "", true
+		return "", true, nil
 	}
 	return e.groupOf(ctx, c, ev, act)
 }
 
 // groupOf returns the group of ev under a grouped rule, false when it
-// cannot be computed (counted in Stats).
-func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool) {
+// cannot be computed (counted in Stats). The error is as matchRule's.
+func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool, error) {
 	if c.group != nil {
 		v, _, err := c.group.ContextEval(ctx, act)
 		if err != nil {
+			if err := evalError(ctx, err); err != nil {
+				return "", false, err
+			}
 			e.conditionErrors.Add(1)
-			return "", false
+			return "", false, nil
 		}
 		s, ok := v.Value().(string)
 		if !ok {
 			e.conditionErrors.Add(1)
 		}
-		return s, ok
+		return s, ok, nil
 	}
 	vals := make([]string, len(c.by))
 	for i, f := range c.by {
 		vals[i] = fieldValue(ev, f)
 	}
-	return strings.Join(vals, "/"), true
+	return strings.Join(vals, "/"), true, nil
 }
 
 // newAlert returns the alert of rule c raised by ev, without summary.

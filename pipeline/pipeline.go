@@ -66,7 +66,9 @@ type Result struct {
 	Alerts     int // alerts the batch belongs to (new or not), once each.
 	NewAlerts  int // alerts claimed for the first time.
 	// Unevaluated counts events stored but not evaluated by the rules
-	// (their record did not parse); FirstUnevaluated says which and why.
+	// (their record did not parse), and once more for each rule that
+	// could not evaluate an event (its condition ran over detect.MaxCost);
+	// FirstUnevaluated says which and why.
 	Unevaluated      int
 	FirstUnevaluated string `json:",omitempty"`
 }
