@@ -81,6 +81,9 @@ func (e *env) loadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConfig(context.Background(), cfg); err != nil {
+		return nil, err
+	}
 	if err := cfg.ApplyEnv(e.getenv); err != nil {
 		return nil, err
 	}
