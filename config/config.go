@@ -113,6 +113,10 @@ type Retention struct {
 // Server is the health and metrics listener.
 type Server struct {
 	Listen string `yaml:"listen"` // host:port; "" for none.
+	// Token, when set, is required of every request as "Authorization:
+	// Bearer TOKEN": a secret reference (env:NAME, file:PATH, ssm:…,
+	// secretsmanager:…) or the value itself.
+	Token string `yaml:"token"`
 }
 
 // Duration is a time.Duration written as Go writes it ("90s", "1h30m") or

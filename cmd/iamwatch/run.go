@@ -117,6 +117,11 @@ func (e *env) runDaemon(ctx context.Context, f runFlags) error {
 	defer st.Close()
 
 	deps := daemon.Deps{Config: cfg, AWS: awsCfg, Store: st, Logger: log, Now: e.now}
+	if cfg.Server.Token != "" {
+		if deps.Token, err = e.secrets(awsCfg).Resolve(ctx, cfg.Server.Token); err != nil {
+			return fmt.Errorf("server.token: %w", err)
+		}
+	}
 	if !f.noDetect {
 		eng, err := e.detector(cfg.Rules, cfg.Detection, st)
 		if err != nil {
@@ -161,12 +166,17 @@ func sinkBuilders(awsCfg aws.Config) map[string]notify.Builder {
 // references resolved from the environment, files, SSM and Secrets Manager.
 func (e *env) daemonSinks(ctx context.Context, c notify.Config, awsCfg aws.Config, log *slog.Logger) (map[string]notify.Sink, error) {
 	builders := sinkBuilders(awsCfg)
-	resolver := &notify.Resolver{
+	return notify.BuildSinks(ctx, c, builders, notify.Deps{Secrets: e.secrets(awsCfg), Now: e.now, Stdout: e.stdout, Logger: log})
+}
+
+// secrets resolves secret references from the environment, files, SSM and
+// Secrets Manager.
+func (e *env) secrets(awsCfg aws.Config) *notify.Resolver {
+	return &notify.Resolver{
 		Getenv: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" },
 		Lookups: map[string]notify.SecretLookup{
 			"ssm":            ssm.Lookup(awsssm.NewFromConfig(awsCfg)),
 			"secretsmanager": secretsmanager.Lookup(awssm.NewFromConfig(awsCfg)),
 		},
 	}
-	return notify.BuildSinks(ctx, c, builders, notify.Deps{Secrets: resolver, Now: e.now, Stdout: e.stdout, Logger: log})
 }
