@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -107,6 +108,11 @@ func superseded(c *compiled, matched []*compiled) bool {
 		}
 	}
 	return false
+}
+
+// Matched returns the IDs of the events some rule matched, sorted.
+func (b *Batch) Matched() []string {
+	return slices.Sorted(maps.Keys(b.index))
 }
 
 // HasAlerts reports whether some single-event rule matched.

@@ -16,6 +16,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/detect/detecttest"
 	"github.com/iamwatch/iamwatch/pipeline"
 )
 
@@ -300,5 +302,67 @@ func within(t *testing.T, d time.Duration, f func() (pipeline.Report, error)) (p
 	case <-time.After(d):
 		t.Fatalf("still running after %v: a hang", d)
 		return pipeline.Report{}, nil
+	}
+}
+
+// A record whose eventID another, different record already has: the first
+// record stays for the store and for detection alike, and the conflict is
+// counted and named (review F11: the alert was about the second record,
+// the store kept the first). The same event repeated is a plain duplicate.
+func TestConflictingEventIDKeepsTheFirstRecord(t *testing.T) {
+	benign := record("dup-X", "iam.amazonaws.com", "GetUser", "IAMUser", t0)
+	hostile := strings.Replace(record("dup-X", "signin.amazonaws.com", "ConsoleLogin", "IAMUser", t0.Add(time.Minute)), `"userName":"alice"`, `"userName":"mallory"`, 1)
+	other := record("e2", "signin.amazonaws.com", "ConsoleLogin", "IAMUser", t0)
+	for _, tt := range []struct {
+		name       string
+		files      [][]string // read one after the other
+		wantAlerts []string   // event IDs alerted
+		conflicts  int
+		storedName string // of dup-X
+	}{
+		{"benign stored, then hostile", [][]string{{benign}, {hostile, other}}, []string{"e2"}, 1, "GetUser"},
+		{"both in one batch", [][]string{{benign, hostile, other}}, []string{"e2"}, 1, "GetUser"},
+		{"hostile first", [][]string{{hostile}, {benign}}, []string{"dup-X"}, 0, "ConsoleLogin"},
+		{"the same event twice", [][]string{{hostile}, {hostile}}, []string{"dup-X"}, 0, "ConsoleLogin"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			var alerted []string
+			p, err := pipeline.New(st, pipeline.Options{
+				Detector: detecttest.Names(t, "test", "ConsoleLogin"),
+				OnNew:    func(a iamwatch.Alert) { alerted = append(alerted, a.EventIDs...) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			var conflicts int
+			var first string
+			for i, recs := range tt.files {
+				path := writeFile(t, dir, fmt.Sprintf("f%d.jsonl", i), strings.Join(recs, "\n")+"\n")
+				inputs, err := pipeline.Expand([]string{path}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, err := p.Read(context.Background(), inputs, pipeline.ReadOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				conflicts += rep.Conflicts
+				if first == "" {
+					first = rep.FirstConflict
+				}
+			}
+			if got := strings.Join(alerted, ","); got != strings.Join(tt.wantAlerts, ",") {
+				t.Errorf("alerts for %s, want %s", got, strings.Join(tt.wantAlerts, ","))
+			}
+			if conflicts != tt.conflicts || (conflicts > 0 && !strings.Contains(first, `"dup-X"`)) {
+				t.Errorf("conflicts %d (%q), want %d naming dup-X", conflicts, first, tt.conflicts)
+			}
+			ev, err := st.Event(context.Background(), "dup-X")
+			if err != nil || ev.Name != tt.storedName {
+				t.Errorf("stored dup-X is %s (%v), want %s", ev.Name, err, tt.storedName)
+			}
+		})
 	}
 }

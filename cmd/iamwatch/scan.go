@@ -416,6 +416,9 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	if r.Unevaluated > 0 {
 		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, safeText(r.FirstUnevaluated))
 	}
+	if r.Conflicts > 0 {
+		fmt.Fprintf(w, "Conflicting records (an eventID already taken by a different record; the first kept): %d; the first: %s\n", r.Conflicts, safeText(r.FirstConflict))
+	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))
