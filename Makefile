@@ -55,10 +55,13 @@ bench-queries:
 	  s=$$?; grep 'history_test' query/testdata/bench/queries.txt | sed 's/^ *history_test.go:[0-9]*: //'; \
 	  test $$s -eq 0 || { cat query/testdata/bench/queries.txt; exit $$s; }
 
-## fuzz: each fuzz target for FUZZTIME.
+## fuzz: each fuzz target for FUZZTIME (FUZZ=Regexp picks targets), among them FuzzScan
+## (file bytes through decode, the built-in rules and SQLite, read twice) and FuzzParseRule
+## (rule files: accepted means it loads and evaluates). `make test` runs only their seeds.
+FUZZ ?= .
 fuzz:
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' | grep -E '$(FUZZ)' || true); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s $$pkg; \
 	  done; \
 	done

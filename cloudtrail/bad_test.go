@@ -156,6 +156,35 @@ func TestSkippedByName(t *testing.T) {
 	}
 }
 
+// Only CloudTrail's own names say digest or Insights: a folder or a file
+// merely containing the words is read, and a digest is still recognised by
+// its content under any name.
+func TestSkippedByNameOnlyForCloudTrailNames(t *testing.T) {
+	for _, name := range []string{
+		"210987654321_CloudTrail-Digest_us-east-1_trail_us-east-1_20250304T100000Z.json.gz",
+		"dl/210987654321_CloudTrail-Insight_us-east-1_20250304T1000Z_abc.json.gz",
+	} {
+		if _, err := Decode(context.Background(), strings.NewReader("not even read"), name, Options{}, func(*iamwatch.Event) error { return nil }); !errors.Is(err, ErrSkipped) {
+			t.Errorf("%s: err = %v, want skipped", name, err)
+		}
+	}
+	trail := string(genTrail(1))
+	for _, name := range []string{
+		"work/CloudTrail-Digest-backup/trail.json",
+		"CloudTrail-Insight/copy.json",
+		"my_CloudTrail-Digest_notes.json",
+	} {
+		res, _ := decodeAll(t, strings.NewReader(trail), name, Options{})
+		if res.Error != "" || len(res.Events) != 1 {
+			t.Errorf("%s: error %q, %d events; want the trail read", name, res.Error, len(res.Events))
+		}
+	}
+	digest := `{"awsAccountId":"210987654321","digestStartTime":"2025-03-04T09:00:00Z","digestEndTime":"2025-03-04T10:00:00Z","digestS3Bucket":"b","digestS3Object":"o","logFiles":[]}`
+	if _, err := Decode(context.Background(), strings.NewReader(digest), "renamed.json", Options{}, func(*iamwatch.Event) error { return nil }); !errors.Is(err, ErrSkipped) {
+		t.Errorf("a digest by content: err = %v, want skipped", err)
+	}
+}
+
 func TestNotCloudTrail(t *testing.T) {
 	for _, in := range []string{"hello world", "\x00\x01\x02", `{"a":1}`, "<xml/>"} {
 		res, _ := decodeAll(t, strings.NewReader(in), "x", Options{})

@@ -154,8 +154,9 @@ func Decode(ctx context.Context, r io.Reader, name string, opt Options, yield fu
 
 // Decode reads every record of r and calls yield with each event in input
 // order. name identifies the input in errors; a name containing
-// "CloudTrail-Digest" or "CloudTrail-Insight" (the S3 key layout) is skipped
-// without reading. Gzip input is recognised by its magic bytes.
+// whose last element is a CloudTrail digest or Insights file name
+// (ACCOUNT_CloudTrail-Digest_… or ACCOUNT_CloudTrail-Insight_…) is skipped
+// without reading; one of another name is recognised by its content. Gzip input is recognised by its magic bytes.
 //
 // The *Event passed to yield is reused for the next record: copy the struct
 // (*ev) to keep it; its slices and strings are never reused. Event.Raw is
@@ -215,10 +216,10 @@ const (
 )
 
 func (st *decodeState) run(r io.Reader, f *fileState) error {
-	if strings.Contains(st.name, "CloudTrail-Digest") {
+	switch fileKind(st.name) {
+	case KindDigest:
 		return fmt.Errorf("%w: digest file", ErrSkipped)
-	}
-	if strings.Contains(st.name, "CloudTrail-Insight") {
+	case KindInsight:
 		return fmt.Errorf("%w: insights file", ErrSkipped)
 	}
 	opt := &st.d.opt
@@ -724,6 +725,10 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.n += int64(n)
 	if l.n > l.max {
 		return n, l.tooLarge()
+	}
+	if l.gzip && err != nil && err != io.EOF && !strings.HasPrefix(err.Error(), "gzip: ") {
+		// Say the file is damaged, not only "unexpected EOF" (a truncated download).
+		err = fmt.Errorf("gzip: stream damaged or cut short: %w", err)
 	}
 	return n, err
 }

@@ -97,3 +97,28 @@ func isOrgID(s string) bool {
 	}
 	return true
 }
+
+// fileKind is the kind a CloudTrail file name says: a trail bucket key
+// (ParseKey) says it by its CloudTrail-Digest or CloudTrail-Insight
+// folder; otherwise the last path element decides, ACCOUNT_CloudTrail-Digest_…
+// and ACCOUNT_CloudTrail-Insight_… being digest and Insights files.
+// Anything else is a log, or not CloudTrail's name at all (the content
+// decides): a folder merely called CloudTrail-Digest-backup says nothing.
+func fileKind(name string) KeyKind {
+	if k, ok := ParseKey(name); ok {
+		return k.Kind
+	}
+	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
+		name = name[i+1:]
+	}
+	if len(name) < 13 || name[12] != '_' || !isAccount(name[:12]) {
+		return KindLog
+	}
+	switch rest := name[13:]; {
+	case strings.HasPrefix(rest, "CloudTrail-Digest_"):
+		return KindDigest
+	case strings.HasPrefix(rest, "CloudTrail-Insight_"):
+		return KindInsight
+	}
+	return KindLog
+}

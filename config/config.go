@@ -34,6 +34,15 @@ type Config struct {
 	Sources   Sources       `yaml:"sources"`
 	Retention Retention     `yaml:"retention"`
 	Server    Server        `yaml:"server"`
+
+	file string     // the name Parse was given
+	root *yaml.Node // the parsed file, for ErrorAt's lines; nil when built in code
+}
+
+// ErrorAt returns err as a mistake at path (dot-separated keys and list
+// indexes, as in the file) of the file c was parsed from, with its line.
+func (c *Config) ErrorAt(path string, err error) *Error {
+	return &Error{File: c.file, Line: lineOf(c.root, path), Path: path, Msg: err.Error()}
 }
 
 // Log configures the daemon's structured logs.
@@ -104,6 +113,10 @@ type Retention struct {
 // Server is the health and metrics listener.
 type Server struct {
 	Listen string `yaml:"listen"` // host:port; "" for none.
+	// Token, when set, is required of every request as "Authorization:
+	// Bearer TOKEN": a secret reference (env:NAME, file:PATH, ssm:…,
+	// secretsmanager:…) or the value itself.
+	Token string `yaml:"token"`
 }
 
 // Duration is a time.Duration written as Go writes it ("90s", "1h30m") or
@@ -206,6 +219,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	if err := sortByLine(errors.Join(typeErr, c.validate(name, &root))); err != nil {
 		return nil, err
 	}
+	c.file, c.root = name, &root
 	return &c, nil
 }
 

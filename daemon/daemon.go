@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -38,6 +40,9 @@ type Deps struct {
 	// Drain bounds how long shutdown waits for in-flight batches and a last
 	// delivery flush (30 s).
 	Drain time.Duration
+	// Token, when not empty, is the bearer token /healthz and /metrics
+	// require (Config.Server.Token resolved).
+	Token string
 }
 
 // runner is a live source.
@@ -168,16 +173,24 @@ func (dm *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("daemon: listen %s: %w", addr, err)
 		}
+		// Warned before serving, so a client that got an answer can see it.
+		if !isLoopback(addr) {
+			msg := "daemon: /healthz and /metrics are served beyond this host (listen on 127.0.0.1 to keep them local)"
+			if dm.d.Token == "" {
+				msg += " without authentication (set server.token)"
+			}
+			log.Warn(msg, "listen", addr)
+		}
 		dm.mu.Lock()
 		dm.ln = ln
 		dm.mu.Unlock()
-		srv = &http.Server{Handler: dm.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: requireToken(dm.d.Token, dm.Handler()), ReadHeaderTimeout: 10 * time.Second}
 		go func() { // owner: Run; ends when srv is shut down below.
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("daemon: server", "error", err.Error())
 			}
 		}()
-		log.Info("daemon: listening", "addr", ln.Addr().String())
+		log.Info("daemon: listening", "addr", ln.Addr().String(), "token", dm.d.Token != "")
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -258,6 +271,37 @@ func (dm *Daemon) pruneLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// isLoopback reports whether the listen address host:port binds only this
+// host: localhost or a loopback IP. An empty host binds every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// requireToken serves h only to requests bearing token (compared in
+// constant time); an empty token lets every request through.
+func requireToken(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="iamwatch"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler serves /healthz (200 with each source's state, 503 when a source

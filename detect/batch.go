@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,12 @@ func (r RuleError) Error() string {
 	return fmt.Sprintf("rule %s on event %q: %v", r.Rule, r.EventID, r.Err)
 }
 
+// ruleFailure is a condition or group expression that failed on an event
+// (not a cost or context stop): counted, listed, taken as no match.
+type ruleFailure struct{ err error }
+
+func (f ruleFailure) Error() string { return f.err.Error() }
+
 // groupKey is one period of one group of one rule.
 type groupKey struct {
 	c      *compiled
@@ -65,8 +72,10 @@ type groupKey struct {
 
 // Match evaluates the patterns and conditions of every rule on events. It
 // reads no state. An event that cannot be evaluated does not stop the
-// batch: it is listed in Batch.Unevaluated. The error is for failures of
-// the whole batch: the context's, when it ends during the batch.
+// batch: it is listed in Batch.Unevaluated, once for a record that does
+// not parse and once for each rule whose condition ran over MaxCost on it
+// (the other rules still see it). The error is ctx's when it ends during an
+// evaluation (a condition is interrupted, not taken as no match).
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
@@ -86,15 +95,16 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		for _, list := range buckets {
 			for _, c := range list {
 				g, ok, err := e.matchRule(ctx, c, ev, rec)
-				if err != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
+				var failed ruleFailure
+				switch {
+				case errors.As(err, &failed):
 					e.conditionErrors.Add(1)
-					b.RuleErrors = append(b.RuleErrors, RuleError{Rule: c.rule.ID, EventID: ev.ID, Err: err})
-					continue
-				}
-				if ok {
+					b.RuleErrors = append(b.RuleErrors, RuleError{Rule: c.rule.ID, EventID: ev.ID, Err: failed.err})
+				case errors.Is(err, errOverBudget):
+					b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err))
+				case err != nil:
+					return nil, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err)
+				case ok:
 					matched = append(matched, c)
 					groups = append(groups, g)
 				}
@@ -125,6 +135,11 @@ func superseded(c *compiled, matched []*compiled) bool {
 		}
 	}
 	return false
+}
+
+// Matched returns the IDs of the events some rule matched, sorted.
+func (b *Batch) Matched() []string {
+	return slices.Sorted(maps.Keys(b.index))
 }
 
 // HasAlerts reports whether some single-event rule matched.
@@ -238,8 +253,8 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 }
 
 // matchRule reports whether c matches ev and, for a grouped rule, the
-// group ev falls in. The error is a failure of the condition or group
-// expression (the caller counts it: the rule did not match).
+// group ev falls in. The error is errOverBudget or ctx's (see evalError),
+// or a ruleFailure.
 func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool, err error) {
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
 		return "", false, nil
@@ -254,7 +269,10 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.cond != nil {
 		v, _, err := c.cond.ContextEval(ctx, act)
 		if err != nil {
-			return "", false, fmt.Errorf("condition: %w", err)
+			if err := evalError(ctx, err); err != nil {
+				return "", false, err
+			}
+			return "", false, ruleFailure{fmt.Errorf("condition: %w", err)}
 		}
 		if b, isBool := v.Value().(bool); !isBool || !b {
 			return "", false, nil
@@ -266,17 +284,20 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	return e.groupOf(ctx, c, ev, act)
 }
 
-// groupOf returns the group of ev under a grouped rule, or an error when
-// it cannot be computed.
+// groupOf returns the group of ev under a grouped rule. The error is as
+// matchRule's.
 func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool, error) {
 	if c.group != nil {
 		v, _, err := c.group.ContextEval(ctx, act)
 		if err != nil {
-			return "", false, fmt.Errorf("group: %w", err)
+			if err := evalError(ctx, err); err != nil {
+				return "", false, err
+			}
+			return "", false, ruleFailure{fmt.Errorf("group: %w", err)}
 		}
 		s, ok := v.Value().(string)
 		if !ok {
-			return "", false, fmt.Errorf("group: a %T, not a string", v.Value())
+			return "", false, ruleFailure{fmt.Errorf("group: a %T, not a string", v.Value())}
 		}
 		return s, true, nil
 	}

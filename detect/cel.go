@@ -1,10 +1,13 @@
 package detect
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/checker"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -138,7 +141,39 @@ func externalPrincipals(args []ref.Val) ([]string, error) {
 	return ext, nil
 }
 
-// compile compiles expr, which must have type want.
+// MaxCost bounds a condition or group expression, in CEL cost units
+// (about one per comparison, variable read or comprehension step; string
+// and list operations cost in proportion to their size). A rule whose
+// estimated cost exceeds it is refused when loaded (and by `rules
+// validate`); an evaluation that reaches it at run time is stopped, and
+// the event is reported as not evaluated by that rule.
+const MaxCost = 1_000_000
+
+// assumedSize is the size the cost estimate assumes for every string, list
+// and map of an event whose size CEL cannot know: a typical record's. Two
+// nested comprehensions over event data fit MaxCost; three, or three over
+// literal lists of 100, do not. At run time MaxCost took 0.67 s on the
+// development machine (BenchmarkConditionAtCostLimit).
+const assumedSize = 100
+
+// sizeEstimator gives the cost estimate assumedSize for event data.
+type sizeEstimator struct{}
+
+func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: assumedSize}
+}
+
+func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// interruptEvery is how many comprehension steps run between checks of the
+// evaluation's context.
+const interruptEvery = 100
+
+// compile compiles expr, which must have type want and cost at most
+// MaxCost by CEL's estimate. The program stops at MaxCost and when its
+// context ends (ContextEval).
 func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
 	ast, iss := c.env.Compile(expr)
 	if iss.Err() != nil {
@@ -147,11 +182,38 @@ func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(want) && !ast.OutputType().IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression has type %s, want %s", ast.OutputType(), want)
 	}
-	prg, err := c.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	est, err := c.env.EstimateCost(ast, sizeEstimator{})
+	if err != nil {
+		return nil, fmt.Errorf("estimate cost: %w", err)
+	}
+	if est.Max > MaxCost {
+		return nil, fmt.Errorf("too costly: CEL estimates up to %d cost units an event (taking event lists, maps and strings of %d elements), the limit is %d: nest fewer comprehensions (all, exists, map, filter) or iterate over less", est.Max, assumedSize, MaxCost)
+	}
+	prg, err := c.env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(interruptEvery))
 	if err != nil {
 		return nil, err
 	}
 	return prg, nil
+}
+
+// errOverBudget marks an evaluation stopped at MaxCost.
+var errOverBudget = fmt.Errorf("over the cost limit of %d units", MaxCost)
+
+// evalError sorts an evaluation error: the context's error when the
+// evaluation was interrupted by ctx, errOverBudget when it was stopped at
+// MaxCost, else nil (an ordinary failure, counted as no match).
+func evalError(ctx context.Context, err error) error {
+	var ce interpreter.EvalCancelledError
+	switch {
+	case errors.As(err, &ce) && ce.Cause == interpreter.CostLimitExceeded:
+		return errOverBudget
+	case errors.Is(err, interpreter.InterruptError{}) || errors.As(err, &ce):
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
 }
 
 // activation resolves the condition variables for one event, lazily.

@@ -11,7 +11,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 )
 
-func roleEvent(t *testing.T, id, name, doc string) string {
+func roleEvent(t testing.TB, id, name, doc string) string {
 	t.Helper()
 	d, _ := json.Marshal(doc)
 	return fmt.Sprintf(`{"eventID":%q,"eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":%q,

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -181,4 +183,66 @@ func isAdminPolicy(list []string, arn string) bool {
 		}
 	}
 	return false
+}
+
+// ConfigError is one mistake in a Config, at Path (as in the configuration
+// file under detection:, e.g. rules.console-signin-failures.threshold.count).
+type ConfigError struct {
+	Path string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string { return e.Path + ": " + e.Msg }
+
+// Check reports every mistake of c over rules (the rules it will run with),
+// each a *ConfigError, joined: trusted accounts that are not account IDs,
+// unknown rule IDs, threshold overrides on rules without a threshold or
+// out of range, bad allow-lists. New runs it; so does every command that
+// validates a configuration file.
+func (c Config) Check(rules []*Rule) error {
+	var errs []error
+	bad := func(path, format string, a ...any) {
+		errs = append(errs, &ConfigError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
+	ids := map[string]*Rule{}
+	for _, r := range rules {
+		if r != nil {
+			ids[r.ID] = r
+		}
+	}
+	for i, a := range c.TrustedAccounts {
+		if !isAccountID(a) {
+			bad(fmt.Sprintf("trusted_accounts.%d", i), "%q is not a 12-digit account ID", a)
+		}
+	}
+	for i, id := range c.Disabled {
+		if ids[id] == nil {
+			bad(fmt.Sprintf("disabled.%d", i), "unknown rule %q", id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Rules)) {
+		rc := c.Rules[id]
+		r := ids[id]
+		if r == nil {
+			bad("rules."+id, "unknown rule %q", id)
+			continue
+		}
+		if rc.Threshold == nil {
+			continue
+		}
+		if r.Threshold == nil {
+			bad("rules."+id+".threshold", "the rule has no threshold")
+			continue
+		}
+		if rc.Threshold.Count != 0 && rc.Threshold.Count < 2 {
+			bad("rules."+id+".threshold.count", "must be at least 2")
+		}
+		if rc.Threshold.Within < 0 {
+			bad("rules."+id+".threshold.within", "must be positive")
+		}
+	}
+	if _, err := compileAllow(c.Allow); err != nil {
+		bad("allow", "%v", err)
+	}
+	return errors.Join(errs...)
 }

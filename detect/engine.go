@@ -89,36 +89,16 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 		}
 		ids[r.ID] = r
 	}
-	for _, a := range cfg.TrustedAccounts {
-		if !isAccountID(a) {
-			return nil, fmt.Errorf("detect: new engine: trusted_accounts: %q is not a 12-digit account ID", a)
-		}
+	if err := cfg.Check(rules); err != nil {
+		return nil, fmt.Errorf("detect: new engine: %w", err)
 	}
 	disabled := map[string]bool{}
 	for _, id := range cfg.Disabled {
-		if ids[id] == nil {
-			return nil, fmt.Errorf("detect: new engine: disabled: unknown rule %q", id)
-		}
 		disabled[id] = true
 	}
 	for id, rc := range cfg.Rules {
-		r := ids[id]
-		if r == nil {
-			return nil, fmt.Errorf("detect: new engine: rules: unknown rule %q", id)
-		}
 		if rc.Disabled {
 			disabled[id] = true
-		}
-		if rc.Threshold != nil {
-			if r.Threshold == nil {
-				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold: the rule has no threshold", id)
-			}
-			if rc.Threshold.Count != 0 && rc.Threshold.Count < 2 {
-				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold.count: must be at least 2", id)
-			}
-			if rc.Threshold.Within < 0 {
-				return nil, fmt.Errorf("detect: new engine: rules.%s.threshold.within: must be positive", id)
-			}
 		}
 	}
 	var err error

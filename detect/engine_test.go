@@ -410,8 +410,8 @@ func TestConfigValidation(t *testing.T) {
 		cfg   Config
 		want  string
 	}{
-		{"unknown disabled", []*Rule{r}, Config{Disabled: []string{"nope"}}, `disabled: unknown rule "nope"`},
-		{"unknown rule config", []*Rule{r}, Config{Rules: map[string]RuleConfig{"nope": {}}}, `rules: unknown rule "nope"`},
+		{"unknown disabled", []*Rule{r}, Config{Disabled: []string{"nope"}}, `disabled.0: unknown rule "nope"`},
+		{"unknown rule config", []*Rule{r}, Config{Rules: map[string]RuleConfig{"nope": {}}}, `rules.nope: unknown rule "nope"`},
 		{"override without threshold", []*Rule{r}, Config{Rules: map[string]RuleConfig{"user-created": {Threshold: &ThresholdOverride{Count: 3}}}}, "has no threshold"},
 		{"bad cidr", []*Rule{r}, Config{Allow: AllowList{SourceIPs: []string{"10.0.0.0/99"}}}, "source_ips"},
 		{"bad account", []*Rule{r}, Config{Allow: AllowList{Accounts: []string{"12"}}}, "12-digit"},

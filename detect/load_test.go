@@ -1,12 +1,15 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/iamwatch/iamwatch"
 )
 
 const validRule = `id: ok
@@ -118,14 +121,30 @@ tests:
 	}
 }
 
-// FuzzParseRule checks the loader never panics and that every error it
-// returns is a *FileError naming the file.
+// FuzzParseRule checks the loader never panics, that every error it
+// returns is a *FileError naming the file, and that a rule it accepts also
+// loads into an Engine and evaluates events without error: what `rules
+// validate` accepts, scan runs (within the cost budget). The seeds are the
+// built-in catalog and rules that must be refused.
 func FuzzParseRule(f *testing.F) {
 	f.Add([]byte(validRule))
 	f.Add([]byte(validRule + "threshold: {count: 3, within: 1h, group: 'user_name'}\n"))
 	f.Add([]byte(validRule + "tests:\n  - name: t\n    expect: none\n    repeat: {count: 2, every: 1m}\n    event: {eventID: a, eventTime: '2025-01-01T00:00:00Z'}\n"))
 	f.Add([]byte("match: {$or: [{a: [{numeric: ['>', 1]}]}, {b: [{cidr: '10.0.0.0/8'}]}]}\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte(validRule + "condition: 'request.items.exists(a, request.items.exists(b, request.items.exists(c, a == b)))'\n"))
+	f.Add([]byte(validRule + "condition: 'request.items.map(a, request.items.map(b, a + b)).size() > 0'\n"))
+	builtins, _ := filepath.Glob(filepath.Join("..", "rules", "*.yaml"))
+	for _, p := range builtins {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	events := []iamwatch.Event{
+		decode(f, itemsEvent("fz-1", 3)),
+		decode(f, strings.Replace(itemsEvent("fz-2", 500), "CreateRole", "CreateUser", 1)),
+		decode(f, roleEvent(f, "fz-3", "CreateRole", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`)),
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRule("f.yaml", data)
 		if err != nil {
@@ -139,5 +158,12 @@ func FuzzParseRule(f *testing.F) {
 			t.Fatalf("accepted rule without id or pattern")
 		}
 		_ = r.EventBridgePattern()
+		e, err := New([]*Rule{r}, Config{})
+		if err != nil {
+			t.Fatalf("ParseRule accepted a rule New refuses: %v", err)
+		}
+		if _, err := e.Match(context.Background(), events); err != nil {
+			t.Fatalf("Match: %v", err)
+		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -65,10 +66,21 @@ func (s Settings) Decode(v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			// The lines are of the re-encoded settings, not the file's: drop them.
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = settingsLineRE.ReplaceAllString(m, "")
+			}
+			return fmt.Errorf("settings: %s", strings.Join(msgs, "; "))
+		}
 		return fmt.Errorf("settings: %w", err)
 	}
 	return nil
 }
+
+var settingsLineRE = regexp.MustCompile(`^line \d+: `)
 
 // Route sends the alerts it matches to its sinks. An alert matches when its
 // severity is at least MinSeverity and it satisfies every non-empty list:

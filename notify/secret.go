@@ -28,7 +28,14 @@ type Resolver struct {
 	Getenv func(name string) (string, bool)
 	// Lookups by scheme, e.g. "ssm", "secretsmanager".
 	Lookups map[string]SecretLookup
+	// Placeholder, when set, is what every reference resolves to, nothing
+	// being read: for checking a configuration as written (a URL, so that
+	// URL settings pass).
+	Placeholder string
 }
+
+// CheckPlaceholder is the Placeholder for checking a configuration.
+const CheckPlaceholder = "https://secret.invalid/placeholder"
 
 // IsReference reports whether v is a secret reference rather than a literal.
 func IsReference(v string) bool {
@@ -45,6 +52,9 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 	scheme, name, _ := strings.Cut(ref, ":")
 	if name == "" {
 		return "", fmt.Errorf("secret %s: empty name", ref)
+	}
+	if r.Placeholder != "" {
+		return r.Placeholder, nil
 	}
 	var v string
 	switch scheme {

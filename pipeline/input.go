@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/iamwatch/iamwatch/cloudtrail"
 )
 
 // Input is one thing to read: a file, an S3 object, standard input.
@@ -20,7 +23,16 @@ type Input struct {
 
 // Expand turns command-line PATH arguments into inputs, in a stable order:
 // a file; a directory, walked recursively (hidden entries skipped); a glob;
-// or "-" for stdin. A path that names nothing is an error naming it.
+// or "-" for stdin. A glob that matches nothing is an error.
+//
+// A path that cannot be read (missing, unreadable, a dangling or looping
+// symlink, an unreadable subdirectory) does not stop the others: it becomes
+// an input whose Open fails, so Read rejects it by name and counts it.
+// Inside a directory, a symlink to a file is read like the file; a symlink
+// to a directory is not followed, and it and any other non-regular entry
+// (FIFO, socket, device) are skipped with the reason (Report.Skipped). A
+// FIFO or device named on the command line is opened without blocking and
+// read like stdin: Read stops reading it when its context ends.
 func Expand(args []string, stdin io.Reader) ([]Input, error) {
 	var out []Input
 	seen := map[string]bool{}
@@ -48,38 +60,46 @@ func Expand(args []string, stdin io.Reader) ([]Input, error) {
 		}
 		for _, p := range paths {
 			fi, err := os.Stat(p)
-			if err != nil {
-				return nil, err
-			}
-			if !fi.IsDir() {
+			switch {
+			case err != nil:
+				add(failedInput(p, err))
+			case fi.Mode().IsRegular():
 				add(osInput(p, fi.Size()))
-				continue
-			}
-			ins, err := walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) })
-			for i := range ins { // open by the shown path: one string a file, not two (a trail is 100,000s of files)
-				ins[i].Open = osInput(ins[i].Name, ins[i].Size).Open
-			}
-			if err != nil {
-				return nil, err
-			}
-			for _, in := range ins {
-				add(in)
+			case !fi.IsDir():
+				add(Input{Name: p, Size: -1, Open: func() (io.ReadCloser, error) { return openSpecial(p) }})
+			default:
+				ins := walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) })
+				for i := range ins { // open by the shown path: one string a file, not two (a trail is 100,000s of files)
+					if ins[i].Size >= 0 {
+						ins[i].Open = osInput(ins[i].Name, ins[i].Size).Open
+					}
+					add(ins[i])
+				}
 			}
 		}
 	}
 	return out, nil
 }
 
-// FromFS lists every file below root in fsys (e.g. the embedded sample).
+// FromFS lists every file below root in fsys (e.g. the embedded sample),
+// as Expand lists a directory.
 func FromFS(fsys fs.FS, root string) ([]Input, error) {
-	return walk(fsys, root, func(name string) string { return name })
+	return walk(fsys, root, func(name string) string { return name }), nil
 }
 
-func walk(fsys fs.FS, root string, display func(string) string) ([]Input, error) {
+// walk lists the entries below root. An entry that cannot be listed or
+// followed becomes an input whose Open fails with the reason (Size -1),
+// one to skip an input whose Open fails with cloudtrail.ErrSkipped; the
+// walk goes on.
+func walk(fsys fs.FS, root string, display func(string) string) []Input {
 	var out []Input
-	err := fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
+	fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			out = append(out, failedInput(display(name), err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		}
 		base := path.Base(name)
 		if name != root && strings.HasPrefix(base, ".") {
@@ -88,25 +108,52 @@ func walk(fsys fs.FS, root string, display func(string) string) ([]Input, error)
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if d.IsDir() {
 			return nil
 		}
-		size := int64(-1)
-		if fi, err := d.Info(); err == nil {
-			size = fi.Size()
+		var fi fs.FileInfo
+		if d.Type()&fs.ModeSymlink != 0 {
+			if fi, err = fs.Stat(fsys, name); err != nil { // follows the link
+				out = append(out, failedInput(display(name), err))
+				return nil
+			}
+			if fi.IsDir() {
+				out = append(out, skippedInput(display(name), "symlink to a directory, not followed"))
+				return nil
+			}
+		} else if fi, err = d.Info(); err != nil {
+			out = append(out, failedInput(display(name), err))
+			return nil
+		}
+		if !fi.Mode().IsRegular() {
+			out = append(out, skippedInput(display(name), "not a regular file ("+fi.Mode().Type().String()+")"))
+			return nil
 		}
 		out = append(out, Input{
 			Name: display(name),
-			Size: size,
+			Size: fi.Size(),
 			Open: func() (io.ReadCloser, error) { return fsys.Open(name) },
 		})
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("walk %s: %w", display(root), err)
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out
+}
+
+// failedInput is an input that could not be listed: Read rejects it with err.
+func failedInput(name string, err error) Input {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the name is the input's already
+	}
+	return Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) { return nil, err }}
+}
+
+// skippedInput is an input deliberately not read: Read counts it as skipped
+// with why.
+func skippedInput(name, why string) Input {
+	err := fmt.Errorf("%w: %s", cloudtrail.ErrSkipped, why)
+	return Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) { return nil, err }}
 }
 
 func osInput(p string, size int64) Input {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
@@ -68,9 +69,17 @@ type Result struct {
 	Alerts     int // alerts the batch belongs to (new or not), once each.
 	NewAlerts  int // alerts claimed for the first time.
 	// Unevaluated counts events stored but not evaluated by the rules
-	// (their record did not parse); FirstUnevaluated says which and why.
+	// (their record did not parse), and once more for each rule that
+	// could not evaluate an event (its condition ran over detect.MaxCost);
+	// FirstUnevaluated says which and why.
 	Unevaluated      int
 	FirstUnevaluated string `json:",omitempty"`
+	// Conflicts counts records whose eventID was already taken by a
+	// different record (earlier in the batch, or stored): the first one
+	// stays, for the store and for detection alike; the later one is
+	// neither stored nor evaluated. FirstConflict names the first.
+	Conflicts     int
+	FirstConflict string `json:",omitempty"`
 	// RuleErrors counts, by rule, the events whose condition or group
 	// expression failed to evaluate (the rule did not match them), in rule
 	// order.
@@ -108,6 +117,91 @@ func (r *Result) Add(o Result) {
 	for _, e := range o.RuleErrors {
 		r.addRuleErrors(e.Rule, e.Events, e.First)
 	}
+	r.Conflicts += o.Conflicts
+	if r.FirstConflict == "" {
+		r.FirstConflict = o.FirstConflict
+	}
+}
+
+// eventReader is a store that reads one stored event back (sqlite.Store):
+// with it the pipeline checks that an event a rule matched is the record
+// stored under its ID.
+type eventReader interface {
+	StoredEvent(ctx context.Context, id string) (iamwatch.Event, bool, error)
+}
+
+// sameEvent reports whether a and b are the same CloudTrail event, as far
+// as an alert can tell: a record delivered twice (by a trail and by
+// EventBridge, say) differs in formatting, not in these.
+func sameEvent(a, b *iamwatch.Event) bool {
+	return a.Time.Truncate(time.Second).Equal(b.Time.Truncate(time.Second)) &&
+		a.Source == b.Source && a.Name == b.Name && a.AccountID == b.AccountID && a.Region == b.Region &&
+		a.PrincipalARN == b.PrincipalARN && a.UserName == b.UserName && a.SourceIP == b.SourceIP && a.ErrorCode == b.ErrorCode
+}
+
+func conflictMsg(id string, kept, dropped *iamwatch.Event, where string) string {
+	return fmt.Sprintf("event %q: %s %s by %s is kept; a different record with its ID (%s %s by %s) is not stored or evaluated",
+		id, where, kept.Name, kept.UserName, dropped.Time.Format(time.RFC3339), dropped.Name, dropped.UserName)
+}
+
+// firstOfEachID drops the records of events whose ID an earlier, different
+// record of the batch has, with a message for each; repeats of the same
+// event stay (the store counts them as duplicates).
+func firstOfEachID(events []iamwatch.Event) ([]iamwatch.Event, []string) {
+	var first map[string]int
+	var drop []int
+	var msgs []string
+	for i := range events {
+		if first == nil {
+			first = make(map[string]int, len(events))
+		}
+		j, seen := first[events[i].ID]
+		if !seen {
+			first[events[i].ID] = i
+			continue
+		}
+		if !sameEvent(&events[j], &events[i]) {
+			drop = append(drop, i)
+			msgs = append(msgs, conflictMsg(events[i].ID, &events[j], &events[i], "the first record, "+events[j].Time.Format(time.RFC3339)))
+		}
+	}
+	if len(drop) == 0 {
+		return events, nil
+	}
+	out := make([]iamwatch.Event, 0, len(events)-len(drop))
+	for i := range events {
+		if len(drop) > 0 && drop[0] == i {
+			drop = drop[1:]
+			continue
+		}
+		out = append(out, events[i])
+	}
+	return out, msgs
+}
+
+// takenIDs returns, for each of ids whose stored record is a different
+// event than the batch's, why.
+func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids []string) (map[string]string, error) {
+	byID := make(map[string]*iamwatch.Event, len(ids))
+	for i := range events {
+		if _, ok := byID[events[i].ID]; !ok {
+			byID[events[i].ID] = &events[i]
+		}
+	}
+	var taken map[string]string
+	for _, id := range ids {
+		stored, found, err := r.StoredEvent(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("read stored event %q: %w", id, err)
+		}
+		if ev := byID[id]; found && ev != nil && !sameEvent(&stored, ev) {
+			if taken == nil {
+				taken = map[string]string{}
+			}
+			taken[id] = conflictMsg(id, &stored, ev, "the stored record, "+stored.Time.Format(time.RFC3339))
+		}
+	}
+	return taken, nil
 }
 
 // Process detects, filters, stores and claims alerts for one batch, in that
@@ -117,11 +211,31 @@ func (r *Result) Add(o Result) {
 // batch twice stores nothing new and claims no alert twice.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
 	res := Result{Events: len(events)}
+	events, conflicts := firstOfEachID(events)
 	var batch *detect.Batch
 	if p.detect != nil {
 		var err error
 		if batch, err = p.detect.Match(ctx, events); err != nil {
 			return res, fmt.Errorf("pipeline: detect: %w", err)
+		}
+		if r, ok := p.store.(eventReader); ok && len(batch.Matched()) > 0 {
+			// An alert must be about the record the store keeps.
+			taken, err := takenIDs(ctx, r, events, batch.Matched())
+			if err != nil {
+				return res, fmt.Errorf("pipeline: %w", err)
+			}
+			if len(taken) > 0 {
+				events = slices.DeleteFunc(slices.Clone(events), func(ev iamwatch.Event) bool {
+					if msg, ok := taken[ev.ID]; ok {
+						conflicts = append(conflicts, msg)
+						return true
+					}
+					return false
+				})
+				if batch, err = p.detect.Match(ctx, events); err != nil {
+					return res, fmt.Errorf("pipeline: detect: %w", err)
+				}
+			}
 		}
 		if res.Unevaluated = len(batch.Unevaluated); res.Unevaluated > 0 {
 			res.FirstUnevaluated = batch.Unevaluated[0].Error()
@@ -129,6 +243,9 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		for _, e := range batch.RuleErrors {
 			res.addRuleErrors(e.Rule, 1, fmt.Sprintf("event %q: %v", e.EventID, e.Err))
 		}
+	}
+	if res.Conflicts = len(conflicts); res.Conflicts > 0 {
+		res.FirstConflict = conflicts[0]
 	}
 	keep := make([]iamwatch.Event, 0, len(events))
 	for i := range events {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"runtime"
 	"strings"
 	"sync"
@@ -286,6 +288,9 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 	if err != nil {
 		return cloudtrail.Stats{}, err
 	}
+	if !isRegular(rc) {
+		rc = newCancelReader(ctx, rc)
+	}
 	defer rc.Close()
 	onError := func(re *cloudtrail.RecordError) {
 		if errors.Is(re.Err, cloudtrail.ErrSkipped) {
@@ -300,4 +305,77 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 		}
 		return nil
 	})
+}
+
+// isRegular reports whether rc is a regular file (or in memory), whose
+// reads always return: no need to make them cancellable.
+func isRegular(rc io.ReadCloser) bool {
+	f, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// cancelReader makes a read that may block for ever (stdin, a pipe, a FIFO
+// with a writer that never writes) end when ctx does. Each Read runs on a
+// helper goroutine into the reader's own buffer; when ctx ends first, Read
+// returns ctx.Err(), closes the underlying reader (which ends a read of a
+// file the runtime polls, such as a FIFO opened non-blocking) and every
+// later Read fails likewise. A helper blocked in a read that closing
+// cannot end (stdin in blocking mode) exits when that read returns or the
+// process does. Not safe for concurrent use.
+type cancelReader struct {
+	ctx  context.Context
+	rc   io.ReadCloser
+	buf  []byte
+	done chan readResult
+	err  error
+	shut bool // rc closed
+}
+
+type readResult struct {
+	n   int
+	err error
+}
+
+func newCancelReader(ctx context.Context, rc io.ReadCloser) *cancelReader {
+	return &cancelReader{ctx: ctx, rc: rc, done: make(chan readResult, 1)}
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return 0, err
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf := c.buf[:len(p)]
+	go func() {
+		n, err := c.rc.Read(buf)
+		c.done <- readResult{n, err}
+	}()
+	select {
+	case r := <-c.done:
+		return copy(p, buf[:r.n]), r.err
+	case <-c.ctx.Done():
+		c.err = c.ctx.Err()
+		c.buf = nil // the helper may still write into the old one
+		c.shut = true
+		c.rc.Close()
+		return 0, c.err
+	}
+}
+
+func (c *cancelReader) Close() error {
+	if c.shut {
+		return nil
+	}
+	c.shut = true
+	return c.rc.Close()
 }

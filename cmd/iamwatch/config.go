@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/iamwatch/iamwatch/config"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/notify"
 )
 
 func newConfigCmd(e *env) *cobra.Command {
@@ -28,13 +35,17 @@ Environment variables are not applied: the file is checked as written.`,
 			}
 			return nil
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			if _, err := config.Parse(f, args[0]); err != nil {
+			cfg, err := config.Parse(f, args[0])
+			if err == nil {
+				err = checkConfig(cmd.Context(), cfg)
+			}
+			if err != nil {
 				for _, e1 := range unjoinErr(err) {
 					fmt.Fprintln(e.stdout, safeText(e1.Error()))
 				}
@@ -45,6 +56,44 @@ Environment variables are not applied: the file is checked as written.`,
 		},
 	})
 	return cmd
+}
+
+// checkConfig is the check of a parsed configuration that every command
+// reading one runs after config.Parse (config validate, scan, run, the
+// rules commands), so that what validate accepts the others accept too:
+// the rule folders load and the detection settings fit the rules
+// (detect.Config.Check), and every notification sink is accepted by its
+// builder (known type, known settings, required ones present), secret
+// references left unread. Each mistake is a *config.Error with its line.
+func checkConfig(ctx context.Context, cfg *config.Config) error {
+	var errs []error
+	if rs, err := loadRules(cfg.Rules); err != nil {
+		errs = append(errs, cfg.ErrorAt("rules", err))
+	} else if err := cfg.Detection.Check(rs); err != nil {
+		for _, e1 := range unjoinErr(err) {
+			var ce *detect.ConfigError
+			if errors.As(e1, &ce) {
+				errs = append(errs, cfg.ErrorAt("detection."+ce.Path, errors.New(ce.Msg)))
+			} else {
+				errs = append(errs, cfg.ErrorAt("detection", e1))
+			}
+		}
+	}
+	builders := sinkBuilders(aws.Config{})
+	deps := notify.Deps{Secrets: &notify.Resolver{Placeholder: notify.CheckPlaceholder}}
+	for _, name := range cfg.Notify.SinkNames() {
+		sc := cfg.Notify.Sinks[name]
+		b := builders[sc.Type]
+		if b == nil {
+			errs = append(errs, cfg.ErrorAt("notify.sinks."+name+".type", fmt.Errorf("unknown sink type %q (one of %s)", sc.Type, strings.Join(slices.Sorted(maps.Keys(builders)), ", "))))
+			continue
+		}
+		if _, err := b(ctx, name, sc.Settings, deps); err != nil {
+			errs = append(errs, cfg.ErrorAt("notify.sinks."+name, err))
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b error) int { return a.(*config.Error).Line - b.(*config.Error).Line })
+	return errors.Join(errs...)
 }
 
 func unjoinErr(err error) []error {

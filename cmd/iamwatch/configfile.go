@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/iamwatch/iamwatch/config"
@@ -22,6 +23,9 @@ func (e *env) loadConfig(path string) (*config.Config, error) {
 	defer f.Close()
 	cfg, err := config.Parse(f, path)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(context.Background(), cfg); err != nil {
 		return nil, err
 	}
 	if err := cfg.ApplyEnv(e.getenv); err != nil {

@@ -61,7 +61,7 @@ text instead of running it.`,
 	fl.StringVar(&f.hours, "business-hours", "06:00-22:00", "off_hours: business hours, HH:MM-HH:MM in --tz")
 	fl.BoolVar(&f.weekends, "weekends", false, "off_hours: count all Saturday and Sunday activity as off hours")
 	fl.StringVar(&f.printSQL, "print-sql", "", "print the query's SQL for this dialect (sqlite or athena) instead of running it")
-	fl.DurationVar(&f.timeout, "timeout", time.Minute, "--sql: stop a statement running longer than this")
+	fl.DurationVar(&f.timeout, "timeout", time.Minute, "--sql: stop a statement running longer than this (0: no limit; Ctrl-C still stops it)")
 	f.athena.add(fl)
 	f.out.add(fl)
 	return cmd
@@ -159,12 +159,19 @@ func (e *env) listQueries(opt query.Options) error {
 	return query.Write(e.stdout, res, opt)
 }
 
+// maxSQLValueBytes bounds a string or blob an ad-hoc statement may build
+// (randomblob(1e9) took 3.9 GB); a stored raw record is at most 1 MiB.
+const maxSQLValueBytes = 16 << 20
+
 // adhocSQL runs --sql on a connection that refuses writes (the authorizer of
 // sqlite.OpenReadOnly), after query.CheckReadOnly has given any refusal a
 // clear message.
 func (e *env) adhocSQL(ctx context.Context, f queryFlags, opt query.Options) error {
 	if err := query.CheckReadOnly(f.sql); err != nil {
 		return usageErrorf("--sql: %v", err)
+	}
+	if f.timeout < 0 {
+		return usageErrorf("--timeout %s: must not be negative (0 means no limit)", f.timeout)
 	}
 	path, err := e.dbPath(f.db)
 	if err != nil {
@@ -178,6 +185,9 @@ func (e *env) adhocSQL(ctx context.Context, f queryFlags, opt query.Options) err
 		return err
 	}
 	defer db.Close()
+	if err := sqlite.LimitValueBytes(ctx, db, maxSQLValueBytes); err != nil {
+		return err
+	}
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)

@@ -126,9 +126,11 @@ func isUsageError(err error) bool {
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, so commands finish the
-// batch in hand and leave a usable database.
+// batch in hand and leave a usable database. A second signal ends the
+// process at once (the default action is restored after the first).
 func signalContext() context.Context {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	return ctx
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ func (f *rulesFlags) load(extra []string) ([]*detect.Rule, detect.Config, error)
 		defer fh.Close()
 		c, err := config.Parse(fh, f.config)
 		if err != nil {
+			return nil, cfg, err
+		}
+		if err := checkConfig(context.Background(), c); err != nil {
 			return nil, cfg, err
 		}
 		cfg = c.Detection

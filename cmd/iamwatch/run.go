@@ -75,6 +75,11 @@ func (e *env) runDaemon(cmd *cobra.Command, f runFlags) error {
 	defer st.Close()
 
 	deps := daemon.Deps{Config: cfg, AWS: awsCfg, Store: st, Logger: log, Now: e.now}
+	if cfg.Server.Token != "" {
+		if deps.Token, err = e.secrets(awsCfg).Resolve(ctx, cfg.Server.Token); err != nil {
+			return fmt.Errorf("server.token: %w", err)
+		}
+	}
 	if !f.noDetect {
 		eng, err := e.detector(cfg.Rules, cfg.Detection, st)
 		if err != nil {

@@ -468,6 +468,9 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 		fmt.Fprintf(w, "Rule %s failed to evaluate on %d events (it did not match them); the first: %s\n",
 			safeText(re.Rule), re.Events, safeText(re.First))
 	}
+	if r.Conflicts > 0 {
+		fmt.Fprintf(w, "Conflicting records (an eventID already taken by a different record; the first kept): %d; the first: %s\n", r.Conflicts, safeText(r.FirstConflict))
+	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))

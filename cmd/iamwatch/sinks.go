@@ -25,14 +25,7 @@ import (
 // references resolved from the environment, files, SSM and Secrets Manager.
 func (e *env) daemonSinks(ctx context.Context, c notify.Config, awsCfg aws.Config, log *slog.Logger) (map[string]notify.Sink, error) {
 	builders := sinkBuilders(awsCfg)
-	resolver := &notify.Resolver{
-		Getenv: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" },
-		Lookups: map[string]notify.SecretLookup{
-			"ssm":            ssm.Lookup(awsssm.NewFromConfig(awsCfg)),
-			"secretsmanager": secretsmanager.Lookup(awssm.NewFromConfig(awsCfg)),
-		},
-	}
-	return notify.BuildSinks(ctx, c, builders, notify.Deps{Secrets: resolver, Now: e.now, Stdout: e.stdout, Logger: log})
+	return notify.BuildSinks(ctx, c, builders, notify.Deps{Secrets: e.secrets(awsCfg), Now: e.now, Stdout: e.stdout, Logger: log})
 }
 
 // sinkBuilders maps each sink type to its builder.
@@ -41,5 +34,17 @@ func sinkBuilders(awsCfg aws.Config) map[string]notify.Builder {
 	return map[string]notify.Builder{
 		"slack": slack.Build, "teams": teams.Build, "pagerduty": pagerduty.Build, "webhook": webhook.Build,
 		"jsonl": jsonl.Build, "email": email.BuildSMTP, "sns": sns.Builder(load), "ses": ses.Builder(load),
+	}
+}
+
+// secrets resolves secret references from the environment, files, SSM and
+// Secrets Manager.
+func (e *env) secrets(awsCfg aws.Config) *notify.Resolver {
+	return &notify.Resolver{
+		Getenv: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" },
+		Lookups: map[string]notify.SecretLookup{
+			"ssm":            ssm.Lookup(awsssm.NewFromConfig(awsCfg)),
+			"secretsmanager": secretsmanager.Lookup(awssm.NewFromConfig(awsCfg)),
+		},
 	}
 }

@@ -206,6 +206,15 @@ func (s *Store) Event(ctx context.Context, id string) (iamwatch.Event, error) {
 	return e, nil
 }
 
+// StoredEvent returns the event stored with id, false when there is none.
+func (s *Store) StoredEvent(ctx context.Context, id string) (iamwatch.Event, bool, error) {
+	e, err := s.Event(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return iamwatch.Event{}, false, nil
+	}
+	return e, err == nil, err
+}
+
 // Events returns the events matching f.
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]iamwatch.Event, error) {
 	var out []iamwatch.Event

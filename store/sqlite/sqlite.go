@@ -262,6 +262,30 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// sqliteLimitLength is SQLITE_LIMIT_LENGTH, the largest string or blob.
+const sqliteLimitLength = 0
+
+// LimitValueBytes bounds the strings and blobs the statements run on db
+// may build to n bytes (SQLITE_LIMIT_LENGTH; past it a statement fails
+// with "string or blob too big"). It keeps db to one connection, set once,
+// so the limit holds for every statement: for a db of OpenReadOnly that
+// runs ad-hoc SQL.
+func LimitValueBytes(ctx context.Context, db *sql.DB, n int) error {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: limit value size: %w", err)
+	}
+	defer c.Close()
+	if _, err := sqlite.Limit(c, sqliteLimitLength, n); err != nil {
+		return fmt.Errorf("sqlite: limit value size: %w", err)
+	}
+	return nil
+}
+
 func readOnlyAuthorizer(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
 	case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthFunction, sqlite.AuthRecursive, sqlite.AuthTransaction:

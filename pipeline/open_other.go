@@ -1,0 +1,12 @@
+//go:build !unix
+
+package pipeline
+
+import (
+	"io"
+	"os"
+)
+
+// openSpecial opens a device or pipe; reads of it are cancelled by Read's
+// context (see cancelReader).
+func openSpecial(p string) (io.ReadCloser, error) { return os.Open(p) }
