@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -44,6 +45,12 @@ type Deps struct {
 	// require (Config.Server.Token resolved).
 	Token string
 }
+
+// daemonLease is the daemon's default notify.lease: twice the sinks' 30 s
+// request timeout, so a daemon killed mid-send sends again within a minute
+// of its restart. (The Lambda notifier keeps the dispatcher's 5 minutes: a
+// function's timeout.)
+const daemonLease = time.Minute
 
 // runner is a live source.
 type runner interface {
@@ -101,7 +108,7 @@ func New(d Deps) (*Daemon, error) {
 	if len(d.Sinks) > 0 {
 		disp, err := notify.NewDispatcher(notify.DispatcherOptions{
 			Outbox: d.Store, Sinks: dm.metrics.WrapSinks(d.Sinks), RateLimits: cfg.Notify.RateLimits(),
-			Retry: cfg.Notify.Retry, Now: d.Now, Logger: d.Logger,
+			Retry: cfg.Notify.Retry, Lease: cmp.Or(cfg.Notify.Lease, daemonLease), Now: d.Now, Logger: d.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)

@@ -41,6 +41,10 @@ type Config struct {
 	Sinks  map[string]SinkConfig `yaml:"sinks"`
 	Routes []Route               `yaml:"routes"`
 	Retry  RetryPolicy           `yaml:"retry"`
+	// Lease is how long a delivery being sent is held from other senders
+	// (DispatcherOptions.Lease); a process killed mid-send leaves it due
+	// again after that. 0: the dispatcher's default.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // SinkConfig configures one named sink.
@@ -162,6 +166,9 @@ func (c *Config) Validate() error {
 		if s.RateLimit < 0 {
 			errs = append(errs, fmt.Errorf("sink %q: rate_limit %d is negative", name, s.RateLimit))
 		}
+	}
+	if c.Lease < 0 {
+		errs = append(errs, fmt.Errorf("lease %s is negative", c.Lease))
 	}
 	for i, r := range c.Routes {
 		if len(r.Sinks) == 0 {

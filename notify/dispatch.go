@@ -208,7 +208,10 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 		}
 		err = sink.Send(ctx, alerts)
 		if ctx.Err() != nil {
-			return st, ctx.Err() // shutting down: they stay pending, due again when the lease ends.
+			// Shutting down: give the claims back, so the next start sends
+			// them at once instead of after the lease.
+			d.release(context.WithoutCancel(ctx), batch)
+			return st, ctx.Err()
 		}
 		now = d.o.Now()
 		if err == nil {
@@ -277,6 +280,19 @@ func (d *Dispatcher) postpone(ctx context.Context, items []iamwatch.DueDelivery,
 		}
 	}
 	return len(items), nil
+}
+
+// release gives back claims taken by claim (their NextTry is the lease
+// end): due now, as they were. A claim that another sender took in the
+// meantime is left alone; a store error is logged (the lease still ends).
+func (d *Dispatcher) release(ctx context.Context, items []iamwatch.DueDelivery) {
+	now := d.o.Now()
+	for _, it := range items {
+		if _, err := d.o.Outbox.ClaimDelivery(ctx, it.Delivery, now); err != nil {
+			d.o.Logger.LogAttrs(ctx, slog.LevelWarn, "notify: release claim",
+				slog.String("alert", it.AlertKey), slog.String("sink", it.Sink), slog.String("error", err.Error()))
+		}
+	}
 }
 
 // claim takes items for sending (see iamwatch.Outbox.ClaimDelivery) and

@@ -328,3 +328,46 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// blockingSink waits for its context: a send in flight at shutdown.
+type blockingSink struct{ started chan struct{} }
+
+func (blockingSink) Name() string { return "hook" }
+func (s blockingSink) Send(ctx context.Context, _ []iamwatch.Alert) error {
+	close(s.started)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A send cut short by shutdown gives its claim back: the delivery is due
+// at once for the next start, not after the lease.
+func TestShutdownReleasesClaim(t *testing.T) {
+	store := openStore(t)
+	clock := notifytest.NewClock(notifytest.Time.Add(time.Hour))
+	sink := blockingSink{started: make(chan struct{})}
+	d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: store, Sinks: map[string]notify.Sink{"hook": sink}, Now: clock.Now, Lease: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := notifytest.Alert()
+	claim(t, store, a)
+	if err := store.Enqueue(context.Background(), a.DedupKey, []string{"hook"}, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-sink.started; cancel() }()
+	if _, err := d.Flush(ctx); err == nil {
+		t.Fatal("Flush during shutdown returned no error")
+	}
+	ds, err := store.Deliveries(context.Background(), a.DedupKey)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries: %+v, %v", ds, err)
+	}
+	if ds[0].Status != iamwatch.DeliveryPending || ds[0].NextTry.After(clock.Now()) {
+		t.Errorf("after shutdown: %+v, want pending and due now (not at the lease end %s)", ds[0], clock.Now().Add(time.Hour))
+	}
+	due, err := store.Due(context.Background(), clock.Now(), 0)
+	if err != nil || len(due) != 1 {
+		t.Errorf("Due after shutdown = %d deliveries, %v; want the released one", len(due), err)
+	}
+}
