@@ -79,7 +79,11 @@ func Builder(load func(ctx context.Context) (aws.Config, error)) notify.Builder 
 		if err != nil {
 			return nil, fmt.Errorf("aws config: %w", err)
 		}
-		region := strings.Split(c.TopicARN, ":")[3]
+		parts := strings.Split(c.TopicARN, ":")
+		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
+			return nil, fmt.Errorf("topic_arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
+		}
+		region := parts[3]
 		client := sns.NewFromConfig(cfg, func(o *sns.Options) {
 			if region != "" {
 				o.Region = region

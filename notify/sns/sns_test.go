@@ -176,3 +176,15 @@ func TestHostileInput(t *testing.T) {
 		})
 	}
 }
+
+// A topic_arn that is not an ARN is a configuration error, not a panic
+// (config validate builds every sink).
+func TestBuildRefusesMalformedTopicARN(t *testing.T) {
+	build := sns.Builder(func(context.Context) (aws.Config, error) { return aws.Config{Region: "us-east-1"}, nil })
+	for _, arn := range []string{"foo", "arn:aws:sns", "arn:aws:sns::111122223333"} {
+		_, err := build(context.Background(), "t", notify.Settings{"topic_arn": arn}, notify.Deps{})
+		if err == nil || !strings.Contains(err.Error(), "topic_arn") {
+			t.Errorf("topic_arn %q: err %v, want a topic_arn error", arn, err)
+		}
+	}
+}
