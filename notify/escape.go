@@ -34,7 +34,7 @@ func CleanText(s string, max int) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\t' || r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' || r == '\u0085':
 			b.WriteByte(' ')
-		case unicode.IsControl(r) || isBidi(r):
+		case unicode.IsControl(r) || isBidi(r) || isInvisible(r):
 			// dropped
 		default:
 			b.WriteRune(r)
@@ -51,6 +51,12 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// isInvisible reports the zero-width characters and the tag characters,
+// which hide text from the reader (or smuggle it past them).
+func isInvisible(r rune) bool {
+	return (r >= '\u200b' && r <= '\u200d') || r == '\u2060' || r == '\ufeff' || (r >= 0xe0000 && r <= 0xe007f)
 }
 
 // isBidi reports the invisible direction controls (Trojan Source).

@@ -80,7 +80,38 @@ func Post(ctx context.Context, client *http.Client, now func() time.Time, r Requ
 		}
 		return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 	}
-	return nil, StatusError(fmt.Sprintf("POST %s", where), resp.StatusCode, resp.Header, body, now)
+	return nil, StatusError(fmt.Sprintf("POST %s", where), resp.StatusCode, resp.Header, redactEcho(body, u, r.Header), now)
+}
+
+// redactEcho removes from a response body what it may repeat of the
+// request's secrets: the URL's path and its longer segments (a Slack or
+// Teams webhook's token), query values and header values.
+func redactEcho(body []byte, u *url.URL, h http.Header) []byte {
+	var secrets []string
+	if u.Path != "" && u.Path != "/" {
+		secrets = append(secrets, u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= 8 {
+				secrets = append(secrets, seg)
+			}
+		}
+	}
+	for _, vs := range u.Query() {
+		secrets = append(secrets, vs...)
+	}
+	if u.RawQuery != "" {
+		secrets = append(secrets, u.RawQuery)
+	}
+	for _, vs := range h {
+		secrets = append(secrets, vs...)
+	}
+	s := string(body)
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return []byte(s)
 }
 
 // StatusError classifies a non-2xx HTTP status (see [Post]). op names the

@@ -117,6 +117,10 @@ type Server struct {
 	script   []Reply
 	Default  Reply
 	accepted int
+	// Echo makes every reply body repeat the request (its path and query,
+	// Authorization header and body), as many real receivers' errors do:
+	// a sink must not pass secrets on in its error.
+	Echo bool
 }
 
 // NewServer starts a recording server on 127.0.0.1, closed in t.Cleanup;
@@ -139,12 +143,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rep.Status >= 200 && rep.Status < 300 {
 		s.accepted++
 	}
+	if s.Echo {
+		rep.Body = "invalid request " + r.URL.RequestURI() + " (authorization " + r.Header.Get("Authorization") + "): " + string(body)
+	}
 	s.mu.Unlock()
 	for k, v := range rep.Header {
 		w.Header().Set(k, v)
 	}
 	w.WriteHeader(rep.Status)
-	io.WriteString(w, rep.Body)
+	_, _ = io.WriteString(w, rep.Body) // the client sees a short body
 }
 
 // Requests returns the requests received so far.

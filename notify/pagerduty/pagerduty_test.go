@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"strings"
 	"testing"
 	"unicode"
@@ -135,4 +136,17 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+func TestConformance(t *testing.T) {
+	notifytest.Run(t, notifytest.Target{
+		New: func(t *testing.T, base string, client *http.Client) notify.Sink {
+			s, err := pagerduty.New("pd", pagerduty.Config{RoutingKey: "R0UTINGKEY0123456789", URL: base + "/v2/enqueue"}, client, notifytest.Fixed(notifytest.Time))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Secret: "R0UTINGKEY0123456789", MaxBody: 512 << 10, JSON: true,
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -147,4 +148,17 @@ func BenchmarkPayload(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestConformance(t *testing.T) {
+	notifytest.Run(t, notifytest.Target{
+		New: func(t *testing.T, base string, client *http.Client) notify.Sink {
+			s, err := slack.New("slack", slack.Config{WebhookURL: base + "/services/T000/B000/xoxsecret"}, client, notifytest.Fixed(notifytest.Time))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Secret: "xoxsecret", MaxBody: 64 << 10, JSON: true,
+	})
 }

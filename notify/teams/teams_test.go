@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -100,4 +101,17 @@ func TestHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConformance(t *testing.T) {
+	notifytest.Run(t, notifytest.Target{
+		New: func(t *testing.T, base string, client *http.Client) notify.Sink {
+			s, err := teams.New("teams", base+"/workflows/abc/triggers/manual/paths/invoke?sig=teamssecret123", client, notifytest.Fixed(notifytest.Time))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Secret: "teamssecret123", MaxBody: 28 << 10, JSON: true,
+	})
 }

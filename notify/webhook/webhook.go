@@ -97,8 +97,40 @@ type Body struct {
 	Version int              `json:"version"` // 1
 	SentAt  string           `json:"sent_at"` // RFC 3339, the timestamp header's time.
 	Subject string           `json:"subject"`
-	Text    string           `json:"text"` // the common message format, plain text.
-	Alerts  []iamwatch.Alert `json:"alerts"`
+	Text    string           `json:"text"`   // the common message format, plain text.
+	Alerts  []iamwatch.Alert `json:"alerts"` // the alerts' own values, each text field at most MaxField characters.
+}
+
+// MaxField bounds each text field of Body.Alerts (and MaxIDs the event IDs
+// of each), so that a hostile record cannot make a body no receiver takes.
+const (
+	MaxField = 4096
+	MaxIDs   = 50
+)
+
+// bounded returns alerts with long fields cut (ending with "…").
+func bounded(alerts []iamwatch.Alert) []iamwatch.Alert {
+	out := make([]iamwatch.Alert, len(alerts))
+	for i, a := range alerts {
+		for _, f := range []*string{&a.DedupKey, &a.Rule, &a.Title, &a.Summary, &a.Action, &a.AccountID, &a.Region,
+			&a.UserName, &a.SourceIP, &a.EventName, &a.EventID, &a.Group} {
+			*f = notify.Truncate(*f, MaxField)
+		}
+		a.EventIDs = cut(a.EventIDs, MaxIDs, 256)
+		a.Tags = cut(a.Tags, MaxIDs, 256)
+		a.References = cut(a.References, MaxIDs, 256)
+		out[i] = a
+	}
+	return out
+}
+
+func cut(vs []string, n, runes int) []string {
+	vs = vs[:min(len(vs), n)]
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = notify.Truncate(v, runes)
+	}
+	return out
 }
 
 // Send posts one body for alerts.
@@ -108,7 +140,7 @@ func (s *Sink) Send(ctx context.Context, alerts []iamwatch.Alert) error {
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	m := notify.Format(alerts)
-	body, err := json.Marshal(Body{Version: 1, SentAt: now.Format(time.RFC3339), Subject: m.Subject, Text: m.Text(), Alerts: alerts})
+	body, err := json.Marshal(Body{Version: 1, SentAt: now.Format(time.RFC3339), Subject: m.Subject, Text: m.Text(), Alerts: bounded(alerts)})
 	if err != nil {
 		return notify.Permanent(fmt.Errorf("webhook: encode body: %w", err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,7 +85,8 @@ func TestErrorsRedacted(t *testing.T) {
 }
 
 // TestHostile: the body is valid JSON and carries the alert unchanged (the
-// receiver escapes for its medium); the text form is cleaned.
+// receiver escapes for its medium) but for fields over MaxField, which are
+// cut; the text form is cleaned.
 func TestHostile(t *testing.T) {
 	for _, h := range notifytest.Hostile {
 		t.Run(h.Name, func(t *testing.T) {
@@ -93,6 +95,13 @@ func TestHostile(t *testing.T) {
 			a := notifytest.HostileAlert(h.Value)
 			if err := s.Send(context.Background(), []iamwatch.Alert{a}); err != nil {
 				t.Fatal(err)
+			}
+			if len(h.Value) > webhook.MaxField {
+				cut := notify.Truncate(h.Value, webhook.MaxField)
+				a.Summary = notify.Truncate(a.Summary, webhook.MaxField)
+				a.Title = notify.Truncate(a.Title, webhook.MaxField)
+				a.UserName, a.SourceIP, a.EventName, a.AccountID, a.Region, a.Group, a.Rule, a.Action = cut, cut, cut, cut, cut, cut, cut, cut
+				a.EventIDs = []string{notify.Truncate(h.Value, 256)}
 			}
 			body := srv.Requests()[0].Body
 			if !json.Valid(body) {
@@ -110,4 +119,37 @@ func TestHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConformance(t *testing.T) {
+	notifytest.Run(t, notifytest.Target{
+		New: func(t *testing.T, base string, client *http.Client) notify.Sink {
+			s, err := webhook.New("hook", webhook.Config{URL: base + "/hook?token=hooksecret99", Secret: "hmac-key", Headers: map[string]string{"Authorization": "Bearer bearersecret7"}}, client, notifytest.Fixed(notifytest.Time))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Secret: "hooksecret99", MaxBody: 1 << 20, JSON: true, Text: readable,
+	})
+	notifytest.Run(t, notifytest.Target{
+		New: func(t *testing.T, base string, client *http.Client) notify.Sink {
+			s, err := webhook.New("hook", webhook.Config{URL: base + "/hook", Headers: map[string]string{"Authorization": "Bearer bearersecret7"}}, client, notifytest.Fixed(notifytest.Time))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Secret: "bearersecret7", MaxBody: 1 << 20, JSON: true, Text: readable,
+	})
+}
+
+// readable is what of a webhook body people read: its subject and text (its
+// alerts keep their values for machines, JSON-escaped).
+func readable(body []byte) (string, error) {
+	var b webhook.Body
+	if err := json.Unmarshal(body, &b); err != nil {
+		return "", err
+	}
+	return b.Subject + "\n" + b.Text, nil
 }
