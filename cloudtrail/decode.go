@@ -726,7 +726,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n > l.max {
 		return n, l.tooLarge()
 	}
-	if l.gzip && err != nil && err != io.EOF && !strings.HasPrefix(err.Error(), "gzip: ") {
+	if l.gzip && err != nil && !errors.Is(err, io.EOF) && !strings.HasPrefix(err.Error(), "gzip: ") {
 		// Say the file is damaged, not only "unexpected EOF" (a truncated download).
 		err = fmt.Errorf("gzip: stream damaged or cut short: %w", err)
 	}

@@ -176,7 +176,7 @@ func (dm *Daemon) Run(ctx context.Context) error {
 	log := dm.d.Logger
 	var srv *http.Server
 	if addr := dm.d.Config.Server.Listen; addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 		if err != nil {
 			return fmt.Errorf("daemon: listen %s: %w", addr, err)
 		}

@@ -27,8 +27,12 @@ func FuzzScan(f *testing.F) {
 	create := record("fz-create-1", "iam.amazonaws.com", "CreateUser", "IAMUser", at)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(`{"Records":[` + create + `,` + root + `]}`))
-	zw.Close()
+	if _, err := zw.Write([]byte(`{"Records":[` + create + `,` + root + `]}`)); err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
 	for _, seed := range []string{
 		`{"Records":[` + root + `,` + create + `]}`,
 		root + "\n" + failed + "\n" + failed + "\n",

@@ -30,8 +30,12 @@ func gzipRecords(t *testing.T, prefix string, n int) []byte {
 	}
 	var b bytes.Buffer
 	zw := gzip.NewWriter(&b)
-	zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`))
-	zw.Close()
+	if _, err := zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)); err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
 	return b.Bytes()
 }
 
@@ -185,7 +189,7 @@ func TestUnreadableSubdirectoryIsRejectedAlone(t *testing.T) {
 	if err := os.Chmod(locked, 0); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	t.Cleanup(func() { _ = os.Chmod(locked, 0o755) }) // lets TempDir's cleanup remove it
 	rep, err := readAll(t, context.Background(), []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)

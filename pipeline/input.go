@@ -93,7 +93,7 @@ func FromFS(fsys fs.FS, root string) ([]Input, error) {
 // walk goes on.
 func walk(fsys fs.FS, root string, display func(string) string) []Input {
 	var out []Input
-	fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
+	_ = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error { // never fails: each error becomes an input
 		if err != nil {
 			out = append(out, failedInput(display(name), err))
 			if d != nil && d.IsDir() {

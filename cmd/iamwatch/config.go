@@ -92,8 +92,17 @@ func checkConfig(ctx context.Context, cfg *config.Config) error {
 			errs = append(errs, cfg.ErrorAt("notify.sinks."+name, err))
 		}
 	}
-	slices.SortStableFunc(errs, func(a, b error) int { return a.(*config.Error).Line - b.(*config.Error).Line })
+	slices.SortStableFunc(errs, func(a, b error) int { return lineOf(a) - lineOf(b) })
 	return errors.Join(errs...)
+}
+
+// lineOf is the configuration line an error names (0 for none).
+func lineOf(err error) int {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return ce.Line
+	}
+	return 0
 }
 
 func unjoinErr(err error) []error {

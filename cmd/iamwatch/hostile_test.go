@@ -59,7 +59,9 @@ func TestConfigValidateAgreesWithTheCommands(t *testing.T) {
 			// The commands refuse the same file at start, with the same message.
 			first := strings.SplitN(r.stdout, "\n", 2)[0]
 			trail := filepath.Join(dir, "empty.json")
-			os.WriteFile(trail, []byte(`{"Records":[]}`), 0o600)
+			if err := os.WriteFile(trail, []byte(`{"Records":[]}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			for _, args := range [][]string{
 				{"scan", "--db", filepath.Join(dir, "s.db"), "--config", path, trail},
 				{"rules", "list", "--config", path},
