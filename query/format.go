@@ -159,7 +159,7 @@ func writeCSV(w *bufio.Writer, r *Result, o Options) error {
 	rec := make([]string, len(r.Columns))
 	for _, row := range r.Rows {
 		for i, v := range row {
-			rec[i] = text(value(v, o.Location))
+			rec[i] = csvCell(value(v, o.Location))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -167,6 +167,22 @@ func writeCSV(w *bufio.Writer, r *Result, o Options) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvCell is v as a CSV cell that a spreadsheet shows as text: a string
+// starting with =, +, -, @, a tab or a carriage return (a formula, such as
+// =HYPERLINK(…) in a user agent) is prefixed with an apostrophe. Numbers
+// are left as they are, and so are a lone sign and text that reads as a
+// number (a "-" placeholder, "-5").
+func csvCell(v any) string {
+	s := text(v)
+	if _, isString := v.(string); !isString || len(s) < 2 || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }
 
 func writeTable(w *bufio.Writer, r *Result, o Options) error {
