@@ -29,6 +29,8 @@ func safeText(s string) string {
 			b.WriteRune(' ')
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			fmt.Fprintf(&b, "\\x%02x", r)
+		case hidden(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
 		default:
 			b.WriteRune(r)
 		}
@@ -43,4 +45,19 @@ func safeText2(s string) string {
 		lines[i] = safeText(l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// hidden reports the characters a terminal shows as nothing, or that
+// reorder what follows: bidi controls (Trojan Source), zero-width and tag
+// characters, and the Unicode line and paragraph separators.
+func hidden(r rune) bool {
+	switch {
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff, r >= 0xe0000 && r <= 0xe007f:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
 }

@@ -77,11 +77,11 @@ func (e *env) main(ctx context.Context, args []string) int {
 	var ce *exitCodeError
 	if errors.As(err, &ce) {
 		if ce.err != nil && ce.code != exitAlerted {
-			fmt.Fprintf(e.stderr, "iamwatch: %v\n", ce.err)
+			fmt.Fprintf(e.stderr, "iamwatch: %s\n", safeText2(ce.err.Error())) // errors name files and records: untrusted
 		}
 		return ce.code
 	}
-	fmt.Fprintf(e.stderr, "iamwatch: %v\n", err)
+	fmt.Fprintf(e.stderr, "iamwatch: %s\n", safeText2(err.Error()))
 	if isUsageError(err) {
 		return exitUsage
 	}

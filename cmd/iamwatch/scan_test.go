@@ -410,3 +410,27 @@ summary: '{{.count}} roles by {{.group}}'
 		t.Errorf("stored alert:\n%s", r.stdout)
 	}
 }
+
+// Bidi overrides, zero-width and tag characters in a record reach the
+// terminal as visible escapes, in the alert lines and in a fatal error
+// naming a file.
+func TestScanShowsHiddenCharacters(t *testing.T) {
+	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"admin\u202egnp.exe\u200b"},"eventTime":"2026-01-05T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"x\udb40\udc41","requestParameters":{"userName":"x"},"responseElements":null,"eventID":"hid-1","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	r := runCLI(t, rec, nil, "scan", "--db", tempDB(t), "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, c := range []rune{0x202e, 0x200b, 0xe0041} {
+		if strings.ContainsRune(r.stdout, c) {
+			t.Errorf("%U reached the terminal:\n%q", c, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, `admin\u202egnp.exe\u200b`) {
+		t.Errorf("the escaped user name is not shown:\n%s", r.stdout)
+	}
+	bad := filepath.Join(t.TempDir(), "evil\x1b]0;pwned\x07\u202e.json")
+	r = runCLI(t, "", nil, "scan", "--db", tempDB(t), "--strict", bad)
+	if strings.ContainsRune(r.stderr, 0x1b) || strings.ContainsRune(r.stderr, 0x202e) {
+		t.Errorf("a file name's escapes reached the terminal:\n%q", r.stderr)
+	}
+}
