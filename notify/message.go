@@ -87,7 +87,7 @@ func formatOne(a *iamwatch.Alert) Message {
 	m := Message{
 		Severity: a.Severity,
 		Title:    title,
-		Subject:  fmt.Sprintf("[%s] IAM Alert: %s", strings.ToUpper(a.Severity.String()), title),
+		Subject:  fmt.Sprintf("[%s] IAM Alert: %s", strings.ToUpper(a.Severity.String()), strings.TrimPrefix(title, "IAM Alert: ")),
 		Summary:  CleanText(a.Summary, MaxSummary),
 	}
 	add := func(label, v string, max int) {

@@ -99,3 +99,14 @@ func TestFormatIncident(t *testing.T) {
 		}
 	}
 }
+
+// The built-in rules' titles start with "IAM Alert: "; the subject says it
+// once.
+func TestSubjectSaysIAMAlertOnce(t *testing.T) {
+	a := notifytest.Alert()
+	a.Title = "IAM Alert: Root Account Login" // as rules/root-console-signin.yaml has it
+	m := notify.Format([]iamwatch.Alert{a})
+	if m.Subject != "[CRITICAL] IAM Alert: Root Account Login" {
+		t.Errorf("subject %q", m.Subject)
+	}
+}
