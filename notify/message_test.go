@@ -8,13 +8,14 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestTextGolden(t *testing.T) {
 	threshold := notifytest.Alert()
-	threshold.Rule, threshold.Title, threshold.Severity = "failed-signin-burst", "Repeated Failed Console Sign-ins", iamwatch.SeverityHigh
+	threshold.Rule, threshold.Title, threshold.Severity = "console-signin-failures", "IAM Alert: Repeated Console Login Failures", iamwatch.SeverityHigh
 	threshold.Summary = "12 failed console sign-ins for alice within 5m"
 	threshold.UserName, threshold.Action = "alice", ""
 	threshold.EventIDs = append(threshold.EventIDs, "a1", "a2")
@@ -96,6 +97,24 @@ func TestFormatIncident(t *testing.T) {
 	for _, want := range []string{"Event ID: e-raised (+4587 more)", "#/events/e-raised"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("message lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestSubjectOfCatalogTitles: the catalog's titles already say what kind of
+// alert they are ("IAM Alert: …", "CloudTrail Alert: …"); the subject adds
+// only the severity.
+func TestSubjectOfCatalogTitles(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range catalog {
+		a := notifytest.Alert()
+		a.Rule, a.Title, a.Severity = r.ID, r.Title, r.Severity
+		m := notify.Format([]iamwatch.Alert{a})
+		if want := "[" + strings.ToUpper(r.Severity.String()) + "] " + r.Title; m.Subject != want {
+			t.Errorf("rule %s: subject %q, want %q", r.ID, m.Subject, want)
 		}
 	}
 }

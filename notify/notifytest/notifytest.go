@@ -25,7 +25,7 @@ func Alert() iamwatch.Alert {
 		DedupKey:  "root-console-login/5f0c9a52-7d1e-4b8a-9c3f-2e6d8a1b4c70",
 		Rule:      "root-console-login",
 		Severity:  iamwatch.SeverityCritical,
-		Title:     "Root Account Login",
+		Title:     "IAM Alert: Root Account Login", // as the catalog titles it
 		Summary:   "Root account logged in from IP: 203.0.113.24",
 		Action:    "confirm with the account owner that this sign-in was theirs; if not, rotate the root password and MFA now.",
 		Time:      Time,
