@@ -106,6 +106,16 @@ type Reply struct {
 	Status int
 	Header map[string]string
 	Body   string
+	// Echo appends to Body what careless receivers (Express's "Cannot POST
+	// /path", proxy error pages) repeat of the request: the path and query as
+	// sent and decoded, the Authorization header and the start of the body.
+	Echo bool
+}
+
+// EchoOf is the text a Reply with Echo adds for r.
+func EchoOf(r *http.Request, body []byte) string {
+	return fmt.Sprintf("Cannot %s %s (path %s, user %s, Authorization: %s, body: %.300s)",
+		r.Method, r.URL.RequestURI(), r.URL.Path, r.URL.User, r.Header.Get("Authorization"), body)
 }
 
 // Server is an httptest server recording requests and answering from a
@@ -145,6 +155,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rep.Status)
 	io.WriteString(w, rep.Body)
+	if rep.Echo {
+		io.WriteString(w, EchoOf(r, body))
+	}
 }
 
 // Requests returns the requests received so far.
