@@ -3,11 +3,13 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,10 @@ type Request struct {
 	Header      http.Header // extra headers; Content-Type defaults to application/json.
 	Body        []byte
 	ContentType string
+	// Secrets are further values that must never appear in an error, such
+	// as a routing key inside Body. Post already keeps out the URL's
+	// credentials, path segments and query values and the Header values.
+	Secrets []string
 }
 
 // Response is what Post returns of a 2xx response.
@@ -80,39 +86,65 @@ func Post(ctx context.Context, client *http.Client, now func() time.Time, r Requ
 		}
 		return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 	}
-	return nil, StatusError(fmt.Sprintf("POST %s", where), resp.StatusCode, resp.Header, redactEcho(body, u, r.Header), now)
+	body = scrub(body, requestSecrets(u, req.Header, r.Secrets))
+	return nil, StatusError(fmt.Sprintf("POST %s", where), resp.StatusCode, resp.Header, body, now)
 }
 
-// redactEcho removes from a response body what it may repeat of the
-// request's secrets: the URL's path and its longer segments (a Slack or
-// Teams webhook's token), query values and header values.
-func redactEcho(body []byte, u *url.URL, h http.Header) []byte {
-	var secrets []string
+// requestSecrets lists what of a request may be a credential, in every form
+// a receiver may repeat it: the URL's user information (also as the Basic
+// Authorization value), its path and path segments and its query and query
+// values (as sent and decoded), the value of every header but Content-Type
+// and User-Agent (and the token after "Bearer "), and extra.
+func requestSecrets(u *url.URL, h http.Header, extra []string) []string {
+	s := append([]string(nil), extra...)
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		s = append(s, u.User.String(), u.User.Username(), pw,
+			base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	}
 	if u.Path != "" && u.Path != "/" {
-		secrets = append(secrets, u.EscapedPath(), u.Path)
-		for _, seg := range strings.Split(u.Path, "/") {
-			if len(seg) >= 8 {
-				secrets = append(secrets, seg)
+		s = append(s, u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.EscapedPath(), "/") {
+			dec, _ := url.PathUnescape(seg)
+			s = append(s, seg, dec)
+		}
+	}
+	if u.RawQuery != "" {
+		s = append(s, u.RawQuery)
+		for _, kv := range strings.Split(u.RawQuery, "&") {
+			_, v, _ := strings.Cut(kv, "=")
+			dec, _ := url.QueryUnescape(v)
+			s = append(s, v, dec)
+		}
+	}
+	for k, vs := range h {
+		if k == "Content-Type" || k == "User-Agent" {
+			continue
+		}
+		for _, v := range vs {
+			s = append(s, v)
+			if _, tok, ok := strings.Cut(v, " "); ok {
+				s = append(s, tok)
 			}
 		}
 	}
-	for _, vs := range u.Query() {
-		secrets = append(secrets, vs...)
-	}
-	if u.RawQuery != "" {
-		secrets = append(secrets, u.RawQuery)
-	}
-	for _, vs := range h {
-		secrets = append(secrets, vs...)
-	}
-	s := string(body)
-	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return []byte(s)
+	return s
 }
+
+// scrub replaces in b every secret of at least minSecret bytes, longest
+// first, with "[redacted]".
+func scrub(b []byte, secrets []string) []byte {
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < minSecret })
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range secrets {
+		b = bytes.ReplaceAll(b, []byte(s), []byte("[redacted]"))
+	}
+	return b
+}
+
+// minSecret is the shortest value redacted: shorter path segments ("T01",
+// "api") are names, not credentials, and redacting them would garble errors.
+const minSecret = 4
 
 // StatusError classifies a non-2xx HTTP status (see [Post]). op names the
 // request without secrets; the error quotes at most 200 characters of body,

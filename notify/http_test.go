@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -149,6 +150,37 @@ func TestRedactURL(t *testing.T) {
 	for _, tt := range tests {
 		if got := notify.RedactURL(tt.in); got != tt.want {
 			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestPostErrorBodyRedacted: a receiver whose error page repeats the request
+// (path, query, credentials, headers, body) does not get the secrets in them
+// into the error, which ends up on stderr, in the log and in the database.
+func TestPostErrorBodyRedacted(t *testing.T) {
+	for _, status := range []int{404, 500, 429} {
+		srv := notifytest.NewServer(t)
+		srv.Default = notifytest.Reply{Status: status, Echo: true}
+		u := strings.Replace(srv.URL, "http://", "http://hookuser:PassW0rdS3cret@", 1) +
+			"/services/T000/B000/PathT0kenS3cret?token=QueryT0kenS3cret&sig=Sig%2FS3cret%3D"
+		_, err := notify.Post(context.Background(), srv.Client(), time.Now, notify.Request{
+			URL:     u,
+			Header:  http.Header{"Authorization": {"Bearer HeaderT0kenS3cret"}, "X-Api-Key": {"ApiKeyS3cret"}},
+			Body:    []byte(`{"routing_key":"BodyKeyS3cret","x":1}`),
+			Secrets: []string{"BodyKeyS3cret"},
+		})
+		if err == nil {
+			t.Fatalf("%d: no error", status)
+		}
+		t.Logf("%d: %v", status, err)
+		if !strings.Contains(err.Error(), "Cannot POST") {
+			t.Errorf("%d: error %q lost the receiver's message", status, err)
+		}
+		basic := base64.StdEncoding.EncodeToString([]byte("hookuser:PassW0rdS3cret"))
+		for _, s := range []string{basic, "PassW0rd", "PathT0ken", "QueryT0ken", "Sig/S3cret", "Sig%2FS3cret", "HeaderT0ken", "ApiKeyS3cret", "BodyKey", "S3cret"} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%d: error %q reveals %q", status, err, s)
+			}
 		}
 	}
 }

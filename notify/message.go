@@ -31,8 +31,8 @@ type Field struct {
 // and Fields empty.
 type Message struct {
 	Severity   iamwatch.Severity
-	Subject    string // "[CRITICAL] IAM Alert: Root Account Login"
-	Title      string // the alert title alone: "Root Account Login"
+	Subject    string // "[CRITICAL] IAM Alert: Root Account Login": the severity and the title.
+	Title      string // the alert title alone: "IAM Alert: Root Account Login" (the rule's title names the kind of alert)
 	Summary    string
 	Fields     []Field
 	Action     string // "Action required: …"
@@ -87,7 +87,7 @@ func formatOne(a *iamwatch.Alert) Message {
 	m := Message{
 		Severity: a.Severity,
 		Title:    title,
-		Subject:  fmt.Sprintf("[%s] IAM Alert: %s", strings.ToUpper(a.Severity.String()), strings.TrimPrefix(title, "IAM Alert: ")),
+		Subject:  fmt.Sprintf("[%s] %s", strings.ToUpper(a.Severity.String()), title),
 		Summary:  CleanText(a.Summary, MaxSummary),
 	}
 	add := func(label, v string, max int) {

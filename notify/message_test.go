@@ -8,13 +8,14 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestTextGolden(t *testing.T) {
 	threshold := notifytest.Alert()
-	threshold.Rule, threshold.Title, threshold.Severity = "failed-signin-burst", "Repeated Failed Console Sign-ins", iamwatch.SeverityHigh
+	threshold.Rule, threshold.Title, threshold.Severity = "console-signin-failures", "IAM Alert: Repeated Console Login Failures", iamwatch.SeverityHigh
 	threshold.Summary = "12 failed console sign-ins for alice within 5m"
 	threshold.UserName, threshold.Action = "alice", ""
 	threshold.EventIDs = append(threshold.EventIDs, "a1", "a2")
@@ -100,13 +101,20 @@ func TestFormatIncident(t *testing.T) {
 	}
 }
 
-// The built-in rules' titles start with "IAM Alert: "; the subject says it
-// once.
-func TestSubjectSaysIAMAlertOnce(t *testing.T) {
-	a := notifytest.Alert()
-	a.Title = "IAM Alert: Root Account Login" // as rules/root-console-signin.yaml has it
-	m := notify.Format([]iamwatch.Alert{a})
-	if m.Subject != "[CRITICAL] IAM Alert: Root Account Login" {
-		t.Errorf("subject %q", m.Subject)
+// TestSubjectOfCatalogTitles: the catalog's titles already say what kind of
+// alert they are ("IAM Alert: …", "CloudTrail Alert: …"); the subject adds
+// only the severity.
+func TestSubjectOfCatalogTitles(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range catalog {
+		a := notifytest.Alert()
+		a.Rule, a.Title, a.Severity = r.ID, r.Title, r.Severity
+		m := notify.Format([]iamwatch.Alert{a})
+		if want := "[" + strings.ToUpper(r.Severity.String()) + "] " + r.Title; m.Subject != want {
+			t.Errorf("rule %s: subject %q, want %q", r.ID, m.Subject, want)
+		}
 	}
 }

@@ -98,8 +98,7 @@ func Run(t *testing.T, target Target) {
 	t.Run("SecretsRedacted", func(t *testing.T) {
 		srv := NewServer(t)
 		// The receiver's error repeats what it was sent, as real ones do.
-		srv.Echo = true
-		srv.Default = Reply{Status: 400}
+		srv.Default = Reply{Status: 400, Echo: true}
 		err := send(t, srv, Alert())
 		if err == nil {
 			t.Fatal("Send to a 400 returned no error")

@@ -25,7 +25,7 @@ func Alert() iamwatch.Alert {
 		DedupKey:  "root-console-login/5f0c9a52-7d1e-4b8a-9c3f-2e6d8a1b4c70",
 		Rule:      "root-console-login",
 		Severity:  iamwatch.SeverityCritical,
-		Title:     "Root Account Login",
+		Title:     "IAM Alert: Root Account Login", // as the catalog titles it
 		Summary:   "Root account logged in from IP: 203.0.113.24",
 		Action:    "confirm with the account owner that this sign-in was theirs; if not, rotate the root password and MFA now.",
 		Time:      Time,
@@ -106,6 +106,16 @@ type Reply struct {
 	Status int
 	Header map[string]string
 	Body   string
+	// Echo appends to Body what careless receivers (Express's "Cannot POST
+	// /path", proxy error pages) repeat of the request: the path and query as
+	// sent and decoded, the Authorization header and the start of the body.
+	Echo bool
+}
+
+// EchoOf is the text a Reply with Echo adds for r.
+func EchoOf(r *http.Request, body []byte) string {
+	return fmt.Sprintf("Cannot %s %s (path %s, user %s, Authorization: %s, body: %.300s)",
+		r.Method, r.URL.RequestURI(), r.URL.Path, r.URL.User, r.Header.Get("Authorization"), body)
 }
 
 // Server is an httptest server recording requests and answering from a
@@ -117,10 +127,6 @@ type Server struct {
 	script   []Reply
 	Default  Reply
 	accepted int
-	// Echo makes every reply body repeat the request (its path and query,
-	// Authorization header and body), as many real receivers' errors do:
-	// a sink must not pass secrets on in its error.
-	Echo bool
 }
 
 // NewServer starts a recording server on 127.0.0.1, closed in t.Cleanup;
@@ -143,15 +149,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rep.Status >= 200 && rep.Status < 300 {
 		s.accepted++
 	}
-	if s.Echo {
-		rep.Body = "invalid request " + r.URL.RequestURI() + " (authorization " + r.Header.Get("Authorization") + "): " + string(body)
-	}
 	s.mu.Unlock()
 	for k, v := range rep.Header {
 		w.Header().Set(k, v)
 	}
 	w.WriteHeader(rep.Status)
 	_, _ = io.WriteString(w, rep.Body) // the client sees a short body
+	if rep.Echo {
+		_, _ = io.WriteString(w, EchoOf(r, body))
+	}
 }
 
 // Requests returns the requests received so far.

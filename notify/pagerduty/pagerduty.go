@@ -71,7 +71,7 @@ func (s *Sink) Send(ctx context.Context, alerts []iamwatch.Alert) error {
 		if err != nil {
 			return notify.Permanent(fmt.Errorf("pagerduty: encode event: %w", err))
 		}
-		if _, err := notify.Post(ctx, s.client, s.now, notify.Request{URL: s.cfg.URL, Body: body}); err != nil {
+		if _, err := notify.Post(ctx, s.client, s.now, notify.Request{URL: s.cfg.URL, Body: body, Secrets: []string{s.cfg.RoutingKey}}); err != nil {
 			return notify.Redact(fmt.Errorf("pagerduty: enqueue %s: %w", notify.CleanText(alerts[i].DedupKey, 200), err), s.cfg.RoutingKey)
 		}
 	}
