@@ -191,6 +191,11 @@ func TestRollupMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, tb := range []string{"console_users", "console_sessions", "alert_triage"} { // version 4's
+		if _, err := s.w.Exec("DROP TABLE " + tb); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := s.w.Exec("PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}

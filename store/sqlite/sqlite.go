@@ -26,9 +26,12 @@ var schemaV1 string
 //go:embed migrate_003.sql
 var schemaV3 string
 
+//go:embed migrate_004.sql
+var schemaV4 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
