@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -68,10 +69,11 @@ type Config struct {
 
 // Server serves the console. It is safe for concurrent use.
 type Server struct {
-	cfg   Config
-	rules map[string]*detect.Rule
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	cfg     Config
+	rules   map[string]*detect.Rule
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	setupMu sync.Mutex // one set-up at a time, so a raced link cannot set the password twice.
 }
 
 // AdminUser is the name of the account the first run creates.
@@ -281,7 +283,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Spend the same time as a wrong password, so timing does not tell
 		// which user names exist.
-		hash = string(dummyHash)
+		hash = string(dummyHash())
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) != nil || err != nil {
 		s.cfg.Log.Warn("console sign-in refused", "user", user, "remote", r.RemoteAddr)
@@ -295,7 +297,12 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+// dummyHash is computed on first use, not at program start: every
+// iamwatch command links this package.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+	return h
+})
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	if err := s.cfg.Store.DeleteSession(r.Context(), sessionOf(r).IDHash, s.cfg.Now()); err != nil {
@@ -343,6 +350,8 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostFormValue("token")
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
 	ok, err := s.setupAllowed(r, tok)
 	if err != nil {
 		s.fail(w, r, err)

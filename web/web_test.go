@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -441,5 +442,42 @@ func TestSessionExpires(t *testing.T) {
 	now.Add(int64(time.Hour / time.Second))
 	if r := c.get("/events"); r.status != http.StatusSeeOther {
 		t.Errorf("GET /events an hour later: %d, want 303 to sign-in", r.status)
+	}
+}
+
+// TestSetupRaced: two uses of the link at once set the password once.
+func TestSetupRaced(t *testing.T) {
+	c := newConsole(t, true, false)
+	tok := c.csrf("/setup?token=" + c.token)
+	const n = 4
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			pass := fmt.Sprintf("password number %d", i)
+			form := url.Values{"csrf": {tok}, "token": {c.token}, "password": {pass}, "confirm": {pass}}
+			req, _ := http.NewRequest("POST", c.srv.URL+"/setup", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: preCSRFCookie, Value: tok})
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	won := 0
+	for range n {
+		switch code := <-codes; code {
+		case http.StatusSeeOther:
+			won++
+		case http.StatusForbidden:
+		default:
+			t.Errorf("concurrent setup: %d", code)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d concurrent setups succeeded, want 1", won)
 	}
 }
