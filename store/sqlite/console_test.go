@@ -88,3 +88,30 @@ func TestConsoleSessions(t *testing.T) {
 		t.Errorf("deleted session kept: %v", err)
 	}
 }
+
+// TestTriagePrunedWithAlert: pruning an alert drops its triage state too.
+func TestTriagePrunedWithAlert(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "c.db"))
+	defer s.Close()
+	old := iamwatch.Alert{DedupKey: "r/old", Rule: "r", Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), EventIDs: []string{"e1"}}
+	kept := iamwatch.Alert{DedupKey: "r/new", Rule: "r", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EventIDs: []string{"e2"}}
+	if _, err := s.CommitAlerts(ctx, nil, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return []iamwatch.Alert{old, kept}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []iamwatch.Alert{old, kept} {
+		if err := s.SetTriage(ctx, iamwatch.Triage{AlertKey: a.DedupKey, Status: iamwatch.TriageResolved, By: "admin", At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n, err := s.Prune(ctx, time.Time{}, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil || n != 1 {
+		t.Fatalf("Prune: %d %v", n, err)
+	}
+	ts, err := s.Triages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ts[old.DedupKey]; ok || len(ts) != 1 {
+		t.Errorf("triage after pruning %s: %v", old.DedupKey, ts)
+	}
+}
