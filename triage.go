@@ -1,6 +1,7 @@
 package iamwatch
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -62,4 +63,17 @@ func (t Triage) Validate() error {
 		return fmt.Errorf("triage %s: note of %d bytes is over %d", t.AlertKey, len(t.Note), MaxTriageNote)
 	}
 	return nil
+}
+
+// TriageStore keeps each alert's triage state with the alert. Both stores
+// have it; it is not part of Store so that a store without a console
+// (a test double, a future backend) need not.
+type TriageStore interface {
+	// SetTriage replaces the triage state of the alert t.AlertKey; it fails
+	// when there is no such alert or t does not Validate.
+	SetTriage(ctx context.Context, t Triage) error
+	// Triage returns the alert's state: Status open when never set.
+	Triage(ctx context.Context, key string) (Triage, error)
+	// Triages returns every state ever set, by alert key.
+	Triages(ctx context.Context) (map[string]Triage, error)
 }

@@ -167,3 +167,5 @@ func (s *Store) Triage(ctx context.Context, key string) (iamwatch.Triage, error)
 	}
 	return t, nil
 }
+
+var _ iamwatch.TriageStore = (*Store)(nil)

@@ -96,7 +96,9 @@ func TestTriagePrunedWithAlert(t *testing.T) {
 	defer s.Close()
 	old := iamwatch.Alert{DedupKey: "r/old", Rule: "r", Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), EventIDs: []string{"e1"}}
 	kept := iamwatch.Alert{DedupKey: "r/new", Rule: "r", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EventIDs: []string{"e2"}}
-	if _, err := s.CommitAlerts(ctx, nil, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return []iamwatch.Alert{old, kept}, nil }); err != nil {
+	if _, err := s.CommitAlerts(ctx, nil, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) {
+		return []iamwatch.Alert{old, kept}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []iamwatch.Alert{old, kept} {

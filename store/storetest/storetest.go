@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/RetryFailed", testOutboxRetryFailed},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
+		{"Triage", testTriage},
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	for _, tt := range tests {
