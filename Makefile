@@ -11,7 +11,7 @@ BENCH_PROFILE ?= services
 BENCH_RUNS ?= 1
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short bench bench-data bench-queries fuzz lint lint-cfn sample demo corpus-check clean
+.PHONY: all build test test-short browser-deps bench bench-data bench-queries fuzz lint lint-cfn sample demo corpus-check clean
 
 all: build test
 
@@ -22,6 +22,11 @@ build:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## browser-deps: Debian's chromium for the console's browser test (web/browser_test.go skips
+## without it; screenshots land in web/testdata/screenshots/).
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 ## test-short: the tests that need no local server.
 test-short:

@@ -24,6 +24,7 @@ type alertsFlags struct {
 	account     string
 	limit       int
 	events      string
+	triage      triageFlags
 	out         outputFlags
 }
 
@@ -41,12 +42,16 @@ group in its dedup period: COUNT says how many; event_ids names the first 20
 and the latest; --events KEY lists them all (event time, ID, name, user,
 source IP), oldest first.
 
+STATUS is the triage state (open, acknowledged, resolved, false_positive),
+set here with --triage KEY --status S [--note TEXT] or in iamwatch serve.
+
 -o json writes the documented alert lines (rule, severity, title, summary,
 time, account_id, region, user_name, source_ip, count, first_seen,
 last_seen, event_ids, …) with a "deliveries" array.`,
 		Example: `  iamwatch alerts --since 30d --min-severity high
   iamwatch alerts --rule root-console-signin -o json
-  iamwatch alerts --events 'unauthorized-api-calls/2025-03-11T00:00:00Z/1f0c2a9d3b4e5f60'`,
+  iamwatch alerts --events 'unauthorized-api-calls/2025-03-11T00:00:00Z/1f0c2a9d3b4e5f60'
+  iamwatch alerts --triage 'root-console-signin/…' --status acknowledged --note 'on it'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.alerts(cmd.Context(), f) },
 	}
@@ -59,6 +64,7 @@ last_seen, event_ids, …) with a "deliveries" array.`,
 	fl.StringVar(&f.account, "account", "", "only this account ID")
 	fl.IntVar(&f.limit, "limit", query.DefaultLimit, "at most this many alerts (0: no limit)")
 	fl.StringVar(&f.events, "events", "", "list every event of the alert with this dedup key instead")
+	f.triage.add(fl)
 	f.out.add(fl)
 	return cmd
 }
@@ -67,7 +73,8 @@ last_seen, event_ids, …) with a "deliveries" array.`,
 // plus its deliveries.
 type alertLine struct {
 	iamwatch.Alert
-	Deliveries []deliveryLine `json:"deliveries"`
+	Deliveries []deliveryLine  `json:"deliveries"`
+	Triage     iamwatch.Triage `json:"triage"`
 }
 
 type deliveryLine struct {
@@ -78,7 +85,7 @@ type deliveryLine struct {
 	SentAt    *time.Time              `json:"sent_at,omitempty"`
 }
 
-var alertColumns = []string{"time", "severity", "rule", "count", "user_name", "account_id", "source_ip", "summary", "deliveries", "dedup_key"}
+var alertColumns = []string{"time", "severity", "rule", "count", "user_name", "account_id", "source_ip", "summary", "deliveries", "status", "dedup_key"}
 
 var alertEventColumns = []string{"event_time", "event_id", "event_name", "user_name", "source_ip"}
 
@@ -137,6 +144,9 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 	if f.events != "" {
 		return e.alertEvents(ctx, f, opt)
 	}
+	if f.triage.key != "" {
+		return e.setTriage(ctx, f.db, f.triage)
+	}
 	filter := iamwatch.AlertFilter{Rule: f.rule, UserName: f.user, AccountID: f.account}
 	if f.minSeverity != "" {
 		if filter.MinSeverity, err = iamwatch.ParseSeverity(f.minSeverity); err != nil {
@@ -162,6 +172,10 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 	if truncated {
 		alerts = alerts[:f.limit]
 	}
+	triages, err := st.Triages(ctx)
+	if err != nil {
+		return err
+	}
 	res := &query.Result{Columns: alertColumns, Rows: [][]any{}, Truncated: truncated}
 	for _, a := range alerts {
 		ds, err := st.Deliveries(ctx, a.DedupKey)
@@ -169,7 +183,7 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 			return err
 		}
 		if opt.Format == query.JSON {
-			line := alertLine{Alert: a, Deliveries: []deliveryLine{}}
+			line := alertLine{Alert: a, Deliveries: []deliveryLine{}, Triage: triageOf(triages, a.DedupKey)}
 			if opt.Location != nil {
 				line.Time = a.Time.In(opt.Location)
 			}
@@ -195,7 +209,7 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 		}
 		res.Rows = append(res.Rows, []any{
 			a.Time.UTC().Format(iamwatch.TimeFormat), a.Severity.String(), a.Rule, max(a.Count, 1), a.UserName,
-			a.AccountID, a.SourceIP, a.Summary, deliverySummary(ds), a.DedupKey,
+			a.AccountID, a.SourceIP, a.Summary, deliverySummary(ds), string(triageOf(triages, a.DedupKey).Status), a.DedupKey,
 		})
 	}
 	if opt.Format == query.JSON {

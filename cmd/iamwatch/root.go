@@ -106,7 +106,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newNotifyCmd(e),
 		newRulesCmd(e),
 		newQueryCmd(e), newEventsCmd(e), newShowCmd(e), newAlertsCmd(e), newPruneCmd(e),
-		newExportCmd(e), newAthenaCmd(e),
+		newExportCmd(e), newAthenaCmd(e), newServeCmd(e),
 		newDeployCmd(e), newDestroyCmd(e), newLogsCmd(e),
 	)
 	return root

@@ -29,9 +29,12 @@ var schemaV3 string
 //go:embed migrate_004.sql
 var schemaV4 string
 
+//go:embed migrate_005.sql
+var schemaV5 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {

@@ -460,7 +460,8 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
+	for _, q := range []string{"DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
+		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
 		}

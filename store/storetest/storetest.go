@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/Escalation", testOutboxEscalation},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
+		{"Triage", testTriage},
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	for _, tt := range tests {
