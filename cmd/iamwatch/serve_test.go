@@ -35,7 +35,7 @@ func TestServeSetupLink(t *testing.T) {
 	if link == "" {
 		t.Fatal("serve printed no set-up link")
 	}
-	go io.Copy(io.Discard, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // drain the rest of the output
 	res, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)
