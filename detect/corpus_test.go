@@ -35,9 +35,10 @@ type score struct {
 	alerts        int // distinct alerts (by dedup key)
 	bySeverity    map[iamwatch.Severity]int
 	byRule        map[string]int
-	onService     int // alerts whose event's actor is an AWS service (Event.ServiceActor)
-	onInvoked     int // alerts whose event a service made with a principal's credentials (invokedBy, not the console)
-	doubles       int // events that raised two or more new alerts
+	onService     int   // alerts whose event's actor is an AWS service (Event.ServiceActor)
+	onInvoked     int   // alerts whose event a service made with a principal's credentials (invokedBy, not the console)
+	doubles       int   // events that raised two or more new alerts
+	hits          []hit // every distinct alert with the event that raised it, for the attack scores
 }
 
 // TestCorpus runs the whole catalog over every dataset of the corpus, each
@@ -78,6 +79,11 @@ func TestCorpus(t *testing.T) {
 		scores[ds] = scoreDataset(t, all, byDataset[ds])
 	}
 	printScores(all, datasets, scores)
+	hits := map[string][]hit{}
+	for ds, s := range scores {
+		hits[ds] = s.hits
+	}
+	printAttackScores(os.Stdout, hits)
 }
 
 // orderDatasets puts the datasets the issue names first, in its order, then
@@ -131,6 +137,8 @@ func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
 			s.alerts++
 			s.bySeverity[a.Severity]++
 			s.byRule[a.Rule]++
+			s.hits = append(s.hits, hit{file: rel, source: ev.Source, name: ev.Name, userAgent: ev.UserAgent,
+				principal: ev.PrincipalARN, rule: a.Rule, severity: a.Severity})
 			if ev.ServiceActor() {
 				s.onService++
 				t.Logf("%s: %s on AWS service actor %s (%s %s)", rel, a.Rule, ev.UserName, ev.Name, ev.ID)
