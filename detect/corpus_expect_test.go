@@ -29,8 +29,8 @@ type expect struct {
 }
 
 var (
-	low, medium, high, critical = iamwatch.SeverityLow, iamwatch.SeverityMedium, iamwatch.SeverityHigh, iamwatch.SeverityCritical
-	genericDenials              = []string{"unauthorized-api-calls"}
+	medium, high, critical = iamwatch.SeverityMedium, iamwatch.SeverityHigh, iamwatch.SeverityCritical
+	genericDenials         = []string{"unauthorized-api-calls"}
 )
 
 // stratusExpect: the 35 Stratus Red Team techniques, keyed by the capture's

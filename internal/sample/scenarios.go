@@ -46,6 +46,12 @@ func (s *scenarios) run() {
 	s.day1()
 	s.day2()
 	s.day3()
+	// The attack catalog's scenarios, each in a file of its own (they may
+	// place records on any of the three days).
+	s.tampering()
+	s.backdoors()
+	s.credentialAccess()
+	s.baselines()
 }
 
 // iam is an IAM call (global, us-east-1).

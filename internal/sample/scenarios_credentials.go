@@ -1,0 +1,4 @@
+package sample
+
+// credentialAccess writes the records for credential access and discovery bursts, attack sequences.
+func (s *scenarios) credentialAccess() {}
