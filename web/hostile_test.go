@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -59,7 +61,7 @@ func rawMarkup(body string) []string {
 var templateTags = map[string]bool{}
 
 func init() {
-	for _, t := range strings.Fields("html head meta title link body header nav a form input span button main h1 h2 p section dl dt dd strong blockquote label select option textarea table thead tbody tr th td ul li code div") {
+	for _, t := range strings.Fields("html head meta title link body header nav a form input span button main h1 h2 p section dl dt dd strong blockquote label select option textarea table thead tbody tr th td ul li code div pre br") {
 		templateTags[t] = true
 	}
 }
@@ -79,7 +81,8 @@ func TestHostileStringsEscaped(t *testing.T) {
 		evs = append(evs, iamwatch.Event{
 			ID: id, Time: base.Add(time.Duration(i) * time.Minute), Source: "signin.amazonaws.com", Name: "ConsoleLogin",
 			UserName: h.Value, UserAgent: h.Value, SourceIP: h.Value, AccountID: "111122223333", Region: "us-east-1",
-			IdentityType: "Root", ErrorCode: h.Value, MFAUsed: "no",
+			IdentityType: "Root", ErrorCode: h.Value, MFAUsed: "no", PrincipalARN: h.Value, ErrorMessage: h.Value,
+			Raw: rawRecord(id, h.Value),
 		})
 		a := notifytest.HostileAlert(h.Value)
 		a.DedupKey = fmt.Sprintf("hostile/%02d/%s", i, h.Value)
@@ -111,10 +114,13 @@ func TestHostileStringsEscaped(t *testing.T) {
 	for _, h := range hs {
 		v := url.QueryEscape(h.Value)
 		pages = append(pages, "/alerts?rule="+v+"&actor="+v+"&account="+v, "/events?user="+v+"&source-ip="+v+"&event-name="+v,
-			"/alert?key="+v, "/signin?next="+v)
+			"/alert?key="+v, "/signin?next="+v, "/actor?user="+v, "/actor?user="+v+"&errors=1", "/event?id="+v)
 	}
 	for _, a := range alerts {
 		pages = append(pages, "/alert?"+url.Values{"key": {a.DedupKey}}.Encode())
+	}
+	for _, e := range evs {
+		pages = append(pages, "/event?"+url.Values{"id": {e.ID}}.Encode())
 	}
 	for _, p := range pages {
 		r := c.get(p)
@@ -142,6 +148,16 @@ func TestHostileStringsEscaped(t *testing.T) {
 			t.Errorf("alert page of the %s string does not show it escaped (%q)", h.Name, esc)
 		}
 	}
+}
+
+// rawRecord is a stored record carrying v, written as JSON without
+// escaping <, > and & (as CloudTrail writes them).
+func rawRecord(id, v string) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"eventID": id, "userAgent": v, "requestParameters": map[string]string{"roleSessionName": v}})
+	return bytes.TrimSpace(b.Bytes())
 }
 
 // TestRawMarkupCatches: the checker flags each hostile string written

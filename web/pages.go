@@ -354,9 +354,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	f := sqlite.EventFilter{UserName: d.F["user"], EventName: d.F["event-name"], EventSource: d.F["event-source"],
 		SourceIP: d.F["source-ip"], AccountID: d.F["account"], Region: d.F["region"], ErrorsOnly: d.Errors, NewestFirst: true,
-		// The rows before this page, this page and one more (to know
-		// whether there is a next page).
-		Limit: p*PageSize + 1}
+		// This page and one more row (to know whether there is a next
+		// page); SQLite skips the rows before it without reading them.
+		Offset: (p - 1) * PageSize, Limit: PageSize + 1}
 	if f.Since, f.Until, err = s.timeRange(q); err != nil {
 		s.badRequest(w, r, err.Error())
 		return
@@ -366,7 +366,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d.Rows, d.Prev, d.Next = paginate(evs, p, "/events", d.Filters)
+	if len(evs) > PageSize {
+		evs, d.Next = evs[:PageSize], pageURL("/events", d.Filters, p+1)
+	}
+	if p > 1 {
+		d.Prev = pageURL("/events", d.Filters, p-1)
+	}
+	d.Rows = evs
 	s.render(w, r, http.StatusOK, "events", "Events", d)
 }
 

@@ -37,6 +37,7 @@ type Store interface {
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error)
 	Event(ctx context.Context, id string) (iamwatch.Event, error)
 	Events(ctx context.Context, f sqlite.EventFilter) ([]iamwatch.Event, error)
+	EventCounts(ctx context.Context, f sqlite.EventFilter, column string, top int) ([]sqlite.ValueCount, int, error)
 	HasUsers(ctx context.Context) (bool, error)
 	PutUser(ctx context.Context, name, passwordHash string) error
 	PasswordHash(ctx context.Context, name string) (string, error)
@@ -106,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	for _, r := range cfg.Rules {
 		s.rules[r.ID] = r
 	}
-	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error"} {
+	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error", "timeline", "event"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", p, err)
@@ -129,6 +130,8 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /alert", s.authed(s.alert))
 	m.Handle("POST /alert/triage", s.authed(s.triage))
 	m.Handle("GET /events", s.authed(s.events))
+	m.Handle("GET /actor", s.authed(s.timeline))
+	m.Handle("GET /event", s.authed(s.event))
 	s.mux = m
 	return s, nil
 }
