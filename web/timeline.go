@@ -200,4 +200,3 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "event", e.Name+" by "+e.UserName, d)
 }
-
