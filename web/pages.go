@@ -31,6 +31,13 @@ var funcs = template.FuncMap{
 		return t.UTC().Format(iamwatch.TimeFormat)
 	},
 	"statusLabel": func(s iamwatch.TriageStatus) string { return strings.ReplaceAll(string(s), "_", " ") },
+	"severities": func() []string {
+		var out []string
+		for sev := iamwatch.SeverityCritical; sev >= iamwatch.SeverityInfo; sev-- {
+			out = append(out, sev.String())
+		}
+		return out
+	},
 }
 
 // alertFilters are the alert list's filters, as in its URL query string.

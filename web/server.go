@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -37,6 +38,8 @@ type Store interface {
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error)
 	Event(ctx context.Context, id string) (iamwatch.Event, error)
 	Events(ctx context.Context, f sqlite.EventFilter) ([]iamwatch.Event, error)
+	// DB is the read pool the pre-built questions run on.
+	DB() *sql.DB
 	EventCounts(ctx context.Context, f sqlite.EventFilter, column string, top int) ([]sqlite.ValueCount, int, error)
 	HasUsers(ctx context.Context) (bool, error)
 	PutUser(ctx context.Context, name, passwordHash string) error
@@ -54,8 +57,12 @@ var _ Store = (*sqlite.Store)(nil)
 // Config configures a Server.
 type Config struct {
 	Store Store
-	// Rules is the catalog, for each alert's rule description and action.
+	// Rules is the catalog, for each alert's rule description and action
+	// and the rules page.
 	Rules []*detect.Rule
+	// Detect is the detection configuration the rules' inline tests run
+	// with (trusted accounts, admin policies), as `iamwatch rules test`.
+	Detect detect.Config
 	// SetupToken, when no user exists yet, is the secret of the one-time
 	// link that creates the admin account (see NewSetupToken).
 	SetupToken string
@@ -75,6 +82,8 @@ type Server struct {
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
 	setupMu sync.Mutex // one set-up at a time, so a raced link cannot set the password twice.
+	// testsOnce runs the rules' inline tests once; results by rule ID.
+	testsOnce func() map[string][]detect.TestResult
 }
 
 // AdminUser is the name of the account the first run creates.
@@ -107,7 +116,14 @@ func New(cfg Config) (*Server, error) {
 	for _, r := range cfg.Rules {
 		s.rules[r.ID] = r
 	}
-	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error", "timeline", "event"} {
+	s.testsOnce = sync.OnceValue(func() map[string][]detect.TestResult {
+		out := map[string][]detect.TestResult{}
+		for _, t := range detect.RunTests(cfg.Rules, cfg.Detect) {
+			out[t.Rule] = append(out[t.Rule], t)
+		}
+		return out
+	})
+	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error", "timeline", "event", "questions", "question", "rules"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", p, err)
@@ -132,6 +148,9 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /events", s.authed(s.events))
 	m.Handle("GET /actor", s.authed(s.timeline))
 	m.Handle("GET /event", s.authed(s.event))
+	m.Handle("GET /questions", s.authed(s.questions))
+	m.Handle("GET /rules", s.authed(s.rulesPage))
+	m.Handle("GET /question/{name}", s.authed(s.question))
 	s.mux = m
 	return s, nil
 }
