@@ -106,6 +106,10 @@ func TestHostileStringsEscaped(t *testing.T) {
 	if err := c.st.Enqueue(ctx, alerts[0].DedupKey, []string{"slack"}, base); err != nil {
 		t.Fatal(err)
 	}
+	// A failed delivery with a hostile error: the page draws its Retry form.
+	if err := c.st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: alerts[0].DedupKey, Sink: "slack", Status: iamwatch.DeliveryFailed, NextTry: base, LastError: hs[0].Value}); err != nil {
+		t.Fatal(err)
+	}
 	c.signIn()
 	// A triage note is attacker-influenced too (a colleague's paste).
 	for _, a := range alerts {

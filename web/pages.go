@@ -219,6 +219,7 @@ func paginate[T any](rows []T, p int, path string, v url.Values) (out []T, prev,
 
 type alertData struct {
 	CSRF        string // the session's, for the triage form.
+	ReadOnly    bool   // the user may not triage or retry: no forms.
 	Alert       iamwatch.Alert
 	Triage      iamwatch.Triage
 	Statuses    []iamwatch.TriageStatus
@@ -255,7 +256,7 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "error", "No such alert", "There is no alert with dedup key "+strconv.Quote(key)+".")
 		return
 	}
-	d := alertData{CSRF: sessionOf(r).CSRF, Alert: as[0], Statuses: iamwatch.TriageStatuses}
+	d := alertData{CSRF: sessionOf(r).CSRF, ReadOnly: sessionOf(r).ReadOnly, Alert: as[0], Statuses: iamwatch.TriageStatuses}
 	a := d.Alert
 	if rule, ok := s.rules[a.Rule]; ok {
 		d.Description, d.References = rule.Description, rule.References
@@ -327,6 +328,25 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	http.Redirect(w, r, "/alert?"+url.Values{"key": {key}}.Encode(), http.StatusSeeOther)
+}
+
+// retry sets one failed delivery of an alert back to pending, due now: the
+// notifier (iamwatch run, or the Lambda flusher) sends it at its next poll,
+// as `iamwatch notify retry` does for a whole sink.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
+	key, sink := r.PostFormValue("key"), r.PostFormValue("sink")
+	ok, err := s.cfg.Store.RetryDelivery(r.Context(), key, sink, s.cfg.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.render(w, r, http.StatusConflict, "error", "Nothing to retry",
+			"The delivery of alert "+strconv.Quote(key)+" to "+strconv.Quote(sink)+" is not failed (it is pending, sent, or does not exist): nothing was changed.")
+		return
+	}
+	s.cfg.Log.Info("delivery retry asked", "alert", key, "sink", sink, "user", sessionOf(r).UserName)
 	http.Redirect(w, r, "/alert?"+url.Values{"key": {key}}.Encode(), http.StatusSeeOther)
 }
 

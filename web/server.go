@@ -48,6 +48,7 @@ type Store interface {
 	Session(ctx context.Context, idHash string) (sqlite.Session, error)
 	DeleteSession(ctx context.Context, idHash string, now time.Time) error
 	SetTriage(ctx context.Context, t iamwatch.Triage) error
+	RetryDelivery(ctx context.Context, alertKey, sink string, now time.Time) (bool, error)
 	Triage(ctx context.Context, key string) (iamwatch.Triage, error)
 	Triages(ctx context.Context) (map[string]iamwatch.Triage, error)
 }
@@ -144,7 +145,8 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /{$}", s.authed(s.overview))
 	m.Handle("GET /alerts", s.authed(s.alerts))
 	m.Handle("GET /alert", s.authed(s.alert))
-	m.Handle("POST /alert/triage", s.authed(s.triage))
+	m.Handle("POST /alert/triage", s.authed(s.writer(s.triage)))
+	m.Handle("POST /alert/retry", s.authed(s.writer(s.retry)))
 	m.Handle("GET /events", s.authed(s.events))
 	m.Handle("GET /actor", s.authed(s.timeline))
 	m.Handle("GET /event", s.authed(s.event))
@@ -216,6 +218,19 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ss)))
 	})
+}
+
+// writer lets through the requests of users who may change things; a
+// read-only user's are refused (403), whatever the page showed them.
+func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ss := sessionOf(r); ss.ReadOnly {
+			s.cfg.Log.Warn("console change refused: read-only user", "user", ss.UserName, "path", r.URL.Path)
+			s.render(w, r, http.StatusForbidden, "error", "Read-only", "Your account is read-only: it can look at everything and change nothing.")
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (s *Server) session(r *http.Request) (sqlite.Session, bool) {
@@ -415,9 +430,10 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 
 // page is what the layout renders around every page.
 type page struct {
-	Title string
-	User  string
-	CSRF  string
+	Title    string
+	User     string
+	ReadOnly bool
+	CSRF     string
 	Nav   string
 	Data  any
 }
@@ -425,7 +441,7 @@ type page struct {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	ss := sessionOf(r)
 	var buf bytesBuffer
-	if err := s.pages[name].Execute(&buf, page{Title: title, User: ss.UserName, CSRF: ss.CSRF, Nav: name, Data: data}); err != nil {
+	if err := s.pages[name].Execute(&buf, page{Title: title, User: ss.UserName, ReadOnly: ss.ReadOnly, CSRF: ss.CSRF, Nav: name, Data: data}); err != nil {
 		s.cfg.Log.Error("render", "page", name, "err", err)
 		http.Error(w, "internal error (see the server log)", http.StatusInternalServerError)
 		return
