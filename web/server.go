@@ -434,8 +434,8 @@ type page struct {
 	User     string
 	ReadOnly bool
 	CSRF     string
-	Nav   string
-	Data  any
+	Nav      string
+	Data     any
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
