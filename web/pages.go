@@ -473,36 +473,31 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	evs, err := s.cfg.Store.Events(ctx, sqlite.EventFilter{NewestFirst: true, Limit: overviewEvents + 1})
+	// Counted in SQLite over the newest overviewEvents events: a bounded
+	// cost over any history.
+	recent := sqlite.EventFilter{NewestFirst: true, Limit: overviewEvents}
+	actors, n, err := s.cfg.Store.EventCounts(ctx, recent, "user_name", 11)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if len(evs) > overviewEvents {
-		evs, d.Partial = evs[:overviewEvents], true
+	ips, _, err := s.cfg.Store.EventCounts(ctx, recent, "source_ip", 11)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	d.Scanned = len(evs)
-	actors, ips := map[string]int{}, map[string]int{}
-	for i := range evs {
-		actors[evs[i].UserName]++
-		ips[evs[i].SourceIP]++
-	}
-	d.Actors, d.IPs = top(actors, 10), top(ips, 10)
+	d.Scanned, d.Partial = n, n == overviewEvents
+	d.Actors, d.IPs = topOf(actors, 10), topOf(ips, 10)
 	s.render(w, r, http.StatusOK, "overview", "Overview", d)
 }
 
-func top(m map[string]int, n int) []countRow {
-	out := make([]countRow, 0, len(m))
-	for k, v := range m {
-		if k != "" {
-			out = append(out, countRow{k, v})
+// topOf returns the first n counts with a value, as rows.
+func topOf(vs []sqlite.ValueCount, n int) []countRow {
+	var out []countRow
+	for _, v := range vs {
+		if v.Value != "" && len(out) < n {
+			out = append(out, countRow{v.Value, v.Count})
 		}
 	}
-	slices.SortFunc(out, func(a, b countRow) int {
-		if a.Count != b.Count {
-			return b.Count - a.Count
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out[:min(n, len(out))]
+	return out
 }

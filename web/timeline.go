@@ -18,7 +18,7 @@ import (
 // timelineSummaryEvents bounds the events the timeline's source IP and
 // user agent lists count (the actor's newest), so the page costs the same
 // over any history.
-const timelineSummaryEvents = 5000
+const timelineSummaryEvents = 2000
 
 // timelineAlerts bounds the actor's alerts read to mark the events.
 const timelineAlerts = 1000
