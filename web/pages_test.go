@@ -187,7 +187,7 @@ func TestEventsSearchPaged(t *testing.T) {
 	}
 	ids := func(body string) []string {
 		var out []string
-		for _, m := range regexp.MustCompile(`<td>([^<]*)</td></tr>`).FindAllStringSubmatch(body, -1) {
+		for _, m := range regexp.MustCompile(`<td><a href="/event\?id=[^"]*">([^<]*)</a></td></tr>`).FindAllStringSubmatch(body, -1) {
 			out = append(out, m[1])
 		}
 		return out

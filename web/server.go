@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -37,6 +38,9 @@ type Store interface {
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error)
 	Event(ctx context.Context, id string) (iamwatch.Event, error)
 	Events(ctx context.Context, f sqlite.EventFilter) ([]iamwatch.Event, error)
+	// DB is the read pool the pre-built questions run on.
+	DB() *sql.DB
+	EventCounts(ctx context.Context, f sqlite.EventFilter, column string, top int) ([]sqlite.ValueCount, int, error)
 	HasUsers(ctx context.Context) (bool, error)
 	PutUser(ctx context.Context, name, passwordHash string) error
 	PasswordHash(ctx context.Context, name string) (string, error)
@@ -44,6 +48,7 @@ type Store interface {
 	Session(ctx context.Context, idHash string) (sqlite.Session, error)
 	DeleteSession(ctx context.Context, idHash string, now time.Time) error
 	SetTriage(ctx context.Context, t iamwatch.Triage) error
+	RetryDelivery(ctx context.Context, alertKey, sink string, now time.Time) (bool, error)
 	Triage(ctx context.Context, key string) (iamwatch.Triage, error)
 	Triages(ctx context.Context) (map[string]iamwatch.Triage, error)
 }
@@ -53,8 +58,12 @@ var _ Store = (*sqlite.Store)(nil)
 // Config configures a Server.
 type Config struct {
 	Store Store
-	// Rules is the catalog, for each alert's rule description and action.
+	// Rules is the catalog, for each alert's rule description and action
+	// and the rules page.
 	Rules []*detect.Rule
+	// Detect is the detection configuration the rules' inline tests run
+	// with (trusted accounts, admin policies), as `iamwatch rules test`.
+	Detect detect.Config
 	// SetupToken, when no user exists yet, is the secret of the one-time
 	// link that creates the admin account (see NewSetupToken).
 	SetupToken string
@@ -74,6 +83,8 @@ type Server struct {
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
 	setupMu sync.Mutex // one set-up at a time, so a raced link cannot set the password twice.
+	// testsOnce runs the rules' inline tests once; results by rule ID.
+	testsOnce func() map[string][]detect.TestResult
 }
 
 // AdminUser is the name of the account the first run creates.
@@ -106,7 +117,14 @@ func New(cfg Config) (*Server, error) {
 	for _, r := range cfg.Rules {
 		s.rules[r.ID] = r
 	}
-	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error"} {
+	s.testsOnce = sync.OnceValue(func() map[string][]detect.TestResult {
+		out := map[string][]detect.TestResult{}
+		for _, t := range detect.RunTests(cfg.Rules, cfg.Detect) {
+			out[t.Rule] = append(out[t.Rule], t)
+		}
+		return out
+	})
+	for _, p := range []string{"signin", "setup", "overview", "alerts", "alert", "events", "error", "timeline", "event", "questions", "question", "rules"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", p, err)
@@ -127,8 +145,14 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /{$}", s.authed(s.overview))
 	m.Handle("GET /alerts", s.authed(s.alerts))
 	m.Handle("GET /alert", s.authed(s.alert))
-	m.Handle("POST /alert/triage", s.authed(s.triage))
+	m.Handle("POST /alert/triage", s.authed(s.writer(s.triage)))
+	m.Handle("POST /alert/retry", s.authed(s.writer(s.retry)))
 	m.Handle("GET /events", s.authed(s.events))
+	m.Handle("GET /actor", s.authed(s.timeline))
+	m.Handle("GET /event", s.authed(s.event))
+	m.Handle("GET /questions", s.authed(s.questions))
+	m.Handle("GET /rules", s.authed(s.rulesPage))
+	m.Handle("GET /question/{name}", s.authed(s.question))
 	s.mux = m
 	return s, nil
 }
@@ -194,6 +218,19 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ss)))
 	})
+}
+
+// writer lets through the requests of users who may change things; a
+// read-only user's are refused (403), whatever the page showed them.
+func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ss := sessionOf(r); ss.ReadOnly {
+			s.cfg.Log.Warn("console change refused: read-only user", "user", ss.UserName, "path", r.URL.Path)
+			s.render(w, r, http.StatusForbidden, "error", "Read-only", "Your account is read-only: it can look at everything and change nothing.")
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (s *Server) session(r *http.Request) (sqlite.Session, bool) {
@@ -393,17 +430,18 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 
 // page is what the layout renders around every page.
 type page struct {
-	Title string
-	User  string
-	CSRF  string
-	Nav   string
-	Data  any
+	Title    string
+	User     string
+	ReadOnly bool
+	CSRF     string
+	Nav      string
+	Data     any
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	ss := sessionOf(r)
 	var buf bytesBuffer
-	if err := s.pages[name].Execute(&buf, page{Title: title, User: ss.UserName, CSRF: ss.CSRF, Nav: name, Data: data}); err != nil {
+	if err := s.pages[name].Execute(&buf, page{Title: title, User: ss.UserName, ReadOnly: ss.ReadOnly, CSRF: ss.CSRF, Nav: name, Data: data}); err != nil {
 		s.cfg.Log.Error("render", "page", name, "err", err)
 		http.Error(w, "internal error (see the server log)", http.StatusInternalServerError)
 		return

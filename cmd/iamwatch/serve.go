@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/spf13/cobra"
 
@@ -15,9 +20,12 @@ import (
 )
 
 type serveFlags struct {
-	db     string
-	listen string
-	rules  []string
+	db              string
+	listen          string
+	rules           []string
+	tlsCert, tlsKey string
+	addUser         string
+	readOnly        bool
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -31,9 +39,18 @@ The first run, while no account exists, prints a one-time link: open it to
 choose the password of the admin account. Afterwards sign in as admin.
 
 It listens on 127.0.0.1:8080 unless told otherwise; an address other than
-loopback makes the console reachable from the network (a warning says so).`,
+loopback makes the console reachable from the network (a warning says so).
+With --tls-cert and --tls-key (PEM files) it serves HTTPS, and the session
+cookie is Secure.
+
+--add-user NAME creates a console account (or sets its password) and exits,
+without serving: the password is read from the first line of standard input.
+With --read-only the account sees every page but can neither triage alerts
+nor retry deliveries; without it, the account may do both.`,
 		Example: `  iamwatch serve
-  iamwatch serve --db ./iamwatch.db --listen 127.0.0.1:9000`,
+  iamwatch serve --db ./iamwatch.db --listen 127.0.0.1:9000
+  iamwatch serve --listen :8443 --tls-cert cert.pem --tls-key key.pem
+  printf '%s\n' "$PASSWORD" | iamwatch serve --add-user auditor --read-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.serve(cmd.Context(), f) },
 	}
@@ -41,6 +58,10 @@ loopback makes the console reachable from the network (a warning says so).`,
 	fl.StringVar(&f.db, "db", "", "SQLite database file (default $IAMWATCH_DB or ~/.local/share/iamwatch/iamwatch.db)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "folder of rule files laid over the built-in catalog, for rule descriptions (repeatable)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fl.StringVar(&f.addUser, "add-user", "", "create this console account (password on standard input) and exit")
+	fl.BoolVar(&f.readOnly, "read-only", false, "with --add-user: the account may look but not change anything")
 	return cmd
 }
 
@@ -55,12 +76,33 @@ func loopback(host string) bool {
 }
 
 func (e *env) serve(ctx context.Context, f serveFlags) error {
+	if f.addUser != "" {
+		return e.addConsoleUser(ctx, f)
+	}
+	if f.readOnly {
+		return usageErrorf("--read-only goes with --add-user")
+	}
 	host, _, err := net.SplitHostPort(f.listen)
 	if err != nil {
 		return usageErrorf("--listen %q: %v", f.listen, err)
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	var tlsCfg *tls.Config
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	if !loopback(host) {
-		fmt.Fprintf(e.stderr, "iamwatch: warning: --listen %s is not a loopback address: the console is reachable from the network, over plain HTTP\n", f.listen)
+		how := "over plain HTTP"
+		if tlsCfg != nil {
+			how = "over HTTPS"
+		}
+		fmt.Fprintf(e.stderr, "iamwatch: warning: --listen %s is not a loopback address: the console is reachable from the network, %s\n", f.listen, how)
 	}
 	rs, err := loadRules(f.rules)
 	if err != nil {
@@ -83,11 +125,19 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	// The rules page shows the inline tests' status: run them now, once.
+	if passed, failed := srv.RuleTests(); failed > 0 {
+		fmt.Fprintf(e.stderr, "iamwatch: warning: %d of %d rule tests fail (see the rules page, or iamwatch rules test)\n", failed, passed+failed)
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", f.listen)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		base = "https://" + strings.TrimPrefix(base, "http://")
+	}
 	fmt.Fprintf(e.stderr, "iamwatch: serving %s on %s\n", st.Path(), base)
 	if cfg.SetupToken != "" {
 		fmt.Fprintf(e.stderr, "iamwatch: no account yet: open this one-time link to set the admin password:\n    %s/setup?token=%s\n", base, cfg.SetupToken)
@@ -111,4 +161,55 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	return nil
+}
+
+// addConsoleUser creates the console account f.addUser with the password
+// on the first line of standard input.
+func (e *env) addConsoleUser(ctx context.Context, f serveFlags) error {
+	if !validUserName(f.addUser) {
+		return usageErrorf("--add-user %q: a name of 1 to 64 letters, digits and . _ @ -", f.addUser)
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return usageErrorf("--add-user: no password on standard input")
+	}
+	pass := strings.TrimRight(line, "\r\n")
+	switch {
+	case len(pass) < web.MinPassword:
+		return usageErrorf("--add-user: the password must be at least %d characters", web.MinPassword)
+	case len(pass) > 72:
+		return usageErrorf("--add-user: the password must be at most 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	st, err := e.openHistory(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.PutUserRole(ctx, f.addUser, string(hash), f.readOnly); err != nil {
+		return err
+	}
+	role := "may triage alerts and retry deliveries"
+	if f.readOnly {
+		role = "read-only"
+	}
+	_, err = fmt.Fprintf(e.stdout, "console account %s saved (%s)\n", f.addUser, role)
+	return err
+}
+
+// validUserName keeps account names plain: they are shown on every page
+// and in logs.
+func validUserName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
+			return false
+		}
+	}
+	return true
 }

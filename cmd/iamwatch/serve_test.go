@@ -3,11 +3,26 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
 // TestServeSetupLink: serve over a scanned sample prints a one-time link
@@ -76,5 +91,147 @@ func TestServeListenChecks(t *testing.T) {
 	}
 	if r := runCLI(t, "", nil, "serve", "--db", tempDB(t)); r.code != exitError || !strings.Contains(r.stderr, "no database at") {
 		t.Errorf("serve over a missing database: %d %q", r.code, r.stderr)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key (PEM) into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "iamwatch test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestServeTLS: given a certificate, serve speaks HTTPS, prints an https
+// link, and its session cookie is Secure.
+func TestServeTLS(t *testing.T) {
+	db := tempDB(t)
+	if r := runCLI(t, "", nil, "scan", "--sample", "--db", db); r.code != exitAlerted && r.code != exitOK {
+		t.Fatalf("scan --sample: %d\n%s", r.code, r.stderr)
+	}
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		defer pw.Close()
+		code <- run(ctx, []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile},
+			func(string) string { return "" }, strings.NewReader(""), io.Discard, pw)
+	}()
+	lines := bufio.NewScanner(pr)
+	var link string
+	for link == "" && lines.Scan() {
+		if l := strings.TrimSpace(lines.Text()); strings.HasPrefix(l, "https://127.0.0.1:") {
+			link = l
+		}
+	}
+	if link == "" {
+		t.Fatal("serve --tls-cert printed no https link")
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := cl.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.TLS == nil {
+		t.Errorf("GET %s: %d", link, res.StatusCode)
+	}
+	for _, ck := range res.Cookies() {
+		if !ck.Secure {
+			t.Errorf("cookie %s over TLS is not Secure", ck.Name)
+		}
+	}
+	// Plain HTTP to the TLS port gets no console.
+	if res, err := http.Get("http://" + strings.TrimPrefix(link[:strings.Index(link, "/setup")], "https://") + "/signin"); err == nil {
+		if res.StatusCode == http.StatusOK {
+			t.Error("plain HTTP to the TLS listener served the console")
+		}
+		res.Body.Close()
+	}
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Errorf("serve exit code %d", c)
+	}
+	for _, args := range [][]string{{"--tls-cert", certFile}, {"--tls-key", keyFile}} {
+		if r := runCLI(t, "", nil, append([]string{"serve", "--db", db}, args...)...); r.code != exitUsage {
+			t.Errorf("serve %v: %d, want %d", args, r.code, exitUsage)
+		}
+	}
+	if r := runCLI(t, "", nil, "serve", "--db", db, "--tls-cert", keyFile, "--tls-key", keyFile); r.code != exitError {
+		t.Errorf("serve with a key as certificate: %d, want %d", r.code, exitError)
+	}
+}
+
+// TestServeAddUser: --add-user saves an account with the password read
+// from standard input, read-only when asked; bad names and short
+// passwords are usage errors.
+func TestServeAddUser(t *testing.T) {
+	db := tempDB(t)
+	if r := runCLI(t, "", nil, "scan", "--sample", "--db", db); r.code != exitAlerted && r.code != exitOK {
+		t.Fatalf("scan --sample: %d", r.code)
+	}
+	const pass = "a long enough password"
+	if r := runCLI(t, pass+"\n", nil, "serve", "--db", db, "--add-user", "auditor", "--read-only"); r.code != exitOK || !strings.Contains(r.stdout, "auditor saved (read-only)") {
+		t.Fatalf("add-user: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, pass+"\n", nil, "serve", "--db", db, "--add-user", "ops"); r.code != exitOK {
+		t.Fatalf("add-user ops: %d %q", r.code, r.stderr)
+	}
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for user, ro := range map[string]bool{"auditor": true, "ops": false} {
+		h, err := st.PasswordHash(context.Background(), user)
+		if err != nil || bcrypt.CompareHashAndPassword([]byte(h), []byte(pass)) != nil {
+			t.Errorf("%s: stored hash does not match (%v)", user, err)
+		}
+		ss := sqlite.Session{IDHash: "x-" + user, UserName: user, CSRF: "c", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
+		if err := st.PutSession(context.Background(), ss); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Session(context.Background(), ss.IDHash); err != nil || got.ReadOnly != ro {
+			t.Errorf("%s: read-only %v %v, want %v", user, got.ReadOnly, err, ro)
+		}
+	}
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"short\n", []string{"--add-user", "x"}},
+		{"", []string{"--add-user", "x"}},
+		{pass + "\n", []string{"--add-user", "<b>eve</b>"}},
+		{pass + "\n", []string{"--read-only"}},
+	} {
+		if r := runCLI(t, tc.stdin, nil, append([]string{"serve", "--db", db}, tc.args...)...); r.code != exitUsage {
+			t.Errorf("serve %v (stdin %q): %d, want %d", tc.args, tc.stdin, r.code, exitUsage)
+		}
 	}
 }

@@ -16,6 +16,9 @@ type Session struct {
 	IDHash   string
 	UserName string
 	CSRF     string // the token every form of the session carries.
+	// ReadOnly is the user's, read with the session (so a change of
+	// role applies to sessions already open); set by Session only.
+	ReadOnly bool
 	Created  time.Time
 	Expires  time.Time
 }
@@ -29,10 +32,24 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
-// PutUser creates the console user name, or replaces its password hash.
+// PutUser creates the console user name, or replaces its password hash
+// (keeping its role).
 func (s *Store) PutUser(ctx context.Context, name, passwordHash string) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO console_users (name, password_hash, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash`, name, passwordHash, wallTime(s.now()))
+	if err != nil {
+		return fmt.Errorf("sqlite: put console user %q: %w", name, err)
+	}
+	return nil
+}
+
+// PutUserRole creates the console user name with a password hash and a
+// role (readOnly: may read every page, may change nothing), or replaces
+// both.
+func (s *Store) PutUserRole(ctx context.Context, name, passwordHash string, readOnly bool) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO console_users (name, password_hash, created_at, read_only) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, read_only = excluded.read_only`,
+		name, passwordHash, wallTime(s.now()), readOnly)
 	if err != nil {
 		return fmt.Errorf("sqlite: put console user %q: %w", name, err)
 	}
@@ -69,8 +86,10 @@ func (s *Store) PutSession(ctx context.Context, ss Session) error {
 func (s *Store) Session(ctx context.Context, idHash string) (Session, error) {
 	ss := Session{IDHash: idHash}
 	var created, expires string
-	err := s.r.QueryRowContext(ctx, "SELECT user_name, csrf, created_at, expires_at FROM console_sessions WHERE id_hash = ?", idHash).
-		Scan(&ss.UserName, &ss.CSRF, &created, &expires)
+	// A session of a deleted user is read-only.
+	err := s.r.QueryRowContext(ctx, `SELECT s.user_name, s.csrf, s.created_at, s.expires_at, COALESCE(u.read_only, 1)
+		FROM console_sessions s LEFT JOIN console_users u ON u.name = s.user_name WHERE s.id_hash = ?`, idHash).
+		Scan(&ss.UserName, &ss.CSRF, &created, &expires, &ss.ReadOnly)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("sqlite: session: %w", ErrNotFound)
 	}

@@ -148,8 +148,19 @@ type EventFilter struct {
 	SourceIP    string
 	ErrorsOnly  bool // only events with an error code.
 	Limit       int  // at most this many; 0 means no limit.
+	Offset      int  // skip this many first (in the order asked), without reading them.
 	NewestFirst bool // order by time descending (default: oldest first).
 	Raw         bool // also read and decompress the raw record.
+	// After, when set, keeps only the events that come after this
+	// position in the order asked, by (event_time, event_id): a page
+	// cursor that, unlike Offset, costs nothing however deep the page.
+	After *EventPosition
+}
+
+// EventPosition is an event's place in the (event_time, event_id) order.
+type EventPosition struct {
+	Time time.Time
+	ID   string
 }
 
 func (f EventFilter) query() (string, []any) {
@@ -173,6 +184,17 @@ func (f EventFilter) query() (string, []any) {
 	if f.ErrorsOnly {
 		where = append(where, "error_code <> ''")
 	}
+	if f.After != nil {
+		op := ">"
+		if f.NewestFirst {
+			op = "<"
+		}
+		t := f.After.Time.UTC().Format(iamwatch.TimeFormat)
+		// Spelled out rather than as a row value, so that SQLite uses the
+		// time index's range.
+		where = append(where, "(event_time "+op+" ? OR (event_time = ? AND event_id "+op+" ?))")
+		args = append(args, t, t, f.After.ID)
+	}
 	cols := strings.Replace(eventColumns, ", raw", "", 1) + ", NULL"
 	if f.Raw {
 		cols = eventColumns
@@ -186,10 +208,59 @@ func (f EventFilter) query() (string, []any) {
 	} else {
 		q += " ORDER BY event_time, event_id"
 	}
-	if f.Limit > 0 {
+	switch {
+	case f.Limit > 0:
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	case f.Offset > 0:
+		q += " LIMIT -1" // SQLite takes OFFSET only after a LIMIT.
+	}
+	if f.Offset > 0 {
+		q += fmt.Sprintf(" OFFSET %d", f.Offset)
 	}
 	return q, args
+}
+
+// ValueCount is one value of a column and how many events hold it.
+type ValueCount struct {
+	Value string
+	Count int
+}
+
+// countColumns are the columns EventCounts counts by.
+var countColumns = map[string]bool{"user_name": true, "source_ip": true, "user_agent": true, "event_name": true, "error_code": true}
+
+// EventCounts counts the events matching f by the values of column
+// (user_name, source_ip, user_agent, event_name or error_code), most
+// frequent first (ties by value), at most top values (0: all). f.Limit,
+// when set, bounds the events counted (the first f.Limit in f's order):
+// a bounded cost over any history. It also returns how many events were
+// counted.
+func (s *Store) EventCounts(ctx context.Context, f EventFilter, column string, top int) ([]ValueCount, int, error) {
+	if !countColumns[column] {
+		return nil, 0, fmt.Errorf("sqlite: count events by %q: not a countable column", column)
+	}
+	f.Raw = false
+	inner, args := f.query()
+	// The inner SELECT keeps its order and limit; only column is needed.
+	inner = strings.Replace(inner, "SELECT "+strings.Replace(eventColumns, ", raw", "", 1)+", NULL FROM", "SELECT "+column+" AS v FROM", 1)
+	q := "SELECT v, count(*) AS n, sum(count(*)) OVER () FROM (" + inner + ") GROUP BY v ORDER BY n DESC, v"
+	if top > 0 {
+		q += fmt.Sprintf(" LIMIT %d", top)
+	}
+	var out []ValueCount
+	total := 0
+	err := eachRow(ctx, s.r, q, args, func(rows *sql.Rows) error {
+		var vc ValueCount
+		if err := rows.Scan(&vc.Value, &vc.Count, &total); err != nil {
+			return err
+		}
+		out = append(out, vc)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: count events by %s: %w", column, err)
+	}
+	return out, total, nil
 }
 
 // Event returns the event with the given ID, with its raw record

@@ -208,3 +208,21 @@ func (s *Store) RetryFailed(ctx context.Context, sink string, now time.Time) (in
 	}
 	return int(n), nil
 }
+
+// RetryDelivery sets the failed delivery of one alert to one sink back to
+// pending, due at now (as RetryFailed does for a whole sink), so the
+// notifier sends it again at its next poll. It reports false when that
+// delivery is not failed (pending, sent, or never enqueued): a delivery
+// already sent is never sent again.
+func (s *Store) RetryDelivery(ctx context.Context, alertKey, sink string, now time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_try = ?
+		WHERE alert_key = ? AND sink = ? AND status = 'failed'`, wallTime(now), alertKey, sink)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: retry delivery %s/%s: %w", alertKey, sink, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: retry delivery %s/%s: %w", alertKey, sink, err)
+	}
+	return n == 1, nil
+}
