@@ -32,16 +32,12 @@ var schemaV4 string
 //go:embed migrate_005.sql
 var schemaV5 string
 
-// migrate_008.sql is named for its place after the threshold and baseline
-// migrations (006, 007) being written on another branch; until they merge
-// it is version 6 here.
-//
-//go:embed migrate_008.sql
-var schemaV8 string
+//go:embed migrate_006.sql
+var schemaV6 string
 
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV8}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
