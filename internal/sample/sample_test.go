@@ -466,12 +466,14 @@ func TestCatalogCoverage(t *testing.T) {
 		return s
 	}
 	failed := func(m map[string]any) bool {
-		return str(m, "errorCode") != "" || str(m, "responseElements", "ConsoleLogin") == "Failure"
+		return str(m, "errorCode") != "" || str(m, "responseElements", "ConsoleLogin") == "Failure" ||
+			str(m, "serviceEventDetails", "CredentialVerification") == "Failure"
 	}
 	// Change rules fire on calls that succeeded.
 	for _, id := range catalog {
 		switch id {
-		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls":
+		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls",
+			"tamper-attempt-failed", "cloudtrail-stop-attempted", "sso-signin-failed", "sso-signin-failures":
 			for _, m := range tagged[id] {
 				if !failed(m) {
 					t.Errorf("%s: %s %s did not fail", id, m["eventName"], m["eventID"])
