@@ -28,6 +28,18 @@ var catalog = map[string]string{
 	"nacl-changed": "low", "network-gateway-changed": "low",
 	"route-table-changed": "low", "vpc-changed": "low",
 	"organizations-changed": "high",
+	// Tampering, attempts and identity persistence (issue 13).
+	"tamper-attempt-failed": "high", "cloudtrail-logging-reduced": "critical",
+	"cloudtrail-logging-started": "info", "s3-lifecycle-short-expiration": "high",
+	"guardduty-tampered": "high", "network-logging-deleted": "high",
+	"cloudwatch-monitoring-deleted": "medium", "security-service-disabled": "high",
+	"eventbridge-rule-disabled": "medium", "federation-token-created": "high",
+	"federation-token-admin": "critical", "rolesanywhere-trust-changed": "high",
+	"identity-provider-changed": "high", "iam-user-added-to-group": "medium",
+	"permissions-boundary-removed": "high", "policy-default-version-set": "high",
+	"sso-user-created": "high", "sso-directory-changed": "medium",
+	"signin-token-issued": "low", "sso-signin-failed": "low", "sso-signin-failures": "high",
+	"cloudtrail-stop-attempted": "critical",
 }
 
 func load(t testing.TB) []*detect.Rule {

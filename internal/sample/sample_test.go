@@ -428,6 +428,12 @@ var catalog = []string{
 	"unauthorized-api-calls", "iam-policy-changed", "kms-key-disabled", "s3-bucket-policy-changed", "config-changed",
 	"security-group-changed", "nacl-changed", "network-gateway-changed", "route-table-changed", "vpc-changed",
 	"organizations-changed",
+	"tamper-attempt-failed", "cloudtrail-logging-reduced", "cloudtrail-logging-started", "s3-lifecycle-short-expiration",
+	"guardduty-tampered", "network-logging-deleted", "cloudwatch-monitoring-deleted", "security-service-disabled",
+	"eventbridge-rule-disabled", "federation-token-created", "federation-token-admin", "rolesanywhere-trust-changed",
+	"identity-provider-changed", "iam-user-added-to-group", "permissions-boundary-removed", "policy-default-version-set",
+	"sso-user-created", "sso-directory-changed", "signin-token-issued", "sso-signin-failed", "sso-signin-failures",
+	"cloudtrail-stop-attempted",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the
@@ -460,12 +466,14 @@ func TestCatalogCoverage(t *testing.T) {
 		return s
 	}
 	failed := func(m map[string]any) bool {
-		return str(m, "errorCode") != "" || str(m, "responseElements", "ConsoleLogin") == "Failure"
+		return str(m, "errorCode") != "" || str(m, "responseElements", "ConsoleLogin") == "Failure" ||
+			str(m, "serviceEventDetails", "CredentialVerification") == "Failure"
 	}
 	// Change rules fire on calls that succeeded.
 	for _, id := range catalog {
 		switch id {
-		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls":
+		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls",
+			"tamper-attempt-failed", "cloudtrail-stop-attempted", "sso-signin-failed", "sso-signin-failures":
 			for _, m := range tagged[id] {
 				if !failed(m) {
 					t.Errorf("%s: %s %s did not fail", id, m["eventName"], m["eventID"])

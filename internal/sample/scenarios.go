@@ -95,7 +95,7 @@ func (s *scenarios) day1() {
 	s.put(g.rec(t, alice, iam("AttachUserPolicy", Object{{"userName", "temp-contractor"}, {"policyArn", g.policyARN("aws", "ReadOnlyAccess")}}, nil)),
 		ShapeTrail, "iam-policy-changed", "negative:admin-policy-attached")
 	t = t.Add(20 * time.Second)
-	s.put(g.rec(t, alice, iam("AddUserToGroup", Object{{"groupName", "contractors"}, {"userName", "temp-contractor"}}, nil)), ShapeTrail)
+	s.put(g.rec(t, alice, iam("AddUserToGroup", Object{{"groupName", "contractors"}, {"userName", "temp-contractor"}}, nil)), ShapeTrail, "iam-user-added-to-group")
 	t = t.Add(64 * time.Second)
 	s.put(g.rec(t, alice, iam("CreateAccessKey", Object{{"userName", "temp-contractor"}},
 		Object{{"accessKey", Object{{"userName", "temp-contractor"}, {"accessKeyId", g.id.iamID("AKIA")}, {"status", "Active"}, {"createDate", iamDate(t)}}}})),
@@ -127,7 +127,7 @@ func (s *scenarios) day1() {
 	carol.ip, carol.ua = vpnIPs[1], uaCLI+"iam.create-user"
 	r = g.rec(s.at(1, 11, 40, 18), &carol, iam("CreateUser", Object{{"userName", "carol-admin"}}, nil))
 	r.ErrorCode, r.ErrorMessage = "AccessDenied", "User: "+carol.arn()+" is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::"+AccountMain+":user/carol-admin because no identity-based policy allows the iam:CreateUser action"
-	s.put(r, ShapeTrail, "negative:iam-user-created")
+	s.put(r, ShapeTrail, "negative:iam-user-created", "tamper-attempt-failed")
 
 	// A read-only SSO user clicking around and hitting a few denials: fewer
 	// than the unauthorized-api-calls threshold.
@@ -465,15 +465,15 @@ func (s *scenarios) day3() {
 	ct := func(name string, req, resp Object) call {
 		return call{src: "cloudtrail.amazonaws.com", name: name, region: global, req: req, resp: resp}
 	}
-	s.put(g.rec(t, alice, ct("StartLogging", Object{{"name", mainTrail}}, nil)), ShapeEventBridgeArray, "cloudtrail-changed")
+	s.put(g.rec(t, alice, ct("StartLogging", Object{{"name", mainTrail}}, nil)), ShapeEventBridgeArray, "cloudtrail-logging-started")
 	s.put(g.rec(step(time.Minute, 2*time.Minute), alice, ct("CreateTrail",
 		Object{{"name", "security-audit-trail"}, {"s3BucketName", "example-corp-cloudtrail-logs"}, {"s3KeyPrefix", "audit"}, {"includeGlobalServiceEvents", true}, {"isMultiRegionTrail", true}, {"enableLogFileValidation", true}, {"isOrganizationTrail", false}},
 		Object{{"name", "security-audit-trail"}, {"s3BucketName", "example-corp-cloudtrail-logs"}, {"s3KeyPrefix", "audit"}, {"includeGlobalServiceEvents", true}, {"isMultiRegionTrail", true}, {"trailARN", audit}, {"logFileValidationEnabled", true}, {"isOrganizationTrail", false}})),
-		ShapeEventBridgeArray, "cloudtrail-changed")
+		ShapeEventBridgeArray, "cloudtrail-logging-started")
 	sel := []Object{{{"readWriteType", "All"}, {"includeManagementEvents", true}, {"dataResources", []Object{}}, {"excludeManagementEventSources", []string{}}}}
 	s.put(g.rec(step(20*time.Second, time.Minute), alice, ct("PutEventSelectors", Object{{"trailName", "security-audit-trail"}, {"eventSelectors", sel}}, Object{{"trailARN", audit}, {"eventSelectors", sel}})),
-		ShapeEventBridgeArray, "cloudtrail-changed")
-	s.put(g.rec(step(20*time.Second, time.Minute), alice, ct("StartLogging", Object{{"name", audit}}, nil)), ShapeEventBridgeArray, "cloudtrail-changed")
+		ShapeEventBridgeArray, "cloudtrail-changed", "negative:cloudtrail-logging-reduced")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, ct("StartLogging", Object{{"name", audit}}, nil)), ShapeEventBridgeArray, "cloudtrail-logging-started")
 	s.put(g.rec(step(time.Minute, 2*time.Minute), alice, ct("UpdateTrail", Object{{"name", TrailName}, {"enableLogFileValidation", true}, {"isMultiRegionTrail", true}},
 		Object{{"name", TrailName}, {"s3BucketName", "example-corp-cloudtrail-logs"}, {"includeGlobalServiceEvents", true}, {"isMultiRegionTrail", true}, {"trailARN", mainTrail}, {"logFileValidationEnabled", true}, {"isOrganizationTrail", true}})),
 		ShapeEventBridgeArray, "cloudtrail-changed")
