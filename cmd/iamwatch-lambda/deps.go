@@ -82,6 +82,10 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		if err != nil {
 			return nil, fmt.Errorf("IAMWATCH_EVENT_TTL_DAYS: %w", err)
 		}
+		shards, err := optionalInt(getenv("IAMWATCH_EVENT_SHARDS"))
+		if err != nil || shards > dynamodb.MaxEventShards {
+			return nil, fmt.Errorf("IAMWATCH_EVENT_SHARDS: %q is not a number of shards from 1 to %d (unset: %d)", getenv("IAMWATCH_EVENT_SHARDS"), dynamodb.MaxEventShards, dynamodb.DefaultEventShards)
+		}
 		store, err = dynamodb.Open(ctx, dynamodb.Config{
 			Client: awsdynamodb.NewFromConfig(cfg),
 			Tables: dynamodb.Tables{
@@ -89,8 +93,9 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 				Hits: getenv("IAMWATCH_TABLE_HITS"), Deliveries: getenv("IAMWATCH_TABLE_DELIVERIES"),
 				Control: getenv("IAMWATCH_TABLE_CONTROL"),
 			},
-			EventTTL: time.Duration(ttlDays) * 24 * time.Hour,
-			Now:      now,
+			EventTTL:    time.Duration(ttlDays) * 24 * time.Hour,
+			EventShards: shards, // 0 (unset): the default.
+			Now:         now,
 		})
 		if err != nil {
 			return nil, err

@@ -58,6 +58,9 @@ func TestBuild(t *testing.T) {
 		{"realtime", map[string]string{"IAMWATCH_TOPIC_ARN": ""}, "IAMWATCH_TOPIC_ARN is not set"},
 		{"realtime", map[string]string{"IAMWATCH_EVENT_TTL_DAYS": "-1"}, "IAMWATCH_EVENT_TTL_DAYS"},
 		{"realtime", map[string]string{"IAMWATCH_KEEP": "some"}, "keep policy"},
+		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "16"}, ""},
+		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "65"}, "IAMWATCH_EVENT_SHARDS"},
+		{"poller", map[string]string{"IAMWATCH_EVENT_SHARDS": "x"}, "IAMWATCH_EVENT_SHARDS"},
 		{"realtime", map[string]string{"IAMWATCH_TABLE_EVENTS": "t-alerts"}, "used twice"},
 	}
 	for _, tt := range tests {
