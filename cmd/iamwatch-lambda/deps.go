@@ -123,8 +123,12 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		if err != nil {
 			return nil, err
 		}
+		accounts, err := pollAccounts(getenv("IAMWATCH_POLL_ACCOUNTS"), getenv("IAMWATCH_POLL_ROLE"))
+		if err != nil {
+			return nil, err
+		}
 		src, err := lookup.New(lookup.Options{
-			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill,
+			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill, Accounts: accounts,
 			Regions: splitList(getenv("IAMWATCH_POLL_REGIONS")), SSORegion: getenv("IAMWATCH_SSO_REGION"),
 		})
 		if err != nil {
@@ -366,6 +370,29 @@ func pollBackfill(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("IAMWATCH_POLL_BACKFILL_DAYS: %q is not a number of days from 1 to 90", s)
 	}
 	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+// pollAccounts reads IAMWATCH_POLL_ACCOUNTS (comma-separated account IDs of
+// member accounts, or empty) and IAMWATCH_POLL_ROLE (the ARN of their read
+// role, forwarder.yaml's LookupReadRole, with {account} for the account):
+// the poller's own account (its own credentials) and a role per member.
+// Unset, only the own account is polled.
+func pollAccounts(ids, role string) ([]lookup.Account, error) {
+	list := splitList(ids)
+	if len(list) == 0 {
+		return nil, nil
+	}
+	if !strings.Contains(role, "{account}") || !strings.HasPrefix(role, "arn:") {
+		return nil, fmt.Errorf("IAMWATCH_POLL_ROLE: %q is not a role ARN with {account} in it", role)
+	}
+	out := []lookup.Account{{}} // the own account.
+	for _, id := range list {
+		if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+			return nil, fmt.Errorf("IAMWATCH_POLL_ACCOUNTS: %q is not an account ID", id)
+		}
+		out = append(out, lookup.Account{RoleARN: strings.ReplaceAll(role, "{account}", id)})
+	}
+	return out, nil
 }
 
 func optionalInt(s string) (int, error) {
