@@ -1175,8 +1175,14 @@ func TestOrganization(t *testing.T) {
 	if got := tr["Parameters"].(map[string]any)["PollRoleName"].(map[string]any)["Default"]; got != raw(t, deploy.Forwarder)["Parameters"].(map[string]any)["ReadRoleName"].(map[string]any)["Default"] {
 		t.Errorf("the stack's PollRoleName default %v differs from the forwarder's ReadRoleName", got)
 	}
-	// Every forwarding instance raises an alarm on its dead letters.
-	for _, p := range []map[string]any{{"HomeRegion": "eu-west-1"}, {"HomeRegion": "us-east-1", "HomeAccountId": "111122223333", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"}} {
+	// Every forwarding instance given a topic raises an alarm on its dead letters.
+	if _, err := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"}).GetCloudWatchAlarmWithName("ForwardDeadLetterAlarm"); err == nil {
+		t.Error("a forwarder without AlarmTopicArn has a dead-letter alarm that tells nobody")
+	}
+	for _, p := range []map[string]any{
+		{"HomeRegion": "eu-west-1", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"},
+		{"HomeRegion": "us-east-1", "HomeAccountId": "111122223333", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"},
+	} {
 		alarm, err := parse(t, deploy.Forwarder, p).GetCloudWatchAlarmWithName("ForwardDeadLetterAlarm")
 		if err != nil {
 			t.Errorf("forwarder %v: no dead-letter alarm: %v", p, err)
@@ -1185,7 +1191,7 @@ func TestOrganization(t *testing.T) {
 		if alarm.MetricName == nil || *alarm.MetricName != "ApproximateNumberOfMessagesVisible" || alarm.Threshold == nil || *alarm.Threshold != 0 {
 			t.Errorf("forwarder %v: dead-letter alarm on %v > %v", p, alarm.MetricName, alarm.Threshold)
 		}
-		if p["AlarmTopicArn"] != nil && !slices.Contains(alarm.AlarmActions, "arn:aws:sns:us-east-1:111122223333:ops") {
+		if !slices.Contains(alarm.AlarmActions, "arn:aws:sns:us-east-1:111122223333:ops") {
 			t.Errorf("forwarder %v: alarm actions %v, want the topic", p, alarm.AlarmActions)
 		}
 	}

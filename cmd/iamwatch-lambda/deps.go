@@ -129,6 +129,11 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		}
 		src, err := lookup.New(lookup.Options{
 			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill, Accounts: accounts,
+			// AWS limits LookupEvents per account and region, so (account,
+			// region) groups poll in parallel at no cost to each other: 16 at
+			// once keep an organisation's poll well inside the 15-minute
+			// timeout (deploy/README.md, "How far it scales").
+			Workers: pollWorkers,
 			Regions: splitList(getenv("IAMWATCH_POLL_REGIONS")), SSORegion: getenv("IAMWATCH_SSO_REGION"),
 		})
 		if err != nil {
@@ -351,6 +356,9 @@ func (c *cachedSecrets) GetSecretValue(ctx context.Context, in *awssecrets.GetSe
 	c.cache[id] = cachedSecret{out: out, read: c.now()}
 	return out, nil
 }
+
+// pollWorkers is the (account, region) groups the poller reads at once.
+const pollWorkers = 16
 
 // defaultPollBackfill is how far back a stream without a checkpoint starts
 // (the first poll of a new stack): one day, longer than the longest poll
