@@ -47,9 +47,12 @@ var (
 	AdapterLookup   = Adapter{Dir: "source/lookup", Interface: "api", Service: "cloudtrail"}
 	AdapterSTS      = Adapter{Dir: "source/lookup", Interface: "stsAPI", Service: "sts"}
 	AdapterRegions  = Adapter{Dir: "source/lookup", Interface: "regionsAPI", Service: "account"}
-	AdapterSecrets  = Adapter{Dir: "notify/secretsmanager", Interface: "Getter", Service: "secretsmanager"}
-	AdapterObjects  = Adapter{Dir: "cmd/iamwatch-lambda", Interface: "s3API", Service: "s3"}
-	AdapterExport   = Adapter{Dir: "export/s3", Interface: "api", Service: "s3"}
+	// AdapterAssume is the poller's way into member accounts (PollAccounts):
+	// granted only when there are some.
+	AdapterAssume  = Adapter{Dir: "source/lookup", Interface: "assumeAPI", Service: "sts"}
+	AdapterSecrets = Adapter{Dir: "notify/secretsmanager", Interface: "Getter", Service: "secretsmanager"}
+	AdapterObjects = Adapter{Dir: "cmd/iamwatch-lambda", Interface: "s3API", Service: "s3"}
+	AdapterExport  = Adapter{Dir: "export/s3", Interface: "api", Service: "s3"}
 )
 
 // FunctionSpec is what one function runs and which AWS calls it makes.
@@ -78,7 +81,7 @@ var Functions = []FunctionSpec{
 	},
 	{
 		Name: Poller, LogicalID: "PollerFunction", RoleID: "PollerRole",
-		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS, AdapterRegions},
+		Adapters: []Adapter{AdapterDynamoDB, AdapterTopic, AdapterLookup, AdapterSTS, AdapterRegions, AdapterAssume},
 		Tables:   []string{"EventsTable", "AlertsTable", "HitsTable", "DeliveriesTable", "ControlTable"},
 		// No reserved concurrency (new accounts cannot grant any): the
 		// schedule (at most hourly) is far longer than the 15-minute

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -87,8 +88,11 @@ func resolveARNs(v any, params map[string]any) any {
 // resource type), allows the calls its function makes on its own
 // resources and denies the calls it must never make.
 func TestPolicySimulated(t *testing.T) {
-	params := scenarios["everything"]
-	tpl := parse(t, deploy.Template, params)
+	params := map[string]any{"PollRoleName": "iamwatch-lookup"} // a default, for resolveARNs.
+	for k, v := range scenarios["everything"] {
+		params[k] = v
+	}
+	tpl := parse(t, deploy.Template, scenarios["everything"])
 	events, alerts, hits, deliveries, control := simARN("EventsTable"), simARN("AlertsTable"), simARN("HitsTable"), simARN("DeliveriesTable"), simARN("ControlTable")
 	type call struct {
 		action, resource string
@@ -111,6 +115,10 @@ func TestPolicySimulated(t *testing.T) {
 		"PollerRole": {
 			allow("dynamodb:PutItem", events), allow("dynamodb:PutItem", control), allow("cloudtrail:LookupEvents", "*"),
 			deny("dynamodb:DeleteItem", events), deny("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/t"),
+			// PollAccounts, in the organisation only.
+			{"sts:AssumeRole", "arn:aws:iam::444455556666:role/iamwatch-lookup", map[string]string{"aws:ResourceOrgID": "o-a1b2c3d4e5"}, "Allowed"},
+			{"sts:AssumeRole", "arn:aws:iam::444455556666:role/iamwatch-lookup", map[string]string{"aws:ResourceOrgID": "o-zzzzzzzzzz"}, "ImplicitlyDenied"},
+			deny("sts:AssumeRole", "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole"),
 		},
 		"ExporterRole": {
 			allow("dynamodb:Query", events), allow("dynamodb:Scan", alerts),
@@ -143,6 +151,12 @@ func TestPolicySimulated(t *testing.T) {
 			if f := strings.Split(c.resource, ":"); len(f) > 4 && len(f[4]) == 12 {
 				req.Account = f[4] // the resource's account: the trail key may be the log archive's.
 			}
+			if strings.HasPrefix(c.action, "sts:") {
+				// The member role's trust policy admits this account (TestReadRoleSimulated
+				// evaluates the real one); here only the caller's own grant is in question.
+				req.ResourcePolicy = map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+					"Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::" + simAccount + ":root"}, "Action": "sts:AssumeRole"}}}
+			}
 			if strings.HasPrefix(c.action, "kms:") {
 				// KMS also needs the key policy to let this account's IAM policies
 				// grant it (the alert key's does; a trail key's must, see README).
@@ -158,6 +172,72 @@ func TestPolicySimulated(t *testing.T) {
 		want := where[i][strings.LastIndex(where[i], "want ")+5:]
 		if results[i] != want {
 			t.Errorf("%s, got %s", where[i], results[i])
+		}
+	}
+}
+
+// TestReadRoleSimulated: the member accounts' read role (forwarder.yaml's
+// LookupReadRole), evaluated by iam-simulate: only the iamwatch account's
+// poller role may assume it (its trust policy, with the poller role's own
+// grant), not another role of that account nor a role of the same name
+// elsewhere; and it may read LookupEvents and the enabled regions, nothing
+// else.
+func TestReadRoleSimulated(t *testing.T) {
+	const home = "111122223333" // the iamwatch account; the member is simAccount.
+	params := map[string]any{"HomeRegion": simRegion, "HomeAccountId": home, "PollerRoleArn": pollerRole}
+	fwd := parse(t, deploy.Forwarder, params)
+	role, ok := fwd.Resources["LookupReadRole"]
+	if !ok {
+		t.Fatal("no LookupReadRole in a member's home-region forwarder")
+	}
+	var r struct {
+		Properties struct{ AssumeRolePolicyDocument any }
+	}
+	b, _ := json.Marshal(role)
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	trust := resolveARNs(r.Properties.AssumeRolePolicyDocument, params)
+	var sts []any
+	for _, st := range statements(t, role) {
+		sts = append(sts, st)
+	}
+	readPolicy := resolveARNs(map[string]any{"Version": "2012-10-17", "Statement": sts}, params)
+	// The poller's own grant, from the stack with PollAccounts.
+	stack := parse(t, deploy.Template, map[string]any{"PollAccounts": simAccount, "OrganizationId": "o-a1b2c3d4e5"})
+	var psts []any
+	for _, st := range statements(t, stack.Resources["PollerRole"]) {
+		psts = append(psts, st)
+	}
+	pollerPolicy := resolveARNs(map[string]any{"Version": "2012-10-17", "Statement": psts}, map[string]any{"PollRoleName": "iamwatch-lookup"})
+	readRole := "arn:aws:iam::" + simAccount + ":role/iamwatch-lookup"
+	// A Lambda function calls as its role's session; IAM sets aws:PrincipalArn
+	// to the role's ARN.
+	assume := func(roleARN, org string) testserver.IAMRequest {
+		acct, name := strings.Split(roleARN, ":")[4], roleARN[strings.LastIndex(roleARN, "/")+1:]
+		return testserver.IAMRequest{Policy: pollerPolicy, ResourcePolicy: trust, Action: "sts:AssumeRole", Resource: readRole,
+			Principal: "arn:aws:sts::" + acct + ":assumed-role/" + name + "/poller", Account: simAccount,
+			Context: map[string]string{"aws:PrincipalArn": roleARN, "aws:PrincipalAccount": acct, "aws:ResourceOrgID": org}}
+	}
+	reqs := []testserver.IAMRequest{
+		assume(pollerRole, "o-a1b2c3d4e5"),
+		assume("arn:aws:iam::"+home+":role/developer", "o-a1b2c3d4e5"),
+		assume("arn:aws:iam::999988887777:role/iamwatch-PollerRole-1A2B3C4D5E6F", "o-a1b2c3d4e5"),
+		assume(pollerRole, "o-zzzzzzzzzz"),
+		{Policy: readPolicy, Action: "cloudtrail:LookupEvents", Resource: "*", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "account:ListRegions", Resource: "arn:aws:account::" + simAccount + ":account", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "cloudtrail:StopLogging", Resource: "arn:aws:cloudtrail:us-east-1:" + simAccount + ":trail/org", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "cloudtrail:GetTrail", Resource: "arn:aws:cloudtrail:us-east-1:" + simAccount + ":trail/org", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "iam:ListUsers", Resource: "*", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "s3:GetObject", Resource: "arn:aws:s3:::org-trail/x", Principal: readRole, Account: simAccount},
+		{Policy: readPolicy, Action: "account:EnableRegion", Resource: "arn:aws:account::" + simAccount + ":account", Principal: readRole, Account: simAccount},
+	}
+	want := []string{"Allowed", "ImplicitlyDenied", "ImplicitlyDenied", "ImplicitlyDenied",
+		"Allowed", "Allowed", "ImplicitlyDenied", "ImplicitlyDenied", "ImplicitlyDenied", "ImplicitlyDenied", "ImplicitlyDenied"}
+	got := testserver.IAMSimulate(t, reqs)
+	for i := range reqs {
+		if got[i] != want[i] {
+			t.Errorf("%s %s on %s (context %v): got %s, want %s", reqs[i].Principal, reqs[i].Action, reqs[i].Resource, reqs[i].Context, got[i], want[i])
 		}
 	}
 }

@@ -38,10 +38,13 @@ var scenarios = map[string]map[string]any{
 	"everything": {
 		"AlertEmail": "security@example.com", "PollSchedule": "6h", "ExportSchedule": "weekly",
 		"TrailBucketName": "org-trail", "StoreIdentityHistory": "false", "SSORegion": "eu-west-1",
-		"TrailKmsKeyArn": trailKey,
+		"TrailKmsKeyArn": trailKey, "PollAccounts": "444455556666,777788889999", "OrganizationId": "o-a1b2c3d4e5",
 	},
 	"nothing optional": {"PollSchedule": "none", "ExportSchedule": "none", "StoreIdentityHistory": "true"},
 }
+
+// pollerRole is the iamwatch poller's role, as forwarder.yaml's PollerRoleArn.
+const pollerRole = "arn:aws:iam::111122223333:role/iamwatch-PollerRole-1A2B3C4D5E6F"
 
 // trailKey is the "everything" scenario's SSE-KMS key of the trail bucket.
 const trailKey = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -477,6 +480,9 @@ func TestLeastPrivilege(t *testing.T) {
 				perTable := map[string][]string{} // table resource → DynamoDB actions granted on it.
 				if a := deploy.AdapterObjects; spec.Uses(a) && params["TrailBucketName"] == nil {
 					delete(want, "s3:GetObject") // no trail bucket: nothing to read.
+				}
+				if spec.Uses(deploy.AdapterAssume) && params["PollAccounts"] == nil {
+					delete(want, "sts:AssumeRole") // no member accounts: no role to assume.
 				}
 				if fn.DeadLetterConfig != nil {
 					want["sqs:SendMessage"] = true
@@ -1169,6 +1175,48 @@ func TestOrganization(t *testing.T) {
 			t.Errorf("forwarder rule %s targets %s, want the home account's bus", id, arn)
 		}
 	}
+	// The member's read role: in its home-region instance only (IAM is
+	// global), only with a poller to trust, and named as the stack's
+	// PollRoleName default (TestReadRoleSimulated evaluates its policies).
+	withPoller := map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "111122223333", "PollerRoleArn": pollerRole}
+	if _, err := parse(t, deploy.Forwarder, withPoller).GetIAMRoleWithName("LookupReadRole"); err != nil {
+		t.Errorf("a member's home-region forwarder with PollerRoleArn has no read role: %v", err)
+	}
+	if _, err := member.GetIAMRoleWithName("LookupReadRole"); err == nil {
+		t.Error("a member's forwarder without PollerRoleArn has a read role")
+	}
+	other := map[string]any{"HomeRegion": "eu-west-1", "HomeAccountId": "111122223333", "PollerRoleArn": pollerRole}
+	if _, err := parse(t, deploy.Forwarder, other).GetIAMRoleWithName("LookupReadRole"); err == nil {
+		t.Error("a member's forwarder outside the home region has a read role: a StackSet over every region would create it again in each")
+	}
+	if _, err := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "123456789012", "PollerRoleArn": pollerRole}).GetIAMRoleWithName("LookupReadRole"); err == nil {
+		t.Error("the iamwatch account's own forwarder has a read role; its poller reads it with its own")
+	}
+	tr := raw(t, deploy.Template)
+	if got := tr["Parameters"].(map[string]any)["PollRoleName"].(map[string]any)["Default"]; got != raw(t, deploy.Forwarder)["Parameters"].(map[string]any)["ReadRoleName"].(map[string]any)["Default"] {
+		t.Errorf("the stack's PollRoleName default %v differs from the forwarder's ReadRoleName", got)
+	}
+	// Every forwarding instance given a topic raises an alarm on its dead letters.
+	if _, err := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"}).GetCloudWatchAlarmWithName("ForwardDeadLetterAlarm"); err == nil {
+		t.Error("a forwarder without AlarmTopicArn has a dead-letter alarm that tells nobody")
+	}
+	for _, p := range []map[string]any{
+		{"HomeRegion": "eu-west-1", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"},
+		{"HomeRegion": "us-east-1", "HomeAccountId": "111122223333", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"},
+	} {
+		alarm, err := parse(t, deploy.Forwarder, p).GetCloudWatchAlarmWithName("ForwardDeadLetterAlarm")
+		if err != nil {
+			t.Errorf("forwarder %v: no dead-letter alarm: %v", p, err)
+			continue
+		}
+		if alarm.MetricName == nil || *alarm.MetricName != "ApproximateNumberOfMessagesVisible" || alarm.Threshold == nil || *alarm.Threshold != 0 {
+			t.Errorf("forwarder %v: dead-letter alarm on %v > %v", p, alarm.MetricName, alarm.Threshold)
+		}
+		if !slices.Contains(alarm.AlarmActions, "arn:aws:sns:us-east-1:111122223333:ops") {
+			t.Errorf("forwarder %v: alarm actions %v, want the topic", p, alarm.AlarmActions)
+		}
+	}
+
 	// The stack's own account, in its home region, must not forward to itself.
 	self := parse(t, deploy.Forwarder, map[string]any{"HomeRegion": "us-east-1", "HomeAccountId": "123456789012"}) // goformation's AWS::AccountId.
 	if n := len(self.GetAllEventsRuleResources()); n != 0 {

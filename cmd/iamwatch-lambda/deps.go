@@ -82,6 +82,10 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		if err != nil {
 			return nil, fmt.Errorf("IAMWATCH_EVENT_TTL_DAYS: %w", err)
 		}
+		shards, err := optionalInt(getenv("IAMWATCH_EVENT_SHARDS"))
+		if err != nil || shards > dynamodb.MaxEventShards {
+			return nil, fmt.Errorf("IAMWATCH_EVENT_SHARDS: %q is not a number of shards from 1 to %d (unset: %d)", getenv("IAMWATCH_EVENT_SHARDS"), dynamodb.MaxEventShards, dynamodb.DefaultEventShards)
+		}
 		store, err = dynamodb.Open(ctx, dynamodb.Config{
 			Client: awsdynamodb.NewFromConfig(cfg),
 			Tables: dynamodb.Tables{
@@ -89,8 +93,9 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 				Hits: getenv("IAMWATCH_TABLE_HITS"), Deliveries: getenv("IAMWATCH_TABLE_DELIVERIES"),
 				Control: getenv("IAMWATCH_TABLE_CONTROL"),
 			},
-			EventTTL: time.Duration(ttlDays) * 24 * time.Hour,
-			Now:      now,
+			EventTTL:    time.Duration(ttlDays) * 24 * time.Hour,
+			EventShards: shards, // 0 (unset): the default.
+			Now:         now,
 		})
 		if err != nil {
 			return nil, err
@@ -118,8 +123,17 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 		if err != nil {
 			return nil, err
 		}
+		accounts, err := pollAccounts(getenv("IAMWATCH_POLL_ACCOUNTS"), getenv("IAMWATCH_POLL_ROLE"))
+		if err != nil {
+			return nil, err
+		}
 		src, err := lookup.New(lookup.Options{
-			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill,
+			AWS: cfg, Store: store, Processor: h.Processor(), Logger: log, Now: now, Backfill: backfill, Accounts: accounts,
+			// AWS limits LookupEvents per account and region, so (account,
+			// region) groups poll in parallel at no cost to each other: 16 at
+			// once keep an organisation's poll well inside the 15-minute
+			// timeout (deploy/README.md, "How far it scales").
+			Workers: pollWorkers,
 			Regions: splitList(getenv("IAMWATCH_POLL_REGIONS")), SSORegion: getenv("IAMWATCH_SSO_REGION"),
 		})
 		if err != nil {
@@ -343,6 +357,9 @@ func (c *cachedSecrets) GetSecretValue(ctx context.Context, in *awssecrets.GetSe
 	return out, nil
 }
 
+// pollWorkers is the (account, region) groups the poller reads at once.
+const pollWorkers = 16
+
 // defaultPollBackfill is how far back a stream without a checkpoint starts
 // (the first poll of a new stack): one day, longer than the longest poll
 // schedule, so the first poll reads the time since the stack was created
@@ -361,6 +378,29 @@ func pollBackfill(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("IAMWATCH_POLL_BACKFILL_DAYS: %q is not a number of days from 1 to 90", s)
 	}
 	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+// pollAccounts reads IAMWATCH_POLL_ACCOUNTS (comma-separated account IDs of
+// member accounts, or empty) and IAMWATCH_POLL_ROLE (the ARN of their read
+// role, forwarder.yaml's LookupReadRole, with {account} for the account):
+// the poller's own account (its own credentials) and a role per member.
+// Unset, only the own account is polled.
+func pollAccounts(ids, role string) ([]lookup.Account, error) {
+	list := splitList(ids)
+	if len(list) == 0 {
+		return nil, nil
+	}
+	if !strings.Contains(role, "{account}") || !strings.HasPrefix(role, "arn:") {
+		return nil, fmt.Errorf("IAMWATCH_POLL_ROLE: %q is not a role ARN with {account} in it", role)
+	}
+	out := []lookup.Account{{}} // the own account.
+	for _, id := range list {
+		if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+			return nil, fmt.Errorf("IAMWATCH_POLL_ACCOUNTS: %q is not an account ID", id)
+		}
+		out = append(out, lookup.Account{RoleARN: strings.ReplaceAll(role, "{account}", id)})
+	}
+	return out, nil
 }
 
 func optionalInt(s string) (int, error) {

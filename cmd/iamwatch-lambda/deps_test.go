@@ -50,6 +50,9 @@ func TestBuild(t *testing.T) {
 		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "7"}, ""},
 		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "0"}, "IAMWATCH_POLL_BACKFILL_DAYS"},
 		{"poller", map[string]string{"IAMWATCH_POLL_BACKFILL_DAYS": "91"}, "IAMWATCH_POLL_BACKFILL_DAYS"},
+		{"poller", map[string]string{"IAMWATCH_POLL_ACCOUNTS": "444455556666", "IAMWATCH_POLL_ROLE": "arn:aws:iam::{account}:role/iamwatch-lookup"}, ""},
+		{"poller", map[string]string{"IAMWATCH_POLL_ACCOUNTS": "444455556666", "IAMWATCH_POLL_ROLE": "arn:aws:iam::444455556666:role/x"}, "IAMWATCH_POLL_ROLE"},
+		{"poller", map[string]string{"IAMWATCH_POLL_ACCOUNTS": "4444-5555", "IAMWATCH_POLL_ROLE": "arn:aws:iam::{account}:role/x"}, "IAMWATCH_POLL_ACCOUNTS"},
 		{"exporter", nil, ""},
 		{"exporter", map[string]string{"IAMWATCH_ANALYTICS_BUCKET": ""}, "IAMWATCH_ANALYTICS_BUCKET is not set"},
 		{"exporter", map[string]string{"IAMWATCH_EXPORT_LOOKBACK_DAYS": "x"}, "IAMWATCH_EXPORT_LOOKBACK_DAYS"},
@@ -58,6 +61,9 @@ func TestBuild(t *testing.T) {
 		{"realtime", map[string]string{"IAMWATCH_TOPIC_ARN": ""}, "IAMWATCH_TOPIC_ARN is not set"},
 		{"realtime", map[string]string{"IAMWATCH_EVENT_TTL_DAYS": "-1"}, "IAMWATCH_EVENT_TTL_DAYS"},
 		{"realtime", map[string]string{"IAMWATCH_KEEP": "some"}, "keep policy"},
+		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "16"}, ""},
+		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "65"}, "IAMWATCH_EVENT_SHARDS"},
+		{"poller", map[string]string{"IAMWATCH_EVENT_SHARDS": "x"}, "IAMWATCH_EVENT_SHARDS"},
 		{"realtime", map[string]string{"IAMWATCH_TABLE_EVENTS": "t-alerts"}, "used twice"},
 	}
 	for _, tt := range tests {

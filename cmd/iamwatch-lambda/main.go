@@ -15,8 +15,11 @@
 //	IAMWATCH_TABLE_EVENTS, _ALERTS, _HITS, _DELIVERIES, _CONTROL   table names
 //	IAMWATCH_TOPIC_ARN           the alert topic (realtime, poller)
 //	IAMWATCH_EVENT_TTL_DAYS      events expire after this many days (0: never)
+//	IAMWATCH_EVENT_SHARDS        partition keys of a new day's events (1–64; unset: 8)
 //	IAMWATCH_KEEP                identity (default) | all
 //	IAMWATCH_POLL_REGIONS        regions the poller reads STS events from (comma-separated)
+//	IAMWATCH_POLL_ACCOUNTS       member accounts the poller reads too (comma-separated), or empty
+//	IAMWATCH_POLL_ROLE           their read role's ARN, {account} standing for each
 //	IAMWATCH_SSO_REGION          IAM Identity Center's region, or empty
 //	IAMWATCH_NOTIFY_SECRET       the Secrets Manager secret of the webhooks (notifier)
 //	IAMWATCH_ANALYTICS_BUCKET    the bucket of the Parquet export (exporter)

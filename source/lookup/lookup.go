@@ -51,7 +51,8 @@ const (
 )
 
 // Account is an AWS account to poll. With a RoleARN the source assumes the
-// role (with ExternalID when set); without, it uses the base credentials.
+// role (with ExternalID when set); without, it is the base credentials' own
+// account.
 type Account struct {
 	RoleARN    string
 	ExternalID string
@@ -75,7 +76,10 @@ type Options struct {
 	Logger    *slog.Logger    // nil: discard.
 	Now       func() time.Time
 
-	// Accounts to poll; none means the base credentials' own account.
+	// Accounts to poll; none means the base credentials' own account, and so
+	// does an entry without a RoleARN (the own account and members: one
+	// such entry, and roles). A role in the own account is skipped when the
+	// own account is polled already.
 	Accounts []Account
 	// Regions polled for STS events; none means us-east-1, and AllRegions
 	// every region enabled in each account.
@@ -103,10 +107,18 @@ func (o *Options) setDefaults() error {
 	if o.Backfill < 0 || o.Backfill > MaxBackfill {
 		return fmt.Errorf("lookup: backfill %s is outside 0–90 days", o.Backfill)
 	}
+	self := 0
 	for _, a := range o.Accounts {
-		if a.RoleARN == "" || a.ID() == "" {
+		if a.RoleARN == "" {
+			self++
+			continue
+		}
+		if a.ID() == "" {
 			return fmt.Errorf("lookup: account role %q is not a role ARN", a.RoleARN)
 		}
+	}
+	if self > 1 {
+		return errors.New("lookup: the own account is listed more than once")
 	}
 	if o.Observer == nil {
 		o.Observer = source.Nop{}
@@ -187,6 +199,14 @@ type stsAPI interface {
 	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
+// assumeAPI is the STS call that reaches member accounts (Options.Accounts
+// with a RoleARN), through stscreds.
+type assumeAPI interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+}
+
+var _ stscreds.AssumeRoleAPIClient = assumeAPI(nil)
+
 // Source polls LookupEvents. Create it with New; Run it once.
 type Source struct {
 	o Options
@@ -215,7 +235,7 @@ type group struct {
 // fails only when it cannot start (the base account cannot be identified
 // and ctx ends first).
 func (s *Source) Run(ctx context.Context) error {
-	groups, err := s.groups(ctx)
+	groups, _, err := s.groups(ctx) // an account skipped here is logged, and tried again when Run is.
 	if err != nil {
 		return err
 	}
@@ -243,13 +263,13 @@ func (s *Source) Run(ctx context.Context) error {
 // PollOnce polls every stream once (all windows up to now − Delay) and
 // returns the errors of the streams that failed, joined.
 func (s *Source) PollOnce(ctx context.Context) error {
-	groups, err := s.groups(ctx)
+	groups, skipped, err := s.groups(ctx)
 	if err != nil {
 		return err
 	}
 	var (
 		mu   sync.Mutex
-		errs []error
+		errs = []error{skipped}
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.o.Workers)
@@ -268,21 +288,30 @@ func (s *Source) PollOnce(ctx context.Context) error {
 }
 
 // groups resolves the accounts and builds one client per (account, region).
-func (s *Source) groups(ctx context.Context) ([]*group, error) {
+// An account whose enabled regions cannot be listed (its role not deployed
+// yet, or not assumable) is left out, logged, and its error returned as
+// skipped, so it does not stop the others; err is only for the own account
+// that cannot be identified.
+func (s *Source) groups(ctx context.Context) (out []*group, skipped error, err error) {
 	type acct struct {
 		id  string
 		cfg aws.Config
 	}
 	var accts []acct
-	if len(s.o.Accounts) == 0 {
+	self := ""
+	if len(s.o.Accounts) == 0 || slices.ContainsFunc(s.o.Accounts, func(a Account) bool { return a.RoleARN == "" }) {
 		id, err := s.callerAccount(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		self = id
 		accts = append(accts, acct{id: id, cfg: s.o.AWS})
 	}
-	stsClient := sts.NewFromConfig(s.o.AWS)
+	var stsClient assumeAPI = sts.NewFromConfig(s.o.AWS)
 	for _, a := range s.o.Accounts {
+		if a.RoleARN == "" || a.ID() == self {
+			continue // the own account, with the base credentials.
+		}
 		cfg := s.o.AWS.Copy()
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = "iamwatch"
@@ -292,11 +321,14 @@ func (s *Source) groups(ctx context.Context) ([]*group, error) {
 		}))
 		accts = append(accts, acct{id: a.ID(), cfg: cfg})
 	}
-	var out []*group
+	var skips []error
 	for _, a := range accts {
 		regions, err := s.regionsOf(ctx, a.cfg)
 		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", a.id, err)
+			err = fmt.Errorf("lookup: account %s skipped: %w", a.id, err)
+			s.o.Logger.ErrorContext(ctx, "lookup: account skipped", "account", a.id, "error", err.Error())
+			skips = append(skips, err)
+			continue
 		}
 		byRegion := map[string]*group{}
 		for _, st := range Streams(a.id, regions, s.o.SSORegion) {
@@ -313,7 +345,7 @@ func (s *Source) groups(ctx context.Context) ([]*group, error) {
 			gr.streams = append(gr.streams, st)
 		}
 	}
-	return out, nil
+	return out, errors.Join(skips...), nil
 }
 
 // callerAccount returns the account of the base credentials, retrying

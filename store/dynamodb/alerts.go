@@ -211,21 +211,37 @@ func (v view) Hits(ctx context.Context, rule, group string, from, to time.Time) 
 	return v.s.Hits(ctx, rule, group, from, to)
 }
 
-// Event reads the event with a consistent GetItem: the table is keyed by
-// (event_date, event_id), and t gives the date.
+// Event reads the event with consistent GetItems: the table is keyed by
+// (event_date, event_id), t gives the date, and the ID its shard; an event
+// stored before the day was sharded is under the bare date.
 func (v view) Event(ctx context.Context, id string, t time.Time) (iamwatch.Event, bool, error) {
-	out, err := v.s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(v.s.t.Events),
-		Key:            item{"event_date": sv(t.UTC().Format(time.DateOnly)), "event_id": sv(id)},
-		ConsistentRead: aws.Bool(true),
-	})
+	date := t.UTC().Format(time.DateOnly)
+	n, err := v.s.readShards(ctx, date)
 	if err != nil {
 		return iamwatch.Event{}, false, fmt.Errorf("dynamodb: event %s: %w", id, err)
 	}
-	if out.Item == nil {
+	keys := []string{date}
+	if n > 1 {
+		keys = []string{partitionKey(date, shardOf(id, n), n), date}
+	}
+	var found item
+	for _, k := range keys {
+		out, err := v.s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(v.s.t.Events),
+			Key:            item{"event_date": sv(k), "event_id": sv(id)},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return iamwatch.Event{}, false, fmt.Errorf("dynamodb: event %s: %w", id, err)
+		}
+		if found = out.Item; found != nil {
+			break
+		}
+	}
+	if found == nil || id == shardMarkerID {
 		return iamwatch.Event{}, false, nil
 	}
-	ev, err := EventFromItem(out.Item)
+	ev, err := EventFromItem(found)
 	if err != nil {
 		return iamwatch.Event{}, false, fmt.Errorf("dynamodb: event %s: %w", id, err)
 	}

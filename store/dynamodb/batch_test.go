@@ -23,6 +23,12 @@ type throttlingDB struct {
 	left           map[string]int
 }
 
+// Query finds no day's shard marker (the store then writes unsharded, as
+// the tests configure it: EventShards 1).
+func (f *throttlingDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return &dynamodb.QueryOutput{}, nil
+}
+
 func (f *throttlingDB) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	return &dynamodb.BatchGetItemOutput{}, nil
 }
@@ -58,7 +64,7 @@ func TestBatchWriteRetriesUnprocessed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := &throttlingDB{unprocessedFor: tt.unprocessedFor, written: map[string]bool{}, left: map[string]int{}}
 			var waits []time.Duration
-			s, err := newStore(db, nil, Config{PutMode: PutBatch, Concurrency: 1, Sleep: func(_ context.Context, d time.Duration) error {
+			s, err := newStore(db, nil, Config{PutMode: PutBatch, EventShards: 1, Concurrency: 1, Sleep: func(_ context.Context, d time.Duration) error {
 				waits = append(waits, d)
 				return nil
 			}})
@@ -104,7 +110,7 @@ func TestEventItemRoundTrip(t *testing.T) {
 		Type: iamwatch.TypeSignin, UserName: "root", IdentityType: "Root", AccountID: "111122223333", SourceIP: "203.0.113.45",
 		UserAgent: "Mozilla/5.0 <script>", RequestParameters: []byte(`{"a":1}`), ResponseElements: []byte(`{"ConsoleLogin":"Success"}`),
 		MFAUsed: "no", ReadOnly: "false", Raw: []byte(`{"eventID":"e-1","eventName":"ConsoleLogin"}`)}
-	it := s.eventItem(&e)
+	it := s.eventItem(&e, "2024-06-03#1")
 	got, err := EventFromItem(it)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,7 @@ func TestEventItemRoundTrip(t *testing.T) {
 	big := e
 	big.RequestParameters = []byte(`{"policy":"` + strings.Repeat("A", 400<<10) + `"}`)
 	big.Raw = big.RequestParameters
-	bit := s.eventItem(&big)
+	bit := s.eventItem(&big, "2024-06-03#1")
 	if _, ok := bit["request_parameters"]; ok {
 		t.Error("oversized item kept request_parameters")
 	}

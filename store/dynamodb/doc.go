@@ -9,7 +9,9 @@
 // one place the CloudFormation template (deploy/template.yaml) is checked
 // against.
 //
-//	events      PK event_date (S, YYYY-MM-DD)  SK event_id (S)
+//	events      PK event_date (S, YYYY-MM-DD#k: the day's shard k, see
+//	            shards.go; the bare YYYY-MM-DD in tables written before
+//	            sharding, and for the day's marker)  SK event_id (S)
 //	            no secondary index (nothing queries events by user or name here)
 //	            attributes: the documented event columns, raw (S2-compressed record),
 //	            expires_at (optional TTL, epoch seconds)
@@ -52,8 +54,8 @@
 // # Export
 //
 // [Store.ExportSource] is the events table as an export.EventSource for the
-// Parquet export: a day is one partition, counted and read with paged
-// Query calls.
+// Parquet export: a day is its bare date's partition and its shards,
+// counted and read with paged Query calls.
 //
 // # Concurrency
 //

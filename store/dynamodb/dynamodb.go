@@ -74,6 +74,11 @@ type Config struct {
 	// Enqueue, Prune). 0 means DefaultConcurrency.
 	Concurrency int
 	PutMode     PutMode
+	// EventShards is the partition keys one day's events are spread over
+	// (see shards.go): 0 means DefaultEventShards, 1 the unsharded layout of
+	// before; at most MaxEventShards. A day keeps the count its first
+	// writer used.
+	EventShards int
 	// Now is the wall clock (expiry times). nil means time.Now.
 	Now func() time.Time
 	// Sleep waits between BatchWriteItem retries; nil waits on a timer.
@@ -81,7 +86,8 @@ type Config struct {
 }
 
 // Store is the DynamoDB store. It holds no state besides its configuration
-// and is safe for concurrent use.
+// and a cache of each day's shard count (which never changes once
+// written), and is safe for concurrent use.
 type Store struct {
 	db    api
 	admin adminAPI // nil when the client cannot create tables.
@@ -92,6 +98,9 @@ type Store struct {
 	alTTL time.Duration
 	evTTL time.Duration
 	mode  PutMode
+
+	shards   int         // configured shards of a new day.
+	shardsOf *shardCache // each day's shards, once known.
 }
 
 // Open returns a store over the tables of cfg. It makes no request: a
@@ -112,11 +121,18 @@ func newStore(db api, admin adminAPI, cfg Config) (*Store, error) {
 	if cfg.Concurrency < 0 || cfg.EventTTL < 0 {
 		return nil, errors.New("dynamodb: open: Concurrency and EventTTL must not be negative")
 	}
+	if cfg.EventShards < 0 || cfg.EventShards > MaxEventShards {
+		return nil, fmt.Errorf("dynamodb: open: EventShards %d is outside 0–%d", cfg.EventShards, MaxEventShards)
+	}
 	if cfg.PutMode != PutConditional && cfg.PutMode != PutBatch {
 		return nil, fmt.Errorf("dynamodb: open: unknown put mode %d", cfg.PutMode)
 	}
 	s := &Store{db: db, admin: admin, t: t, now: cfg.Now, sleep: cfg.Sleep,
-		limit: cfg.Concurrency, alTTL: cfg.AlertTTL, evTTL: cfg.EventTTL, mode: cfg.PutMode}
+		limit: cfg.Concurrency, alTTL: cfg.AlertTTL, evTTL: cfg.EventTTL, mode: cfg.PutMode,
+		shards: cfg.EventShards, shardsOf: &shardCache{}}
+	if s.shards == 0 {
+		s.shards = DefaultEventShards
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -51,15 +51,23 @@ func openStore(t testing.TB, client *awsdynamodb.Client, cfg dynamodb.Config) *d
 	return s
 }
 
+// TestConformance runs the store suite in both put modes, with the events
+// table sharded (the default, 8 keys a day, and 3: a count that is not a
+// power of two) and unsharded (1: the layout of tables created before
+// sharding).
 func TestConformance(t *testing.T) {
 	client := emulator(t)
 	for _, mode := range []struct {
-		name string
-		mode dynamodb.PutMode
-	}{{"conditional", dynamodb.PutConditional}, {"batch", dynamodb.PutBatch}} {
+		name   string
+		mode   dynamodb.PutMode
+		shards int
+	}{
+		{"conditional", dynamodb.PutConditional, 0}, {"batch", dynamodb.PutBatch, 0},
+		{"conditional-unsharded", dynamodb.PutConditional, 1}, {"batch-3-shards", dynamodb.PutBatch, 3},
+	} {
 		t.Run(mode.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) iamwatch.Store {
-				return openStore(t, client, dynamodb.Config{PutMode: mode.mode})
+				return openStore(t, client, dynamodb.Config{PutMode: mode.mode, EventShards: mode.shards})
 			})
 		})
 	}

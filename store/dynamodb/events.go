@@ -20,11 +20,17 @@ import (
 // compressed raw record alone is past it, it is left out too.
 const maxItemBytes = 380 << 10
 
-// eventItem returns the item of e.
-func (s *Store) eventItem(e *iamwatch.Event) item {
+// eventRef is an event to store and its partition key (see shards.go).
+type eventRef struct {
+	ev  *iamwatch.Event
+	key string
+}
+
+// eventItem returns the item of e under partition key (event_date) key.
+func (s *Store) eventItem(e *iamwatch.Event, key string) item {
 	it := make(item, 28)
 	setS(it, "event_id", e.ID)
-	setS(it, "event_date", e.Date())
+	setS(it, "event_date", key)
 	setS(it, "event_time", eventTime(e.Time))
 	setS(it, "event_source", e.Source)
 	setS(it, "event_name", e.Name)
@@ -107,6 +113,14 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (int, er
 	if len(evs) == 0 {
 		return 0, nil
 	}
+	for _, e := range evs {
+		if e.ev.ID == "" {
+			return 0, fmt.Errorf("dynamodb: put events: event at %s has no ID", eventTime(e.ev.Time))
+		}
+	}
+	if err := s.eventKeys(ctx, evs); err != nil {
+		return 0, fmt.Errorf("dynamodb: put %d events: %w", len(evs), err)
+	}
 	var (
 		n   int
 		err error
@@ -122,38 +136,35 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (int, er
 	return n, nil
 }
 
-// uniqueEvents returns pointers to the first event of each ID.
-func uniqueEvents(events []iamwatch.Event) []*iamwatch.Event {
+// uniqueEvents returns the first event of each ID.
+func uniqueEvents(events []iamwatch.Event) []*eventRef {
 	seen := make(map[string]struct{}, len(events))
-	out := make([]*iamwatch.Event, 0, len(events))
+	out := make([]*eventRef, 0, len(events))
 	for i := range events {
 		if _, ok := seen[events[i].ID]; ok {
 			continue
 		}
 		seen[events[i].ID] = struct{}{}
-		out = append(out, &events[i])
+		out = append(out, &eventRef{ev: &events[i]})
 	}
 	return out
 }
 
-func (s *Store) putConditional(ctx context.Context, evs []*iamwatch.Event) (int, error) {
+func (s *Store) putConditional(ctx context.Context, evs []*eventRef) (int, error) {
 	var n atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.limit)
 	cond := aws.String("attribute_not_exists(event_id)")
 	for _, e := range evs {
-		if e.ID == "" {
-			return 0, fmt.Errorf("event at %s has no ID", eventTime(e.Time))
-		}
 		g.Go(func() error {
 			_, err := s.db.PutItem(gctx, &dynamodb.PutItemInput{
-				TableName: aws.String(s.t.Events), Item: s.eventItem(e), ConditionExpression: cond,
+				TableName: aws.String(s.t.Events), Item: s.eventItem(e.ev, e.key), ConditionExpression: cond,
 			})
 			if _, ok := isConditionFailed(err); ok {
 				return nil
 			}
 			if err != nil {
-				return fmt.Errorf("event %s: %w", e.ID, err)
+				return fmt.Errorf("event %s: %w", e.ev.ID, err)
 			}
 			n.Add(1)
 			return nil
@@ -165,13 +176,10 @@ func (s *Store) putConditional(ctx context.Context, evs []*iamwatch.Event) (int,
 
 // putBatch reads which events exist (BatchGetItem, 100 keys a request) and
 // writes the others (BatchWriteItem, 25 a request).
-func (s *Store) putBatch(ctx context.Context, evs []*iamwatch.Event) (int, error) {
+func (s *Store) putBatch(ctx context.Context, evs []*eventRef) (int, error) {
 	keys := make([]item, len(evs))
 	for i, e := range evs {
-		if e.ID == "" {
-			return 0, fmt.Errorf("event at %s has no ID", eventTime(e.Time))
-		}
-		keys[i] = item{"event_date": sv(e.Date()), "event_id": sv(e.ID)}
+		keys[i] = item{"event_date": sv(e.key), "event_id": sv(e.ev.ID)}
 	}
 	found, err := s.batchGet(ctx, s.t.Events, keys, "event_id")
 	if err != nil {
@@ -183,8 +191,8 @@ func (s *Store) putBatch(ctx context.Context, evs []*iamwatch.Event) (int, error
 	}
 	var writes []types.WriteRequest
 	for _, e := range evs {
-		if !exists[e.ID] {
-			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: s.eventItem(e)}})
+		if !exists[e.ev.ID] {
+			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: s.eventItem(e.ev, e.key)}})
 		}
 	}
 	if err := s.batchWrite(ctx, s.t.Events, writes); err != nil {

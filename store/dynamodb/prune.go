@@ -11,7 +11,10 @@ import (
 // threshold hits older than alertsBefore. It scans and deletes with
 // BatchWriteItem; it is not atomic (DynamoDB has no multi-item
 // transactions here), but running it again finishes an interrupted prune.
-// Deployments rely on TTL instead and call Prune rarely, if ever.
+// Deployments rely on TTL instead and call Prune rarely, if ever. The
+// events count is of items: an event the day sharding began stored under
+// both layouts counts twice (see shards.go). Days' shard markers stay (one
+// small item a day; TTL removes them after their day's events).
 func (s *Store) Prune(ctx context.Context, eventsBefore, alertsBefore time.Time) (events, alerts int, err error) {
 	if !eventsBefore.IsZero() {
 		keys, err := s.scanAll(ctx, s.t.Events, "event_time < :t", "event_date, event_id", nil,
