@@ -27,10 +27,14 @@ const insertChunk = 32
 
 const eventColumnCount = 23
 
-// insertEvents returns the INSERT of n rows.
+// insertEvents returns the INSERT of n rows. It is INSERT OR IGNORE, not
+// ON CONFLICT (event_id) DO NOTHING: the same for the one constraint a row
+// can break (the bound values are never NULL), but a statement that cannot
+// abort half-way needs no statement journal, which copied every page the
+// INSERT touched (a tenth of a bulk load's CPU).
 func insertEvents(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO events (" + eventColumns + ") VALUES ")
+	b.WriteString("INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES ")
 	row := "(" + strings.Repeat("?,", eventColumnCount-1) + "?)"
 	for i := range n {
 		if i > 0 {
@@ -38,7 +42,6 @@ func insertEvents(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (event_id) DO NOTHING")
 	return b.String()
 }
 

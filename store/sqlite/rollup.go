@@ -242,7 +242,7 @@ func newRollup() *rollup {
 }
 
 // addChunk counts the events of chunk that the INSERT with result res
-// stored (n rows). The INSERT skips duplicates (ON CONFLICT DO NOTHING), so
+// stored (n rows). The INSERT skips duplicates (INSERT OR IGNORE), so
 // when n is neither 0 nor len(chunk) the stored ones are read back: SQLite
 // gives each new row the rowid max(rowid)+1, and a skipped row none, so the
 // statement's rows are the rowids (last-n, last].
