@@ -123,11 +123,13 @@ func (r *Result) Add(o Result) {
 	}
 }
 
-// eventReader is a store that reads one stored event back (sqlite.Store):
+// eventReader is a store that reads stored events back (sqlite.Store):
 // with it the pipeline checks that an event a rule matched is the record
 // stored under its ID.
 type eventReader interface {
-	StoredEvent(ctx context.Context, id string) (iamwatch.Event, bool, error)
+	// StoredEvents returns, by ID, the stored events among ids; at least
+	// the fields sameEvent compares are set.
+	StoredEvents(ctx context.Context, ids []string) (map[string]iamwatch.Event, error)
 }
 
 // sameEvent reports whether a and b are the same CloudTrail event, as far
@@ -188,17 +190,18 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 			byID[events[i].ID] = &events[i]
 		}
 	}
+	stored, err := r.StoredEvents(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read stored events: %w", err)
+	}
 	var taken map[string]string
 	for _, id := range ids {
-		stored, found, err := r.StoredEvent(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("read stored event %q: %w", id, err)
-		}
-		if ev := byID[id]; found && ev != nil && !sameEvent(&stored, ev) {
+		st, found := stored[id]
+		if ev := byID[id]; found && ev != nil && !sameEvent(&st, ev) {
 			if taken == nil {
 				taken = map[string]string{}
 			}
-			taken[id] = conflictMsg(id, &stored, ev, "the stored record, "+stored.Time.Format(time.RFC3339))
+			taken[id] = conflictMsg(id, &st, ev, "the stored record, "+st.Time.Format(time.RFC3339))
 		}
 	}
 	return taken, nil

@@ -97,3 +97,37 @@ func TestBulkLoad(t *testing.T) {
 		t.Errorf("after reopening an interrupted bulk load: %d indexes, want 4", got)
 	}
 }
+
+// StoredEvents finds stored events by ID across several statements
+// (storedChunk IDs each), with the fields that identify an event, and
+// leaves out the IDs nothing was stored under.
+func TestStoredEventsReadsIdentityInChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "t.db"))
+	evs := testEvents("se", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), storedChunk+40)
+	if _, err := s.PutEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range evs {
+		ids = append(ids, evs[i].ID)
+		if i%7 == 0 {
+			ids = append(ids, "missing-"+evs[i].ID)
+		}
+	}
+	got, err := s.StoredEvents(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("found %d events, want %d", len(got), len(evs))
+	}
+	for i := range evs {
+		want, g := evs[i], got[evs[i].ID]
+		if !g.Time.Equal(want.Time.Truncate(time.Second)) || g.Name != want.Name || g.Source != want.Source ||
+			g.AccountID != want.AccountID || g.Region != want.Region || g.PrincipalARN != want.PrincipalARN ||
+			g.UserName != want.UserName || g.SourceIP != want.SourceIP || g.ErrorCode != want.ErrorCode {
+			t.Fatalf("event %s read back as %+v, want %+v", want.ID, g, want)
+		}
+	}
+}

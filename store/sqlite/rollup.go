@@ -231,6 +231,16 @@ type rollupCounts struct {
 // concurrent use.
 type rollup struct {
 	rows []map[rollupKey]*rollupCounts // per rollupTables entry.
+	// readBack reads the event IDs of a rowid range; prepared on first
+	// use in the call's transaction, closed with it.
+	readBack *sql.Stmt
+}
+
+// stmtQuerier runs a prepared statement as a querier (its query text unused).
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (q stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return q.st.QueryContext(ctx, args...)
 }
 
 func newRollup() *rollup {
@@ -242,7 +252,7 @@ func newRollup() *rollup {
 }
 
 // addChunk counts the events of chunk that the INSERT with result res
-// stored (n rows). The INSERT skips duplicates (ON CONFLICT DO NOTHING), so
+// stored (n rows). The INSERT skips duplicates (INSERT OR IGNORE), so
 // when n is neither 0 nor len(chunk) the stored ones are read back: SQLite
 // gives each new row the rowid max(rowid)+1, and a skipped row none, so the
 // statement's rows are the rowids (last-n, last].
@@ -262,8 +272,13 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 	if err != nil {
 		return fmt.Errorf("roll-up: %w", err)
 	}
+	if r.readBack == nil {
+		if r.readBack, err = tx.PrepareContext(ctx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?"); err != nil { //nolint:sqlclosecheck // a statement of tx closes with it
+			return fmt.Errorf("roll-up: read the new rows: %w", err)
+		}
+	}
 	stored := make(map[string]bool, n)
-	err = eachRow(ctx, tx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?", []any{last - n, last}, func(rows *sql.Rows) error {
+	err = eachRow(ctx, stmtQuerier{r.readBack}, "", []any{last - n, last}, func(rows *sql.Rows) error {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return err
