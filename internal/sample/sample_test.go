@@ -428,6 +428,11 @@ var catalog = []string{
 	"unauthorized-api-calls", "iam-policy-changed", "kms-key-disabled", "s3-bucket-policy-changed", "config-changed",
 	"security-group-changed", "nacl-changed", "network-gateway-changed", "route-table-changed", "vpc-changed",
 	"organizations-changed",
+	// Sharing, resource-policy and compute backdoors (issue 13).
+	"ebs-snapshot-shared", "ami-shared", "rds-snapshot-shared", "lambda-permission-external", "s3-bucket-policy-external",
+	"resource-policy-external", "s3-public-access-block-removed", "security-group-open-admin-port", "ssm-send-command",
+	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
+	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the
