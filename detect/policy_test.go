@@ -3,8 +3,8 @@ package detect
 import (
 	"encoding/json"
 	"net/url"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 )
 
