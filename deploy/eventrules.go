@@ -81,23 +81,32 @@ func EventRules(rules []*detect.Rule) []EventRule {
 	}
 	for _, src := range slices.Sorted(maps.Keys(bySource)) {
 		a := bySource[src]
-		d := map[string]any{"eventSource": toAny(slices.Sorted(maps.Keys(a.sources)))}
-		state := StateEnabled
-		if !a.anyName {
-			d["eventName"] = toAny(slices.Sorted(maps.Keys(a.names)))
-			state = StateAllManagementEvents
-		}
-		out = append(out, EventRule{
-			LogicalID: "EventRule" + camel(strings.TrimPrefix(src, "aws.")),
-			Pattern: map[string]any{
+		pattern := func(names []any) map[string]any {
+			d := map[string]any{"eventSource": toAny(slices.Sorted(maps.Keys(a.sources)))}
+			if names != nil {
+				d["eventName"] = names
+			}
+			return map[string]any{
 				"source":      []any{src},
 				"detail-type": toAny(slices.Sorted(maps.Keys(a.types))),
 				"detail":      d,
-			},
-			RuleIDs:  a.ids,
-			Identity: slices.Contains(IdentitySources, src),
-			State:    state,
-		})
+			}
+		}
+		id := "EventRule" + camel(strings.TrimPrefix(src, "aws."))
+		rule := EventRule{RuleIDs: a.ids, Identity: slices.Contains(IdentitySources, src)}
+		if a.anyName {
+			rule.LogicalID, rule.Pattern, rule.State = id, pattern(nil), StateEnabled
+			out = append(out, rule)
+			continue
+		}
+		parts := splitNames(toAny(slices.Sorted(maps.Keys(a.names))), pattern)
+		for i, part := range parts {
+			rule.LogicalID, rule.Pattern, rule.State = id, pattern(part), StateAllManagementEvents
+			if len(parts) > 1 {
+				rule.LogicalID = fmt.Sprintf("%s%d", id, i+1)
+			}
+			out = append(out, rule)
+		}
 	}
 	slices.SortFunc(out, func(a, b EventRule) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	return out
@@ -197,16 +206,125 @@ func describe(ids []string) string {
 
 // ReplaceGenerated returns template with its generated block replaced by block.
 func ReplaceGenerated(template, block []byte) ([]byte, error) {
-	start := bytes.Index(template, []byte(beginGenerated))
-	end := bytes.Index(template, []byte(endGenerated))
+	return replaceBlock(template, block, beginGenerated, endGenerated)
+}
+
+func replaceBlock(template, block []byte, begin, endMarker string) ([]byte, error) {
+	start := bytes.Index(template, []byte(begin))
+	end := bytes.Index(template, []byte(endMarker))
 	if start < 0 || end < start {
-		return nil, fmt.Errorf("deploy: template has no generated block (%q … %q)", beginGenerated, endGenerated)
+		return nil, fmt.Errorf("deploy: template has no generated block (%q … %q)", begin, endMarker)
 	}
-	end += len(endGenerated)
+	end += len(endMarker)
 	if end < len(template) && template[end] == '\n' {
 		end++
 	}
 	out := append([]byte{}, template[:start]...)
 	out = append(out, block...)
 	return append(out, template[end:]...), nil
+}
+
+// MaxPatternChars is EventBridge's default quota on the size of one rule's
+// event pattern (adjustable to 4,096 on request; a template must not need
+// the request).
+const MaxPatternChars = 2048
+
+// Generated-block markers in forwarder.yaml.
+const (
+	beginForward = "  # BEGIN generated forward rules"
+	endForward   = "  # END generated forward rules"
+)
+
+// splitNames cuts names, in order, into as few runs as keep pattern(run)
+// within MaxPatternChars as JSON (a run holds one name at least).
+func splitNames(names []any, pattern func([]any) map[string]any) [][]any {
+	size := func(ns []any) int {
+		b, _ := json.Marshal(pattern(ns)) // maps of strings and lists: cannot fail.
+		return len(b)
+	}
+	var parts [][]any
+	for start := 0; start < len(names); {
+		end := len(names)
+		for end > start+1 && size(names[start:end]) > MaxPatternChars {
+			end--
+		}
+		parts = append(parts, names[start:end])
+		start = end
+	}
+	return parts
+}
+
+// ForwardRules derives the forwarder's per-service rules from the catalog's
+// event rules: every source that is not an identity source (those are
+// forwarded whole by a rule of their own), with the event names its rules
+// match, or the whole source where a rule matches names by prefix. A source
+// whose pattern would exceed MaxPatternChars is split into rules of fewer
+// names (as EventRules splits the template's).
+func ForwardRules(rules []EventRule) []EventRule {
+	var out []EventRule
+	for _, r := range rules {
+		srcs, ok := r.Pattern["source"].([]any)
+		if !ok || r.Identity {
+			continue // sourceless rules have forwarder twins of their own.
+		}
+		pattern := func(names []any) map[string]any {
+			p := map[string]any{"source": srcs, "detail-type": []any{"AWS API Call via CloudTrail"}}
+			if names != nil {
+				p["detail"] = map[string]any{"eventName": names}
+			}
+			return p
+		}
+		detail, _ := r.Pattern["detail"].(map[string]any)
+		names, _ := detail["eventName"].([]any)
+		if names == nil {
+			out = append(out, EventRule{LogicalID: "Forward" + strings.TrimPrefix(r.LogicalID, "EventRule") + "Rule", Pattern: pattern(nil), RuleIDs: r.RuleIDs, State: StateEnabled})
+			continue
+		}
+		parts := splitNames(names, pattern)
+		for i, part := range parts {
+			// The template's rule of the same names (EventRuleEc21 → ForwardEc21Rule).
+			id := "Forward" + strings.TrimPrefix(r.LogicalID, "EventRule") + "Rule"
+			if len(parts) > 1 {
+				id = fmt.Sprintf("%sPart%d", id, i+1)
+			}
+			out = append(out, EventRule{LogicalID: id, Pattern: pattern(part), RuleIDs: r.RuleIDs, State: StateAllManagementEvents})
+		}
+	}
+	return out
+}
+
+// RenderForwardRules writes the forwarder's generated block, markers included.
+func RenderForwardRules(rules []EventRule) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(beginForward + ": `go test ./deploy -run TestForwardRules -update` rewrites this block from the rule catalog.\n")
+	for _, r := range rules {
+		pat, err := json.Marshal(r.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: forward rule %s: %w", r.LogicalID, err)
+		}
+		fmt.Fprintf(&b, `  %[1]s:
+    Type: AWS::Events::Rule
+    Condition: Forward
+    Properties:
+      Description: 'iamwatch: forward to the home region the events of %[2]s (generated from the rule catalog)'
+      State: %[3]s
+      EventPattern: %[4]s
+      Targets:
+        - Id: home-bus
+          Arn: !Sub ['arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccount}:event-bus/default', {HomeAccount: !If [OtherAccount, !Ref HomeAccountId, !Ref AWS::AccountId]}]
+          RoleArn: !GetAtt ForwardRole.Arn
+          DeadLetterConfig:
+            Arn: !GetAtt ForwardDeadLetterQueue.Arn
+          RetryPolicy:
+            MaximumRetryAttempts: 8
+            MaximumEventAgeInSeconds: 3600
+`, r.LogicalID, describe(r.RuleIDs), r.State, pat)
+	}
+	b.WriteString(endForward + "\n")
+	return b.Bytes(), nil
+}
+
+// ReplaceForwardRules returns forwarder with its generated block replaced by block.
+func ReplaceForwardRules(forwarder, block []byte) ([]byte, error) {
+	return replaceBlock(forwarder, block, beginForward, endForward)
 }

@@ -823,13 +823,35 @@ func coveredBy(patterns []map[string]any, c map[string]any) bool {
 	c = toMapAny(c)
 	srcs, _ := c["source"].([]any)
 	if len(srcs) < 2 {
-		return slices.ContainsFunc(patterns, func(p map[string]any) bool { return covers(p, c) })
+		return coveredByNames(patterns, c)
 	}
 	for _, src := range srcs {
 		one := toMapAny(c)
 		one["source"] = []any{src}
 		d, _ := one["detail"].(map[string]any)
 		d["eventSource"] = []any{strings.TrimPrefix(src.(string), "aws.") + ".amazonaws.com"}
+		if !coveredByNames(patterns, one) {
+			return false
+		}
+	}
+	return true
+}
+
+// coveredByNames reports whether one pattern covers c, or, for a source
+// whose names are split over several rules (EventBridge bounds a pattern's
+// size), each of c's event names is covered by some pattern.
+func coveredByNames(patterns []map[string]any, c map[string]any) bool {
+	if slices.ContainsFunc(patterns, func(p map[string]any) bool { return covers(p, c) }) {
+		return true
+	}
+	d, _ := c["detail"].(map[string]any)
+	names, ok := d["eventName"].([]any)
+	if !ok || len(names) < 2 {
+		return false
+	}
+	for _, n := range names {
+		one := toMapAny(c)
+		one["detail"].(map[string]any)["eventName"] = []any{n}
 		if !slices.ContainsFunc(patterns, func(p map[string]any) bool { return covers(p, one) }) {
 			return false
 		}

@@ -33,6 +33,18 @@ import (
 //     external_principals(doc, account, trusted) list(string): a trust policy
 //     lets "*" or an account other than account and trusted assume the role
 //     (see Policy.ExternalPrincipals).
+//   - resource_policy_external(doc, account, trusted) list(string): who a
+//     resource policy (bucket, key, secret, topic, queue, repository) lets in
+//     from outside account and trusted, "*" included, after the conditions
+//     that pin a "*" principal to accounts or an organisation (see
+//     Policy.ExternalGrantees). An unreadable document names nobody.
+//   - outside_accounts(value, account, trusted) list(string): the values of
+//     a share list (a string, a list, EC2's {"items": [{"userId"}, {"group"}]})
+//     that are "all", "*" or another account (see OutsideAccounts).
+//   - internet_ingress(request) list(map(string, dyn)): the permissions of a
+//     security-group ingress request open to 0.0.0.0/0 or ::/0, each
+//     {protocol, from_port, to_port, cidr} with the ports as int (see
+//     InternetIngress).
 //   - is_admin_policy(arn) bool: the policy ARN or name is in admin_policies.
 //   - arn_name(arn) string: what follows the last "/" of an ARN.
 //   - role_name(arn) string: the role an assumed-role or role ARN names.
@@ -83,6 +95,46 @@ func newCELEnv(cfg Config) (*celEnv, error) {
 						return types.NewErr("external_principals: %v", err)
 					}
 					return types.DefaultTypeAdapter.NativeToValue(ext)
+				}))),
+		cel.Function("resource_policy_external",
+			cel.Overload("resource_policy_external_dyn_string_list", []*cel.Type{cel.DynType, cel.StringType, cel.ListType(cel.StringType)}, cel.ListType(cel.StringType),
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					if len(args) != 3 {
+						return types.NewErr("resource_policy_external: want 3 arguments, got %d", len(args))
+					}
+					account, _ := args[1].Value().(string)
+					trusted, err := toStrings(args[2])
+					if err != nil {
+						return types.NewErr("resource_policy_external: %v", err)
+					}
+					ext := []string{}
+					if p, err := ParsePolicy(args[0].Value()); err == nil {
+						ext = append(ext, p.ExternalGrantees(account, trusted)...)
+					}
+					return types.DefaultTypeAdapter.NativeToValue(ext)
+				}))),
+		cel.Function("outside_accounts",
+			cel.Overload("outside_accounts_dyn_string_list", []*cel.Type{cel.DynType, cel.StringType, cel.ListType(cel.StringType)}, cel.ListType(cel.StringType),
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					if len(args) != 3 {
+						return types.NewErr("outside_accounts: want 3 arguments, got %d", len(args))
+					}
+					account, _ := args[1].Value().(string)
+					trusted, err := toStrings(args[2])
+					if err != nil {
+						return types.NewErr("outside_accounts: %v", err)
+					}
+					out := append([]string{}, OutsideAccounts(args[0].Value(), account, trusted)...)
+					return types.DefaultTypeAdapter.NativeToValue(out)
+				}))),
+		cel.Function("internet_ingress",
+			cel.Overload("internet_ingress_dyn", []*cel.Type{cel.DynType}, cel.ListType(cel.MapType(cel.StringType, cel.DynType)),
+				cel.UnaryBinding(func(req ref.Val) ref.Val {
+					out := []map[string]any{}
+					for _, in := range InternetIngress(req.Value()) {
+						out = append(out, map[string]any{"protocol": in.Protocol, "from_port": int64(in.FromPort), "to_port": int64(in.ToPort), "cidr": in.CIDR})
+					}
+					return types.DefaultTypeAdapter.NativeToValue(out)
 				}))),
 		cel.Function("is_admin_policy",
 			cel.Overload("is_admin_policy_string", []*cel.Type{cel.StringType}, cel.BoolType,

@@ -24,6 +24,19 @@ type Statement struct {
 	NotAction    bool // the statement uses NotAction
 	Principals   []Principal
 	NotPrincipal bool // the statement uses NotPrincipal
+	// Conditions are the statement's Condition block, one entry per
+	// operator and key, sorted by operator then key.
+	Conditions []Condition
+}
+
+// Condition is one operator and key of a statement's Condition block:
+// {"StringEquals": {"aws:SourceAccount": ["111122223333"]}} is
+// {Operator: "StringEquals", Key: "aws:SourceAccount", Values: […]}. Values
+// keep the text of the document (numbers and booleans as JSON text).
+type Condition struct {
+	Operator string
+	Key      string
+	Values   []string
 }
 
 // Principal is one principal of a statement: Kind is "*" (the bare "*"
@@ -103,6 +116,9 @@ func ParsePolicy(doc any) (*Policy, error) {
 		if pr, ok := lookupFold(sm, "NotPrincipal"); ok {
 			st.NotPrincipal = true
 			st.Principals = principals(pr)
+		}
+		if c, ok := lookupFold(sm, "Condition"); ok {
+			st.Conditions = conditions(c)
 		}
 		p.Statements = append(p.Statements, st)
 	}
@@ -206,6 +222,53 @@ func principals(v any) []Principal {
 		return out
 	}
 	return nil
+}
+
+// conditions reads a Condition block; entries that are not an operator
+// object of keys are skipped.
+func conditions(v any) []Condition {
+	ops, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []Condition
+	for op, keys := range ops {
+		km, ok := keys.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, vals := range km {
+			out = append(out, Condition{Operator: op, Key: k, Values: conditionValues(vals)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Condition) int {
+		if c := strings.Compare(a.Operator, b.Operator); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+func conditionValues(v any) []string {
+	switch v := v.(type) {
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, conditionValues(e)...)
+		}
+		return out
+	case string:
+		return []string{v}
+	case nil:
+		return nil
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		return []string{string(b)}
+	}
 }
 
 func (s *Statement) allows() bool { return strings.EqualFold(s.Effect, "Allow") }
@@ -373,4 +436,174 @@ func wildFold(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// ExternalGrantees returns who outside account and trusted a resource policy
+// (a bucket, key, secret, topic, queue or repository policy) lets in: the
+// principals of Allow statements, whatever the actions, that are "*" (the
+// bare star, {"AWS": "*"} or an ARN with a wildcard account), an account ID
+// or ARN of another account, or "NotPrincipal" for an Allow with
+// NotPrincipal. Service principals, canonical users and unique IDs are not
+// judged.
+//
+// A "*" principal is narrowed by the statement's conditions (see
+// [Statement.scope]): when a condition pins the caller or the source to
+// accounts, the outside accounts among them are returned instead of "*"
+// (none when all are this account or trusted); when it pins them to an
+// organisation, a VPC or a specific resource, nothing is returned. Other
+// conditions (aws:SourceIp, dates, TLS) leave "*". Conditions never narrow
+// a named external account: they can only restrict what it may do.
+func (p *Policy) ExternalGrantees(account string, trusted []string) []string {
+	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	outside := func(acct string) bool { return acct != account && !slices.Contains(trusted, acct) }
+	for _, st := range p.Statements {
+		if !st.allows() {
+			continue
+		}
+		if st.NotPrincipal {
+			add("NotPrincipal")
+			continue
+		}
+		narrowed, accounts := st.scope()
+		for _, pr := range st.Principals {
+			if pr.Kind != "*" && pr.Kind != "AWS" && pr.Kind != "Federated" {
+				continue
+			}
+			acct, ok := PrincipalAccount(pr.Value)
+			switch {
+			case !ok:
+			case acct != "*":
+				if outside(acct) {
+					add(pr.Value)
+				}
+			case narrowed:
+				for _, a := range accounts {
+					if outside(a) {
+						add(a)
+					}
+				}
+			default:
+				add(pr.Value)
+			}
+		}
+	}
+	return out
+}
+
+// Condition keys that pin the caller or the request's source to accounts
+// (their values are account IDs or ARNs), and keys that pin them to an
+// organisation, a network or a service. Lower case.
+var (
+	accountScopeKeys = []string{"aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "kms:calleraccount", "aws:sourcearn", "aws:principalarn"}
+	otherScopeKeys   = []string{"aws:principalorgid", "aws:principalorgpaths", "aws:sourceorgid", "aws:sourceorgpaths", "aws:sourcevpc", "aws:sourcevpce", "aws:principalservicename"}
+)
+
+// scope reports whether the statement's conditions narrow a "*" principal,
+// and the accounts they narrow it to. Only operators that require a match
+// narrow (String/Arn Equals and Like, optionally ForAnyValue: or
+// ForAllValues:, never …IfExists, which passes when the key is absent). A
+// key with a value of a wildcard account ("arn:aws:sns:*:*:t") does not
+// narrow; a value that names a resource but no account (an S3 bucket ARN)
+// narrows without naming an account.
+func (s *Statement) scope() (narrowed bool, accounts []string) {
+	for _, c := range s.Conditions {
+		op := strings.ToLower(c.Operator)
+		op = strings.TrimPrefix(strings.TrimPrefix(op, "foranyvalue:"), "forallvalues:")
+		switch op {
+		case "stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike":
+		default:
+			continue
+		}
+		key := strings.ToLower(c.Key)
+		switch {
+		case slices.Contains(otherScopeKeys, key):
+			if len(c.Values) > 0 {
+				narrowed = true
+			}
+		case slices.Contains(accountScopeKeys, key):
+			var accts []string
+			open := len(c.Values) == 0
+			for _, v := range c.Values {
+				a, ok := PrincipalAccount(v)
+				switch {
+				case !ok:
+				case a == "*":
+					open = true
+				default:
+					accts = append(accts, a)
+				}
+			}
+			if !open {
+				narrowed = true
+				accounts = append(accounts, accts...)
+			}
+		}
+	}
+	return narrowed, accounts
+}
+
+// OutsideAccounts returns the values of a share list that name someone
+// outside account and trusted: "all" (EC2's group "all", RDS's value "all",
+// a public share), "*", and account IDs or ARNs of other accounts. v is a
+// string (a value, or the JSON text of a list or object), a list, or an
+// object; objects are read for their "userId", "group" and "items" (EC2's
+// {"add": {"items": [{"userId": …}, {"group": "all"}]}} shape). Service
+// principals (s3.amazonaws.com) and organisation ARNs name no account and
+// are not returned.
+func OutsideAccounts(v any, account string, trusted []string) []string {
+	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > 8 {
+			return
+		}
+		switch v := v.(type) {
+		case string:
+			t := strings.TrimSpace(v)
+			if strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+				if len(t) > maxPolicyBytes {
+					return
+				}
+				var j any
+				if err := json.Unmarshal([]byte(t), &j); err == nil {
+					walk(j, depth) // the list or object itself, not a level deeper
+				}
+				return
+			}
+			if strings.EqualFold(t, "all") {
+				add("all")
+				return
+			}
+			a, ok := PrincipalAccount(t)
+			if ok && (a == "*" || (a != account && !slices.Contains(trusted, a))) {
+				add(t)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e, depth+1)
+			}
+		case []string:
+			for _, e := range v {
+				walk(e, depth+1)
+			}
+		case map[string]any:
+			for _, k := range []string{"userId", "group", "items"} {
+				if e, ok := lookupFold(v, k); ok {
+					walk(e, depth+1)
+				}
+			}
+		}
+	}
+	walk(v, 0)
+	return out
 }

@@ -31,7 +31,13 @@ import (
 //   - arn_name ARN, role_name ARN: as in conditions;
 //   - external_principals DOC ACCOUNT: the external principals of a trust
 //     policy, comma-separated (trusted accounts from the Config);
-//   - policy_actions DOC: the actions an Allow statement grants, comma-separated.
+//   - policy_actions DOC: the actions an Allow statement grants, comma-separated;
+//   - resource_policy_external DOC ACCOUNT, outside_accounts VALUE ACCOUNT:
+//     as in conditions, comma-separated (VALUE as text: a value, or the JSON
+//     of a list or object, as req gives it);
+//   - internet_ingress REQUEST: the permissions of a security-group ingress
+//     request (JSON text, as get "requestParameters" gives it) open to the
+//     internet, comma-separated ("tcp 22 from 0.0.0.0/0").
 //
 // Naming a field that does not exist is an error when the rule is loaded.
 // Every value a template reads is untrusted text: fields are cut to 256
@@ -74,6 +80,23 @@ func parseSummary(id, text string, cfg Config) (*template.Template, error) {
 				return ""
 			}
 			return truncate(strings.Join(p.ExternalPrincipals(account, trusted), ", "), maxValueRunes)
+		},
+		"resource_policy_external": func(doc, account string) string {
+			p, err := ParsePolicy(doc)
+			if err != nil {
+				return ""
+			}
+			return truncate(strings.Join(p.ExternalGrantees(account, trusted), ", "), maxValueRunes)
+		},
+		"outside_accounts": func(v, account string) string {
+			return truncate(strings.Join(OutsideAccounts(v, account, trusted), ", "), maxValueRunes)
+		},
+		"internet_ingress": func(req string) string {
+			var parts []string
+			for _, in := range InternetIngress(req) {
+				parts = append(parts, in.String())
+			}
+			return truncate(strings.Join(parts, ", "), maxValueRunes)
 		},
 		"policy_actions": func(doc string) string {
 			p, err := ParsePolicy(doc)

@@ -40,6 +40,15 @@ var catalog = map[string]string{
 	"sso-user-created": "high", "sso-directory-changed": "medium",
 	"signin-token-issued": "low", "sso-signin-failed": "low", "sso-signin-failures": "high",
 	"cloudtrail-stop-attempted": "critical",
+	// Sharing, resource-policy and compute backdoors (issue 13).
+	"ebs-snapshot-shared": "high", "ami-shared": "high", "rds-snapshot-shared": "high",
+	"lambda-permission-external": "high", "s3-bucket-policy-external": "critical",
+	"resource-policy-external": "critical", "s3-public-access-block-removed": "high",
+	"security-group-open-admin-port": "high", "ssm-send-command": "medium",
+	"ssm-start-session": "medium", "ec2-instance-connect-key-pushed": "medium",
+	"ec2-serial-console-enabled": "high", "ec2-user-data-changed": "high",
+	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
+	"bedrock-model-access-enabled": "medium",
 }
 
 func load(t testing.TB) []*detect.Rule {

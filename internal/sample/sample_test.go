@@ -434,6 +434,11 @@ var catalog = []string{
 	"identity-provider-changed", "iam-user-added-to-group", "permissions-boundary-removed", "policy-default-version-set",
 	"sso-user-created", "sso-directory-changed", "signin-token-issued", "sso-signin-failed", "sso-signin-failures",
 	"cloudtrail-stop-attempted",
+	// Sharing, resource-policy and compute backdoors (issue 13).
+	"ebs-snapshot-shared", "ami-shared", "rds-snapshot-shared", "lambda-permission-external", "s3-bucket-policy-external",
+	"resource-policy-external", "s3-public-access-block-removed", "security-group-open-admin-port", "ssm-send-command",
+	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
+	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the

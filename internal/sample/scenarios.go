@@ -252,7 +252,7 @@ func (s *scenarios) devNetwork() {
 	s.put(g.rec(step(), ivan, ec2("AuthorizeSecurityGroupIngress",
 		Object{{"groupId", sg}, {"ipPermissions", Object{{"items", []Object{{{"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22}, {"groups", Object{}}, {"ipRanges", Object{{"items", []Object{{{"cidrIp", "0.0.0.0/0"}, {"description", "temp ssh"}}}}}}, {"ipv6Ranges", Object{}}, {"prefixListIds", Object{}}}}}}}},
 		Object{rid(), {"_return", true}, {"securityGroupRuleSet", Object{{"items", []Object{{{"groupOwnerId", AccountDev}, {"groupId", sg}, {"securityGroupRuleId", "sgr-" + g.id.hex(17)}, {"description", "temp ssh"}, {"isEgress", false}, {"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22}, {"cidrIpv4", "0.0.0.0/0"}}}}}}})),
-		ShapeTrail, "security-group-changed")
+		ShapeTrail, "security-group-open-admin-port", "negative:security-group-changed")
 	s.put(g.rec(step(), ivan, ec2("CreateCustomerGateway", Object{{"type", "ipsec.1"}, {"ipAddress", "203.0.113.200"}, {"bgpAsn", 65010}},
 		Object{rid(), {"customerGateway", Object{{"customerGatewayId", "cgw-" + g.id.hex(17)}, {"state", "available"}, {"type", "ipsec.1"}, {"ipAddress", "203.0.113.200"}, {"bgpAsn", "65010"}}}})),
 		ShapeTrail, "network-gateway-changed")
@@ -351,7 +351,7 @@ func (s *scenarios) day2() {
 				{"x-amz-id-2", g.id.token(76) + "="}, {"bytesTransferredOut", 0}},
 			resources: []Object{{{"accountId", AccountMain}, {"type", "AWS::S3::Bucket"}, {"ARN", "arn:aws:s3:::" + bucket}}}}
 	}
-	s.put(g.rec(step(time.Minute, 2*time.Minute), bob, s3("PutBucketPolicy", "policy", Field{"bucketPolicy", jsonObject(bucketPolicyPublic)})), ShapeLookup, "s3-bucket-policy-changed")
+	s.put(g.rec(step(time.Minute, 2*time.Minute), bob, s3("PutBucketPolicy", "policy", Field{"bucketPolicy", jsonObject(bucketPolicyPublic)})), ShapeLookup, "s3-bucket-policy-external", "negative:s3-bucket-policy-changed")
 	s.put(g.rec(step(10*time.Second, 30*time.Second), bob, s3("PutBucketAcl", "acl", Field{"AccessControlPolicy", Object{
 		{"AccessControlList", Object{{"Grant", []Object{{{"Grantee", Object{{"xsi:type", "Group"}, {"URI", "http://acs.amazonaws.com/groups/global/AllUsers"}}}, {"Permission", "READ"}}}}}},
 		{"Owner", Object{{"ID", g.id.hex(64)}}}}})), ShapeLookup, "s3-bucket-policy-changed")
