@@ -35,6 +35,18 @@ import (
 //	  userIdentity: {type: [Root]}
 //	condition: 'is_admin_policy(request.policyArn)'   # optional CEL, see cel.go
 //	threshold: {count: 4, within: 1h, by: [user_name]} # optional; or group: <CEL string>
+//	                                    # distinct: <field or CEL> counts distinct values, not events:
+//	                                    # the window fires at count distinct values (see threshold.go);
+//	                                    # the expression gives a string or a list of strings
+//	sequence:                           # optional, instead of threshold: the steps of one group's
+//	  within: 1h                        # attack, in any order, within a window (see threshold.go)
+//	  group: 'principal_arn'            # or by: [...]
+//	  steps:                            # each event counts as the first step it matches,
+//	  - name: user created              # within the rule's match (which must cover every step)
+//	    match: {eventName: [CreateUser]}
+//	  - name: admin policy attached
+//	    match: {eventName: [AttachUserPolicy]}
+//	    condition: 'is_admin_policy(request.policyArn)'
 //	dedup: {fields: [account_id, source_ip], period: 1h} # optional; a threshold rule takes period alone (default 24h)
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	services: exclude                   # optional: exclude (the default) skips events whose actor is
@@ -67,7 +79,10 @@ type Rule struct {
 	// strings, json.Number, bool, nil).
 	Match     map[string]any
 	Condition string
+	// Threshold is the rule's threshold; for a sequence rule, the one its
+	// Sequence amounts to (count: the number of steps, distinct: the step).
 	Threshold *Threshold
+	Sequence  *Sequence
 	Dedup     *Dedup
 	// Escalate raises an incident's severity as it grows (threshold and
 	// dedup rules): the alert takes the severity of the last step whose
@@ -99,6 +114,32 @@ type Threshold struct {
 	// "/", form the group; Group is a CEL string expression instead.
 	By    []string
 	Group string
+	// Distinct, when set, makes the rule count distinct values rather than
+	// events: a field name (see Fields) or a CEL expression giving a string
+	// or a list of strings. An event whose value is "" (or an empty list)
+	// is counted in the incident but adds no value.
+	Distinct string
+}
+
+// Sequence makes a rule fire when one group's events complete every step
+// (in any order) within a window: a Threshold of len(Steps) distinct step
+// names. An event counts as the first step it matches; one that matches
+// the rule but no step does not match.
+type Sequence struct {
+	Within time.Duration
+	By     []string
+	Group  string
+	Steps  []Step
+}
+
+// Step is one step of a Sequence: a pattern and an optional condition,
+// evaluated after the rule's own match and condition.
+type Step struct {
+	Name      string
+	Match     map[string]any
+	Condition string
+
+	pattern *Pattern
 }
 
 // Escalation is one step of Rule.Escalate: from Count events on, the
@@ -231,6 +272,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Condition, err = str(v, "condition")
 		case "threshold":
 			r.Threshold, err = parseThreshold(v)
+		case "sequence":
+			r.Sequence, err = parseSequence(v)
 		case "dedup":
 			r.Dedup, err = parseDedup(v)
 		case "escalate":
@@ -251,7 +294,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -267,6 +310,18 @@ func parseRule(file string, data []byte) (*Rule, error) {
 	}
 	if strings.Contains(r.Action, "\n") {
 		return nil, errAt(seen["action"], "action", "must be one line")
+	}
+	if q := r.Sequence; q != nil {
+		switch {
+		case r.Threshold != nil:
+			return nil, errAt(seen["sequence"], "sequence", "give threshold or sequence, not both")
+		case len(r.Supersedes) > 0:
+			// Supersedes acts per event, when it is matched: on a step, not on
+			// a completed sequence, so it would silence the parts of every
+			// sequence that never completes.
+			return nil, errAt(seen["supersedes"], "supersedes", "a sequence rule cannot supersede: it would silence its steps' rules before the sequence is complete")
+		}
+		r.Threshold = &Threshold{Count: len(q.Steps), Within: q.Within, By: q.By, Group: q.Group}
 	}
 	if r.Dedup != nil {
 		switch {
@@ -295,8 +350,27 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		}
 	}
 	if r.Threshold != nil && r.Threshold.Group != "" {
+		key := "threshold"
+		if r.Sequence != nil {
+			key = "sequence"
+		}
 		if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
-			return nil, errAt(seen["threshold"], "threshold.group", "%v", err)
+			return nil, errAt(seen[key], key+".group", "%v", err)
+		}
+	}
+	if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
+		if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
+			return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
+		}
+	}
+	if r.Sequence != nil {
+		for i, st := range r.Sequence.Steps {
+			if st.Condition == "" {
+				continue
+			}
+			if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
+				return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
+			}
 		}
 	}
 	if _, err := parseSummary(r.ID, r.Summary, Config{}); err != nil {
@@ -371,7 +445,7 @@ func mapping(n *yaml.Node, path string, keys ...string) (map[string]*yaml.Node, 
 }
 
 func parseThreshold(n *yaml.Node) (*Threshold, error) {
-	m, err := mapping(n, "threshold", "count", "within", "by", "group")
+	m, err := mapping(n, "threshold", "count", "within", "by", "group", "distinct")
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +477,87 @@ func parseThreshold(n *yaml.Node) (*Threshold, error) {
 	if (len(t.By) == 0) == (t.Group == "") {
 		return nil, errAt(n, "threshold", "needs exactly one of by or group")
 	}
+	if m["distinct"] != nil {
+		if t.Distinct, err = str(m["distinct"], "threshold.distinct"); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(t.Distinct) == "" {
+			return nil, errAt(m["distinct"], "threshold.distinct", "must name a field or be a CEL expression")
+		}
+	}
 	return t, nil
+}
+
+// maxSteps bounds a sequence: its steps are distinct values of one window.
+const maxSteps = 10
+
+func parseSequence(n *yaml.Node) (*Sequence, error) {
+	m, err := mapping(n, "sequence", "within", "by", "group", "steps")
+	if err != nil {
+		return nil, err
+	}
+	q := &Sequence{}
+	if m["within"] == nil || m["steps"] == nil {
+		return nil, errAt(n, "sequence", "needs within and steps")
+	}
+	if q.Within, err = duration(m["within"], "sequence.within"); err != nil {
+		return nil, err
+	}
+	if m["by"] != nil {
+		if q.By, err = strs(m["by"], "sequence.by"); err != nil {
+			return nil, err
+		}
+		for _, f := range q.By {
+			if !knownField(f) {
+				return nil, errAt(m["by"], "sequence.by", "unknown field %q (want one of %s)", f, strings.Join(Fields, ", "))
+			}
+		}
+	}
+	if m["group"] != nil {
+		if q.Group, err = str(m["group"], "sequence.group"); err != nil {
+			return nil, err
+		}
+	}
+	if (len(q.By) == 0) == (q.Group == "") {
+		return nil, errAt(n, "sequence", "needs exactly one of by or group")
+	}
+	sn := m["steps"]
+	if sn.Kind != yaml.SequenceNode || len(sn.Content) < 2 || len(sn.Content) > maxSteps {
+		return nil, errAt(sn, "sequence.steps", "must be a list of 2 to %d steps", maxSteps)
+	}
+	names := map[string]bool{}
+	for i, c := range sn.Content {
+		path := fmt.Sprintf("sequence.steps[%d]", i)
+		sm, err := mapping(resolve(c), path, "name", "match", "condition")
+		if err != nil {
+			return nil, err
+		}
+		if sm["name"] == nil || sm["match"] == nil {
+			return nil, errAt(c, path, "needs name and match")
+		}
+		var st Step
+		if st.Name, err = str(sm["name"], path+".name"); err != nil {
+			return nil, err
+		}
+		if st.Name == "" || st.Name != sanitize(st.Name, 64) || strings.Contains(st.Name, ",") {
+			return nil, errAt(sm["name"], path+".name", "%q: give a name of at most 64 printable characters, without commas", st.Name)
+		}
+		if names[st.Name] {
+			return nil, errAt(sm["name"], path+".name", "duplicate step name %q", st.Name)
+		}
+		names[st.Name] = true
+		if st.pattern, err = compilePattern(sm["match"], path+".match"); err != nil {
+			return nil, err
+		}
+		st.Match, _ = nodeValue(sm["match"]).(map[string]any)
+		if sm["condition"] != nil {
+			if st.Condition, err = str(sm["condition"], path+".condition"); err != nil {
+				return nil, err
+			}
+		}
+		q.Steps = append(q.Steps, st)
+	}
+	return q, nil
 }
 
 // parseEscalate reads escalate: a list of {count, severity} steps.

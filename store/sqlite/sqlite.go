@@ -32,9 +32,12 @@ var schemaV4 string
 //go:embed migrate_005.sql
 var schemaV5 string
 
+//go:embed migrate_006.sql
+var schemaV6 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
