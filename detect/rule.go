@@ -63,7 +63,9 @@ import (
 //	    event: {…the CloudTrail record, YAML or a JSON string…}
 //	  - name: a burst                   # threshold rules: a sequence
 //	    expect: alert                   # the verdict on the last event
-//	    repeat: {count: 4, every: 5m}   # the event 4 times, ids -1…-4, 5 minutes apart
+//	    repeat: {count: 4, every: 5m}   # the event 4 times, ids -1…-4, 5 minutes apart;
+//	                                    # vary: [requestParameters.secretId] suffixes those
+//	                                    # strings -1…-4 too (distinct values)
 //	    event: {…}
 //	  - name: explicit sequence
 //	    expect: none
@@ -719,9 +721,15 @@ func parseTests(n *yaml.Node) ([]RuleTest, error) {
 // repeatEvent copies ev count times, the eventID suffixed -1…-count and the
 // eventTime advanced by every each time.
 func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessage, error) {
-	m, err := mapping(n, path, "count", "every")
+	m, err := mapping(n, path, "count", "every", "vary")
 	if err != nil {
 		return nil, err
+	}
+	var vary []string
+	if m["vary"] != nil {
+		if vary, err = strs(m["vary"], path+".vary"); err != nil {
+			return nil, err
+		}
 	}
 	var count int
 	if m["count"] == nil || m["count"].Decode(&count) != nil || count < 1 || count > 1000 {
@@ -743,9 +751,20 @@ func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessa
 	if err != nil {
 		return nil, errAt(n, path, "the event needs an RFC 3339 eventTime to repeat: %v", err)
 	}
+	orig := make([]string, len(vary))
+	for k, p := range vary {
+		v, ok := dotted(rec, p).(string)
+		if !ok {
+			return nil, errAt(m["vary"], path+".vary", "%s is not a string of the event", p)
+		}
+		orig[k] = v
+	}
 	out := make([]json.RawMessage, 0, count)
 	for i := range count {
 		rec["eventID"] = fmt.Sprintf("%s-%d", id, i+1)
+		for k, p := range vary {
+			setDotted(rec, p, fmt.Sprintf("%s-%d", orig[k], i+1))
+		}
 		rec["eventTime"] = t0.Add(time.Duration(i) * every).UTC().Format(iamwatch.TimeFormat)
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -754,6 +773,29 @@ func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessa
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// dotted returns the value at a dotted path of rec (nil when absent).
+func dotted(rec map[string]any, path string) any {
+	var cur any = rec
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// setDotted sets the value at a dotted path of rec, which exists (dotted).
+func setDotted(rec map[string]any, path string, v any) {
+	keys := strings.Split(path, ".")
+	m := rec
+	for _, k := range keys[:len(keys)-1] {
+		m = m[k].(map[string]any)
+	}
+	m[keys[len(keys)-1]] = v
 }
 
 // eventJSON returns a test event as JSON: a mapping converted, or a string

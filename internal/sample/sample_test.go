@@ -428,6 +428,8 @@ var catalog = []string{
 	"unauthorized-api-calls", "iam-policy-changed", "kms-key-disabled", "s3-bucket-policy-changed", "config-changed",
 	"security-group-changed", "nacl-changed", "network-gateway-changed", "route-table-changed", "vpc-changed",
 	"organizations-changed",
+	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst", "iam-enumeration",
+	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the
@@ -465,7 +467,8 @@ func TestCatalogCoverage(t *testing.T) {
 	// Change rules fire on calls that succeeded.
 	for _, id := range catalog {
 		switch id {
-		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls":
+		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls",
+			"denied-api-probing", "ec2-password-data-burst", "ec2-user-data-harvest":
 			for _, m := range tagged[id] {
 				if !failed(m) {
 					t.Errorf("%s: %s %s did not fail", id, m["eventName"], m["eventID"])
