@@ -112,7 +112,7 @@ func TestEventBridgePatterns(t *testing.T) {
 			if !slices.ContainsFunc(src, func(s any) bool { return strings.HasPrefix(s.(string), "aws.") }) {
 				t.Errorf("%s: source %v", r.ID, src)
 			}
-		} else if r.ID != "root-api-activity" && r.ID != "unauthorized-api-calls" {
+		} else if r.ID != "root-api-activity" && r.ID != "unauthorized-api-calls" && r.ID != "denied-api-probing" {
 			t.Errorf("%s: no source in %v", r.ID, p)
 		}
 	}
