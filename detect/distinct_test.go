@@ -185,7 +185,7 @@ func TestSequence(t *testing.T) {
 	}
 	// A read-only policy is no step; a key for another user is another group; too slow is no sequence.
 	for name, evs := range map[string][]iamwatch.Event{
-		"read-only": {steps[1], iamCall(t, "s-2", "AttachUserPolicy", readOnly, m), steps[0]},
+		"read-only":  {steps[1], iamCall(t, "s-2", "AttachUserPolicy", readOnly, m), steps[0]},
 		"other user": {steps[1], steps[2], iamCall(t, "s-3", "CreateAccessKey", `{"userName":"other"}`, 2*m)},
 		"over 1h":    {steps[1], steps[2], iamCall(t, "s-3", "CreateAccessKey", `{"userName":"backup"}`, 61*m)},
 	} {
