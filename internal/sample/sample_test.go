@@ -428,7 +428,7 @@ var catalog = []string{
 	"unauthorized-api-calls", "iam-policy-changed", "kms-key-disabled", "s3-bucket-policy-changed", "config-changed",
 	"security-group-changed", "nacl-changed", "network-gateway-changed", "route-table-changed", "vpc-changed",
 	"organizations-changed",
-	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst", "iam-enumeration",
+	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
 }
 
