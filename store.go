@@ -91,6 +91,12 @@ type Hit struct {
 	Group   string // the group value, e.g. a user name or a source IP.
 	EventID string
 	Time    time.Time // event time.
+	// Value is what the hit counts under a distinct threshold (a rule's
+	// threshold.distinct or sequence step, see detect): its values, each
+	// free of control characters and at most 256 characters, joined by
+	// "\n"; "" for a rule that counts events, or an event with no value.
+	// It is a function of the event, so a repeat carries the same Value.
+	Value string
 }
 
 // ThresholdStore keeps threshold state where every process sees it, so a

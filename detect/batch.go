@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"cel.dev/cel-go/cel"
+
 	"github.com/iamwatch/iamwatch"
 )
 
@@ -79,7 +81,7 @@ type groupKey struct {
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
-	var groups []string
+	var groups []hitKey
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
@@ -121,7 +123,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				b.singles = append(b.singles, e.single(c, ev, rec))
 				continue
 			}
-			b.addHit(c, groups[k], ev)
+			b.addHit(c, groups[k].group, groups[k].value, ev)
 		}
 	}
 	return b, nil
@@ -145,11 +147,11 @@ func (b *Batch) Matched() []string {
 // HasAlerts reports whether some single-event rule matched.
 func (b *Batch) HasAlerts() bool { return len(b.singles) > 0 }
 
-func (b *Batch) addHit(c *compiled, group string, ev *iamwatch.Event) {
+func (b *Batch) addHit(c *compiled, group, value string, ev *iamwatch.Event) {
 	if b.groups == nil {
 		b.groups, b.byID = map[groupKey][]iamwatch.Hit{}, map[string]*iamwatch.Event{}
 	}
-	h := iamwatch.Hit{Rule: c.rule.ID, Group: group, EventID: ev.ID, Time: ev.Time}
+	h := iamwatch.Hit{Rule: c.rule.ID, Group: group, EventID: ev.ID, Time: ev.Time, Value: value}
 	b.Hits = append(b.Hits, h)
 	b.byID[ev.ID] = ev
 	p := periodOf(ev.Time, c.period)
@@ -195,7 +197,7 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		if err != nil {
 			return nil, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
 		}
-		inc, ok := evalIncident(hits, k.period, k.c.period, k.c.count, k.c.within)
+		inc, ok := evalIncident(hits, k.period, k.c.period, k.c.count, k.c.within, k.c.distinct)
 		if !ok {
 			continue
 		}
@@ -252,36 +254,104 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 	return st.CommitAlerts(ctx, b.Hits, b.Resolve)
 }
 
+// hitKey is where a grouped rule's match counts: its group and, under a
+// distinct threshold, its value (Hit.Value).
+type hitKey struct{ group, value string }
+
 // matchRule reports whether c matches ev and, for a grouped rule, the
-// group ev falls in. The error is errOverBudget or ctx's (see evalError),
-// or a ruleFailure.
-func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (group string, ok bool, err error) {
+// group ev falls in and its value. The error is errOverBudget or ctx's (see
+// evalError), or a ruleFailure.
+func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (k hitKey, ok bool, err error) {
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
-		return "", false, nil
+		return k, false, nil
 	}
 	if !c.pattern.Match(rec) || c.allow.allows(ev) {
-		return "", false, nil
+		return k, false, nil
 	}
 	var act *activation
-	if c.cond != nil || c.group != nil {
+	if c.cond != nil || c.group != nil || c.distinctExpr != nil || c.steps != nil {
 		act = &activation{ev: ev, rec: rec, trusted: e.trusted, admin: e.admin}
 	}
 	if c.cond != nil {
-		v, _, err := c.cond.ContextEval(ctx, act)
-		if err != nil {
-			if err := evalError(ctx, err); err != nil {
-				return "", false, err
-			}
-			return "", false, ruleFailure{fmt.Errorf("condition: %w", err)}
+		if ok, err := evalBool(ctx, c.cond, act, "condition"); err != nil || !ok {
+			return k, false, err
 		}
-		if b, isBool := v.Value().(bool); !isBool || !b {
-			return "", false, nil
+	}
+	if c.steps != nil {
+		if k.value, ok, err = stepOf(ctx, c, rec, act); err != nil || !ok {
+			return k, false, err
 		}
 	}
 	if !c.grouped() {
-		return "", true, nil
+		return k, true, nil
 	}
-	return e.groupOf(ctx, c, ev, act)
+	if k.group, ok, err = e.groupOf(ctx, c, ev, act); err != nil || !ok {
+		return k, false, err
+	}
+	if c.steps == nil && c.distinct {
+		if k.value, err = distinctValue(ctx, c, ev, act); err != nil {
+			return k, false, err
+		}
+	}
+	return k, true, nil
+}
+
+// evalBool evaluates a boolean program (a condition); what names it in errors.
+func evalBool(ctx context.Context, prg cel.Program, act *activation, what string) (bool, error) {
+	v, _, err := prg.ContextEval(ctx, act)
+	if err != nil {
+		if err := evalError(ctx, err); err != nil {
+			return false, err
+		}
+		return false, ruleFailure{fmt.Errorf("%s: %w", what, err)}
+	}
+	b, isBool := v.Value().(bool)
+	return isBool && b, nil
+}
+
+// stepOf returns the name of the first step of sequence rule c that the
+// record matches; ok is false when it matches none.
+func stepOf(ctx context.Context, c *compiled, rec map[string]any, act *activation) (string, bool, error) {
+	for i := range c.steps {
+		st := &c.steps[i]
+		if !st.pattern.Match(rec) {
+			continue
+		}
+		if st.cond != nil {
+			ok, err := evalBool(ctx, st.cond, act, "step "+st.name+" condition")
+			if err != nil {
+				return "", false, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		return st.name, true, nil
+	}
+	return "", false, nil
+}
+
+// distinctValue returns the Hit.Value of ev under c's distinct expression.
+func distinctValue(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, error) {
+	if c.distinctField != "" {
+		return encodeValues([]string{fieldValue(ev, c.distinctField)}), nil
+	}
+	v, _, err := c.distinctExpr.ContextEval(ctx, act)
+	if err != nil {
+		if err := evalError(ctx, err); err != nil {
+			return "", err
+		}
+		return "", ruleFailure{fmt.Errorf("distinct: %w", err)}
+	}
+	switch x := v.Value().(type) {
+	case string:
+		return encodeValues([]string{x}), nil
+	}
+	list, err := toStrings(v)
+	if err != nil {
+		return "", ruleFailure{fmt.Errorf("distinct: a %T, not a string or a list of strings", v.Value())}
+	}
+	return encodeValues(list), nil
 }
 
 // groupOf returns the group of ev under a grouped rule. The error is as
@@ -357,7 +427,7 @@ func (e *Engine) grouped(ctx context.Context, k groupKey, inc incident, batch ma
 		a.WindowStart = inc.windowStart.UTC()
 		a.WindowEnd = inc.windowStart.Add(k.c.within).UTC()
 	}
-	a.Summary = e.groupSummary(k, &a, inc.windowCount, ev, rec)
+	a.Summary = e.groupSummary(k, &a, inc.windowCount, inc.window, ev, rec)
 	return a, nil
 }
 
@@ -366,7 +436,7 @@ func (k groupKey) dedupKey() string {
 }
 
 // groupSummary renders the summary of a grouped alert a raised by ev.
-func (e *Engine) groupSummary(k groupKey, a *iamwatch.Alert, windowCount int, ev *iamwatch.Event, rec map[string]any) string {
+func (e *Engine) groupSummary(k groupKey, a *iamwatch.Alert, windowCount int, window distinctSeen, ev *iamwatch.Event, rec map[string]any) string {
 	extra := map[string]any{
 		"count":      fmt.Sprint(a.Count),
 		"group":      sanitize(k.group, maxValueRunes),
@@ -378,6 +448,10 @@ func (e *Engine) groupSummary(k groupKey, a *iamwatch.Alert, windowCount int, ev
 		extra["window_end"] = a.WindowEnd.Format(iamwatch.TimeFormat)
 		extra["window_count"] = fmt.Sprint(windowCount)
 		extra["within"] = durationText(k.c.within)
+	}
+	if k.c.distinct {
+		extra["window_distinct"] = fmt.Sprint(window.n)
+		extra["distinct_values"], extra["distinct_timeline"] = window.text()
 	}
 	return e.summary(k.c, ev, rec, extra)
 }
@@ -456,19 +530,24 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 		head = append(head, last.EventID)
 	}
 	a.EventIDs, a.LastSeen = head, last.Time
-	windowCount := 0
+	windowCount, window := 0, distinctSeen{}
 	if k.c.count > 1 {
 		ws, err := view.Hits(ctx, k.c.rule.ID, k.group, a.WindowStart, a.WindowEnd)
 		if err != nil {
 			return iamwatch.Alert{}, false, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
 		}
-		windowCount = len(slices.CompactFunc(ws, func(x, y iamwatch.Hit) bool { return x.EventID == y.EventID }))
+		sortHits(ws)
+		ws = slices.CompactFunc(ws, func(x, y iamwatch.Hit) bool { return x.EventID == y.EventID })
+		windowCount = len(ws)
+		if k.c.distinct {
+			window = seenIn(ws)
+		}
 	}
 	ev, rec, err := raisingEvent(ctx, a.EventID, a.Time, batch, view)
 	if err != nil {
 		return iamwatch.Alert{}, false, err
 	}
-	a.Summary = e.groupSummary(k, &a, windowCount, ev, rec)
+	a.Summary = e.groupSummary(k, &a, windowCount, window, ev, rec)
 	return a, true, nil
 }
 

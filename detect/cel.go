@@ -248,6 +248,20 @@ func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
 	return prg, nil
 }
 
+// compileDistinct compiles a threshold's distinct expression: a string
+// or a list of strings (see distinctValues).
+func (c *celEnv) compileDistinct(expr string) (cel.Program, error) {
+	ast, iss := c.env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	want := cel.StringType
+	if t := ast.OutputType(); t.IsExactType(cel.ListType(cel.StringType)) || t.IsExactType(cel.ListType(cel.DynType)) {
+		want = t
+	}
+	return c.compile(expr, want)
+}
+
 // errOverBudget marks an evaluation stopped at MaxCost.
 var errOverBudget = fmt.Errorf("over the cost limit of %d units", MaxCost)
 

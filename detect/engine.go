@@ -55,6 +55,19 @@ type compiled struct {
 	within time.Duration
 	period time.Duration
 	by     []string // group fields, when group is nil
+	// Distinct thresholds and sequences count distinct values (Hit.Value):
+	// a field's, distinctExpr's, or the name of the step an event matches.
+	distinct      bool
+	distinctField string
+	distinctExpr  cel.Program
+	steps         []compiledStep
+}
+
+// compiledStep is one step of a sequence rule.
+type compiledStep struct {
+	name    string
+	pattern *Pattern
+	cond    cel.Program
 }
 
 // grouped reports whether c's matches are counted as hits.
@@ -151,6 +164,31 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			if c.group, err = env.compile(t.Group, cel.StringType); err != nil {
 				return nil, fmt.Errorf("threshold.group: %w", err)
 			}
+		}
+		switch {
+		case t.Distinct == "":
+		case knownField(t.Distinct):
+			c.distinct, c.distinctField = true, t.Distinct
+		default:
+			c.distinct = true
+			if c.distinctExpr, err = env.compileDistinct(t.Distinct); err != nil {
+				return nil, fmt.Errorf("threshold.distinct: %w", err)
+			}
+		}
+	}
+	if q := r.Sequence; q != nil {
+		if o := cfg.Rules[r.ID].Threshold; o != nil && o.Count != 0 {
+			return nil, fmt.Errorf("rules.%s.threshold.count: a sequence counts its %d steps; override within alone", r.ID, len(q.Steps))
+		}
+		c.distinct, c.count = true, len(q.Steps)
+		for i, st := range q.Steps {
+			cs := compiledStep{name: st.Name, pattern: st.pattern}
+			if st.Condition != "" {
+				if cs.cond, err = env.compile(st.Condition, cel.BoolType); err != nil {
+					return nil, fmt.Errorf("sequence.steps[%d].condition: %w", i, err)
+				}
+			}
+			c.steps = append(c.steps, cs)
 		}
 	}
 	if c.summary, err = parseSummary(r.ID, r.Summary, cfg); err != nil {

@@ -35,6 +35,18 @@ import (
 //	  userIdentity: {type: [Root]}
 //	condition: 'is_admin_policy(request.policyArn)'   # optional CEL, see cel.go
 //	threshold: {count: 4, within: 1h, by: [user_name]} # optional; or group: <CEL string>
+//	                                    # distinct: <field or CEL> counts distinct values, not events:
+//	                                    # the window fires at count distinct values (see threshold.go);
+//	                                    # the expression gives a string or a list of strings
+//	sequence:                           # optional, instead of threshold: the steps of one group's
+//	  within: 1h                        # attack, in any order, within a window (see threshold.go)
+//	  group: 'principal_arn'            # or by: [...]
+//	  steps:                            # each event counts as the first step it matches,
+//	  - name: user created              # within the rule's match (which must cover every step)
+//	    match: {eventName: [CreateUser]}
+//	  - name: admin policy attached
+//	    match: {eventName: [AttachUserPolicy]}
+//	    condition: 'is_admin_policy(request.policyArn)'
 //	dedup: {fields: [account_id, source_ip], period: 1h} # optional; a threshold rule takes period alone (default 24h)
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	services: exclude                   # optional: exclude (the default) skips events whose actor is
@@ -51,7 +63,9 @@ import (
 //	    event: {…the CloudTrail record, YAML or a JSON string…}
 //	  - name: a burst                   # threshold rules: a sequence
 //	    expect: alert                   # the verdict on the last event
-//	    repeat: {count: 4, every: 5m}   # the event 4 times, ids -1…-4, 5 minutes apart
+//	    repeat: {count: 4, every: 5m}   # the event 4 times, ids -1…-4, 5 minutes apart;
+//	                                    # vary: [requestParameters.secretId] suffixes those
+//	                                    # strings -1…-4 too (distinct values)
 //	    event: {…}
 //	  - name: explicit sequence
 //	    expect: none
@@ -67,7 +81,10 @@ type Rule struct {
 	// strings, json.Number, bool, nil).
 	Match     map[string]any
 	Condition string
+	// Threshold is the rule's threshold; for a sequence rule, the one its
+	// Sequence amounts to (count: the number of steps, distinct: the step).
 	Threshold *Threshold
+	Sequence  *Sequence
 	Dedup     *Dedup
 	// Escalate raises an incident's severity as it grows (threshold and
 	// dedup rules): the alert takes the severity of the last step whose
@@ -99,6 +116,32 @@ type Threshold struct {
 	// "/", form the group; Group is a CEL string expression instead.
 	By    []string
 	Group string
+	// Distinct, when set, makes the rule count distinct values rather than
+	// events: a field name (see Fields) or a CEL expression giving a string
+	// or a list of strings. An event whose value is "" (or an empty list)
+	// is counted in the incident but adds no value.
+	Distinct string
+}
+
+// Sequence makes a rule fire when one group's events complete every step
+// (in any order) within a window: a Threshold of len(Steps) distinct step
+// names. An event counts as the first step it matches; one that matches
+// the rule but no step does not match.
+type Sequence struct {
+	Within time.Duration
+	By     []string
+	Group  string
+	Steps  []Step
+}
+
+// Step is one step of a Sequence: a pattern and an optional condition,
+// evaluated after the rule's own match and condition.
+type Step struct {
+	Name      string
+	Match     map[string]any
+	Condition string
+
+	pattern *Pattern
 }
 
 // Escalation is one step of Rule.Escalate: from Count events on, the
@@ -231,6 +274,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Condition, err = str(v, "condition")
 		case "threshold":
 			r.Threshold, err = parseThreshold(v)
+		case "sequence":
+			r.Sequence, err = parseSequence(v)
 		case "dedup":
 			r.Dedup, err = parseDedup(v)
 		case "escalate":
@@ -251,7 +296,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -267,6 +312,18 @@ func parseRule(file string, data []byte) (*Rule, error) {
 	}
 	if strings.Contains(r.Action, "\n") {
 		return nil, errAt(seen["action"], "action", "must be one line")
+	}
+	if q := r.Sequence; q != nil {
+		switch {
+		case r.Threshold != nil:
+			return nil, errAt(seen["sequence"], "sequence", "give threshold or sequence, not both")
+		case len(r.Supersedes) > 0:
+			// Supersedes acts per event, when it is matched: on a step, not on
+			// a completed sequence, so it would silence the parts of every
+			// sequence that never completes.
+			return nil, errAt(seen["supersedes"], "supersedes", "a sequence rule cannot supersede: it would silence its steps' rules before the sequence is complete")
+		}
+		r.Threshold = &Threshold{Count: len(q.Steps), Within: q.Within, By: q.By, Group: q.Group}
 	}
 	if r.Dedup != nil {
 		switch {
@@ -295,8 +352,27 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		}
 	}
 	if r.Threshold != nil && r.Threshold.Group != "" {
+		key := "threshold"
+		if r.Sequence != nil {
+			key = "sequence"
+		}
 		if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
-			return nil, errAt(seen["threshold"], "threshold.group", "%v", err)
+			return nil, errAt(seen[key], key+".group", "%v", err)
+		}
+	}
+	if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
+		if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
+			return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
+		}
+	}
+	if r.Sequence != nil {
+		for i, st := range r.Sequence.Steps {
+			if st.Condition == "" {
+				continue
+			}
+			if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
+				return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
+			}
 		}
 	}
 	if _, err := parseSummary(r.ID, r.Summary, Config{}); err != nil {
@@ -371,7 +447,7 @@ func mapping(n *yaml.Node, path string, keys ...string) (map[string]*yaml.Node, 
 }
 
 func parseThreshold(n *yaml.Node) (*Threshold, error) {
-	m, err := mapping(n, "threshold", "count", "within", "by", "group")
+	m, err := mapping(n, "threshold", "count", "within", "by", "group", "distinct")
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +479,87 @@ func parseThreshold(n *yaml.Node) (*Threshold, error) {
 	if (len(t.By) == 0) == (t.Group == "") {
 		return nil, errAt(n, "threshold", "needs exactly one of by or group")
 	}
+	if m["distinct"] != nil {
+		if t.Distinct, err = str(m["distinct"], "threshold.distinct"); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(t.Distinct) == "" {
+			return nil, errAt(m["distinct"], "threshold.distinct", "must name a field or be a CEL expression")
+		}
+	}
 	return t, nil
+}
+
+// maxSteps bounds a sequence: its steps are distinct values of one window.
+const maxSteps = 10
+
+func parseSequence(n *yaml.Node) (*Sequence, error) {
+	m, err := mapping(n, "sequence", "within", "by", "group", "steps")
+	if err != nil {
+		return nil, err
+	}
+	q := &Sequence{}
+	if m["within"] == nil || m["steps"] == nil {
+		return nil, errAt(n, "sequence", "needs within and steps")
+	}
+	if q.Within, err = duration(m["within"], "sequence.within"); err != nil {
+		return nil, err
+	}
+	if m["by"] != nil {
+		if q.By, err = strs(m["by"], "sequence.by"); err != nil {
+			return nil, err
+		}
+		for _, f := range q.By {
+			if !knownField(f) {
+				return nil, errAt(m["by"], "sequence.by", "unknown field %q (want one of %s)", f, strings.Join(Fields, ", "))
+			}
+		}
+	}
+	if m["group"] != nil {
+		if q.Group, err = str(m["group"], "sequence.group"); err != nil {
+			return nil, err
+		}
+	}
+	if (len(q.By) == 0) == (q.Group == "") {
+		return nil, errAt(n, "sequence", "needs exactly one of by or group")
+	}
+	sn := m["steps"]
+	if sn.Kind != yaml.SequenceNode || len(sn.Content) < 2 || len(sn.Content) > maxSteps {
+		return nil, errAt(sn, "sequence.steps", "must be a list of 2 to %d steps", maxSteps)
+	}
+	names := map[string]bool{}
+	for i, c := range sn.Content {
+		path := fmt.Sprintf("sequence.steps[%d]", i)
+		sm, err := mapping(resolve(c), path, "name", "match", "condition")
+		if err != nil {
+			return nil, err
+		}
+		if sm["name"] == nil || sm["match"] == nil {
+			return nil, errAt(c, path, "needs name and match")
+		}
+		var st Step
+		if st.Name, err = str(sm["name"], path+".name"); err != nil {
+			return nil, err
+		}
+		if st.Name == "" || st.Name != sanitize(st.Name, 64) || strings.Contains(st.Name, ",") {
+			return nil, errAt(sm["name"], path+".name", "%q: give a name of at most 64 printable characters, without commas", st.Name)
+		}
+		if names[st.Name] {
+			return nil, errAt(sm["name"], path+".name", "duplicate step name %q", st.Name)
+		}
+		names[st.Name] = true
+		if st.pattern, err = compilePattern(sm["match"], path+".match"); err != nil {
+			return nil, err
+		}
+		st.Match, _ = nodeValue(sm["match"]).(map[string]any)
+		if sm["condition"] != nil {
+			if st.Condition, err = str(sm["condition"], path+".condition"); err != nil {
+				return nil, err
+			}
+		}
+		q.Steps = append(q.Steps, st)
+	}
+	return q, nil
 }
 
 // parseEscalate reads escalate: a list of {count, severity} steps.
@@ -565,9 +721,15 @@ func parseTests(n *yaml.Node) ([]RuleTest, error) {
 // repeatEvent copies ev count times, the eventID suffixed -1…-count and the
 // eventTime advanced by every each time.
 func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessage, error) {
-	m, err := mapping(n, path, "count", "every")
+	m, err := mapping(n, path, "count", "every", "vary")
 	if err != nil {
 		return nil, err
+	}
+	var vary []string
+	if m["vary"] != nil {
+		if vary, err = strs(m["vary"], path+".vary"); err != nil {
+			return nil, err
+		}
 	}
 	var count int
 	if m["count"] == nil || m["count"].Decode(&count) != nil || count < 1 || count > 1000 {
@@ -589,9 +751,20 @@ func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessa
 	if err != nil {
 		return nil, errAt(n, path, "the event needs an RFC 3339 eventTime to repeat: %v", err)
 	}
+	orig := make([]string, len(vary))
+	for k, p := range vary {
+		v, ok := dotted(rec, p).(string)
+		if !ok {
+			return nil, errAt(m["vary"], path+".vary", "%s is not a string of the event", p)
+		}
+		orig[k] = v
+	}
 	out := make([]json.RawMessage, 0, count)
 	for i := range count {
 		rec["eventID"] = fmt.Sprintf("%s-%d", id, i+1)
+		for k, p := range vary {
+			setDotted(rec, p, fmt.Sprintf("%s-%d", orig[k], i+1))
+		}
 		rec["eventTime"] = t0.Add(time.Duration(i) * every).UTC().Format(iamwatch.TimeFormat)
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -600,6 +773,29 @@ func repeatEvent(n *yaml.Node, path string, ev json.RawMessage) ([]json.RawMessa
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// dotted returns the value at a dotted path of rec (nil when absent).
+func dotted(rec map[string]any, path string) any {
+	var cur any = rec
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// setDotted sets the value at a dotted path of rec, which exists (dotted).
+func setDotted(rec map[string]any, path string, v any) {
+	keys := strings.Split(path, ".")
+	m := rec
+	for _, k := range keys[:len(keys)-1] {
+		m = m[k].(map[string]any)
+	}
+	m[keys[len(keys)-1]] = v
 }
 
 // eventJSON returns a test event as JSON: a mapping converted, or a string

@@ -16,7 +16,11 @@ import (
 // threshold or dedup rule every event of the group in the dedup period),
 // group, first_seen and last_seen; for threshold rules window_start,
 // window_end, window_count (events in the first window that reached the
-// count) and within (the window length, e.g. "1h"):
+// count) and within (the window length, e.g. "1h"); for distinct
+// thresholds and sequences window_distinct (the distinct values, or steps,
+// in that window), distinct_values (the first 8 of them by first
+// appearance, "a, b, and 3 more") and distinct_timeline (the same, each
+// with the time it first appeared: "a (at 2025-03-04T10:00:01Z), …"):
 //
 //	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
 //
@@ -44,7 +48,8 @@ import (
 // characters, and control and bidi characters of the rendered summary are
 // escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
 // again for their medium.
-var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within"}
+var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within",
+	"window_distinct", "distinct_values", "distinct_timeline"}
 
 const (
 	maxValueRunes   = 256

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,9 @@ var catalog = map[string]string{
 	"sso-application-created": "high", "sso-application-deleted": "high",
 	"cloudtrail-logging-stopped": "critical", "cloudtrail-changed": "medium",
 	"unauthorized-api-calls": "medium", "iam-policy-changed": "medium",
+	"secrets-read-burst": "medium", "ssm-parameters-decrypted-burst": "medium", "ec2-password-data-burst": "high",
+	"denied-api-probing": "medium", "ec2-user-data-harvest": "medium",
+	"iam-backdoor-admin-user": "critical", "iam-backdoor-role": "critical",
 	"kms-key-disabled": "high", "s3-bucket-policy-changed": "medium",
 	"config-changed": "high", "security-group-changed": "low",
 	"nacl-changed": "low", "network-gateway-changed": "low",
@@ -130,8 +134,25 @@ func TestEventBridgePatterns(t *testing.T) {
 			if !slices.ContainsFunc(src, func(s any) bool { return strings.HasPrefix(s.(string), "aws.") }) {
 				t.Errorf("%s: source %v", r.ID, src)
 			}
-		} else if r.ID != "root-api-activity" && r.ID != "unauthorized-api-calls" {
+		} else if r.ID != "root-api-activity" && r.ID != "unauthorized-api-calls" && r.ID != "denied-api-probing" {
 			t.Errorf("%s: no source in %v", r.ID, p)
+		}
+	}
+}
+
+// TestOptionalRules runs the inline tests of the rules shipped in optional/
+// (not built in: see each file's header), so they do not rot.
+func TestOptionalRules(t *testing.T) {
+	rs, err := detect.LoadFS(os.DirFS("optional"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) == 0 {
+		t.Fatal("no optional rules")
+	}
+	for _, res := range detect.RunTests(rs, detect.Config{}) {
+		if !res.Passed {
+			t.Error(res.String())
 		}
 	}
 }

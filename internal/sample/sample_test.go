@@ -439,6 +439,8 @@ var catalog = []string{
 	"resource-policy-external", "s3-public-access-block-removed", "security-group-open-admin-port", "ssm-send-command",
 	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
 	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
+	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
+	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the
@@ -478,7 +480,8 @@ func TestCatalogCoverage(t *testing.T) {
 	for _, id := range catalog {
 		switch id {
 		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls",
-			"tamper-attempt-failed", "cloudtrail-stop-attempted", "sso-signin-failed", "sso-signin-failures":
+			"tamper-attempt-failed", "cloudtrail-stop-attempted", "sso-signin-failed", "sso-signin-failures",
+			"denied-api-probing", "ec2-password-data-burst", "ec2-user-data-harvest":
 			for _, m := range tagged[id] {
 				if !failed(m) {
 					t.Errorf("%s: %s %s did not fail", id, m["eventName"], m["eventID"])

@@ -18,6 +18,7 @@
 //	alerts      PK dedup_key; expires_at = claim time + AlertTTL (30 days)
 //	hits        PK series ("<len(rule)>/<rule>/<group>")  SK event_id
 //	            LSI by_time: hit_time (epoch ms), read with ConsistentRead
+//	            hit_value: a distinct threshold's values (Hit.Value), absent when ""
 //	deliveries  PK alert_key  SK sink (the outbox); expires_at like its alert
 //	control     PK key (checkpoints per account/region/source)
 //

@@ -49,6 +49,7 @@ func (s *Store) putHits(ctx context.Context, hits []iamwatch.Hit) (map[[2]string
 		it := item{"series": sv(series(h.Rule, h.Group)), "event_id": sv(h.EventID), "hit_time": nv(h.Time.UnixMilli())}
 		setS(it, "rule", h.Rule)
 		setS(it, "group", h.Group)
+		setS(it, "hit_value", h.Value) // a distinct threshold's values; absent when ""
 		if exp > 0 {
 			setN(it, attrExpires, exp)
 		}
@@ -106,7 +107,7 @@ func (s *Store) Hits(ctx context.Context, rule, group string, from, to time.Time
 			if err != nil {
 				return nil, fmt.Errorf("dynamodb: hits of %s/%s: %w", rule, group, err)
 			}
-			out = append(out, iamwatch.Hit{Rule: rule, Group: group, EventID: getS(it, "event_id"), Time: t})
+			out = append(out, iamwatch.Hit{Rule: rule, Group: group, EventID: getS(it, "event_id"), Time: t, Value: getS(it, "hit_value")})
 		}
 		if len(res.LastEvaluatedKey) == 0 {
 			slices.SortStableFunc(out, func(a, b iamwatch.Hit) int { // equal times: by event ID

@@ -70,7 +70,7 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 // insertHits records hits and returns the (rule, event ID) pairs that were new.
 func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]string]bool, error) {
 	added := make(map[[2]string]bool, len(hits))
-	args := make([]any, 0, 4*hitChunk)
+	args := make([]any, 0, 5*hitChunk)
 	for start := 0; start < len(hits); start += hitChunk {
 		chunk := hits[start:min(start+hitChunk, len(hits))]
 		args = args[:0]
@@ -78,10 +78,10 @@ func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]st
 			if h.Rule == "" || h.EventID == "" {
 				return nil, fmt.Errorf("add hit: rule and event ID are required (%q, %q)", h.Rule, h.EventID)
 			}
-			args = append(args, h.Rule, h.Group, h.EventID, eventTime(h.Time))
+			args = append(args, h.Rule, h.Group, h.EventID, eventTime(h.Time), h.Value)
 		}
-		q := "INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(chunk)), ",") +
+		q := "INSERT INTO threshold_hits (rule, grp, event_id, time, value) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(chunk)), ",") +
 			" ON CONFLICT (rule, event_id) DO NOTHING RETURNING rule, event_id"
 		err := eachRow(ctx, tx, q, args, func(rows *sql.Rows) error {
 			var k [2]string

@@ -191,6 +191,9 @@ func TestRollupMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := s.w.Exec("ALTER TABLE threshold_hits DROP COLUMN value"); err != nil { // version 6's
+		t.Fatal(err)
+	}
 	for _, tb := range []string{"console_users", "console_sessions", "alert_triage"} { // version 5's
 		if _, err := s.w.Exec("DROP TABLE " + tb); err != nil {
 			t.Fatal(err)

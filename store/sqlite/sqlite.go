@@ -35,9 +35,12 @@ var schemaV5 string
 //go:embed migrate_006.sql
 var schemaV6 string
 
+//go:embed migrate_007.sql
+var schemaV7 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {

@@ -44,7 +44,7 @@ func TestSchemaColumns(t *testing.T) {
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
 			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id"},
-		"threshold_hits": {"id", "rule", "grp", "event_id", "time"},
+		"threshold_hits": {"id", "rule", "grp", "event_id", "time", "value"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at", "severity"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
 	}
@@ -460,7 +460,8 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
+	for _, q := range []string{"ALTER TABLE threshold_hits DROP COLUMN value", // version 6's
+		"DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
 		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
@@ -475,5 +476,31 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	ds, err := s.Deliveries(ctx, "k")
 	if err != nil || len(ds) != 1 || ds[0].Status != iamwatch.DeliverySent || ds[0].Severity != iamwatch.SeverityHigh {
 		t.Errorf("after the migration and a re-enqueue: %+v, %v; want sent at high", ds, err)
+	}
+}
+
+// TestHitValueMigration: hits recorded before version 6 read back with no
+// value, and new hits keep theirs.
+func TestHitValueMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, path)
+	for _, q := range []string{"ALTER TABLE threshold_hits DROP COLUMN value", "PRAGMA user_version = 6",
+		"INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES ('r', 'g', 'old', '2024-05-01T08:00:00Z')"} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = openTest(t, path)
+	defer s.Close()
+	at := time.Date(2024, 5, 1, 8, 0, 1, 0, time.UTC)
+	if _, err := s.CommitAlerts(ctx, []iamwatch.Hit{{Rule: "r", Group: "g", EventID: "new", Time: at, Value: "v"}},
+		func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := s.Hits(ctx, "r", "g", at.Add(-time.Hour), at)
+	if err != nil || len(hs) != 2 || hs[0].Value != "" || hs[1].Value != "v" {
+		t.Errorf("Hits after the migration = %+v, %v; want old with no value, new with v", hs, err)
 	}
 }

@@ -21,7 +21,7 @@ type querier interface {
 
 func queryHits(ctx context.Context, q querier, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
 	// Stored times are whole seconds: x >= from ⇔ x >= ceil(from); x <= to ⇔ x <= floor(to).
-	rows, err := q.QueryContext(ctx, `SELECT event_id, time FROM threshold_hits
+	rows, err := q.QueryContext(ctx, `SELECT event_id, time, value FROM threshold_hits
 		WHERE rule = ? AND grp = ? AND time >= ? AND time <= ? ORDER BY time, event_id`,
 		rule, group, eventTimeCeil(from), eventTime(to.Truncate(time.Second)))
 	if err != nil {
@@ -32,7 +32,7 @@ func queryHits(ctx context.Context, q querier, rule, group string, from, to time
 	for rows.Next() {
 		h := iamwatch.Hit{Rule: rule, Group: group}
 		var t string
-		if err := rows.Scan(&h.EventID, &t); err != nil {
+		if err := rows.Scan(&h.EventID, &t, &h.Value); err != nil {
 			return nil, fmt.Errorf("sqlite: hits %s/%s: %w", rule, group, err)
 		}
 		if h.Time, err = parseTime(t); err != nil {

@@ -16,8 +16,10 @@ import (
 )
 
 // burstEvents is a day and a half of denied calls by one IAM user (a burst
-// every few hours, across midnight), failed console sign-ins, and a root
-// sign-in: what the built-in threshold, dedup and single-event rules see.
+// every few hours, across midnight), failed console sign-ins, a root
+// sign-in, secret reads (a distinct threshold) and a backdoor administrator
+// (a sequence): what the built-in threshold, distinct, sequence, dedup and
+// single-event rules see.
 func burstEvents(t *testing.T) []iamwatch.Event {
 	t.Helper()
 	var out []iamwatch.Event
@@ -41,6 +43,19 @@ func burstEvents(t *testing.T) []iamwatch.Event {
 		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7",
 		"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication","eventID":"fail-%d","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
 			start.Add(time.Duration(i)*7*time.Minute).Format(time.RFC3339), i))
+	}
+	// Distinct thresholds: a secret read twice (one value) among six, across
+	// two windows; and a backdoor administrator (a sequence) in reverse order.
+	for i := range 8 {
+		add(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","userName":"ci"},
+		"eventTime":%q,"eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9",
+		"requestParameters":{"secretId":"prod/s-%d"},"eventID":"secret-%d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
+			start.Add(time.Duration(i)*90*time.Second+time.Duration(i/7)*time.Hour).Format(time.RFC3339), max(i%7-1, 0), i))
+	}
+	for i, step := range []string{`"CreateAccessKey","requestParameters":{"userName":"svc-x"}`, `"AttachUserPolicy","requestParameters":{"userName":"svc-x","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, `"CreateUser","requestParameters":{"userName":"svc-x"}`} {
+		add(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},
+		"eventTime":%q,"eventSource":"iam.amazonaws.com","eventName":%s,"awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66",
+		"eventID":"seq-%d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`, start.Add(time.Duration(2-i)*time.Minute).Format(time.RFC3339), step, i))
 	}
 	add(`{"eventVersion":"1.09","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},
 	"eventTime":"2024-01-16T01:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.8",
@@ -78,6 +93,11 @@ func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	want := run(evs, [][2]int{{0, len(evs)}}, 1)
 	if n := strings.Count(want, "\n"); n < 5 {
 		t.Fatalf("the reference run stored %d alerts:\n%s", n, want)
+	}
+	for _, rule := range []string{"secrets-read-burst/", "iam-backdoor-admin-user/"} {
+		if !strings.Contains(want, "\n"+rule) {
+			t.Fatalf("the reference run raised no %s alert:\n%s", rule, want)
+		}
 	}
 	var one [][2]int
 	for i := range evs {

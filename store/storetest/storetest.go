@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Alerts/Filters", testAlertsFilters},
 		{"Threshold/AddHit", testAddHit},
 		{"Threshold/Hits", testHits},
+		{"Threshold/HitValues", testHitValues},
 		{"CommitAlerts/View", testCommitAlertsView},
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Due", testOutboxDue},
@@ -387,6 +388,33 @@ func testAddHit(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	addHits(t, ctx, s, many...)
 	if hits, err := s.Hits(ctx, "burst", "bob", at(0), at(299)); err != nil || len(hits) != 300 {
 		t.Errorf("Hits(burst) = %d hits, %v; want 300", len(hits), err)
+	}
+}
+
+// testHitValues: a distinct threshold's hits keep their values (one, none,
+// several joined by newlines, non-ASCII), and a repeat with another value
+// changes nothing: the first recording stands.
+func testHitValues(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	want := []iamwatch.Hit{
+		{Rule: "secrets-read", Group: "arn:aws:iam::111122223333:user/ci", EventID: "v-1", Time: at(0), Value: "prod/db"},
+		{Rule: "secrets-read", Group: "arn:aws:iam::111122223333:user/ci", EventID: "v-2", Time: at(1)},
+		{Rule: "secrets-read", Group: "arn:aws:iam::111122223333:user/ci", EventID: "v-3", Time: at(2), Value: "a\nb/ü\nc"},
+	}
+	addHits(t, ctx, s, want...)
+	again := want[0]
+	again.Value = "other"
+	addHits(t, ctx, s, again)
+	got, err := s.Hits(ctx, "secrets-read", want[0].Group, at(-1), at(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Hits = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if g, w := got[i], want[i]; g.EventID != w.EventID || g.Value != w.Value || !g.Time.Equal(w.Time) {
+			t.Errorf("Hits[%d] = %+v, want %+v", i, g, w)
+		}
 	}
 }
 
