@@ -16,7 +16,10 @@ import (
 // threshold or dedup rule every event of the group in the dedup period),
 // group, first_seen and last_seen; for threshold rules window_start,
 // window_end, window_count (events in the first window that reached the
-// count) and within (the window length, e.g. "1h"):
+// count) and within (the window length, e.g. "1h"); for first-seen rules
+// (baseline.go) baseline_value (the new value), baseline_seen (the values
+// the identity had before, "US since 2026-01-02, …", or "none"),
+// baseline_since (the day its history starts) and learning (e.g. "14d"):
 //
 //	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
 //
@@ -38,7 +41,8 @@ import (
 // characters, and control and bidi characters of the rendered summary are
 // escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
 // again for their medium.
-var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within"}
+var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within",
+	"baseline_value", "baseline_seen", "baseline_since", "learning"}
 
 const (
 	maxValueRunes   = 256

@@ -1,6 +1,8 @@
 package rules_test
 
 import (
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/geoip"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +30,7 @@ var catalog = map[string]string{
 	"nacl-changed": "low", "network-gateway-changed": "low",
 	"route-table-changed": "low", "vpc-changed": "low",
 	"organizations-changed": "high",
+	"signin-new-country":    "medium", "signin-new-asn": "low",
 }
 
 func load(t testing.TB) []*detect.Rule {
@@ -85,7 +88,7 @@ func TestCatalogIsComplete(t *testing.T) {
 // TestRules runs every inline test of every built-in rule, one subtest each.
 func TestRules(t *testing.T) {
 	rs := load(t)
-	results := detect.RunTests(rs, detect.Config{})
+	results := detect.RunTests(rs, detect.Config{Geo: sampleGeo(t)})
 	if len(results) == 0 {
 		t.Fatal("no rule tests ran")
 	}
@@ -113,4 +116,16 @@ func TestEventBridgePatterns(t *testing.T) {
 			t.Errorf("%s: no source in %v", r.ID, p)
 		}
 	}
+}
+
+// sampleGeo is the test GeoIP database the inline tests and the sample use
+// (geoip/testdata: documentation ranges only).
+func sampleGeo(t testing.TB) iamwatch.GeoLocator {
+	t.Helper()
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

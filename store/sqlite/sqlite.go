@@ -32,9 +32,15 @@ var schemaV4 string
 //go:embed migrate_005.sql
 var schemaV5 string
 
+// migrate_006.sql (distinct thresholds) is another branch's; when it lands
+// it goes between schemaV5 and this one.
+//
+//go:embed migrate_007.sql
+var schemaGeo string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaGeo}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
