@@ -50,6 +50,10 @@ type Config struct {
 	// Rules holds per-rule settings by rule id.
 	Rules map[string]RuleConfig `yaml:"rules" json:"rules,omitempty"`
 
+	// GeoIP names MaxMind-format databases (.mmdb: GeoLite2 Country and
+	// ASN, DB-IP Lite, ip-location-db) that cmd opens into Geo.
+	GeoIP []string `yaml:"geoip" json:"geoip,omitempty"`
+
 	// Geo locates source IPs (country, ASN); nil means no GeoIP database:
 	// events are not located, and baseline rules over country or ASN are
 	// off (Engine.Skipped says so). Set by the caller (the configuration

@@ -25,11 +25,12 @@ func TestLocate(t *testing.T) {
 			want iamwatch.Geo
 			ok   bool
 		}{
-			{"198.51.100.7", iamwatch.Geo{Country: "US", ASN: 64496, ASOrg: "Example Office Net"}, true},
-			{"198.51.100.200", iamwatch.Geo{Country: "US", ASN: 64497, ASOrg: "Example Mobile Carrier"}, true},
-			{"203.0.113.9", iamwatch.Geo{Country: "DE", ASN: 64498, ASOrg: "Example Hosting GmbH"}, true},
+			{"203.0.113.10", iamwatch.Geo{Country: "US", ASN: 64496, ASOrg: "Example Office Net"}, true},
 			{"::ffff:203.0.113.200", iamwatch.Geo{Country: "BR", ASN: 64499, ASOrg: "Exemplo Telecom"}, true},
-			{"2001:db8::1", iamwatch.Geo{Country: "FR", ASN: 64501, ASOrg: "Exemple Cloud"}, true},
+			{"198.51.100.7", iamwatch.Geo{Country: "US", ASN: 64497, ASOrg: "Example VPN Provider"}, true},
+			{"198.51.100.200", iamwatch.Geo{Country: "US", ASN: 64501, ASOrg: "Example Mobile Carrier"}, true},
+			{"192.0.2.9", iamwatch.Geo{Country: "NL", ASN: 64500, ASOrg: "Example Hosting B.V."}, true},
+			{"2001:db8::1", iamwatch.Geo{Country: "FR", ASN: 64502, ASOrg: "Exemple Cloud"}, true},
 			{"10.0.0.1", iamwatch.Geo{}, false},
 		} {
 			got, ok := db.Locate(netip.MustParseAddr(c.ip))

@@ -15,19 +15,21 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
 
-// Networks is the database content. The sample trail and the tests rely
-// on it: the office of the sample company is in the US on AS64496.
+// networks is the database content, fitted to the sample company
+// (internal/sample/world.go): its office (203.0.113.0/25) is in the US on
+// AS64496, its VPN and mobile networks are other US ASNs, and the
+// attacker's addresses (192.0.2.0/24) are a hosting network in NL.
 var networks = []struct {
 	cidr, country string
 	asn           uint32
 	org           string
 }{
-	{"198.51.100.0/25", "US", 64496, "Example Office Net"},
-	{"198.51.100.128/25", "US", 64497, "Example Mobile Carrier"},
-	{"203.0.113.0/25", "DE", 64498, "Example Hosting GmbH"},
+	{"203.0.113.0/25", "US", 64496, "Example Office Net"},
 	{"203.0.113.128/25", "BR", 64499, "Exemplo Telecom"},
-	{"192.0.2.0/24", "GB", 64500, "Example Home Broadband"},
-	{"2001:db8::/33", "FR", 64501, "Exemple Cloud"},
+	{"198.51.100.0/25", "US", 64497, "Example VPN Provider"},
+	{"198.51.100.128/25", "US", 64501, "Example Mobile Carrier"},
+	{"192.0.2.0/24", "NL", 64500, "Example Hosting B.V."},
+	{"2001:db8::/33", "FR", 64502, "Exemple Cloud"},
 }
 
 func main() {
