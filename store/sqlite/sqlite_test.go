@@ -40,10 +40,12 @@ func TestSchemaColumns(t *testing.T) {
 	s := openTest(t, ":memory:")
 	defer s.Close()
 	want := map[string][]string{
-		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw"),
+		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw", "country", "asn", "as_org"),
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
-			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id"},
+			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id",
+			"country", "asn", "as_org"},
+		"baselines": {"rule", "identity", "value", "first_time", "first_event", "last_time"},
 		"threshold_hits": {"id", "rule", "grp", "event_id", "time"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at", "severity"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
@@ -460,8 +462,9 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
-		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
+	qs := append(slices.Clone(undoGeo), "DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
+		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3")
+	for _, q := range qs {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -477,3 +480,8 @@ func TestDeliverySeverityMigration(t *testing.T) {
 		t.Errorf("after the migration and a re-enqueue: %+v, %v; want sent at high", ds, err)
 	}
 }
+
+// undoGeo takes a database back from migrate_007.sql (GeoIP, baselines).
+var undoGeo = []string{"DROP TABLE baselines",
+	"ALTER TABLE events DROP COLUMN country", "ALTER TABLE events DROP COLUMN asn", "ALTER TABLE events DROP COLUMN as_org",
+	"ALTER TABLE alerts DROP COLUMN country", "ALTER TABLE alerts DROP COLUMN asn", "ALTER TABLE alerts DROP COLUMN as_org"}
