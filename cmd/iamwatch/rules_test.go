@@ -61,12 +61,12 @@ func TestRulesCommands(t *testing.T) {
 		{"show unknown", []string{"rules", "show", "nope"}, exitUsage, []string{`no rule "nope"`}},
 		{"show no id", []string{"rules", "show"}, exitUsage, []string{"takes one rule ID"}},
 		{"show override", []string{"rules", "show", "root-console-signin", "--rules", override}, exitOK, []string{"severity:    low"}},
-		{"test built-ins", []string{"rules", "test"}, exitOK, []string{"33 rules,", "0 failed"}},
-		{"test a folder", []string{"rules", "test", good}, exitOK, []string{"34 rules,", "0 failed"}},
+		{"test built-ins", []string{"rules", "test"}, exitOK, []string{"35 rules,", "0 failed"}},
+		{"test a folder", []string{"rules", "test", good}, exitOK, []string{"36 rules,", "0 failed"}},
 		{"test verbose", []string{"rules", "test", "-v", good}, exitOK, []string{"ok   custom-create-role/role created"}},
 		{"test failing", []string{"rules", "test", failing}, exitError, []string{"FAIL custom-create-role/denied", "custom-create-role.yaml:12", "expected an alert, got none", `"eventID":"r2"`, "1 failed"}},
 		{"test broken folder", []string{"rules", "test", broken}, exitError, []string{"bad.yaml:3:", "unknown severity"}},
-		{"validate", []string{"rules", "validate", good}, exitOK, []string{"34 rules: ok"}},
+		{"validate", []string{"rules", "validate", good}, exitOK, []string{"36 rules: ok"}},
 		{"validate broken", []string{"rules", "validate", broken}, exitError, []string{filepath.Join(broken, "bad.yaml") + `:3: severity: unknown severity "urgent"`}},
 		{"validate missing dir", []string{"rules", "validate", "/nonexistent/rules"}, exitError, []string{"no such file"}},
 	}
@@ -91,8 +91,8 @@ func TestRulesListJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 33 {
-		t.Fatalf("%d lines, want 33", len(lines))
+	if len(lines) != 35 {
+		t.Fatalf("%d lines, want 35", len(lines))
 	}
 	var first struct {
 		ID       string `json:"id"`
