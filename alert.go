@@ -21,7 +21,12 @@ type Alert struct {
 	Region    string    `json:"region"`
 	UserName  string    `json:"user_name"`
 	SourceIP  string    `json:"source_ip"`
-	EventName string    `json:"event_name"`
+	// Country, ASN ("AS64496") and ASOrg locate SourceIP (Event.Geo); ""
+	// when no GeoIP database is configured or it does not know the address.
+	Country   string `json:"country,omitempty"`
+	ASN       string `json:"asn,omitempty"`
+	ASOrg     string `json:"as_org,omitempty"`
+	EventName string `json:"event_name"`
 	// EventID is the event that raised the alert (for a threshold, the one
 	// that reached the count); the fields above are its.
 	EventID string `json:"event_id,omitempty"`

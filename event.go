@@ -52,6 +52,12 @@ type Event struct {
 	MFAUsed  string // mfa_used: "yes", "no" or "" when the record does not say.
 	ReadOnly string // read_only: "true", "false" or "" when the record does not say.
 
+	// Geo is where SourceIP is, from the GeoIP database the user configured
+	// (country, asn, as_org); zero when none is configured, SourceIP is no
+	// address (an AWS service), or the database does not know it. The
+	// detection engine fills it in before anything stores the event.
+	Geo Geo
+
 	// Raw is the whole record as CloudTrail wrote it (JSON). Stores keep it
 	// compressed; detection reads fields the columns above do not carry.
 	// It is read-only: the decoder's strings above share its memory.
@@ -79,7 +85,7 @@ var Columns = []string{
 }
 
 // Column returns the value of the event column name (one of Columns, or
-// category, invoked_by, target_role) as text: the JSON columns as their JSON
+// category, invoked_by, target_role, country, asn, as_org) as text: the JSON columns as their JSON
 // text, "" when absent. ok is false for an unknown name.
 func (e *Event) Column(name string) (value string, ok bool) {
 	switch name {
@@ -127,6 +133,12 @@ func (e *Event) Column(name string) (value string, ok bool) {
 		return e.InvokedBy, true
 	case "target_role":
 		return e.TargetRole, true
+	case "country":
+		return e.Geo.Country, true
+	case "asn":
+		return e.Geo.ASNText(), true
+	case "as_org":
+		return e.Geo.ASOrg, true
 	}
 	return "", false
 }

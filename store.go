@@ -35,6 +35,7 @@ type Resolver func(ctx context.Context, view StateView) ([]Alert, error)
 // alerts, and which of the batch's hits were new.
 type StateView interface {
 	ThresholdStore
+	BaselineStore
 	// Event returns the stored event with id (t is its event time, which
 	// some stores key by), false when it is not stored.
 	Event(ctx context.Context, id string, t time.Time) (Event, bool, error)
@@ -62,11 +63,14 @@ func ClaimAlert(ctx context.Context, s AlertStore, a Alert) (bool, error) {
 }
 
 // Merge returns what a store keeps when claimed is claimed over stored (the
-// same DedupKey): the alert that counts more events, stored on a tie. Both
-// alerts were computed from the hits a store showed, and a later view holds
-// every hit of an earlier one, so the larger count is the later view.
+// same DedupKey): the alert that counts more events; on a tie, the one
+// raised by the earlier event (Time); else stored. Both alerts were
+// computed from the state a store showed, and a later view holds every hit
+// of an earlier one, so the larger count is the later view. A first-seen
+// alert counts one event, its identity's first with the value: a later view
+// can only move that event earlier (see BaselineEntry), never later.
 func Merge(stored, claimed Alert) (kept Alert, changed bool) {
-	if claimed.Count > stored.Count {
+	if claimed.Count > stored.Count || claimed.Count == stored.Count && claimed.Time.Before(stored.Time) {
 		return claimed, true
 	}
 	return stored, false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -42,9 +43,10 @@ type Batch struct {
 
 	eng     *Engine
 	singles []iamwatch.Alert
-	groups  map[groupKey][]iamwatch.Hit // the batch's hits of each touched period (a zero hit: touched from the next)
-	byID    map[string]*iamwatch.Event  // the events of Hits
-	index   map[string]int              // position in the batch of the events that matched
+	groups  map[groupKey][]iamwatch.Hit        // the batch's hits of each touched period (a zero hit: touched from the next)
+	byID    map[string]*iamwatch.Event         // the events of Hits
+	index   map[string]int                     // position in the batch of the events that matched
+	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
 }
 
 // RuleError is one failure of a rule's condition or group expression on
@@ -73,7 +75,9 @@ type groupKey struct {
 }
 
 // Match evaluates the patterns and conditions of every rule on events. It
-// reads no state. An event that cannot be evaluated does not stop the
+// reads no state. With a GeoLocator configured it first fills in the Geo
+// of each event whose source IP is an address (events are the caller's:
+// it stores them so located). An event that cannot be evaluated does not stop the
 // batch: it is listed in Batch.Unevaluated, once for a record that does
 // not parse and once for each rule whose condition ran over MaxCost on it
 // (the other rules still see it). The error is ctx's when it ends during an
@@ -82,6 +86,9 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
 	var groups []hitKey
+	if e.geo != nil {
+		locate(e.geo, events)
+	}
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
@@ -119,6 +126,10 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			if _, ok := b.index[ev.ID]; !ok {
 				b.index[ev.ID] = i
 			}
+			if c.rule.Baseline != nil {
+				b.observe(c, ev)
+				continue
+			}
 			if !c.grouped() {
 				b.singles = append(b.singles, e.single(c, ev, rec))
 				continue
@@ -127,6 +138,38 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		}
 	}
 	return b, nil
+}
+
+// locate fills in the Geo of events from g, looking each distinct source
+// IP up once.
+func locate(g iamwatch.GeoLocator, events []iamwatch.Event) {
+	var cache map[string]iamwatch.Geo
+	for i := range events {
+		ev := &events[i]
+		if ev.SourceIP == "" || !ev.Geo.IsZero() || !looksLikeIP(ev.SourceIP) {
+			continue
+		}
+		if geo, ok := cache[ev.SourceIP]; ok {
+			ev.Geo = geo
+			continue
+		}
+		var geo iamwatch.Geo
+		if ip, err := netip.ParseAddr(ev.SourceIP); err == nil {
+			geo, _ = g.Locate(ip)
+		}
+		if cache == nil {
+			cache = make(map[string]iamwatch.Geo, 64)
+		}
+		cache[ev.SourceIP] = geo
+		ev.Geo = geo
+	}
+}
+
+// looksLikeIP rejects service names (iam.amazonaws.com, AWS Internal)
+// without parsing: an address starts with a digit, or holds a colon.
+func looksLikeIP(s string) bool {
+	c := s[0]
+	return c >= '0' && c <= '9' || strings.IndexByte(s, ':') >= 0
 }
 
 // superseded reports whether another rule matched on the same event names c.
@@ -144,8 +187,9 @@ func (b *Batch) Matched() []string {
 	return slices.Sorted(maps.Keys(b.index))
 }
 
-// HasAlerts reports whether some single-event rule matched.
-func (b *Batch) HasAlerts() bool { return len(b.singles) > 0 }
+// HasAlerts reports whether some single-event or first-seen rule matched
+// (a first-seen rule's observations are merged by Resolve).
+func (b *Batch) HasAlerts() bool { return len(b.singles) > 0 || len(b.obs) > 0 }
 
 func (b *Batch) addHit(c *compiled, group, value string, ev *iamwatch.Event) {
 	if b.groups == nil {
@@ -207,6 +251,18 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		}
 		pos[a.DedupKey] = b.position(inc.raised.EventID)
 		out = append(out, a)
+	}
+	if len(b.obs) > 0 {
+		as, err := b.resolveBaselines(ctx, view)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			if _, seen := pos[a.DedupKey]; !seen {
+				pos[a.DedupKey] = b.position(a.EventID)
+				out = append(out, a)
+			}
+		}
 	}
 	// In the order of the events that raised them, as they came: alerts
 	// raised by an earlier batch's event first.
@@ -391,6 +447,9 @@ func newAlert(c *compiled, ev *iamwatch.Event) iamwatch.Alert {
 		Region:     ev.Region,
 		UserName:   ev.UserName,
 		SourceIP:   ev.SourceIP,
+		Country:    ev.Geo.Country,
+		ASN:        ev.Geo.ASNText(),
+		ASOrg:      ev.Geo.ASOrg,
 		EventName:  ev.Name,
 		Count:      1,
 		FirstSeen:  ev.Time,

@@ -49,6 +49,16 @@ type Config struct {
 	AdminPolicies []string `yaml:"admin_policies" json:"admin_policies,omitempty"`
 	// Rules holds per-rule settings by rule id.
 	Rules map[string]RuleConfig `yaml:"rules" json:"rules,omitempty"`
+
+	// GeoIP names MaxMind-format databases (.mmdb: GeoLite2 Country and
+	// ASN, DB-IP Lite, ip-location-db) that cmd opens into Geo.
+	GeoIP []string `yaml:"geoip" json:"geoip,omitempty"`
+
+	// Geo locates source IPs (country, ASN); nil means no GeoIP database:
+	// events are not located, and baseline rules over country or ASN are
+	// off (Engine.Skipped says so). Set by the caller (the configuration
+	// file names the database as geoip:, opened in cmd), never read from YAML.
+	Geo iamwatch.GeoLocator `yaml:"-" json:"-"`
 }
 
 // RuleConfig is the per-rule part of Config.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"text/template"
@@ -36,6 +37,9 @@ type Engine struct {
 	allow   *allowList
 	trusted []string
 	admin   []string
+	geo     iamwatch.GeoLocator // nil: events are not located
+
+	skipped map[string]string // rule ID → why it is off (a first-seen rule over GeoIP without a database)
 
 	conditionErrors atomic.Int64
 	summaryErrors   atomic.Int64
@@ -91,6 +95,7 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 		byIdentity: map[string][]*compiled{},
 		trusted:    cfg.TrustedAccounts,
 		admin:      cfg.adminPolicies(),
+		geo:        cfg.Geo,
 	}
 	ids := map[string]*Rule{}
 	for _, r := range rules {
@@ -124,6 +129,13 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 	}
 	for _, r := range rules {
 		if disabled[r.ID] {
+			continue
+		}
+		if r.NeedsGeo() && cfg.Geo == nil {
+			if e.skipped == nil {
+				e.skipped = map[string]string{}
+			}
+			e.skipped[r.ID] = SkipNoGeoIP
 			continue
 		}
 		c, err := compileRule(r, cfg, env)
@@ -237,6 +249,13 @@ func (e *Engine) Rules() []string {
 	}
 	return out
 }
+
+// SkipNoGeoIP is why a first-seen rule over country or ASN is off.
+const SkipNoGeoIP = "off: compares countries or ASNs, and no GeoIP database is configured (detection.geoip)"
+
+// Skipped returns the rules that are enabled but off, with why (a
+// first-seen rule over country or ASN without a GeoIP database).
+func (e *Engine) Skipped() map[string]string { return maps.Clone(e.skipped) }
 
 // Stats returns the failure counters.
 func (e *Engine) Stats() Stats {

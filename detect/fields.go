@@ -13,12 +13,14 @@ import (
 //   - category: CloudTrail's own eventType (AwsApiCall, AwsConsoleSignIn, …);
 //   - invoked_by: userIdentity.invokedBy;
 //   - target_role: the role an AssumeRole* call assumes;
-//   - role_name: the role of the actor (from an assumed-role or role ARN), or "".
+//   - role_name: the role of the actor (from an assumed-role or role ARN), or "";
+//   - country, asn ("AS64496"), as_org: where source_ip is (iamwatch.Geo),
+//     "" without a GeoIP database.
 var Fields = []string{
 	"event_id", "event_time", "event_date", "event_source", "event_name", "event_type",
 	"category", "user_name", "identity_type", "principal_arn", "role_name", "account_id",
 	"aws_region", "source_ip", "user_agent", "invoked_by", "target_role",
-	"error_code", "error_message", "mfa_used", "read_only",
+	"error_code", "error_message", "mfa_used", "read_only", "country", "asn", "as_org",
 }
 
 func knownField(name string) bool {

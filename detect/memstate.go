@@ -21,17 +21,20 @@ type MemoryState struct {
 	seen   map[[2]string]bool           // (rule, event ID)
 	hits   map[[2]string][]iamwatch.Hit // (rule, group) → hits, as added
 	alerts map[string]iamwatch.Alert
+	base   map[[2]string]map[string]iamwatch.BaselineEntry // (rule, identity) → value → entry
 }
 
 var (
 	_ State                   = (*MemoryState)(nil)
 	_ iamwatch.ThresholdStore = (*MemoryState)(nil)
+	_ iamwatch.BaselineStore  = (*MemoryState)(nil)
 )
 
 // NewMemoryState returns an empty MemoryState.
 func NewMemoryState() *MemoryState {
 	return &MemoryState{events: map[string]iamwatch.Event{}, seen: map[[2]string]bool{},
-		hits: map[[2]string][]iamwatch.Hit{}, alerts: map[string]iamwatch.Alert{}}
+		hits: map[[2]string][]iamwatch.Hit{}, alerts: map[string]iamwatch.Alert{},
+		base: map[[2]string]map[string]iamwatch.BaselineEntry{}}
 }
 
 // PutEvents stores the events not stored yet (by ID).
@@ -146,4 +149,67 @@ func (m *MemoryState) EventCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.events)
+}
+
+// Baseline returns the entries of (rule, identity).
+func (m *MemoryState) Baseline(_ context.Context, rule, identity string) ([]iamwatch.BaselineEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.baselineLocked(rule, identity), nil
+}
+
+// MergeBaseline merges entries (see iamwatch.BaselineStore).
+func (m *MemoryState) MergeBaseline(_ context.Context, entries []iamwatch.BaselineEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mergeBaselineLocked(entries)
+	return nil
+}
+
+func (m *MemoryState) baselineLocked(rule, identity string) []iamwatch.BaselineEntry {
+	var out []iamwatch.BaselineEntry
+	for _, e := range m.base[[2]string{rule, identity}] {
+		out = append(out, e)
+	}
+	return out
+}
+
+func (m *MemoryState) mergeBaselineLocked(entries []iamwatch.BaselineEntry) {
+	for _, e := range entries {
+		k := [2]string{e.Rule, e.Identity}
+		if m.base[k] == nil {
+			m.base[k] = map[string]iamwatch.BaselineEntry{}
+		}
+		m.base[k][e.Value] = mergeEntry(m.base[k][e.Value], e)
+	}
+}
+
+// mergeEntry merges add into old (zero: none yet): the earlier first, the
+// later last.
+func mergeEntry(old, add iamwatch.BaselineEntry) iamwatch.BaselineEntry {
+	if old.FirstEvent == "" {
+		add.Last = maxTime(add.Last, add.First)
+		return add
+	}
+	if old.Earlier(add.First, add.FirstEvent) {
+		old.First, old.FirstEvent = add.First, add.FirstEvent
+	}
+	old.Last = maxTime(old.Last, add.Last)
+	return old
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (v memView) Baseline(_ context.Context, rule, identity string) ([]iamwatch.BaselineEntry, error) {
+	return v.m.baselineLocked(rule, identity), nil
+}
+
+func (v memView) MergeBaseline(_ context.Context, entries []iamwatch.BaselineEntry) error {
+	v.m.mergeBaselineLocked(entries)
+	return nil
 }

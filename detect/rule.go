@@ -48,6 +48,10 @@ import (
 //	    match: {eventName: [AttachUserPolicy]}
 //	    condition: 'is_admin_policy(request.policyArn)'
 //	dedup: {fields: [account_id, source_ip], period: 1h} # optional; a threshold rule takes period alone (default 24h)
+//	baseline:                           # optional: a first-seen rule (baseline.go): alert on the
+//	  by: [account_id, user_name]       # first event of an identity (these fields) with a value
+//	  value: country                    # (this field) it never had before, once the identity's
+//	  learning: 14d                     # history is longer than learning (h, m or d)
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	services: exclude                   # optional: exclude (the default) skips events whose actor is
 //	                                    # an AWS service (userIdentity.type AWSService, or only invokedBy);
@@ -86,6 +90,8 @@ type Rule struct {
 	Threshold *Threshold
 	Sequence  *Sequence
 	Dedup     *Dedup
+	// Baseline makes the rule a first-seen rule (see baseline.go).
+	Baseline *Baseline
 	// Escalate raises an incident's severity as it grows (threshold and
 	// dedup rules): the alert takes the severity of the last step whose
 	// Count it reached, and each sink is told again once per step.
@@ -278,6 +284,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Sequence, err = parseSequence(v)
 		case "dedup":
 			r.Dedup, err = parseDedup(v)
+		case "baseline":
+			r.Baseline, err = parseBaseline(v)
 		case "escalate":
 			r.Escalate, err = parseEscalate(v)
 		case "supersedes":
@@ -296,7 +304,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, escalate, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, baseline, escalate, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -334,6 +342,9 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case r.Threshold != nil && r.Dedup.Period < r.Threshold.Within:
 			return nil, errAt(seen["dedup"], "dedup.period", "shorter than threshold.within")
 		}
+	}
+	if r.Baseline != nil && (r.Threshold != nil || r.Dedup != nil) {
+		return nil, errAt(seen["baseline"], "baseline", "a first-seen rule raises once per identity and value: drop threshold and dedup")
 	}
 	if err := r.checkEscalate(seen["escalate"]); err != nil {
 		return nil, err
@@ -612,6 +623,45 @@ func (r *Rule) checkEscalate(n *yaml.Node) error {
 		minCount, sev = e.Count, e.Severity
 	}
 	return nil
+}
+
+func parseBaseline(n *yaml.Node) (*Baseline, error) {
+	m, err := mapping(n, "baseline", "by", "value", "learning")
+	if err != nil {
+		return nil, err
+	}
+	if m["by"] == nil || m["value"] == nil || m["learning"] == nil {
+		return nil, errAt(n, "baseline", "needs by, value and learning")
+	}
+	b := &Baseline{}
+	if b.By, err = strs(m["by"], "baseline.by"); err != nil {
+		return nil, err
+	}
+	if len(b.By) == 0 {
+		return nil, errAt(m["by"], "baseline.by", "needs at least one field")
+	}
+	for _, f := range b.By {
+		if !knownField(f) {
+			return nil, errAt(m["by"], "baseline.by", "unknown field %q (want one of %s)", f, strings.Join(Fields, ", "))
+		}
+	}
+	if b.Value, err = str(m["value"], "baseline.value"); err != nil {
+		return nil, err
+	}
+	if !knownField(b.Value) {
+		return nil, errAt(m["value"], "baseline.value", "unknown field %q (want one of %s)", b.Value, strings.Join(Fields, ", "))
+	}
+	ln := m["learning"]
+	if s, ok := strings.CutSuffix(ln.Value, "d"); ok && ln.Kind == yaml.ScalarNode {
+		days, err := strconv.Atoi(s)
+		if err != nil || days <= 0 {
+			return nil, errAt(ln, "baseline.learning", "%q is not a positive duration such as 14d or 72h", ln.Value)
+		}
+		b.Learning = time.Duration(days) * 24 * time.Hour
+	} else if b.Learning, err = duration(ln, "baseline.learning"); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func parseDedup(n *yaml.Node) (*Dedup, error) {

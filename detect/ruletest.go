@@ -40,12 +40,12 @@ func (r TestResult) String() string {
 
 // RunTests runs every inline test of every rule, each test against an
 // Engine holding that rule alone, a fresh MemoryState (each event its own
-// batch, so grouped rules carry their state across batches) and the trusted
-// accounts and admin policies of cfg (allow-lists, threshold overrides and
+// batch, so grouped and first-seen rules carry their state across batches)
+// and the trusted accounts, admin policies and GeoIP database of cfg (allow-lists, threshold overrides and
 // disabled rules do not apply: tests check the rule as written). Events are
 // decoded by cloudtrail.DecodeRecord, as in production.
 func RunTests(rules []*Rule, cfg Config) []TestResult {
-	tcfg := Config{TrustedAccounts: cfg.TrustedAccounts, AdminPolicies: cfg.AdminPolicies}
+	tcfg := Config{TrustedAccounts: cfg.TrustedAccounts, AdminPolicies: cfg.AdminPolicies, Geo: cfg.Geo}
 	var out []TestResult
 	for _, r := range rules {
 		for _, t := range r.Tests {
@@ -64,6 +64,9 @@ func runTest(r *Rule, t RuleTest, cfg Config) TestResult {
 	eng, err := New([]*Rule{r}, cfg)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if why, off := eng.Skipped()[r.ID]; off {
+		return fail("%s", why)
 	}
 	ctx := context.Background()
 	st := NewMemoryState()

@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"encoding/json"
+	"github.com/iamwatch/iamwatch/geoip"
 	"strings"
 	"testing"
 
@@ -105,6 +106,11 @@ func TestCatalogIgnoresServiceActors(t *testing.T) {
 		t.Fatal(err)
 	}
 	service := map[string]any{"type": "AWSService", "invokedBy": "example.amazonaws.com"}
+	geo, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer geo.Close()
 	for _, r := range all {
 		cp := *r
 		cp.Tests = nil
@@ -135,7 +141,7 @@ func TestCatalogIgnoresServiceActors(t *testing.T) {
 			}
 			cp.Tests = append(cp.Tests, tc)
 		}
-		for _, res := range detect.RunTests([]*detect.Rule{&cp}, detect.Config{}) {
+		for _, res := range detect.RunTests([]*detect.Rule{&cp}, detect.Config{Geo: geo}) {
 			if !res.Passed {
 				t.Errorf("%s (services: %q): %s", res, r.Services, res.Reason)
 			}

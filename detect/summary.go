@@ -20,7 +20,11 @@ import (
 // thresholds and sequences window_distinct (the distinct values, or steps,
 // in that window), distinct_values (the first 8 of them by first
 // appearance, "a, b, and 3 more") and distinct_timeline (the same, each
-// with the time it first appeared: "a (at 2025-03-04T10:00:01Z), …"):
+// with the time it first appeared: "a (at 2025-03-04T10:00:01Z), …");
+// for first-seen rules
+// (baseline.go) baseline_value (the new value), baseline_seen (the values
+// the identity had before, "US since 2026-01-02, …", or "none"),
+// baseline_since (the day its history starts) and learning (e.g. "14d"):
 //
 //	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
 //
@@ -49,7 +53,8 @@ import (
 // escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
 // again for their medium.
 var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within",
-	"window_distinct", "distinct_values", "distinct_timeline"}
+	"window_distinct", "distinct_values", "distinct_timeline",
+	"baseline_value", "baseline_seen", "baseline_since", "learning"}
 
 const (
 	maxValueRunes   = 256

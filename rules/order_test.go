@@ -33,6 +33,16 @@ func final(t *testing.T, eng *detect.Engine, events []iamwatch.Event, batches []
 	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
 	var out strings.Builder
 	for _, a := range as {
+		if slices.Contains(a.Tags, detect.WithdrawnTag) {
+			continue // an alert a late, older event withdrew: not standing
+		}
+		if a.Group != "" && strings.Contains(a.DedupKey, "/first/") {
+			// A first-seen alert: the event, values and severity are a
+			// function of the events; its summary lists the values known
+			// when it was raised (detect/baseline.go), which depends on
+			// what had arrived by then.
+			a.Summary = ""
+		}
 		fmt.Fprintf(&out, "%+v\n", a)
 	}
 	return out.String()
@@ -119,7 +129,7 @@ func TestSampleOrderIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := detect.New(load(t), detect.Config{})
+	eng, err := detect.New(load(t), detect.Config{Geo: sampleGeo(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/iamwatch/iamwatch/geoip"
 	"maps"
 	"os"
 	"slices"
@@ -77,6 +78,13 @@ func checkConfig(ctx context.Context, cfg *config.Config) error {
 			} else {
 				errs = append(errs, cfg.ErrorAt("detection", e1))
 			}
+		}
+	}
+	if len(cfg.Detection.GeoIP) > 0 {
+		if db, err := geoip.Open(cfg.Detection.GeoIP...); err != nil {
+			errs = append(errs, cfg.ErrorAt("detection.geoip", err))
+		} else {
+			db.Close()
 		}
 	}
 	builders := sinkBuilders(aws.Config{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,7 +60,11 @@ column (iamwatch show EVENT_ID prints the whole raw record).`,
 
 // eventTableColumns are the columns the table shows; json and csv show
 // iamwatch.Columns.
-var eventTableColumns = []string{"event_time", "event_name", "user_name", "source_ip", "account_id", "aws_region", "error_code", "event_id"}
+var eventTableColumns = []string{"event_time", "event_name", "user_name", "source_ip", "country", "asn", "account_id", "aws_region", "error_code", "event_id"}
+
+// eventGeoColumns follow iamwatch.Columns in json and csv: where the
+// source IP is, when a GeoIP database was configured.
+var eventGeoColumns = []string{"country", "asn", "as_org"}
 
 func (e *env) events(ctx context.Context, f eventsFlags) error {
 	opt, err := e.options(f.out)
@@ -94,7 +99,7 @@ func (e *env) events(ctx context.Context, f eventsFlags) error {
 		return err
 	}
 	defer st.Close()
-	cols := iamwatch.Columns
+	cols := append(slices.Clone(iamwatch.Columns), eventGeoColumns...)
 	if opt.Format == query.Table {
 		cols = eventTableColumns
 	}

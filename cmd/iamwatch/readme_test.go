@@ -39,8 +39,10 @@ func TestREADMEExamples(t *testing.T) {
 			t.Errorf("yaml block %d does not parse:\n%s\n%v", i+1, src, err)
 			continue
 		}
-		if _, err := e.detector(cfg.Rules, cfg.Detection, detect.NewMemoryState()); err != nil {
+		if _, closeGeo, err := e.detector(cfg.Rules, cfg.Detection, detect.NewMemoryState()); err != nil {
 			t.Errorf("yaml block %d: detection settings refused: %v", i+1, err)
+		} else {
+			closeGeo()
 		}
 		if len(cfg.Notify.Sinks) > 0 {
 			if _, err := notify.BuildSinks(context.Background(), cfg.Notify, sinkBuilders(aws.Config{Region: "us-east-1"}), notify.Deps{Secrets: secrets, Now: e.now}); err != nil {

@@ -82,10 +82,17 @@ func newRulesListCmd(e *env) *cobra.Command {
 			disabled := disabledSet(cfg)
 			if output == "json" {
 				for _, r := range rs {
-					writeJSONLine(e.stdout, map[string]any{
+					m := map[string]any{
 						"id": r.ID, "severity": r.Severity, "title": r.Title, "file": r.File,
 						"threshold": r.Threshold != nil, "tests": len(r.Tests), "enabled": !disabled[r.ID],
-					})
+					}
+					if r.Baseline != nil {
+						m["baseline"] = true
+					}
+					if off := geoOff(r, cfg); off != "" {
+						m["off"] = off
+					}
+					writeJSONLine(e.stdout, m)
 				}
 				return nil
 			}
@@ -95,6 +102,8 @@ func newRulesListCmd(e *env) *cobra.Command {
 				id := r.ID
 				if disabled[r.ID] {
 					id += " (disabled)"
+				} else if geoOff(r, cfg) != "" {
+					id += " (off: no GeoIP database)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safeText(id), r.Severity, safeText(r.Title), safeText(r.File))
 			}
@@ -104,6 +113,15 @@ func newRulesListCmd(e *env) *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().StringVar(&output, "output", "text", "text or json (one object a line)")
 	return cmd
+}
+
+// geoOff says why r is off under cfg: a first-seen rule over country or
+// ASN with no GeoIP database configured; "" when it is on.
+func geoOff(r *detect.Rule, cfg detect.Config) string {
+	if r.NeedsGeo() && len(cfg.GeoIP) == 0 && cfg.Geo == nil {
+		return detect.SkipNoGeoIP
+	}
+	return ""
 }
 
 func disabledSet(cfg detect.Config) map[string]bool {
@@ -215,12 +233,23 @@ func newRulesTestCmd(e *env) *cobra.Command {
 		Long: `Test runs the tests written in each rule file (tests:) against that rule: the
 built-in catalog and the rules of each DIR and --rules folder. A failure names
 the rule, the test, the file and line, the reason and the event. It exits 0
-when every test passes, 1 when one fails.`,
+when every test passes, 1 when one fails.
+
+Test events locate their source IPs with the sample GeoIP database (the
+documentation ranges 198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24 and
+2001:db8::/33; see geoip/internal/gentestdb), whatever detection.geoip says:
+a rule's tests must not depend on the database a user installed.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			rs, cfg, err := f.load(args)
 			if err != nil {
 				return err
 			}
+			cfg.GeoIP = nil
+			closeGeo, err := openGeo(&cfg, true)
+			if err != nil {
+				return err
+			}
+			defer closeGeo()
 			results := detect.RunTests(rs, cfg)
 			failed := 0
 			for _, r := range results {

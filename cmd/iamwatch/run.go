@@ -81,10 +81,11 @@ func (e *env) runDaemon(cmd *cobra.Command, f runFlags) error {
 		}
 	}
 	if !f.noDetect {
-		eng, err := e.detector(cfg.Rules, cfg.Detection, st)
+		eng, closeGeo, err := e.detector(cfg.Rules, cfg.Detection, st)
 		if err != nil {
 			return err
 		}
+		defer closeGeo()
 		deps.Detector = eng
 	}
 	if len(cfg.Notify.Sinks) > 0 {

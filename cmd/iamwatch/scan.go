@@ -123,6 +123,7 @@ type scanOptions struct {
 	strict     bool
 	failOn     iamwatch.Severity // -1: never
 	cpuProfile string
+	sample     bool // --sample: the sample GeoIP database unless one is configured
 }
 
 // scanOutcome is what a scan did.
@@ -200,6 +201,7 @@ func (e *env) scanOptions(cmd *cobra.Command, args []string, f scanFlags) (*scan
 	case f.useSample && len(args) > 0:
 		return nil, usageErrorf("give PATHs or --sample, not both")
 	case f.useSample:
+		o.sample = true
 		o.inputs, err = pipeline.FromFS(sampledata.FS(), ".")
 	case len(args) == 0:
 		return nil, usageErrorf("scan needs at least one PATH (or --sample)")
@@ -238,10 +240,11 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		mu.Unlock()
 	}
 	if o.detect {
-		eng, err := e.detector(o.rules, o.detection, st)
+		eng, closeGeo, err := e.detectorWith(o.rules, o.detection, o.sample)
 		if err != nil {
 			return out, err
 		}
+		defer closeGeo()
 		opt.Detector = eng
 	}
 	var disp *notify.Dispatcher
@@ -421,7 +424,7 @@ func alertDetails(a iamwatch.Alert) string {
 		"Rule: " + a.Rule,
 		"Event: " + a.EventName,
 		"User: " + a.UserName,
-		"Source IP: " + a.SourceIP,
+		"Source IP: " + a.SourceIP + alertGeo(a),
 		"Region: " + a.Region,
 		"Account: " + a.AccountID,
 		"Time: " + a.Time.UTC().Format(iamwatch.TimeFormat),
@@ -435,6 +438,16 @@ func alertDetails(a iamwatch.Alert) string {
 		parts = append(parts, "Event ID: "+ids)
 	}
 	return safeText(strings.Join(parts, " · "))
+}
+
+// alertGeo is " (DE, AS64498 Example Hosting GmbH)", or "" when the
+// source IP was not located.
+func alertGeo(a iamwatch.Alert) string {
+	g := iamwatch.Geo{Country: a.Country, ASN: iamwatch.ParseASN(a.ASN), ASOrg: a.ASOrg}.String()
+	if g == "" {
+		return ""
+	}
+	return " (" + g + ")"
 }
 
 func (p *alertPrinter) summary(r pipeline.Report) {

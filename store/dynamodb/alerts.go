@@ -38,6 +38,9 @@ func (s *Store) alertItem(a *iamwatch.Alert) item {
 	setS(it, "first_seen", eventTime(a.FirstSeen))
 	setS(it, "last_seen", eventTime(a.LastSeen))
 	setS(it, "event_id", a.EventID)
+	setS(it, "country", a.Country)
+	setS(it, "asn", a.ASN)
+	setS(it, "as_org", a.ASOrg)
 	setList(it, "tags", a.Tags)
 	setList(it, "references", a.References)
 	setMillis(it, "created_at", s.now())
@@ -54,6 +57,7 @@ func alertFromItem(it item) (iamwatch.Alert, error) {
 		Region: getS(it, "region"), UserName: getS(it, "user_name"), SourceIP: getS(it, "source_ip"),
 		EventName: getS(it, "event_name"), EventID: getS(it, "event_id"), EventIDs: getList(it, "event_ids"), Group: getS(it, "group"),
 		Tags: getList(it, "tags"), References: getList(it, "references"),
+		Country: getS(it, "country"), ASN: getS(it, "asn"), ASOrg: getS(it, "as_org"),
 	}
 	sev, err := getN(it, "severity")
 	if err != nil {
@@ -153,11 +157,12 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 	}
 	slices.Sort(set)
 	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
+	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Alerts),
 		Key:                       item{"dedup_key": sv(a.DedupKey)},
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < :claimcount)"),
+		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime))"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -57,6 +58,9 @@ func (s *Store) Checkpoints(ctx context.Context) ([]iamwatch.Checkpoint, error) 
 	}
 	out := make([]iamwatch.Checkpoint, 0, len(items))
 	for _, it := range items {
+		if strings.HasPrefix(getS(it, "key"), baselinePrefix) {
+			continue // a baseline (baseline.go), not a checkpoint
+		}
 		cp, err := checkpointFromItem(it)
 		if err != nil {
 			return nil, fmt.Errorf("dynamodb: checkpoints: %w", err)

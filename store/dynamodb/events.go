@@ -51,6 +51,9 @@ func (s *Store) eventItem(e *iamwatch.Event, key string) item {
 	setS(it, "error_message", e.ErrorMessage)
 	setS(it, "mfa_used", e.MFAUsed)
 	setS(it, "read_only", e.ReadOnly)
+	setS(it, "country", e.Geo.Country)
+	setS(it, "asn", e.Geo.ASNText())
+	setS(it, "as_org", e.Geo.ASOrg)
 	var raw []byte
 	if len(e.Raw) > 0 {
 		raw = s2.Encode(nil, e.Raw)
@@ -85,6 +88,7 @@ func EventFromItem(it map[string]types.AttributeValue) (iamwatch.Event, error) {
 		UserAgent: getS(it, "user_agent"), InvokedBy: getS(it, "invoked_by"), TargetRole: getS(it, "target_role"),
 		ErrorCode: getS(it, "error_code"), ErrorMessage: getS(it, "error_message"),
 		MFAUsed: getS(it, "mfa_used"), ReadOnly: getS(it, "read_only"),
+		Geo: iamwatch.Geo{Country: getS(it, "country"), ASN: iamwatch.ParseASN(getS(it, "asn")), ASOrg: getS(it, "as_org")},
 	}
 	var err error
 	if e.Time, err = parseEventTime(getS(it, "event_time")); err != nil {

@@ -14,7 +14,7 @@ import (
 
 const alertColumns = `dedup_key, rule, severity, title, summary, action, time, account_id, region,
 	user_name, source_ip, event_name, event_ids, grp, window_start, window_end, tags, refs,
-	count, first_seen, last_seen, event_id`
+	count, first_seen, last_seen, event_id, country, asn, as_org`
 
 // alertColumnsOf returns alertColumns qualified by a table alias.
 func alertColumnsOf(alias string) string {
@@ -30,7 +30,7 @@ func alertArgs(a *iamwatch.Alert) []any {
 	return []any{a.DedupKey, a.Rule, int(a.Severity), a.Title, a.Summary, a.Action, eventTime(a.Time),
 		a.AccountID, a.Region, a.UserName, a.SourceIP, a.EventName, jsonList(dedup(a.EventIDs)),
 		a.Group, eventTime(a.WindowStart), eventTime(a.WindowEnd), jsonList(a.Tags), jsonList(a.References),
-		max(a.Count, 1), eventTime(a.FirstSeen), eventTime(a.LastSeen), a.EventID}
+		max(a.Count, 1), eventTime(a.FirstSeen), eventTime(a.LastSeen), a.EventID, a.Country, a.ASN, a.ASOrg}
 }
 
 // hitChunk hits go into one INSERT statement.
@@ -262,7 +262,7 @@ func scanAlert(r interface{ Scan(...any) error }) (iamwatch.Alert, error) {
 	)
 	if err := r.Scan(&a.DedupKey, &a.Rule, &sev, &a.Title, &a.Summary, &a.Action, &t,
 		&a.AccountID, &a.Region, &a.UserName, &a.SourceIP, &a.EventName, &ids,
-		&a.Group, &ws, &we, &tags, &rf, &a.Count, &first, &last, &a.EventID); err != nil {
+		&a.Group, &ws, &we, &tags, &rf, &a.Count, &first, &last, &a.EventID, &a.Country, &a.ASN, &a.ASOrg); err != nil {
 		return a, err
 	}
 	a.Severity = iamwatch.Severity(sev)

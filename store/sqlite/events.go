@@ -19,13 +19,13 @@ import (
 const eventColumns = `event_id, event_time, event_date, event_source, event_name, event_type,
 	user_name, identity_type, principal_arn, account_id, aws_region, source_ip, user_agent,
 	request_parameters, response_elements, error_code, error_message, mfa_used, read_only,
-	category, invoked_by, target_role, raw`
+	category, invoked_by, target_role, country, asn, as_org, raw`
 
 // insertChunk rows go into one INSERT statement: SQLite's per-statement
 // cost, and database/sql's per-call cost, are paid once per chunk.
 const insertChunk = 32
 
-const eventColumnCount = 23
+const eventColumnCount = 26
 
 // insertEvents returns the INSERT of n rows. It is INSERT OR IGNORE, not
 // ON CONFLICT (event_id) DO NOTHING: the same for the one constraint a row
@@ -127,7 +127,7 @@ func (s *Store) appendEventArgs(args []any, buf []byte, e *iamwatch.Event) ([]an
 		e.UserName, e.IdentityType, e.PrincipalARN, e.AccountID, e.Region, e.SourceIP, e.UserAgent,
 		jsonText(e.RequestParameters), jsonText(e.ResponseElements),
 		e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
-		e.Category, e.InvokedBy, e.TargetRole, raw), buf
+		e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw), buf
 }
 
 // jsonText stores a JSON value as TEXT, or NULL when absent.
@@ -397,17 +397,18 @@ func (s *Store) EventsSeq(ctx context.Context, f EventFilter) iter.Seq2[iamwatch
 
 func (s *Store) scanEvent(r interface{ Scan(...any) error }) (iamwatch.Event, error) {
 	var (
-		e                iamwatch.Event
-		t, date, typ     string
-		reqP, respE, raw []byte
+		e                 iamwatch.Event
+		t, date, typ, asn string
+		reqP, respE, raw  []byte
 	)
 	err := r.Scan(&e.ID, &t, &date, &e.Source, &e.Name, &typ,
 		&e.UserName, &e.IdentityType, &e.PrincipalARN, &e.AccountID, &e.Region, &e.SourceIP, &e.UserAgent,
 		&reqP, &respE, &e.ErrorCode, &e.ErrorMessage, &e.MFAUsed, &e.ReadOnly,
-		&e.Category, &e.InvokedBy, &e.TargetRole, &raw)
+		&e.Category, &e.InvokedBy, &e.TargetRole, &e.Geo.Country, &asn, &e.Geo.ASOrg, &raw)
 	if err != nil {
 		return e, err
 	}
+	e.Geo.ASN = iamwatch.ParseASN(asn)
 	e.Type = iamwatch.EventType(typ)
 	if e.Time, err = parseTime(t); err != nil {
 		return e, fmt.Errorf("event %s: %w", e.ID, err)

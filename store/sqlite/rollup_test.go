@@ -186,6 +186,11 @@ func TestRollupMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, q := range undoGeo {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, col := range []string{"count", "first_seen", "last_seen", "event_id"} { // version 3's
 		if _, err := s.w.Exec("ALTER TABLE alerts DROP COLUMN " + col); err != nil {
 			t.Fatal(err)

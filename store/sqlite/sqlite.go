@@ -38,9 +38,12 @@ var schemaV6 string
 //go:embed migrate_007.sql
 var schemaV7 string
 
+//go:embed migrate_008.sql
+var schemaV8 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {

@@ -40,10 +40,12 @@ func TestSchemaColumns(t *testing.T) {
 	s := openTest(t, ":memory:")
 	defer s.Close()
 	want := map[string][]string{
-		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw"),
+		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw", "country", "asn", "as_org"),
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
-			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id"},
+			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id",
+			"country", "asn", "as_org"},
+		"baselines": {"rule", "identity", "value", "first_time", "first_event", "last_time"},
 		"threshold_hits": {"id", "rule", "grp", "event_id", "time", "value"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at", "severity"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
@@ -460,9 +462,10 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"ALTER TABLE threshold_hits DROP COLUMN value", // version 6's
+	qs := append(slices.Clone(undoGeo), "ALTER TABLE threshold_hits DROP COLUMN value", // version 7's
 		"DROP TABLE console_users", "DROP TABLE console_sessions", "DROP TABLE alert_triage", // version 5's
-		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3"} {
+		"ALTER TABLE deliveries DROP COLUMN severity", "PRAGMA user_version = 3")
+	for _, q := range qs {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -479,14 +482,15 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	}
 }
 
-// TestHitValueMigration: hits recorded before version 6 read back with no
+// TestHitValueMigration: hits recorded before version 7 read back with no
 // value, and new hits keep theirs.
 func TestHitValueMigration(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "db")
 	s := openTest(t, path)
-	for _, q := range []string{"ALTER TABLE threshold_hits DROP COLUMN value", "PRAGMA user_version = 6",
-		"INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES ('r', 'g', 'old', '2024-05-01T08:00:00Z')"} {
+	qs := append(slices.Clone(undoGeo), "ALTER TABLE threshold_hits DROP COLUMN value", "PRAGMA user_version = 6",
+		"INSERT INTO threshold_hits (rule, grp, event_id, time) VALUES ('r', 'g', 'old', '2024-05-01T08:00:00Z')")
+	for _, q := range qs {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -504,3 +508,8 @@ func TestHitValueMigration(t *testing.T) {
 		t.Errorf("Hits after the migration = %+v, %v; want old with no value, new with v", hs, err)
 	}
 }
+
+// undoGeo takes a database back from migrate_007.sql (GeoIP, baselines).
+var undoGeo = []string{"DROP TABLE baselines",
+	"ALTER TABLE events DROP COLUMN country", "ALTER TABLE events DROP COLUMN asn", "ALTER TABLE events DROP COLUMN as_org",
+	"ALTER TABLE alerts DROP COLUMN country", "ALTER TABLE alerts DROP COLUMN asn", "ALTER TABLE alerts DROP COLUMN as_org"}

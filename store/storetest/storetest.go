@@ -45,8 +45,10 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
 		{"Triage", testTriage},
+		{"Baseline", testBaseline},
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
+	t.Run("Detection/FirstSeenOrderIndependent", func(t *testing.T) { testFirstSeenOrderIndependent(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

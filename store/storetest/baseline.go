@@ -1,0 +1,161 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
+	"github.com/iamwatch/iamwatch/rules"
+)
+
+// testBaseline: a store keeps first-seen baselines (iamwatch.BaselineStore):
+// merging the same entries in any order, or twice, leaves the earliest
+// first (ties by event ID) and the latest last, one entry per value.
+func testBaseline(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	bs, ok := s.(iamwatch.BaselineStore)
+	if !ok {
+		t.Fatal("the store keeps no baselines (iamwatch.BaselineStore)")
+	}
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 8, 0, 0, 0, time.UTC) }
+	e := func(v string, first int, id string, last int) iamwatch.BaselineEntry {
+		return iamwatch.BaselineEntry{Rule: "r", Identity: "111122223333/alice", Value: v, First: day(first), FirstEvent: id, Last: day(last)}
+	}
+	batches := [][]iamwatch.BaselineEntry{
+		{e("", 9, "e9", 20), e("US", 9, "e9", 20)},
+		{e("", 2, "e2", 2), e("US", 2, "e2", 2), e("NL", 15, "e15b", 15)},
+		{e("NL", 15, "e15a", 15)},                  // as early, smaller ID: wins
+		{e("", 9, "e9", 20), e("US", 9, "e9", 20)}, // a replay
+	}
+	for _, b := range batches {
+		if err := bs.MergeBaseline(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := bs.Baseline(ctx, "r", "111122223333/alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b iamwatch.BaselineEntry) int { return strings.Compare(a.Value, b.Value) })
+	want := []iamwatch.BaselineEntry{e("", 2, "e2", 20), e("NL", 15, "e15a", 15), e("US", 2, "e2", 20)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Baseline:\n got %v\nwant %v", got, want)
+	}
+	if other, err := bs.Baseline(ctx, "r", "111122223333/bob"); err != nil || len(other) != 0 {
+		t.Errorf("Baseline of another identity = %v, %v; want none", other, err)
+	}
+}
+
+// testFirstSeenOrderIndependent runs signin-new-country over one user's
+// sign-ins (her office in the US from January 2; NL on the 25th, after the
+// 14-day learning period; another user within hers) into fresh stores, in
+// time order, newest first, and shuffled batches: every run ends with the
+// same standing alert, raised by the same event. An older NL sign-in that
+// arrives after the alert (the 6th: within learning) withdraws it.
+func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
+	ctx := t.Context()
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rs []*detect.Rule
+	for _, r := range all {
+		if r.Baseline != nil {
+			rs = append(rs, r)
+		}
+	}
+	eng, err := detect.New(rs, detect.Config{Geo: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signin := func(id, user, at, ip string) iamwatch.Event {
+		ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},
+		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":%q,
+		"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},"eventID":%q,"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
+			user, user, at, ip, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	evs := []iamwatch.Event{
+		signin("a1", "alice", "2026-01-02T08:00:00Z", "203.0.113.10"),
+		signin("a2", "alice", "2026-01-09T08:00:00Z", "203.0.113.11"),
+		signin("a3", "alice", "2026-01-25T22:00:00Z", "192.0.2.151"), // NL: new
+		signin("a4", "alice", "2026-01-27T22:00:00Z", "192.0.2.152"), // NL again
+		signin("b1", "bob", "2026-01-20T08:00:00Z", "203.0.113.10"),
+		signin("b2", "bob", "2026-01-21T08:00:00Z", "192.0.2.9"), // NL within bob's learning
+	}
+	standing := func(batches [][]iamwatch.Event) string {
+		s := open(t)
+		defer s.Close()
+		for _, b := range batches {
+			if _, err := eng.Evaluate(ctx, s, b...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as, err := s.Alerts(ctx, iamwatch.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range as {
+			if !slices.Contains(a.Tags, detect.WithdrawnTag) {
+				out = append(out, fmt.Sprintf("%s %s %s %s %s", a.Rule, a.Group, a.EventID, a.Country, a.Severity))
+			}
+		}
+		slices.Sort(out)
+		return strings.Join(out, "\n")
+	}
+	one := func(order []int) [][]iamwatch.Event {
+		var out [][]iamwatch.Event
+		for _, i := range order {
+			out = append(out, []iamwatch.Event{evs[i]})
+		}
+		return out
+	}
+	want := standing([][]iamwatch.Event{evs})
+	if !strings.Contains(want, "signin-new-country 111122223333/alice a3 NL medium") || strings.Contains(want, "bob") {
+		t.Fatalf("in time order, the standing alerts are:\n%s", want)
+	}
+	for name, batches := range map[string][][]iamwatch.Event{
+		"newest first":  one([]int{5, 4, 3, 2, 1, 0}),
+		"alert first":   one([]int{3, 2, 0, 5, 1, 4}),
+		"two batches":   {{evs[2], evs[5]}, {evs[0], evs[1], evs[3], evs[4]}},
+		"replayed":      {evs, evs},
+		"reversed pair": {{evs[3], evs[1]}, {evs[2], evs[0], evs[4], evs[5]}},
+	} {
+		if got := standing(batches); got != want {
+			t.Errorf("%s: standing alerts\n%s\nwant\n%s", name, got, want)
+		}
+	}
+	// Withdrawn: the alert stands until an older NL sign-in, within her
+	// learning period, comes late.
+	late := signin("a0", "alice", "2026-01-06T08:00:00Z", "192.0.2.150")
+	s := open(t)
+	defer s.Close()
+	for _, b := range [][]iamwatch.Event{evs, {late}} {
+		if _, err := eng.Evaluate(ctx, s, b...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, err := s.Alerts(ctx, iamwatch.AlertFilter{Rule: "signin-new-country"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || !slices.Contains(as[0].Tags, detect.WithdrawnTag) || as[0].Severity != iamwatch.SeverityInfo ||
+		as[0].EventID != "a0" || !strings.Contains(as[0].Summary, "Withdrawn: NL") {
+		t.Errorf("after the late sign-in: %+v; want the alert withdrawn (info, event a0)", as)
+	}
+}
