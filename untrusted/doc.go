@@ -32,9 +32,11 @@
 //     inline syntax backslash-escaped and a leading list, heading or quote
 //     marker escaped. Not idempotent: apply once, last.
 //   - [HTML]: HTML element content or a quoted attribute value: [Text]
-//     (unbounded), then &, <, >, " and ' escaped. Pages and email bodies use
-//     html/template, which escapes by context; they pass it text that
-//     [Text] or [Terminal] made visible.
+//     (unbounded), then &, <, >, " and ' escaped. Email bodies and the
+//     console's pages use html/template, which escapes by context instead:
+//     email bodies get [Text] output from notify's message; the console
+//     gives it stored values, so hidden characters reach the browser
+//     (escaped, but not made visible).
 //   - [Header]: an email header value: [Text] bounded to MaxHeader runes,
 //     then RFC 2047 Q-encoded when not printable ASCII. Never holds CR or LF.
 //   - [ASCII]: printable ASCII for fields that allow nothing else (the SNS
