@@ -16,7 +16,7 @@ import (
 // MaxDigest bounds how many alerts one digest message lists.
 const MaxDigest = 50
 
-// Field is one labelled value of a message, already cleaned with [CleanText]
+// Field is one labelled value of a message, already made safe with untrusted.Text
 // but not escaped for any medium.
 type Field struct {
 	Label string
