@@ -18,6 +18,9 @@ const MaxHeader = 250
 // characters, the BOM, the soft hyphen, tag characters), a character of the
 // tag block, or the line or paragraph separator.
 func Hidden(r rune) bool {
+	if r < 0xad { // below the first format character, U+00AD
+		return false
+	}
 	return unicode.Is(unicode.Cf, r) || (r >= 0xe0000 && r <= 0xe007f) || r == '\u2028' || r == '\u2029'
 }
 
@@ -114,12 +117,37 @@ func lineBreak(r rune) bool {
 // for a given max.
 func Text(s string, max int) string {
 	if !clean(s) {
+		s = strings.TrimLeftFunc(s, textSpace)
+		if max > 0 {
+			s = cutInput(s, max)
+		}
 		var b strings.Builder
 		b.Grow(len(s) + 8)
 		visible(&b, s, nil, lineBreak)
 		s = b.String()
 	}
 	return Truncate(strings.TrimSpace(s), max)
+}
+
+// textSpace reports the runes Text's output starts or ends with only to
+// trim them: what it turns into a space, and spaces that are not controls.
+func textSpace(r rune) bool { return lineBreak(r) || (unicode.IsSpace(r) && !control(r)) }
+
+// cutInput returns s, or when its escaped form is longer than max runes a
+// prefix of s with the same first max runes once escaped, followed by a
+// sentinel that keeps Text's trailing trim from shortening it: Text's cost
+// is then bounded by max, not by len(s) (a 1 MB user name).
+func cutInput(s string, max int) string {
+	i, n := 0, 0
+	for i < len(s) && n <= max {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		n++
+	}
+	if i == len(s) || strings.IndexFunc(s[i:], func(r rune) bool { return !textSpace(r) }) < 0 {
+		return s // short, or only trimmed space follows: escape it all.
+	}
+	return s[:i] + "x" // every rune escapes to at least one: the sentinel is past max.
 }
 
 // Truncate bounds s to max runes, ending with "…" when cut; max <= 0 means

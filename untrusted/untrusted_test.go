@@ -266,6 +266,10 @@ func FuzzText(f *testing.F) {
 		if max > 0 && utf8.RuneCountInString(got) > max {
 			t.Fatalf("Text(%q, %d) has %d runes", s, max, utf8.RuneCountInString(got))
 		}
+		// The bounded Text escapes only what it keeps, with the same result.
+		if ref := untrusted.Truncate(untrusted.Text(s, 0), max); got != ref {
+			t.Fatalf("Text(%q, %d) = %q, want %q", s, max, got, ref)
+		}
 		if again := untrusted.Text(got, max); again != got {
 			t.Fatalf("not idempotent: %q then %q", got, again)
 		}
