@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Baseline makes a rule a first-seen rule: it alerts on the first event of
@@ -237,7 +238,7 @@ func (b *Batch) withdrawn(ctx context.Context, view iamwatch.StateView, k obsKey
 	a.Time, a.FirstSeen, a.LastSeen = e.First, e.First, e.First
 	a.EventID, a.EventIDs = e.FirstEvent, []string{e.FirstEvent}
 	a.Summary = sanitize(fmt.Sprintf("Withdrawn: %s was seen for %s on %s (event %s), within the %s learning period from %s; the alert of event %s no longer holds.",
-		truncate(e.Value, maxValueRunes), truncate(k.identity, maxValueRunes), e.First.UTC().Format(iamwatch.TimeFormat), e.FirstEvent,
+		untrusted.Truncate(e.Value, maxValueRunes), untrusted.Truncate(k.identity, maxValueRunes), e.First.UTC().Format(iamwatch.TimeFormat), e.FirstEvent,
 		daysText(k.c.rule.Baseline.Learning), start.First.UTC().Format(time.DateOnly), raisedBy), maxSummaryRunes)
 	return a, true, nil
 }
@@ -262,7 +263,7 @@ func seenBefore(entries map[string]iamwatch.BaselineEntry, e iamwatch.BaselineEn
 	})
 	parts := make([]string, 0, min(len(prior), maxSeenListed)+1)
 	for _, o := range prior[:min(len(prior), maxSeenListed)] {
-		parts = append(parts, truncate(o.Value, 64)+" since "+o.First.UTC().Format(time.DateOnly))
+		parts = append(parts, untrusted.Truncate(o.Value, 64)+" since "+o.First.UTC().Format(time.DateOnly))
 	}
 	if n := len(prior) - maxSeenListed; n > 0 {
 		parts = append(parts, fmt.Sprintf("and %d more", n))

@@ -129,7 +129,7 @@ action: Look.
 	if got[1] != "" || got[2] == "" {
 		t.Fatalf("keys = %q, want the third event to raise", got)
 	}
-	if s := stored(t, st)[0].Summary; s != `3 parameters: /a, /b, /c\u000a/d` {
+	if s := stored(t, st)[0].Summary; s != `3 parameters: /a, /b, /c\x0a/d` {
 		t.Errorf("summary = %q", s)
 	}
 }

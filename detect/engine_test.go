@@ -323,7 +323,7 @@ func TestSingleEventAlert(t *testing.T) {
 	}
 	a := claims[0].Alert
 	want := iamwatch.Alert{DedupKey: "user-created/ev-1", Rule: "user-created", Severity: iamwatch.SeverityHigh, Title: "User Created",
-		Summary: `alice created new\u001b[31muser`, Action: "Check.", Time: t0, AccountID: "111122223333", Region: "us-east-1",
+		Summary: `alice created new\x1b[31muser`, Action: "Check.", Time: t0, AccountID: "111122223333", Region: "us-east-1",
 		UserName: "alice", SourceIP: "198.51.100.7", EventName: "CreateUser", EventID: "ev-1", Count: 1, FirstSeen: t0, LastSeen: t0, EventIDs: []string{"ev-1"}}
 	if fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Errorf("alert\n got %+v\nwant %+v", a, want)

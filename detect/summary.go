@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Summaries are Go text/template templates (https://pkg.go.dev/text/template)
@@ -49,9 +48,9 @@ import (
 //
 // Naming a field that does not exist is an error when the rule is loaded.
 // Every value a template reads is untrusted text: fields are cut to 256
-// characters, and control and bidi characters of the rendered summary are
-// escaped (\uXXXX) and the summary cut to 1,024 characters; sinks escape it
-// again for their medium.
+// characters, and control and hidden characters of the rendered summary are
+// made visible (untrusted.Terminal: \x1b, \u202e) and the summary cut to
+// 1,024 characters; sinks escape it again for their medium.
 var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within",
 	"window_distinct", "distinct_values", "distinct_timeline",
 	"baseline_value", "baseline_seen", "baseline_since", "learning"}
@@ -89,24 +88,24 @@ func parseSummary(id, text string, cfg Config) (*template.Template, error) {
 			if err != nil {
 				return ""
 			}
-			return truncate(strings.Join(p.ExternalPrincipals(account, trusted), ", "), maxValueRunes)
+			return untrusted.Truncate(strings.Join(p.ExternalPrincipals(account, trusted), ", "), maxValueRunes)
 		},
 		"resource_policy_external": func(doc, account string) string {
 			p, err := ParsePolicy(doc)
 			if err != nil {
 				return ""
 			}
-			return truncate(strings.Join(p.ExternalGrantees(account, trusted), ", "), maxValueRunes)
+			return untrusted.Truncate(strings.Join(p.ExternalGrantees(account, trusted), ", "), maxValueRunes)
 		},
 		"outside_accounts": func(v, account string) string {
-			return truncate(strings.Join(OutsideAccounts(v, account, trusted), ", "), maxValueRunes)
+			return untrusted.Truncate(strings.Join(OutsideAccounts(v, account, trusted), ", "), maxValueRunes)
 		},
 		"internet_ingress": func(req string) string {
 			var parts []string
 			for _, in := range InternetIngress(req) {
 				parts = append(parts, in.String())
 			}
-			return truncate(strings.Join(parts, ", "), maxValueRunes)
+			return untrusted.Truncate(strings.Join(parts, ", "), maxValueRunes)
 		},
 		"policy_actions": func(doc string) string {
 			p, err := ParsePolicy(doc)
@@ -126,7 +125,7 @@ func parseSummary(id, text string, cfg Config) (*template.Template, error) {
 				}
 				acts = append(acts, st.Actions...)
 			}
-			return truncate(strings.Join(acts, ", "), maxValueRunes)
+			return untrusted.Truncate(strings.Join(acts, ", "), maxValueRunes)
 		},
 	}
 	t, err := template.New(id).Option("missingkey=error").Funcs(funcs).Parse(text)
@@ -152,7 +151,7 @@ func renderSummary(t *template.Template, ev *iamwatch.Event, rec map[string]any,
 		data[k] = v
 	}
 	for _, f := range Fields {
-		data[f] = truncate(fieldValue(ev, f), maxValueRunes)
+		data[f] = untrusted.Truncate(fieldValue(ev, f), maxValueRunes)
 	}
 	get := func(path string) string { return lookupText(rec, path) }
 	t, err := t.Clone()
@@ -204,44 +203,7 @@ func textOf(v any) string {
 	}
 }
 
-// sanitize escapes control and bidirectional-override characters (as \uXXXX)
-// and cuts s to max runes.
-func sanitize(s string, max int) string {
-	clean := true
-	for _, r := range s {
-		if needsEscape(r) {
-			clean = false
-			break
-		}
-	}
-	if !clean {
-		var b strings.Builder
-		for _, r := range s {
-			if needsEscape(r) {
-				fmt.Fprintf(&b, `\u%04x`, r)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		s = b.String()
-	}
-	return truncate(s, max)
-}
-
-func needsEscape(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f
-}
-
-func truncate(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
+// sanitize makes s visible text (untrusted.Terminal: control characters as
+// \xNN, hidden characters as \uNNNN) cut to max runes. A summary is stored
+// in this form, so every medium shows it as the scan's details line does.
+func sanitize(s string, max int) string { return untrusted.Truncate(untrusted.Terminal(s), max) }

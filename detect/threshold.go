@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Grouped rules: thresholds and dedup.
@@ -248,7 +249,7 @@ func reachesDistinct(hits []iamwatch.Hit, count int) int {
 func (d distinctSeen) text() (values, timeline string) {
 	var vs, ts []string
 	for _, s := range d.shown {
-		v := truncate(s.value, maxShownRunes)
+		v := untrusted.Truncate(s.value, maxShownRunes)
 		vs = append(vs, v)
 		ts = append(ts, fmt.Sprintf("%s (at %s)", v, s.at.UTC().Format(iamwatch.TimeFormat)))
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // AlarmRule is the rule name of alerts made from the stack's own CloudWatch
@@ -46,21 +46,21 @@ func DecodeAlarm(b []byte) (iamwatch.Alert, error) {
 	case "OK":
 		sev = iamwatch.SeverityInfo
 	default:
-		return iamwatch.Alert{}, fmt.Errorf("alarm %s: state %s is not reported", notify.CleanText(m.AlarmName, 255), notify.CleanText(m.NewStateValue, 32))
+		return iamwatch.Alert{}, fmt.Errorf("alarm %s: state %s is not reported", untrusted.Text(m.AlarmName, 255), untrusted.Text(m.NewStateValue, 32))
 	}
 	at, err := time.Parse("2006-01-02T15:04:05.000-0700", m.StateChangeTime)
 	if err != nil {
-		return iamwatch.Alert{}, fmt.Errorf("alarm %s: state change time %q: %w", notify.CleanText(m.AlarmName, 255), notify.CleanText(m.StateChangeTime, 64), err)
+		return iamwatch.Alert{}, fmt.Errorf("alarm %s: state change time %q: %w", untrusted.Text(m.AlarmName, 255), untrusted.Text(m.StateChangeTime, 64), err)
 	}
-	name := notify.CleanText(m.AlarmName, 255)
+	name := untrusted.Text(m.AlarmName, 255)
 	return iamwatch.Alert{
 		DedupKey: fmt.Sprintf("%s/%s/%s/%d", AlarmRule, name, m.NewStateValue, at.UnixMilli()),
 		Rule:     AlarmRule, Severity: sev,
 		Title:     fmt.Sprintf("iamwatch alarm %s: %s", name, m.NewStateValue),
-		Summary:   notify.CleanText(fmt.Sprintf("%s (was %s). %s", m.AlarmDescription, m.OldStateValue, m.NewStateReason), 1000),
+		Summary:   untrusted.Text(fmt.Sprintf("%s (was %s). %s", m.AlarmDescription, m.OldStateValue, m.NewStateReason), 1000),
 		Action:    "Look at the stack's dead-letter queues, function logs (iamwatch logs) and throttling.",
 		Time:      at.UTC(),
-		AccountID: notify.CleanText(m.AWSAccountId, 12),
+		AccountID: untrusted.Text(m.AWSAccountId, 12),
 		Count:     1,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -228,7 +229,7 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 			}
 			continue
 		}
-		reason := CleanText(err.Error(), 500)
+		reason := untrusted.Text(err.Error(), 500)
 		retry := !IsPermanent(err)
 		var next time.Time
 		for _, it := range batch {
@@ -241,7 +242,7 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 				st.Failed++
 			case del.Attempts >= d.o.Retry.MaxAttempts:
 				del.Status = iamwatch.DeliveryFailed
-				del.LastError = CleanText(fmt.Sprintf("gave up after %d attempts: %s", del.Attempts, reason), 500)
+				del.LastError = untrusted.Text(fmt.Sprintf("gave up after %d attempts: %s", del.Attempts, reason), 500)
 				st.Failed++
 			default:
 				wait := RetryAfter(err)

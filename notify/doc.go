@@ -3,9 +3,9 @@
 // it ([Dispatcher]) with retries, backoff and per-sink rate limits, so each
 // pair is delivered at least once and, once marked sent, never again.
 //
-// It owns the one message format every sink shows ([Format], [Message.Text]),
-// the escaping of untrusted text per medium ([EscapeSlack], [EscapeHTML],
-// [EscapeMarkdown], [CleanText]), the error classification sinks report with
+// It owns the one message format every sink shows ([Format], [Message.Text];
+// its text is made safe by package untrusted, which every sink also uses
+// for its medium), the error classification sinks report with
 // ([Permanent], [Retryable]), the routing configuration ([Config]) and secret
 // references ([Resolver]).
 //

@@ -16,6 +16,8 @@ import (
 	"github.com/iamwatch/iamwatch/notify/slack"
 	"github.com/iamwatch/iamwatch/notify/sns"
 	"github.com/iamwatch/iamwatch/notify/teams"
+	"github.com/iamwatch/iamwatch/untrusted"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 // FuzzRender renders an alert whose attacker-controlled fields hold
@@ -23,7 +25,7 @@ import (
 // JSON valid, no Slack control sequences, no HTML from the input, an ASCII
 // SNS subject, and a four-line text whose last line is the action.
 func FuzzRender(f *testing.F) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		f.Add(h.Value)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -81,7 +83,7 @@ func FuzzRender(f *testing.F) {
 				t.Fatalf("input changed the HTML markup (%s):\n%s", special, c.HTML)
 			}
 		}
-		if h := email.EncodeHeader(c.Subject); strings.ContainsAny(h, "\r\n") {
+		if h := untrusted.Header(c.Subject); strings.ContainsAny(h, "\r\n") {
 			t.Fatalf("header value with a line break: %q", h)
 		}
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // maxResponse bounds how much of a response body is read.
@@ -151,7 +153,7 @@ const minSecret = 4
 // cleaned of control characters.
 func StatusError(op string, status int, h http.Header, body []byte, now func() time.Time) error {
 	err := fmt.Errorf("%s: %d %s", op, status, http.StatusText(status))
-	if excerpt := CleanText(string(body), 200); excerpt != "" {
+	if excerpt := untrusted.Text(string(body), 200); excerpt != "" {
 		err = fmt.Errorf("%s: %d %s: %s", op, status, http.StatusText(status), excerpt)
 	}
 	switch {

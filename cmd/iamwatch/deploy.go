@@ -21,6 +21,7 @@ import (
 
 	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/deploy/stack"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // awsFlags are the standard AWS selection flags; empty means the SDK's own
@@ -152,7 +153,7 @@ func runDeploy(ctx context.Context, e *env, f *deployFlags) error {
 	}
 	fmt.Fprintf(e.stdout, "stack %s: %s (%s)\n", f.stack, res.Status, res.Action)
 	for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-		fmt.Fprintf(e.stdout, "%-22s %s\n", k, safeText(res.Outputs[k]))
+		fmt.Fprintf(e.stdout, "%-22s %s\n", k, untrusted.Terminal(res.Outputs[k]))
 	}
 	return nil
 }

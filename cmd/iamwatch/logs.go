@@ -11,6 +11,7 @@ import (
 
 	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/deploy/stack"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 type logsFlags struct {
@@ -66,7 +67,7 @@ func runLogs(ctx context.Context, e *env, f *logsFlags) error {
 	return t.Tail(ctx, stack.TailOptions{Stack: f.stack, Functions: fns, Since: e.now().Add(-since), Filter: f.filter, Follow: f.follow},
 		func(l stack.LogLine) error {
 			// Log lines carry attacker-controlled text (user agents, names): escape them.
-			_, err := fmt.Fprintf(e.stdout, "%s %-8s %s\n", l.Time.Format("2006-01-02T15:04:05.000Z"), l.Function, safeText(l.Message))
+			_, err := fmt.Fprintf(e.stdout, "%s %-8s %s\n", l.Time.Format("2006-01-02T15:04:05.000Z"), l.Function, untrusted.Terminal(l.Message))
 			return err
 		})
 }

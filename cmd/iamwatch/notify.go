@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 func newNotifyCmd(e *env) *cobra.Command {
@@ -96,7 +97,7 @@ already sent are never sent again.`,
 			}
 			what := "all sinks"
 			if sink != "" {
-				what = "sink " + safeText(sink)
+				what = "sink " + untrusted.Terminal(sink)
 			}
 			_, err = fmt.Fprintf(e.stdout, "%d failed %s of %s set back to pending\n", n, plural(n, "delivery", "deliveries"), what)
 			return err

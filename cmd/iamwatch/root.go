@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Exit codes.
@@ -77,11 +79,11 @@ func (e *env) main(ctx context.Context, args []string) int {
 	var ce *exitCodeError
 	if errors.As(err, &ce) {
 		if ce.err != nil && ce.code != exitAlerted {
-			fmt.Fprintf(e.stderr, "iamwatch: %s\n", safeText2(ce.err.Error())) // errors name files and records: untrusted
+			fmt.Fprintf(e.stderr, "iamwatch: %s\n", untrusted.TerminalLines(ce.err.Error())) // errors name files and records: untrusted
 		}
 		return ce.code
 	}
-	fmt.Fprintf(e.stderr, "iamwatch: %s\n", safeText2(err.Error()))
+	fmt.Fprintf(e.stderr, "iamwatch: %s\n", untrusted.TerminalLines(err.Error()))
 	if isUsageError(err) {
 		return exitUsage
 	}

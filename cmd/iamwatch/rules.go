@@ -14,6 +14,7 @@ import (
 
 	"github.com/iamwatch/iamwatch/config"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // rulesFlags are shared by the rules subcommands.
@@ -105,7 +106,7 @@ func newRulesListCmd(e *env) *cobra.Command {
 				} else if geoOff(r, cfg) != "" {
 					id += " (off: no GeoIP database)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safeText(id), r.Severity, safeText(r.Title), safeText(r.File))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", untrusted.Terminal(id), r.Severity, untrusted.Terminal(r.Title), untrusted.Terminal(r.File))
 			}
 			return tw.Flush()
 		},
@@ -220,7 +221,7 @@ func showRule(e *env, r *detect.Rule) error {
 		return err
 	}
 	line("eventbridge", string(eb))
-	_, err = fmt.Fprint(e.stdout, safeText2(w.String()))
+	_, err = fmt.Fprint(e.stdout, untrusted.TerminalLines(w.String()))
 	return err
 }
 
@@ -257,7 +258,7 @@ a rule's tests must not depend on the database a user installed.`,
 					failed++
 				}
 				if !r.Passed || verbose {
-					fmt.Fprintln(e.stdout, safeText2(r.String()))
+					fmt.Fprintln(e.stdout, untrusted.TerminalLines(r.String()))
 				}
 			}
 			fmt.Fprintf(e.stdout, "%d rules, %d tests, %d failed\n", len(rs), len(results), failed)
@@ -288,7 +289,7 @@ valid, 1 when not.`,
 			}
 			if err != nil {
 				for _, e1 := range unjoinErr(err) {
-					fmt.Fprintln(e.stdout, safeText(e1.Error()))
+					fmt.Fprintln(e.stdout, untrusted.Terminal(e1.Error()))
 				}
 				return &exitCodeError{code: exitError, err: errors.New("rules: invalid")}
 			}

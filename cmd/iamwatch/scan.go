@@ -24,6 +24,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/sampledata"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 type scanFlags struct {
@@ -415,7 +416,7 @@ func (p *alertPrinter) alert(a iamwatch.Alert) {
 		writeJSONLine(p.w, a)
 		return
 	}
-	fmt.Fprintf(p.w, "[%s] %s\n  %s\n  %s\n", strings.ToUpper(a.Severity.String()), safeText(a.Title), safeText(a.Summary), alertDetails(a))
+	fmt.Fprintf(p.w, "[%s] %s\n  %s\n  %s\n", strings.ToUpper(a.Severity.String()), untrusted.Terminal(a.Title), untrusted.Terminal(a.Summary), alertDetails(a))
 }
 
 // alertDetails is the one-line "Event: … · User: …" of an alert, escaped for a terminal.
@@ -437,7 +438,7 @@ func alertDetails(a iamwatch.Alert) string {
 		ids := strings.Join(a.EventIDs, ", ")
 		parts = append(parts, "Event ID: "+ids)
 	}
-	return safeText(strings.Join(parts, " · "))
+	return untrusted.Terminal(strings.Join(parts, " · "))
 }
 
 // alertGeo is " (DE, AS64498 Example Hosting GmbH)", or "" when the
@@ -475,21 +476,21 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 		r.Stored, r.Duplicates, r.Events-r.Kept)
 	fmt.Fprintf(w, "Alerts: %d new.\n", r.NewAlerts)
 	if r.Unevaluated > 0 {
-		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, safeText(r.FirstUnevaluated))
+		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, untrusted.Terminal(r.FirstUnevaluated))
 	}
 	for _, re := range r.RuleErrors {
 		fmt.Fprintf(w, "Rule %s failed to evaluate on %d events (it did not match them); the first: %s\n",
-			safeText(re.Rule), re.Events, safeText(re.First))
+			untrusted.Terminal(re.Rule), re.Events, untrusted.Terminal(re.First))
 	}
 	if r.Conflicts > 0 {
-		fmt.Fprintf(w, "Conflicting records (an eventID already taken by a different record; the first kept): %d; the first: %s\n", r.Conflicts, safeText(r.FirstConflict))
+		fmt.Fprintf(w, "Conflicting records (an eventID already taken by a different record; the first kept): %d; the first: %s\n", r.Conflicts, untrusted.Terminal(r.FirstConflict))
 	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
 	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "  skipped %s\n", safeText(s.String()))
+		fmt.Fprintf(w, "  skipped %s\n", untrusted.Terminal(s.String()))
 	}
 	for _, rj := range r.Rejections {
-		fmt.Fprintf(w, "  rejected %s\n", safeText(rj.String()))
+		fmt.Fprintf(w, "  rejected %s\n", untrusted.Terminal(rj.String()))
 	}
 	if n := r.RecordsRejected + r.InputsRejected - len(r.Rejections); n > 0 {
 		fmt.Fprintf(w, "  … and %d more rejections\n", n)

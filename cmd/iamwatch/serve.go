@@ -118,6 +118,13 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	cfg := web.Config{Store: st, Rules: rs, Now: e.now, Log: e.log}
+	// The rules' inline tests run against the test GeoIP database, as
+	// `iamwatch rules test` runs them.
+	closeGeo, err := openGeo(&cfg.Detect, true)
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
 	if !has {
 		cfg.SetupToken = web.NewSetupToken()
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iamwatch/iamwatch/query"
 	"github.com/iamwatch/iamwatch/store/sqlite"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 func newShowCmd(e *env) *cobra.Command {
@@ -38,7 +38,7 @@ func (e *env) show(ctx context.Context, dbFlag, id string) error {
 	defer st.Close()
 	ev, err := st.Event(ctx, id)
 	if errors.Is(err, sqlite.ErrNotFound) {
-		return fmt.Errorf("no event with ID %s in %s (iamwatch events lists them)", safeText(id), st.Path())
+		return fmt.Errorf("no event with ID %s in %s (iamwatch events lists them)", untrusted.Terminal(id), st.Path())
 	}
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (e *env) show(ctx context.Context, dbFlag, id string) error {
 		return fmt.Errorf("show %s: stored record is not JSON: %w", id, err)
 	}
 	b.WriteByte('\n')
-	_, err = e.stdout.Write(query.SafeJSON(b.Bytes()))
+	_, err = e.stdout.Write(untrusted.JSON(b.Bytes()))
 	return err
 }
 

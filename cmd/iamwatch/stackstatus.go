@@ -13,6 +13,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/store/dynamodb"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // stackStatus shows a serverless deployment: the stack's status and
@@ -55,9 +56,9 @@ func (e *env) stackStatus(ctx context.Context, f statusFlags) error {
 			Outputs map[string]string `json:"outputs"`
 		}{f.stack, string(st.StackStatus), aws.ToString(st.StackStatusReason), updated, outputs})
 	} else {
-		fmt.Fprintf(e.stdout, "Stack %s: %s", safeText(f.stack), st.StackStatus)
+		fmt.Fprintf(e.stdout, "Stack %s: %s", untrusted.Terminal(f.stack), st.StackStatus)
 		if r := aws.ToString(st.StackStatusReason); r != "" {
-			fmt.Fprintf(e.stdout, " (%s)", safeText(r))
+			fmt.Fprintf(e.stdout, " (%s)", untrusted.Terminal(r))
 		}
 		fmt.Fprintln(e.stdout)
 		keys := make([]string, 0, len(outputs))
@@ -66,7 +67,7 @@ func (e *env) stackStatus(ctx context.Context, f statusFlags) error {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			fmt.Fprintf(e.stdout, "  %s: %s\n", k, safeText(outputs[k]))
+			fmt.Fprintf(e.stdout, "  %s: %s\n", k, untrusted.Terminal(outputs[k]))
 		}
 		fmt.Fprintln(e.stdout)
 	}

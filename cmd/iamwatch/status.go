@@ -12,6 +12,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 type statusFlags struct {
@@ -90,7 +91,7 @@ func (e *env) status(ctx context.Context, f statusFlags) error {
 			if err := st.PutCheckpoint(ctx, cp); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "iamwatch: %s is now %s\n", safeText(key), set.status)
+			fmt.Fprintf(e.stderr, "iamwatch: %s is now %s\n", untrusted.Terminal(key), set.status)
 		}
 	}
 	cps, err := st.Checkpoints(ctx)
@@ -125,7 +126,7 @@ func (e *env) printCheckpoints(cps []iamwatch.Checkpoint, output string) error {
 	}
 	for _, cp := range sources {
 		l := statusLine(cp, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", safeText(l.Key), safeText(l.Status), dash(l.NewestEvent), dash(l.Lag), dash(l.LastRun), l.Processed, safeText(oneLine(l.LastError, 80)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", untrusted.Terminal(l.Key), untrusted.Terminal(l.Status), dash(l.NewestEvent), dash(l.Lag), dash(l.LastRun), l.Processed, untrusted.Terminal(oneLine(l.LastError, 80)))
 	}
 	if err := tw.Flush(); err != nil || len(rules) == 0 {
 		return err
@@ -134,7 +135,7 @@ func (e *env) printCheckpoints(cps []iamwatch.Checkpoint, output string) error {
 	fmt.Fprintln(tw, "RULE\tEVENTS\tLAST FAILED\tLAST ERROR")
 	for _, cp := range rules {
 		l := statusLine(cp, now)
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", safeText(strings.TrimPrefix(l.Key, pipeline.RuleCheckpointPrefix)), l.Processed, dash(l.LastRun), safeText(oneLine(l.LastError, 100)))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", untrusted.Terminal(strings.TrimPrefix(l.Key, pipeline.RuleCheckpointPrefix)), l.Processed, dash(l.LastRun), untrusted.Terminal(oneLine(l.LastError, 100)))
 	}
 	return tw.Flush()
 }

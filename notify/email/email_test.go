@@ -21,6 +21,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/email"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -195,14 +196,14 @@ func TestHostile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		if err := s.Send(context.Background(), []iamwatch.Alert{notifytest.HostileAlert(h.Value)}); err != nil {
 			t.Fatalf("%s: %v", h.Name, err)
 		}
 	}
-	msgs := mp.Messages(t, len(notifytest.Hostile))
-	if len(msgs) != len(notifytest.Hostile) {
-		t.Fatalf("%d messages for %d sends (an injected SMTP command?)", len(msgs), len(notifytest.Hostile))
+	msgs := mp.Messages(t, len(untrustedtest.Strings))
+	if len(msgs) != len(untrustedtest.Strings) {
+		t.Fatalf("%d messages for %d sends (an injected SMTP command?)", len(msgs), len(untrustedtest.Strings))
 	}
 	for _, m := range msgs {
 		for _, bad := range []string{"Bcc", "X-Evil", "Injected"} {

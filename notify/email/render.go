@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Content is a rendered email: the subject and both bodies.
@@ -102,25 +102,18 @@ func Build(h Header, c Content) ([]byte, error) {
 	hdr := func(k, v string) { fmt.Fprintf(&msg, "%s: %s\r\n", k, v) }
 	hdr("From", h.From.String())
 	hdr("To", strings.Join(to, ", "))
-	hdr("Subject", EncodeHeader(c.Subject))
+	hdr("Subject", untrusted.Header(c.Subject))
 	hdr("Date", h.Date.Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+h.MessageID+">")
 	hdr("MIME-Version", "1.0")
 	hdr("Auto-Submitted", "auto-generated")
 	for _, k := range slices.Sorted(maps.Keys(h.Extra)) {
-		hdr(k, EncodeHeader(h.Extra[k]))
+		hdr(k, untrusted.Header(h.Extra[k]))
 	}
 	hdr("Content-Type", "multipart/alternative; boundary="+mw.Boundary())
 	msg.WriteString("\r\n")
 	msg.Write(body.Bytes())
 	return msg.Bytes(), nil
-}
-
-// EncodeHeader makes v a safe single-line header value: control characters
-// (CR, LF: header injection) are removed and non-ASCII text is RFC 2047
-// Q-encoded.
-func EncodeHeader(v string) string {
-	return mime.QEncoding.Encode("utf-8", notify.CleanText(v, 0))
 }
 
 func crlf(s string) string {

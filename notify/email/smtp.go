@@ -17,6 +17,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // TLS modes.
@@ -163,7 +164,7 @@ func MessageHeader(from *mail.Address, to []*mail.Address, now time.Time, alerts
 	}
 	extra := map[string]string{"X-Iamwatch-Severity": notify.Format(alerts).Severity.String()}
 	if len(alerts) == 1 {
-		extra["X-Iamwatch-Rule"] = notify.CleanText(alerts[0].Rule, notify.MaxValue)
+		extra["X-Iamwatch-Rule"] = untrusted.Text(alerts[0].Rule, notify.MaxValue)
 	}
 	return Header{
 		From: from, To: to, Date: now,

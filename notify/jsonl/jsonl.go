@@ -8,10 +8,10 @@ import (
 	"io"
 	"os"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Config is the settings of a jsonl sink.
@@ -80,7 +80,7 @@ func (s *Sink) Send(_ context.Context, alerts []iamwatch.Alert) error {
 			if err != nil {
 				return notify.Permanent(fmt.Errorf("jsonl: encode alert: %w", err))
 			}
-			buf.Write(EscapeTerminal(b))
+			buf.Write(untrusted.JSON(b))
 			buf.WriteByte('\n')
 		}
 	}
@@ -107,33 +107,4 @@ func (s *Sink) Send(_ context.Context, alerts []iamwatch.Alert) error {
 		return fmt.Errorf("jsonl: write %s: %w", s.path, werr)
 	}
 	return nil
-}
-
-// EscapeTerminal rewrites, in encoded JSON, the characters encoding/json
-// leaves raw that a terminal may act on: DEL, C1 controls (U+0080–U+009F, e.g.
-// CSI U+009B) and bidirectional overrides become \uXXXX escapes. The result
-// decodes to the same value.
-func EscapeTerminal(b []byte) []byte {
-	var out []byte
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if (r >= 0x7f && r <= 0x9f) || isBidi(r) {
-			if out == nil {
-				out = append(make([]byte, 0, len(b)+16), b[:i]...)
-			}
-			out = fmt.Appendf(out, `\u%04x`, r)
-		} else if out != nil {
-			out = append(out, b[i:i+n]...)
-		}
-		i += n
-	}
-	if out == nil {
-		return b
-	}
-	return out
-}
-
-func isBidi(r rune) bool {
-	return r == '\u061c' || r == '\u200e' || r == '\u200f' ||
-		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }

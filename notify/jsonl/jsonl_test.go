@@ -17,6 +17,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify/jsonl"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -72,7 +73,7 @@ func TestFileAppendsConcurrently(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			a := notifytest.HostileAlert(h.Value)
 			var js, text bytes.Buffer
@@ -104,17 +105,5 @@ func TestHostile(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestEscapeTerminal(t *testing.T) {
-	in := []byte("{\"a\":\"x\u009b31m\u202ey\"}")
-	got := jsonl.EscapeTerminal(in)
-	if want := `{"a":"x\u009b31m\u202ey"}`; string(got) != want {
-		t.Errorf("EscapeTerminal = %s, want %s", got, want)
-	}
-	var v map[string]string
-	if err := json.Unmarshal(got, &v); err != nil || v["a"] != "x\u009b31m\u202ey" {
-		t.Errorf("escaped JSON decodes to %q, %v", v["a"], err)
 	}
 }

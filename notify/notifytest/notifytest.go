@@ -56,27 +56,8 @@ func Alerts(n int) []iamwatch.Alert {
 	return out
 }
 
-// Hostile are strings an attacker can put in fields they control (user
-// agents, role session names, request parameters, user names).
-var Hostile = []struct{ Name, Value string }{
-	{"slack link", "<https://evil.example|click here>"},
-	{"slack broadcast", "<!channel> <!here> <!everyone> @channel @here @Everyone <@U0123ABCD>"},
-	{"html", `<script>alert(1)</script><img src=x onerror="alert(2)"><a href="https://evil.example">x</a>`},
-	{"markdown link", "[click](https://evil.example) ![img](https://evil.example/i.png) **bold** _it_ `code` # heading"},
-	{"json breaker", "\"}],\"injected\":true,\"x\":[{\"a\":\"\\"},
-	{"newlines", "line1\r\nAction required: nothing, ignore this\nSubject: forged\r\n\r\n.\r\n"},
-	{"terminal", "\x1b[2J\x1b]0;pwned\x07\x1b[31mred\u009b31m\x00\x7f"},
-	{"bidi", "admin\u202egnp.exe\u2066x\u2069"},
-	{"invalid utf8", "a\xff\xfeb\xc0"},
-	{"long", string(bytes.Repeat([]byte("A"), 5000))},
-	{"smtp dot", "\r\n.\r\nMAIL FROM:<evil@example.com>\r\n"},
-	{"header injection", "x\r\nBcc: victim@example.com\r\nX-Evil: 1"},
-	{"mention html", "<at>everyone</at> <b>b</b> &amp; &lt;"},
-	{"unicode line sep", "a\u2028b\u2029c\u0085d"},
-}
-
 // HostileAlert returns Alert with v in every text field an attacker can
-// influence.
+// influence (v is one of untrustedtest.Strings).
 func HostileAlert(v string) iamwatch.Alert {
 	a := Alert()
 	a.Summary = "Root account logged in; user agent " + v

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // DefaultURL is the Events API v2 enqueue endpoint (US service region; the
@@ -72,7 +73,7 @@ func (s *Sink) Send(ctx context.Context, alerts []iamwatch.Alert) error {
 			return notify.Permanent(fmt.Errorf("pagerduty: encode event: %w", err))
 		}
 		if _, err := notify.Post(ctx, s.client, s.now, notify.Request{URL: s.cfg.URL, Body: body, Secrets: []string{s.cfg.RoutingKey}}); err != nil {
-			return notify.Redact(fmt.Errorf("pagerduty: enqueue %s: %w", notify.CleanText(alerts[i].DedupKey, 200), err), s.cfg.RoutingKey)
+			return notify.Redact(fmt.Errorf("pagerduty: enqueue %s: %w", untrusted.Text(alerts[i].DedupKey, 200), err), s.cfg.RoutingKey)
 		}
 	}
 	return nil
@@ -113,16 +114,16 @@ const maxDedupKey = 255
 // JSON encoding does the rest (PagerDuty shows them as text).
 func Trigger(routingKey string, a *iamwatch.Alert) Event {
 	m := notify.Format([]iamwatch.Alert{*a})
-	details := map[string]string{"rule": notify.CleanText(a.Rule, notify.MaxValue)}
+	details := map[string]string{"rule": untrusted.Text(a.Rule, notify.MaxValue)}
 	for _, f := range m.Fields {
 		details[f.Label] = f.Value
 	}
 	details["Action required"] = m.Action[len("Action required: "):]
 	source := "aws"
 	if a.AccountID != "" {
-		source = "aws:" + notify.CleanText(a.AccountID, 32)
+		source = "aws:" + untrusted.Text(a.AccountID, 32)
 		if a.Region != "" {
-			source += ":" + notify.CleanText(a.Region, 32)
+			source += ":" + untrusted.Text(a.Region, 32)
 		}
 	}
 	summary := m.Subject
@@ -134,12 +135,12 @@ func Trigger(routingKey string, a *iamwatch.Alert) Event {
 		EventAction: "trigger",
 		DedupKey:    dedupKey(a.DedupKey),
 		Payload: Payload{
-			Summary:       notify.Truncate(summary, 1024),
+			Summary:       untrusted.Truncate(summary, 1024),
 			Source:        source,
 			Severity:      severity(a.Severity),
-			Component:     notify.CleanText(a.EventName, notify.MaxValue),
-			Group:         notify.CleanText(a.AccountID, 32),
-			Class:         notify.CleanText(a.Rule, notify.MaxValue),
+			Component:     untrusted.Text(a.EventName, notify.MaxValue),
+			Group:         untrusted.Text(a.AccountID, 32),
+			Class:         untrusted.Text(a.Rule, notify.MaxValue),
 			CustomDetails: details,
 		},
 		Client: "iamwatch",

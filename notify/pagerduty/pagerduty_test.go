@@ -14,6 +14,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/notify/pagerduty"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -101,7 +102,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			a := notifytest.HostileAlert(h.Value)
 			b, err := json.Marshal(pagerduty.Trigger("k", &a))

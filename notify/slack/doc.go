@@ -2,5 +2,5 @@
 // bot token through chat.postMessage. Messages are Block Kit: a coloured
 // attachment by severity with the subject, summary, key fields, action and a
 // link to the event in the CloudTrail console. Untrusted text is escaped for
-// mrkdwn with notify.EscapeSlack.
+// mrkdwn with untrusted.Slack.
 package slack

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // DefaultAPIURL is chat.postMessage.
@@ -118,7 +119,7 @@ func apiError(resp *notify.Response, now func() time.Time) error {
 	if r.OK {
 		return nil
 	}
-	err := fmt.Errorf("slack: chat.postMessage: %s", notify.CleanText(r.Error, 100))
+	err := fmt.Errorf("slack: chat.postMessage: %s", untrusted.Text(r.Error, 100))
 	switch r.Error {
 	case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
 		return notify.Retryable(err, notify.ParseRetryAfter(resp.Header.Get("Retry-After"), now))
@@ -162,10 +163,10 @@ const (
 )
 
 // Payload renders m as a Slack message. Every piece of alert text is escaped
-// with notify.EscapeSlack; only our own markup (bold labels, the console
+// with untrusted.Slack; only our own markup (bold labels, the console
 // link) is mrkdwn.
 func Payload(m *notify.Message) Message {
-	esc := notify.EscapeSlack
+	esc := untrusted.Slack
 	head := "*" + esc(m.Subject) + "*"
 	if m.Summary != "" {
 		head += "\n" + esc(m.Summary)
@@ -181,7 +182,7 @@ func Payload(m *notify.Message) Message {
 	if len(m.Items) > 0 {
 		var b strings.Builder
 		for i, it := range m.Items {
-			line := fmt.Sprintf("%d. %s\n", i+1, esc(notify.Truncate(it.ItemLine(), 280)))
+			line := fmt.Sprintf("%d. %s\n", i+1, esc(untrusted.Truncate(it.ItemLine(), 280)))
 			if b.Len()+len(line) > maxSectionText-20 {
 				fmt.Fprintf(&b, "… and %d more", len(m.Items)-i)
 				break

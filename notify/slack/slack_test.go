@@ -13,6 +13,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/notify/slack"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -103,7 +104,7 @@ var ourLink = regexp.MustCompile(`<https://[a-z0-9-]+\.console\.aws\.amazon\.com
 // TestHostile: whatever the alert says, the Slack message cannot link,
 // mention or broadcast, and stays valid JSON.
 func TestHostile(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			m := notify.Format([]iamwatch.Alert{notifytest.HostileAlert(h.Value)})
 			b, err := json.Marshal(slack.Payload(&m))

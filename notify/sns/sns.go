@@ -15,6 +15,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/internal/awserr"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // MaxSubject is the longest subject sent: SNS wants fewer than 100 characters.
@@ -164,7 +165,7 @@ func Input(topicARN string, alerts []iamwatch.Alert) *sns.PublishInput {
 	}
 	return &sns.PublishInput{
 		TopicArn:          aws.String(topicARN),
-		Subject:           aws.String(notify.ASCII(m.Subject, MaxSubject)),
+		Subject:           aws.String(untrusted.ASCII(m.Subject, MaxSubject)),
 		Message:           aws.String(m.Text()),
 		MessageAttributes: attrs,
 	}
@@ -179,7 +180,7 @@ func same(alerts []iamwatch.Alert, f func(*iamwatch.Alert) string) string {
 			return "multiple"
 		}
 	}
-	return notify.CleanText(v, 256)
+	return untrusted.Text(v, 256)
 }
 
 func str(v string) types.MessageAttributeValue {

@@ -17,6 +17,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/notify/sns"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 // awsConfig points the real SDK at the emulator the way AWS_ENDPOINT_URL
@@ -158,7 +159,7 @@ func TestPublishUnknownTopic(t *testing.T) {
 }
 
 func TestHostileInput(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			in := sns.Input("arn:aws:sns:us-east-1:111122223333:t", []iamwatch.Alert{notifytest.HostileAlert(h.Value)})
 			subj := aws.ToString(in.Subject)

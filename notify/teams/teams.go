@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // Config is the settings of a teams sink. WebhookURL is a secret (its query
@@ -118,7 +119,7 @@ type Action struct {
 
 // Payload renders m as a Teams workflow message with an Adaptive Card.
 func Payload(m *notify.Message) Envelope {
-	esc := notify.EscapeMarkdown
+	esc := untrusted.Markdown
 	body := []Element{{Type: "TextBlock", Text: esc(m.Subject), Wrap: true, Weight: "Bolder", Size: "Medium", Color: colour(m.Severity)}}
 	if m.Summary != "" {
 		body = append(body, Element{Type: "TextBlock", Text: esc(m.Summary), Wrap: true})
@@ -131,7 +132,7 @@ func Payload(m *notify.Message) Envelope {
 		body = append(body, Element{Type: "FactSet", Facts: facts})
 	}
 	for i, it := range m.Items {
-		body = append(body, Element{Type: "TextBlock", Text: fmt.Sprintf("%d\\. %s", i+1, esc(notify.Truncate(it.ItemLine(), 280))), Wrap: true})
+		body = append(body, Element{Type: "TextBlock", Text: fmt.Sprintf("%d\\. %s", i+1, esc(untrusted.Truncate(it.ItemLine(), 280))), Wrap: true})
 	}
 	body = append(body, Element{Type: "TextBlock", Text: esc(m.Action), Wrap: true, Weight: "Bolder"})
 	card := Card{

@@ -12,6 +12,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/notify/teams"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -72,7 +73,7 @@ func unescaped(s string) string {
 }
 
 func TestHostile(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			m := notify.Format([]iamwatch.Alert{notifytest.HostileAlert(h.Value)})
 			b, err := json.Marshal(teams.Payload(&m))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 // The headers every request carries.
@@ -114,7 +115,7 @@ func bounded(alerts []iamwatch.Alert) []iamwatch.Alert {
 	for i, a := range alerts {
 		for _, f := range []*string{&a.DedupKey, &a.Rule, &a.Title, &a.Summary, &a.Action, &a.AccountID, &a.Region,
 			&a.UserName, &a.SourceIP, &a.EventName, &a.EventID, &a.Group} {
-			*f = notify.Truncate(*f, MaxField)
+			*f = untrusted.Truncate(*f, MaxField)
 		}
 		a.EventIDs = cut(a.EventIDs, MaxIDs, 256)
 		a.Tags = cut(a.Tags, MaxIDs, 256)
@@ -128,7 +129,7 @@ func cut(vs []string, n, runes int) []string {
 	vs = vs[:min(len(vs), n)]
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		out[i] = notify.Truncate(v, runes)
+		out[i] = untrusted.Truncate(v, runes)
 	}
 	return out
 }

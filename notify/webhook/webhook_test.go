@@ -13,6 +13,8 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/notify/webhook"
+	"github.com/iamwatch/iamwatch/untrusted"
+	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -88,7 +90,7 @@ func TestErrorsRedacted(t *testing.T) {
 // receiver escapes for its medium) but for fields over MaxField, which are
 // cut; the text form is cleaned.
 func TestHostile(t *testing.T) {
-	for _, h := range notifytest.Hostile {
+	for _, h := range untrustedtest.Strings {
 		t.Run(h.Name, func(t *testing.T) {
 			srv := notifytest.NewServer(t)
 			s, _ := webhook.New("hook", webhook.Config{URL: srv.URL}, srv.Client(), notifytest.Fixed(notifytest.Time))
@@ -97,11 +99,11 @@ func TestHostile(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(h.Value) > webhook.MaxField {
-				cut := notify.Truncate(h.Value, webhook.MaxField)
-				a.Summary = notify.Truncate(a.Summary, webhook.MaxField)
-				a.Title = notify.Truncate(a.Title, webhook.MaxField)
+				cut := untrusted.Truncate(h.Value, webhook.MaxField)
+				a.Summary = untrusted.Truncate(a.Summary, webhook.MaxField)
+				a.Title = untrusted.Truncate(a.Title, webhook.MaxField)
 				a.UserName, a.SourceIP, a.EventName, a.AccountID, a.Region, a.Group, a.Rule, a.Action = cut, cut, cut, cut, cut, cut, cut, cut
-				a.EventIDs = []string{notify.Truncate(h.Value, 256)}
+				a.EventIDs = []string{untrusted.Truncate(h.Value, 256)}
 			}
 			body := srv.Requests()[0].Body
 			if !json.Valid(body) {
