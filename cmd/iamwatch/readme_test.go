@@ -12,6 +12,7 @@ import (
 	"github.com/iamwatch/iamwatch/config"
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/notify"
+	"github.com/iamwatch/iamwatch/rules"
 )
 
 // The configuration examples in the README are accepted: each yaml block
@@ -48,6 +49,25 @@ func TestREADMEExamples(t *testing.T) {
 			if _, err := notify.BuildSinks(context.Background(), cfg.Notify, sinkBuilders(aws.Config{Region: "us-east-1"}), notify.Deps{Secrets: secrets, Now: e.now}); err != nil {
 				t.Errorf("yaml block %d: sinks refused: %v", i+1, err)
 			}
+		}
+	}
+}
+
+// TestREADMEListsEveryRule: the README's rule tables name every built-in
+// rule with its severity, so the catalog and its documentation move together.
+func TestREADMEListsEveryRule(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range catalog {
+		row := regexp.MustCompile(`(?m)^\| [^|\n]*\b` + regexp.QuoteMeta(r.ID) + `\b[^|\n]* \| ` + regexp.QuoteMeta(r.Severity.String()) + ` \|`)
+		if !row.Match(readme) {
+			t.Errorf("README.md has no rule-table row for %s (%s)", r.ID, r.Severity)
 		}
 	}
 }
