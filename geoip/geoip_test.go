@@ -30,7 +30,7 @@ func TestLocate(t *testing.T) {
 			{"198.51.100.7", iamwatch.Geo{Country: "US", ASN: 64497, ASOrg: "Example VPN Provider"}, true},
 			{"198.51.100.200", iamwatch.Geo{Country: "US", ASN: 64501, ASOrg: "Example Mobile Carrier"}, true},
 			{"192.0.2.9", iamwatch.Geo{Country: "NL", ASN: 64500, ASOrg: "Example Hosting B.V."}, true},
-			{"2001:db8::1", iamwatch.Geo{Country: "FR", ASN: 64502, ASOrg: "Exemple Cloud"}, true},
+			{"2001:db8::1", iamwatch.Geo{Country: "FR", ASN: 64502, ASOrg: "Example Cloud FR"}, true},
 			{"10.0.0.1", iamwatch.Geo{}, false},
 		} {
 			got, ok := db.Locate(netip.MustParseAddr(c.ip))

@@ -119,8 +119,11 @@ func (s *Store) markerShards(ctx context.Context, date string) (int, error) {
 		return 0, nil
 	}
 	n, err := getN(res.Items[0], attrShards)
-	if err != nil || n < 1 || n > MaxEventShards {
-		return 0, fmt.Errorf("shards of %s: marker holds %d (%v)", date, n, err)
+	if err != nil {
+		return 0, fmt.Errorf("shards of %s: marker: %w", date, err)
+	}
+	if n < 1 || n > MaxEventShards {
+		return 0, fmt.Errorf("shards of %s: marker holds %d, want 1 to %d", date, n, MaxEventShards)
 	}
 	return int(n), nil
 }

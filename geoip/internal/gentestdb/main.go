@@ -29,7 +29,7 @@ var networks = []struct {
 	{"198.51.100.0/25", "US", 64497, "Example VPN Provider"},
 	{"198.51.100.128/25", "US", 64501, "Example Mobile Carrier"},
 	{"192.0.2.0/24", "NL", 64500, "Example Hosting B.V."},
-	{"2001:db8::/33", "FR", 64502, "Exemple Cloud"},
+	{"2001:db8::/33", "FR", 64502, "Example Cloud FR"},
 }
 
 func main() {
