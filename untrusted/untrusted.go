@@ -261,6 +261,28 @@ func Markdown(s string) string {
 // [Terminal] output, not HTML output. Not idempotent.
 func HTML(s string) string { return html.EscapeString(Text(s, 0)) }
 
+// ShowHidden returns s with every [Hidden] character made visible
+// (\u202e, \U000e0041) and bytes that are not UTF-8 as \xNN; everything
+// else, control characters and line breaks included, is left as it is. It
+// is for output that is already escaped for its medium and must stay as it
+// is, such as a page html/template rendered: such characters never belong
+// to the page's own markup, so the rewrite reaches every field of it and
+// nothing else. Idempotent.
+func ShowHidden(s string) string {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && n == 1) || Hidden(r) {
+			var b strings.Builder
+			b.Grow(len(s) + 16)
+			b.WriteString(s[:i])
+			visible(&b, s[i:], func(r rune) bool { return !Hidden(r) }, nil)
+			return b.String()
+		}
+		i += n
+	}
+	return s
+}
+
 // Header makes s an email header value: [Text] bounded to [MaxHeader]
 // runes, then RFC 2047 Q-encoded when it is not printable ASCII. The result
 // never holds CR or LF (no header injection) and is one header line.

@@ -469,3 +469,40 @@ func TestIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func TestShowHidden(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain <b>page</b>\n\tindented", "plain <b>page</b>\n\tindented"},
+		{"user\u202eexe.txt", `user\u202eexe.txt`},
+		{"a\u200bb\U000E0041c", `a\u200bb\U000e0041c`},
+		{"esc \x1b[31m kept", "esc \x1b[31m kept"},
+		{"bad \xff byte", `bad \xff byte`},
+	} {
+		if got := untrusted.ShowHidden(tc.in); got != tc.want {
+			t.Errorf("untrusted.ShowHidden(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if again := untrusted.ShowHidden(untrusted.ShowHidden(tc.in)); again != untrusted.ShowHidden(tc.in) {
+			t.Errorf("untrusted.ShowHidden(%q) is not idempotent: %q", tc.in, again)
+		}
+	}
+}
+
+func FuzzShowHidden(f *testing.F) {
+	for _, h := range untrustedtest.Strings {
+		f.Add(h.Value)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := untrusted.ShowHidden(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("untrusted.ShowHidden(%q) = %q: not UTF-8", s, got)
+		}
+		for _, r := range got {
+			if untrusted.Hidden(r) {
+				t.Fatalf("untrusted.ShowHidden(%q) = %q keeps %U", s, got, r)
+			}
+		}
+		if untrusted.ShowHidden(got) != got {
+			t.Fatalf("ShowHidden not idempotent on %q", s)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/untrusted"
 	"github.com/iamwatch/iamwatch/untrusted/untrustedtest"
 )
 
@@ -149,6 +150,9 @@ func TestHostileStringsEscaped(t *testing.T) {
 		if bad := rawMarkup(r.body); len(bad) > 0 {
 			t.Errorf("GET %s: raw markup reached the page: %v", p, bad)
 		}
+		if i := strings.IndexFunc(r.body, untrusted.Hidden); i >= 0 {
+			t.Errorf("GET %s: a hidden character (%U) reached the page; want it shown as an escape", p, []rune(r.body[i:])[0])
+		}
 		for _, h := range hs {
 			if strings.ContainsAny(h.Value, `<>"'`) && strings.Contains(r.body, h.Value) {
 				t.Errorf("GET %s: hostile %s string appears unescaped", p, h.Name)
@@ -169,7 +173,9 @@ func TestHostileStringsEscaped(t *testing.T) {
 		r := c.get("/alert?" + url.Values{"key": {alerts[i].DedupKey}}.Encode())
 		// html/template writes some characters (+) as entities where
 		// HTMLEscapeString does not: decode the page to find the text.
-		if esc := template.HTMLEscapeString(h.Value); !strings.Contains(r.body, esc) && !strings.Contains(html.UnescapeString(r.body), h.Value) {
+		// Hidden characters are shown as escapes (untrusted.ShowHidden).
+		shown := untrusted.ShowHidden(h.Value)
+		if esc := template.HTMLEscapeString(shown); !strings.Contains(r.body, esc) && !strings.Contains(html.UnescapeString(r.body), shown) {
 			t.Errorf("alert page of the %s string does not show it escaped (%q)", h.Name, esc)
 		}
 	}

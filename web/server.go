@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/store/sqlite"
+	"github.com/iamwatch/iamwatch/untrusted"
 )
 
 //go:embed templates/*.html
@@ -448,7 +450,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.b)
+	// html/template escapes markup but passes bidi controls, zero-width and
+	// tag characters: attacker-written text would reorder or hide what a
+	// reader sees. Shown as \u202e instead, on every field of every page.
+	_, _ = io.WriteString(w, untrusted.ShowHidden(string(buf.b)))
 }
 
 // fail answers an unexpected error: logged in full, shown as a short
