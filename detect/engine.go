@@ -31,8 +31,12 @@ type Engine struct {
 	byName     map[string][]*compiled
 	byIdentity map[string][]*compiled
 	identities []identityBucket // byIdentity as a slice: a handful of types, compared directly
-	onError    []*compiled
-	always     []*compiled
+	// sources holds rules that name their event sources but not their
+	// event names exactly (Lambda's versioned names, matched by prefix):
+	// a handful of sources, compared directly.
+	sources []identityBucket
+	onError []*compiled
+	always  []*compiled
 
 	allow   *allowList
 	trusted []string
@@ -220,6 +224,17 @@ func (e *Engine) index(c *compiled) {
 		}
 		return
 	}
+	if srcs, ok := c.pattern.exactStrings("eventSource"); ok {
+		for _, src := range slices.Compact(slices.Sorted(slices.Values(srcs))) {
+			i := slices.IndexFunc(e.sources, func(b identityBucket) bool { return b.typ == src })
+			if i < 0 {
+				e.sources = append(e.sources, identityBucket{typ: src})
+				i = len(e.sources) - 1
+			}
+			e.sources[i].rules = append(e.sources[i].rules, c)
+		}
+		return
+	}
 	if uid := c.pattern.sub("userIdentity"); uid != nil {
 		if types, ok := uid.exactStrings("type"); ok {
 			for _, t := range slices.Compact(slices.Sorted(slices.Values(types))) {
@@ -263,8 +278,8 @@ func (e *Engine) Stats() Stats {
 }
 
 // candidates returns the buckets of rules that may match ev.
-func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
-	var b [4][]*compiled
+func (e *Engine) candidates(ev *iamwatch.Event) [5][]*compiled {
+	var b [5][]*compiled
 	if e.names.mayContain(ev.Name) {
 		b[0] = e.byName[ev.Name]
 	}
@@ -277,6 +292,11 @@ func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
 		b[2] = e.onError
 	}
 	b[3] = e.always
+	for i := range e.sources {
+		if e.sources[i].typ == ev.Source {
+			b[4] = e.sources[i].rules
+		}
+	}
 	return b
 }
 
@@ -287,7 +307,7 @@ func (e *Engine) candidates(ev *iamwatch.Event) [4][]*compiled {
 func (e *Engine) Interested(ev *iamwatch.Event) bool { return wants(e.candidates(ev), ev) }
 
 // wants reports whether some candidate rule does not ignore ev's actor.
-func wants(buckets [4][]*compiled, ev *iamwatch.Event) bool {
+func wants(buckets [5][]*compiled, ev *iamwatch.Event) bool {
 	for _, list := range buckets {
 		for _, c := range list {
 			if !c.rule.ignoresActor(ev) {
@@ -314,6 +334,7 @@ func durationText(d time.Duration) string {
 	return d.String()
 }
 
+// identityBucket is the rules of one identity type (or one event source).
 type identityBucket struct {
 	typ   string
 	rules []*compiled

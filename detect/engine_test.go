@@ -563,3 +563,35 @@ func TestMatchUnparsableRecord(t *testing.T) {
 		t.Fatalf("the rest of the batch: %+v, %v", alerts, err)
 	}
 }
+
+// TestSourceIndexedRuleIgnoresOtherServices: a rule that names its event
+// source but matches its event names by prefix (Lambda's versioned names)
+// is a candidate for that source's events only, so an engine holding it is
+// not interested in, and the pipeline does not keep, every other event (a
+// real-shaped trail stored 3.3 times the events when it was a candidate for
+// all of them).
+func TestSourceIndexedRuleIgnoresOtherServices(t *testing.T) {
+	r := mustRule(t, `id: lambda-code
+title: Lambda code
+severity: medium
+match: {eventSource: [lambda.amazonaws.com], eventName: [{prefix: UpdateFunctionCode}]}
+summary: '{{.event_name}}'
+action: Look.
+`)
+	e := mustEngine(t, []*Rule{r}, Config{})
+	rec := func(source, name string) iamwatch.Event {
+		return decode(t, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","userName":"ci"},
+		"eventTime":"2025-03-04T09:12:44Z","eventSource":%q,"eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":"198.51.100.4",
+		"eventID":"e-%s","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`, source, name, name))
+	}
+	other, lambda := rec("ec2.amazonaws.com", "DescribeSecurityGroups"), rec("lambda.amazonaws.com", "UpdateFunctionCode20150331v2")
+	if e.Interested(&other) {
+		t.Error("a rule about Lambda wants an EC2 read")
+	}
+	if !e.Interested(&lambda) {
+		t.Error("a rule about Lambda does not want a Lambda code update")
+	}
+	if got := keys(t, e, NewMemoryState(), []iamwatch.Event{other, lambda}); got[0] != "" || got[1] == "" {
+		t.Errorf("alerts %q; want one, on the Lambda update", got)
+	}
+}
