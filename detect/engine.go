@@ -308,8 +308,14 @@ func (e *Engine) Interested(ev *iamwatch.Event) bool { return wants(e.candidates
 
 // wants reports whether some candidate rule does not ignore ev's actor.
 func wants(buckets [5][]*compiled, ev *iamwatch.Event) bool {
-	for _, list := range buckets {
+	for i, list := range buckets {
 		for _, c := range list {
+			// A rule indexed by its source matches names by an operator
+			// (prefix): check the name before keeping or parsing the event,
+			// or every read of that service (ListFunctions) would be kept.
+			if i == 4 && !c.pattern.mayMatchString("eventName", ev.Name) {
+				continue
+			}
 			if !c.rule.ignoresActor(ev) {
 				return true
 			}

@@ -588,6 +588,9 @@ action: Look.
 	if e.Interested(&other) {
 		t.Error("a rule about Lambda wants an EC2 read")
 	}
+	if read := rec("lambda.amazonaws.com", "ListFunctions20150331"); e.Interested(&read) {
+		t.Error("a rule about Lambda code updates wants every Lambda read")
+	}
 	if !e.Interested(&lambda) {
 		t.Error("a rule about Lambda does not want a Lambda code update")
 	}

@@ -372,6 +372,26 @@ func (p *Pattern) exactStrings(key string) ([]string, bool) {
 	return nil, false
 }
 
+// mayMatchString reports whether a top-level leaf field holding value could
+// satisfy the pattern's matchers of key: true when the pattern does not
+// constrain key as a leaf. A cheap pre-check on a field the event carries
+// decoded (eventName), before the record is parsed.
+func (p *Pattern) mayMatchString(key, value string) bool {
+	for _, f := range p.fields {
+		if f.key != key || f.sub != nil {
+			continue
+		}
+		for i := range f.matchers {
+			m := &f.matchers[i]
+			if (m.kind == mExists && m.b) || (m.kind != mExists && m.matchValue(value)) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // requiresPresent reports whether a top-level leaf field must be present for
 // the pattern to match (no matcher of it accepts an absent field).
 func (p *Pattern) requiresPresent(key string) bool {
