@@ -2,13 +2,13 @@ package rules_test
 
 import (
 	"os"
-	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/geoip"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
 	"github.com/iamwatch/iamwatch/rules"
 )
 
@@ -56,7 +56,7 @@ var catalog = map[string]string{
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
 	"bedrock-model-access-enabled": "medium",
 	// First-seen against each identity's own history (issue 16).
-	"signin-new-country":    "medium", "signin-new-asn": "low",
+	"signin-new-country": "medium", "signin-new-asn": "low",
 }
 
 func load(t testing.TB) []*detect.Rule {
