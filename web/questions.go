@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch/query"
-	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
 // Downloads of a question's answer are bounded: DefaultDownloadRows rows
@@ -88,13 +87,13 @@ func (s *Server) question(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if !v.Has("since") && !v.Has("until") {
 		// No range asked: the last days of the history.
-		newest, err := s.cfg.Store.Events(ctx, sqlite.EventFilter{NewestFirst: true, Limit: 1})
+		newest, err := s.cfg.Store.NewestEventTime(ctx)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if len(newest) == 1 {
-			day := newest[0].Time.UTC().Truncate(24 * time.Hour)
+		if !newest.IsZero() {
+			day := newest.UTC().Truncate(24 * time.Hour)
 			d.Form.Since = day.AddDate(0, 0, 1-defaultQuestionDays).Format(time.DateOnly)
 		}
 	}

@@ -40,6 +40,7 @@ type Store interface {
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error)
 	Event(ctx context.Context, id string) (iamwatch.Event, error)
 	Events(ctx context.Context, f sqlite.EventFilter) ([]iamwatch.Event, error)
+	NewestEventTime(ctx context.Context) (time.Time, error)
 	// DB is the read pool the pre-built questions run on.
 	DB() *sql.DB
 	EventCounts(ctx context.Context, f sqlite.EventFilter, column string, top int) ([]sqlite.ValueCount, int, error)

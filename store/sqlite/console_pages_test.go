@@ -141,3 +141,25 @@ func TestRetryDeliveryAndReadOnlyUsers(t *testing.T) {
 		t.Error("PutUser made the read-only user an admin")
 	}
 }
+
+// TestNewestEventTime: the newest stored event's time, zero on an empty store.
+func TestNewestEventTime(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "db"))
+	if got, err := s.NewestEventTime(ctx); err != nil || !got.IsZero() {
+		t.Fatalf("empty store: %v, %v; want the zero time", got, err)
+	}
+	evs := testEvents("n", time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC), 5)
+	if _, err := s.PutEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	want := evs[0].Time
+	for _, e := range evs {
+		if e.Time.After(want) {
+			want = e.Time
+		}
+	}
+	if got, err := s.NewestEventTime(ctx); err != nil || !got.Equal(want) {
+		t.Errorf("NewestEventTime = %v, %v; want %v", got, err, want)
+	}
+}
