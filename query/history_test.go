@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/internal/sample"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/query/querytest"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
@@ -86,39 +86,10 @@ func BenchmarkWholeHistory(b *testing.B) {
 // needed (into a temporary file, renamed when complete).
 func historyStore(b *testing.B, n int) *sqlite.Store {
 	b.Helper()
-	ctx := context.Background()
-	path := fmt.Sprintf("%s-%s-%d.db", *historyDB, historyVersion, n)
-	if _, err := os.Stat(path); err != nil {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		tmp := path + ".building"
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		start := time.Now()
-		st, err := sqlite.Open(ctx, tmp, sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	return querytest.CachedStore(b, fmt.Sprintf("%s-%s-%d.db", *historyDB, historyVersion, n), func(ctx context.Context, st *sqlite.Store) (string, error) {
 		stored, sent, err := loadHistory(ctx, st, n)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := st.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("built %s: %d events stored of %d delivered, in %s", path, stored, sent, time.Since(start).Round(time.Second))
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
+		return fmt.Sprintf("%d events stored of %d delivered", stored, sent), err
+	})
 }
 
 // loadHistory stores n realShaped events the way a scan does (bulk load,

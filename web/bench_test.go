@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/query"
+	"github.com/iamwatch/iamwatch/query/querytest"
 	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
@@ -108,38 +108,9 @@ func BenchmarkPages(b *testing.B) {
 // needed (into a temporary file, renamed when complete).
 func benchStore(b *testing.B, n int) *sqlite.Store {
 	b.Helper()
-	ctx := context.Background()
-	path := fmt.Sprintf("%s-%s-%d.db", *benchDB, benchVersion, n)
-	if _, err := os.Stat(path); err != nil {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		tmp := path + ".building"
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		start := time.Now()
-		st, err := sqlite.Open(ctx, tmp, sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := benchHistory(ctx, st, n); err != nil {
-			b.Fatal(err)
-		}
-		if err := st.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("built %s: %d events in %s", path, n, time.Since(start).Round(time.Second))
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
+	return querytest.CachedStore(b, fmt.Sprintf("%s-%s-%d.db", *benchDB, benchVersion, n), func(ctx context.Context, st *sqlite.Store) (string, error) {
+		return fmt.Sprintf("%d events", n), benchHistory(ctx, st, n)
+	})
 }
 
 // benchHistory stores n events over 90 days, in time order, shaped as a
