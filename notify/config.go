@@ -34,6 +34,7 @@ import (
 //	      rules: [root-console-login, cloudtrail-*]
 //	      accounts: ["123456789012"]
 //	  retry: {max_attempts: 10, base: 30s, max: 1h}
+//	  digest: {max_severity: low, period: 1h}  # see Digest
 //
 // Settings other than type and rate_limit belong to the sink type; secrets
 // in them are references resolved by a [Resolver].
@@ -45,6 +46,10 @@ type Config struct {
 	// (DispatcherOptions.Lease); a process killed mid-send leaves it due
 	// again after that. 0: the dispatcher's default.
 	Lease time.Duration `yaml:"lease"`
+	// Digest sends low alerts as one message per actor per period; nil
+	// sends every alert on its own (the configuration file's default is
+	// a Digest with its defaults: see config.Parse).
+	Digest *ActorDigest `yaml:"digest"`
 }
 
 // SinkConfig configures one named sink.
@@ -166,6 +171,9 @@ func (c *Config) Validate() error {
 		if s.RateLimit < 0 {
 			errs = append(errs, fmt.Errorf("sink %q: rate_limit %d is negative", name, s.RateLimit))
 		}
+	}
+	if err := c.Digest.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Lease < 0 {
 		errs = append(errs, fmt.Errorf("lease %s is negative", c.Lease))

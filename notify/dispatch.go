@@ -1,11 +1,14 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +39,10 @@ type DispatcherOptions struct {
 	// other dispatchers (5 min): longer than a send can take. A dispatcher
 	// that dies mid-send leaves the delivery due again after it.
 	Lease time.Duration
+	// Digest groups the due deliveries of alerts it holds (see [ActorDigest])
+	// into one message per sink, actor and period; nil: no actor digests.
+	// Pass the Router's Config.Digest.
+	Digest *ActorDigest
 }
 
 // Dispatcher drains the outbox: it sends due deliveries, marks them sent,
@@ -55,6 +62,7 @@ type DispatcherOptions struct {
 // Dispatcher is safe for concurrent use; Flush calls are serialised.
 type Dispatcher struct {
 	o       DispatcherOptions
+	digest  *digestPolicy
 	flushMu sync.Mutex
 	mu      sync.Mutex             // guards sent.
 	sent    map[string][]time.Time // per sink, times of messages sent in the last minute.
@@ -95,7 +103,10 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	if o.Lease <= 0 {
 		o.Lease = 5 * time.Minute
 	}
-	return &Dispatcher{o: o, sent: map[string][]time.Time{}, wake: make(chan struct{}, 1)}, nil
+	if err := o.Digest.validate(); err != nil {
+		return nil, fmt.Errorf("notify: dispatcher: %w", err)
+	}
+	return &Dispatcher{o: o, digest: o.Digest.policy(), sent: map[string][]time.Time{}, wake: make(chan struct{}, 1)}, nil
 }
 
 // FlushStats counts what one Flush did, by delivery.
@@ -165,9 +176,9 @@ func (d *Dispatcher) Flush(ctx context.Context) (FlushStats, error) {
 	return total, nil
 }
 
-// deliverSink sends one sink's due deliveries, oldest first: one message per
-// alert while the rate limit allows, then the rest as one digest; after a
-// retryable failure the rest wait with the failed one.
+// deliverSink sends one sink's due deliveries, oldest first, one message
+// per unit (see units) while the rate limit allows, then the rest as one
+// digest; after a retryable failure the rest wait with the failed one.
 func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwatch.DueDelivery) (FlushStats, error) {
 	var st FlushStats
 	sink := d.o.Sinks[name]
@@ -182,20 +193,26 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 		}
 		return st, nil
 	}
-	for i := 0; i < len(items); {
+	units := d.units(items)
+	rest := func(i int) []iamwatch.DueDelivery { return slices.Concat(units[i:]...) }
+	for i := 0; i < len(units); {
 		now := d.o.Now()
 		budget, free := d.budget(name, now)
 		if budget <= 0 {
-			n, err := d.postpone(ctx, items[i:], free)
+			n, err := d.postpone(ctx, rest(i), free)
 			st.Deferred += n
 			return st, err
 		}
-		n := 1
-		if rest := len(items) - i; rest > budget && budget == 1 {
-			n = min(rest, MaxDigest)
+		next := units[i]
+		i++
+		if budget == 1 {
+			// The last message this minute: it carries every unit that fits.
+			for i < len(units) && len(next)+len(units[i]) <= MaxDigest {
+				next = slices.Concat(next, units[i])
+				i++
+			}
 		}
-		batch, taken, err := d.claim(ctx, items[i:i+n])
-		i += n
+		batch, taken, err := d.claim(ctx, next)
 		st.Taken += taken
 		if err != nil {
 			return st, err
@@ -231,7 +248,7 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 		}
 		reason := untrusted.Text(err.Error(), 500)
 		retry := !IsPermanent(err)
-		var next time.Time
+		var retryAt time.Time
 		for _, it := range batch {
 			del := it.Delivery
 			del.Attempts++
@@ -250,8 +267,8 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 					wait = d.Backoff(del.Attempts)
 				}
 				del.NextTry = now.Add(wait)
-				if del.NextTry.After(next) {
-					next = del.NextTry
+				if del.NextTry.After(retryAt) {
+					retryAt = del.NextTry
 				}
 				st.Retrying++
 			}
@@ -261,14 +278,42 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 		}
 		d.o.Logger.LogAttrs(ctx, slog.LevelWarn, "notify: send failed",
 			slog.String("sink", name), slog.Int("alerts", len(batch)), slog.Bool("retry", retry), slog.String("error", reason))
-		if retry && !next.IsZero() {
+		if retry && !retryAt.IsZero() {
 			// The destination is down or throttling: the rest wait too.
-			n, err := d.postpone(ctx, items[i:], next)
+			n, err := d.postpone(ctx, rest(i), retryAt)
 			st.Deferred += n
 			return st, err
 		}
 	}
 	return st, nil
+}
+
+// units splits one sink's due deliveries into what one message each
+// carries, in the order of their first delivery: a delivery on its own, or
+// the deliveries of one actor digest (the alerts the Digest holds, of one
+// actor and period, by event time; at most MaxDigest a message).
+func (d *Dispatcher) units(items []iamwatch.DueDelivery) [][]iamwatch.DueDelivery {
+	var out [][]iamwatch.DueDelivery
+	at := map[string]int{} // digest key → index in out
+	for _, it := range items {
+		if !d.digest.holds(&it.Alert) {
+			out = append(out, []iamwatch.DueDelivery{it})
+			continue
+		}
+		k := DigestKey(&it.Alert, d.digest.period)
+		if j, ok := at[k]; ok && len(out[j]) < MaxDigest {
+			out[j] = append(out[j], it)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, []iamwatch.DueDelivery{it})
+	}
+	for _, u := range out {
+		slices.SortFunc(u, func(a, b iamwatch.DueDelivery) int {
+			return cmp.Or(a.Alert.Time.Compare(b.Alert.Time), strings.Compare(a.AlertKey, b.AlertKey))
+		})
+	}
+	return out
 }
 
 // postpone moves items' next try to until without counting an attempt.

@@ -59,7 +59,19 @@ func Format(alerts []iamwatch.Alert) Message {
 		}
 	}
 	m.Title = fmt.Sprintf("%d alerts", len(alerts))
-	m.Subject = fmt.Sprintf("[%s] IAM Alert digest: %d alerts", strings.ToUpper(m.Severity.String()), len(alerts))
+	// One actor's alerts (an actor digest, or a rate-limited burst of one
+	// actor) name the actor: "3 alerts by terraform-ci".
+	actor := untrusted.Text(alerts[0].UserName, MaxValue)
+	for i := range alerts {
+		if alerts[i].UserName != alerts[0].UserName || alerts[i].AccountID != alerts[0].AccountID {
+			actor = ""
+			break
+		}
+	}
+	if actor != "" {
+		m.Title += " by " + actor
+	}
+	m.Subject = fmt.Sprintf("[%s] IAM Alert digest: %s", strings.ToUpper(m.Severity.String()), m.Title)
 	if len(alerts) > 0 {
 		first, last := alerts[0].Time, alerts[0].Time
 		for _, a := range alerts[1:] {
@@ -70,8 +82,13 @@ func Format(alerts []iamwatch.Alert) Message {
 				last = a.Time
 			}
 		}
-		m.Summary = fmt.Sprintf("%d alerts with event times from %s to %s, sent as one message because this destination's rate limit was reached.",
-			len(alerts), formatTime(first), formatTime(last))
+		if actor != "" {
+			m.Summary = fmt.Sprintf("%d alerts by %s in account %s with event times from %s to %s, sent as one message: a digest of this actor's low-severity alerts, or this destination's rate limit was reached.",
+				len(alerts), actor, untrusted.Text(alerts[0].AccountID, MaxValue), formatTime(first), formatTime(last))
+		} else {
+			m.Summary = fmt.Sprintf("%d alerts with event times from %s to %s, sent as one message because this destination's rate limit was reached.",
+				len(alerts), formatTime(first), formatTime(last))
+		}
 	}
 	if len(alerts) > MaxDigest {
 		m.Summary += fmt.Sprintf(" The first %d are listed; see `iamwatch alerts` for all.", MaxDigest)

@@ -14,6 +14,7 @@ import (
 type Router struct {
 	routes []Route
 	all    []string // every sink, for a configuration without routes.
+	digest *digestPolicy
 	outbox iamwatch.Outbox
 	now    func() time.Time
 	wake   func()
@@ -29,7 +30,7 @@ func NewRouter(cfg Config, outbox iamwatch.Outbox, now func() time.Time, wake fu
 	if outbox == nil || now == nil {
 		return nil, fmt.Errorf("notify: router: outbox and clock are required")
 	}
-	return &Router{routes: slices.Clone(cfg.Routes), all: cfg.SinkNames(), outbox: outbox, now: now, wake: wake}, nil
+	return &Router{routes: slices.Clone(cfg.Routes), all: cfg.SinkNames(), digest: cfg.Digest.policy(), outbox: outbox, now: now, wake: wake}, nil
 }
 
 // Sinks returns the sinks a goes to, sorted, without repeats.
@@ -50,12 +51,20 @@ func (r *Router) Sinks(a *iamwatch.Alert) []string {
 // Enqueue adds a's deliveries to the outbox and returns the sinks. The alert
 // must already be stored (claimed) under a.DedupKey: the outbox keeps the
 // key, not the alert. Enqueueing the same alert again changes nothing.
+//
+// An alert the configured ActorDigest holds is due when its digest is (the end
+// of its actor's period plus the delay), not now: the dispatcher sends the
+// held alerts of one actor and period, due together, as one message.
 func (r *Router) Enqueue(ctx context.Context, a iamwatch.Alert) ([]string, error) {
 	sinks := r.Sinks(&a)
 	if len(sinks) == 0 {
 		return nil, nil
 	}
-	if err := r.outbox.Enqueue(ctx, a.DedupKey, sinks, r.now()); err != nil {
+	due := r.now()
+	if r.digest.holds(&a) {
+		due = r.digest.due(&a, due)
+	}
+	if err := r.outbox.Enqueue(ctx, a.DedupKey, sinks, due); err != nil {
 		return nil, fmt.Errorf("notify: enqueue alert %s: %w", a.DedupKey, err)
 	}
 	if r.wake != nil {

@@ -140,7 +140,7 @@ func TestPublishThroughGoAWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw = receiveAll(t, q, "raw", 1)
-	if len(raw) != 1 || !strings.HasPrefix(*raw[0].Body, "[MEDIUM] IAM Alert digest: 3 alerts\n") ||
+	if len(raw) != 1 || !strings.HasPrefix(*raw[0].Body, "[MEDIUM] IAM Alert digest: 3 alerts by root\n") ||
 		aws.ToString(raw[0].MessageAttributes["rule"].StringValue) != "multiple" {
 		t.Errorf("digest: %d messages, first %v", len(raw), raw)
 	}

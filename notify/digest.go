@@ -1,0 +1,128 @@
+package notify
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// ActorDigest holds alerts at or below MaxSeverity and sends them as one message
+// per actor (account and user name) per Period of event time, instead of
+// one message each: an engineer's Terraform run that changes forty route
+// tables is one message an hour, not forty. Alerts above MaxSeverity are
+// never held.
+//
+// The held deliveries are ordinary outbox deliveries whose next try is the
+// end of their period plus Delay, so the store is the truth: a restart, a
+// second dispatcher or a Lambda retry finds them there, and each alert is
+// in at most one digest message (at least once: a dispatcher that dies
+// mid-send sends it again, with the same delivery ID). An alert that arrives
+// after its period's digest went out (CloudTrail later than Delay) goes out
+// in a second, smaller digest for the same actor and period.
+//
+// In the configuration file:
+//
+//	notify:
+//	  digest: {max_severity: low, period: 1h, delay: 10m}   # the defaults
+//	  # digest: {off: true}                                 # every alert on its own
+type ActorDigest struct {
+	// Off sends every alert on its own.
+	Off bool `yaml:"off"`
+	// MaxSeverity is the highest severity held for the digest (nil: low).
+	// It must be below high: high and critical alerts always go out at once.
+	MaxSeverity *iamwatch.Severity `yaml:"max_severity"`
+	// Period is the event-time span one digest covers (0: one hour).
+	Period time.Duration `yaml:"period"`
+	// Delay is how long after its period a digest waits for late
+	// CloudTrail deliveries before it goes out (0: 10 minutes).
+	Delay time.Duration `yaml:"delay"`
+}
+
+// The digest defaults.
+const (
+	DefaultDigestSeverity = iamwatch.SeverityLow
+	DefaultDigestPeriod   = time.Hour
+	DefaultDigestDelay    = 10 * time.Minute
+)
+
+// validate checks d's values.
+func (d *ActorDigest) validate() error {
+	if d == nil {
+		return nil
+	}
+	if d.MaxSeverity != nil && *d.MaxSeverity >= iamwatch.SeverityHigh {
+		return fmt.Errorf("digest: max_severity %s: high and critical alerts are always sent at once (at most medium)", *d.MaxSeverity)
+	}
+	if d.Period < 0 || d.Period > 0 && d.Period < time.Minute || d.Period > 24*time.Hour {
+		return fmt.Errorf("digest: period %s: want 1m to 24h", d.Period)
+	}
+	if d.Delay < 0 || d.Delay > 24*time.Hour {
+		return fmt.Errorf("digest: delay %s: want 0 to 24h", d.Delay)
+	}
+	return nil
+}
+
+// digestPolicy is a Digest with its defaults filled in.
+type digestPolicy struct {
+	max           iamwatch.Severity
+	period, delay time.Duration
+}
+
+// policy returns d with defaults, or nil when d is nil or off.
+func (d *ActorDigest) policy() *digestPolicy {
+	if d == nil || d.Off {
+		return nil
+	}
+	p := &digestPolicy{max: DefaultDigestSeverity, period: d.Period, delay: d.Delay}
+	if d.MaxSeverity != nil {
+		p.max = *d.MaxSeverity
+	}
+	if p.period <= 0 {
+		p.period = DefaultDigestPeriod
+	}
+	if p.delay <= 0 {
+		p.delay = DefaultDigestDelay
+	}
+	return p
+}
+
+// holds reports whether a goes out in a digest. p may be nil.
+func (p *digestPolicy) holds(a *iamwatch.Alert) bool {
+	return p != nil && a.Severity <= p.max
+}
+
+// periodOf returns the start of the digest period a's event time falls in.
+func (p *digestPolicy) periodOf(a *iamwatch.Alert) time.Time {
+	return a.Time.UTC().Truncate(p.period)
+}
+
+// due returns when a held alert's digest goes out: after its period and
+// the delay, and never before now.
+func (p *digestPolicy) due(a *iamwatch.Alert, now time.Time) time.Time {
+	t := p.periodOf(a).Add(p.period + p.delay)
+	if t.Before(now) {
+		return now
+	}
+	return t
+}
+
+// DigestKey identifies the digest a held alert goes out in: its actor and
+// period, stable for every alert of that actor in that period, so a resend
+// or a second dispatcher groups the same alerts under the same key.
+func DigestKey(a *iamwatch.Alert, period time.Duration) string {
+	if period <= 0 {
+		period = DefaultDigestPeriod
+	}
+	return "digest/" + a.AccountID + "/" + a.UserName + "/" + a.Time.UTC().Truncate(period).Format(time.RFC3339)
+}
+
+// Holds reports whether d (nil: no digests) holds a for a digest, and the
+// digest's key. The corpus measurements count messages with it.
+func (d *ActorDigest) Holds(a *iamwatch.Alert) (key string, ok bool) {
+	p := d.policy()
+	if !p.holds(a) {
+		return "", false
+	}
+	return DigestKey(a, p.period), true
+}
