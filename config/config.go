@@ -291,6 +291,11 @@ func (c *Config) setDefaults() {
 			q.MaxReceives = 5
 		}
 	}
+	if c.Notify.Digest == nil {
+		// Low alerts go out as one message per actor and hour unless the
+		// file says otherwise (notify.digest: {off: true}).
+		c.Notify.Digest = &notify.ActorDigest{}
+	}
 	if c.Retention.Alerts == 0 {
 		c.Retention.Alerts = Duration(30 * 24 * time.Hour)
 	}

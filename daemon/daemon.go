@@ -108,7 +108,7 @@ func New(d Deps) (*Daemon, error) {
 	if len(d.Sinks) > 0 {
 		disp, err := notify.NewDispatcher(notify.DispatcherOptions{
 			Outbox: d.Store, Sinks: dm.metrics.WrapSinks(d.Sinks), RateLimits: cfg.Notify.RateLimits(),
-			Retry: cfg.Notify.Retry, Lease: cmp.Or(cfg.Notify.Lease, daemonLease), Now: d.Now, Logger: d.Logger,
+			Retry: cfg.Notify.Retry, Lease: cmp.Or(cfg.Notify.Lease, daemonLease), Digest: cfg.Notify.Digest, Now: d.Now, Logger: d.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)

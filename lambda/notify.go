@@ -77,6 +77,11 @@ func Notifier(router *notify.Router, flush func(ctx context.Context) error) func
 	}
 }
 
+// Digest returns the actor digest of the Lambda deployment, which has no
+// configuration file: the defaults (alerts at or below low, one message per
+// actor and hour). Routers that enqueue for these dispatchers use it too.
+func Digest() *notify.ActorDigest { return &notify.ActorDigest{} }
+
 // Flusher returns a Deps.Flush: a dispatcher over the deliveries of sinks
 // only (other functions own the other sinks of the shared outbox), built
 // per call, that sends what is due. Failed sends stay in the outbox
@@ -105,7 +110,7 @@ func flush(ctx context.Context, outbox iamwatch.Outbox, sinks map[string]notify.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: outbox, Sinks: sinks, Retry: retry, Now: now, Logger: log})
+	d, err := notify.NewDispatcher(notify.DispatcherOptions{Outbox: outbox, Sinks: sinks, Retry: retry, Digest: Digest(), Now: now, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -212,7 +212,10 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 				i++
 			}
 		}
-		batch, taken, err := d.claim(ctx, next)
+		// An actor digest whose first delivery another dispatcher claimed
+		// is that dispatcher's to send: skip it whole rather than split it.
+		digest := len(next) > 1 && d.digest.holds(&next[0].Alert)
+		batch, taken, err := d.claim(ctx, next, digest)
 		st.Taken += taken
 		if err != nil {
 			return st, err
@@ -343,14 +346,18 @@ func (d *Dispatcher) release(ctx context.Context, items []iamwatch.DueDelivery) 
 
 // claim takes items for sending (see iamwatch.Outbox.ClaimDelivery) and
 // returns those this dispatcher won, their NextTry set to the lease end,
-// and how many another dispatcher had taken.
-func (d *Dispatcher) claim(ctx context.Context, items []iamwatch.DueDelivery) ([]iamwatch.DueDelivery, int, error) {
+// and how many another dispatcher had taken. With whole set, losing the
+// first item takes none of them: the dispatcher that won it sends them.
+func (d *Dispatcher) claim(ctx context.Context, items []iamwatch.DueDelivery, whole bool) ([]iamwatch.DueDelivery, int, error) {
 	until := d.o.Now().Add(d.o.Lease)
 	won := make([]iamwatch.DueDelivery, 0, len(items))
-	for _, it := range items {
+	for i, it := range items {
 		ok, err := d.o.Outbox.ClaimDelivery(ctx, it.Delivery, until)
 		if err != nil {
 			return won, len(items) - len(won), fmt.Errorf("notify: claim delivery of %s to %s: %w", it.AlertKey, it.Sink, err)
+		}
+		if !ok && i == 0 && whole {
+			return nil, len(items), nil
 		}
 		if ok {
 			it.NextTry = until

@@ -182,7 +182,7 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 		return err
 	}
 	sinks := map[string]notify.Sink{topicSink: sink}
-	router, err := notify.NewRouter(notify.Config{Sinks: map[string]notify.SinkConfig{topicSink: {Type: "topic"}}}, store, now, nil)
+	router, err := notify.NewRouter(notify.Config{Sinks: map[string]notify.SinkConfig{topicSink: {Type: "topic"}}, Digest: lambda.Digest()}, store, now, nil)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func buildNotifier(ctx context.Context, arn, raw string, lookupSecret notify.Sec
 	}
 	ref := func(key string) string { return "secretsmanager:" + arn + "#" + key }
 	has := func(key string) bool { s, _ := keys[key].(string); return s != "" }
-	nc := notify.Config{Sinks: map[string]notify.SinkConfig{}}
+	nc := notify.Config{Sinks: map[string]notify.SinkConfig{}, Digest: lambda.Digest()}
 	if has(keySlack) {
 		nc.Sinks["slack"] = notify.SinkConfig{Type: "slack", Settings: notify.Settings{"webhook_url": ref(keySlack)}}
 	}

@@ -363,7 +363,7 @@ func (e *env) scanDelivery(ctx context.Context, cfg notify.Config, st iamwatch.O
 		return nil, err
 	}
 	disp, err := notify.NewDispatcher(notify.DispatcherOptions{
-		Outbox: st, Sinks: sinks, RateLimits: cfg.RateLimits(), Retry: cfg.Retry, Lease: cfg.Lease, Now: e.now, Logger: e.log,
+		Outbox: st, Sinks: sinks, RateLimits: cfg.RateLimits(), Retry: cfg.Retry, Lease: cfg.Lease, Digest: cfg.Digest, Now: e.now, Logger: e.log,
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/SettledStays", testOutboxSettledStays},
 		{"Outbox/Escalation", testOutboxEscalation},
+		{"Outbox/Digest", testOutboxDigest},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
 		{"Triage", testTriage},
