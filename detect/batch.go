@@ -92,7 +92,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		if b.Keep[i] = wants(buckets, ev); !b.Keep[i] || e.allow.allows(ev) {
+		if b.Keep[i] = wants(buckets, ev); !b.Keep[i] || e.allow.allowsAll(ev) {
 			continue // no rule for this event or its actor, or allowed: not parsed
 		}
 		rec, err := parseRecord(ev)
@@ -321,7 +321,7 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
 		return k, false, nil
 	}
-	if !c.pattern.Match(rec) || c.allow.allows(ev) {
+	if !c.pattern.Match(rec) || c.allow.allowsRule(ev, c.top) || e.allow != nil && e.allow.max != nil && e.allow.allowsRule(ev, c.top) {
 		return k, false, nil
 	}
 	var act *activation

@@ -29,7 +29,8 @@ var DefaultAdminPolicies = []string{
 //	  trusted_accounts: ["111122223333"]
 //	  admin_policies: [AdministratorAccess, MyBreakGlass]
 //	  allow:
-//	    roles: ["OrganizationAccountAccessRole", "terraform-*"]
+//	    principals: ["arn:aws:iam::111122223333:role/github-deploy"]
+//	    max_severity: medium      # the list never hides a high or critical alert
 //	    source_ips: ["10.0.0.0/8"]
 //	  rules:
 //	    console-signin-failures:
@@ -77,35 +78,51 @@ type ThresholdOverride struct {
 }
 
 // AllowList suppresses events from known-good actors. An event is allowed
-// (raises nothing) when any entry of any list matches it. Users, roles and
-// user agents are wildcards ("*" any run, "?" one character, compared
-// ignoring case); accounts are exact; source IPs are addresses or CIDR
-// blocks.
+// (raises nothing) when any entry of any list matches it. Users, roles,
+// principals and user agents are wildcards ("*" any run, "?" one
+// character, compared ignoring case); accounts are exact; source IPs are
+// addresses or CIDR blocks.
+//
+// With MaxSeverity set, the list allows an event only for rules that never
+// raise above it (the rule's severity and its escalation steps): a CI role
+// allowed up to medium still raises every high and critical alert (an admin
+// policy attached, CloudTrail stopped), because a stolen CI credential is
+// a favourite way in. Without it the list allows the event for every rule.
 type AllowList struct {
-	Users      []string `yaml:"users" json:"users,omitempty"`           // Event.UserName
-	Roles      []string `yaml:"roles" json:"roles,omitempty"`           // the actor's role name (assumed-role ARN)
+	Users []string `yaml:"users" json:"users,omitempty"` // Event.UserName
+	Roles []string `yaml:"roles" json:"roles,omitempty"` // the actor's role name (assumed-role ARN)
+	// Principals are principal ARNs (Event.PrincipalARN); an assumed-role
+	// session also matches as its role, arn:aws:iam::ACCOUNT:role/NAME.
+	Principals []string `yaml:"principals" json:"principals,omitempty"`
 	Accounts   []string `yaml:"accounts" json:"accounts,omitempty"`     // Event.AccountID
 	SourceIPs  []string `yaml:"source_ips" json:"source_ips,omitempty"` // Event.SourceIP
 	UserAgents []string `yaml:"user_agents" json:"user_agents,omitempty"`
+	// MaxSeverity, when set, limits the list to rules that never raise
+	// above it; it must be below critical.
+	MaxSeverity *iamwatch.Severity `yaml:"max_severity" json:"max_severity,omitempty"`
 }
 
 // IsZero reports whether the list allows nothing.
 func (a AllowList) IsZero() bool {
-	return len(a.Users)+len(a.Roles)+len(a.Accounts)+len(a.SourceIPs)+len(a.UserAgents) == 0
+	return len(a.Users)+len(a.Roles)+len(a.Principals)+len(a.Accounts)+len(a.SourceIPs)+len(a.UserAgents) == 0
 }
 
 // allowList is a compiled AllowList.
 type allowList struct {
-	users, roles, agents []string
-	accounts             []string
-	prefixes             []netip.Prefix
+	users, roles, principals, agents []string
+	accounts                         []string
+	prefixes                         []netip.Prefix
+	max                              *iamwatch.Severity // nil: every rule
 }
 
 func compileAllow(a AllowList) (*allowList, error) {
+	if a.MaxSeverity != nil && *a.MaxSeverity >= iamwatch.SeverityCritical {
+		return nil, fmt.Errorf("allow.max_severity: %s: an allow-list never hides critical alerts (at most high)", *a.MaxSeverity)
+	}
 	if a.IsZero() {
 		return nil, nil
 	}
-	c := &allowList{users: a.Users, roles: a.Roles, agents: a.UserAgents, accounts: a.Accounts}
+	c := &allowList{users: a.Users, roles: a.Roles, principals: a.Principals, agents: a.UserAgents, accounts: a.Accounts, max: a.MaxSeverity}
 	for _, acct := range a.Accounts {
 		if !isAccountID(acct) {
 			return nil, fmt.Errorf("allow.accounts: %q is not a 12-digit account ID", acct)
@@ -126,7 +143,7 @@ func compileAllow(a AllowList) (*allowList, error) {
 		}
 		c.prefixes = append(c.prefixes, netip.PrefixFrom(ip, ip.BitLen()))
 	}
-	for _, list := range [][]string{a.Users, a.Roles, a.UserAgents} {
+	for _, list := range [][]string{a.Users, a.Roles, a.Principals, a.UserAgents} {
 		for _, p := range list {
 			if p == "" {
 				return nil, fmt.Errorf("allow: empty pattern")
@@ -136,10 +153,29 @@ func compileAllow(a AllowList) (*allowList, error) {
 	return c, nil
 }
 
-// allows reports whether ev is allowed. c may be nil.
+// allowsAll reports whether ev is allowed for every rule. c may be nil.
+func (c *allowList) allowsAll(ev *iamwatch.Event) bool {
+	return c != nil && c.max == nil && c.allows(ev)
+}
+
+// allowsRule reports whether ev is allowed for a rule whose alerts reach
+// top at most. c may be nil.
+func (c *allowList) allowsRule(ev *iamwatch.Event, top iamwatch.Severity) bool {
+	return c != nil && (c.max == nil || top <= *c.max) && c.allows(ev)
+}
+
+// allows reports whether ev matches an entry. c may be nil.
 func (c *allowList) allows(ev *iamwatch.Event) bool {
 	if c == nil {
 		return false
+	}
+	if len(c.principals) > 0 && ev.PrincipalARN != "" {
+		role := roleARN(ev.PrincipalARN)
+		for _, p := range c.principals {
+			if wildFold(p, ev.PrincipalARN) || role != "" && wildFold(p, role) {
+				return true
+			}
+		}
 	}
 	for _, p := range c.users {
 		if wildFold(p, ev.UserName) {
@@ -174,6 +210,22 @@ func (c *allowList) allows(ev *iamwatch.Event) bool {
 		}
 	}
 	return false
+}
+
+// roleARN returns the role ARN of an assumed-role session ARN
+// (arn:aws:sts::111122223333:assumed-role/ci/run-1 →
+// arn:aws:iam::111122223333:role/ci), or "".
+func roleARN(arn string) string {
+	head, rest, ok := strings.Cut(arn, ":assumed-role/")
+	if !ok {
+		return ""
+	}
+	role, _, _ := strings.Cut(rest, "/")
+	partition, account, ok := strings.Cut(strings.TrimPrefix(head, "arn:"), ":sts::")
+	if !ok || role == "" {
+		return ""
+	}
+	return "arn:" + partition + ":iam::" + account + ":role/" + role
 }
 
 func (c Config) adminPolicies() []string {
@@ -253,6 +305,11 @@ func (c Config) Check(rules []*Rule) error {
 	}
 	if _, err := compileAllow(c.Allow); err != nil {
 		bad("allow", "%v", err)
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Rules)) {
+		if _, err := compileAllow(c.Rules[id].Allow); err != nil {
+			bad("rules."+id+".allow", "%v", err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -57,6 +57,7 @@ type compiled struct {
 	group   cel.Program
 	summary *template.Template
 	allow   *allowList
+	top     iamwatch.Severity // the highest severity its alerts reach (escalation included)
 	// Grouped rules (threshold or dedup): an alert per group and period,
 	// once count hits fall within one window (see threshold.go).
 	count  int
@@ -212,6 +213,10 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 	}
 	if c.allow, err = compileAllow(cfg.Rules[r.ID].Allow); err != nil {
 		return nil, fmt.Errorf("rules.%s.%w", r.ID, err)
+	}
+	c.top = r.Severity
+	for _, st := range r.Escalate {
+		c.top = max(c.top, st.Severity)
 	}
 	return c, nil
 }
