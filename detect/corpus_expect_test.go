@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/notify"
 )
 
 // The expectations below are our own reading of
@@ -135,6 +136,7 @@ type hit struct {
 	userAgent, principal string
 	rule                 string
 	severity             iamwatch.Severity
+	alert                iamwatch.Alert // as first raised
 }
 
 var lambdaVersion = regexp.MustCompile(`^\d{8}(v\d+)?$`)
@@ -227,20 +229,28 @@ func printAttackScores(w io.Writer, hits map[string][]hit) {
 		}
 		noise := 0
 		stepAlerts := map[string]int{}
-		for _, h := range hs {
-			step := attacker(h) && slices.ContainsFunc(invictusSteps, func(e expect) bool { f, _ := e.catches(h); return f })
-			if !step {
+		steps := make([]bool, len(hs))
+		for i, h := range hs {
+			steps[i] = attacker(h) && slices.ContainsFunc(invictusSteps, func(e expect) bool { f, _ := e.catches(h); return f })
+			if !steps[i] {
 				noise++
 			} else {
 				stepAlerts[h.rule+" on "+h.name]++
 			}
 		}
+		notes, noisyNotes, digests := notifications(hs, steps, &notify.ActorDigest{})
+		medium := iamwatch.SeverityMedium
+		notesM, noisyM, digestsM := notifications(hs, steps, &notify.ActorDigest{MaxSeverity: &medium})
 		share := 0.0
 		if len(hs) > 0 {
 			share = 100 * float64(noise) / float64(len(hs))
 		}
 		fmt.Fprintf(w, "invictus: %d of %d attack steps caught at a fitting severity (%d flagged at all); %d of %d alerts (%.0f%%) are not an attack step\n",
 			caught, len(invictusSteps), flagged, noise, len(hs), share)
+		fmt.Fprintf(w, "invictus: %d of %d notifications (%.0f%%) are not an attack step (the default notify configuration: alerts above low at once, the rest as %d digests, one per actor and hour)\n",
+			noisyNotes, notes, 100*float64(noisyNotes)/float64(max(notes, 1)), digests)
+		fmt.Fprintf(w, "  with notify.digest.max_severity: medium, %d of %d notifications (%.0f%%) (%d digests)\n",
+			noisyM, notesM, 100*float64(noisyM)/float64(max(notesM, 1)), digestsM)
 		fmt.Fprintf(w, "  not caught: %s\n", strings.Join(missed, ", "))
 		var on []string
 		for k, n := range stepAlerts {
@@ -249,4 +259,48 @@ func printAttackScores(w io.Writer, hits map[string][]hit) {
 		slices.Sort(on)
 		fmt.Fprintf(w, "  alerts on attack steps: %s\n", strings.Join(on, ", "))
 	}
+}
+
+// notifications counts the messages one sink sends for hs under digest
+// (the default notify configuration: &notify.ActorDigest{}): an alert it
+// does not hold is one message; the held alerts of one actor and hour are
+// one digest (of at most notify.MaxDigest alerts). A message is an attack
+// step when any alert it carries is one (steps[i] for hs[i]). Escalations
+// are not counted: each alert is counted at the severity it was raised at.
+func notifications(hs []hit, steps []bool, digest *notify.ActorDigest) (messages, noisy, digests int) {
+	type held struct {
+		alerts, steps int
+	}
+	byKey := map[string]*held{}
+	var keys []string
+	for i := range hs {
+		k, ok := digest.Holds(&hs[i].alert)
+		if !ok {
+			messages++
+			if !steps[i] {
+				noisy++
+			}
+			continue
+		}
+		if byKey[k] == nil {
+			byKey[k] = &held{}
+			keys = append(keys, k)
+		}
+		byKey[k].alerts++
+		if steps[i] {
+			byKey[k].steps++
+		}
+	}
+	for _, k := range keys {
+		h := byKey[k]
+		n := (h.alerts + notify.MaxDigest - 1) / notify.MaxDigest
+		digests += n
+		messages += n
+		// The dispatcher orders a digest by event time; count the
+		// messages without a step as if steps came first (a lower bound
+		// on the noise only when a digest is split, above MaxDigest).
+		withStep := min(n, h.steps)
+		noisy += n - withStep
+	}
+	return messages, noisy, digests
 }

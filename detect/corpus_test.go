@@ -138,7 +138,7 @@ func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
 			s.bySeverity[a.Severity]++
 			s.byRule[a.Rule]++
 			s.hits = append(s.hits, hit{file: rel, source: ev.Source, name: ev.Name, userAgent: ev.UserAgent,
-				principal: ev.PrincipalARN, rule: a.Rule, severity: a.Severity})
+				principal: ev.PrincipalARN, rule: a.Rule, severity: a.Severity, alert: a})
 			if ev.ServiceActor() {
 				s.onService++
 				t.Logf("%s: %s on AWS service actor %s (%s %s)", rel, a.Rule, ev.UserName, ev.Name, ev.ID)
