@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/config"
 )
 
@@ -115,5 +116,40 @@ func TestParseDuration(t *testing.T) {
 		if _, err := config.ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", in)
 		}
+	}
+}
+
+// TestNotifyDigest: a file that says nothing gets the default actor digest
+// (low alerts, one message per actor and hour); it can be turned off or
+// widened to medium, never to high.
+func TestNotifyDigest(t *testing.T) {
+	low := iamwatch.SeverityLow
+	c, err := config.Parse(strings.NewReader("log: {level: info}\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := c.Notify.Digest.Holds(&iamwatch.Alert{Severity: low, UserName: "ci", AccountID: "111122223333", Time: time.Date(2026, 3, 14, 9, 26, 0, 0, time.UTC)}); !ok ||
+		k != "digest/111122223333/ci/2026-03-14T09:00:00Z" {
+		t.Errorf("default digest holds a low alert: %q, %v; want the actor's 09:00 digest", k, ok)
+	}
+	if _, ok := c.Notify.Digest.Holds(&iamwatch.Alert{Severity: iamwatch.SeverityMedium}); ok {
+		t.Error("default digest holds a medium alert")
+	}
+	c, err = config.Parse(strings.NewReader("notify:\n  digest: {off: true}\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Notify.Digest.Holds(&iamwatch.Alert{Severity: low}); ok {
+		t.Error("digest off holds a low alert")
+	}
+	c, err = config.Parse(strings.NewReader("notify:\n  digest: {max_severity: medium, period: 2h}\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Notify.Digest.Holds(&iamwatch.Alert{Severity: iamwatch.SeverityMedium}); !ok {
+		t.Error("max_severity medium does not hold a medium alert")
+	}
+	if _, err := config.Parse(strings.NewReader("notify:\n  digest: {max_severity: high}\n"), "c.yaml"); err == nil || !strings.Contains(err.Error(), "max_severity") {
+		t.Errorf("max_severity high: %v, want an error", err)
 	}
 }
