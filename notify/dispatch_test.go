@@ -28,15 +28,21 @@ type fixture struct {
 
 func newFixture(t *testing.T, rateLimit int, retry notify.RetryPolicy, script ...notifytest.Reply) *fixture {
 	t.Helper()
+	return newDigestFixture(t, rateLimit, retry, nil, script...)
+}
+
+// newDigestFixture is newFixture with actor digests (nil: none).
+func newDigestFixture(t *testing.T, rateLimit int, retry notify.RetryPolicy, digest *notify.ActorDigest, script ...notifytest.Reply) *fixture {
+	t.Helper()
 	f := &fixture{t: t, store: openStore(t), srv: notifytest.NewServer(t, script...), clock: notifytest.NewClock(notifytest.Time.Add(time.Hour))}
 	sink, err := webhook.New("hook", webhook.Config{URL: f.srv.URL + "/hook/s3cr3t", Secret: "k"}, f.srv.Client(), f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"hook": {Type: "webhook", RateLimit: rateLimit}}, Retry: retry}
+	cfg := notify.Config{Sinks: map[string]notify.SinkConfig{"hook": {Type: "webhook", RateLimit: rateLimit}}, Retry: retry, Digest: digest}
 	f.disp, err = notify.NewDispatcher(notify.DispatcherOptions{
 		Outbox: f.store, Sinks: map[string]notify.Sink{"hook": sink}, RateLimits: cfg.RateLimits(),
-		Retry: retry, Now: f.clock.Now, Rand: func() float64 { return 0 },
+		Retry: retry, Digest: digest, Now: f.clock.Now, Rand: func() float64 { return 0 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -369,5 +375,58 @@ func TestShutdownReleasesClaim(t *testing.T) {
 	due, err := store.Due(context.Background(), clock.Now(), 0)
 	if err != nil || len(due) != 1 {
 		t.Errorf("Due after shutdown = %d deliveries, %v; want the released one", len(due), err)
+	}
+}
+
+// TestDispatcherActorDigest: the low alerts of one actor in one hour go out
+// as one webhook message after the hour and its delay, retried as one when
+// the destination fails; each actor is its own message; a high alert of the
+// same actor goes out at once.
+func TestDispatcherActorDigest(t *testing.T) {
+	fail := notifytest.Reply{Status: 503, Body: "busy"}
+	f := newDigestFixture(t, 0, notify.RetryPolicy{Base: 10 * time.Second}, &notify.ActorDigest{}, notifytest.Reply{Status: 200, Body: "ok"}, fail)
+	hour := f.clock.Now().Truncate(time.Hour) // the wall clock is 26 minutes into it
+	var alerts []iamwatch.Alert
+	for i, a := range notifytest.Alerts(9) {
+		a.Severity, a.UserName = iamwatch.SeverityLow, []string{"terraform-ci", "alice", "terraform-ci"}[i%3]
+		a.Time = hour.Add(time.Duration(i) * time.Minute)
+		alerts = append(alerts, a)
+	}
+	high := alerts[8]
+	high.DedupKey, high.Severity = "high/1", iamwatch.SeverityHigh
+	f.enqueue(append(alerts, high)...)
+	if st := f.flush(); st.Messages != 1 || st.Sent != 1 {
+		t.Fatalf("during the hour: %+v, want the high alert alone", st)
+	}
+	f.clock.Advance(43 * time.Minute) // 9 minutes past the hour: the delay is 10
+	if st := f.flush(); st != (notify.FlushStats{}) {
+		t.Fatalf("before the digest delay ended: %+v, want nothing", st)
+	}
+	f.clock.Advance(time.Minute)
+	if st := f.flush(); st.Messages != 0 || st.Retrying != 6 || st.Deferred != 3 {
+		t.Fatalf("first digest attempt: %+v, want terraform-ci's 6 alerts retrying together, alice's 3 waiting with them", st)
+	}
+	f.clock.Advance(10 * time.Second)
+	if st := f.flush(); st.Messages != 2 || st.Sent != 9 {
+		t.Fatalf("after the backoff: %+v, want one message per actor", st)
+	}
+	var got []string
+	for _, r := range f.srv.Requests()[1:] {
+		var users []string
+		for _, a := range bodyAlerts(t, r) {
+			users = append(users, a.UserName)
+		}
+		got = append(got, strings.Join(users, ","))
+	}
+	ci := "terraform-ci,terraform-ci,terraform-ci,terraform-ci,terraform-ci,terraform-ci"
+	if want := []string{ci, ci, "alice,alice,alice"}; strings.Join(got, " | ") != strings.Join(want, " | ") {
+		t.Errorf("digest requests carry %q, want %q (terraform-ci failed, terraform-ci again, alice)", got, want)
+	}
+	if r := f.srv.Requests(); r[1].Header.Get(webhook.DeliveryHeader) != r[2].Header.Get(webhook.DeliveryHeader) {
+		t.Error("the resent digest has another delivery ID")
+	}
+	f.enqueue(alerts...)
+	if st := f.flush(); st != (notify.FlushStats{}) {
+		t.Errorf("the same alerts again: %+v, want nothing", st)
 	}
 }
