@@ -143,7 +143,8 @@ type Outbox interface {
 	// at now, at the alert's stored severity. A pair already present at that
 	// severity or above is left as it is. Below it (the incident escalated),
 	// the pair takes the new severity and, when already sent or failed, is
-	// pending again with no attempts: each sink hears once of each rise.
+	// pending again with no attempts: each sink hears once of each rise;
+	// when pending and due after now (held for a digest), it is due at now.
 	Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error
 	// Due returns pending deliveries whose NextTry <= now, oldest first, with their alerts.
 	Due(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error)

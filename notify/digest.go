@@ -19,7 +19,9 @@ import (
 // in at most one digest message (at least once: a dispatcher that dies
 // mid-send sends it again, with the same delivery ID). An alert that arrives
 // after its period's digest went out (CloudTrail later than Delay) goes out
-// in a second, smaller digest for the same actor and period.
+// in a second, smaller digest for the same actor and period. A held alert
+// whose incident escalates above MaxSeverity is due at once: the outbox
+// makes an escalated pending delivery due at the enqueue time.
 //
 // In the configuration file:
 //

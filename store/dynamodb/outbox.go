@@ -63,22 +63,33 @@ func (s *Store) enqueueOne(ctx context.Context, alertKey, sink string, sev int64
 	if _, ok := isConditionFailed(err); !ok {
 		return err
 	}
-	// Present: raise the severity of a pending pair (it keeps its place),
-	// or make a settled one pending again.
+	// Present: raise the severity of a pending pair (it keeps its place,
+	// or, held for a digest until later, is due at now), or make a settled
+	// one pending again.
 	key := item{"alert_key": sv(alertKey), "sink": sv(sink)}
 	names := map[string]string{"#s": "status", "#sev": "severity"}
-	values := item{":p": sv(string(iamwatch.DeliveryPending)), ":sev": nv(sev)}
+	values := item{":p": sv(string(iamwatch.DeliveryPending)), ":sev": nv(sev), ":now": nv(now.UnixMilli())}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.t.Deliveries), Key: key,
-		UpdateExpression:          aws.String("SET #sev = :sev"),
-		ConditionExpression:       aws.String("#s = :p AND #sev < :sev"),
+		UpdateExpression:          aws.String("SET #sev = :sev, next_try = :now"),
+		ConditionExpression:       aws.String("#s = :p AND #sev < :sev AND next_try > :now"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
 	if _, ok := isConditionFailed(err); !ok {
 		return err
 	}
-	values[":zero"], values[":now"], values[":empty"] = nv(0), nv(now.UnixMilli()), sv("")
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.t.Deliveries), Key: key,
+		UpdateExpression:          aws.String("SET #sev = :sev"),
+		ConditionExpression:       aws.String("#s = :p AND #sev < :sev"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: item{":p": values[":p"], ":sev": values[":sev"]},
+	})
+	if _, ok := isConditionFailed(err); !ok {
+		return err
+	}
+	values[":zero"], values[":empty"] = nv(0), sv("")
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.t.Deliveries), Key: key,
 		UpdateExpression:          aws.String("SET #sev = :sev, #s = :p, attempts = :zero, next_try = :now, last_error = :empty REMOVE sent_at"),

@@ -13,8 +13,8 @@ import (
 // Enqueue adds a pending delivery of the alert to each sink, due at now, at
 // the alert's stored severity (see iamwatch.Outbox). A pair present at that
 // severity or above is left as it is; below it, the pair takes the new
-// severity and, once sent or failed, is pending again. The alert must have
-// been claimed (stored) first.
+// severity and, once sent or failed, is pending again (pending and due
+// later, it is due at now). The alert must have been claimed (stored) first.
 func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, now time.Time) error {
 	if len(sinks) == 0 {
 		return nil
@@ -38,7 +38,7 @@ func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, no
 			ON CONFLICT (alert_key, sink) DO UPDATE SET
 				severity   = excluded.severity,
 				attempts   = CASE status WHEN 'pending' THEN attempts ELSE 0 END,
-				next_try   = CASE status WHEN 'pending' THEN next_try ELSE excluded.next_try END,
+				next_try   = CASE WHEN status = 'pending' AND next_try <= excluded.next_try THEN next_try ELSE excluded.next_try END,
 				last_error = CASE status WHEN 'pending' THEN last_error ELSE '' END,
 				sent_at    = CASE status WHEN 'pending' THEN sent_at ELSE '' END,
 				status     = 'pending'

@@ -42,7 +42,8 @@ func (r *recorder) take() [][]string {
 // testOutboxDigest: with the default actor digest, the low alerts of one
 // actor in one hour of event time are held in the store's outbox and go out
 // as one message after the hour (and its delay) ends; each actor is its own
-// message; a high alert goes out at once. Enqueueing the same alerts again
+// message; a high alert goes out at once, and so does a held alert whose
+// incident escalates past the digest's severity. Enqueueing the same alerts again
 // (a Lambda retry, a replayed batch) or flushing with a second dispatcher
 // sends nothing more, and dispatchers racing send each alert once.
 func testOutboxDigest(t *testing.T, ctx context.Context, s iamwatch.Store) {
@@ -98,6 +99,27 @@ func testOutboxDigest(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	if got := rec.take(); !slices.EqualFunc(got, [][]string{{"ci-high"}}, slices.Equal) {
 		t.Fatalf("during the hour: messages %v, want the high alert alone at once", got)
 	}
+	// A held alert whose incident escalates past the digest goes out at once.
+	esc := low("ci-escalates", "terraform-ci", 8)
+	claim(t, ctx, s, esc, true)
+	if _, err := router.Enqueue(ctx, esc); err != nil {
+		t.Fatal(err)
+	}
+	flush(d1)
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("a held alert: messages %v, want none", got)
+	}
+	esc.Severity, esc.Count = iamwatch.SeverityMedium, 5
+	clock = base.Add(25 * time.Minute)
+	claim(t, ctx, s, esc, false)
+	if _, err := router.Enqueue(ctx, esc); err != nil {
+		t.Fatal(err)
+	}
+	flush(d1)
+	if got := rec.take(); !slices.EqualFunc(got, [][]string{{"ci-escalates"}}, slices.Equal) {
+		t.Fatalf("a held alert escalated to medium: messages %v, want it alone at once", got)
+	}
+
 	clock = base.Add(65 * time.Minute) // the hour ended, its delay not yet
 	enqueue()
 	flush(d1)
