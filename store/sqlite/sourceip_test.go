@@ -216,7 +216,7 @@ func TestSetSourceRejects(t *testing.T) {
 }
 
 // undoSourceIP is migrate_009.sql's down step (written in its comment).
-var undoSourceIP = []string{"DROP INDEX events_ip_time", "ALTER TABLE events DROP COLUMN source_ip_key"}
+var undoSourceIP = []string{"DROP INDEX events_ip_time", "ALTER TABLE events DROP COLUMN source_ip_key", "ALTER TABLE console_sessions DROP COLUMN read_only"}
 
 // TestSourceIPMigration: events stored before version 9 get their keys
 // from the migration, and are found by address and block.
