@@ -54,8 +54,7 @@ With --tls-cert and --tls-key (PEM files) it serves HTTPS, and the session
 cookie is Secure.
 
 With --oidc-issuer, people may also sign in through an OpenID Connect
-provider (Okta, Entra ID, Google, Keycloak, IAM Identity Center through an
-OIDC app, ...): --oidc-admin and --oidc-read-only list who may, by email
+provider (Okta, Entra ID, Keycloak, Google, ...): --oidc-admin and --oidc-read-only list who may, by email
 address or group:NAME. The client secret is read from the file
 --oidc-client-secret-file or from $IAMWATCH_OIDC_CLIENT_SECRET (neither:
 a public client, PKCE alone). The provider must know the callback
