@@ -233,7 +233,7 @@ func (o *OIDC) role(claims map[string]json.RawMessage) (user string, readOnly, o
 			groups = []string{one}
 		}
 	}
-	if email == "" || !plainName(email) {
+	if !strings.Contains(email, "@") || !plainName(email) {
 		return email, false, false
 	}
 	match := func(entries []string) bool {

@@ -292,6 +292,7 @@ func TestOIDCRole(t *testing.T) {
 		{`{"email":"x@example.com","groups":["auditors","secops"]}`, true, false},
 		{`{"email":"x@example.com","groups":["Secops"]}`, false, false},
 		{`{"groups":["secops"]}`, false, false},
+		{`{"email":"admin","groups":["secops"]}`, false, false},
 		{`{"email":"<script>@example.com","groups":["secops"]}`, false, false},
 		{`{"email":"alice@example.com\u202e","groups":["secops"]}`, false, false},
 	} {

@@ -23,8 +23,8 @@ type Session struct {
 	// sign-in) and ReadOnly, given to PutSession, is stored with the
 	// session and lasts as long. Otherwise PutSession ignores ReadOnly.
 	FixedRole bool
-	Created  time.Time
-	Expires  time.Time
+	Created   time.Time
+	Expires   time.Time
 }
 
 // HasUsers reports whether any console user exists.
