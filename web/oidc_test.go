@@ -55,7 +55,7 @@ func newOIDCConsole(t *testing.T) *oidcConsole {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { op.Shutdown() })
+	t.Cleanup(func() { _ = op.Shutdown() })
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "oidc.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func TestOIDCConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer op.Shutdown()
+	defer func() { _ = op.Shutdown() }()
 	good := OIDCConfig{Issuer: op.Issuer(), ClientID: "c", ClientSecret: "s3cr3t-value", RedirectURL: "https://console.example.com/oidc/callback", Admins: []string{"group:secops"}}
 	if _, err := NewOIDC(context.Background(), good); err != nil {
 		t.Fatal(err)

@@ -246,7 +246,7 @@ func TestServeOIDC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer op.Shutdown()
+	defer func() { _ = op.Shutdown() }()
 	opc := op.Config()
 	db := tempDB(t)
 	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})

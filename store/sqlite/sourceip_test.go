@@ -144,6 +144,9 @@ func queryPlan(t *testing.T, s *Store, q string, args []any) string {
 		}
 		b.WriteString(detail + "\n")
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return b.String()
 }
 
