@@ -70,6 +70,7 @@ func BenchmarkPages(b *testing.B) {
 		"/", "/alerts", "/alerts?severity=high&status=open", "/alerts?actor=alice&page=3",
 		"/alert?" + url.Values{"key": {as[0].DedupKey}}.Encode(),
 		"/events", "/events?page=200", "/events?user=alice&errors=1", "/events?source-ip=203.0.113.7",
+		"/events?source-ip=203.0.113.0/24", "/events?source-ip=203.0.113.8/29&page=20", "/events?source-ip=2001:db8::/32",
 		"/actor?user=alice", "/actor?" + deep, "/actor?user=alice&errors=1", "/actor?user=deploy-bot/ci",
 		"/event?id=" + url.QueryEscape(evs[0].ID),
 		"/questions", "/rules",

@@ -380,10 +380,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := sqlite.EventFilter{UserName: d.F["user"], EventName: d.F["event-name"], EventSource: d.F["event-source"],
-		SourceIP: d.F["source-ip"], AccountID: d.F["account"], Region: d.F["region"], ErrorsOnly: d.Errors, NewestFirst: true,
+		AccountID: d.F["account"], Region: d.F["region"], ErrorsOnly: d.Errors, NewestFirst: true,
 		// This page and one more row (to know whether there is a next
 		// page); SQLite skips the rows before it without reading them.
 		Offset: (p - 1) * PageSize, Limit: PageSize + 1}
+	if err := f.SetSource(d.F["source-ip"]); err != nil {
+		s.badRequest(w, r, err.Error())
+		return
+	}
 	if f.Since, f.Until, err = s.timeRange(q); err != nil {
 		s.badRequest(w, r, err.Error())
 		return

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/rules"
@@ -213,5 +215,46 @@ func TestEventsSearchPaged(t *testing.T) {
 	}
 	if r := c.get("/events?since=yesterday-ish"); r.status != http.StatusBadRequest {
 		t.Errorf("bad since: %d, want 400", r.status)
+	}
+}
+
+// The events page searches by address and CIDR block (IPv4 and IPv6) as
+// iamwatch events does, and refuses a malformed block with a 400 that
+// says why.
+func TestEventsBySourceBlock(t *testing.T) {
+	c := newConsole(t, false, true)
+	ctx := context.Background()
+	c.signIn()
+	evs := []iamwatch.Event{
+		{ID: "v6-1", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Name: "GetRole", UserName: "v6user", SourceIP: "2001:db8:1::7"},
+		{ID: "v6-2", Time: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC), Name: "GetRole", UserName: "v6user", SourceIP: "2001:db8:2::7"},
+		{ID: "v4-1", Time: time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC), Name: "GetRole", UserName: "v6user", SourceIP: "203.0.113.200"},
+	}
+	if _, err := c.st.PutEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		source string
+		want   []string
+	}{
+		{"2001:db8:1::/48", []string{"v6-1"}},
+		{"2001:db8::/32", []string{"v6-2", "v6-1"}},
+		{"203.0.113.192/27", []string{"v4-1"}},
+		{"203.0.113.200", []string{"v4-1"}},
+	} {
+		r := c.get("/events?" + url.Values{"source-ip": {tt.source}, "user": {"v6user"}, "since": {"2026-01-01"}}.Encode())
+		var got []string
+		for _, m := range regexp.MustCompile(`<td><a href="/event\?id=[^"]*">([^<]*)</a></td></tr>`).FindAllStringSubmatch(r.body, -1) {
+			got = append(got, m[1])
+		}
+		if r.status != http.StatusOK || !slices.Equal(got, tt.want) {
+			t.Errorf("events from %s: %d %v, want %v", tt.source, r.status, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"203.0.113.0/33", "2001:db8::/200", "203.0.113.999", "<b>x</b>"} {
+		r := c.get("/events?" + url.Values{"source-ip": {bad}}.Encode())
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "not a") {
+			t.Errorf("events from %q: %d, want 400 saying why\n%.500s", bad, r.status, r.body)
+		}
 	}
 }

@@ -75,8 +75,11 @@ type Config struct {
 	// BcryptCost is the password hash cost. Zero means bcrypt.DefaultCost;
 	// tests use bcrypt.MinCost.
 	BcryptCost int
-	Now        func() time.Time // nil: time.Now.
-	Log        *slog.Logger     // nil: discard.
+	// OIDC, when set, offers sign-in through an OpenID Connect provider
+	// beside the passwords (see NewOIDC).
+	OIDC *OIDC
+	Now  func() time.Time // nil: time.Now.
+	Log  *slog.Logger     // nil: discard.
 }
 
 // Server serves the console. It is safe for concurrent use.
@@ -142,6 +145,10 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /signin", s.signinPage)
 	m.HandleFunc("POST /signin", s.signin)
+	if cfg.OIDC != nil {
+		m.HandleFunc("GET /oidc/login", s.oidcLogin)
+		m.HandleFunc("GET /oidc/callback", s.oidcCallback)
+	}
 	m.HandleFunc("GET /setup", s.setupPage)
 	m.HandleFunc("POST /setup", s.setup)
 	m.Handle("POST /signout", s.authed(s.signout))
@@ -254,11 +261,12 @@ func (s *Server) session(r *http.Request) (sqlite.Session, bool) {
 	return ss, true
 }
 
-// startSession signs user in: a new session and its cookie.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user string) error {
+// startSession signs ss.UserName in (with ss's role when ss.FixedRole): a
+// new session and its cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, ss sqlite.Session) error {
 	id := randomHex(32)
 	now := s.cfg.Now()
-	ss := sqlite.Session{IDHash: hashID(id), UserName: user, CSRF: randomHex(32), Created: now, Expires: now.Add(s.cfg.SessionTTL)}
+	ss.IDHash, ss.CSRF, ss.Created, ss.Expires = hashID(id), randomHex(32), now, now.Add(s.cfg.SessionTTL)
 	if err := s.cfg.Store.PutSession(r.Context(), ss); err != nil {
 		return err
 	}
@@ -298,6 +306,15 @@ func safeNext(next string) string {
 type signinData struct {
 	CSRF, User, Next, Error string
 	NeedSetup               bool
+	// SSO is the OIDC provider's name, "" when none is configured.
+	SSO string
+}
+
+func (s *Server) sso() string {
+	if s.cfg.OIDC == nil {
+		return ""
+	}
+	return s.cfg.OIDC.cfg.Name
 }
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
@@ -306,7 +323,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "signin", "Sign in", signinData{CSRF: s.preCSRF(w, r), User: AdminUser, Next: safeNext(r.URL.Query().Get("next")), NeedSetup: !has})
+	s.render(w, r, http.StatusOK, "signin", "Sign in", signinData{CSRF: s.preCSRF(w, r), User: AdminUser, Next: safeNext(r.URL.Query().Get("next")), NeedSetup: !has, SSO: s.sso()})
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
@@ -327,10 +344,10 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) != nil || err != nil {
 		s.cfg.Log.Warn("console sign-in refused", "user", user, "remote", r.RemoteAddr)
-		s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", signinData{CSRF: s.preCSRF(w, r), User: user, Next: next, Error: "Wrong user name or password."})
+		s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", signinData{CSRF: s.preCSRF(w, r), User: user, Next: next, Error: "Wrong user name or password.", SSO: s.sso()})
 		return
 	}
-	if err := s.startSession(w, r, user); err != nil {
+	if err := s.startSession(w, r, sqlite.Session{UserName: user}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -424,7 +441,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.startSession(w, r, AdminUser); err != nil {
+	if err := s.startSession(w, r, sqlite.Session{UserName: AdminUser}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -81,16 +79,10 @@ func (e *env) events(ctx context.Context, f eventsFlags) error {
 	if filter.Since, filter.Until, err = e.times(f.rng, opt.Location); err != nil {
 		return err
 	}
-	var prefix netip.Prefix
-	if strings.Contains(f.sourceIP, "/") {
-		if prefix, err = netip.ParsePrefix(f.sourceIP); err != nil {
-			return usageErrorf("--source-ip: %v", err)
-		}
-		prefix = prefix.Masked()
-	} else if f.sourceIP != "" {
-		filter.SourceIP = f.sourceIP // an IP, or a service name such as iam.amazonaws.com.
+	if err := filter.SetSource(f.sourceIP); err != nil {
+		return usageErrorf("--source-ip: %v", err)
 	}
-	if !prefix.IsValid() && f.limit > 0 {
+	if f.limit > 0 {
 		filter.Limit = f.limit + 1
 	}
 
@@ -107,12 +99,6 @@ func (e *env) events(ctx context.Context, f eventsFlags) error {
 	for ev, err := range st.EventsSeq(ctx, filter) {
 		if err != nil {
 			return err
-		}
-		if prefix.IsValid() {
-			ip, err := netip.ParseAddr(ev.SourceIP)
-			if err != nil || !prefix.Contains(ip.Unmap()) {
-				continue
-			}
 		}
 		if f.limit > 0 && len(res.Rows) == f.limit {
 			res.Truncated = true

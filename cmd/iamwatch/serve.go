@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -26,6 +27,15 @@ type serveFlags struct {
 	tlsCert, tlsKey string
 	addUser         string
 	readOnly        bool
+	oidc            oidcFlags
+}
+
+// oidcFlags configure OIDC sign-in (web.OIDCConfig). The client secret
+// comes from a file or the environment, never from a flag (flags show in
+// ps and shell history).
+type oidcFlags struct {
+	issuer, clientID, secretFile, redirectURL, groupsClaim, name string
+	admins, readOnly, scopes                                     []string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -43,6 +53,13 @@ loopback makes the console reachable from the network (a warning says so).
 With --tls-cert and --tls-key (PEM files) it serves HTTPS, and the session
 cookie is Secure.
 
+With --oidc-issuer, people may also sign in through an OpenID Connect
+provider (Okta, Entra ID, Keycloak, Google, ...): --oidc-admin and --oidc-read-only list who may, by email
+address or group:NAME. The client secret is read from the file
+--oidc-client-secret-file or from $IAMWATCH_OIDC_CLIENT_SECRET (neither:
+a public client, PKCE alone). The provider must know the callback
+--oidc-redirect-url (default: the console's URL + /oidc/callback).
+
 --add-user NAME creates a console account (or sets its password) and exits,
 without serving: the password is read from the first line of standard input.
 With --read-only the account sees every page but can neither triage alerts
@@ -50,7 +67,9 @@ nor retry deliveries; without it, the account may do both.`,
 		Example: `  iamwatch serve
   iamwatch serve --db ./iamwatch.db --listen 127.0.0.1:9000
   iamwatch serve --listen :8443 --tls-cert cert.pem --tls-key key.pem
-  printf '%s\n' "$PASSWORD" | iamwatch serve --add-user auditor --read-only`,
+  printf '%s\n' "$PASSWORD" | iamwatch serve --add-user auditor --read-only
+  IAMWATCH_OIDC_CLIENT_SECRET=... iamwatch serve --oidc-issuer https://idp.example.com \
+      --oidc-client-id iamwatch --oidc-admin group:secops --oidc-read-only group:auditors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.serve(cmd.Context(), f) },
 	}
@@ -62,6 +81,15 @@ nor retry deliveries; without it, the account may do both.`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
 	fl.StringVar(&f.addUser, "add-user", "", "create this console account (password on standard input) and exit")
 	fl.BoolVar(&f.readOnly, "read-only", false, "with --add-user: the account may look but not change anything")
+	fl.StringVar(&f.oidc.issuer, "oidc-issuer", "", "offer sign-in through this OpenID Connect provider (issuer URL)")
+	fl.StringVar(&f.oidc.clientID, "oidc-client-id", "", "the console's client ID at the provider")
+	fl.StringVar(&f.oidc.secretFile, "oidc-client-secret-file", "", "file holding the client secret (default $IAMWATCH_OIDC_CLIENT_SECRET)")
+	fl.StringVar(&f.oidc.redirectURL, "oidc-redirect-url", "", "the callback URL registered at the provider (default: the console's URL + /oidc/callback)")
+	fl.StringArrayVar(&f.oidc.admins, "oidc-admin", nil, "EMAIL or group:NAME that signs in as an admin (repeatable)")
+	fl.StringArrayVar(&f.oidc.readOnly, "oidc-read-only", nil, "EMAIL or group:NAME that signs in read-only (repeatable)")
+	fl.StringArrayVar(&f.oidc.scopes, "oidc-scope", nil, "scope to ask for beyond openid, email and profile, e.g. groups (repeatable)")
+	fl.StringVar(&f.oidc.groupsClaim, "oidc-groups-claim", "groups", "the ID token claim listing the user's groups")
+	fl.StringVar(&f.oidc.name, "oidc-name", "", "the provider's name on the sign-in button")
 	return cmd
 }
 
@@ -88,6 +116,10 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	oidcCfg, err := e.oidcConfig(f.oidc)
+	if err != nil {
+		return err
 	}
 	var tlsCfg *tls.Config
 	if f.tlsCert != "" {
@@ -128,6 +160,25 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	if !has {
 		cfg.SetupToken = web.NewSetupToken()
 	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		base = "https://" + strings.TrimPrefix(base, "http://")
+	}
+	if oidcCfg != nil {
+		if oidcCfg.RedirectURL == "" {
+			oidcCfg.RedirectURL = base + "/oidc/callback"
+		}
+		if cfg.OIDC, err = web.NewOIDC(ctx, *oidcCfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "iamwatch: OIDC sign-in through %s (callback %s)\n", oidcCfg.Issuer, oidcCfg.RedirectURL)
+	}
 	srv, err := web.New(cfg)
 	if err != nil {
 		return err
@@ -135,15 +186,6 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	// The rules page shows the inline tests' status: run them now, once.
 	if passed, failed := srv.RuleTests(); failed > 0 {
 		fmt.Fprintf(e.stderr, "iamwatch: warning: %d of %d rule tests fail (see the rules page, or iamwatch rules test)\n", failed, passed+failed)
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", f.listen)
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	if tlsCfg != nil {
-		ln = tls.NewListener(ln, tlsCfg)
-		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
 	fmt.Fprintf(e.stderr, "iamwatch: serving %s on %s\n", st.Path(), base)
 	if cfg.SetupToken != "" {
@@ -168,6 +210,40 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	return nil
+}
+
+// oidcConfig returns the OIDC sign-in the flags ask for, nil for none;
+// RedirectURL stays "" when not given (the listen address decides it).
+func (e *env) oidcConfig(f oidcFlags) (*web.OIDCConfig, error) {
+	if f.issuer == "" {
+		if f.clientID != "" || f.secretFile != "" || f.redirectURL != "" || len(f.admins)+len(f.readOnly)+len(f.scopes) > 0 {
+			return nil, usageErrorf("the --oidc-* flags need --oidc-issuer")
+		}
+		return nil, nil
+	}
+	if f.clientID == "" {
+		return nil, usageErrorf("--oidc-issuer needs --oidc-client-id")
+	}
+	if len(f.admins)+len(f.readOnly) == 0 {
+		return nil, usageErrorf("--oidc-issuer needs --oidc-admin or --oidc-read-only: nobody could sign in")
+	}
+	secret := e.getenv("IAMWATCH_OIDC_CLIENT_SECRET")
+	if f.secretFile != "" {
+		if secret != "" {
+			return nil, usageErrorf("--oidc-client-secret-file and $IAMWATCH_OIDC_CLIENT_SECRET both set: give one")
+		}
+		b, err := os.ReadFile(f.secretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		if secret = strings.TrimRight(string(b), "\r\n"); secret == "" {
+			return nil, usageErrorf("--oidc-client-secret-file %s is empty", f.secretFile)
+		}
+	}
+	return &web.OIDCConfig{
+		Issuer: f.issuer, ClientID: f.clientID, ClientSecret: web.Secret(secret), RedirectURL: f.redirectURL,
+		Scopes: f.scopes, GroupsClaim: f.groupsClaim, Admins: f.admins, ReadOnly: f.readOnly, Name: f.name,
+	}, nil
 }
 
 // addConsoleUser creates the console account f.addUser with the password

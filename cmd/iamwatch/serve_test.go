@@ -14,12 +14,14 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/iamwatch/iamwatch/store/sqlite"
@@ -232,6 +234,98 @@ func TestServeAddUser(t *testing.T) {
 	} {
 		if r := runCLI(t, tc.stdin, nil, append([]string{"serve", "--db", db}, tc.args...)...); r.code != exitUsage {
 			t.Errorf("serve %v (stdin %q): %d, want %d", tc.args, tc.stdin, r.code, exitUsage)
+		}
+	}
+}
+
+// TestServeOIDC: serve with the --oidc-* flags signs a listed user in
+// through a local OpenID provider, with the secret from the environment,
+// which never reaches the output.
+func TestServeOIDC(t *testing.T) {
+	op, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = op.Shutdown() }()
+	opc := op.Config()
+	db := tempDB(t)
+	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr strings.Builder
+	code := make(chan int, 1)
+	go func() {
+		defer pw.Close()
+		env := func(k string) string {
+			if k == "IAMWATCH_OIDC_CLIENT_SECRET" {
+				return opc.ClientSecret
+			}
+			return ""
+		}
+		code <- run(ctx, []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--oidc-issuer", opc.Issuer, "--oidc-client-id", opc.ClientID,
+			"--oidc-admin", "jane.doe@example.com", "--oidc-scope", "groups", "--oidc-name", "Test IdP"}, env, strings.NewReader(""), io.Discard, io.MultiWriter(pw, &stderr))
+	}()
+	lines := bufio.NewScanner(pr)
+	var base string
+	for base == "" && lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), "(callback "); ok {
+			base = strings.TrimSuffix(strings.TrimSuffix(rest, ")"), "/oidc/callback")
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve printed no OIDC callback:\n%s", stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	// The provider signs its default user in: jane.doe@example.com.
+	res, err := c.Get(base + "/oidc/login?next=/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/rules" || !strings.Contains(string(b), "jane.doe@example.com") {
+		t.Errorf("OIDC sign-in ended at %d %s:\n%.1000s", res.StatusCode, res.Request.URL, b)
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != exitOK {
+			t.Errorf("serve exit code %d after cancel, want 0", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop on cancel")
+	}
+	if strings.Contains(stderr.String(), opc.ClientSecret) {
+		t.Errorf("the client secret was printed:\n%s", stderr.String())
+	}
+}
+
+func TestServeOIDCFlags(t *testing.T) {
+	db := tempDB(t)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--oidc-admin", "a@example.com"}, "need --oidc-issuer"},
+		{nil, []string{"--oidc-issuer", "https://idp.example.com"}, "needs --oidc-client-id"},
+		{nil, []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "c"}, "nobody could sign in"},
+		{map[string]string{"IAMWATCH_OIDC_CLIENT_SECRET": "x"}, []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "c", "--oidc-admin", "a@example.com", "--oidc-client-secret-file", secret}, "give one"},
+	} {
+		r := runCLI(t, "", tc.env, append([]string{"serve", "--db", db}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("serve %q: %d %q, want a usage error saying %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }

@@ -70,8 +70,8 @@ func TestBulkLoad(t *testing.T) {
 	if err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(indexNames(t, s)); got != 4 {
-		t.Errorf("after the load %d indexes, want 4", got)
+	if got := len(indexNames(t, s)); got != 5 {
+		t.Errorf("after the load %d indexes, want 5", got)
 	}
 
 	// Now the store holds 50 rows: a bulk load with a bound of 10 does nothing.
@@ -79,7 +79,7 @@ func TestBulkLoad(t *testing.T) {
 	if err != nil || bulk {
 		t.Errorf("BeginBulkLoad on a full store = %v, %v; want no bulk mode", bulk, err)
 	}
-	if got := len(indexNames(t, s)); got != 4 {
+	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("indexes dropped although bulk mode was refused")
 	}
 
@@ -93,8 +93,8 @@ func TestBulkLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := len(indexNames(t, s)); got != 4 {
-		t.Errorf("after reopening an interrupted bulk load: %d indexes, want 4", got)
+	if got := len(indexNames(t, s)); got != 5 {
+		t.Errorf("after reopening an interrupted bulk load: %d indexes, want 5", got)
 	}
 }
 

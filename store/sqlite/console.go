@@ -17,10 +17,14 @@ type Session struct {
 	UserName string
 	CSRF     string // the token every form of the session carries.
 	// ReadOnly is the user's, read with the session (so a change of
-	// role applies to sessions already open); set by Session only.
+	// role applies to sessions already open), unless FixedRole.
 	ReadOnly bool
-	Created  time.Time
-	Expires  time.Time
+	// FixedRole: the session's user is no console account (an OIDC
+	// sign-in) and ReadOnly, given to PutSession, is stored with the
+	// session and lasts as long. Otherwise PutSession ignores ReadOnly.
+	FixedRole bool
+	Created   time.Time
+	Expires   time.Time
 }
 
 // HasUsers reports whether any console user exists.
@@ -72,8 +76,12 @@ func (s *Store) PasswordHash(ctx context.Context, name string) (string, error) {
 
 // PutSession stores a new session.
 func (s *Store) PutSession(ctx context.Context, ss Session) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		ss.IDHash, ss.UserName, ss.CSRF, wallTime(ss.Created), wallTime(ss.Expires))
+	var role any // NULL: the account's.
+	if ss.FixedRole {
+		role = ss.ReadOnly
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, user_name, csrf, created_at, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?)`,
+		ss.IDHash, ss.UserName, ss.CSRF, wallTime(ss.Created), wallTime(ss.Expires), role)
 	if err != nil {
 		return fmt.Errorf("sqlite: put session: %w", err)
 	}
@@ -87,9 +95,9 @@ func (s *Store) Session(ctx context.Context, idHash string) (Session, error) {
 	ss := Session{IDHash: idHash}
 	var created, expires string
 	// A session of a deleted user is read-only.
-	err := s.r.QueryRowContext(ctx, `SELECT s.user_name, s.csrf, s.created_at, s.expires_at, COALESCE(u.read_only, 1)
+	err := s.r.QueryRowContext(ctx, `SELECT s.user_name, s.csrf, s.created_at, s.expires_at, COALESCE(s.read_only, u.read_only, 1), s.read_only IS NOT NULL
 		FROM console_sessions s LEFT JOIN console_users u ON u.name = s.user_name WHERE s.id_hash = ?`, idHash).
-		Scan(&ss.UserName, &ss.CSRF, &created, &expires, &ss.ReadOnly)
+		Scan(&ss.UserName, &ss.CSRF, &created, &expires, &ss.ReadOnly, &ss.FixedRole)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("sqlite: session: %w", ErrNotFound)
 	}

@@ -74,6 +74,23 @@ func TestConsoleSessions(t *testing.T) {
 	if got, err := s.Session(ctx, "live"); err != nil || got != live {
 		t.Errorf("Session = %+v %v, want %+v", got, err, live)
 	}
+	// A session with a fixed role (OIDC) keeps it, whatever the account
+	// of the same name says; a session of a missing account without one
+	// is read-only.
+	for _, ss := range []Session{
+		{IDHash: "oidc-admin", UserName: "admin", CSRF: "c3", ReadOnly: true, FixedRole: true, Created: now, Expires: now.Add(time.Hour)},
+		{IDHash: "oidc-rw", UserName: "bob@example.com", CSRF: "c4", ReadOnly: false, FixedRole: true, Created: now, Expires: now.Add(time.Hour)},
+		{IDHash: "nobody", UserName: "carol", CSRF: "c5", Created: now, Expires: now.Add(time.Hour)},
+	} {
+		if err := s.PutSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		want := ss
+		want.ReadOnly = ss.ReadOnly || !ss.FixedRole
+		if got, err := s.Session(ctx, ss.IDHash); err != nil || got != want {
+			t.Errorf("Session = %+v %v, want %+v", got, err, want)
+		}
+	}
 	// Deleting one session also drops the expired ones.
 	if err := s.DeleteSession(ctx, "nothing", now); err != nil {
 		t.Fatal(err)

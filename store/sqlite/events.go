@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -25,7 +26,10 @@ const eventColumns = `event_id, event_time, event_date, event_source, event_name
 // cost, and database/sql's per-call cost, are paid once per chunk.
 const insertChunk = 32
 
-const eventColumnCount = 26
+// insertColumns are eventColumns and the ones derived from them.
+const insertColumns = eventColumns + ", source_ip_key"
+
+const insertColumnCount = 27
 
 // insertEvents returns the INSERT of n rows. It is INSERT OR IGNORE, not
 // ON CONFLICT (event_id) DO NOTHING: the same for the one constraint a row
@@ -34,8 +38,8 @@ const eventColumnCount = 26
 // INSERT touched (a tenth of a bulk load's CPU).
 func insertEvents(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES ")
-	row := "(" + strings.Repeat("?,", eventColumnCount-1) + "?)"
+	b.WriteString("INSERT OR IGNORE INTO events (" + insertColumns + ") VALUES ")
+	row := "(" + strings.Repeat("?,", insertColumnCount-1) + "?)"
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -65,7 +69,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	defer tx.Rollback()
 	var (
 		stmts = map[int]*sql.Stmt{} // by rows per statement; at most two.
-		args  = make([]any, 0, insertChunk*eventColumnCount)
+		args  = make([]any, 0, insertChunk*insertColumnCount)
 		buf   []byte // compressed raw records of one chunk; the driver copies them on bind.
 		roll  = newRollup()
 	)
@@ -109,8 +113,8 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	return inserted, nil
 }
 
-// appendEventArgs appends the column values of e, in eventColumns order, to
-// args, compressing e.Raw onto buf.
+// appendEventArgs appends the column values of e, in insertColumns order,
+// to args, compressing e.Raw and writing the source IP key onto buf.
 func (s *Store) appendEventArgs(args []any, buf []byte, e *iamwatch.Event) ([]any, []byte) {
 	var raw any
 	if len(e.Raw) > 0 {
@@ -121,13 +125,15 @@ func (s *Store) appendEventArgs(args []any, buf []byte, e *iamwatch.Event) ([]an
 		raw = buf[n:len(buf):len(buf)]
 	}
 	t := e.Time.UTC()
+	var ipKey any
+	buf, ipKey = appendSourceIPKey(buf, e.SourceIP)
 	return append(args,
 		e.ID, t.Format(iamwatch.TimeFormat), t.Format(time.DateOnly),
 		e.Source, e.Name, string(e.Type),
 		e.UserName, e.IdentityType, e.PrincipalARN, e.AccountID, e.Region, e.SourceIP, e.UserAgent,
 		jsonText(e.RequestParameters), jsonText(e.ResponseElements),
 		e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
-		e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw), buf
+		e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw, ipKey), buf
 }
 
 // jsonText stores a JSON value as TEXT, or NULL when absent.
@@ -139,7 +145,8 @@ func jsonText(m json.RawMessage) any {
 }
 
 // EventFilter selects events for Events. Zero fields do not filter; string
-// fields match exactly.
+// fields match exactly. SetSource sets SourceIP or SourceNet from a
+// user's text.
 type EventFilter struct {
 	Since       time.Time // event_time >= Since
 	Until       time.Time // event_time < Until
@@ -148,7 +155,12 @@ type EventFilter struct {
 	EventSource string
 	AccountID   string
 	Region      string
-	SourceIP    string
+	SourceIP    string // source_ip as stored: a service name; for addresses, SourceNet.
+	// SourceNet, when valid, keeps the events whose source IP address is
+	// in the block, however the record spelled it (an IPv4 block also
+	// holds its IPv4-mapped IPv6 addresses); one address is its /32 or
+	// /128. Read through the address index (events_ip_time).
+	SourceNet   netip.Prefix
 	ErrorsOnly  bool // only events with an error code.
 	Limit       int  // at most this many; 0 means no limit.
 	Offset      int  // skip this many first (in the order asked), without reading them.
@@ -158,6 +170,10 @@ type EventFilter struct {
 	// position in the order asked, by (event_time, event_id): a page
 	// cursor that, unlike Offset, costs nothing however deep the page.
 	After *EventPosition
+
+	// broadNet (set by the Store, see broadNet) steers a SourceNet range
+	// away from the address index.
+	broadNet bool
 }
 
 // EventPosition is an event's place in the (event_time, event_id) order.
@@ -182,6 +198,26 @@ func (f EventFilter) query() (string, []any) {
 	} {
 		if c.v != "" {
 			add(c.col+" = ?", c.v)
+		}
+	}
+	if f.SourceNet.IsValid() {
+		lo, hi := keyRange(f.SourceNet)
+		switch {
+		case f.SourceNet.Bits() == f.SourceNet.Addr().BitLen():
+			// One address: its events come out of the address index in
+			// time order.
+			add("source_ip_key = ?", lo)
+		case f.broadNet:
+			// Many events: walk the time order and keep those in the
+			// block. coalesce hides the column from the planner, which
+			// would otherwise scan the whole partial index (a comparison
+			// implies its IS NOT NULL) and sort every event in the block:
+			// 2.4 s for a /24 holding 430k of 1M events, 8 ms this way.
+			where = append(where, "coalesce(source_ip_key, x'') BETWEEN ? AND ?")
+			args = append(args, lo, hi)
+		default:
+			where = append(where, "source_ip_key BETWEEN ? AND ?")
+			args = append(args, lo, hi)
 		}
 	}
 	if f.ErrorsOnly {
@@ -243,6 +279,10 @@ func (s *Store) EventCounts(ctx context.Context, f EventFilter, column string, t
 		return nil, 0, fmt.Errorf("sqlite: count events by %q: not a countable column", column)
 	}
 	f.Raw = false
+	var err error
+	if f.broadNet, err = s.broadNet(ctx, f); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: count events by %s: %w", column, err)
+	}
 	inner, args := f.query()
 	// The inner SELECT keeps its order and limit; only column is needed.
 	inner = strings.Replace(inner, "SELECT "+strings.Replace(eventColumns, ", raw", "", 1)+", NULL FROM", "SELECT "+column+" AS v FROM", 1)
@@ -252,7 +292,7 @@ func (s *Store) EventCounts(ctx context.Context, f EventFilter, column string, t
 	}
 	var out []ValueCount
 	total := 0
-	err := eachRow(ctx, s.r, q, args, func(rows *sql.Rows) error {
+	err = eachRow(ctx, s.r, q, args, func(rows *sql.Rows) error {
 		var vc ValueCount
 		if err := rows.Scan(&vc.Value, &vc.Count, &total); err != nil {
 			return err
@@ -384,6 +424,11 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]iamwatch.Event, er
 // call the Store. An error is yielded once, last.
 func (s *Store) EventsSeq(ctx context.Context, f EventFilter) iter.Seq2[iamwatch.Event, error] {
 	return func(yield func(iamwatch.Event, error) bool) {
+		var err error
+		if f.broadNet, err = s.broadNet(ctx, f); err != nil {
+			yield(iamwatch.Event{}, fmt.Errorf("sqlite: events: %w", err))
+			return
+		}
 		q, args := f.query()
 		rows, err := s.r.QueryContext(ctx, q, args...)
 		if err != nil {

@@ -41,9 +41,16 @@ var schemaV7 string
 //go:embed migrate_008.sql
 var schemaV8 string
 
+//go:embed migrate_009.sql
+var schemaV9 string
+
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, schemaV9}
+
+// migrationData fills, in Go, what a migration's SQL cannot: after the SQL
+// of migrations[i], in its transaction, migrationData[i] runs if present.
+var migrationData = map[int]func(context.Context, *sql.Tx) error{8: sourceIPBackfill}
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
@@ -212,6 +219,11 @@ func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
 	}
 	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if fill := migrationData[v]; fill != nil {
+		if err := fill(ctx, tx); err != nil {
+			return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
 		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +41,7 @@ func TestSchemaColumns(t *testing.T) {
 	s := openTest(t, ":memory:")
 	defer s.Close()
 	want := map[string][]string{
-		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw", "country", "asn", "as_org"),
+		"events": append(slices.Clone(iamwatch.Columns), "category", "invoked_by", "target_role", "raw", "country", "asn", "as_org", "source_ip_key"),
 		"alerts": {"id", "dedup_key", "rule", "severity", "severity_name", "title", "summary", "action", "time",
 			"account_id", "region", "user_name", "source_ip", "event_name", "event_ids", "grp",
 			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id",
@@ -56,7 +57,7 @@ func TestSchemaColumns(t *testing.T) {
 			t.Errorf("%s columns:\n got %v\nwant %v", table, got, cols)
 		}
 	}
-	if idx, want := indexNames(t, s), []string{"events_event_id", "events_name_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
+	if idx, want := indexNames(t, s), []string{"events_event_id", "events_ip_time", "events_name_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
 		t.Errorf("events indexes = %v, want %v", idx, want)
 	}
 }
@@ -207,6 +208,7 @@ func TestEventsFilter(t *testing.T) {
 		{"account", EventFilter{AccountID: "444455556666"}, ids(func(_ int, e iamwatch.Event) bool { return e.AccountID == "444455556666" })},
 		{"region", EventFilter{Region: "eu-west-1"}, nil},
 		{"source ip", EventFilter{SourceIP: "203.0.113.5"}, []string{evs[5].ID}},
+		{"source net", EventFilter{SourceNet: netip.MustParsePrefix("203.0.113.5/32")}, []string{evs[5].ID}},
 		{"errors", EventFilter{ErrorsOnly: true, Limit: 3}, ids(func(i int, e iamwatch.Event) bool { return e.ErrorCode != "" && i < 7 })},
 		{"newest first", EventFilter{NewestFirst: true, Limit: 2}, []string{evs[39].ID, evs[38].ID}},
 	}
@@ -509,7 +511,8 @@ func TestHitValueMigration(t *testing.T) {
 	}
 }
 
-// undoGeo takes a database back from migrate_007.sql (GeoIP, baselines).
-var undoGeo = []string{"DROP TABLE baselines",
+// undoGeo takes a database back from migrate_008.sql (GeoIP, baselines),
+// and from the versions after it.
+var undoGeo = append(slices.Clone(undoSourceIP), "DROP TABLE baselines",
 	"ALTER TABLE events DROP COLUMN country", "ALTER TABLE events DROP COLUMN asn", "ALTER TABLE events DROP COLUMN as_org",
-	"ALTER TABLE alerts DROP COLUMN country", "ALTER TABLE alerts DROP COLUMN asn", "ALTER TABLE alerts DROP COLUMN as_org"}
+	"ALTER TABLE alerts DROP COLUMN country", "ALTER TABLE alerts DROP COLUMN asn", "ALTER TABLE alerts DROP COLUMN as_org")
