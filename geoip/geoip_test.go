@@ -76,7 +76,7 @@ func TestLocateRealDatabases(t *testing.T) {
 		{"81.2.69.142", "GB", "Bracknell", true, 51.4036, -0.7618},
 		{"::ffff:81.2.69.142", "GB", "Bracknell", true, 51.4036, -0.7618},
 		{"8.8.8.8", "US", "", true, 37.751, -97.822}, // a country's centre: no city
-		{"1.1.1.1", "US", "", false, 0, 0},          // not in the city file: the country file's
+		{"1.1.1.1", "US", "", false, 0, 0},           // not in the city file: the country file's
 		{"2001:4860:4860::8888", "US", "", true, 37.751, -97.822},
 	} {
 		g, ok := db.Locate(netip.MustParseAddr(c.ip))
