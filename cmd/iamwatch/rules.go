@@ -90,6 +90,9 @@ func newRulesListCmd(e *env) *cobra.Command {
 					if r.Baseline != nil {
 						m["baseline"] = true
 					}
+					if r.Travel != nil {
+						m["travel"] = true
+					}
 					if off := geoOff(r, cfg); off != "" {
 						m["off"] = off
 					}
@@ -117,7 +120,8 @@ func newRulesListCmd(e *env) *cobra.Command {
 }
 
 // geoOff says why r is off under cfg: a first-seen rule over country or
-// ASN with no GeoIP database configured; "" when it is on.
+// ASN, or an impossible-travel rule, with no GeoIP database configured; ""
+// when it is on.
 func geoOff(r *detect.Rule, cfg detect.Config) string {
 	if r.NeedsGeo() && len(cfg.GeoIP) == 0 && cfg.Geo == nil {
 		return detect.SkipNoGeoIP
