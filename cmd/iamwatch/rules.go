@@ -242,7 +242,7 @@ when every test passes, 1 when one fails.
 
 Test events locate their source IPs with the sample GeoIP database (the
 documentation ranges 198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24 and
-2001:db8::/33; see geoip/internal/gentestdb), whatever detection.geoip says:
+2001:db8::/32; see geoip/internal/gentestdb), whatever detection.geoip says:
 a rule's tests must not depend on the database a user installed.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			rs, cfg, err := f.load(args)
