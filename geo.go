@@ -8,14 +8,26 @@ import (
 
 // Geo is what a GeoIP database says of a source IP address. The zero value
 // means unknown.
+//
+// City and the coordinates come only from a city database (GeoLite2-City,
+// DB-IP City, ip-location-db's city files); the event stores keep Country,
+// ASN and ASOrg, not them.
 type Geo struct {
 	Country string // ISO 3166-1 alpha-2 code, e.g. "DE"; "" when unknown.
 	ASN     uint32 // autonomous system number; 0 when unknown.
 	ASOrg   string // the autonomous system's organisation. Database text: display it escaped.
+	City    string // the city's English name; "" when unknown. Database text: display it escaped.
+	// Lat and Lon are the location's coordinates in degrees (WGS 84),
+	// meaningful only when HasCoords. Without a City they are a country's
+	// or a region's centre, not where the address is.
+	Lat, Lon  float64
+	HasCoords bool
 }
 
 // IsZero reports whether nothing is known.
-func (g Geo) IsZero() bool { return g.Country == "" && g.ASN == 0 && g.ASOrg == "" }
+func (g Geo) IsZero() bool {
+	return g.Country == "" && g.ASN == 0 && g.ASOrg == "" && g.City == "" && !g.HasCoords
+}
 
 // ASNText is the autonomous system as people write it, "AS64496", or "".
 func (g Geo) ASNText() string {

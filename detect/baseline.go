@@ -50,9 +50,10 @@ type Baseline struct {
 // one of them is off without a database.
 var geoFields = []string{"country", "asn", "as_org"}
 
-// NeedsGeo reports whether r compares a value only a GeoIP database gives.
+// NeedsGeo reports whether r compares a value only a GeoIP database gives
+// (an impossible-travel rule needs a city database's coordinates, too).
 func (r *Rule) NeedsGeo() bool {
-	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value)
+	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil
 }
 
 // WithdrawnTag marks an alert withdrawn by a first-seen rule.

@@ -47,6 +47,7 @@ type Batch struct {
 	byID    map[string]*iamwatch.Event         // the events of Hits
 	index   map[string]int                     // position in the batch of the events that matched
 	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
+	trips   map[obsKey][]iamwatch.Hit          // impossible-travel rules' sightings (also in Hits)
 }
 
 // RuleError is one failure of a rule's condition or group expression on
@@ -128,6 +129,10 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			}
 			if c.rule.Baseline != nil {
 				b.observe(c, ev)
+				continue
+			}
+			if c.rule.Travel != nil {
+				b.sight(c, ev)
 				continue
 			}
 			if !c.grouped() {
@@ -252,16 +257,25 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		pos[a.DedupKey] = b.position(inc.raised.EventID)
 		out = append(out, a)
 	}
+	var late []iamwatch.Alert
 	if len(b.obs) > 0 {
 		as, err := b.resolveBaselines(ctx, view)
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range as {
-			if _, seen := pos[a.DedupKey]; !seen {
-				pos[a.DedupKey] = b.position(a.EventID)
-				out = append(out, a)
-			}
+		late = append(late, as...)
+	}
+	if len(b.trips) > 0 {
+		as, err := b.resolveTravel(ctx, view)
+		if err != nil {
+			return nil, err
+		}
+		late = append(late, as...)
+	}
+	for _, a := range late {
+		if _, seen := pos[a.DedupKey]; !seen {
+			pos[a.DedupKey] = b.position(a.EventID)
+			out = append(out, a)
 		}
 	}
 	// In the order of the events that raised them, as they came: alerts

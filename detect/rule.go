@@ -52,6 +52,10 @@ import (
 //	  by: [account_id, user_name]       # first event of an identity (these fields) with a value
 //	  value: country                    # (this field) it never had before, once the identity's
 //	  learning: 14d                     # history is longer than learning (h, m or d)
+//	travel:                             # optional: an impossible-travel rule (travel.go): alert on
+//	  by: [account_id, user_name]       # an event of an identity too far from an earlier one to
+//	  speed: 1000                       # get there below speed (km/h, default 1000), ignoring
+//	  min_distance: 500                 # pairs nearer than min_distance (km, default 500)
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	services: exclude                   # optional: exclude (the default) skips events whose actor is
 //	                                    # an AWS service (userIdentity.type AWSService, or only invokedBy);
@@ -92,6 +96,8 @@ type Rule struct {
 	Dedup     *Dedup
 	// Baseline makes the rule a first-seen rule (see baseline.go).
 	Baseline *Baseline
+	// Travel makes the rule an impossible-travel rule (see travel.go).
+	Travel *Travel
 	// Escalate raises an incident's severity as it grows (threshold and
 	// dedup rules): the alert takes the severity of the last step whose
 	// Count it reached, and each sink is told again once per step.
@@ -286,6 +292,8 @@ func parseRule(file string, data []byte) (*Rule, error) {
 			r.Dedup, err = parseDedup(v)
 		case "baseline":
 			r.Baseline, err = parseBaseline(v)
+		case "travel":
+			r.Travel, err = parseTravel(v)
 		case "escalate":
 			r.Escalate, err = parseEscalate(v)
 		case "supersedes":
@@ -304,7 +312,7 @@ func parseRule(file string, data []byte) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, baseline, escalate, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, baseline, travel, escalate, supersedes, services, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err
@@ -345,6 +353,9 @@ func parseRule(file string, data []byte) (*Rule, error) {
 	}
 	if r.Baseline != nil && (r.Threshold != nil || r.Dedup != nil) {
 		return nil, errAt(seen["baseline"], "baseline", "a first-seen rule raises once per identity and value: drop threshold and dedup")
+	}
+	if r.Travel != nil && (r.Threshold != nil || r.Dedup != nil || r.Baseline != nil) {
+		return nil, errAt(seen["travel"], "travel", "an impossible-travel rule raises once per sighting: drop threshold, dedup and baseline")
 	}
 	if err := r.checkEscalate(seen["escalate"]); err != nil {
 		return nil, err

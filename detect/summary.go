@@ -23,7 +23,12 @@ import (
 // for first-seen rules
 // (baseline.go) baseline_value (the new value), baseline_seen (the values
 // the identity had before, "US since 2026-01-02, …", or "none"),
-// baseline_since (the day its history starts) and learning (e.g. "14d"):
+// baseline_since (the day its history starts) and learning (e.g. "14d");
+// for impossible-travel rules (travel.go) travel_from and travel_to (the
+// two places, "Amsterdam, NL"), travel_from_ip, travel_from_time and
+// travel_to_time, travel_gap ("1h05m"), travel_km ("5,862"), travel_speed
+// ("5,025 km/h") and travel_pairs (the impossible pairs the later sign-in
+// is in):
 //
 //	Root account logged in from IP: {{.source_ip}}{{if eq .mfa_used "yes"}} with MFA{{end}}
 //
@@ -53,7 +58,8 @@ import (
 // 1,024 characters; sinks escape it again for their medium.
 var summaryExtras = []string{"count", "group", "first_seen", "last_seen", "window_start", "window_end", "window_count", "within",
 	"window_distinct", "distinct_values", "distinct_timeline",
-	"baseline_value", "baseline_seen", "baseline_since", "learning"}
+	"baseline_value", "baseline_seen", "baseline_since", "learning",
+	"travel_from", "travel_from_ip", "travel_from_time", "travel_to", "travel_to_time", "travel_gap", "travel_km", "travel_speed", "travel_pairs"}
 
 const (
 	maxValueRunes   = 256

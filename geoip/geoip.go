@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 
 	"github.com/iamwatch/iamwatch"
 )
@@ -20,17 +21,79 @@ type DB struct {
 
 var _ iamwatch.GeoLocator = (*DB)(nil)
 
-// record is the union of the fields the supported databases use:
-// GeoLite2/DB-IP country (country.iso_code), ip-location-db country
-// (country_code), and GeoLite2/DB-IP/ip-location-db ASN
-// (autonomous_system_number, autonomous_system_organization).
+// record is the union of the fields the supported databases use. Two
+// layouts:
+//   - MaxMind's (GeoLite2/GeoIP2, DB-IP Lite): country.iso_code,
+//     city.names.en, location.latitude and location.longitude;
+//   - ip-location-db's flat one (its country and city .mmdb files on npm):
+//     country_code, city, latitude, longitude.
+//
+// Both name the ASN fields autonomous_system_number and
+// autonomous_system_organization.
 type record struct {
 	Country struct {
 		ISOCode string `maxminddb:"iso_code"`
 	} `maxminddb:"country"`
-	CountryCode string `maxminddb:"country_code"`
-	ASN         uint32 `maxminddb:"autonomous_system_number"`
-	ASOrg       string `maxminddb:"autonomous_system_organization"`
+	CountryCode string   `maxminddb:"country_code"`
+	City        cityName `maxminddb:"city"`
+	Location    struct {
+		Lat *float64 `maxminddb:"latitude"`
+		Lon *float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
+	Lat   *float64 `maxminddb:"latitude"`
+	Lon   *float64 `maxminddb:"longitude"`
+	ASN   uint32   `maxminddb:"autonomous_system_number"`
+	ASOrg string   `maxminddb:"autonomous_system_organization"`
+}
+
+// cityName decodes a city as either layout writes it: a string (flat) or
+// a map whose names.en is the English name (MaxMind's).
+type cityName string
+
+// UnmarshalMaxMindDB implements mmdbdata.Unmarshaler. The cursor API that
+// replaces it in v3 needs successor bookkeeping that this two-shape field
+// does not warrant.
+func (c *cityName) UnmarshalMaxMindDB(d *mmdbdata.Decoder) error {
+	kind, err := d.PeekKind()
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case mmdbdata.KindString:
+		s, err := d.ReadString()
+		*c = cityName(s)
+		return err
+	case mmdbdata.KindMap:
+		return readNamesEn(d, c, true)
+	}
+	return d.SkipValue()
+}
+
+// readNamesEn reads a map, descending into its "names" (when top) and
+// taking "en" from it.
+func readNamesEn(d *mmdbdata.Decoder, c *cityName, top bool) error {
+	entries, _, err := d.ReadMap()
+	if err != nil {
+		return err
+	}
+	for key, err := range entries {
+		if err != nil {
+			return err
+		}
+		switch {
+		case top && string(key) == "names":
+			if err := readNamesEn(d, c, false); err != nil {
+				return err
+			}
+		case !top && string(key) == "en":
+			s, err := d.ReadString()
+			if err != nil {
+				return err
+			}
+			*c = cityName(s)
+		}
+	}
+	return nil
 }
 
 // Open opens the MMDB files at paths (they are memory-mapped). It fails
@@ -71,25 +134,48 @@ func Sample() (*DB, error) {
 func (db *DB) Types() []string { return db.names }
 
 // Locate returns what the databases know of ip: per field, the first
-// database that has it.
+// database that has it (the city, coordinates and country of one record
+// stay together: a city database given before a country database wins).
+// An IPv4 address is looked up as such, so ip-location-db's IPv4-only and
+// IPv6-only files can be given side by side.
 func (db *DB) Locate(ip netip.Addr) (iamwatch.Geo, bool) {
 	var g iamwatch.Geo
+	ip = ip.Unmap()
 	for _, r := range db.readers {
+		if ip.Is6() && r.Metadata.IPVersion == 4 {
+			continue // an IPv4-only file: the lookup would only fail
+		}
 		var rec record
-		if err := r.Lookup(ip.Unmap()).Decode(&rec); err != nil {
+		if err := r.Lookup(ip).Decode(&rec); err != nil {
 			continue // not found, or a record of another shape: nothing known from this file
 		}
-		if g.Country == "" {
-			g.Country = rec.Country.ISOCode
-			if g.Country == "" {
-				g.Country = rec.CountryCode
+		if !g.HasCoords {
+			lat, lon := rec.Location.Lat, rec.Location.Lon
+			if lat == nil || lon == nil {
+				lat, lon = rec.Lat, rec.Lon
 			}
+			if lat != nil && lon != nil {
+				g.Lat, g.Lon, g.HasCoords, g.City = *lat, *lon, true, string(rec.City)
+				if c := rec.country(); c != "" {
+					g.Country = c
+				}
+			}
+		}
+		if g.Country == "" {
+			g.Country = rec.country()
 		}
 		if g.ASN == 0 {
 			g.ASN, g.ASOrg = rec.ASN, rec.ASOrg
 		}
 	}
 	return g, !g.IsZero()
+}
+
+func (rec *record) country() string {
+	if rec.Country.ISOCode != "" {
+		return rec.Country.ISOCode
+	}
+	return rec.CountryCode
 }
 
 // Close releases the files.

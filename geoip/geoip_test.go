@@ -1,12 +1,20 @@
 package geoip_test
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/geoip"
+	"github.com/iamwatch/iamwatch/internal/testserver"
 )
+
+// at is a Geo with a city's coordinates.
+func at(g iamwatch.Geo, city string, lat, lon float64) iamwatch.Geo {
+	g.City, g.Lat, g.Lon, g.HasCoords = city, lat, lon, true
+	return g
+}
 
 func TestLocate(t *testing.T) {
 	file, err := geoip.Open("testdata/test.mmdb")
@@ -25,12 +33,14 @@ func TestLocate(t *testing.T) {
 			want iamwatch.Geo
 			ok   bool
 		}{
-			{"203.0.113.10", iamwatch.Geo{Country: "US", ASN: 64496, ASOrg: "Example Office Net"}, true},
-			{"::ffff:203.0.113.200", iamwatch.Geo{Country: "BR", ASN: 64499, ASOrg: "Exemplo Telecom"}, true},
-			{"198.51.100.7", iamwatch.Geo{Country: "US", ASN: 64497, ASOrg: "Example VPN Provider"}, true},
-			{"198.51.100.200", iamwatch.Geo{Country: "US", ASN: 64501, ASOrg: "Example Mobile Carrier"}, true},
-			{"192.0.2.9", iamwatch.Geo{Country: "NL", ASN: 64500, ASOrg: "Example Hosting B.V."}, true},
-			{"2001:db8::1", iamwatch.Geo{Country: "FR", ASN: 64502, ASOrg: "Example Cloud FR"}, true},
+			{"203.0.113.10", at(iamwatch.Geo{Country: "US", ASN: 64496, ASOrg: "Example Office Net"}, "New York", 40.7128, -74.0060), true},
+			{"::ffff:203.0.113.200", at(iamwatch.Geo{Country: "BR", ASN: 64499, ASOrg: "Exemplo Telecom"}, "São Paulo", -23.5505, -46.6333), true},
+			{"198.51.100.7", at(iamwatch.Geo{Country: "US", ASN: 64497, ASOrg: "Example VPN Provider"}, "Ashburn", 39.0438, -77.4874), true},
+			{"198.51.100.200", at(iamwatch.Geo{Country: "US", ASN: 64501, ASOrg: "Example Mobile Carrier"}, "Chicago", 41.8781, -87.6298), true},
+			{"192.0.2.9", at(iamwatch.Geo{Country: "NL", ASN: 64500, ASOrg: "Example Hosting B.V."}, "Amsterdam", 52.3676, 4.9041), true},
+			{"2001:db8::1", at(iamwatch.Geo{Country: "FR", ASN: 64502, ASOrg: "Example Cloud FR"}, "Paris", 48.8566, 2.3522), true},
+			// ip-location-db's flat layout, float32 coordinates.
+			{"2001:db8:8000::1", at(iamwatch.Geo{Country: "JP"}, "Tokyo", float64(float32(35.6762)), float64(float32(139.6503))), true},
 			{"10.0.0.1", iamwatch.Geo{}, false},
 		} {
 			got, ok := db.Locate(netip.MustParseAddr(c.ip))
@@ -41,5 +51,62 @@ func TestLocate(t *testing.T) {
 	}
 	if _, err := geoip.Open("geoip.go"); err == nil {
 		t.Error("Open of a Go file: no error")
+	}
+}
+
+// TestLocateRealDatabases reads real databases from npm in ip-location-db's
+// layout: a country file for both address families, and GeoLite2-City's
+// IPv4 and IPv6 files side by side (each lookup of the other family is
+// skipped, not an error). The expected values are those of the pinned
+// package versions (internal/testserver/geoipdb); 81.2.69.142 is MaxMind's
+// own documented test address.
+func TestLocateRealDatabases(t *testing.T) {
+	files := testserver.InstallGeoIP(t)
+	db, err := geoip.Open(files.CityV4, files.CityV6, files.Country)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Logf("database types: %v", db.Types())
+	for _, c := range []struct {
+		ip, country, city string
+		coords            bool
+		lat, lon          float64
+	}{
+		{"81.2.69.142", "GB", "Bracknell", true, 51.4036, -0.7618},
+		{"::ffff:81.2.69.142", "GB", "Bracknell", true, 51.4036, -0.7618},
+		{"8.8.8.8", "US", "", true, 37.751, -97.822}, // a country's centre: no city
+		{"1.1.1.1", "US", "", false, 0, 0},           // not in the city file: the country file's
+		{"2001:4860:4860::8888", "US", "", true, 37.751, -97.822},
+	} {
+		g, ok := db.Locate(netip.MustParseAddr(c.ip))
+		if !ok || g.Country != c.country || g.City != c.city || g.HasCoords != c.coords ||
+			math.Abs(g.Lat-c.lat) > 0.01 || math.Abs(g.Lon-c.lon) > 0.01 {
+			t.Errorf("Locate(%s) = %+v, %v; want %s %q coords=%v (%.3f, %.3f)", c.ip, g, ok, c.country, c.city, c.coords, c.lat, c.lon)
+		}
+	}
+	if g, ok := db.Locate(netip.MustParseAddr("10.1.2.3")); ok {
+		t.Errorf("Locate(10.1.2.3) = %+v: a private address is in no database", g)
+	}
+	country, err := geoip.Open(files.Country)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer country.Close()
+	if g, ok := country.Locate(netip.MustParseAddr("81.2.69.142")); !ok || g.Country != "GB" || g.HasCoords {
+		t.Errorf("country file: Locate(81.2.69.142) = %+v, %v; want GB without coordinates", g, ok)
+	}
+}
+
+func BenchmarkLocate(b *testing.B) {
+	db, err := geoip.Sample()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ip := netip.MustParseAddr("192.0.2.9")
+	b.ReportAllocs()
+	for b.Loop() {
+		db.Locate(ip)
 	}
 }

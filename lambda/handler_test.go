@@ -17,6 +17,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
 	"github.com/iamwatch/iamwatch/lambda"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/notifytest"
@@ -276,5 +277,64 @@ func TestNotifierAlarm(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("webhook message lacks %q: %s", want, body)
 		}
+	}
+}
+
+// TestGeoIP: with a GeoIP database in the engine (IAMWATCH_GEOIP in the
+// function), alerts carry the source IP's country and network,
+// and two console sign-ins through EventBridge, New York then Amsterdam an
+// hour later, raise impossible travel naming both places.
+func TestGeoIP(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, err := detect.New(rs, detect.Config{Geo: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newMemStore()
+	var enqueued []iamwatch.Alert
+	h, err := lambda.New(lambda.Deps{
+		Store: st, Detector: eng,
+		Enqueue: func(_ context.Context, a iamwatch.Alert) error { enqueued = append(enqueued, a); return nil },
+		Publish: func(context.Context, []string) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signin := func(id, at, ip string) string {
+		return `{"version":"0","id":"` + id + `","detail-type":"AWS Console Sign In via CloudTrail","source":"aws.signin","account":"111122223333",` +
+			`"time":"` + at + `","region":"us-east-1","resources":[],"detail":{"eventVersion":"1.09",` +
+			`"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},` +
+			`"eventTime":"` + at + `","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1",` +
+			`"sourceIPAddress":"` + ip + `","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},` +
+			`"eventID":"` + id + `","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}}`
+	}
+	for _, p := range []string{
+		signin("9e0a0000-0000-4000-8000-000000000001", "2026-03-02T08:00:00Z", "203.0.113.10"),
+		signin("9e0a0000-0000-4000-8000-000000000002", "2026-03-02T09:00:00Z", "192.0.2.9"),
+	} {
+		if _, err := h.Invoke(t.Context(), []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var travel *iamwatch.Alert
+	for i := range enqueued {
+		if enqueued[i].Rule == "signin-impossible-travel" {
+			travel = &enqueued[i]
+		}
+	}
+	if travel == nil {
+		t.Fatalf("no impossible-travel alert among %d enqueued", len(enqueued))
+	}
+	if travel.Country != "NL" || travel.ASN != "AS64500" || !strings.Contains(travel.Summary, "from Amsterdam, NL") ||
+		!strings.Contains(travel.Summary, "after a sign-in from New York, US (203.0.113.10)") || !strings.Contains(travel.Summary, "5,863 km apart, 5,863 km/h") {
+		t.Errorf("impossible travel: %s %s: %s", travel.Country, travel.ASN, travel.Summary)
 	}
 }

@@ -116,6 +116,7 @@ func formatOne(a *iamwatch.Alert) Message {
 	add("Event", a.EventName, MaxValue)
 	add("User", a.UserName, MaxValue)
 	add("Source IP", a.SourceIP, MaxValue)
+	add("Located", iamwatch.Geo{Country: a.Country, ASN: iamwatch.ParseASN(a.ASN), ASOrg: a.ASOrg}.String(), MaxValue)
 	add("Region", a.Region, MaxValue)
 	add("Account", a.AccountID, MaxValue)
 	eventID := a.EventID // the event the fields above describe

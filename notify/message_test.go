@@ -50,6 +50,16 @@ func TestFormatRootLogin(t *testing.T) {
 	}
 }
 
+// TestFormatLocated: an alert located by GeoIP says where its source IP is.
+func TestFormatLocated(t *testing.T) {
+	a := notifytest.Alert()
+	a.Country, a.ASN, a.ASOrg = "NL", "AS64500", "Example Hosting B.V."
+	m := notify.Format([]iamwatch.Alert{a})
+	if got := m.Text(); !strings.Contains(got, "Source IP: 203.0.113.24 · Located: NL, AS64500 Example Hosting B.V. · Region: us-east-1") {
+		t.Errorf("Text:\n%s", got)
+	}
+}
+
 func TestFormatDigestBounded(t *testing.T) {
 	m := notify.Format(notifytest.Alerts(notify.MaxDigest + 7))
 	if len(m.Items) != notify.MaxDigest {

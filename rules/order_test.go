@@ -62,17 +62,17 @@ func shuffle(events []iamwatch.Event, r *rand.Rand, maxBatch int) ([]iamwatch.Ev
 	return out, batches
 }
 
-// TestGroupedRulesOrderIndependent: every inline test of every threshold
-// and dedup rule gives the same stored alerts whatever the order of its
+// TestGroupedRulesOrderIndependent: every inline test of every threshold,
+// dedup and impossible-travel rule gives the same stored alerts whatever the order of its
 // events and however they are split into batches.
 func TestGroupedRulesOrderIndependent(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	tested := 0
 	for _, rule := range load(t) {
-		if rule.Threshold == nil && rule.Dedup == nil {
+		if rule.Threshold == nil && rule.Dedup == nil && rule.Travel == nil {
 			continue
 		}
-		eng, err := detect.New([]*detect.Rule{rule}, detect.Config{})
+		eng, err := detect.New([]*detect.Rule{rule}, detect.Config{Geo: sampleGeo(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,7 +56,7 @@ var catalog = map[string]string{
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
 	"bedrock-model-access-enabled": "medium",
 	// First-seen against each identity's own history (issue 16).
-	"signin-new-country": "medium", "signin-new-asn": "low",
+	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }
 
 func load(t testing.TB) []*detect.Rule {

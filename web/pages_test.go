@@ -161,6 +161,18 @@ func TestAlertPage(t *testing.T) {
 	if big.Count > PageSize != strings.Contains(r.body, `rel="next"`) {
 		t.Errorf("alert of %d events: next link %v", big.Count, strings.Contains(r.body, `rel="next"`))
 	}
+	// An impossible-travel alert: where its source IP is, and each event's.
+	travel, err := c.st.Alerts(ctx, iamwatch.AlertFilter{Rule: "signin-impossible-travel"})
+	if err != nil || len(travel) == 0 {
+		t.Fatalf("the sample raised no impossible travel: %v", err)
+	}
+	r = c.get("/alert?" + url.Values{"key": {travel[0].DedupKey}}.Encode())
+	for _, want := range []string{`<dt>Located</dt><dd class="geo">NL, AS64500 Example Hosting B.V.</dd>`,
+		`<td class="geo">US AS64496</td>`, `<td class="geo">NL AS64500</td>`, "from Amsterdam, NL"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("impossible-travel alert page lacks %q", want)
+		}
+	}
 	if r := c.get("/alert?key=nothing"); r.status != http.StatusNotFound {
 		t.Errorf("missing alert: %d, want 404", r.status)
 	}

@@ -73,7 +73,12 @@ func scanSample(path string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := detect.New(rs, detect.Config{})
+	geo, err := geoip.Sample() // as scan --sample: the sample's own GeoIP database
+	if err != nil {
+		return err
+	}
+	defer geo.Close()
+	eng, err := detect.New(rs, detect.Config{Geo: geo})
 	if err != nil {
 		return err
 	}

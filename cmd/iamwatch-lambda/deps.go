@@ -22,6 +22,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/deploy"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
 	"github.com/iamwatch/iamwatch/lambda"
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/notify/secretsmanager"
@@ -159,7 +160,9 @@ func build(ctx context.Context, getenv func(string) string, cfg aws.Config, log 
 
 // wireDetection sets up the pipeline: the rule catalog with threshold
 // state in the store, and alerts enqueued for the alert topic and
-// published at once.
+// published at once. IAMWATCH_GEOIP (comma-separated .mmdb paths, e.g. in
+// a Lambda layer under /opt; unset: no GeoIP) locates source IPs: the
+// files stay open, memory-mapped, for the life of the instance.
 func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Config, store *dynamodb.Store, d *lambda.Deps, log *slog.Logger, now func() time.Time) error {
 	arn := getenv("IAMWATCH_TOPIC_ARN")
 	if arn == "" {
@@ -173,7 +176,16 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 	if err != nil {
 		return err
 	}
-	engine, err := detect.New(rs, detect.Config{})
+	var dc detect.Config
+	if files := splitList(getenv("IAMWATCH_GEOIP")); len(files) > 0 {
+		db, err := geoip.Open(files...)
+		if err != nil {
+			return fmt.Errorf("IAMWATCH_GEOIP: %w", err)
+		}
+		dc.Geo = db
+		log.LogAttrs(ctx, slog.LevelInfo, "geoip", slog.Any("types", db.Types()))
+	}
+	engine, err := detect.New(rs, dc)
 	if err != nil {
 		return err
 	}

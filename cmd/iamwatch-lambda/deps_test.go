@@ -65,6 +65,9 @@ func TestBuild(t *testing.T) {
 		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "65"}, "IAMWATCH_EVENT_SHARDS"},
 		{"poller", map[string]string{"IAMWATCH_EVENT_SHARDS": "x"}, "IAMWATCH_EVENT_SHARDS"},
 		{"realtime", map[string]string{"IAMWATCH_TABLE_EVENTS": "t-alerts"}, "used twice"},
+		{"realtime", map[string]string{"IAMWATCH_GEOIP": "../../geoip/testdata/test.mmdb"}, ""},
+		{"poller", map[string]string{"IAMWATCH_GEOIP": " ../../geoip/testdata/test.mmdb , "}, ""},
+		{"realtime", map[string]string{"IAMWATCH_GEOIP": "/opt/geoip/missing.mmdb"}, "IAMWATCH_GEOIP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function+tt.wantErr, func(t *testing.T) {

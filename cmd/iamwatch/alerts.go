@@ -86,9 +86,9 @@ type deliveryLine struct {
 	SentAt    *time.Time              `json:"sent_at,omitempty"`
 }
 
-var alertColumns = []string{"time", "severity", "rule", "count", "user_name", "account_id", "source_ip", "summary", "deliveries", "status", "dedup_key"}
+var alertColumns = []string{"time", "severity", "rule", "count", "user_name", "account_id", "source_ip", "country", "asn", "summary", "deliveries", "status", "dedup_key"}
 
-var alertEventColumns = []string{"event_time", "event_id", "event_name", "user_name", "source_ip"}
+var alertEventColumns = []string{"event_time", "event_id", "event_name", "user_name", "source_ip", "country", "asn"}
 
 // alertEvents lists every event of the alert with key: the threshold hits
 // of its rule and group from its first to its last event, or its event IDs.
@@ -124,11 +124,11 @@ func (e *env) alertEvents(ctx context.Context, f alertsFlags, opt query.Options)
 		ev, err := st.Event(ctx, id)
 		switch {
 		case errors.Is(err, sqlite.ErrNotFound):
-			res.Rows = append(res.Rows, []any{"", id, "(not stored: pruned)", "", ""})
+			res.Rows = append(res.Rows, []any{"", id, "(not stored: pruned)", "", "", "", ""})
 		case err != nil:
 			return err
 		default:
-			res.Rows = append(res.Rows, []any{ev.Time.UTC().Format(iamwatch.TimeFormat), id, ev.Name, ev.UserName, ev.SourceIP})
+			res.Rows = append(res.Rows, []any{ev.Time.UTC().Format(iamwatch.TimeFormat), id, ev.Name, ev.UserName, ev.SourceIP, ev.Geo.Country, ev.Geo.ASNText()})
 		}
 	}
 	return query.Write(e.stdout, res, opt)
@@ -210,7 +210,7 @@ func (e *env) alerts(ctx context.Context, f alertsFlags) error {
 		}
 		res.Rows = append(res.Rows, []any{
 			a.Time.UTC().Format(iamwatch.TimeFormat), a.Severity.String(), a.Rule, max(a.Count, 1), a.UserName,
-			a.AccountID, a.SourceIP, a.Summary, deliverySummary(ds), string(triageOf(triages, a.DedupKey).Status), a.DedupKey,
+			a.AccountID, a.SourceIP, a.Country, a.ASN, a.Summary, deliverySummary(ds), string(triageOf(triages, a.DedupKey).Status), a.DedupKey,
 		})
 	}
 	if opt.Format == query.JSON {

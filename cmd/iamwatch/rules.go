@@ -90,6 +90,9 @@ func newRulesListCmd(e *env) *cobra.Command {
 					if r.Baseline != nil {
 						m["baseline"] = true
 					}
+					if r.Travel != nil {
+						m["travel"] = true
+					}
 					if off := geoOff(r, cfg); off != "" {
 						m["off"] = off
 					}
@@ -117,7 +120,8 @@ func newRulesListCmd(e *env) *cobra.Command {
 }
 
 // geoOff says why r is off under cfg: a first-seen rule over country or
-// ASN with no GeoIP database configured; "" when it is on.
+// ASN, or an impossible-travel rule, with no GeoIP database configured; ""
+// when it is on.
 func geoOff(r *detect.Rule, cfg detect.Config) string {
 	if r.NeedsGeo() && len(cfg.GeoIP) == 0 && cfg.Geo == nil {
 		return detect.SkipNoGeoIP
@@ -238,7 +242,7 @@ when every test passes, 1 when one fails.
 
 Test events locate their source IPs with the sample GeoIP database (the
 documentation ranges 198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24 and
-2001:db8::/33; see geoip/internal/gentestdb), whatever detection.geoip says:
+2001:db8::/32; see geoip/internal/gentestdb), whatever detection.geoip says:
 a rule's tests must not depend on the database a user installed.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			rs, cfg, err := f.load(args)

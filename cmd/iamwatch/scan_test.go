@@ -302,6 +302,35 @@ func TestAlertEvents(t *testing.T) {
 	}
 }
 
+// TestAlertsShowGeo: after a scan of the sample (its own GeoIP database),
+// the alerts table shows the country and network of the source IP, and
+// the events of an impossible-travel alert are its two sign-ins, each
+// with its country.
+func TestAlertsShowGeo(t *testing.T) {
+	db := tempDB(t)
+	if r := runCLI(t, "", nil, "scan", "--sample", "--db", db); r.code != exitOK {
+		t.Fatalf("scan: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCLI(t, "", nil, "alerts", "--db", db, "--since", "2025-03-01", "--rule", "signin-impossible-travel", "-o", "csv")
+	if r.code != exitOK {
+		t.Fatalf("alerts: exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "time,severity,rule,count,user_name,account_id,source_ip,country,asn,") ||
+		!strings.Contains(lines[1], ",ivan,111122223333,192.0.2.77,NL,AS64500,") {
+		t.Fatalf("alerts:\n%s", r.stdout)
+	}
+	key := lines[1][strings.LastIndex(lines[1], ",")+1:]
+	r = runCLI(t, "", nil, "alerts", "--db", db, "--events", key, "-o", "csv")
+	if r.code != exitOK {
+		t.Fatalf("alerts --events: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, ",ConsoleLogin,ivan,203.0.113.12,US,AS64496") || !strings.Contains(r.stdout, ",ConsoleLogin,ivan,192.0.2.77,NL,AS64500") ||
+		len(strings.Split(strings.TrimSpace(r.stdout), "\n")) != 3 {
+		t.Errorf("alerts --events %s:\n%s", key, r.stdout)
+	}
+}
+
 // A rule whose condition fails on every event (here: a field that is not a
 // number) used to be silent; scan names it in its summary and status lists
 // it beside the sources.

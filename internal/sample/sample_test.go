@@ -448,7 +448,7 @@ var catalog = []string{
 	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
-	"signin-new-country", "signin-new-asn",
+	"signin-new-country", "signin-new-asn", "signin-impossible-travel",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the

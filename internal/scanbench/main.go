@@ -62,6 +62,7 @@ type config struct {
 	tmp     string
 	strict  bool
 	only    string
+	config  string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "inputs the limit decodes at once")
 	fs.StringVar(&c.tmp, "tmp", "", "directory for the databases (default: a new temporary one)")
 	fs.BoolVar(&c.strict, "strict", false, "exit 1 when a target is missed")
+	fs.StringVar(&c.config, "config", "", "configuration file every scan reads (--config), e.g. one with detection.geoip; default: none")
 	fs.StringVar(&c.only, "scans", "default,keepall,nodetect", "scans to run on the large input (default, keepall, nodetect)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -246,6 +248,9 @@ func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, er
 		os.Remove(db + suffix)
 	}
 	args := append([]string{"scan", "--db", db}, k.args...)
+	if c.config != "" {
+		args = append(args, "--config", c.config)
+	}
 	args = append(args, dir)
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	var out bytes.Buffer

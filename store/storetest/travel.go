@@ -1,0 +1,117 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/geoip"
+	"github.com/iamwatch/iamwatch/rules"
+)
+
+// testTravelOrderIndependent runs signin-impossible-travel over one user's
+// sign-ins (New York; Amsterdam two hours later; the company VPN in
+// Ashburn, too near to count; Paris 45 minutes after New York the next
+// day) into fresh stores, in time order, newest first, shuffled batches
+// and twice: every run ends with the same standing alerts, each naming the
+// same pair, distance and speed in its summary. The engine holds no state:
+// each batch sees the earlier ones' sightings through the store (threshold
+// hits), as a restarted process or a second Lambda would.
+func testTravelOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
+	ctx := t.Context()
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rs []*detect.Rule
+	for _, r := range all {
+		if r.Travel != nil {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		t.Fatal("no impossible-travel rule in the catalog")
+	}
+	eng, err := detect.New(rs, detect.Config{Geo: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signin := func(id, user, at, ip string) iamwatch.Event {
+		ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},
+		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":%q,
+		"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},"eventID":%q,"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
+			user, user, at, ip, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	evs := []iamwatch.Event{
+		signin("t1", "alice", "2026-03-02T08:00:00Z", "203.0.113.10"), // New York
+		signin("t2", "alice", "2026-03-02T10:00:00Z", "192.0.2.9"),    // Amsterdam: impossible from t1
+		signin("t3", "alice", "2026-03-02T10:20:00Z", "198.51.100.7"), // Ashburn: impossible from t2, near t1
+		signin("t4", "alice", "2026-03-03T08:00:00Z", "203.0.113.10"), // New York, a day on
+		signin("t5", "alice", "2026-03-03T08:45:00Z", "2001:db8::1"),  // Paris: impossible from t4
+		signin("u1", "bob", "2026-03-02T09:00:00Z", "192.0.2.10"),     // another user in Amsterdam
+	}
+	standing := func(batches [][]iamwatch.Event) string {
+		s := open(t)
+		defer s.Close()
+		for _, b := range batches {
+			if _, err := eng.Evaluate(ctx, s, b...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as, err := s.Alerts(ctx, iamwatch.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range as {
+			out = append(out, fmt.Sprintf("%s %s %s %v %d %s", a.Rule, a.Group, a.EventID, a.EventIDs, a.Count, a.Summary))
+		}
+		slices.Sort(out)
+		return strings.Join(out, "\n")
+	}
+	one := func(order []int) [][]iamwatch.Event {
+		var out [][]iamwatch.Event
+		for _, i := range order {
+			out = append(out, []iamwatch.Event{evs[i]})
+		}
+		return out
+	}
+	want := standing([][]iamwatch.Event{evs})
+	for _, w := range []string{
+		"111122223333/alice t2 [t1 t2] 2 alice signed in to the console from Amsterdam, NL (192.0.2.9",
+		"111122223333/alice t3 [t2 t3] 2 alice signed in to the console from Ashburn, US",
+		"111122223333/alice t5 [t4 t5] 2 alice signed in to the console from Paris, FR",
+		"5,863 km apart, 2,932 km/h",
+	} {
+		if !strings.Contains(want, w) {
+			t.Fatalf("in time order, the standing alerts lack %q:\n%s", w, want)
+		}
+	}
+	if n := strings.Count(want, "\n") + 1; n != 3 || strings.Contains(want, "bob") {
+		t.Fatalf("in time order, %d standing alerts (want 3, none for bob):\n%s", n, want)
+	}
+	for name, batches := range map[string][][]iamwatch.Event{
+		"newest first":  one([]int{5, 4, 3, 2, 1, 0}),
+		"middle first":  one([]int{2, 4, 0, 5, 1, 3}),
+		"two batches":   {{evs[2], evs[5]}, {evs[0], evs[1], evs[3], evs[4]}},
+		"replayed":      {evs, evs},
+		"reversed pair": {{evs[4], evs[1]}, {evs[2], evs[0], evs[3], evs[5]}},
+	} {
+		if got := standing(batches); got != want {
+			t.Errorf("%s: standing alerts\n%s\nwant\n%s", name, got, want)
+		}
+	}
+}
