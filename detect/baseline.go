@@ -44,6 +44,18 @@ type Baseline struct {
 	By       []string
 	Value    string
 	Learning time.Duration
+	// Values, when set, are the values that alert (wildcards, "*" any
+	// run): every matched event still builds the identity's history, but
+	// a new value outside Values is learnt silently. So "first use of
+	// Bedrock" compares against everything the identity did.
+	Values []string
+
+	values []*glob
+}
+
+// alerts reports whether a new value v raises an alert (see Values).
+func (b *Baseline) alerts(v string) bool {
+	return len(b.values) == 0 || slices.ContainsFunc(b.values, func(g *glob) bool { return g.match(v) })
 }
 
 // geoFields are the fields only a GeoIP database fills in: a baseline over
@@ -69,10 +81,11 @@ type obsKey struct {
 type observation struct {
 	entry iamwatch.BaselineEntry
 	first *iamwatch.Event
+	pos   int // first's position in the batch
 }
 
-// observe records ev, with value, for the baseline rule c.
-func (b *Batch) observe(c *compiled, ev *iamwatch.Event) {
+// observe records ev, the batch's i-th event, for the baseline rule c.
+func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
 	vals := make([]string, len(c.rule.Baseline.By))
 	for i, f := range c.rule.Baseline.By {
 		vals[i] = fieldValue(ev, f)
@@ -89,12 +102,12 @@ func (b *Batch) observe(c *compiled, ev *iamwatch.Event) {
 	add := func(value string) {
 		o := m[value]
 		if o == nil {
-			m[value] = &observation{first: ev, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
+			m[value] = &observation{first: ev, pos: i, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
 				Value: value, First: ev.Time, FirstEvent: ev.ID, Last: ev.Time}}
 			return
 		}
 		if o.entry.Earlier(ev.Time, ev.ID) {
-			o.entry.First, o.entry.FirstEvent, o.first = ev.Time, ev.ID, ev
+			o.entry.First, o.entry.FirstEvent, o.first, o.pos = ev.Time, ev.ID, ev, i
 		}
 		if ev.Time.After(o.entry.Last) {
 			o.entry.Last = ev.Time
@@ -155,6 +168,9 @@ func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k 
 	var out []iamwatch.Alert
 	for _, v := range sortedKeys(after) {
 		if v == "" {
+			continue
+		}
+		if !k.c.rule.Baseline.alerts(v) {
 			continue
 		}
 		e := after[v]

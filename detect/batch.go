@@ -89,20 +89,37 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	if e.geo != nil {
 		locate(e.geo, events)
 	}
+	var done []*compiled // the multi rules evaluated on the event
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		if b.Keep[i] = wants(buckets, ev); !b.Keep[i] || e.allow.allows(ev) {
-			continue // no rule for this event or its actor, or allowed: not parsed
+		b.Keep[i] = wants(buckets, ev)
+		if e.allow.allows(ev) {
+			continue // allowed: not parsed
+		}
+		if e.light {
+			b.matchLight(buckets, ev, i)
+		}
+		if !b.Keep[i] {
+			continue // no rule for this event or its actor: not parsed
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {
 			b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: %w", ev.ID, err))
 			continue
 		}
-		matched, groups = matched[:0], groups[:0]
+		matched, groups, done = matched[:0], groups[:0], done[:0]
 		for _, list := range buckets {
 			for _, c := range list {
+				if c.light {
+					continue
+				}
+				if c.multi {
+					if slices.Contains(done, c) {
+						continue
+					}
+					done = append(done, c)
+				}
 				g, ok, err := e.matchRule(ctx, c, ev, rec)
 				var failed ruleFailure
 				switch {
@@ -127,7 +144,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				b.index[ev.ID] = i
 			}
 			if c.rule.Baseline != nil {
-				b.observe(c, ev)
+				b.observe(c, ev, i)
 				continue
 			}
 			if !c.grouped() {
@@ -137,7 +154,52 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			b.addHit(c, groups[k].group, groups[k].value, ev)
 		}
 	}
+	b.keepFirsts()
 	return b, nil
+}
+
+// matchLight observes ev, the batch's i-th event, for the light first-seen
+// rules among its candidates (see compiled), deciding their patterns on
+// the decoded fields. A light rule is not superseded by other rules.
+func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
+	var rec map[string]any
+	var done []*compiled
+	for _, list := range buckets {
+		for _, c := range list {
+			if !c.light || c.rule.ignoresActor(ev) || c.precheck && !c.pattern.mayMatchEvent(ev) {
+				continue
+			}
+			if c.multi {
+				if slices.Contains(done, c) {
+					continue
+				}
+				done = append(done, c)
+			}
+			if rec == nil {
+				rec = decodedRecord(ev)
+			}
+			if c.pattern.Match(rec) && !c.allow.allows(ev) {
+				b.observe(c, ev, i)
+			}
+		}
+	}
+}
+
+// keepFirsts keeps, of the events light first-seen rules observed, only
+// the first of each (identity, value): the event a baseline entry or an
+// alert can name. The others are neither kept nor listed as matched.
+func (b *Batch) keepFirsts() {
+	for k, m := range b.obs {
+		if !k.c.light {
+			continue
+		}
+		for _, o := range m {
+			b.Keep[o.pos] = true
+			if _, ok := b.index[o.first.ID]; !ok {
+				b.index[o.first.ID] = o.pos
+			}
+		}
+	}
 }
 
 // locate fills in the Geo of events from g, looking each distinct source

@@ -52,6 +52,8 @@ import (
 //	  by: [account_id, user_name]       # first event of an identity (these fields) with a value
 //	  value: country                    # (this field) it never had before, once the identity's
 //	  learning: 14d                     # history is longer than learning (h, m or d)
+//	  values: [bedrock.amazonaws.com]   # optional: only these new values alert (wildcards);
+//	                                    # the others are learnt silently
 //	supersedes: [iam-policy-changed]    # optional: rules this one silences on the same event
 //	services: exclude                   # optional: exclude (the default) skips events whose actor is
 //	                                    # an AWS service (userIdentity.type AWSService, or only invokedBy);
@@ -626,7 +628,7 @@ func (r *Rule) checkEscalate(n *yaml.Node) error {
 }
 
 func parseBaseline(n *yaml.Node) (*Baseline, error) {
-	m, err := mapping(n, "baseline", "by", "value", "learning")
+	m, err := mapping(n, "baseline", "by", "value", "learning", "values")
 	if err != nil {
 		return nil, err
 	}
@@ -660,6 +662,21 @@ func parseBaseline(n *yaml.Node) (*Baseline, error) {
 		b.Learning = time.Duration(days) * 24 * time.Hour
 	} else if b.Learning, err = duration(ln, "baseline.learning"); err != nil {
 		return nil, err
+	}
+	if m["values"] != nil {
+		if b.Values, err = strs(m["values"], "baseline.values"); err != nil {
+			return nil, err
+		}
+		if len(b.Values) == 0 {
+			return nil, errAt(m["values"], "baseline.values", "needs at least one value (or leave it out: every value alerts)")
+		}
+		for _, v := range b.Values {
+			g, err := compileGlob(v)
+			if err != nil {
+				return nil, errAt(m["values"], "baseline.values", "%v", err)
+			}
+			b.values = append(b.values, g)
+		}
 	}
 	return b, nil
 }

@@ -1,0 +1,118 @@
+package detect
+
+import (
+	"slices"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// The decoder carries a few record fields decoded in iamwatch.Event. A
+// pattern over those alone can be decided, or ruled out, without parsing
+// the record: that is what keeps a rule over every call of an identity (a
+// first-seen rule) or over a kind of session (an instance's credentials)
+// from making the engine parse, and the pipeline keep, every event.
+
+// mayMatchEvent reports whether p could match ev's record, judging only the
+// fields ev carries decoded: eventName, eventSource and userIdentity's type
+// and arn, and the alternatives of each $or (one must pass). It never
+// rejects a record p matches; a field ev has empty is not judged (it may be
+// absent from the record).
+func (p *Pattern) mayMatchEvent(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		switch {
+		case f.sub == nil && f.key == "eventName":
+			if !p.mayMatchString("eventName", ev.Name) {
+				return false
+			}
+		case f.sub == nil && f.key == "eventSource":
+			if !p.mayMatchString("eventSource", ev.Source) {
+				return false
+			}
+		case f.sub != nil && f.key == "userIdentity":
+			if ev.IdentityType != "" && !f.sub.mayMatchString("type", ev.IdentityType) {
+				return false
+			}
+			if ev.PrincipalARN != "" && !f.sub.mayMatchString("arn", ev.PrincipalARN) {
+				return false
+			}
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.mayMatchEvent(ev) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// prechecks reports whether mayMatchEvent can rule out events the index
+// does not: p constrains userIdentity.arn, or has a $or.
+func (p *Pattern) prechecks() bool {
+	if len(p.ors) > 0 {
+		return true
+	}
+	uid := p.sub("userIdentity")
+	return uid != nil && slices.ContainsFunc(uid.fields, func(f fieldPattern) bool { return f.key == "arn" })
+}
+
+// decodedFields are the record fields decodedRecord rebuilds from an Event,
+// and under userIdentity its decoded fields.
+var (
+	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "readOnly", "errorCode"}
+	decodedIdentity = []string{"type", "arn", "accessKeyId"}
+)
+
+// decodedOnly reports whether p constrains nothing but decodedFields (and
+// their $or alternatives likewise), so that decodedRecord decides it. An
+// errorCode matcher must be exists: the decoder keeps the code, but also
+// marks a failed console sign-in as failed, which its record is not.
+func (p *Pattern) decodedOnly() bool {
+	for _, f := range p.fields {
+		switch {
+		case f.key == "userIdentity" && f.sub != nil:
+			if len(f.sub.ors) > 0 || slices.ContainsFunc(f.sub.fields, func(g fieldPattern) bool {
+				return g.sub != nil || !slices.Contains(decodedIdentity, g.key)
+			}) {
+				return false
+			}
+		case f.sub != nil || !slices.Contains(decodedFields, f.key):
+			return false
+		case f.key == "errorCode" && slices.ContainsFunc(f.matchers, func(m matcher) bool { return m.kind != mExists }):
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if slices.ContainsFunc(alts, func(a *Pattern) bool { return !a.decodedOnly() }) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedRecord is the part of ev's record decodedOnly patterns read,
+// rebuilt from the decoded fields (absent where ev has them empty).
+func decodedRecord(ev *iamwatch.Event) map[string]any {
+	rec := make(map[string]any, 8)
+	put := func(m map[string]any, k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put(rec, "eventName", ev.Name)
+	put(rec, "eventSource", ev.Source)
+	put(rec, "awsRegion", ev.Region)
+	put(rec, "sourceIPAddress", ev.SourceIP)
+	put(rec, "errorCode", ev.ErrorCode)
+	if ev.ReadOnly != "" {
+		rec["readOnly"] = ev.ReadOnly == "true"
+	}
+	uid := make(map[string]any, 3)
+	put(uid, "type", ev.IdentityType)
+	put(uid, "arn", ev.PrincipalARN)
+	put(uid, "accessKeyId", ev.AccessKeyID)
+	if len(uid) > 0 {
+		rec["userIdentity"] = uid
+	}
+	return rec
+}
