@@ -62,9 +62,14 @@ func (b *Baseline) alerts(v string) bool {
 // one of them is off without a database.
 var geoFields = []string{"country", "asn", "as_org"}
 
+// GeoTag marks a rule whose condition needs a GeoIP database (it reads
+// country, asn or as_org): like a first-seen rule over one of them, it is
+// off without a database, and says so.
+const GeoTag = "geoip"
+
 // NeedsGeo reports whether r compares a value only a GeoIP database gives.
 func (r *Rule) NeedsGeo() bool {
-	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value)
+	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || slices.Contains(r.Tags, GeoTag)
 }
 
 // WithdrawnTag marks an alert withdrawn by a first-seen rule.

@@ -28,7 +28,8 @@ import (
 //	severity: critical                  # critical|high|medium|low|info
 //	description: …
 //	references: [CIS AWS Foundations 1.7, MITRE ATT&CK T1078.004]
-//	tags: [root, signin]
+//	tags: [root, signin]                # the tag geoip: the condition reads country, asn or as_org,
+//	                                    # and the rule is off without a GeoIP database
 //	match:                              # EventBridge event pattern over the record
 //	  eventSource: [signin.amazonaws.com]
 //	  eventName: [ConsoleLogin]
