@@ -45,8 +45,9 @@ var catalog = map[string]string{
 	"permissions-boundary-removed": "high", "policy-default-version-set": "high",
 	// Instance credentials off the instance, first-seen baselines (issues 13, 16).
 	"instance-credentials-stolen": "critical", "instance-credentials-new-network": "high",
-	"instance-credentials-outside-aws": "high",
-	"sso-user-created":                 "high", "sso-directory-changed": "medium",
+	"instance-credentials-outside-aws": "high", "access-key-new-asn": "medium",
+	"region-first-activity": "medium", "service-first-use": "medium",
+	"sso-user-created": "high", "sso-directory-changed": "medium",
 	"signin-token-issued": "low", "sso-signin-failed": "low", "sso-signin-failures": "high",
 	"cloudtrail-stop-attempted": "critical",
 	// Sharing, resource-policy and compute backdoors (issue 13).
@@ -133,7 +134,8 @@ func TestRules(t *testing.T) {
 // anyService lists the rules that watch calls to every service (a kind
 // of actor, a kind of failure), so their EventBridge pattern names no source.
 var anyService = []string{"root-api-activity", "unauthorized-api-calls", "denied-api-probing",
-	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws"}
+	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
+	"access-key-new-asn", "region-first-activity", "service-first-use"}
 
 // TestEventBridgePatterns checks every rule derives a deliverable pattern.
 func TestEventBridgePatterns(t *testing.T) {

@@ -450,6 +450,7 @@ var catalog = []string{
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
 	"signin-new-country", "signin-new-asn",
 	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
+	"access-key-new-asn", "region-first-activity", "service-first-use",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the
