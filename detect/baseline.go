@@ -89,20 +89,50 @@ type observation struct {
 	pos   int // first's position in the batch
 }
 
+// actor is the decoded fields an identity of the actor is made of (see
+// actorFields).
+type actor struct{ account, typ, arn, user, key string }
+
+func actorOf(ev *iamwatch.Event) actor {
+	return actor{ev.AccountID, ev.IdentityType, ev.PrincipalARN, ev.UserName, ev.AccessKeyID}
+}
+
+// actorFields are the fields that depend on the actor alone: a baseline
+// keyed by them gives equal identities for equal actors.
+var actorFields = []string{"account_id", "identity_type", "principal_arn", "user_name", "access_key_id", "principal", "role_name"}
+
+// lastIdentity is the identity of the last event a baseline rule observed
+// in a batch, and its observations.
+type lastIdentity struct {
+	actor actor
+	key   obsKey
+	obs   map[string]*observation
+}
+
 // observe records ev, the batch's i-th event, for the baseline rule c.
 func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
-	vals := make([]string, len(c.rule.Baseline.By))
-	for i, f := range c.rule.Baseline.By {
-		vals[i] = fieldValue(ev, f)
-	}
-	k := obsKey{c, strings.Join(vals, "/")}
-	if b.obs == nil {
-		b.obs = map[obsKey]map[string]*observation{}
-	}
-	m := b.obs[k]
-	if m == nil {
-		m = map[string]*observation{}
-		b.obs[k] = m
+	// A batch's events come in runs of one actor: the identity of the last
+	// event c observed is reused when the fields it is made of are equal.
+	lc := b.lastIdentity[c]
+	var k obsKey
+	var m map[string]*observation
+	if lc != nil && c.identityOfActor && lc.actor == actorOf(ev) {
+		k, m = lc.key, lc.obs
+	} else {
+		vals := make([]string, len(c.rule.Baseline.By))
+		for i, f := range c.rule.Baseline.By {
+			vals[i] = fieldValue(ev, f)
+		}
+		k = obsKey{c, strings.Join(vals, "/")}
+		if b.obs == nil {
+			b.obs = map[obsKey]map[string]*observation{}
+			b.lastIdentity = map[*compiled]*lastIdentity{}
+		}
+		if m = b.obs[k]; m == nil {
+			m = map[string]*observation{}
+			b.obs[k] = m
+		}
+		b.lastIdentity[c] = &lastIdentity{actor: actorOf(ev), key: k, obs: m}
 	}
 	add := func(value string) {
 		o := m[value]

@@ -47,6 +47,8 @@ type Batch struct {
 	byID    map[string]*iamwatch.Event         // the events of Hits
 	index   map[string]int                     // position in the batch of the events that matched
 	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
+
+	lastIdentity map[*compiled]*lastIdentity // per first-seen rule, the identity it last observed
 }
 
 // RuleError is one failure of a rule's condition or group expression on
@@ -162,7 +164,6 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 // rules among its candidates (see compiled), deciding their patterns on
 // the decoded fields. A light rule is not superseded by other rules.
 func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
-	var rec map[string]any
 	var done []*compiled
 	for _, list := range buckets {
 		for _, c := range list {
@@ -175,10 +176,7 @@ func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
 				}
 				done = append(done, c)
 			}
-			if rec == nil {
-				rec = decodedRecord(ev)
-			}
-			if c.pattern.Match(rec) && !c.allow.allows(ev) {
+			if c.pattern.matchDecoded(ev) && !c.allow.allows(ev) {
 				b.observe(c, ev, i)
 			}
 		}
@@ -186,14 +184,19 @@ func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
 }
 
 // keepFirsts keeps, of the events light first-seen rules observed, only
-// the first of each (identity, value): the event a baseline entry or an
-// alert can name. The others are neither kept nor listed as matched.
+// the first of each (identity, value) that may alert: the event a
+// first-seen alert names, read back from the store when a later batch
+// decides it (see firstSeenAlert). The others are neither kept nor listed
+// as matched: the baseline entries keep their times and IDs.
 func (b *Batch) keepFirsts() {
 	for k, m := range b.obs {
 		if !k.c.light {
 			continue
 		}
-		for _, o := range m {
+		for v, o := range m {
+			if v == "" || !k.c.rule.Baseline.alerts(v) {
+				continue
+			}
 			b.Keep[o.pos] = true
 			if _, ok := b.index[o.first.ID]; !ok {
 				b.index[o.first.ID] = o.pos

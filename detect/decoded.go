@@ -90,6 +90,66 @@ func (p *Pattern) decodedOnly() bool {
 	return true
 }
 
+// matchDecoded reports whether the decodedOnly pattern p matches ev's
+// record, judged on the decoded fields (as decodedRecord rebuilds them,
+// without building it).
+func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.sub != nil { // userIdentity: decodedOnly allows no other object
+			if !f.sub.matchDecodedIdentity(ev) {
+				return false
+			}
+			continue
+		}
+		var v any
+		var present bool
+		switch f.key {
+		case "eventName":
+			v, present = ev.Name, ev.Name != ""
+		case "eventSource":
+			v, present = ev.Source, ev.Source != ""
+		case "awsRegion":
+			v, present = ev.Region, ev.Region != ""
+		case "sourceIPAddress":
+			v, present = ev.SourceIP, ev.SourceIP != ""
+		case "errorCode":
+			v, present = ev.ErrorCode, ev.ErrorCode != ""
+		case "readOnly":
+			v, present = ev.ReadOnly == "true", ev.ReadOnly != ""
+		}
+		if !f.matchLeaf(v, present) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.matchDecoded(ev) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDecodedIdentity is matchDecoded for the userIdentity object.
+func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		var v string
+		switch f.key {
+		case "type":
+			v = ev.IdentityType
+		case "arn":
+			v = ev.PrincipalARN
+		case "accessKeyId":
+			v = ev.AccessKeyID
+		}
+		if !f.matchLeaf(v, v != "") {
+			return false
+		}
+	}
+	return true
+}
+
 // decodedRecord is the part of ev's record decodedOnly patterns read,
 // rebuilt from the decoded fields (absent where ev has them empty).
 func decodedRecord(ev *iamwatch.Event) map[string]any {

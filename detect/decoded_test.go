@@ -131,3 +131,40 @@ func TestMayMatchEventNeverRejectsAMatch(t *testing.T) {
 		t.Error("accepted an eventName the pattern rules out")
 	}
 }
+
+// TestMatchDecodedIsMatchOnDecodedRecord: matching the decoded fields in
+// place gives what matching the record they rebuild gives.
+func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
+	patterns := []string{
+		`{userIdentity: {type: [IAMUser, AssumedRole]}, readOnly: [false], errorCode: [{exists: false}]}`,
+		`{userIdentity: {accessKeyId: [{prefix: AKIA}], type: [IAMUser]}}`,
+		`{eventSource: [ec2.amazonaws.com], awsRegion: [{anything-but: us-east-1}]}`,
+		`{$or: [{eventName: [RunInstances]}, {userIdentity: {arn: [{wildcard: '*/i-*'}]}}], sourceIPAddress: [{cidr: 203.0.113.0/24}]}`,
+		`{readOnly: [true], userIdentity: {type: [{exists: false}]}}`,
+	}
+	events := []iamwatch.Event{
+		apiCall(t, "a", "", "us-east-1", "CreateTags", false, t0),
+		apiCall(t, "b", "", "eu-west-1", "DescribeInstances", true, t0),
+		apiCall(t, "c", "arn:aws:sts::111122223333:assumed-role/r/i-0123456789abcdef0", "eu-west-1", "RunInstances", false, t0),
+	}
+	failed := events[0]
+	failed.ErrorCode = "AccessDenied"
+	events = append(events, failed)
+	for _, src := range patterns {
+		p, err := CompilePattern([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.decodedOnly() {
+			t.Errorf("%s: not decodedOnly", src)
+		}
+		for i := range events {
+			if got, want := p.matchDecoded(&events[i]), p.Match(decodedRecord(&events[i])); got != want {
+				t.Errorf("%s on %s: matchDecoded %v, Match %v", src, events[i].ID, got, want)
+			}
+		}
+	}
+	if p, _ := CompilePattern([]byte(`{requestParameters: {x: [1]}}`)); p.decodedOnly() {
+		t.Error("a pattern over requestParameters is decodedOnly")
+	}
+}

@@ -77,6 +77,8 @@ type compiled struct {
 	// engine parse an event, and the pipeline keeps only the first event
 	// of each value it observes (see Batch.matchLight).
 	precheck, multi, light bool
+	// identityOfActor: a first-seen rule keyed by actorFields only.
+	identityOfActor bool
 }
 
 // compiledStep is one step of a sequence rule.
@@ -217,6 +219,7 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 		}
 	}
 	c.light = r.Baseline != nil && r.Condition == "" && c.pattern.decodedOnly()
+	c.identityOfActor = r.Baseline != nil && !slices.ContainsFunc(r.Baseline.By, func(f string) bool { return !slices.Contains(actorFields, f) })
 	if c.summary, err = parseSummary(r.ID, r.Summary, cfg); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
