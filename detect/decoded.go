@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 
 	"github.com/iamwatch/iamwatch"
@@ -13,11 +15,20 @@ import (
 // from making the engine parse, and the pipeline keep, every event.
 
 // mayMatchEvent reports whether p could match ev's record, judging only the
-// fields ev carries decoded: eventName, eventSource and userIdentity's type
-// and arn, and the alternatives of each $or (one must pass). It never
-// rejects a record p matches; a field ev has empty is not judged (it may be
-// absent from the record).
+// fields ev carries decoded (eventName, eventSource and userIdentity's type
+// and arn) and whether its record holds the keys p needs (keysIn), with
+// one alternative of each $or passing both. It never rejects a record p
+// matches; a field ev has empty is not judged (it may be absent from the
+// record), nor are keys in a record with \u escapes.
 func (p *Pattern) mayMatchEvent(ev *iamwatch.Event) bool {
+	if p.mayMatch(ev, true) {
+		return true
+	}
+	return bytes.Contains(ev.Raw, []byte(`\u`)) && p.mayMatch(ev, false)
+}
+
+// mayMatch is mayMatchEvent, looking for keys in the record when keys.
+func (p *Pattern) mayMatch(ev *iamwatch.Event, keys bool) bool {
 	for i := range p.fields {
 		f := &p.fields[i]
 		switch {
@@ -37,13 +48,57 @@ func (p *Pattern) mayMatchEvent(ev *iamwatch.Event) bool {
 				return false
 			}
 		}
+		if keys && !f.keysIn(ev.Raw) {
+			return false
+		}
 	}
 	for _, alts := range p.ors {
-		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.mayMatchEvent(ev) }) {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.mayMatch(ev, keys) }) {
 			return false
 		}
 	}
 	return true
+}
+
+// keysIn reports whether raw could hold the keys f needs present: a leaf
+// whose matchers all need a value, a nested object one of whose keys is so
+// needed (and its $or alternatives likewise). A key is looked for as a
+// JSON string anywhere in raw, so a record f matches is never ruled out,
+// as long as its keys are not written with \u escapes.
+func (f *fieldPattern) keysIn(raw []byte) bool {
+	if f.sub != nil {
+		return f.sub.keysIn(raw)
+	}
+	if slices.Contains(commonKeys, f.key) {
+		return true // in nearly every record: not worth a search
+	}
+	return slices.ContainsFunc(f.matchers, func(m matcher) bool { return m.kind == mExists && !m.b }) || bytes.Contains(raw, f.quoted)
+}
+
+// commonKeys are keys nearly every record holds, or that the decoded
+// fields judge: keysIn does not look for them.
+var commonKeys = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "eventTime", "eventID", "userAgent",
+	"type", "arn", "accountId", "principalId", "readOnly", "eventType", "recipientAccountId"}
+
+func (p *Pattern) keysIn(raw []byte) bool {
+	for i := range p.fields {
+		if !p.fields[i].keysIn(raw) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.keysIn(raw) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteKey is key as a JSON string without its opening quote (searched
+// for, a leading quote would stop bytes.Index at every string of the record).
+func quoteKey(key string) []byte {
+	b, _ := json.Marshal(key)
+	return b[1:]
 }
 
 // prechecks reports whether mayMatchEvent can rule out events the index
