@@ -52,6 +52,7 @@ func (s *scenarios) run() {
 	s.backdoors()
 	s.credentialAccess()
 	s.baselines()
+	s.instanceCredentials()
 }
 
 // iam is an IAM call (global, us-east-1).
