@@ -23,8 +23,14 @@ import (
 // eventName values of their pattern; rules without one by the exact
 // userIdentity.type values; rules without either that require errorCode are
 // consulted only for failed events; the rest (none in the built-in catalog)
-// are consulted for every event. The record is parsed only when some rule is
-// a candidate for the event.
+// are consulted for every event. A rule whose pattern is a $or of
+// indexable alternatives is filed under each. Before the record is parsed,
+// a candidate that constrains what the decoded fields or the raw record's
+// keys can rule out (the ARN of an instance session, a required
+// ec2RoleDelivery) is checked on them (mayMatchEvent); a light first-seen
+// rule is decided on the decoded fields alone and never causes a parse.
+// The record is parsed only when some other rule is a candidate for the
+// event.
 type Engine struct {
 	rules      []*compiled
 	names      nameFilter // a cheap pre-check before byName is hashed
