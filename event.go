@@ -43,6 +43,11 @@ type Event struct {
 	UserAgent    string // user_agent: userAgent. Attacker-controlled text.
 	InvokedBy    string // userIdentity.invokedBy, set when an AWS service made the call.
 	TargetRole   string // for AssumeRole*, requestParameters.roleArn: the role being assumed.
+	// AccessKeyID is userIdentity.accessKeyId, the credentials the call was
+	// signed with (AKIA… a long-term key, ASIA… temporary ones). Not an
+	// event column: stores keep it in Raw only, and an Event read back from
+	// a store's columns has it empty.
+	AccessKeyID string
 
 	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
 	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.
@@ -85,7 +90,7 @@ var Columns = []string{
 }
 
 // Column returns the value of the event column name (one of Columns, or
-// category, invoked_by, target_role, country, asn, as_org) as text: the JSON columns as their JSON
+// category, invoked_by, target_role, country, asn, as_org, access_key_id) as text: the JSON columns as their JSON
 // text, "" when absent. ok is false for an unknown name.
 func (e *Event) Column(name string) (value string, ok bool) {
 	switch name {
@@ -139,6 +144,8 @@ func (e *Event) Column(name string) (value string, ok bool) {
 		return e.Geo.ASNText(), true
 	case "as_org":
 		return e.Geo.ASOrg, true
+	case "access_key_id":
+		return e.AccessKeyID, true
 	}
 	return "", false
 }

@@ -110,8 +110,9 @@ func encodeEvent(e *iamwatch.Event) []byte {
 	case "no":
 		field("additionalEventData", `{"MFAUsed":"No"}`)
 	}
-	if e.IdentityType != "" || e.PrincipalARN != "" || e.InvokedBy != "" {
-		field("userIdentity", `{"type":`+quote(e.IdentityType)+`,"arn":`+quote(e.PrincipalARN)+`,"invokedBy":`+quote(e.InvokedBy)+`}`)
+	if e.IdentityType != "" || e.PrincipalARN != "" || e.InvokedBy != "" || e.AccessKeyID != "" {
+		field("userIdentity", `{"type":`+quote(e.IdentityType)+`,"arn":`+quote(e.PrincipalARN)+`,"invokedBy":`+quote(e.InvokedBy)+
+			`,"accessKeyId":`+quote(e.AccessKeyID)+`}`)
 	}
 	if e.RequestParameters != nil {
 		field("requestParameters", string(e.RequestParameters))

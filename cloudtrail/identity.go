@@ -60,6 +60,7 @@ type Identity struct {
 	InvokedBy        string // invokedBy
 	IdentityProvider string // identityProvider (SAMLUser, WebIdentityUser)
 	CredentialID     string // credentialId (IdentityCenterUser)
+	AccessKeyID      string // accessKeyId: the credentials the call was signed with
 
 	Issuer SessionIssuer // sessionContext.sessionIssuer
 

@@ -112,6 +112,7 @@ func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
 		ev.IdentityType = id.Type
 		ev.PrincipalARN = id.ARN
 		ev.InvokedBy = id.InvokedBy
+		ev.AccessKeyID = id.AccessKeyID
 		if ev.AccountID == "" {
 			ev.AccountID = id.AccountID
 		}
@@ -176,9 +177,9 @@ type wireRecord struct {
 }
 
 type wireIdentity struct {
-	typ, principalID, arn, accountID, userName, invokedBy, identityProvider, credentialID text
-	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName             text
-	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                  text
+	typ, principalID, arn, accountID, userName, invokedBy, identityProvider, credentialID, accessKeyID text
+	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName                          text
+	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                               text
 }
 
 func (w *wireIdentity) resolve(base string) Identity {
@@ -191,6 +192,7 @@ func (w *wireIdentity) resolve(base string) Identity {
 		InvokedBy:        w.invokedBy.get(base),
 		IdentityProvider: w.identityProvider.get(base),
 		CredentialID:     w.credentialID.get(base),
+		AccessKeyID:      w.accessKeyID.get(base),
 		Issuer: SessionIssuer{
 			Type:        w.issuerType.get(base),
 			PrincipalID: w.issuerPrincipalID.get(base),
@@ -367,6 +369,8 @@ func (d *recordDecoder) identity(depth int, id *wireIdentity) error {
 			id.identityProvider, err = d.str()
 		case "credentialId":
 			id.credentialID, err = d.str()
+		case "accessKeyId":
+			id.accessKeyID, err = d.str()
 		case "onBehalfOf":
 			id.onBehalfOfUserID, id.identityStoreARN = text{}, text{}
 			_, err = d.raw(depth+1, func(k []byte) (err error) {

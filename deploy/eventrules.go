@@ -51,6 +51,9 @@ func EventRules(rules []*detect.Rule) []EventRule {
 	bySource := map[string]*acc{}
 	var out []EventRule
 	for _, r := range rules {
+		if TrailOnly(r) {
+			continue
+		}
 		p := r.EventBridgePattern()
 		srcs, ok := p["source"].([]any)
 		if !ok {
@@ -110,6 +113,22 @@ func EventRules(rules []*detect.Rule) []EventRule {
 	}
 	slices.SortFunc(out, func(a, b EventRule) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	return out
+}
+
+// TrailOnly reports whether r runs only on events read from the trail
+// bucket (TrailBucketName), never on events EventBridge delivers: a
+// first-seen rule that names no source and no event name learns from every
+// call of a principal, reads included, and delivering those would invoke the
+// real-time function for nearly every management event of the account.
+func TrailOnly(r *detect.Rule) bool {
+	if r.Baseline == nil {
+		return false
+	}
+	p := r.EventBridgePattern()
+	detail, _ := p["detail"].(map[string]any)
+	_, source := p["source"]
+	_, names := detail["eventName"]
+	return !source && !names
 }
 
 // exactList returns the strings of an EventBridge value list, and false

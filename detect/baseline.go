@@ -44,16 +44,33 @@ type Baseline struct {
 	By       []string
 	Value    string
 	Learning time.Duration
+	// Values, when set, are the values that alert (wildcards, "*" any
+	// run): every matched event still builds the identity's history, but
+	// a new value outside Values is learnt silently. So "first use of
+	// Bedrock" compares against everything the identity did.
+	Values []string
+
+	values []*glob
+}
+
+// alerts reports whether a new value v raises an alert (see Values).
+func (b *Baseline) alerts(v string) bool {
+	return len(b.values) == 0 || slices.ContainsFunc(b.values, func(g *glob) bool { return g.match(v) })
 }
 
 // geoFields are the fields only a GeoIP database fills in: a baseline over
 // one of them is off without a database.
 var geoFields = []string{"country", "asn", "as_org"}
 
+// GeoTag marks a rule whose condition needs a GeoIP database (it reads
+// country, asn or as_org): like a first-seen rule over one of them, it is
+// off without a database, and says so.
+const GeoTag = "geoip"
+
 // NeedsGeo reports whether r compares a value only a GeoIP database gives
 // (an impossible-travel rule needs a city database's coordinates, too).
 func (r *Rule) NeedsGeo() bool {
-	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil
+	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil || slices.Contains(r.Tags, GeoTag)
 }
 
 // WithdrawnTag marks an alert withdrawn by a first-seen rule.
@@ -70,32 +87,63 @@ type obsKey struct {
 type observation struct {
 	entry iamwatch.BaselineEntry
 	first *iamwatch.Event
+	pos   int // first's position in the batch
 }
 
-// observe records ev, with value, for the baseline rule c.
-func (b *Batch) observe(c *compiled, ev *iamwatch.Event) {
-	vals := make([]string, len(c.rule.Baseline.By))
-	for i, f := range c.rule.Baseline.By {
-		vals[i] = fieldValue(ev, f)
-	}
-	k := obsKey{c, strings.Join(vals, "/")}
-	if b.obs == nil {
-		b.obs = map[obsKey]map[string]*observation{}
-	}
-	m := b.obs[k]
-	if m == nil {
-		m = map[string]*observation{}
-		b.obs[k] = m
+// actor is the decoded fields an identity of the actor is made of (see
+// actorFields).
+type actor struct{ account, typ, arn, user, key string }
+
+func actorOf(ev *iamwatch.Event) actor {
+	return actor{ev.AccountID, ev.IdentityType, ev.PrincipalARN, ev.UserName, ev.AccessKeyID}
+}
+
+// actorFields are the fields that depend on the actor alone: a baseline
+// keyed by them gives equal identities for equal actors.
+var actorFields = []string{"account_id", "identity_type", "principal_arn", "user_name", "access_key_id", "principal", "role_name"}
+
+// lastIdentity is the identity of the last event a baseline rule observed
+// in a batch, and its observations.
+type lastIdentity struct {
+	actor actor
+	key   obsKey
+	obs   map[string]*observation
+}
+
+// observe records ev, the batch's i-th event, for the baseline rule c.
+func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
+	// A batch's events come in runs of one actor: the identity of the last
+	// event c observed is reused when the fields it is made of are equal.
+	lc := b.lastIdentity[c]
+	var k obsKey
+	var m map[string]*observation
+	if lc != nil && c.identityOfActor && lc.actor == actorOf(ev) {
+		k, m = lc.key, lc.obs
+	} else {
+		vals := make([]string, len(c.rule.Baseline.By))
+		for i, f := range c.rule.Baseline.By {
+			vals[i] = fieldValue(ev, f)
+		}
+		k = obsKey{c, strings.Join(vals, "/")}
+		if b.obs == nil {
+			b.obs = map[obsKey]map[string]*observation{}
+			b.lastIdentity = map[*compiled]*lastIdentity{}
+		}
+		if m = b.obs[k]; m == nil {
+			m = map[string]*observation{}
+			b.obs[k] = m
+		}
+		b.lastIdentity[c] = &lastIdentity{actor: actorOf(ev), key: k, obs: m}
 	}
 	add := func(value string) {
 		o := m[value]
 		if o == nil {
-			m[value] = &observation{first: ev, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
+			m[value] = &observation{first: ev, pos: i, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
 				Value: value, First: ev.Time, FirstEvent: ev.ID, Last: ev.Time}}
 			return
 		}
 		if o.entry.Earlier(ev.Time, ev.ID) {
-			o.entry.First, o.entry.FirstEvent, o.first = ev.Time, ev.ID, ev
+			o.entry.First, o.entry.FirstEvent, o.first, o.pos = ev.Time, ev.ID, ev, i
 		}
 		if ev.Time.After(o.entry.Last) {
 			o.entry.Last = ev.Time
@@ -156,6 +204,9 @@ func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k 
 	var out []iamwatch.Alert
 	for _, v := range sortedKeys(after) {
 		if v == "" {
+			continue
+		}
+		if !k.c.rule.Baseline.alerts(v) {
 			continue
 		}
 		e := after[v]

@@ -48,6 +48,8 @@ type Batch struct {
 	index   map[string]int                     // position in the batch of the events that matched
 	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
 	trips   map[obsKey][]iamwatch.Hit          // impossible-travel rules' sightings (also in Hits)
+
+	lastIdentity map[*compiled]*lastIdentity // per first-seen rule, the identity it last observed
 }
 
 // RuleError is one failure of a rule's condition or group expression on
@@ -90,20 +92,37 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	if e.geo != nil {
 		locate(e.geo, events)
 	}
+	var done []*compiled // the multi rules evaluated on the event
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		if b.Keep[i] = wants(buckets, ev); !b.Keep[i] || e.allow.allowsAll(ev) {
-			continue // no rule for this event or its actor, or allowed: not parsed
+		b.Keep[i] = wants(buckets, ev)
+		if e.allow.allowsAll(ev) {
+			continue // allowed for every rule: not parsed
+		}
+		if e.light {
+			b.matchLight(buckets, ev, i)
+		}
+		if !b.Keep[i] {
+			continue // no rule for this event or its actor: not parsed
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {
 			b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: %w", ev.ID, err))
 			continue
 		}
-		matched, groups = matched[:0], groups[:0]
+		matched, groups, done = matched[:0], groups[:0], done[:0]
 		for _, list := range buckets {
 			for _, c := range list {
+				if c.light {
+					continue
+				}
+				if c.multi {
+					if slices.Contains(done, c) {
+						continue
+					}
+					done = append(done, c)
+				}
 				g, ok, err := e.matchRule(ctx, c, ev, rec)
 				var failed ruleFailure
 				switch {
@@ -128,7 +147,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				b.index[ev.ID] = i
 			}
 			if c.rule.Baseline != nil {
-				b.observe(c, ev)
+				b.observe(c, ev, i)
 				continue
 			}
 			if c.rule.Travel != nil {
@@ -142,7 +161,60 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			b.addHit(c, groups[k].group, groups[k].value, ev)
 		}
 	}
+	b.keepFirsts()
 	return b, nil
+}
+
+// allowed reports whether an allow-list hides ev from c: the rule's own,
+// or the global one when it is capped by a severity (an uncapped global
+// list hides the event from every rule before matching).
+func (e *Engine) allowed(c *compiled, ev *iamwatch.Event) bool {
+	return c.allow.allowsRule(ev, c.top) || e.allow != nil && e.allow.max != nil && e.allow.allowsRule(ev, c.top)
+}
+
+// matchLight observes ev, the batch's i-th event, for the light first-seen
+// rules among its candidates (see compiled), deciding their patterns on
+// the decoded fields. A light rule is not superseded by other rules.
+func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
+	var done []*compiled
+	for _, list := range buckets {
+		for _, c := range list {
+			if !c.light || c.rule.ignoresActor(ev) || c.precheck && !c.pattern.mayMatchEvent(ev) {
+				continue
+			}
+			if c.multi {
+				if slices.Contains(done, c) {
+					continue
+				}
+				done = append(done, c)
+			}
+			if c.pattern.matchDecoded(ev) && !b.eng.allowed(c, ev) {
+				b.observe(c, ev, i)
+			}
+		}
+	}
+}
+
+// keepFirsts keeps, of the events light first-seen rules observed, only
+// the first of each (identity, value) that may alert: the event a
+// first-seen alert names, read back from the store when a later batch
+// decides it (see firstSeenAlert). The others are neither kept nor listed
+// as matched: the baseline entries keep their times and IDs.
+func (b *Batch) keepFirsts() {
+	for k, m := range b.obs {
+		if !k.c.light {
+			continue
+		}
+		for v, o := range m {
+			if v == "" || !k.c.rule.Baseline.alerts(v) {
+				continue
+			}
+			b.Keep[o.pos] = true
+			if _, ok := b.index[o.first.ID]; !ok {
+				b.index[o.first.ID] = o.pos
+			}
+		}
+	}
 }
 
 // locate fills in the Geo of events from g, looking each distinct source
@@ -335,7 +407,7 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
 		return k, false, nil
 	}
-	if !c.pattern.Match(rec) || c.allow.allowsRule(ev, c.top) || e.allow != nil && e.allow.max != nil && e.allow.allowsRule(ev, c.top) {
+	if !c.pattern.Match(rec) || e.allowed(c, ev) {
 		return k, false, nil
 	}
 	var act *activation

@@ -23,8 +23,14 @@ import (
 // eventName values of their pattern; rules without one by the exact
 // userIdentity.type values; rules without either that require errorCode are
 // consulted only for failed events; the rest (none in the built-in catalog)
-// are consulted for every event. The record is parsed only when some rule is
-// a candidate for the event.
+// are consulted for every event. A rule whose pattern is a $or of
+// indexable alternatives is filed under each. Before the record is parsed,
+// a candidate that constrains what the decoded fields or the raw record's
+// keys can rule out (the ARN of an instance session, a required
+// ec2RoleDelivery) is checked on them (mayMatchEvent); a light first-seen
+// rule is decided on the decoded fields alone and never causes a parse.
+// The record is parsed only when some other rule is a candidate for the
+// event.
 type Engine struct {
 	rules      []*compiled
 	names      nameFilter // a cheap pre-check before byName is hashed
@@ -37,6 +43,7 @@ type Engine struct {
 	sources []identityBucket
 	onError []*compiled
 	always  []*compiled
+	light   bool // some rule is light (see compiled)
 
 	allow   *allowList
 	trusted []string
@@ -70,6 +77,15 @@ type compiled struct {
 	distinctField string
 	distinctExpr  cel.Program
 	steps         []compiledStep
+	// precheck: mayMatchEvent rules out events the index files c for.
+	// multi: c is filed under several buckets (a $or), so an event may
+	// find it twice. light: a first-seen rule that the decoded fields
+	// decide (no condition, a decodedOnly pattern): it never makes the
+	// engine parse an event, and the pipeline keeps only the first event
+	// of each value it observes (see Batch.matchLight).
+	precheck, multi, light bool
+	// identityOfActor: a first-seen rule keyed by actorFields only.
+	identityOfActor bool
 }
 
 // compiledStep is one step of a sequence rule.
@@ -149,6 +165,7 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 		}
 		e.rules = append(e.rules, c)
 		e.index(c)
+		e.light = e.light || c.light
 	}
 	return e, nil
 }
@@ -208,6 +225,8 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			c.steps = append(c.steps, cs)
 		}
 	}
+	c.light = r.Baseline != nil && r.Condition == "" && c.pattern.decodedOnly()
+	c.identityOfActor = r.Baseline != nil && !slices.ContainsFunc(r.Baseline.By, func(f string) bool { return !slices.Contains(actorFields, f) })
 	if c.summary, err = parseSummary(r.ID, r.Summary, cfg); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
@@ -221,44 +240,107 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 	return c, nil
 }
 
-func (e *Engine) index(c *compiled) {
-	if names, ok := c.pattern.exactStrings("eventName"); ok {
-		for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
-			e.byName[n] = append(e.byName[n], c)
-			e.names.add(n)
-		}
-		return
+// The buckets of the index (see Engine and candidates).
+const (
+	bucketName = iota
+	bucketIdentity
+	bucketError
+	bucketAlways
+	bucketSource
+)
+
+// bucketOf returns where a pattern is indexed and under which keys: its
+// exact eventName values, else its exact eventSource values, else its
+// exact userIdentity.type values, else on errors when it requires
+// errorCode, else always.
+func bucketOf(p *Pattern) (int, []string) {
+	if names, ok := p.exactStrings("eventName"); ok {
+		return bucketName, slices.Compact(slices.Sorted(slices.Values(names)))
 	}
-	if srcs, ok := c.pattern.exactStrings("eventSource"); ok {
-		for _, src := range slices.Compact(slices.Sorted(slices.Values(srcs))) {
-			i := slices.IndexFunc(e.sources, func(b identityBucket) bool { return b.typ == src })
-			if i < 0 {
-				e.sources = append(e.sources, identityBucket{typ: src})
-				i = len(e.sources) - 1
-			}
-			e.sources[i].rules = append(e.sources[i].rules, c)
-		}
-		return
+	if srcs, ok := p.exactStrings("eventSource"); ok {
+		return bucketSource, slices.Compact(slices.Sorted(slices.Values(srcs)))
 	}
-	if uid := c.pattern.sub("userIdentity"); uid != nil {
+	if uid := p.sub("userIdentity"); uid != nil {
 		if types, ok := uid.exactStrings("type"); ok {
-			for _, t := range slices.Compact(slices.Sorted(slices.Values(types))) {
-				e.byIdentity[t] = append(e.byIdentity[t], c)
-				i := slices.IndexFunc(e.identities, func(b identityBucket) bool { return b.typ == t })
-				if i < 0 {
-					e.identities = append(e.identities, identityBucket{typ: t})
-					i = len(e.identities) - 1
-				}
-				e.identities[i].rules = append(e.identities[i].rules, c)
+			return bucketIdentity, slices.Compact(slices.Sorted(slices.Values(types)))
+		}
+	}
+	if p.requiresPresent("errorCode") {
+		return bucketError, nil
+	}
+	return bucketAlways, nil
+}
+
+// index files c under its pattern's bucket. A pattern the index cannot
+// place but whose one $or has alternatives it can (a sequence whose steps
+// are different calls) is filed under each alternative's bucket instead:
+// c.multi, evaluated once however many of its buckets an event finds.
+func (e *Engine) index(c *compiled) {
+	c.precheck = c.pattern.prechecks()
+	kind, keys := bucketOf(c.pattern)
+	if kind == bucketAlways && len(c.pattern.ors) == 1 {
+		alts := c.pattern.ors[0]
+		kinds := make([]int, len(alts))
+		altKeys := make([][]string, len(alts))
+		ok := true
+		for i, a := range alts {
+			kinds[i], altKeys[i] = bucketOf(a)
+			ok = ok && (kinds[i] == bucketName || kinds[i] == bucketSource || kinds[i] == bucketIdentity)
+		}
+		if ok {
+			c.multi = true
+			for i := range alts {
+				e.file(c, kinds[i], altKeys[i])
 			}
 			return
 		}
 	}
-	if c.pattern.requiresPresent("errorCode") {
+	e.file(c, kind, keys)
+}
+
+// file adds c to one bucket of the index, once per key.
+func (e *Engine) file(c *compiled, kind int, keys []string) {
+	switch kind {
+	case bucketName:
+		for _, n := range keys {
+			if !slices.Contains(e.byName[n], c) {
+				e.byName[n] = append(e.byName[n], c)
+			}
+			e.names.add(n)
+		}
+	case bucketSource:
+		// Source-indexed rules match names by an operator (Lambda's
+		// prefixes): check the name before keeping or parsing the event,
+		// or every read of that service (ListFunctions) would be kept.
+		c.precheck = true
+		e.sources = addToBucket(e.sources, keys, c)
+	case bucketIdentity:
+		for _, t := range keys {
+			if !slices.Contains(e.byIdentity[t], c) {
+				e.byIdentity[t] = append(e.byIdentity[t], c)
+			}
+		}
+		e.identities = addToBucket(e.identities, keys, c)
+	case bucketError:
 		e.onError = append(e.onError, c)
-		return
+	default:
+		e.always = append(e.always, c)
 	}
-	e.always = append(e.always, c)
+}
+
+// addToBucket adds c to the buckets of keys in bs, creating them.
+func addToBucket(bs []identityBucket, keys []string, c *compiled) []identityBucket {
+	for _, k := range keys {
+		i := slices.IndexFunc(bs, func(b identityBucket) bool { return b.typ == k })
+		if i < 0 {
+			bs = append(bs, identityBucket{typ: k})
+			i = len(bs) - 1
+		}
+		if !slices.Contains(bs[i].rules, c) {
+			bs[i].rules = append(bs[i].rules, c)
+		}
+	}
+	return bs
 }
 
 // Rules returns the IDs of the enabled rules, in the order given to New.
@@ -311,14 +393,12 @@ func (e *Engine) candidates(ev *iamwatch.Event) [5][]*compiled {
 // service's denied calls, which no rule counts, are not kept for it.
 func (e *Engine) Interested(ev *iamwatch.Event) bool { return wants(e.candidates(ev), ev) }
 
-// wants reports whether some candidate rule does not ignore ev's actor.
+// wants reports whether some candidate rule that parses the record (not
+// a light first-seen rule) could match ev and does not ignore its actor.
 func wants(buckets [5][]*compiled, ev *iamwatch.Event) bool {
-	for i, list := range buckets {
+	for _, list := range buckets {
 		for _, c := range list {
-			// A rule indexed by its source matches names by an operator
-			// (prefix): check the name before keeping or parsing the event,
-			// or every read of that service (ListFunctions) would be kept.
-			if i == 4 && !c.pattern.mayMatchString("eventName", ev.Name) {
+			if c.light || c.precheck && !c.pattern.mayMatchEvent(ev) {
 				continue
 			}
 			if !c.rule.ignoresActor(ev) {

@@ -15,12 +15,19 @@ import (
 //   - target_role: the role an AssumeRole* call assumes;
 //   - role_name: the role of the actor (from an assumed-role or role ARN), or "";
 //   - country, asn ("AS64496"), as_org: where source_ip is (iamwatch.Geo),
-//     "" without a GeoIP database.
+//     "" without a GeoIP database;
+//   - access_key_id: userIdentity.accessKeyId, the credentials used;
+//   - principal: the identity behind the actor, stable across its sessions:
+//     "role/<name>" for a session of a role other than Identity Center's,
+//     else user_name (a user, root, the person of an Identity Center
+//     session). First-seen rules key on it: a role's sessions share one
+//     history, however they are named.
 var Fields = []string{
 	"event_id", "event_time", "event_date", "event_source", "event_name", "event_type",
 	"category", "user_name", "identity_type", "principal_arn", "role_name", "account_id",
 	"aws_region", "source_ip", "user_agent", "invoked_by", "target_role",
 	"error_code", "error_message", "mfa_used", "read_only", "country", "asn", "as_org",
+	"access_key_id", "principal",
 }
 
 func knownField(name string) bool {
@@ -35,8 +42,11 @@ func knownField(name string) bool {
 // fieldValue returns a normalised field of ev by name ("" when unknown):
 // an event column (iamwatch.Event.Column) or role_name.
 func fieldValue(ev *iamwatch.Event, name string) string {
-	if name == "role_name" {
+	switch name {
+	case "role_name":
 		return RoleName(ev.PrincipalARN)
+	case "principal":
+		return principalOf(ev)
 	}
 	v, _ := ev.Column(name)
 	return v
@@ -56,6 +66,16 @@ func RoleName(arn string) string {
 		return res[strings.LastIndexByte(res, '/')+1:]
 	}
 	return ""
+}
+
+// principalOf returns the principal field of ev (see Fields).
+func principalOf(ev *iamwatch.Event) string {
+	if ev.IdentityType == "AssumedRole" {
+		if role := RoleName(ev.PrincipalARN); role != "" && !strings.HasPrefix(role, "AWSReservedSSO_") {
+			return "role/" + role
+		}
+	}
+	return ev.UserName
 }
 
 // lastSegment returns what follows the last "/" (a policy name from its ARN).

@@ -56,6 +56,11 @@ func (f *fieldPattern) match(obj map[string]any) bool {
 	if arr, ok := v.([]any); ok && len(arr) == 0 {
 		present = false
 	}
+	return f.matchLeaf(v, present)
+}
+
+// matchLeaf applies a leaf field's matchers to its value v (present or not).
+func (f *fieldPattern) matchLeaf(v any, present bool) bool {
 	for i := range f.matchers {
 		m := &f.matchers[i]
 		if m.kind == mExists {

@@ -36,6 +36,7 @@ type Pattern struct {
 
 type fieldPattern struct {
 	key      string
+	quoted   []byte    // key as a JSON string without its opening quote, for keysIn
 	sub      *Pattern  // a nested object pattern, or
 	matchers []matcher // a leaf: any matcher matching any value
 }
@@ -161,12 +162,12 @@ func compilePattern(n *yaml.Node, path string) (*Pattern, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.fields = append(p.fields, fieldPattern{key: key, sub: sp})
+			p.fields = append(p.fields, fieldPattern{key: key, quoted: quoteKey(key), sub: sp})
 		case yaml.SequenceNode:
 			if len(vn.Content) == 0 {
 				return nil, errAt(vn, fpath, "a list of values must not be empty")
 			}
-			fp := fieldPattern{key: key}
+			fp := fieldPattern{key: key, quoted: quoteKey(key)}
 			for _, c := range vn.Content {
 				m, err := compileMatcher(resolve(c), fpath)
 				if err != nil {

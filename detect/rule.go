@@ -28,7 +28,8 @@ import (
 //	severity: critical                  # critical|high|medium|low|info
 //	description: …
 //	references: [CIS AWS Foundations 1.7, MITRE ATT&CK T1078.004]
-//	tags: [root, signin]
+//	tags: [root, signin]                # the tag geoip: the condition reads country, asn or as_org,
+//	                                    # and the rule is off without a GeoIP database
 //	match:                              # EventBridge event pattern over the record
 //	  eventSource: [signin.amazonaws.com]
 //	  eventName: [ConsoleLogin]
@@ -52,6 +53,8 @@ import (
 //	  by: [account_id, user_name]       # first event of an identity (these fields) with a value
 //	  value: country                    # (this field) it never had before, once the identity's
 //	  learning: 14d                     # history is longer than learning (h, m or d)
+//	  values: [bedrock.amazonaws.com]   # optional: only these new values alert (wildcards);
+//	                                    # the others are learnt silently
 //	travel:                             # optional: an impossible-travel rule (travel.go): alert on
 //	  by: [account_id, user_name]       # an event of an identity too far from an earlier one to
 //	  speed: 1000                       # get there below speed (km/h, default 1000), ignoring
@@ -637,7 +640,7 @@ func (r *Rule) checkEscalate(n *yaml.Node) error {
 }
 
 func parseBaseline(n *yaml.Node) (*Baseline, error) {
-	m, err := mapping(n, "baseline", "by", "value", "learning")
+	m, err := mapping(n, "baseline", "by", "value", "learning", "values")
 	if err != nil {
 		return nil, err
 	}
@@ -671,6 +674,21 @@ func parseBaseline(n *yaml.Node) (*Baseline, error) {
 		b.Learning = time.Duration(days) * 24 * time.Hour
 	} else if b.Learning, err = duration(ln, "baseline.learning"); err != nil {
 		return nil, err
+	}
+	if m["values"] != nil {
+		if b.Values, err = strs(m["values"], "baseline.values"); err != nil {
+			return nil, err
+		}
+		if len(b.Values) == 0 {
+			return nil, errAt(m["values"], "baseline.values", "needs at least one value (or leave it out: every value alerts)")
+		}
+		for _, v := range b.Values {
+			g, err := compileGlob(v)
+			if err != nil {
+				return nil, errAt(m["values"], "baseline.values", "%v", err)
+			}
+			b.values = append(b.values, g)
+		}
 	}
 	return b, nil
 }

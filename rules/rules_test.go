@@ -43,6 +43,10 @@ var catalog = map[string]string{
 	"federation-token-admin": "critical", "rolesanywhere-trust-changed": "high",
 	"identity-provider-changed": "high", "iam-user-added-to-group": "medium",
 	"permissions-boundary-removed": "high", "policy-default-version-set": "high",
+	// Instance credentials off the instance, first-seen baselines (issues 13, 16).
+	"instance-credentials-stolen": "critical", "instance-credentials-new-network": "high",
+	"instance-credentials-outside-aws": "high", "access-key-new-asn": "medium",
+	"region-first-activity": "medium", "service-first-use": "medium",
 	"sso-user-created": "high", "sso-directory-changed": "medium",
 	"signin-token-issued": "low", "sso-signin-failed": "low", "sso-signin-failures": "high",
 	"cloudtrail-stop-attempted": "critical",
@@ -127,6 +131,12 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// anyService lists the rules that watch calls to every service (a kind
+// of actor, a kind of failure), so their EventBridge pattern names no source.
+var anyService = []string{"root-api-activity", "unauthorized-api-calls", "denied-api-probing",
+	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
+	"access-key-new-asn", "region-first-activity", "service-first-use"}
+
 // TestEventBridgePatterns checks every rule derives a deliverable pattern.
 func TestEventBridgePatterns(t *testing.T) {
 	for _, r := range load(t) {
@@ -138,7 +148,7 @@ func TestEventBridgePatterns(t *testing.T) {
 			if !slices.ContainsFunc(src, func(s any) bool { return strings.HasPrefix(s.(string), "aws.") }) {
 				t.Errorf("%s: source %v", r.ID, src)
 			}
-		} else if r.ID != "root-api-activity" && r.ID != "unauthorized-api-calls" && r.ID != "denied-api-probing" {
+		} else if !slices.Contains(anyService, r.ID) {
 			t.Errorf("%s: no source in %v", r.ID, p)
 		}
 	}

@@ -449,6 +449,8 @@ var catalog = []string{
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
 	"signin-new-country", "signin-new-asn", "signin-impossible-travel",
+	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
+	"access-key-new-asn", "region-first-activity", "service-first-use",
 }
 
 // TestCatalogCoverage: every rule id has records tagged for it, and the

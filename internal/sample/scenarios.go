@@ -53,6 +53,7 @@ func (s *scenarios) run() {
 	s.credentialAccess()
 	s.baselines()
 	s.travel()
+	s.instanceCredentials()
 }
 
 // iam is an IAM call (global, us-east-1).

@@ -1,0 +1,233 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// The decoder carries a few record fields decoded in iamwatch.Event. A
+// pattern over those alone can be decided, or ruled out, without parsing
+// the record: that is what keeps a rule over every call of an identity (a
+// first-seen rule) or over a kind of session (an instance's credentials)
+// from making the engine parse, and the pipeline keep, every event.
+
+// mayMatchEvent reports whether p could match ev's record, judging only the
+// fields ev carries decoded (eventName, eventSource and userIdentity's type
+// and arn) and whether its record holds the keys p needs (keysIn), with
+// one alternative of each $or passing both. It never rejects a record p
+// matches; a field ev has empty is not judged (it may be absent from the
+// record), nor are keys in a record with \u escapes.
+func (p *Pattern) mayMatchEvent(ev *iamwatch.Event) bool {
+	if p.mayMatch(ev, true) {
+		return true
+	}
+	return bytes.Contains(ev.Raw, []byte(`\u`)) && p.mayMatch(ev, false)
+}
+
+// mayMatch is mayMatchEvent, looking for keys in the record when keys.
+func (p *Pattern) mayMatch(ev *iamwatch.Event, keys bool) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		switch {
+		case f.sub == nil && f.key == "eventName":
+			if !p.mayMatchString("eventName", ev.Name) {
+				return false
+			}
+		case f.sub == nil && f.key == "eventSource":
+			if !p.mayMatchString("eventSource", ev.Source) {
+				return false
+			}
+		case f.sub != nil && f.key == "userIdentity":
+			if ev.IdentityType != "" && !f.sub.mayMatchString("type", ev.IdentityType) {
+				return false
+			}
+			if ev.PrincipalARN != "" && !f.sub.mayMatchString("arn", ev.PrincipalARN) {
+				return false
+			}
+		}
+		if keys && !f.keysIn(ev.Raw) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.mayMatch(ev, keys) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// keysIn reports whether raw could hold the keys f needs present: a leaf
+// whose matchers all need a value, a nested object one of whose keys is so
+// needed (and its $or alternatives likewise). A key is looked for as a
+// JSON string anywhere in raw, so a record f matches is never ruled out,
+// as long as its keys are not written with \u escapes.
+func (f *fieldPattern) keysIn(raw []byte) bool {
+	if f.sub != nil {
+		return f.sub.keysIn(raw)
+	}
+	if slices.Contains(commonKeys, f.key) {
+		return true // in nearly every record: not worth a search
+	}
+	return slices.ContainsFunc(f.matchers, func(m matcher) bool { return m.kind == mExists && !m.b }) || bytes.Contains(raw, f.quoted)
+}
+
+// commonKeys are keys nearly every record holds, or that the decoded
+// fields judge: keysIn does not look for them.
+var commonKeys = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "eventTime", "eventID", "userAgent",
+	"type", "arn", "accountId", "principalId", "readOnly", "eventType", "recipientAccountId"}
+
+func (p *Pattern) keysIn(raw []byte) bool {
+	for i := range p.fields {
+		if !p.fields[i].keysIn(raw) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.keysIn(raw) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteKey is key as a JSON string without its opening quote (searched
+// for, a leading quote would stop bytes.Index at every string of the record).
+func quoteKey(key string) []byte {
+	b, _ := json.Marshal(key)
+	return b[1:]
+}
+
+// prechecks reports whether mayMatchEvent can rule out events the index
+// does not: p constrains userIdentity.arn, or has a $or.
+func (p *Pattern) prechecks() bool {
+	if len(p.ors) > 0 {
+		return true
+	}
+	uid := p.sub("userIdentity")
+	return uid != nil && slices.ContainsFunc(uid.fields, func(f fieldPattern) bool { return f.key == "arn" })
+}
+
+// decodedFields are the record fields decodedRecord rebuilds from an Event,
+// and under userIdentity its decoded fields.
+var (
+	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "readOnly", "errorCode"}
+	decodedIdentity = []string{"type", "arn", "accessKeyId"}
+)
+
+// decodedOnly reports whether p constrains nothing but decodedFields (and
+// their $or alternatives likewise), so that decodedRecord decides it. An
+// errorCode matcher must be exists: the decoder keeps the code, but also
+// marks a failed console sign-in as failed, which its record is not.
+func (p *Pattern) decodedOnly() bool {
+	for _, f := range p.fields {
+		switch {
+		case f.key == "userIdentity" && f.sub != nil:
+			if len(f.sub.ors) > 0 || slices.ContainsFunc(f.sub.fields, func(g fieldPattern) bool {
+				return g.sub != nil || !slices.Contains(decodedIdentity, g.key)
+			}) {
+				return false
+			}
+		case f.sub != nil || !slices.Contains(decodedFields, f.key):
+			return false
+		case f.key == "errorCode" && slices.ContainsFunc(f.matchers, func(m matcher) bool { return m.kind != mExists }):
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if slices.ContainsFunc(alts, func(a *Pattern) bool { return !a.decodedOnly() }) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDecoded reports whether the decodedOnly pattern p matches ev's
+// record, judged on the decoded fields (as decodedRecord rebuilds them,
+// without building it).
+func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.sub != nil { // userIdentity: decodedOnly allows no other object
+			if !f.sub.matchDecodedIdentity(ev) {
+				return false
+			}
+			continue
+		}
+		var v any
+		var present bool
+		switch f.key {
+		case "eventName":
+			v, present = ev.Name, ev.Name != ""
+		case "eventSource":
+			v, present = ev.Source, ev.Source != ""
+		case "awsRegion":
+			v, present = ev.Region, ev.Region != ""
+		case "sourceIPAddress":
+			v, present = ev.SourceIP, ev.SourceIP != ""
+		case "errorCode":
+			v, present = ev.ErrorCode, ev.ErrorCode != ""
+		case "readOnly":
+			v, present = ev.ReadOnly == "true", ev.ReadOnly != ""
+		}
+		if !f.matchLeaf(v, present) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		if !slices.ContainsFunc(alts, func(a *Pattern) bool { return a.matchDecoded(ev) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDecodedIdentity is matchDecoded for the userIdentity object.
+func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		var v string
+		switch f.key {
+		case "type":
+			v = ev.IdentityType
+		case "arn":
+			v = ev.PrincipalARN
+		case "accessKeyId":
+			v = ev.AccessKeyID
+		}
+		if !f.matchLeaf(v, v != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedRecord is the part of ev's record decodedOnly patterns read,
+// rebuilt from the decoded fields (absent where ev has them empty).
+func decodedRecord(ev *iamwatch.Event) map[string]any {
+	rec := make(map[string]any, 8)
+	put := func(m map[string]any, k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put(rec, "eventName", ev.Name)
+	put(rec, "eventSource", ev.Source)
+	put(rec, "awsRegion", ev.Region)
+	put(rec, "sourceIPAddress", ev.SourceIP)
+	put(rec, "errorCode", ev.ErrorCode)
+	if ev.ReadOnly != "" {
+		rec["readOnly"] = ev.ReadOnly == "true"
+	}
+	uid := make(map[string]any, 3)
+	put(uid, "type", ev.IdentityType)
+	put(uid, "arn", ev.PrincipalARN)
+	put(uid, "accessKeyId", ev.AccessKeyID)
+	if len(uid) > 0 {
+		rec["userIdentity"] = uid
+	}
+	return rec
+}

@@ -1,0 +1,170 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// apiCall is a call by alice (an IAM user with a long-term key) or, with
+// arn set, by that assumed-role session.
+func apiCall(t testing.TB, id, arn, region, name string, readOnly bool, at time.Time) iamwatch.Event {
+	t.Helper()
+	uid := `{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"alice"}`
+	if arn != "" {
+		uid = fmt.Sprintf(`{"type":"AssumedRole","arn":%q,"accountId":"111122223333","accessKeyId":"ASIAQ3XV7MBTSESSION1",
+		"sessionContext":{"sessionIssuer":{"type":"Role","userName":"r"},"ec2RoleDelivery":"2.0"}}`, arn)
+	}
+	return decode(t, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":%s,"eventTime":%q,"eventSource":"ec2.amazonaws.com",
+	"eventName":%q,"awsRegion":%q,"sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2","requestParameters":null,
+	"responseElements":null,"eventID":%q,"readOnly":%t,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
+		uid, at.Format(time.RFC3339), name, region, id, readOnly))
+}
+
+const regionRule = `id: new-region
+title: New region
+severity: medium
+match: {userIdentity: {type: [IAMUser, AssumedRole]}, readOnly: [false], errorCode: [{exists: false}]}
+baseline: {by: [account_id, principal], value: aws_region, learning: 1d}
+summary: '{{.principal}} in {{.baseline_value}}'
+action: Look.
+`
+
+// TestLightBaselineKeepsFirstsOnly: a first-seen rule over decoded fields
+// parses nothing and keeps only the first event of each value (and of the
+// identity), yet alerts as a parsed one would.
+func TestLightBaselineKeepsFirstsOnly(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, regionRule)}, Config{})
+	if !e.rules[0].light {
+		t.Fatal("the rule is not light")
+	}
+	var evs []iamwatch.Event
+	for i := range 5 {
+		evs = append(evs, apiCall(t, fmt.Sprintf("a%d", i), "", "us-east-1", "CreateTags", false, t0.Add(time.Duration(i)*time.Hour)))
+	}
+	evs = append(evs, apiCall(t, "read", "", "eu-west-1", "DescribeInstances", true, t0.Add(72*time.Hour)))
+	evs = append(evs, apiCall(t, "new", "", "eu-west-1", "RunInstances", false, t0.Add(73*time.Hour)))
+	evs = append(evs, apiCall(t, "again", "", "eu-west-1", "RunInstances", false, t0.Add(74*time.Hour)))
+	b, err := e.Match(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bool{true, false, false, false, false, false, true, false}
+	for i, k := range b.Keep {
+		if k != want[i] {
+			t.Errorf("Keep[%d] (%s) = %v, want %v", i, evs[i].ID, k, want[i])
+		}
+	}
+	if got := b.Matched(); len(got) != 2 {
+		t.Errorf("Matched = %v, want the two first events", got)
+	}
+	st := NewMemoryState()
+	claims, err := e.Evaluate(context.Background(), st, evs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 1 || claims[0].Alert.EventID != "new" || claims[0].Alert.Summary != "alice in eu-west-1" {
+		t.Fatalf("claims = %+v, want one alert raised by the first change in eu-west-1", claims)
+	}
+}
+
+const orRule = `id: either
+title: Either
+severity: high
+match:
+  $or:
+  - userIdentity: {type: [AssumedRole], arn: [{wildcard: 'arn:aws:sts::*:assumed-role/*/i-*'}]}
+  - eventName: [RunInstances]
+sequence:
+  within: 1h
+  by: [account_id]
+  steps:
+  - name: instance
+    match: {userIdentity: {type: [AssumedRole]}}
+  - name: launch
+    match: {eventName: [RunInstances]}
+summary: '{{.distinct_timeline}}'
+action: Look.
+`
+
+// TestOrRuleFiledPerStep: a $or rule is filed under each alternative's
+// bucket, evaluated once for an event both buckets hold, and sessions whose
+// ARN the pre-check rules out are neither kept nor parsed for it.
+func TestOrRuleFiledPerStep(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, orRule)}, Config{})
+	c := e.rules[0]
+	if !c.multi || !c.precheck || len(e.always) != 0 {
+		t.Fatalf("multi %v precheck %v always %d", c.multi, c.precheck, len(e.always))
+	}
+	inst := "arn:aws:sts::111122223333:assumed-role/r/i-0123456789abcdef0"
+	evs := []iamwatch.Event{
+		apiCall(t, "person", "arn:aws:sts::111122223333:assumed-role/r/alice", "us-east-1", "DescribeInstances", true, t0),
+		apiCall(t, "both", inst, "us-east-1", "RunInstances", false, t0.Add(time.Minute)),
+	}
+	b, err := e.Match(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Keep[0] || !b.Keep[1] {
+		t.Errorf("Keep = %v, want [false true]", b.Keep)
+	}
+	if len(b.Hits) != 1 {
+		t.Errorf("hits = %+v, want one (the event in two buckets counts once)", b.Hits)
+	}
+}
+
+func TestMayMatchEventNeverRejectsAMatch(t *testing.T) {
+	p, err := CompilePattern([]byte(`{userIdentity: {arn: [{prefix: "arn:aws:sts::"}], type: [{exists: false}]}, eventName: [{prefix: Run}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := apiCall(t, "x", "arn:aws:sts::111122223333:assumed-role/r/s", "us-east-1", "RunInstances", false, t0)
+	ev.IdentityType = "" // not judged when empty
+	if !p.mayMatchEvent(&ev) {
+		t.Error("rejected an event whose decoded fields fit")
+	}
+	ev.Name = "DescribeInstances"
+	if p.mayMatchEvent(&ev) {
+		t.Error("accepted an eventName the pattern rules out")
+	}
+}
+
+// TestMatchDecodedIsMatchOnDecodedRecord: matching the decoded fields in
+// place gives what matching the record they rebuild gives.
+func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
+	patterns := []string{
+		`{userIdentity: {type: [IAMUser, AssumedRole]}, readOnly: [false], errorCode: [{exists: false}]}`,
+		`{userIdentity: {accessKeyId: [{prefix: AKIA}], type: [IAMUser]}}`,
+		`{eventSource: [ec2.amazonaws.com], awsRegion: [{anything-but: us-east-1}]}`,
+		`{$or: [{eventName: [RunInstances]}, {userIdentity: {arn: [{wildcard: '*/i-*'}]}}], sourceIPAddress: [{cidr: 203.0.113.0/24}]}`,
+		`{readOnly: [true], userIdentity: {type: [{exists: false}]}}`,
+	}
+	events := []iamwatch.Event{
+		apiCall(t, "a", "", "us-east-1", "CreateTags", false, t0),
+		apiCall(t, "b", "", "eu-west-1", "DescribeInstances", true, t0),
+		apiCall(t, "c", "arn:aws:sts::111122223333:assumed-role/r/i-0123456789abcdef0", "eu-west-1", "RunInstances", false, t0),
+	}
+	failed := events[0]
+	failed.ErrorCode = "AccessDenied"
+	events = append(events, failed)
+	for _, src := range patterns {
+		p, err := CompilePattern([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.decodedOnly() {
+			t.Errorf("%s: not decodedOnly", src)
+		}
+		for i := range events {
+			if got, want := p.matchDecoded(&events[i]), p.Match(decodedRecord(&events[i])); got != want {
+				t.Errorf("%s on %s: matchDecoded %v, Match %v", src, events[i].ID, got, want)
+			}
+		}
+	}
+	if p, _ := CompilePattern([]byte(`{requestParameters: {x: [1]}}`)); p.decodedOnly() {
+		t.Error("a pattern over requestParameters is decodedOnly")
+	}
+}
