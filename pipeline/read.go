@@ -103,6 +103,7 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		return rep, fmt.Errorf("pipeline: read: %w", err)
 	}
 
+	wanted := p.wanted()
 	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
@@ -140,7 +141,7 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	var next atomic.Int64
 	for range min(opt.Workers, max(len(inputs), 1)) {
 		readers.Go(func() error {
-			r := &reader{out: batches, batch: newBatch(), dec: dec}
+			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
 			for {
 				i := int(next.Add(1) - 1)
@@ -152,7 +153,9 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 				mu.Lock()
 				rep.Records += st.Records
 				rep.RecordsSkipped += st.Skipped
+				rep.Events += r.dropped
 				mu.Unlock()
+				r.dropped = 0
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -257,9 +260,43 @@ func reason(err error, name string) string {
 // reader is one reading goroutine's state: the decoder (shared) and the
 // batch it fills across inputs.
 type reader struct {
-	out   chan<- *[]iamwatch.Event
-	batch *[]iamwatch.Event
-	dec   *cloudtrail.Decoder
+	out    chan<- *[]iamwatch.Event
+	batch  *[]iamwatch.Event
+	dec    *cloudtrail.Decoder
+	wanted func(*iamwatch.Event) bool // nil: every event
+	// dropped counts the events of the current input that wanted refused:
+	// they count in Report.Events (not kept) without reaching Process.
+	dropped int
+}
+
+// interested is a Detector that tells cheaply, without parsing the
+// record, whether any rule could match an event (detect.Engine): an event
+// no rule could match contributes nothing to Match's Batch.
+type interested interface {
+	Interested(*iamwatch.Event) bool
+}
+
+// wanted returns what Read passes on to Process: the events the filter
+// stores or a rule could match. The rest (most of a real trail: AWS
+// services reading and writing, never kept, matched by no rule) are
+// dropped by the readers, in parallel, rather than carried to the one
+// writer and through Match. Nil means every event is wanted (keep all, or
+// a Detector that cannot tell). An event dropped so is neither stored nor
+// evaluated, as Process would have done, with one difference: it takes no
+// part in the batch's duplicate-ID check, so it does not make a later,
+// different record with its ID a conflict.
+func (p *Pipeline) wanted() func(*iamwatch.Event) bool {
+	if p.filter.Keep == KeepAll {
+		return nil
+	}
+	if p.detect == nil {
+		return p.filter.Stores
+	}
+	d, ok := p.detect.(interested)
+	if !ok {
+		return nil
+	}
+	return func(ev *iamwatch.Event) bool { return p.filter.Stores(ev) || d.Interested(ev) }
 }
 
 // send hands the batch, if any, to the writer.
@@ -299,6 +336,10 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
 	return r.dec.DecodeWith(ctx, rc, in.Name, onError, func(ev *iamwatch.Event) error {
+		if r.wanted != nil && !r.wanted(ev) {
+			r.dropped++
+			return nil
+		}
 		*r.batch = append(*r.batch, *ev)
 		if len(*r.batch) >= readerBatch {
 			return r.send(ctx)
