@@ -71,6 +71,12 @@ type Report struct {
 // Report and skipped; Read fails only when Process fails or ctx ends (then
 // the Report says what was done, and reading again completes the work).
 func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (Report, error) {
+	return p.ReadList(ctx, ListOf(inputs), opt)
+}
+
+// ReadList is Read over a List (ExpandList): a trail's inputs held
+// compactly.
+func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) (Report, error) {
 	start := time.Now()
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -139,16 +145,16 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	// large transactions.
 	readers, rctx := errgroup.WithContext(gctx)
 	var next atomic.Int64
-	for range min(opt.Workers, max(len(inputs), 1)) {
+	for range min(opt.Workers, max(inputs.Len(), 1)) {
 		readers.Go(func() error {
 			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(inputs) || rctx.Err() != nil {
+				if i >= inputs.Len() || rctx.Err() != nil {
 					break
 				}
-				in := inputs[i]
+				in := inputs.At(i)
 				st, err := r.read(rctx, in, reject)
 				mu.Lock()
 				rep.Records += st.Records
