@@ -104,12 +104,15 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		}
 	}
 
+	wanted := p.wanted()
+	if wanted != nil && opt.Decode.Want == nil {
+		opt.Decode.Want = wanted // a trail's unwanted records are not even copied
+	}
 	dec, err := cloudtrail.NewDecoder(opt.Decode)
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: read: %w", err)
 	}
 
-	wanted := p.wanted()
 	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
@@ -159,7 +162,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 				mu.Lock()
 				rep.Records += st.Records
 				rep.RecordsSkipped += st.Skipped
-				rep.Events += r.dropped
+				rep.Events += r.dropped + st.Unwanted
 				mu.Unlock()
 				r.dropped = 0
 				switch {
