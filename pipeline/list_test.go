@@ -58,3 +58,19 @@ func TestExpandListOrderAndNames(t *testing.T) {
 		t.Fatalf("Expand: %d inputs, %v", len(slice), err)
 	}
 }
+
+// TestListNamesRoundTrip: a file's name comes back as it was given.
+func TestListNamesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "x.json", "{}")
+	t.Chdir(dir)
+	for _, arg := range []string{"x.json", "./x.json", filepath.Join(dir, "x.json")} {
+		l, err := pipeline.ExpandList([]string{arg}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Len() != 1 || l.At(0).Name != arg {
+			t.Errorf("%q: listed as %q", arg, l.At(0).Name)
+		}
+	}
+}
