@@ -113,7 +113,12 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		return rep, fmt.Errorf("pipeline: read: %w", err)
 	}
 
-	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
+	// Room for a few reader batches each: enough to keep the writer fed
+	// (the readers drop what no one wants, so the default scan's writer
+	// gets one event in eight), little enough that a --keep all scan,
+	// whose writer is the slower side, does not hold thousands of records
+	// more in memory for nothing.
+	batches := make(chan *[]iamwatch.Event, 3*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
 	// The one writer: it owns the store side of the pipeline.
