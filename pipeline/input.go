@@ -175,6 +175,17 @@ func skippedInput(name, why string) Input {
 	return Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) { return nil, err }}
 }
 
+// osInput is the regular file at p, found so by a stat or a walk.
 func osInput(p string, size int64) Input {
-	return Input{Name: p, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+	return Input{Name: p, Size: size, Open: func() (io.ReadCloser, error) {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		return regularFile{f}, nil
+	}}
 }
+
+// regularFile is a file Expand listed as regular: Read need not check
+// (an fstat a file) whether its reads can block.
+type regularFile struct{ *os.File }

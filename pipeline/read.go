@@ -365,6 +365,9 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 // isRegular reports whether rc is a regular file (or in memory), whose
 // reads always return: no need to make them cancellable.
 func isRegular(rc io.ReadCloser) bool {
+	if _, ok := rc.(regularFile); ok {
+		return true
+	}
 	f, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
 	if !ok {
 		return false
