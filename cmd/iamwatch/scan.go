@@ -342,7 +342,7 @@ const (
 // scanMemoryLimit is the Go heap a scan aims to stay under (GOMEMLIMIT
 // overrides it): the SQLite page cache and the binary come on top, and
 // the whole process should stay under 150 MiB.
-const scanMemoryLimit = 72 << 20
+const scanMemoryLimit = 64 << 20
 
 // scanDelivery builds the configured sinks, routes each alert the scan
 // claims into the outbox (opt.Enqueue) and returns the dispatcher that
