@@ -42,17 +42,28 @@ type Options struct {
 	// (rejected or skipped), in input order, on the goroutine that called
 	// Decode. The error is not retained by the Decoder.
 	OnError func(*RecordError)
+
+	// Want, if set, is asked about each record of a trail file before the
+	// record is copied: one it refuses is counted (Stats.Unwanted) and not
+	// passed to yield, at a fraction of the cost of decoding it. The event
+	// it is given is complete but for Raw, RequestParameters and
+	// ResponseElements, and valid only during the call (its strings point
+	// into the Decoder's buffer): Want must not keep it or any part of it.
+	// It may be called from several goroutines at once. Records of other
+	// shapes are all passed to yield.
+	Want func(*iamwatch.Event) bool
 }
 
 // Stats counts what one Decode call read. Records == Events + Rejected +
-// Skipped always holds.
+// Skipped + Unwanted always holds.
 type Stats struct {
-	Records  int   `json:"records"`  // values found where a record or envelope belongs
-	Events   int   `json:"events"`   // decoded and passed to yield
-	Rejected int   `json:"rejected"` // not decoded: bad JSON, missing fields, unknown shape, too large
-	Skipped  int   `json:"skipped"`  // recognised and left out: Insights records
-	Bytes    int64 `json:"bytes"`    // bytes read, after decompression
-	Gzip     bool  `json:"gzip"`     // the input was gzip-compressed
+	Records  int   `json:"records"`            // values found where a record or envelope belongs
+	Events   int   `json:"events"`             // decoded and passed to yield
+	Rejected int   `json:"rejected"`           // not decoded: bad JSON, missing fields, unknown shape, too large
+	Skipped  int   `json:"skipped"`            // recognised and left out: Insights records
+	Unwanted int   `json:"unwanted,omitempty"` // decoded and refused by Options.Want
+	Bytes    int64 `json:"bytes"`              // bytes read, after decompression
+	Gzip     bool  `json:"gzip"`               // the input was gzip-compressed
 	// Format is the shape found: of the first container or element, an
 	// envelope kind (eventbridge, lookup) before the array or lines
 	// carrying it.
@@ -434,6 +445,7 @@ func (st *decodeState) direct() (bool, error) {
 	for {
 		var d recordDecoder
 		d.p.b = s.buf[s.pos:s.end]
+		d.want = st.d.opt.Want
 		err := d.record()
 		if err == nil && d.p.i > s.limit {
 			s.pos += d.p.i
@@ -444,6 +456,11 @@ func (st *decodeState) direct() (bool, error) {
 			b := d.p.b
 			s.pos += d.p.i
 			id, err := d.finish(b, &st.ev)
+			if err == errUnwanted {
+				st.stats.Records++
+				st.stats.Unwanted++
+				return true, nil
+			}
 			if err != nil {
 				st.recordFailed(id, "", err)
 				return true, nil

@@ -2,7 +2,9 @@ package cloudtrail
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -53,14 +55,35 @@ func decodeRecord(raw []byte, ev *iamwatch.Event) (string, error) {
 	return d.finish(raw, ev)
 }
 
-// finish normalises the parsed record raw[:d.p.i] into ev.
+// errUnwanted is finish's answer for a record recordDecoder.want refused.
+var errUnwanted = errors.New("not wanted")
+
+// finish normalises the parsed record raw[:d.p.i] into ev. When d.want is
+// set, it first fills ev from the record where it lies and asks want:
+// a record it refuses costs no copy, and finish returns errUnwanted.
 func (d *recordDecoder) finish(raw []byte, ev *iamwatch.Event) (string, error) {
+	rec := raw[:d.p.i]
+	if d.want != nil {
+		id, err := d.fill(unsafe.String(unsafe.SliceData(rec), len(rec)), rec, ev)
+		if err != nil {
+			return strings.Clone(id), err // the report keeps it
+		}
+		if !d.want(ev) {
+			*ev = iamwatch.Event{} // it points into raw
+			return id, errUnwanted
+		}
+	}
 	// The only copy: Raw. RequestParameters and ResponseElements are
 	// slices of it, and every string field is a substring of base, which
 	// shares its memory (half the memory of an event in flight, one copy
 	// less per record): Raw must be treated as read-only (Event says so).
-	own := bytes.Clone(raw[:d.p.i])
-	base := unsafe.String(unsafe.SliceData(own), len(own))
+	own := bytes.Clone(rec)
+	return d.fill(unsafe.String(unsafe.SliceData(own), len(own)), own, ev)
+}
+
+// fill sets ev from the parsed record own, base being own as a string:
+// ev's strings and slices point into own.
+func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (string, error) {
 	w := &d.w
 	eventID := w.eventID.get(base)
 	eventTime := w.eventTime.get(base)
@@ -210,6 +233,8 @@ func (w *wireIdentity) resolve(base string) Identity {
 type recordDecoder struct {
 	p parser
 	w wireRecord
+	// want, when set, sees each record before it is copied (Options.Want).
+	want func(*iamwatch.Event) bool
 }
 
 // str reads the value at p.i as text: a string's contents, a number's or a

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/iamwatch/iamwatch/cloudtrail"
@@ -34,12 +33,35 @@ type Input struct {
 // FIFO or device named on the command line is opened without blocking and
 // read like stdin: Read stops reading it when its context ends.
 func Expand(args []string, stdin io.Reader) ([]Input, error) {
-	var out []Input
+	l, err := ExpandList(args, stdin)
+	if err != nil {
+		return nil, err
+	}
+	return l.Inputs(), nil
+}
+
+// ExpandList is Expand returning a List: what a scan of a whole trail
+// holds in memory while it reads.
+func ExpandList(args []string, stdin io.Reader) (*List, error) {
+	l := &List{}
+	// One walk lists distinct names; only several arguments can name a
+	// file twice (a directory and a file in it), and only then are the
+	// walks' names remembered.
 	seen := map[string]bool{}
+	several := len(args) > 1
+	addFile := func(p string, size int64) {
+		if several {
+			if seen[p] {
+				return
+			}
+			seen[p] = true
+		}
+		l.addFile(p, size)
+	}
 	add := func(in Input) {
 		if !seen[in.Name] {
 			seen[in.Name] = true
-			out = append(out, in)
+			l.add(in)
 		}
 	}
 	for _, arg := range args {
@@ -64,38 +86,41 @@ func Expand(args []string, stdin io.Reader) ([]Input, error) {
 			case err != nil:
 				add(failedInput(p, err))
 			case fi.Mode().IsRegular():
-				add(osInput(p, fi.Size()))
+				addFile(p, fi.Size())
 			case !fi.IsDir():
 				add(Input{Name: p, Size: -1, Open: func() (io.ReadCloser, error) { return openSpecial(p) }})
 			default:
-				ins := walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) })
-				for i := range ins { // open by the shown path: one string a file, not two (a trail is 100,000s of files)
-					if ins[i].Size >= 0 {
-						ins[i].Open = osInput(ins[i].Name, ins[i].Size).Open
-					}
-					add(ins[i])
-				}
+				start := l.Len()
+				walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) },
+					func(name, shown string, size int64) { addFile(shown, size) }, add)
+				l.sortFrom(start)
 			}
 		}
 	}
-	return out, nil
+	l.trim()
+	return l, nil
 }
 
 // FromFS lists every file below root in fsys (e.g. the embedded sample),
 // as Expand lists a directory.
 func FromFS(fsys fs.FS, root string) ([]Input, error) {
-	return walk(fsys, root, func(name string) string { return name }), nil
+	l := &List{}
+	walk(fsys, root, func(name string) string { return name }, func(name, shown string, size int64) {
+		l.add(Input{Name: shown, Size: size, Open: func() (io.ReadCloser, error) { return fsys.Open(name) }})
+	}, l.add)
+	l.sortFrom(0)
+	return l.Inputs(), nil
 }
 
-// walk lists the entries below root. An entry that cannot be listed or
-// followed becomes an input whose Open fails with the reason (Size -1),
-// one to skip an input whose Open fails with cloudtrail.ErrSkipped; the
-// walk goes on.
-func walk(fsys fs.FS, root string, display func(string) string) []Input {
-	var out []Input
+// walk finds the entries below root: each regular file (or symlink to
+// one) is passed to file, by its name in fsys and as shown; an entry that
+// cannot be listed or followed becomes an input whose Open fails with the
+// reason (Size -1), one to skip an input whose Open fails with
+// cloudtrail.ErrSkipped, passed to other; the walk goes on.
+func walk(fsys fs.FS, root string, display func(string) string, file func(name, shown string, size int64), other func(Input)) {
 	_ = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error { // never fails: each error becomes an input
 		if err != nil {
-			out = append(out, failedInput(display(name), err))
+			other(failedInput(display(name), err))
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -114,30 +139,24 @@ func walk(fsys fs.FS, root string, display func(string) string) []Input {
 		var fi fs.FileInfo
 		if d.Type()&fs.ModeSymlink != 0 {
 			if fi, err = fs.Stat(fsys, name); err != nil { // follows the link
-				out = append(out, failedInput(display(name), err))
+				other(failedInput(display(name), err))
 				return nil
 			}
 			if fi.IsDir() {
-				out = append(out, skippedInput(display(name), "symlink to a directory, not followed"))
+				other(skippedInput(display(name), "symlink to a directory, not followed"))
 				return nil
 			}
 		} else if fi, err = d.Info(); err != nil {
-			out = append(out, failedInput(display(name), err))
+			other(failedInput(display(name), err))
 			return nil
 		}
 		if !fi.Mode().IsRegular() {
-			out = append(out, skippedInput(display(name), "not a regular file ("+fi.Mode().Type().String()+")"))
+			other(skippedInput(display(name), "not a regular file ("+fi.Mode().Type().String()+")"))
 			return nil
 		}
-		out = append(out, Input{
-			Name: display(name),
-			Size: fi.Size(),
-			Open: func() (io.ReadCloser, error) { return fsys.Open(name) },
-		})
+		file(name, display(name), fi.Size())
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // failedInput is an input that could not be listed: Read rejects it with err.
@@ -156,6 +175,17 @@ func skippedInput(name, why string) Input {
 	return Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) { return nil, err }}
 }
 
+// osInput is the regular file at p, found so by a stat or a walk.
 func osInput(p string, size int64) Input {
-	return Input{Name: p, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(p) }}
+	return Input{Name: p, Size: size, Open: func() (io.ReadCloser, error) {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		return regularFile{f}, nil
+	}}
 }
+
+// regularFile is a file Expand listed as regular: Read need not check
+// (an fstat a file) whether its reads can block.
+type regularFile struct{ *os.File }

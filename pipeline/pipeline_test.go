@@ -209,6 +209,48 @@ func TestAlertingEventIsStoredWhateverTheFilter(t *testing.T) {
 	}
 }
 
+// opaqueDetector hides whether its Detector can tell Interested events:
+// Read then hands every event to Process.
+type opaqueDetector struct{ pipeline.Detector }
+
+// TestReadDropsUnwantedEventsEarly: the readers drop what the filter does
+// not store and no rule could match, and the report is the one Process
+// gives when it sees every event.
+func TestReadDropsUnwantedEventsEarly(t *testing.T) {
+	var recs []string
+	for i := range 30 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		recs = append(recs,
+			record(fmt.Sprintf("ec2-%d", i), "ec2.amazonaws.com", "DescribeVpcs", "IAMUser", at),  // neither stored nor matched
+			record(fmt.Sprintf("run-%d", i), "ec2.amazonaws.com", "RunInstances", "IAMUser", at),  // matched
+			record(fmt.Sprintf("iam-%d", i), "iam.amazonaws.com", "ListUsers", "IAMUser", at),     // stored
+			record(fmt.Sprintf("svc-%d", i), "sts.amazonaws.com", "AssumeRole", "AWSService", at)) // a service's: dropped
+	}
+	content := "[" + strings.Join(recs, ",") + "]"
+	read := func(d pipeline.Detector) pipeline.Report {
+		t.Helper()
+		p, err := pipeline.New(openStore(t), pipeline.Options{Detector: d, Filter: pipeline.Filter{DropServiceEvents: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := pipeline.Input{Name: "x.json", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
+		rep, err := p.Read(context.Background(), []pipeline.Input{in}, pipeline.ReadOptions{BatchSize: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.Elapsed = 0
+		return rep
+	}
+	eng := detecttest.Names(t, "test", "RunInstances")
+	early, all := read(eng), read(opaqueDetector{eng})
+	if !reflect.DeepEqual(early, all) {
+		t.Errorf("dropping early: %+v\nevery event to Process: %+v", early, all)
+	}
+	if early.Events != 120 || early.Kept != 60 || early.Stored != 60 || early.NewAlerts != 30 {
+		t.Errorf("events %d, kept %d, stored %d, new alerts %d; want 120, 60, 60, 30", early.Events, early.Kept, early.Stored, early.NewAlerts)
+	}
+}
+
 func TestEnqueueFailureIsRetriedOnReplay(t *testing.T) {
 	st := openStore(t)
 	fail := true

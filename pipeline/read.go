@@ -71,6 +71,12 @@ type Report struct {
 // Report and skipped; Read fails only when Process fails or ctx ends (then
 // the Report says what was done, and reading again completes the work).
 func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (Report, error) {
+	return p.ReadList(ctx, ListOf(inputs), opt)
+}
+
+// ReadList is Read over a List (ExpandList): a trail's inputs held
+// compactly.
+func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) (Report, error) {
 	start := time.Now()
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -98,12 +104,21 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 		}
 	}
 
+	wanted := p.wanted()
+	if wanted != nil && opt.Decode.Want == nil {
+		opt.Decode.Want = wanted // a trail's unwanted records are not even copied
+	}
 	dec, err := cloudtrail.NewDecoder(opt.Decode)
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: read: %w", err)
 	}
 
-	batches := make(chan *[]iamwatch.Event, 8*opt.Workers)
+	// Room for a few reader batches each: enough to keep the writer fed
+	// (the readers drop what no one wants, so the default scan's writer
+	// gets one event in eight), little enough that a --keep all scan,
+	// whose writer is the slower side, does not hold thousands of records
+	// more in memory for nothing.
+	batches := make(chan *[]iamwatch.Event, 3*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
 	// The one writer: it owns the store side of the pipeline.
@@ -138,21 +153,23 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 	// large transactions.
 	readers, rctx := errgroup.WithContext(gctx)
 	var next atomic.Int64
-	for range min(opt.Workers, max(len(inputs), 1)) {
+	for range min(opt.Workers, max(inputs.Len(), 1)) {
 		readers.Go(func() error {
-			r := &reader{out: batches, batch: newBatch(), dec: dec}
+			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(inputs) || rctx.Err() != nil {
+				if i >= inputs.Len() || rctx.Err() != nil {
 					break
 				}
-				in := inputs[i]
+				in := inputs.At(i)
 				st, err := r.read(rctx, in, reject)
 				mu.Lock()
 				rep.Records += st.Records
 				rep.RecordsSkipped += st.Skipped
+				rep.Events += r.dropped + st.Unwanted
 				mu.Unlock()
+				r.dropped = 0
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -257,9 +274,43 @@ func reason(err error, name string) string {
 // reader is one reading goroutine's state: the decoder (shared) and the
 // batch it fills across inputs.
 type reader struct {
-	out   chan<- *[]iamwatch.Event
-	batch *[]iamwatch.Event
-	dec   *cloudtrail.Decoder
+	out    chan<- *[]iamwatch.Event
+	batch  *[]iamwatch.Event
+	dec    *cloudtrail.Decoder
+	wanted func(*iamwatch.Event) bool // nil: every event
+	// dropped counts the events of the current input that wanted refused:
+	// they count in Report.Events (not kept) without reaching Process.
+	dropped int
+}
+
+// interested is a Detector that tells cheaply, without parsing the
+// record, whether any rule could match an event (detect.Engine): an event
+// no rule could match contributes nothing to Match's Batch.
+type interested interface {
+	Interested(*iamwatch.Event) bool
+}
+
+// wanted returns what Read passes on to Process: the events the filter
+// stores or a rule could match. The rest (most of a real trail: AWS
+// services reading and writing, never kept, matched by no rule) are
+// dropped by the readers, in parallel, rather than carried to the one
+// writer and through Match. Nil means every event is wanted (keep all, or
+// a Detector that cannot tell). An event dropped so is neither stored nor
+// evaluated, as Process would have done, with one difference: it takes no
+// part in the batch's duplicate-ID check, so it does not make a later,
+// different record with its ID a conflict.
+func (p *Pipeline) wanted() func(*iamwatch.Event) bool {
+	if p.filter.Keep == KeepAll {
+		return nil
+	}
+	if p.detect == nil {
+		return p.filter.Stores
+	}
+	d, ok := p.detect.(interested)
+	if !ok {
+		return nil
+	}
+	return func(ev *iamwatch.Event) bool { return p.filter.Stores(ev) || d.Interested(ev) }
 }
 
 // send hands the batch, if any, to the writer.
@@ -299,6 +350,10 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
 	return r.dec.DecodeWith(ctx, rc, in.Name, onError, func(ev *iamwatch.Event) error {
+		if r.wanted != nil && !r.wanted(ev) {
+			r.dropped++
+			return nil
+		}
 		*r.batch = append(*r.batch, *ev)
 		if len(*r.batch) >= readerBatch {
 			return r.send(ctx)
@@ -310,6 +365,9 @@ func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cl
 // isRegular reports whether rc is a regular file (or in memory), whose
 // reads always return: no need to make them cancellable.
 func isRegular(rc io.ReadCloser) bool {
+	if _, ok := rc.(regularFile); ok {
+		return true
+	}
 	f, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
 	if !ok {
 		return false
