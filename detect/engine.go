@@ -388,10 +388,29 @@ func (e *Engine) candidates(ev *iamwatch.Event) [5][]*compiled {
 }
 
 // Interested reports, cheaply (no parsing), whether any rule could match ev:
-// a candidate rule that does not ignore ev's actor (services:). The
-// pipeline keeps such events whatever its retention filter says, so an AWS
-// service's denied calls, which no rule counts, are not kept for it.
-func (e *Engine) Interested(ev *iamwatch.Event) bool { return wants(e.candidates(ev), ev) }
+// a candidate rule that does not ignore ev's actor (services:), or a light
+// first-seen rule whose pattern ev matches (Match then keeps only the first
+// event of each value). The pipeline keeps such events whatever its
+// retention filter says, so an AWS service's denied calls, which no rule
+// counts, are not kept for it; and it may drop the others before Match.
+func (e *Engine) Interested(ev *iamwatch.Event) bool {
+	b := e.candidates(ev)
+	return wants(b, ev) || e.light && observesLight(b, ev)
+}
+
+// observesLight reports whether a light first-seen rule among the
+// candidates would observe ev (see Batch.matchLight, which also applies
+// the allow-lists).
+func observesLight(buckets [5][]*compiled, ev *iamwatch.Event) bool {
+	for _, list := range buckets {
+		for _, c := range list {
+			if c.light && !c.rule.ignoresActor(ev) && (!c.precheck || c.pattern.mayMatchEvent(ev)) && c.pattern.matchDecoded(ev) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // wants reports whether some candidate rule that parses the record (not
 // a light first-seen rule) could match ev and does not ignore its actor.
