@@ -71,3 +71,38 @@ func TestREADMEListsEveryRule(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMESampleOutput: the part of `scan --sample`'s output the README
+// quotes is the golden file's (a "…" in a line stands for what it leaves
+// out), so the figures it shows move with the sample.
+func TestREADMESampleOutput(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile("testdata/scan-sample.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "Part of its output:\n\n```\n")
+	if !ok {
+		t.Fatal("README.md quotes no sample output (\"Part of its output:\" and a code block)")
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("README.md's sample output has %d lines", len(lines))
+	}
+	for _, line := range lines {
+		if line == "…" {
+			continue
+		}
+		parts := strings.Split(line, "…")
+		for i, p := range parts {
+			parts[i] = regexp.QuoteMeta(p)
+		}
+		if !regexp.MustCompile(`(?m)^` + strings.Join(parts, ".*") + `$`).Match(golden) {
+			t.Errorf("README.md's sample output line is not in testdata/scan-sample.txt:\n%s", line)
+		}
+	}
+}
