@@ -456,7 +456,7 @@ func (st *decodeState) direct() (bool, error) {
 			b := d.p.b
 			s.pos += d.p.i
 			id, err := d.finish(b, &st.ev)
-			if err == errUnwanted {
+			if errors.Is(err, errUnwanted) {
 				st.stats.Records++
 				st.stats.Unwanted++
 				return true, nil
