@@ -158,7 +158,12 @@ type Outbox interface {
 	ClaimDelivery(ctx context.Context, d Delivery, until time.Time) (ok bool, err error)
 	// UpdateDelivery writes d's Status, Attempts, NextTry, LastError and
 	// SentAt, only while the stored delivery is pending: once sent or
-	// failed it stays so, and the error wraps ErrDeliverySettled.
+	// failed it stays so, and the error wraps ErrDeliverySettled. d is the
+	// delivery as Due or Deliveries returned it, Severity included: when
+	// the stored severity has risen above d.Severity since (the incident
+	// escalated while d was being sent), nothing is written and the
+	// delivery stays pending at its new severity, due as Enqueue left it,
+	// so the rise is sent too; the error is nil.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	// Deliveries lists the deliveries of one alert.
 	Deliveries(ctx context.Context, alertKey string) ([]Delivery, error)

@@ -158,15 +158,8 @@ func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
 // resolveBaselines merges the batch's observations into view's baselines
 // and returns the first-seen alerts they decide (see Baseline).
 func (b *Batch) resolveBaselines(ctx context.Context, view iamwatch.StateView) ([]iamwatch.Alert, error) {
-	keys := make([]obsKey, 0, len(b.obs))
-	for k := range b.obs {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y obsKey) int {
-		return cmp.Or(cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.identity, y.identity))
-	})
 	var out []iamwatch.Alert
-	for _, k := range keys {
+	for _, k := range byRuleIdentity(b.obs) {
 		as, err := b.resolveIdentity(ctx, view, k, b.obs[k])
 		if err != nil {
 			return nil, fmt.Errorf("detect: rule %s: baseline of %q: %w", k.c.rule.ID, k.identity, err)
@@ -174,6 +167,16 @@ func (b *Batch) resolveBaselines(ctx context.Context, view iamwatch.StateView) (
 		out = append(out, as...)
 	}
 	return out, nil
+}
+
+// byRuleIdentity returns m's keys by rule ID, then identity: the order
+// in which a batch decides its first-seen and travel alerts.
+func byRuleIdentity[V any](m map[obsKey]V) []obsKey {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(x, y obsKey) int {
+		return cmp.Or(cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.identity, y.identity))
+	})
+	return keys
 }
 
 func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k obsKey, obs map[string]*observation) ([]iamwatch.Alert, error) {

@@ -186,15 +186,8 @@ func (b *Batch) sight(c *compiled, ev *iamwatch.Event) {
 // resolveTravel returns the impossible-travel alerts the batch's sightings
 // decide (see Travel): after the batch's hits are recorded.
 func (b *Batch) resolveTravel(ctx context.Context, view iamwatch.StateView) ([]iamwatch.Alert, error) {
-	keys := make([]obsKey, 0, len(b.trips))
-	for k := range b.trips {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y obsKey) int {
-		return cmp.Or(cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.identity, y.identity))
-	})
 	var out []iamwatch.Alert
-	for _, k := range keys {
+	for _, k := range byRuleIdentity(b.trips) {
 		as, err := b.travelOf(ctx, view, k, b.trips[k])
 		if err != nil {
 			return nil, fmt.Errorf("detect: rule %s: travel of %q: %w", k.c.rule.ID, k.identity, err)

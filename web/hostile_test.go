@@ -108,7 +108,7 @@ func TestHostileStringsEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A failed delivery with a hostile error: the page draws its Retry form.
-	if err := c.st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: alerts[0].DedupKey, Sink: "slack", Status: iamwatch.DeliveryFailed, NextTry: base, LastError: hs[0].Value}); err != nil {
+	if err := c.st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: alerts[0].DedupKey, Severity: alerts[0].Severity, Sink: "slack", Status: iamwatch.DeliveryFailed, NextTry: base, LastError: hs[0].Value}); err != nil {
 		t.Fatal(err)
 	}
 	c.signIn()

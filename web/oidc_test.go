@@ -12,33 +12,15 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/iamwatch/iamwatch/internal/syncbuf"
 	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // oidcConsole is a console on 127.0.0.1 with OIDC sign-in through a local
 // OpenID provider (mockoidc: discovery, JWKS, RS256 ID tokens, PKCE), and
@@ -46,7 +28,7 @@ func (s *syncBuffer) String() string {
 type oidcConsole struct {
 	*console
 	op  *mockoidc.MockOIDC
-	log *syncBuffer
+	log *syncbuf.Buffer
 }
 
 func newOIDCConsole(t *testing.T) *oidcConsole {
@@ -77,7 +59,7 @@ func newOIDCConsole(t *testing.T) *oidcConsole {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	s, err := New(Config{Store: st, Rules: rs, OIDC: o, BcryptCost: bcrypt.MinCost, Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

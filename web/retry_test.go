@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,17 @@ func failDelivery(t *testing.T, c *console, key, sink string) {
 	if err := c.st.Enqueue(ctx, key, []string{sink}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: key, Sink: sink, Status: iamwatch.DeliveryFailed, Attempts: 8, NextTry: now, LastError: "webhook: 404 Not Found"}); err != nil {
+	ds, err := c.st.Deliveries(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ds, func(d iamwatch.Delivery) bool { return d.Sink == sink })
+	if i < 0 {
+		t.Fatalf("no delivery of %s to %s", key, sink)
+	}
+	d := ds[i] // as the dispatcher read it, its severity included
+	d.Status, d.Attempts, d.NextTry, d.LastError = iamwatch.DeliveryFailed, 8, now, "webhook: 404 Not Found"
+	if err := c.st.UpdateDelivery(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch/internal/syncbuf"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 )
 
@@ -136,7 +137,7 @@ func TestRunServerTokenAndListenWarning(t *testing.T) {
 			}
 			env := map[string]string{"IAMWATCH_TEST_TOKEN": "s3cret-token"}
 			ctx, cancel := context.WithCancel(context.Background())
-			var stderr syncBuffer
+			var stderr syncbuf.Buffer
 			done := make(chan int, 1)
 			go func() {
 				done <- run(ctx, []string{"run", "--config", cfgPath}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)

@@ -69,7 +69,7 @@ func TestNotifyRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"hook", "mail"} {
-		if err := st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: a.DedupKey, Sink: s, Status: iamwatch.DeliveryFailed, Attempts: 1, LastError: "permanent: 404"}); err != nil {
+		if err := st.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: a.DedupKey, Severity: a.Severity, Sink: s, Status: iamwatch.DeliveryFailed, Attempts: 1, LastError: "permanent: 404"}); err != nil {
 			t.Fatal(err)
 		}
 	}

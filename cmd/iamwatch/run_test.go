@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch/config"
+	"github.com/iamwatch/iamwatch/internal/syncbuf"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 )
 
@@ -151,7 +152,7 @@ server:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"run", "--config", cfgPath}, func(string) string { return "" }, strings.NewReader(""), io.Discard, &stderr)
@@ -199,23 +200,6 @@ server:
 	if r.code != 0 || !strings.Contains(r.stdout, `"key":"lookup/111122223333/us-east-1/iam.amazonaws.com","status":"paused"`) {
 		t.Errorf("status --pause = %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {

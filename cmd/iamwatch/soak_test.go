@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamwatch/iamwatch/internal/syncbuf"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 )
 
@@ -127,7 +128,7 @@ notify:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"run", "--config", cfgPath}, func(string) string { return "" }, strings.NewReader(""), io.Discard, &stderr)

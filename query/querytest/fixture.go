@@ -231,8 +231,8 @@ func Load(ctx context.Context, st Store) error {
 		return fmt.Errorf("querytest: load deliveries: %w", err)
 	}
 	for _, d := range []iamwatch.Delivery{
-		{AlertKey: al[0].DedupKey, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: Now().Add(-time.Hour)},
-		{AlertKey: al[0].DedupKey, Sink: "email", Status: iamwatch.DeliveryFailed, Attempts: 5, LastError: "smtp: 550 mailbox unavailable", NextTry: Now()},
+		{AlertKey: al[0].DedupKey, Severity: al[0].Severity, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: Now().Add(-time.Hour)},
+		{AlertKey: al[0].DedupKey, Severity: al[0].Severity, Sink: "email", Status: iamwatch.DeliveryFailed, Attempts: 5, LastError: "smtp: 550 mailbox unavailable", NextTry: Now()},
 	} {
 		if err := st.UpdateDelivery(ctx, d); err != nil {
 			return fmt.Errorf("querytest: load deliveries: %w", err)

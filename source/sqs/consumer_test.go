@@ -26,6 +26,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect/detecttest"
+	"github.com/iamwatch/iamwatch/internal/syncbuf"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
@@ -431,7 +432,7 @@ func TestPoisonAndIdempotence(t *testing.T) {
 
 	rec := newRecorder(t)
 	obs := &observer{}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	// goaws reports ApproximateReceiveCount as 1 on every receive, so
 	// MaxReceives 1 makes the first failure the reported one; the redrive
 	// policy (maxReceiveCount 2) is goaws's own count.
@@ -575,18 +576,6 @@ func TestOptionsValidated(t *testing.T) {
 		}
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestRunFinishesInHand: cancelling Run while a message is being stored
 // lets it finish: its events are stored and the message deleted.

@@ -208,25 +208,31 @@ func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 		}
 	}
 	values[":pending"] = sv(string(iamwatch.DeliveryPending))
+	values[":sev"] = nv(int64(d.Severity))
 	key := item{"alert_key": sv(d.AlertKey), "sink": sv(d.Sink)}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Deliveries),
 		Key:                       key,
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("#s = :pending"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
+		ConditionExpression:       aws.String("#s = :pending AND (attribute_not_exists(#sev) OR #sev <= :sev)"),
+		ExpressionAttributeNames:  map[string]string{"#s": "status", "#sev": "severity"},
 		ExpressionAttributeValues: values,
 	})
 	if _, ok := isConditionFailed(err); ok {
-		// Rare (another dispatcher settled it, or it was never enqueued):
-		// one consistent read says which.
+		// Rare (another dispatcher settled it, the incident escalated while
+		// it was being sent, or it was never enqueued): one consistent read
+		// says which.
 		got, gerr := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.t.Deliveries), Key: key,
-			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#s"), ExpressionAttributeNames: map[string]string{"#s": "status"}})
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#s, #sev"), ExpressionAttributeNames: map[string]string{"#s": "status", "#sev": "severity"}})
 		switch {
 		case gerr != nil:
 			return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, gerr)
 		case len(got.Item) == 0:
 			return fmt.Errorf("dynamodb: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
+		case getS(got.Item, "status") == string(iamwatch.DeliveryPending):
+			if sev, err := getN(got.Item, "severity"); err == nil && sev > int64(d.Severity) {
+				return nil // escalated meanwhile: the rise is still to send
+			}
 		}
 		return fmt.Errorf("dynamodb: update delivery %s/%s (%s): %w", d.AlertKey, d.Sink, getS(got.Item, "status"), iamwatch.ErrDeliverySettled)
 	}

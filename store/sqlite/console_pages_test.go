@@ -92,7 +92,7 @@ func TestRetryDeliveryAndReadOnlyUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sink := range []string{"slack", "email"} {
-		d := iamwatch.Delivery{AlertKey: "k1", Sink: sink, Status: iamwatch.DeliveryFailed, Attempts: 5, LastError: "404", NextTry: now}
+		d := iamwatch.Delivery{AlertKey: "k1", Sink: sink, Severity: a.Severity, Status: iamwatch.DeliveryFailed, Attempts: 5, LastError: "404", NextTry: now}
 		if sink == "email" {
 			d.Status, d.SentAt, d.LastError = iamwatch.DeliverySent, now, ""
 		}

@@ -144,8 +144,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, d iamwatch.Delivery, until ti
 func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE deliveries
 		SET status = ?, attempts = ?, next_try = ?, last_error = ?, sent_at = ?
-		WHERE alert_key = ? AND sink = ? AND status = 'pending'`,
-		string(d.Status), d.Attempts, wallTime(d.NextTry), d.LastError, wallTime(d.SentAt), d.AlertKey, d.Sink)
+		WHERE alert_key = ? AND sink = ? AND status = 'pending' AND COALESCE(severity, 0) <= ?`,
+		string(d.Status), d.Attempts, wallTime(d.NextTry), d.LastError, wallTime(d.SentAt), d.AlertKey, d.Sink, int(d.Severity))
 	if err != nil {
 		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
 	}
@@ -157,12 +157,15 @@ func (s *Store) UpdateDelivery(ctx context.Context, d iamwatch.Delivery) error {
 		return nil
 	}
 	var status string
-	err = s.w.QueryRowContext(ctx, `SELECT status FROM deliveries WHERE alert_key = ? AND sink = ?`, d.AlertKey, d.Sink).Scan(&status)
+	var sev int
+	err = s.w.QueryRowContext(ctx, `SELECT status, COALESCE(severity, 0) FROM deliveries WHERE alert_key = ? AND sink = ?`, d.AlertKey, d.Sink).Scan(&status, &sev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("sqlite: update delivery %s/%s: %w", d.AlertKey, d.Sink, err)
+	case status == string(iamwatch.DeliveryPending) && sev > int(d.Severity):
+		return nil // escalated meanwhile: the rise is still to send
 	}
 	return fmt.Errorf("sqlite: update delivery %s/%s (%s): %w", d.AlertKey, d.Sink, status, iamwatch.ErrDeliverySettled)
 }

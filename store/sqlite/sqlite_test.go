@@ -461,7 +461,7 @@ func TestDeliverySeverityMigration(t *testing.T) {
 	if err := s.Enqueue(ctx, "k", []string{"slack"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k", Severity: iamwatch.SeverityHigh, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, SentAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	qs := append(slices.Clone(undoGeo), "ALTER TABLE threshold_hits DROP COLUMN value", // version 7's

@@ -60,42 +60,14 @@ func testBaseline(t *testing.T, ctx context.Context, s iamwatch.Store) {
 // arrives after the alert (the 6th: within learning) withdraws it.
 func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	ctx := t.Context()
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var rs []*detect.Rule
-	for _, r := range all {
-		if r.Baseline != nil {
-			rs = append(rs, r)
-		}
-	}
-	eng, err := detect.New(rs, detect.Config{Geo: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signin := func(id, user, at, ip string) iamwatch.Event {
-		ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},
-		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":%q,
-		"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},"eventID":%q,"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
-			user, user, at, ip, id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ev
-	}
+	eng := geoEngine(t, func(r *detect.Rule) bool { return r.Baseline != nil })
 	evs := []iamwatch.Event{
-		signin("a1", "alice", "2026-01-02T08:00:00Z", "203.0.113.10"),
-		signin("a2", "alice", "2026-01-09T08:00:00Z", "203.0.113.11"),
-		signin("a3", "alice", "2026-01-25T22:00:00Z", "192.0.2.151"), // NL: new
-		signin("a4", "alice", "2026-01-27T22:00:00Z", "192.0.2.152"), // NL again
-		signin("b1", "bob", "2026-01-20T08:00:00Z", "203.0.113.10"),
-		signin("b2", "bob", "2026-01-21T08:00:00Z", "192.0.2.9"), // NL within bob's learning
+		consoleSignIn(t, "a1", "alice", "2026-01-02T08:00:00Z", "203.0.113.10"),
+		consoleSignIn(t, "a2", "alice", "2026-01-09T08:00:00Z", "203.0.113.11"),
+		consoleSignIn(t, "a3", "alice", "2026-01-25T22:00:00Z", "192.0.2.151"), // NL: new
+		consoleSignIn(t, "a4", "alice", "2026-01-27T22:00:00Z", "192.0.2.152"), // NL again
+		consoleSignIn(t, "b1", "bob", "2026-01-20T08:00:00Z", "203.0.113.10"),
+		consoleSignIn(t, "b2", "bob", "2026-01-21T08:00:00Z", "192.0.2.9"), // NL within bob's learning
 	}
 	standing := func(batches [][]iamwatch.Event) string {
 		s := open(t)
@@ -142,7 +114,7 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	}
 	// Withdrawn: the alert stands until an older NL sign-in, within her
 	// learning period, comes late.
-	late := signin("a0", "alice", "2026-01-06T08:00:00Z", "192.0.2.150")
+	late := consoleSignIn(t, "a0", "alice", "2026-01-06T08:00:00Z", "192.0.2.150")
 	s := open(t)
 	defer s.Close()
 	for _, b := range [][]iamwatch.Event{evs, {late}} {
@@ -158,4 +130,48 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 		as[0].EventID != "a0" || !strings.Contains(as[0].Summary, "Withdrawn: NL") {
 		t.Errorf("after the late sign-in: %+v; want the alert withdrawn (info, event a0)", as)
 	}
+}
+
+// geoEngine is an engine of the catalog's rules that pick accepts, with
+// the sample GeoIP database (closed when t ends); it fails t when pick
+// accepts none.
+func geoEngine(t *testing.T, pick func(*detect.Rule) bool) *detect.Engine {
+	t.Helper()
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var rs []*detect.Rule
+	for _, r := range all {
+		if pick(r) {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		t.Fatal("no rule of the catalog picked")
+	}
+	eng, err := detect.New(rs, detect.Config{Geo: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// consoleSignIn is a successful console sign-in with MFA by user of
+// account 111122223333, at (RFC 3339) from ip, with event ID id.
+func consoleSignIn(t *testing.T, id, user, at, ip string) iamwatch.Event {
+	t.Helper()
+	ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},
+	"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":%q,
+	"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},"eventID":%q,"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
+		user, user, at, ip, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

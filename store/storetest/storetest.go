@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/SettledStays", testOutboxSettledStays},
 		{"Outbox/Escalation", testOutboxEscalation},
+		{"Outbox/EscalatedWhileSending", testOutboxEscalatedWhileSending},
 		{"Outbox/Digest", testOutboxDigest},
 		{"Checkpoints", testCheckpoints},
 		{"Prune", testPrune},
@@ -506,7 +507,7 @@ func testOutboxEnqueue(t *testing.T, ctx context.Context, s iamwatch.Store) {
 		t.Fatal(err)
 	}
 	// Mark one sent, then enqueue again: nothing is reset, nothing doubled.
-	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}); err != nil {
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Enqueue(ctx, "k1", []string{"slack", "email", "sns"}, wall.Add(time.Minute)); err != nil {
@@ -541,7 +542,7 @@ func testOutboxEscalation(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}); err != nil {
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Severity: iamwatch.SeverityMedium, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	check := func(step string, want ...iamwatch.Delivery) {
@@ -588,6 +589,54 @@ func testOutboxEscalation(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 	if len(due) != 2 || due[0].Alert.Severity != iamwatch.SeverityHigh || due[1].Alert.Severity != iamwatch.SeverityHigh {
 		t.Errorf("Due = %+v, want both deliveries of the high alert", due)
+	}
+}
+
+// testOutboxEscalatedWhileSending: an incident that escalates while its
+// delivery is claimed and being sent is not lost when the sender marks
+// what it read sent: the delivery stays pending at the new severity and is
+// due, and marking that one sent settles it.
+func testOutboxEscalatedWhileSending(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	a := alert("k1", 0, "e-1")
+	a.Severity = iamwatch.SeverityLow
+	claim(t, ctx, s, a, true)
+	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Due(ctx, wall, 0)
+	if err != nil || len(ds) != 1 || ds[0].Severity != iamwatch.SeverityLow {
+		t.Fatalf("Due = %+v, %v; want k1/slack at low", ds, err)
+	}
+	if ok, err := s.ClaimDelivery(ctx, ds[0].Delivery, wall.Add(5*time.Minute)); err != nil || !ok {
+		t.Fatalf("ClaimDelivery = %v, %v", ok, err)
+	}
+
+	a.Severity, a.Count, a.EventIDs = iamwatch.SeverityHigh, 2, []string{"e-2"}
+	claim(t, ctx, s, a, false)
+	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	sent := ds[0].Delivery // what the sender read, now sent
+	sent.Status, sent.Attempts, sent.SentAt = iamwatch.DeliverySent, 1, wall.Add(2*time.Second)
+	if err := s.UpdateDelivery(ctx, sent); err != nil {
+		t.Fatalf("UpdateDelivery of the low send after the rise: %v, want nil", err)
+	}
+	got := deliveries(t, ctx, s, "k1")
+	if len(got) != 1 || got[0].Status != iamwatch.DeliveryPending || got[0].Severity != iamwatch.SeverityHigh {
+		t.Fatalf("Deliveries after the low send = %+v, want k1/slack pending at high", got)
+	}
+	ds, err = s.Due(ctx, wall.Add(time.Minute), 0)
+	if err != nil || len(ds) != 1 || ds[0].Alert.Severity != iamwatch.SeverityHigh {
+		t.Fatalf("Due after the low send = %+v, %v; want k1/slack with the high alert", ds, err)
+	}
+	sent = ds[0].Delivery
+	sent.Status, sent.Attempts, sent.SentAt = iamwatch.DeliverySent, 1, wall.Add(time.Minute)
+	if err := s.UpdateDelivery(ctx, sent); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliveries(t, ctx, s, "k1"); len(got) != 1 || got[0].Status != iamwatch.DeliverySent {
+		t.Errorf("Deliveries after the high send = %+v, want sent", got)
 	}
 }
 
@@ -645,7 +694,7 @@ func testOutboxLifecycle(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 	// Attempt 1 fails transiently: pending again, later.
 	retry := wall.Add(30 * time.Second)
-	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Sink: "webhook", Status: iamwatch.DeliveryPending, Attempts: 1, NextTry: retry, LastError: "HTTP 500"}); err != nil {
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "webhook", Status: iamwatch.DeliveryPending, Attempts: 1, NextTry: retry, LastError: "HTTP 500"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := due(t, ctx, s, wall.Add(time.Second), 0); len(got) != 0 {
@@ -656,7 +705,7 @@ func testOutboxLifecycle(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 	// Attempt 2 succeeds: never due again.
 	sent := retry.Add(time.Second)
-	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Sink: "webhook", Status: iamwatch.DeliverySent, Attempts: 2, NextTry: retry, SentAt: sent}); err != nil {
+	if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "webhook", Status: iamwatch.DeliverySent, Attempts: 2, NextTry: retry, SentAt: sent}); err != nil {
 		t.Fatal(err)
 	}
 	if got := due(t, ctx, s, sent.Add(24*time.Hour), 0); len(got) != 0 {
@@ -690,7 +739,7 @@ func testOutboxRetryFailed(t *testing.T, ctx context.Context, s iamwatch.Store) 
 	}
 	fail := func(key, sink string) {
 		t.Helper()
-		if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: key, Sink: sink, Status: iamwatch.DeliveryFailed, Attempts: 1, NextTry: wall, LastError: "HTTP 404"}); err != nil {
+		if err := s.UpdateDelivery(ctx, iamwatch.Delivery{AlertKey: key, Severity: iamwatch.SeverityCritical, Sink: sink, Status: iamwatch.DeliveryFailed, Attempts: 1, NextTry: wall, LastError: "HTTP 404"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -799,13 +848,13 @@ func testOutboxSettledStays(t *testing.T, ctx context.Context, s iamwatch.Store)
 	if err := s.Enqueue(ctx, "k1", []string{"slack"}, wall); err != nil {
 		t.Fatal(err)
 	}
-	sent := iamwatch.Delivery{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}
+	sent := iamwatch.Delivery{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Second)}
 	if err := s.UpdateDelivery(ctx, sent); err != nil {
 		t.Fatal(err)
 	}
 	for _, again := range []iamwatch.Delivery{
-		{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Minute)},
-		{AlertKey: "k1", Sink: "slack", Status: iamwatch.DeliveryPending, Attempts: 1, NextTry: wall.Add(time.Hour), LastError: "HTTP 500"},
+		{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "slack", Status: iamwatch.DeliverySent, Attempts: 1, NextTry: wall, SentAt: wall.Add(time.Minute)},
+		{AlertKey: "k1", Severity: iamwatch.SeverityCritical, Sink: "slack", Status: iamwatch.DeliveryPending, Attempts: 1, NextTry: wall.Add(time.Hour), LastError: "HTTP 500"},
 	} {
 		if err := s.UpdateDelivery(ctx, again); !errors.Is(err, iamwatch.ErrDeliverySettled) {
 			t.Errorf("UpdateDelivery(%s) of a sent delivery = %v, want ErrDeliverySettled", again.Status, err)

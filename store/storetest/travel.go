@@ -7,10 +7,7 @@ import (
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
-	"github.com/iamwatch/iamwatch/geoip"
-	"github.com/iamwatch/iamwatch/rules"
 )
 
 // testTravelOrderIndependent runs signin-impossible-travel over one user's
@@ -23,45 +20,14 @@ import (
 // hits), as a restarted process or a second Lambda would.
 func testTravelOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	ctx := t.Context()
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var rs []*detect.Rule
-	for _, r := range all {
-		if r.Travel != nil {
-			rs = append(rs, r)
-		}
-	}
-	if len(rs) == 0 {
-		t.Fatal("no impossible-travel rule in the catalog")
-	}
-	eng, err := detect.New(rs, detect.Config{Geo: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signin := func(id, user, at, ip string) iamwatch.Event {
-		ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},
-		"eventTime":%q,"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":%q,
-		"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"Yes"},"eventID":%q,"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`,
-			user, user, at, ip, id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ev
-	}
+	eng := geoEngine(t, func(r *detect.Rule) bool { return r.Travel != nil })
 	evs := []iamwatch.Event{
-		signin("t1", "alice", "2026-03-02T08:00:00Z", "203.0.113.10"), // New York
-		signin("t2", "alice", "2026-03-02T10:00:00Z", "192.0.2.9"),    // Amsterdam: impossible from t1
-		signin("t3", "alice", "2026-03-02T10:20:00Z", "198.51.100.7"), // Ashburn: impossible from t2, near t1
-		signin("t4", "alice", "2026-03-03T08:00:00Z", "203.0.113.10"), // New York, a day on
-		signin("t5", "alice", "2026-03-03T08:45:00Z", "2001:db8::1"),  // Paris: impossible from t4
-		signin("u1", "bob", "2026-03-02T09:00:00Z", "192.0.2.10"),     // another user in Amsterdam
+		consoleSignIn(t, "t1", "alice", "2026-03-02T08:00:00Z", "203.0.113.10"), // New York
+		consoleSignIn(t, "t2", "alice", "2026-03-02T10:00:00Z", "192.0.2.9"),    // Amsterdam: impossible from t1
+		consoleSignIn(t, "t3", "alice", "2026-03-02T10:20:00Z", "198.51.100.7"), // Ashburn: impossible from t2, near t1
+		consoleSignIn(t, "t4", "alice", "2026-03-03T08:00:00Z", "203.0.113.10"), // New York, a day on
+		consoleSignIn(t, "t5", "alice", "2026-03-03T08:45:00Z", "2001:db8::1"),  // Paris: impossible from t4
+		consoleSignIn(t, "u1", "bob", "2026-03-02T09:00:00Z", "192.0.2.10"),     // another user in Amsterdam
 	}
 	standing := func(batches [][]iamwatch.Event) string {
 		s := open(t)
