@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -107,6 +108,9 @@ func Open(paths ...string) (*DB, error) {
 		r, err := maxminddb.Open(p)
 		if err != nil {
 			db.Close()
+			if _, ok := errors.AsType[*fs.PathError](err); ok {
+				return nil, fmt.Errorf("geoip: %w", err) // it names the file already
+			}
 			return nil, fmt.Errorf("geoip: open %s: %w", p, err)
 		}
 		db.readers = append(db.readers, r)

@@ -1,8 +1,12 @@
 package geoip_test
 
 import (
+	"errors"
+	"io/fs"
 	"math"
 	"net/netip"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
@@ -108,5 +112,21 @@ func BenchmarkLocate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		db.Locate(ip)
+	}
+}
+
+// TestOpenMissingNamesTheFileOnce: a missing database is reported with its
+// path once (the file system's error already names it).
+func TestOpenMissingNamesTheFileOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.mmdb")
+	_, err := geoip.Open(path)
+	if err == nil {
+		t.Fatal("Open of a missing file succeeded")
+	}
+	if n := strings.Count(err.Error(), path); n != 1 {
+		t.Errorf("error %q names the file %d times, want once", err, n)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("error %q does not wrap fs.ErrNotExist", err)
 	}
 }

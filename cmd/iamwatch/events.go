@@ -47,7 +47,7 @@ column (iamwatch show EVENT_ID prints the whole raw record).`,
 	fl.StringVar(&f.user, "user", "", "user_name, exact")
 	fl.StringVar(&f.eventName, "event-name", "", "event name, e.g. ConsoleLogin")
 	fl.StringVar(&f.eventSource, "event-source", "", "event source, e.g. iam.amazonaws.com")
-	fl.StringVar(&f.sourceIP, "source-ip", "", "source IP address, or a CIDR block (203.0.113.0/24)")
+	fl.StringVar(&f.sourceIP, "source-ip", "", "source IP address, a CIDR block (203.0.113.0/24), or an AWS service name (ec2.amazonaws.com)")
 	fl.StringVar(&f.account, "account", "", "account ID")
 	fl.StringVar(&f.region, "region", "", "AWS region")
 	fl.BoolVar(&f.errors, "errors", false, "only failed calls (an error code)")

@@ -49,7 +49,7 @@ CREATE TABLE events (
     category           TEXT NOT NULL DEFAULT '', -- CloudTrail eventType: AwsApiCall, AwsConsoleSignIn, …
     invoked_by         TEXT NOT NULL DEFAULT '',
     target_role        TEXT NOT NULL DEFAULT '',
-    raw                BLOB                      -- zstd frame of the raw JSON record
+    raw                BLOB                      -- S2 block of the raw JSON record (see the header)
 );
 CREATE UNIQUE INDEX events_event_id      ON events (event_id);
 CREATE INDEX        events_time          ON events (event_time);
