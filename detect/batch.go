@@ -710,3 +710,47 @@ func (e *Engine) summary(c *compiled, ev *iamwatch.Event, rec map[string]any, ex
 	}
 	return s
 }
+
+// QuietParts returns the keys of the alerts among claimed that a sequence
+// alert among them supersedes: an alert raised (EventID) by one of the
+// sequence's step events, no more severe than the sequence, and not a
+// sequence itself. Their notifications say nothing the sequence's does not
+// (it lists its steps with their times); the alerts stay stored. Only
+// alerts resolved together are compared: a part raised in an earlier batch
+// was notified then.
+func (b *Batch) QuietParts(claimed []iamwatch.Alert) map[string]bool {
+	isSeq := func(rule string) bool {
+		for _, c := range b.eng.rules {
+			if c.rule.ID == rule {
+				return c.rule.Sequence != nil
+			}
+		}
+		return false
+	}
+	type seq struct {
+		events   []string
+		severity iamwatch.Severity
+	}
+	var seqs []seq
+	for _, a := range claimed {
+		if isSeq(a.Rule) {
+			seqs = append(seqs, seq{append([]string{a.EventID}, a.EventIDs...), a.Severity})
+		}
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	quiet := map[string]bool{}
+	for _, a := range claimed {
+		if a.EventID == "" || isSeq(a.Rule) {
+			continue
+		}
+		for _, s := range seqs {
+			if a.Severity <= s.severity && slices.Contains(s.events, a.EventID) {
+				quiet[a.DedupKey] = true
+				break
+			}
+		}
+	}
+	return quiet
+}

@@ -68,6 +68,10 @@ type Result struct {
 	Duplicates int // kept events already stored.
 	Alerts     int // alerts the batch belongs to (new or not), once each.
 	NewAlerts  int // alerts claimed for the first time.
+	// Superseded counts alerts stored but not passed to Enqueue: parts of
+	// a sequence alert resolved in the same batch, whose notification
+	// lists them (detect.Batch.QuietParts).
+	Superseded int `json:",omitempty"`
 	// Unevaluated counts events stored but not evaluated by the rules
 	// (their record did not parse), and once more for each rule that
 	// could not evaluate an event (its condition ran over detect.MaxCost);
@@ -110,6 +114,7 @@ func (r *Result) Add(o Result) {
 	r.Duplicates += o.Duplicates
 	r.Alerts += o.Alerts
 	r.NewAlerts += o.NewAlerts
+	r.Superseded += o.Superseded
 	r.Unevaluated += o.Unevaluated
 	if r.FirstUnevaluated == "" {
 		r.FirstUnevaluated = o.FirstUnevaluated
@@ -274,8 +279,18 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		return res, fmt.Errorf("pipeline: commit alerts: %w", err)
 	}
 	res.Alerts = len(claims)
+	var quiet map[string]bool
+	if p.enqueue != nil {
+		claimed := make([]iamwatch.Alert, len(claims))
+		for i, c := range claims {
+			claimed[i] = c.Alert
+		}
+		quiet = batch.QuietParts(claimed)
+	}
 	for _, c := range claims {
-		if p.enqueue != nil {
+		if quiet[c.Alert.DedupKey] {
+			res.Superseded++
+		} else if p.enqueue != nil {
 			if err := p.enqueue(ctx, c.Alert); err != nil {
 				return res, fmt.Errorf("pipeline: enqueue alert %s: %w", c.Alert.DedupKey, err)
 			}

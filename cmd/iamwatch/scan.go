@@ -469,6 +469,9 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 	fmt.Fprintf(w, ".\nStored %d new events, %d duplicates skipped, %d not kept by the filter.\n",
 		r.Stored, r.Duplicates, r.Events-r.Kept)
 	fmt.Fprintf(w, "Alerts: %d new.\n", r.NewAlerts)
+	if r.Superseded > 0 {
+		fmt.Fprintf(w, "Not notified on their own: %d alerts, steps of a sequence alert that lists them.\n", r.Superseded)
+	}
 	if r.Unevaluated > 0 {
 		fmt.Fprintf(w, "Not evaluated by the rules (stored): %d events; the first: %s\n", r.Unevaluated, untrusted.Terminal(r.FirstUnevaluated))
 	}
