@@ -14,7 +14,9 @@ func TestConcurrentWrites(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				b.Write([]byte("line\n"))
+				if _, err := b.Write([]byte("line\n")); err != nil {
+					t.Error(err)
+				}
 				_ = b.String()
 			}
 		})
