@@ -70,33 +70,14 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 		consoleSignIn(t, "b2", "bob", "2026-01-21T08:00:00Z", "192.0.2.9"), // NL within bob's learning
 	}
 	standing := func(batches [][]iamwatch.Event) string {
-		s := open(t)
-		defer s.Close()
-		for _, b := range batches {
-			if _, err := eng.Evaluate(ctx, s, b...); err != nil {
-				t.Fatal(err)
+		return standingAlerts(t, open, eng, batches, func(a iamwatch.Alert) string {
+			if slices.Contains(a.Tags, detect.WithdrawnTag) {
+				return ""
 			}
-		}
-		as, err := s.Alerts(ctx, iamwatch.AlertFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, a := range as {
-			if !slices.Contains(a.Tags, detect.WithdrawnTag) {
-				out = append(out, fmt.Sprintf("%s %s %s %s %s", a.Rule, a.Group, a.EventID, a.Country, a.Severity))
-			}
-		}
-		slices.Sort(out)
-		return strings.Join(out, "\n")
+			return fmt.Sprintf("%s %s %s %s %s", a.Rule, a.Group, a.EventID, a.Country, a.Severity)
+		})
 	}
-	one := func(order []int) [][]iamwatch.Event {
-		var out [][]iamwatch.Event
-		for _, i := range order {
-			out = append(out, []iamwatch.Event{evs[i]})
-		}
-		return out
-	}
+	one := func(order []int) [][]iamwatch.Event { return oneByOne(evs, order) }
 	want := standing([][]iamwatch.Event{evs})
 	if !strings.Contains(want, "signin-new-country 111122223333/alice a3 NL medium") || strings.Contains(want, "bob") {
 		t.Fatalf("in time order, the standing alerts are:\n%s", want)
@@ -174,4 +155,39 @@ func consoleSignIn(t *testing.T, id, user, at, ip string) iamwatch.Event {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// standingAlerts evaluates batches, in order, into a fresh store and
+// returns its alerts as line renders them (sorted; "" leaves one out), one
+// a line: what a run of an order-independence test ends with.
+func standingAlerts(t *testing.T, open func(t *testing.T) iamwatch.Store, eng *detect.Engine, batches [][]iamwatch.Event, line func(iamwatch.Alert) string) string {
+	t.Helper()
+	s := open(t)
+	defer s.Close()
+	for _, b := range batches {
+		if _, err := eng.Evaluate(t.Context(), s, b...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, err := s.Alerts(t.Context(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range as {
+		if l := line(a); l != "" {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+// oneByOne is evs in the given order, one event a batch.
+func oneByOne(evs []iamwatch.Event, order []int) [][]iamwatch.Event {
+	out := make([][]iamwatch.Event, 0, len(order))
+	for _, i := range order {
+		out = append(out, []iamwatch.Event{evs[i]})
+	}
+	return out
 }

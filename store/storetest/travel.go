@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +18,6 @@ import (
 // each batch sees the earlier ones' sightings through the store (threshold
 // hits), as a restarted process or a second Lambda would.
 func testTravelOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
-	ctx := t.Context()
 	eng := geoEngine(t, func(r *detect.Rule) bool { return r.Travel != nil })
 	evs := []iamwatch.Event{
 		consoleSignIn(t, "t1", "alice", "2026-03-02T08:00:00Z", "203.0.113.10"), // New York
@@ -30,31 +28,11 @@ func testTravelOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.S
 		consoleSignIn(t, "u1", "bob", "2026-03-02T09:00:00Z", "192.0.2.10"),     // another user in Amsterdam
 	}
 	standing := func(batches [][]iamwatch.Event) string {
-		s := open(t)
-		defer s.Close()
-		for _, b := range batches {
-			if _, err := eng.Evaluate(ctx, s, b...); err != nil {
-				t.Fatal(err)
-			}
-		}
-		as, err := s.Alerts(ctx, iamwatch.AlertFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, a := range as {
-			out = append(out, fmt.Sprintf("%s %s %s %v %d %s", a.Rule, a.Group, a.EventID, a.EventIDs, a.Count, a.Summary))
-		}
-		slices.Sort(out)
-		return strings.Join(out, "\n")
+		return standingAlerts(t, open, eng, batches, func(a iamwatch.Alert) string {
+			return fmt.Sprintf("%s %s %s %v %d %s", a.Rule, a.Group, a.EventID, a.EventIDs, a.Count, a.Summary)
+		})
 	}
-	one := func(order []int) [][]iamwatch.Event {
-		var out [][]iamwatch.Event
-		for _, i := range order {
-			out = append(out, []iamwatch.Event{evs[i]})
-		}
-		return out
-	}
+	one := func(order []int) [][]iamwatch.Event { return oneByOne(evs, order) }
 	want := standing([][]iamwatch.Event{evs})
 	for _, w := range []string{
 		"111122223333/alice t2 [t1 t2] 2 alice signed in to the console from Amsterdam, NL (192.0.2.9",
