@@ -179,7 +179,7 @@ func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
 	var done []*compiled
 	for _, list := range buckets {
 		for _, c := range list {
-			if !c.light || c.rule.ignoresActor(ev) || c.precheck && !c.pattern.mayMatchEvent(ev) {
+			if !c.light {
 				continue
 			}
 			if c.multi {
@@ -188,7 +188,7 @@ func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
 				}
 				done = append(done, c)
 			}
-			if c.pattern.matchDecoded(ev) && !b.eng.allowed(c, ev) {
+			if c.observesLight(ev) && !b.eng.allowed(c, ev) {
 				b.observe(c, ev, i)
 			}
 		}
@@ -719,14 +719,13 @@ func (e *Engine) summary(c *compiled, ev *iamwatch.Event, rec map[string]any, ex
 // alerts resolved together are compared: a part raised in an earlier batch
 // was notified then.
 func (b *Batch) QuietParts(claimed []iamwatch.Alert) map[string]bool {
-	isSeq := func(rule string) bool {
-		for _, c := range b.eng.rules {
-			if c.rule.ID == rule {
-				return c.rule.Sequence != nil
-			}
+	sequences := map[string]bool{}
+	for _, c := range b.eng.rules {
+		if c.rule.Sequence != nil {
+			sequences[c.rule.ID] = true
 		}
-		return false
 	}
+	isSeq := func(rule string) bool { return sequences[rule] }
 	type seq struct {
 		events   []string
 		severity iamwatch.Severity

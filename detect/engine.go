@@ -404,12 +404,19 @@ func (e *Engine) Interested(ev *iamwatch.Event) bool {
 func observesLight(buckets [5][]*compiled, ev *iamwatch.Event) bool {
 	for _, list := range buckets {
 		for _, c := range list {
-			if c.light && !c.rule.ignoresActor(ev) && (!c.precheck || c.pattern.mayMatchEvent(ev)) && c.pattern.matchDecoded(ev) {
+			if c.observesLight(ev) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// observesLight reports whether c is a light first-seen rule whose pattern
+// ev's decoded fields match and that does not ignore ev's actor (the
+// allow-lists aside).
+func (c *compiled) observesLight(ev *iamwatch.Event) bool {
+	return c.light && !c.rule.ignoresActor(ev) && (!c.precheck || c.pattern.mayMatchEvent(ev)) && c.pattern.matchDecoded(ev)
 }
 
 // wants reports whether some candidate rule that parses the record (not

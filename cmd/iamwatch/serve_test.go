@@ -71,15 +71,7 @@ func TestServeSetupLink(t *testing.T) {
 	if res.Request.URL.Path != "/signin" {
 		t.Errorf("GET /alerts signed out ended at %s, want /signin", res.Request.URL)
 	}
-	cancel()
-	select {
-	case c := <-code:
-		if c != exitOK {
-			t.Errorf("serve exit code %d after cancel, want 0", c)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop on cancel")
-	}
+	stopServe(t, cancel, code)
 }
 
 func TestServeListenChecks(t *testing.T) {
@@ -293,15 +285,7 @@ func TestServeOIDC(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/rules" || !strings.Contains(string(b), "jane.doe@example.com") {
 		t.Errorf("OIDC sign-in ended at %d %s:\n%.1000s", res.StatusCode, res.Request.URL, b)
 	}
-	cancel()
-	select {
-	case c := <-code:
-		if c != exitOK {
-			t.Errorf("serve exit code %d after cancel, want 0", c)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop on cancel")
-	}
+	stopServe(t, cancel, code)
 	if strings.Contains(stderr.String(), opc.ClientSecret) {
 		t.Errorf("the client secret was printed:\n%s", stderr.String())
 	}
@@ -327,5 +311,19 @@ func TestServeOIDCFlags(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("serve %q: %d %q, want a usage error saying %q", tc.args, r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// stopServe cancels a running serve and checks it exits cleanly, soon.
+func stopServe(t *testing.T, cancel context.CancelFunc, code <-chan int) {
+	t.Helper()
+	cancel()
+	select {
+	case c := <-code:
+		if c != exitOK {
+			t.Errorf("serve exit code %d after cancel, want 0", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop on cancel")
 	}
 }
