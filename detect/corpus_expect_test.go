@@ -80,7 +80,9 @@ var stratusExpect = []expect{
 // same calls by Terraform building or tearing down the lab are not steps.
 var invictusSteps = []expect{
 	{"ec2-get-password-data", []string{"GetPasswordData"}, high, genericDenials},
-	{"ec2-steal-instance-credentials", []string{"GetCallerIdentity", "DescribeInstances"}, high, genericDenials},
+	// Stratus reads the instance's credentials with SendCommand before it
+	// uses them elsewhere (GetCallerIdentity, DescribeInstances).
+	{"ec2-steal-instance-credentials", []string{"SendCommand", "GetCallerIdentity", "DescribeInstances"}, high, genericDenials},
 	{"secretsmanager-retrieve-secrets", []string{"GetSecretValue"}, medium, nil},
 	{"ssm-retrieve-securestring-parameters", []string{"GetParameters", "GetParameter"}, medium, nil},
 	{"cloudtrail-delete", []string{"DeleteTrail"}, critical, nil},
@@ -137,6 +139,9 @@ type hit struct {
 	rule                 string
 	severity             iamwatch.Severity
 	alert                iamwatch.Alert // as first raised
+	// grown: the later events the alert's incident grew by (same
+	// rule and severity as the hit; file, call and actor their own).
+	grown []hit
 }
 
 var lambdaVersion = regexp.MustCompile(`^\d{8}(v\d+)?$`)
@@ -229,28 +234,42 @@ func printAttackScores(w io.Writer, hits map[string][]hit) {
 		}
 		noise := 0
 		stepAlerts := map[string]int{}
-		steps := make([]bool, len(hs))
+		isStep := func(h hit) bool {
+			return attacker(h) && slices.ContainsFunc(invictusSteps, func(e expect) bool { f, _ := e.catches(h); return f })
+		}
+		// steps: the alert as first raised is an attack step (what a
+		// realtime message says); grownSteps: any event of the incident as
+		// stored at the end is one (what a message sent after reading the
+		// whole trail says).
+		steps, grownSteps := make([]bool, len(hs)), make([]bool, len(hs))
 		for i, h := range hs {
-			steps[i] = attacker(h) && slices.ContainsFunc(invictusSteps, func(e expect) bool { f, _ := e.catches(h); return f })
+			steps[i] = isStep(h)
+			grownSteps[i] = steps[i] || slices.ContainsFunc(h.grown, isStep)
 			if !steps[i] {
 				noise++
 			} else {
 				stepAlerts[h.rule+" on "+h.name]++
 			}
 		}
-		notes, noisyNotes, digests := notifications(hs, steps, &notify.ActorDigest{})
-		medium := iamwatch.SeverityMedium
-		notesM, noisyM, digestsM := notifications(hs, steps, &notify.ActorDigest{MaxSeverity: &medium})
 		share := 0.0
 		if len(hs) > 0 {
 			share = 100 * float64(noise) / float64(len(hs))
 		}
 		fmt.Fprintf(w, "invictus: %d of %d attack steps caught at a fitting severity (%d flagged at all); %d of %d alerts (%.0f%%) are not an attack step\n",
 			caught, len(invictusSteps), flagged, noise, len(hs), share)
-		fmt.Fprintf(w, "invictus: %d of %d notifications (%.0f%%) are not an attack step (the default notify configuration: alerts above low at once, the rest as %d digests, one per actor and hour)\n",
-			noisyNotes, notes, 100*float64(noisyNotes)/float64(max(notes, 1)), digests)
-		fmt.Fprintf(w, "  with notify.digest.max_severity: medium, %d of %d notifications (%.0f%%) (%d digests)\n",
-			noisyM, notesM, 100*float64(noisyM)/float64(max(notesM, 1)), digestsM)
+		medium := iamwatch.SeverityMedium
+		for _, mode := range []delivery{oneGo, perFile, realtime} {
+			st := grownSteps // sent after the whole trail: the incidents as they end
+			if mode != oneGo {
+				st = steps // sent as each incident opens
+			}
+			notes, noisyNotes, digests := notifications(hs, st, &notify.ActorDigest{}, mode)
+			notesM, noisyM, digestsM := notifications(hs, st, &notify.ActorDigest{MaxSeverity: &medium}, mode)
+			fmt.Fprintf(w, "invictus: %d of %d notifications (%.0f%%) are not an attack step, %s, default digest (%d digests)\n",
+				noisyNotes, notes, 100*float64(noisyNotes)/float64(max(notes, 1)), mode, digests)
+			fmt.Fprintf(w, "  with notify.digest.max_severity: medium, %d of %d notifications (%.0f%%) (%d digests)\n",
+				noisyM, notesM, 100*float64(noisyM)/float64(max(notesM, 1)), digestsM)
+		}
 		fmt.Fprintf(w, "  not caught: %s\n", strings.Join(missed, ", "))
 		var on []string
 		for k, n := range stepAlerts {
@@ -261,21 +280,55 @@ func printAttackScores(w io.Writer, hits map[string][]hit) {
 	}
 }
 
+// delivery is how the trail reaches iamwatch, which decides which alerts
+// are due together.
+type delivery int
+
+const (
+	// oneGo: the whole trail read at once (scan --notify): its one flush
+	// finds every alert due.
+	oneGo delivery = iota
+	// perFile: trail files as S3 delivers them (SQS, the daemon): a flush
+	// after each file.
+	perFile
+	// realtime: EventBridge, one event a Lambda invocation and a flush.
+	realtime
+)
+
+func (m delivery) String() string {
+	return [...]string{
+		"the trail read in one go (scan --notify)",
+		"trail files as delivered (S3 notifications through SQS)",
+		"realtime (EventBridge, one event a Lambda invocation)",
+	}[m]
+}
+
 // notifications counts the messages one sink sends for hs under digest
-// (the default notify configuration: &notify.ActorDigest{}): an alert it
-// does not hold is one message; the held alerts of one actor and hour are
-// one digest (of at most notify.MaxDigest alerts). A message is an attack
-// step when any alert it carries is one (steps[i] for hs[i]). Escalations
+// (the default notify configuration: &notify.ActorDigest{}), delivered as
+// mode says. The dispatcher puts the alerts due in one flush that share a
+// notify.MessageKey into one message (an actor's held alerts; one rule and
+// actor's others), at most notify.MaxDigest a message. Held alerts fall
+// due at the end of their actor's hour, so in realtime and per file each
+// actor and hour is one digest; read in one go, every hour is due at once.
+// An alert not held is due at once: alone in realtime, with the alerts of
+// its file per file. A message is an attack step when any
+// alert it carries is one (steps[i] for hs[i]). Escalations
 // are not counted: each alert is counted at the severity it was raised at.
-func notifications(hs []hit, steps []bool, digest *notify.ActorDigest) (messages, noisy, digests int) {
-	type held struct {
+func notifications(hs []hit, steps []bool, digest *notify.ActorDigest, mode delivery) (messages, noisy, digests int) {
+	type group struct {
 		alerts, steps int
+		digest        bool
 	}
-	byKey := map[string]*held{}
+	byKey := map[string]*group{}
 	var keys []string
 	for i := range hs {
-		k, ok := digest.Holds(&hs[i].alert)
-		if !ok {
+		k, held := digest.Holds(&hs[i].alert)
+		switch {
+		case mode == oneGo:
+			k = notify.MessageKey(digest, &hs[i].alert)
+		case mode == perFile && !held:
+			k = notify.MessageKey(digest, &hs[i].alert) + " " + hs[i].file
+		case !held:
 			messages++
 			if !steps[i] {
 				noisy++
@@ -283,7 +336,7 @@ func notifications(hs []hit, steps []bool, digest *notify.ActorDigest) (messages
 			continue
 		}
 		if byKey[k] == nil {
-			byKey[k] = &held{}
+			byKey[k] = &group{digest: held}
 			keys = append(keys, k)
 		}
 		byKey[k].alerts++
@@ -292,15 +345,16 @@ func notifications(hs []hit, steps []bool, digest *notify.ActorDigest) (messages
 		}
 	}
 	for _, k := range keys {
-		h := byKey[k]
-		n := (h.alerts + notify.MaxDigest - 1) / notify.MaxDigest
-		digests += n
+		g := byKey[k]
+		n := (g.alerts + notify.MaxDigest - 1) / notify.MaxDigest
 		messages += n
-		// The dispatcher orders a digest by event time; count the
+		if g.digest {
+			digests += n
+		}
+		// The dispatcher orders a message by event time; count the
 		// messages without a step as if steps came first (a lower bound
-		// on the noise only when a digest is split, above MaxDigest).
-		withStep := min(n, h.steps)
-		noisy += n - withStep
+		// on the noise only when a group is split, above MaxDigest).
+		noisy += n - min(n, g.steps)
 	}
 	return messages, noisy, digests
 }

@@ -116,7 +116,7 @@ func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
 	keep := pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true} // what scan and run do by default
 	ctx := context.Background()
 	s := &score{files: len(files), bySeverity: map[iamwatch.Severity]int{}, byRule: map[string]int{}}
-	seen := map[string]bool{}
+	at := map[string]int{} // dedup key → index in s.hits
 	// An alert counts on the event that raised it: a sequence or threshold
 	// completed by an earlier event that came later (files are not in
 	// time order) is claimed while another event is in hand.
@@ -138,10 +138,15 @@ func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
 		fresh := 0
 		for _, c := range claims {
 			a := c.Alert
-			if seen[a.DedupKey] {
+			if i, ok := at[a.DedupKey]; ok {
+				// The incident grew: a message sent after the whole trail
+				// was read carries this event too.
+				h := &s.hits[i]
+				h.grown = append(h.grown, hit{file: rel, source: ev.Source, name: ev.Name, userAgent: ev.UserAgent,
+					principal: ev.PrincipalARN, rule: h.rule, severity: h.severity})
 				continue
 			}
-			seen[a.DedupKey] = true
+			at[a.DedupKey] = len(s.hits)
 			fresh++
 			s.alerts++
 			s.bySeverity[a.Severity]++

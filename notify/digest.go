@@ -23,13 +23,17 @@ import (
 // whose incident escalates above MaxSeverity is due at once: the outbox
 // makes an escalated pending delivery due at the enqueue time.
 //
+// With digests on, the dispatcher also sends the alerts of one rule and
+// actor that fall due together as one message, and an actor's digests of
+// several periods that fall due together as one (see MessageKey).
+//
 // In the configuration file:
 //
 //	notify:
 //	  digest: {max_severity: low, period: 1h, delay: 10m}   # the defaults
 //	  # digest: {off: true}                                 # every alert on its own
 type ActorDigest struct {
-	// Off sends every alert on its own.
+	// Off sends every alert on its own: no digests, no bursts.
 	Off bool `yaml:"off"`
 	// MaxSeverity is the highest severity held for the digest (nil: low).
 	// It must be below high: high and critical alerts always go out at once.
@@ -117,6 +121,34 @@ func DigestKey(a *iamwatch.Alert, period time.Duration) string {
 		period = DefaultDigestPeriod
 	}
 	return "digest/" + a.AccountID + "/" + a.UserName + "/" + a.Time.UTC().Truncate(period).Format(time.RFC3339)
+}
+
+// MessageKey returns the key under which the dispatcher puts a due
+// delivery of a into one message with the other deliveries due in the
+// same outbox read that share it, or "" when a goes out alone (d nil or
+// off). With digests on:
+//   - an alert d holds goes with its actor's held alerts
+//     ("digest/account/user"): in real time each digest period falls due
+//     on its own, one message a period; a scan of a week's history, or a
+//     dispatcher catching up, finds every period due at once and sends
+//     the actor one digest (of at most MaxDigest alerts), not one an hour;
+//   - any other alert goes with the alerts of its rule and actor
+//     ("burst/rule/account/user"): Terraform creating three users in one
+//     trail file is one message listing them. Nothing is held back for a
+//     burst: an alert of the same rule and actor in a later read is a
+//     message of its own.
+//
+// The corpus measurements count messages with it.
+func MessageKey(d *ActorDigest, a *iamwatch.Alert) string {
+	p := d.policy()
+	switch {
+	case p == nil:
+		return ""
+	case p.holds(a):
+		return "digest/" + a.AccountID + "/" + a.UserName
+	default:
+		return "burst/" + a.Rule + "/" + a.AccountID + "/" + a.UserName
+	}
 }
 
 // Holds reports whether d (nil: no digests) holds a for a digest, and the

@@ -292,18 +292,18 @@ func (d *Dispatcher) deliverSink(ctx context.Context, name string, items []iamwa
 }
 
 // units splits one sink's due deliveries into what one message each
-// carries, in the order of their first delivery: a delivery on its own, or
-// the deliveries of one actor digest (the alerts the Digest holds, of one
-// actor and period, by event time; at most MaxDigest a message).
+// carries, in the order of their first delivery: the deliveries that share
+// a MessageKey (one actor's digest; one rule and actor's burst), by event
+// time, at most MaxDigest a message, or a delivery on its own.
 func (d *Dispatcher) units(items []iamwatch.DueDelivery) [][]iamwatch.DueDelivery {
 	var out [][]iamwatch.DueDelivery
-	at := map[string]int{} // digest key → index in out
+	at := map[string]int{} // message key → index in out
 	for _, it := range items {
-		if !d.digest.holds(&it.Alert) {
+		k := MessageKey(d.o.Digest, &it.Alert)
+		if k == "" {
 			out = append(out, []iamwatch.DueDelivery{it})
 			continue
 		}
-		k := DigestKey(&it.Alert, d.digest.period)
 		if j, ok := at[k]; ok && len(out[j]) < MaxDigest {
 			out[j] = append(out[j], it)
 			continue

@@ -3,7 +3,9 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -428,5 +430,82 @@ func TestDispatcherActorDigest(t *testing.T) {
 	f.enqueue(alerts...)
 	if st := f.flush(); st != (notify.FlushStats{}) {
 		t.Errorf("the same alerts again: %+v, want nothing", st)
+	}
+}
+
+// TestDispatcherBurst: with digests on, the alerts of one rule and actor
+// that are due together go out as one message naming the rule and the
+// actor; another rule or another actor is a message of its own, and a
+// later alert of the same rule and actor is a new message. With digests
+// off every alert is its own message.
+func TestDispatcherBurst(t *testing.T) {
+	burst := func(user, rule string, n int) []iamwatch.Alert {
+		var out []iamwatch.Alert
+		for i, a := range notifytest.Alerts(n) {
+			a.Severity, a.UserName, a.Rule, a.Title = iamwatch.SeverityHigh, user, rule, "IAM Alert: IAM User Created"
+			a.DedupKey = fmt.Sprintf("%s/%s/%d", rule, user, i)
+			out = append(out, a)
+		}
+		return out
+	}
+	ok := notifytest.Reply{Status: 200, Body: "ok"}
+	alerts := slices.Concat(burst("terraform-ci", "iam-user-created", 3), burst("alice", "iam-user-created", 1), burst("terraform-ci", "login-profile-changed", 1))
+
+	f := newDigestFixture(t, 0, notify.RetryPolicy{}, &notify.ActorDigest{}, ok, ok, ok, ok)
+	f.enqueue(alerts...)
+	if st := f.flush(); st.Messages != 3 || st.Sent != 5 {
+		t.Fatalf("digests on: %+v, want 3 messages carrying 5 alerts", st)
+	}
+	reqs := f.srv.Requests()
+	var b webhook.Body
+	if err := json.Unmarshal(reqs[0].Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Alerts) != 3 || !strings.Contains(b.Subject, "IAM Alert: IAM User Created ×3 by terraform-ci") {
+		t.Errorf("first message: %d alerts, subject %q; want terraform-ci's 3 users under the rule's title", len(b.Alerts), b.Subject)
+	}
+	later := burst("terraform-ci", "iam-user-created", 5)[4]
+	f.enqueue(later)
+	if st := f.flush(); st.Messages != 1 || st.Sent != 1 {
+		t.Errorf("a later alert of the same burst: %+v, want a message of its own", st)
+	}
+
+	off := newFixture(t, 0, notify.RetryPolicy{}, ok, ok, ok, ok, ok)
+	off.enqueue(alerts...)
+	if st := off.flush(); st.Messages != 5 {
+		t.Errorf("digests off: %+v, want one message an alert", st)
+	}
+}
+
+// TestDispatcherDigestCatchUp: an actor's digests of several hours that
+// fall due in one flush (a scan of older history, or a dispatcher that was
+// down) go out as one message; flushed as each hour ends, one a period.
+func TestDispatcherDigestCatchUp(t *testing.T) {
+	ok := notifytest.Reply{Status: 200, Body: "ok"}
+	threeHours := func(f *fixture) {
+		hour := f.clock.Now().Truncate(time.Hour)
+		for i, a := range notifytest.Alerts(6) {
+			a.Severity, a.UserName = iamwatch.SeverityLow, "terraform-ci"
+			a.Time = hour.Add(time.Duration(i) * 30 * time.Minute) // two alerts an hour
+			f.enqueue(a)
+		}
+	}
+
+	late := newDigestFixture(t, 0, notify.RetryPolicy{}, &notify.ActorDigest{}, ok, ok, ok)
+	threeHours(late)
+	late.clock.Advance(4 * time.Hour)
+	if st := late.flush(); st.Messages != 1 || st.Sent != 6 {
+		t.Errorf("three hours due at once: %+v, want one message", st)
+	}
+
+	live := newDigestFixture(t, 0, notify.RetryPolicy{}, &notify.ActorDigest{}, ok, ok, ok)
+	threeHours(live)
+	messages := 0
+	for range 4 {
+		live.clock.Advance(time.Hour)
+		messages += live.flush().Messages
+	}
+	if messages != 3 {
+		t.Errorf("flushed as each hour ends: %d messages, want one an hour", messages)
 	}
 }

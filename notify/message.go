@@ -59,14 +59,21 @@ func Format(alerts []iamwatch.Alert) Message {
 		}
 	}
 	m.Title = fmt.Sprintf("%d alerts", len(alerts))
-	// One actor's alerts (an actor digest, or a rate-limited burst of one
-	// actor) name the actor: "3 alerts by terraform-ci".
+	// One actor's alerts (an actor digest, a burst of one rule, or a
+	// rate-limited run of one actor) name the actor: "3 alerts by
+	// terraform-ci"; one rule's name it too.
 	actor := untrusted.Text(alerts[0].UserName, MaxValue)
+	rule := alerts[0].Rule
 	for i := range alerts {
 		if alerts[i].UserName != alerts[0].UserName || alerts[i].AccountID != alerts[0].AccountID {
 			actor = ""
-			break
 		}
+		if alerts[i].Rule != rule {
+			rule = ""
+		}
+	}
+	if rule != "" && actor != "" {
+		m.Title = fmt.Sprintf("%s ×%d", m.Items[0].Title, len(alerts))
 	}
 	if actor != "" {
 		m.Title += " by " + actor
@@ -82,10 +89,14 @@ func Format(alerts []iamwatch.Alert) Message {
 				last = a.Time
 			}
 		}
-		if actor != "" {
+		switch {
+		case actor != "" && rule != "":
+			m.Summary = fmt.Sprintf("%d alerts of one rule by %s in account %s with event times from %s to %s, sent as one message because they were found together.",
+				len(alerts), actor, untrusted.Text(alerts[0].AccountID, MaxValue), formatTime(first), formatTime(last))
+		case actor != "":
 			m.Summary = fmt.Sprintf("%d alerts by %s in account %s with event times from %s to %s, sent as one message: a digest of this actor's low-severity alerts, or this destination's rate limit was reached.",
 				len(alerts), actor, untrusted.Text(alerts[0].AccountID, MaxValue), formatTime(first), formatTime(last))
-		} else {
+		default:
 			m.Summary = fmt.Sprintf("%d alerts with event times from %s to %s, sent as one message because this destination's rate limit was reached.",
 				len(alerts), formatTime(first), formatTime(last))
 		}

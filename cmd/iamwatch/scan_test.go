@@ -232,6 +232,8 @@ func TestScanNotifyDeliversOnce(t *testing.T) {
 		Severity string   `json:"severity"`
 		EventID  string   `json:"event_id"`
 		EventIDs []string `json:"event_ids"`
+		Account  string   `json:"account_id"`
+		User     string   `json:"user_name"`
 	}
 	var critical []raised
 	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
@@ -269,6 +271,16 @@ func TestScanNotifyDeliversOnce(t *testing.T) {
 		if n != 1 {
 			t.Errorf("alert %s delivered %d times", k, n)
 		}
+	}
+	// The alerts of one rule and actor, due together, are one message.
+	messages := map[string]bool{}
+	for _, a := range critical {
+		if byKey[a.Key] > 0 {
+			messages[a.Rule+" "+a.Account+" "+a.User] = true
+		}
+	}
+	if requests != len(messages) || requests >= len(byKey) {
+		t.Errorf("%d requests carried %d alerts, want one a rule and actor: %d", requests, len(byKey), len(messages))
 	}
 	if !strings.Contains(r.stderr, fmt.Sprintf("delivered %d alerts", len(byKey))) {
 		t.Errorf("stderr does not report the deliveries:\n%s", r.stderr)
