@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,6 +129,77 @@ func TestEventBridgeDelivers(t *testing.T) {
 		t.Run(name, func(t *testing.T) { check(t, ebRules(t, deploy.Template, params)) })
 	}
 	t.Run("forwarder", func(t *testing.T) { check(t, ebRules(t, deploy.Forwarder, map[string]any{"HomeRegion": "eu-west-1"})) })
+}
+
+// TestCoversMatches checks deploy.Covers against EventBridge matching (the
+// engine's matcher): for every pair of catalog patterns and template rule
+// patterns it calls covered, every catalog test event (alerting or not)
+// the covered pattern matches is matched by the covering one; and it
+// does call the instance-credential rules covered, which is what keeps
+// an instance's every call from invoking the function three times.
+func TestCoversMatches(t *testing.T) {
+	catalog, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []map[string]any
+	for _, r := range catalog {
+		patterns = append(patterns, roundTrip(t, r.EventBridgePattern()))
+	}
+	for _, er := range deploy.EventRules(catalog) {
+		patterns = append(patterns, roundTrip(t, er.Pattern))
+	}
+	var events []map[string]any
+	for _, r := range catalog {
+		for _, tc := range r.Tests {
+			for _, rec := range tc.Events {
+				events = append(events, envelope(t, rec))
+			}
+		}
+	}
+	compiled := make([]*detect.Pattern, len(patterns))
+	for i, p := range patterns {
+		b, _ := json.Marshal(p)
+		if compiled[i], err = detect.CompilePattern(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pairs := 0
+	for i, a := range patterns {
+		for j, b := range patterns {
+			if i == j || !deploy.Covers(a, b) {
+				continue
+			}
+			pairs++
+			for _, ev := range events {
+				if compiled[j].Match(ev) && !compiled[i].Match(ev) {
+					d := ev["detail"].(map[string]any)
+					t.Errorf("Covers(%v, %v) but %s %s matches only the second", a, b, d["eventName"], d["eventID"])
+				}
+			}
+		}
+	}
+	if pairs == 0 {
+		t.Fatal("Covers holds for no pair of patterns")
+	}
+	for _, er := range deploy.EventRules(catalog) {
+		if slices.Contains(er.RuleIDs, "instance-credentials-new-network") && !slices.Contains(er.RuleIDs, "instance-credentials-stolen") {
+			t.Errorf("rule %s delivers instance-credentials-new-network apart from instance-credentials-stolen: %v", er.LogicalID, er.RuleIDs)
+		}
+	}
+}
+
+func roundTrip(t *testing.T, p map[string]any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // TestIdentityHistoryDelivers: with StoreIdentityHistory (the default) the

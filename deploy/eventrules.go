@@ -112,6 +112,40 @@ func EventRules(rules []*detect.Rule) []EventRule {
 		}
 	}
 	slices.SortFunc(out, func(a, b EventRule) int { return strings.Compare(a.LogicalID, b.LogicalID) })
+	return dropCovered(out)
+}
+
+// dropCovered removes each rule whose events another rule already delivers
+// (see covers; the other's state must deliver read-only calls if this
+// one's does) and hands its catalog rule IDs to that rule: EventBridge
+// invokes the function once for each rule an event matches, and the
+// function runs every catalog rule on whatever it receives. Of two equal
+// patterns the first (by logical ID) stays.
+func dropCovered(rules []EventRule) []EventRule {
+	dropped := make([]bool, len(rules))
+	for i := range rules {
+		for j := range rules {
+			if j == i || dropped[j] {
+				continue
+			}
+			a, b := &rules[j], &rules[i]
+			if a.State != StateAllManagementEvents && b.State == StateAllManagementEvents {
+				continue
+			}
+			if !covers(a.Pattern, b.Pattern) || covers(b.Pattern, a.Pattern) && j > i {
+				continue
+			}
+			a.RuleIDs = slices.Concat(a.RuleIDs, b.RuleIDs)
+			dropped[i] = true
+			break
+		}
+	}
+	out := rules[:0]
+	for i, r := range rules {
+		if !dropped[i] {
+			out = append(out, r)
+		}
+	}
 	return out
 }
 

@@ -817,10 +817,16 @@ func covers(p, c map[string]any) bool {
 }
 
 // coveredBy reports whether patterns deliver every event of the catalog
-// pattern c: for a rule naming several sources (the template has one rule
+// pattern c: one pattern covers it, or, for a rule naming several sources (the template has one rule
 // per source), each source's share of c must be covered by one pattern.
 func coveredBy(patterns []map[string]any, c map[string]any) bool {
 	c = toMapAny(c)
+	// A rule whose events another rule delivers has no rule of its own
+	// (deploy.Covers, checked against EventBridge matching by
+	// TestCoversMatches).
+	if slices.ContainsFunc(patterns, func(p map[string]any) bool { return deploy.Covers(p, c) }) {
+		return true
+	}
 	srcs, _ := c["source"].([]any)
 	if len(srcs) < 2 {
 		return coveredByNames(patterns, c)
