@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -253,6 +254,11 @@ type killScenario struct {
 	alerts  int               // alerts the events raise (one per CreateUser).
 	killAt  int               // SIGKILL once this many events are stored.
 	settle  time.Duration     // how long a restart may take to finish.
+	// drained, if set, must also hold before the restarted daemon is
+	// stopped: the source has nothing left to hand out (an SQS message
+	// received before the kill comes back only after its visibility
+	// timeout, possibly after every event is stored).
+	drained func(t *testing.T) bool
 	after   func(t *testing.T)
 }
 
@@ -312,7 +318,7 @@ func runKillScenario(t *testing.T, sc killScenario) {
 	deadline = time.Now().Add(sc.settle)
 	for {
 		keys := hook.counts()
-		if len(storedIDs(t, db)) >= len(sc.want) && len(keys) >= sc.alerts {
+		if len(storedIDs(t, db)) >= len(sc.want) && len(keys) >= sc.alerts && (sc.drained == nil || sc.drained(t)) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -464,17 +470,32 @@ func TestDaemonKilled(t *testing.T) {
 			sources: fmt.Sprintf("  sqs:\n    queue_url: %s\n    workers: 2\n    visibility: 10s", queueURL),
 			env:     map[string]string{"AWS_ENDPOINT_URL_S3": slowS3(t, srv.URL, 150*time.Millisecond), "AWS_ENDPOINT_URL_SQS": g.Endpoint},
 			want:    ids, alerts: alerts, killAt: 64, settle: 30 * time.Second,
+			drained: func(t *testing.T) bool {
+				visible, hidden := queueDepth(t, q, queueURL)
+				return visible+hidden == 0
+			},
 			after: func(t *testing.T) {
-				out, err := q.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{
-					QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages"},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n := out.Attributes["ApproximateNumberOfMessages"]; n != "0" {
-					t.Errorf("queue holds %s messages after the restart finished", n)
+				if visible, hidden := queueDepth(t, q, queueURL); visible+hidden != 0 {
+					t.Errorf("queue holds %d messages (%d in flight) after the restart finished", visible+hidden, hidden)
 				}
 			},
 		})
 	})
+}
+
+// queueDepth returns the messages of the queue waiting and in flight.
+func queueDepth(t *testing.T, q *awssqs.Client, queueURL string) (visible, hidden int) {
+	t.Helper()
+	out, err := q.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(queueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visible, _ = strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	hidden, _ = strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
+	return visible, hidden
 }

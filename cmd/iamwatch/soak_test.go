@@ -101,7 +101,9 @@ func TestSoakSinkFailsAndRecovers(t *testing.T) {
 		ev := testserver.LookupEvent{ID: fmt.Sprintf("soak-%04d", i), Name: "ListUsers", Source: "iam.amazonaws.com", Region: "us-east-1",
 			ReadOnly: "true", Time: now.Add(-2*time.Hour + time.Duration(i)*20*time.Second).Truncate(time.Second)}
 		if i%3 == 0 {
-			ev.Name, ev.ReadOnly = "CreateUser", "false"
+			// One actor each: the alerts of one rule and actor found
+			// together would go out as one message (notify.MessageKey).
+			ev.Name, ev.ReadOnly, ev.Username = "CreateUser", "false", fmt.Sprintf("admin-%02d", i/3)
 		}
 		fake.Add(ev)
 	}
