@@ -62,40 +62,40 @@ func New(store Store, opt Options) (*Pipeline, error) {
 
 // Result counts what one batch did.
 type Result struct {
-	Events     int // events in the batch.
-	Kept       int // events the filter (or an alert) kept.
-	Stored     int // events newly stored.
-	Duplicates int // kept events already stored.
-	Alerts     int // alerts the batch belongs to (new or not), once each.
-	NewAlerts  int // alerts claimed for the first time.
+	Events     int `json:"events"`     // events in the batch.
+	Kept       int `json:"kept"`       // events the filter (or an alert) kept.
+	Stored     int `json:"stored"`     // events newly stored.
+	Duplicates int `json:"duplicates"` // kept events already stored.
+	Alerts     int `json:"alerts"`     // alerts the batch belongs to (new or not), once each.
+	NewAlerts  int `json:"new_alerts"` // alerts claimed for the first time.
 	// Superseded counts alerts stored but not passed to Enqueue: parts of
 	// a sequence alert resolved in the same batch, whose notification
 	// lists them (detect.Batch.QuietParts).
-	Superseded int `json:",omitempty"`
+	Superseded int `json:"superseded,omitempty"`
 	// Unevaluated counts events stored but not evaluated by the rules
 	// (their record did not parse), and once more for each rule that
 	// could not evaluate an event (its condition ran over detect.MaxCost);
 	// FirstUnevaluated says which and why.
-	Unevaluated      int
-	FirstUnevaluated string `json:",omitempty"`
+	Unevaluated      int    `json:"unevaluated"`
+	FirstUnevaluated string `json:"first_unevaluated,omitempty"`
 	// Conflicts counts records whose eventID was already taken by a
 	// different record (earlier in the batch, or stored): the first one
 	// stays, for the store and for detection alike; the later one is
 	// neither stored nor evaluated. FirstConflict names the first.
-	Conflicts     int
-	FirstConflict string `json:",omitempty"`
+	Conflicts     int    `json:"conflicts"`
+	FirstConflict string `json:"first_conflict,omitempty"`
 	// RuleErrors counts, by rule, the events whose condition or group
 	// expression failed to evaluate (the rule did not match them), in rule
 	// order.
-	RuleErrors []RuleErrors `json:",omitempty"`
+	RuleErrors []RuleErrors `json:"rule_errors,omitempty"`
 }
 
 // RuleErrors is how often one rule failed to evaluate, and its first
 // failure.
 type RuleErrors struct {
-	Rule   string
-	Events int
-	First  string // the first failure: the event ID and the error.
+	Rule   string `json:"rule"`
+	Events int    `json:"events"`
+	First  string `json:"first"` // the first failure: the event ID and the error.
 }
 
 func (r *Result) addRuleErrors(rule string, n int, first string) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,9 +72,9 @@ func TestScanSampleGolden(t *testing.T) {
 	}
 	var sum struct {
 		Summary struct {
-			Stored     int `json:"Stored"`
-			NewAlerts  int `json:"NewAlerts"`
-			Duplicates int `json:"Duplicates"`
+			Stored     int `json:"stored"`
+			NewAlerts  int `json:"new_alerts"`
+			Duplicates int `json:"duplicates"`
 		} `json:"summary"`
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &sum); err != nil {
@@ -510,5 +511,42 @@ func TestScanShowsHiddenCharacters(t *testing.T) {
 	r = runCLI(t, "", nil, "scan", "--db", tempDB(t), "--strict", bad)
 	if strings.ContainsRune(r.stderr, 0x1b) || strings.ContainsRune(r.stderr, 0x202e) {
 		t.Errorf("a file name's escapes reached the terminal:\n%q", r.stderr)
+	}
+}
+
+// TestScanJSONKeys: every key scan -o json writes, in the alerts and in the
+// summary, is snake_case (the summary once mixed in Go field names).
+func TestScanJSONKeys(t *testing.T) {
+	r := runCLI(t, "", nil, "scan", "--sample", "--db", filepath.Join(t.TempDir(), "db"), "--output", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if !snake.MatchString(k) {
+					t.Errorf("key %q at %s is not snake_case", k, path)
+				}
+				walk(path+"."+k, x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(path+"[]", x)
+			}
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	for _, line := range lines {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		walk("$", v)
+	}
+	if !strings.Contains(lines[len(lines)-1], `"new_alerts":`) {
+		t.Errorf("the last line is not the summary: %s", lines[len(lines)-1])
 	}
 }
