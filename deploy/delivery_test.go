@@ -144,10 +144,10 @@ func TestCoversMatches(t *testing.T) {
 	}
 	var patterns []map[string]any
 	for _, r := range catalog {
-		patterns = append(patterns, roundTrip(t, r.EventBridgePattern()))
+		patterns = append(patterns, toMap(t, r.EventBridgePattern()))
 	}
 	for _, er := range deploy.EventRules(catalog) {
-		patterns = append(patterns, roundTrip(t, er.Pattern))
+		patterns = append(patterns, toMap(t, er.Pattern))
 	}
 	var events []map[string]any
 	for _, r := range catalog {
@@ -187,19 +187,6 @@ func TestCoversMatches(t *testing.T) {
 			t.Errorf("rule %s delivers instance-credentials-new-network apart from instance-credentials-stolen: %v", er.LogicalID, er.RuleIDs)
 		}
 	}
-}
-
-func roundTrip(t *testing.T, p map[string]any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // TestIdentityHistoryDelivers: with StoreIdentityHistory (the default) the
