@@ -62,11 +62,28 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 			return 0, fmt.Errorf("sqlite: put %d events: event %d (id %q) has no ID or time", len(events), i, events[i].ID)
 		}
 	}
+	if s.bulkFull(len(events)) {
+		if err := s.ensureIDIndex(ctx); err != nil {
+			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+		}
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
 	}
 	defer tx.Rollback()
+	// During a bulk load the stored IDs in memory say which events are
+	// new; the INSERTs then store every row they are given, at the rowids
+	// recorded for the set.
+	all := len(events)
+	events, bulk := s.bulkNew(events)
+	var (
+		rowids []int64
+		lost   bool // the event_id index is back: the ID set is no longer needed.
+	)
+	if bulk {
+		rowids = make([]int64, 0, len(events))
+	}
 	var (
 		stmts = map[int]*sql.Stmt{} // by rows per statement; at most two.
 		args  = make([]any, 0, insertChunk*insertColumnCount)
@@ -83,7 +100,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		st := stmts[len(chunk)]
 		if st == nil {
 			if st, err = tx.PrepareContext(ctx, insertEvents(len(chunk))); err != nil {
-				return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+				return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 			}
 			stmts[len(chunk)] = st
 		}
@@ -93,22 +110,47 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		}
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
-			return 0, fmt.Errorf("sqlite: put %d events: events %d to %d: %w", len(events), start, start+len(chunk)-1, err)
+			return 0, fmt.Errorf("sqlite: put %d events: events %d to %d: %w", all, start, start+len(chunk)-1, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+			return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 		}
 		inserted += int(n)
+		if bulk && n != int64(len(chunk)) {
+			// Only a unique index skips a row: another Store (an Open)
+			// built the event_id index again. It decides from now on.
+			bulk, lost = false, true
+		}
+		if bulk {
+			last, err := res.LastInsertId()
+			if err != nil {
+				return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
+			}
+			for r := last - n + 1; r <= last; r++ {
+				rowids = append(rowids, r)
+			}
+		}
 		if err := roll.addChunk(ctx, tx, chunk, res, n); err != nil {
-			return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+			return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 		}
 	}
 	if err := roll.flush(ctx, tx); err != nil {
-		return 0, fmt.Errorf("sqlite: put %d events: %w", len(events), err)
+		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
+	}
+	if bulk {
+		// Added before the commit, as the index would: readers
+		// meanwhile look the new rowids up and find them once committed.
+		s.bulkAdd(events, rowids, true)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", len(events), err)
+		if bulk {
+			s.bulkAdd(events, rowids, false)
+		}
+		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", all, err)
+	}
+	if lost {
+		s.setBulk(nil)
 	}
 	return inserted, nil
 }
@@ -309,7 +351,11 @@ func (s *Store) EventCounts(ctx context.Context, f EventFilter, column string, t
 // Event returns the event with the given ID, with its raw record
 // decompressed; the error wraps ErrNotFound when there is none.
 func (s *Store) Event(ctx context.Context, id string) (iamwatch.Event, error) {
-	row := s.r.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE event_id = ?", id)
+	cond, arg, found := s.whereID(id)
+	if !found {
+		return iamwatch.Event{}, fmt.Errorf("sqlite: event %s: %w", id, ErrNotFound)
+	}
+	row := s.r.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, arg)
 	e, err := s.scanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Event{}, fmt.Errorf("sqlite: event %s: %w", id, ErrNotFound)
@@ -349,17 +395,25 @@ func (s *Store) StoredEvents(ctx context.Context, ids []string) (map[string]iamw
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, min(len(ids), storedChunk))
-	for start := 0; start < len(ids); start += storedChunk {
-		chunk := ids[start:min(start+storedChunk, len(ids))]
-		q := "SELECT " + identityColumns + " FROM events WHERE event_id IN (" + strings.Repeat("?,", len(chunk)-1) + "?)"
-		args = args[:0]
-		for _, id := range chunk {
-			args = append(args, id)
+	// The keys looked up: the IDs, or during a bulk load the rowids of
+	// those stored.
+	col, keys := "event_id", make([]any, 0, len(ids))
+	if rowids, bulk := s.storedRowids(ids); bulk {
+		col = "rowid"
+		for _, r := range rowids {
+			keys = append(keys, r)
 		}
+	} else {
+		for _, id := range ids {
+			keys = append(keys, id)
+		}
+	}
+	for start := 0; start < len(keys); start += storedChunk {
+		args := keys[start:min(start+storedChunk, len(keys))]
+		q := "SELECT " + identityColumns + " FROM events WHERE " + col + " IN (" + strings.Repeat("?,", len(args)-1) + "?)"
 		var rows *sql.Rows
 		var err error
-		if len(chunk) == storedChunk {
+		if len(args) == storedChunk {
 			if full == nil {
 				if full, err = s.r.PrepareContext(ctx, q); err != nil {
 					return nil, fmt.Errorf("sqlite: stored events: %w", err)
