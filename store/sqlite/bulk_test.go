@@ -157,7 +157,7 @@ func TestBulkLoadDuplicates(t *testing.T) {
 	before := uuidEvents(0, start, 40)
 	evs := append(uuidEvents(20, start, 300), testEvents("Mixed-Case", start, 100)...)
 	evs = append(evs, uuidEvents(0, start, 10)...) // stored before the load
-	evs = append(evs, evs[5], evs[320])           // repeats within the batch
+	evs = append(evs, evs[5], evs[320])            // repeats within the batch
 	evs[7].ID = strings.ToUpper(evs[7].ID)         // another ID: IDs are case-sensitive
 
 	load := func(t *testing.T, bulk bool) *Store {
