@@ -86,8 +86,6 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	}
 	var (
 		stmts = map[int]*sql.Stmt{} // by rows per statement; at most two.
-		args  = make([]any, 0, insertChunk*insertColumnCount)
-		buf   []byte // compressed raw records of one chunk; the driver copies them on bind.
 		roll  = newRollup()
 	)
 	defer func() {
@@ -95,8 +93,13 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 			st.Close()
 		}
 	}()
-	for start := 0; start < len(events); start += insertChunk {
-		chunk := events[start:min(start+insertChunk, len(events))]
+	// The values are prepared (records compressed, times formatted) on
+	// another goroutine while this one, which holds the write lock, runs
+	// the INSERTs: the store's side of a scan is this goroutine.
+	batches, stop := prepareInserts(events)
+	defer stop()
+	for b := range batches {
+		chunk := b.events
 		st := stmts[len(chunk)]
 		if st == nil {
 			if st, err = tx.PrepareContext(ctx, insertEvents(len(chunk))); err != nil {
@@ -104,13 +107,9 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 			}
 			stmts[len(chunk)] = st
 		}
-		args, buf = args[:0], buf[:0]
-		for i := range chunk {
-			args, buf = s.appendEventArgs(args, buf, &chunk[i])
-		}
-		res, err := st.ExecContext(ctx, args...)
+		res, err := st.ExecContext(ctx, b.args...)
 		if err != nil {
-			return 0, fmt.Errorf("sqlite: put %d events: events %d to %d: %w", all, start, start+len(chunk)-1, err)
+			return 0, fmt.Errorf("sqlite: put %d events: events %d to %d: %w", all, b.start, b.start+len(chunk)-1, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -131,9 +130,10 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 				rowids = append(rowids, r)
 			}
 		}
-		if err := roll.addChunk(ctx, tx, chunk, res, n); err != nil {
+		if err := roll.addChunk(ctx, tx, chunk, b.keys, res, n); err != nil {
 			return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 		}
+		b.release()
 	}
 	if err := roll.flush(ctx, tx); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
@@ -155,27 +155,84 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	return inserted, nil
 }
 
-// appendEventArgs appends the column values of e, in insertColumns order,
-// to args, compressing e.Raw and writing the source IP key onto buf.
-func (s *Store) appendEventArgs(args []any, buf []byte, e *iamwatch.Event) ([]any, []byte) {
-	var raw any
-	if len(e.Raw) > 0 {
-		n := len(buf)
-		buf = slices.Grow(buf, s2.MaxEncodedLen(len(e.Raw)))
-		enc := s2.Encode(buf[n:cap(buf)], e.Raw)
-		buf = buf[:n+len(enc)]
-		raw = buf[n:len(buf):len(buf)]
+// insertBatch is the bound values of one INSERT: insertChunk events or
+// fewer, in insertColumns order.
+type insertBatch struct {
+	start  int // the index of events[0] in the PutEvents call.
+	events []iamwatch.Event
+	args   []any
+	keys   []derived // the roll-ups' values of each event (not its role).
+	buf    []byte   // backs the compressed records and IP keys; the driver copies them on bind.
+	free   chan<- *insertBatch
+}
+
+// release hands b back for reuse once its INSERT has run.
+func (b *insertBatch) release() {
+	select {
+	case b.free <- b:
+	default:
 	}
-	t := e.Time.UTC()
-	var ipKey any
-	buf, ipKey = appendSourceIPKey(buf, e.SourceIP)
-	return append(args,
-		e.ID, t.Format(iamwatch.TimeFormat), t.Format(time.DateOnly),
-		e.Source, e.Name, string(e.Type),
-		e.UserName, e.IdentityType, e.PrincipalARN, e.AccountID, e.Region, e.SourceIP, e.UserAgent,
-		jsonText(e.RequestParameters), jsonText(e.ResponseElements),
-		e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
-		e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw, ipKey), buf
+}
+
+// prepareInserts prepares the insertBatches of events, in order, on a
+// goroutine of its own, a few ahead of the reader of batches. stop ends
+// the goroutine (whether or not batches was read to its end) and returns
+// once it has ended; events must not change until then.
+func prepareInserts(events []iamwatch.Event) (batches <-chan *insertBatch, stop func()) {
+	const ahead = 4
+	out := make(chan *insertBatch, ahead)
+	free := make(chan *insertBatch, ahead+2)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for start := 0; start < len(events); start += insertChunk {
+			var b *insertBatch
+			select {
+			case b = <-free:
+			default:
+				b = &insertBatch{free: free, args: make([]any, 0, insertChunk*insertColumnCount)}
+			}
+			b.fill(start, events[start:min(start+insertChunk, len(events))])
+			select {
+			case out <- b:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		<-done
+	}
+}
+
+// fill sets b to the values of chunk, the events from start on.
+func (b *insertBatch) fill(start int, chunk []iamwatch.Event) {
+	b.start, b.events = start, chunk
+	b.args, b.keys, b.buf = b.args[:0], b.keys[:0], b.buf[:0]
+	for i := range chunk {
+		e := &chunk[i]
+		var raw any
+		if len(e.Raw) > 0 {
+			n := len(b.buf)
+			b.buf = slices.Grow(b.buf, s2.MaxEncodedLen(len(e.Raw)))
+			enc := s2.Encode(b.buf[n:cap(b.buf)], e.Raw)
+			b.buf = b.buf[:n+len(enc)]
+			raw = b.buf[n:len(b.buf):len(b.buf)]
+		}
+		d := derivedOf(e)
+		var ipKey any
+		b.buf, ipKey = appendSourceIPKey(b.buf, e.SourceIP)
+		b.keys = append(b.keys, d)
+		b.args = append(b.args,
+			e.ID, d.time, d.day,
+			e.Source, e.Name, string(e.Type),
+			e.UserName, e.IdentityType, e.PrincipalARN, e.AccountID, e.Region, e.SourceIP, e.UserAgent,
+			jsonText(e.RequestParameters), jsonText(e.ResponseElements),
+			e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
+			e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw, ipKey)
+	}
 }
 
 // jsonText stores a JSON value as TEXT, or NULL when absent.
