@@ -162,7 +162,7 @@ type insertBatch struct {
 	events []iamwatch.Event
 	args   []any
 	keys   []derived // the roll-ups' values of each event (not its role).
-	buf    []byte   // backs the compressed records and IP keys; the driver copies them on bind.
+	buf    []byte    // backs the compressed records and IP keys; the driver copies them on bind.
 	free   chan<- *insertBatch
 }
 
