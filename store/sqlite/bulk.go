@@ -293,7 +293,9 @@ func (s *Store) setBulk(ids *bulkIDs) {
 
 // bulkNew returns, when a bulk load holds the stored IDs in memory, the
 // events of batch whose ID is neither stored nor earlier in the batch
-// (ok true); ok false means insert through the event_id index.
+// (ok true), and adds their IDs to the set at rowid 0 (no row), where
+// look-ups find nothing until bulkAdd records the rows; ok false means
+// insert through the event_id index.
 func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool) {
 	s.bulkMu.Lock()
 	defer s.bulkMu.Unlock()
@@ -301,21 +303,11 @@ func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool
 		return batch, false
 	}
 	fresh = make([]iamwatch.Event, 0, len(batch))
-	var seen map[string]bool // IDs of fresh, when batch repeats one.
 	for i := range batch {
-		id := batch[i].ID
-		if _, stored := s.bulk.get(id); stored || seen[id] {
+		if _, stored := s.bulk.get(batch[i].ID); stored {
 			continue
 		}
-		if len(fresh) > 0 && seen == nil {
-			seen = make(map[string]bool, len(batch))
-			for j := range fresh {
-				seen[fresh[j].ID] = true
-			}
-		}
-		if seen != nil {
-			seen[id] = true
-		}
+		s.bulk.put(batch[i].ID, 0)
 		fresh = append(fresh, batch[i])
 	}
 	return fresh, true
@@ -328,8 +320,9 @@ func (s *Store) bulkFull(n int) bool {
 	return s.bulk != nil && s.bulk.len()+n > bulkMaxIDs
 }
 
-// bulkAdd adds the IDs of stored to the bulk ID set, stored[i] at rowid
-// rowids[i], or (add false) removes them after a failed commit.
+// bulkAdd records in the bulk ID set that stored[i] is at rowid
+// rowids[i], or (add false) removes the IDs of stored, which bulkNew
+// added, when they were not stored after all.
 func (s *Store) bulkAdd(stored []iamwatch.Event, rowids []int64, add bool) {
 	s.bulkMu.Lock()
 	defer s.bulkMu.Unlock()

@@ -72,14 +72,19 @@ func TestBulkLoad(t *testing.T) {
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
 		t.Fatalf("PutEvents again during the load = %d, %v; the stored IDs must be known", n, err)
 	}
+	twice := testEvents("twice", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 1)
+	if n, err := s.PutEvents(ctx, append(twice, twice[0], twice[0])); err != nil || n != 1 {
+		t.Fatalf("PutEvents of one event thrice during the load = %d, %v", n, err)
+	}
 	if err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("after the load %d indexes, want 5", got)
 	}
+	checkRollups(t, s)
 
-	// Now the store holds 50 rows: a bulk load with a bound of 10 does nothing.
+	// Now the store holds 51 rows: a bulk load with a bound of 10 does nothing.
 	_, bulk, err = s.BeginBulkLoad(ctx, 10)
 	if err != nil || bulk {
 		t.Errorf("BeginBulkLoad on a full store = %v, %v; want no bulk mode", bulk, err)

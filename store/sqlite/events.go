@@ -77,6 +77,15 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	// recorded for the set.
 	all := len(events)
 	events, bulk := s.bulkNew(events)
+	if bulk {
+		committed := false
+		defer func(fresh []iamwatch.Event) {
+			if !committed {
+				s.bulkAdd(fresh, nil, false)
+			}
+		}(events)
+		defer func() { committed = err == nil }()
+	}
 	var (
 		rowids []int64
 		lost   bool // the event_id index is back: the ID set is no longer needed.
@@ -144,9 +153,6 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		s.bulkAdd(events, rowids, true)
 	}
 	if err := tx.Commit(); err != nil {
-		if bulk {
-			s.bulkAdd(events, rowids, false)
-		}
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", all, err)
 	}
 	if lost {
