@@ -251,12 +251,12 @@ func newRollup() *rollup {
 	return r
 }
 
-// addChunk counts the events of chunk that the INSERT with result res
-// stored (n rows). The INSERT skips duplicates (INSERT OR IGNORE), so
+// addChunk counts the events of chunk that their INSERT stored: n rows,
+// the last at rowid last. The INSERT skips duplicates (INSERT OR IGNORE), so
 // when n is neither 0 nor len(chunk) the stored ones are read back: SQLite
 // gives each new row the rowid max(rowid)+1, and a skipped row none, so the
 // statement's rows are the rowids (last-n, last].
-func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Event, keys []derived, res sql.Result, n int64) error {
+func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Event, keys []derived, n, last int64) error {
 	if n == 0 {
 		return nil
 	}
@@ -268,10 +268,7 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 		}
 		return nil
 	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("roll-up: %w", err)
-	}
+	var err error
 	if r.readBack == nil {
 		if r.readBack, err = tx.PrepareContext(ctx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?"); err != nil { //nolint:sqlclosecheck // a statement of tx closes with it
 			return fmt.Errorf("roll-up: read the new rows: %w", err)
