@@ -28,11 +28,22 @@ var secondaryIndexNames = []string{"events_time", "events_user_time", "events_na
 // also drops while it keeps the IDs in memory (bulkIDs).
 const idIndex = "CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id)"
 
-// bulkMaxIDs bounds the IDs a bulk load keeps in memory (~40 bytes each,
-// map overhead included): past it the event_id index is built and the rest
+// bulkMaxIDs bounds the IDs a bulk load keeps in memory (bulkIDBytes each): past it the event_id index is built and the rest
 // of the load inserts through it, so the scan's memory stays bounded
 // whatever the input.
 const bulkMaxIDs = 400_000
+
+// bulkIDBytes is the memory one ID of the bulk ID set takes (a lower-case
+// UUID in a map[[16]byte]int64: 34 bytes measured with Go 1.25).
+const bulkIDBytes = 36
+
+// BulkLoadMemory returns the most memory, in bytes, a bulk load of rows
+// events holds in the Store besides the batches given to PutEvents: the
+// stored IDs. A caller that bounds the Go heap (debug.SetMemoryLimit) adds
+// it, or the collector runs ever more often as the load goes on.
+func BulkLoadMemory(rows int64) int64 {
+	return min(max(rows, 0), bulkMaxIDs) * bulkIDBytes
+}
 
 // ensureIndexes recreates the indexes a bulk load interrupted by a crash
 // left out. When they exist it costs one schema look-up each.
@@ -175,6 +186,10 @@ func lowerHex(c byte) (byte, bool) {
 type bulkState struct {
 	bulkMu sync.Mutex
 	bulk   *bulkIDs // non-nil while the event_id index is dropped.
+	// fresh is bulkNew's result, reused: a copy of each batch was a tenth
+	// of the garbage of a bulk load, which the collector made the writer
+	// pay for.
+	fresh []iamwatch.Event
 }
 
 // storedRowids returns, when a bulk load holds the IDs in memory, the
@@ -302,7 +317,9 @@ func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool
 	if s.bulk == nil {
 		return batch, false
 	}
-	fresh = make([]iamwatch.Event, 0, len(batch))
+	// The write connection's holder alone calls bulkNew: the slice of the
+	// previous call is free again.
+	fresh = s.fresh[:0]
 	for i := range batch {
 		if _, stored := s.bulk.get(batch[i].ID); stored {
 			continue
@@ -310,7 +327,15 @@ func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool
 		s.bulk.put(batch[i].ID, 0)
 		fresh = append(fresh, batch[i])
 	}
+	s.fresh = fresh
 	return fresh, true
+}
+
+// bulkDone lets go of the events bulkNew returned.
+func (s *Store) bulkDone() {
+	s.bulkMu.Lock()
+	clear(s.fresh)
+	s.bulkMu.Unlock()
 }
 
 // bulkFull reports whether n more IDs would take the bulk ID set past bulkMaxIDs.

@@ -84,6 +84,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	all := len(events)
 	events, bulk := s.bulkNew(events)
 	if bulk {
+		defer s.bulkDone()
 		committed := false
 		defer func(fresh []iamwatch.Event) {
 			if !committed {
