@@ -308,10 +308,11 @@ func (s *Store) setBulk(ids *bulkIDs) {
 
 // bulkNew returns, when a bulk load holds the stored IDs in memory, the
 // events of batch whose ID is neither stored nor earlier in the batch
-// (ok true), and adds their IDs to the set at rowid 0 (no row), where
-// look-ups find nothing until bulkAdd records the rows; ok false means
-// insert through the event_id index.
-func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool) {
+// (ok true), and adds their IDs to the set, fresh[i] at rowid next+i, the
+// rowid its INSERT will give it (the caller checks that it did). Until the
+// commit, look-ups find no row there. ok false means insert through the
+// event_id index.
+func (s *Store) bulkNew(batch []iamwatch.Event, next int64) (fresh []iamwatch.Event, ok bool) {
 	s.bulkMu.Lock()
 	defer s.bulkMu.Unlock()
 	if s.bulk == nil {
@@ -324,7 +325,7 @@ func (s *Store) bulkNew(batch []iamwatch.Event) (fresh []iamwatch.Event, ok bool
 		if _, stored := s.bulk.get(batch[i].ID); stored {
 			continue
 		}
-		s.bulk.put(batch[i].ID, 0)
+		s.bulk.put(batch[i].ID, next+int64(len(fresh)))
 		fresh = append(fresh, batch[i])
 	}
 	s.fresh = fresh
@@ -345,20 +346,15 @@ func (s *Store) bulkFull(n int) bool {
 	return s.bulk != nil && s.bulk.len()+n > bulkMaxIDs
 }
 
-// bulkAdd records in the bulk ID set that stored[i] is at rowid
-// rowids[i], or (add false) removes the IDs of stored, which bulkNew
-// added, when they were not stored after all.
-func (s *Store) bulkAdd(stored []iamwatch.Event, rowids []int64, add bool) {
+// bulkUndo removes the IDs of fresh, which bulkNew added, from the bulk
+// ID set, when they were not stored after all.
+func (s *Store) bulkUndo(fresh []iamwatch.Event) {
 	s.bulkMu.Lock()
 	defer s.bulkMu.Unlock()
 	if s.bulk == nil {
 		return
 	}
-	for i := range stored {
-		if add {
-			s.bulk.put(stored[i].ID, rowids[i])
-		} else {
-			s.bulk.del(stored[i].ID)
-		}
+	for i := range fresh {
+		s.bulk.del(fresh[i].ID)
 	}
 }

@@ -79,16 +79,21 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	}
 	defer tx.Rollback()
 	// During a bulk load the stored IDs in memory say which events are
-	// new; the INSERTs then store every row they are given, at the rowids
-	// recorded for the set.
+	// new; the INSERTs then store every row they are given, each at the
+	// rowid after the last (there is no other writer inside the
+	// transaction), which the set records.
 	all := len(events)
-	events, bulk := s.bulkNew(events)
+	var next int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) + 1 FROM events").Scan(&next); err != nil {
+		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
+	}
+	events, bulk := s.bulkNew(events, next)
 	if bulk {
 		defer s.bulkDone()
 		committed := false
 		defer func(fresh []iamwatch.Event) {
 			if !committed {
-				s.bulkAdd(fresh, nil, false)
+				s.bulkUndo(fresh)
 			}
 		}(events)
 		defer func() { committed = err == nil }()
@@ -99,25 +104,16 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 	}
 	var (
-		rowids []int64
-		lost   bool // the event_id index is back: the ID set is no longer needed.
-		roll   = newRollup()
+		lost bool // the event_id index is back: the ID set is no longer needed.
+		roll = newRollup()
 	)
-	if bulk {
-		rowids = make([]int64, 0, len(events))
-	}
 	for _, c := range chunks {
 		chunk := events[c.start : c.start+c.len]
 		inserted += int(c.n)
-		if bulk && c.n != int64(c.len) {
+		if bulk && (c.n != int64(c.len) || c.last != next+int64(c.start+c.len-1)) {
 			// Only a unique index skips a row: another Store (an Open)
 			// built the event_id index again. It decides from now on.
 			bulk, lost = false, true
-		}
-		if bulk {
-			for r := c.last - c.n + 1; r <= c.last; r++ {
-				rowids = append(rowids, r)
-			}
 		}
 		if err := roll.addChunk(ctx, tx, chunk, keys[c.start:c.start+c.len], c.n, c.last); err != nil {
 			return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
@@ -126,16 +122,11 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	if err := roll.flush(ctx, tx); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 	}
-	if bulk {
-		// Added before the commit, as the index would: readers
-		// meanwhile look the new rowids up and find them once committed.
-		s.bulkAdd(events, rowids, true)
+	if lost {
+		s.setBulk(nil) // look-ups go through the index, rebuilt by then.
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", all, err)
-	}
-	if lost {
-		s.setBulk(nil)
 	}
 	return inserted, nil
 }
