@@ -24,6 +24,7 @@ import (
 	"github.com/iamwatch/iamwatch/notify"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/sampledata"
+	"github.com/iamwatch/iamwatch/store/sqlite"
 	"github.com/iamwatch/iamwatch/untrusted"
 )
 
@@ -272,6 +273,7 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		defer pprof.StopCPUProfile()
 	}
 	read := o.read
+	heap := int64(scanMemoryLimit) // the Go heap's bound, see below.
 	// A large first import loads faster without the secondary indexes,
 	// rebuilt at the end, and in larger transactions: each commit rewrites
 	// every page of the event_id index it touched (random keys touch most),
@@ -285,6 +287,7 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 			if read.BatchSize == 0 {
 				read.BatchSize = bulkBatchSize
 			}
+			heap += sqlite.BulkLoadMemory(size / bytesPerRecord)
 			defer func() {
 				// The read's batches are garbage by now: give their
 				// memory back before SQLite sorts the events for the
@@ -303,7 +306,8 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		// The input list is live for the whole scan (~170 bytes a file,
 		// mostly its path): the limit leaves room for it, or a trail of
 		// 100,000s of files would keep the collector running all along.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit + o.inputs.Footprint()))
+		// A bulk load's stored IDs are live for the whole load too.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(heap + o.inputs.Footprint()))
 	}
 	prog := e.newProgress(o.inputs.Len())
 	read.Progress = prog.update

@@ -161,7 +161,11 @@ func (v txView) Hits(ctx context.Context, rule, group string, from, to time.Time
 }
 
 func (v txView) Event(ctx context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
-	e, err := v.s.scanEvent(v.tx.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE event_id = ?", id))
+	cond, arg, found := v.s.whereID(id)
+	if !found {
+		return iamwatch.Event{}, false, nil
+	}
+	e, err := v.s.scanEvent(v.tx.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Event{}, false, nil
 	}

@@ -3,10 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/iamwatch/iamwatch"
 )
 
 func indexNames(t *testing.T, s *Store) []string {
@@ -57,15 +62,19 @@ func TestBulkLoad(t *testing.T) {
 	if err != nil || !bulk {
 		t.Fatalf("BeginBulkLoad on an empty store = %v, %v", bulk, err)
 	}
-	if got := indexNames(t, s); !slices.Equal(got, []string{"events_event_id"}) {
-		t.Errorf("during the load the indexes are %v, want only the unique one", got)
+	if got := indexNames(t, s); len(got) != 0 {
+		t.Errorf("during the load the indexes are %v, want none", got)
 	}
 	evs := testEvents("bulk", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 50)
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 50 {
 		t.Fatalf("PutEvents = %d, %v", n, err)
 	}
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
-		t.Fatalf("PutEvents again during the load = %d, %v; the unique index must stay", n, err)
+		t.Fatalf("PutEvents again during the load = %d, %v; the stored IDs must be known", n, err)
+	}
+	twice := testEvents("twice", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 1)
+	if n, err := s.PutEvents(ctx, append(twice, twice[0], twice[0])); err != nil || n != 1 {
+		t.Fatalf("PutEvents of one event thrice during the load = %d, %v", n, err)
 	}
 	if err := finish(ctx); err != nil {
 		t.Fatal(err)
@@ -73,8 +82,9 @@ func TestBulkLoad(t *testing.T) {
 	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("after the load %d indexes, want 5", got)
 	}
+	checkRollups(t, s)
 
-	// Now the store holds 50 rows: a bulk load with a bound of 10 does nothing.
+	// Now the store holds 51 rows: a bulk load with a bound of 10 does nothing.
 	_, bulk, err = s.BeginBulkLoad(ctx, 10)
 	if err != nil || bulk {
 		t.Errorf("BeginBulkLoad on a full store = %v, %v; want no bulk mode", bulk, err)
@@ -130,4 +140,191 @@ func TestStoredEventsReadsIdentityInChunks(t *testing.T) {
 			t.Fatalf("event %s read back as %+v, want %+v", want.ID, g, want)
 		}
 	}
+}
+
+// uuidEvents are testEvents with IDs spelled as CloudTrail's, lower-case
+// UUIDs, which the bulk ID set keeps as 16 bytes.
+func uuidEvents(n0 int, start time.Time, n int) []iamwatch.Event {
+	evs := testEvents("u", start, n)
+	for i := range evs {
+		evs[i].ID = fmt.Sprintf("%08x-3f1c-4d2e-9a7b-1c2d3e4f5a6b", n0+i)
+	}
+	return evs
+}
+
+// A bulk load stores each ID once without the event_id index, whatever
+// its spelling and wherever its repeats are (in the store before the load,
+// in an earlier call, earlier in the same call), finds its events by ID
+// meanwhile, and ends with the same rows as a load through the index.
+func TestBulkLoadDuplicates(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	before := uuidEvents(0, start, 40)
+	evs := append(uuidEvents(20, start, 300), testEvents("Mixed-Case", start, 100)...)
+	evs = append(evs, uuidEvents(0, start, 10)...) // stored before the load
+	evs = append(evs, evs[5], evs[320])            // repeats within the batch
+	evs[7].ID = strings.ToUpper(evs[7].ID)         // another ID: IDs are case-sensitive
+
+	load := func(t *testing.T, bulk bool) *Store {
+		s := openTest(t, filepath.Join(t.TempDir(), "db"))
+		t.Cleanup(func() { s.Close() })
+		if n, err := s.PutEvents(ctx, before); err != nil || n != 40 {
+			t.Fatalf("PutEvents before the load = %d, %v", n, err)
+		}
+		finish := func(context.Context) error { return nil }
+		if bulk {
+			var ok bool
+			var err error
+			if finish, ok, err = s.BeginBulkLoad(ctx, 1000); err != nil || !ok {
+				t.Fatalf("BeginBulkLoad = %v, %v", ok, err)
+			}
+		}
+		// IDs 20-219 of which 20-39 were stored before, and 27 upper-cased.
+		if n, err := s.PutEvents(ctx, evs[:200]); err != nil || n != 181 {
+			t.Fatalf("PutEvents = %d, %v; want 181", n, err)
+		}
+		// IDs 220-319 and the 100 others.
+		if n, err := s.PutEvents(ctx, evs); err != nil || n != 200 {
+			t.Fatalf("PutEvents = %d, %v; want 200", n, err)
+		}
+		got, err := s.StoredEvents(ctx, []string{evs[0].ID, evs[7].ID, evs[250].ID, evs[310].ID, "missing"})
+		if err != nil || len(got) != 4 || got[evs[7].ID].ID != evs[7].ID || got[evs[310].ID].Name != evs[310].Name {
+			t.Fatalf("StoredEvents during the load = %v, %v", got, err)
+		}
+		if e, err := s.Event(ctx, evs[310].ID); err != nil || string(e.Raw) != string(evs[310].Raw) {
+			t.Fatalf("Event during the load = %v, %v", e.ID, err)
+		}
+		if _, err := s.Event(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Event(missing) during the load: %v", err)
+		}
+		if err := finish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkRollups(t, s)
+		return s
+	}
+	rows := func(s *Store) []string {
+		return queryStrings(t, s.w, "SELECT rowid || ' ' || event_id FROM events ORDER BY rowid")
+	}
+	want := rows(load(t, false))
+	if len(want) != 421 {
+		t.Fatalf("stored %d rows through the index, want 421", len(want))
+	}
+	s := load(t, true)
+	if got := rows(s); !slices.Equal(got, want) {
+		t.Errorf("bulk load stored\n%v\nthrough the index\n%v", got, want)
+	}
+	if got := len(indexNames(t, s)); got != 5 {
+		t.Errorf("after the load %d indexes, want 5", got)
+	}
+	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
+		t.Errorf("PutEvents after the load = %d, %v", n, err)
+	}
+}
+
+// Past bulkMaxIDs the load builds the event_id index and goes on through it.
+func TestBulkLoadIDBound(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "db"))
+	defer s.Close()
+	finish, _, err := s.BeginBulkLoad(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.bulk.other["padding"] = 0 // as if bulkMaxIDs-99 events were stored
+	for i := range bulkMaxIDs - 100 {
+		s.bulk.uuid[[16]byte{0: 0xff, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}] = -1
+	}
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if n, err := s.PutEvents(ctx, uuidEvents(0, start, 99)); err != nil || n != 99 {
+		t.Fatalf("PutEvents = %d, %v", n, err)
+	}
+	if got := indexNames(t, s); len(got) != 0 || s.bulk == nil {
+		t.Fatalf("indexes %v below the bound", got)
+	}
+	if n, err := s.PutEvents(ctx, uuidEvents(50, start, 100)); err != nil || n != 51 {
+		t.Fatalf("PutEvents past the bound = %d, %v; want 51", n, err)
+	}
+	if got := indexNames(t, s); !slices.Equal(got, []string{"events_event_id"}) || s.bulk != nil {
+		t.Errorf("indexes past the bound %v, want the unique one and no ID set", got)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
+}
+
+// Another writer can store an event a bulk load stores too (neither sees
+// the other's row without the index): finish keeps the first row of the
+// ID and recounts the roll-ups, and so does Open after a crash.
+func TestBulkLoadOtherWriter(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "db")
+			s := openTest(t, path)
+			defer func() { s.Close() }()
+			other := openTest(t, path) // open before the load, or Open builds the indexes again
+			finish, _, err := s.BeginBulkLoad(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := uuidEvents(0, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 20)
+			if n, err := other.PutEvents(ctx, evs[5:10]); err != nil || n != 5 {
+				t.Fatalf("the other writer's PutEvents = %d, %v", n, err)
+			}
+			other.Close()
+			if n, err := s.PutEvents(ctx, evs); err != nil || n != 20 {
+				t.Fatalf("PutEvents = %d, %v", n, err)
+			}
+			if crash {
+				s.Close()
+				s = openTest(t, path)
+			} else if err := finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := queryStrings(t, s.w, "SELECT count(*) || ' ' || count(DISTINCT event_id) FROM events"); got[0] != "20 20" {
+				t.Errorf("rows, IDs = %s; want 20 20", got[0])
+			}
+			if got := queryStrings(t, s.w, "SELECT event_id FROM events ORDER BY rowid LIMIT 1"); got[0] != evs[5].ID {
+				t.Errorf("first row %s, want the other writer's %s", got[0], evs[5].ID)
+			}
+			if got := len(indexNames(t, s)); got != 5 {
+				t.Errorf("%d indexes, want 5", got)
+			}
+			checkRollups(t, s)
+		})
+	}
+}
+
+// Another Store opened during a bulk load builds the indexes again (Open
+// repairs a crashed load): the load goes on through the event_id index.
+func TestBulkLoadIndexBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, path)
+	defer s.Close()
+	finish, _, err := s.BeginBulkLoad(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := uuidEvents(0, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 100)
+	other := openTest(t, path)
+	if n, err := other.PutEvents(ctx, evs[40:60]); err != nil || n != 20 {
+		t.Fatalf("the other writer's PutEvents = %d, %v", n, err)
+	}
+	other.Close()
+	if n, err := s.PutEvents(ctx, evs); err != nil || n != 80 {
+		t.Fatalf("PutEvents = %d, %v; want 80", n, err)
+	}
+	if s.bulk != nil {
+		t.Error("the ID set outlived the index's return")
+	}
+	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
+		t.Fatalf("PutEvents again = %d, %v", n, err)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
 }

@@ -251,27 +251,24 @@ func newRollup() *rollup {
 	return r
 }
 
-// addChunk counts the events of chunk that the INSERT with result res
-// stored (n rows). The INSERT skips duplicates (INSERT OR IGNORE), so
+// addChunk counts the events of chunk that their INSERT stored: n rows,
+// the last at rowid last. The INSERT skips duplicates (INSERT OR IGNORE), so
 // when n is neither 0 nor len(chunk) the stored ones are read back: SQLite
 // gives each new row the rowid max(rowid)+1, and a skipped row none, so the
 // statement's rows are the rowids (last-n, last].
-func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Event, res sql.Result, n int64) error {
+func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Event, keys []derived, n, last int64) error {
 	if n == 0 {
 		return nil
 	}
 	if n == int64(len(chunk)) {
 		for i := range chunk {
-			if err := r.add(ctx, tx, &chunk[i]); err != nil {
+			if err := r.add(ctx, tx, &chunk[i], keys[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("roll-up: %w", err)
-	}
+	var err error
 	if r.readBack == nil {
 		if r.readBack, err = tx.PrepareContext(ctx, "SELECT event_id FROM events WHERE rowid > ? AND rowid <= ?"); err != nil { //nolint:sqlclosecheck // a statement of tx closes with it
 			return fmt.Errorf("roll-up: read the new rows: %w", err)
@@ -296,7 +293,7 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 		// The first of several events with one ID is the stored one.
 		if stored[chunk[i].ID] {
 			delete(stored, chunk[i].ID)
-			if err := r.add(ctx, tx, &chunk[i]); err != nil {
+			if err := r.add(ctx, tx, &chunk[i], keys[i]); err != nil {
 				return err
 			}
 		}
@@ -307,8 +304,9 @@ func (r *rollup) addChunk(ctx context.Context, tx *sql.Tx, chunk []iamwatch.Even
 	return nil
 }
 
-// add counts one stored event.
-func (r *rollup) add(ctx context.Context, tx *sql.Tx, e *iamwatch.Event) error {
+// derivedOf returns the values of e that roll-up keys (and the events
+// table) use, but its role: event_time, event_date and the hour.
+func derivedOf(e *iamwatch.Event) derived {
 	t := e.Time.UTC()
 	d := derived{time: t.Format(iamwatch.TimeFormat)}
 	if len(d.time) == len(iamwatch.TimeFormat) { // years 0–9999: as event_date and hourExpr cut it.
@@ -316,6 +314,11 @@ func (r *rollup) add(ctx context.Context, tx *sql.Tx, e *iamwatch.Event) error {
 	} else {
 		d.day, d.hour = t.Format(time.DateOnly), d.time[:13]+":00:00Z"
 	}
+	return d
+}
+
+// add counts one stored event, with d its derivedOf.
+func (r *rollup) add(ctx context.Context, tx *sql.Tx, e *iamwatch.Event, d derived) error {
 	if isAssumeRole(e.Name) {
 		var err error
 		if d.role, err = roleArn(ctx, tx, e); err != nil {

@@ -86,6 +86,7 @@ type Store struct {
 	r    *sql.DB // query_only readers; == w for ":memory:".
 	path string
 	now  func() time.Time
+	bulkState
 }
 
 // Open opens (creating it if needed) the database at path and migrates it to
