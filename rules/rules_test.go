@@ -57,7 +57,7 @@ var catalog = map[string]string{
 	"ssm-start-session": "medium", "ec2-instance-connect-key-pushed": "medium",
 	"ec2-serial-console-enabled": "high", "ec2-user-data-changed": "high",
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
-	"bedrock-model-access-enabled": "medium", "iam-enumeration": "medium",
+	"bedrock-model-access-enabled": "medium", "iam-enumeration": "low",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }
