@@ -202,7 +202,7 @@ type pendingHit struct {
 type slotKey struct {
 	c            *compiled
 	group, value string
-	slot         time.Time
+	slot         int64 // its start, Unix seconds
 }
 
 // slotOf returns the start of the slot of c holding t: slots last c.slot
@@ -229,24 +229,24 @@ func (b *Batch) dropRepeats() {
 	if len(b.pending) == 0 {
 		return
 	}
-	first := make(map[slotKey]int, len(b.pending))
-	last := make(map[slotKey]int, len(b.pending))
+	ends := make(map[slotKey][2]int) // the first and the last pending hit of each
 	for j := range b.pending {
 		p := &b.pending[j]
-		k := slotKey{p.c, p.k.group, p.k.value, slotOf(p.ev.Time, p.c)}
-		if f, ok := first[k]; !ok || hitBefore(p.ev.Time, p.ev.ID, b.pending[f].ev.Time, b.pending[f].ev.ID) {
-			first[k] = j
+		k := slotKey{p.c, p.k.group, p.k.value, slotOf(p.ev.Time, p.c).Unix()}
+		e, ok := ends[k]
+		switch {
+		case !ok:
+			e = [2]int{j, j}
+		case hitBefore(p.ev.Time, p.ev.ID, b.pending[e[0]].ev.Time, b.pending[e[0]].ev.ID):
+			e[0] = j
+		case hitBefore(b.pending[e[1]].ev.Time, b.pending[e[1]].ev.ID, p.ev.Time, p.ev.ID):
+			e[1] = j
 		}
-		if l, ok := last[k]; !ok || hitBefore(b.pending[l].ev.Time, b.pending[l].ev.ID, p.ev.Time, p.ev.ID) {
-			last[k] = j
-		}
+		ends[k] = e
 	}
 	kept := make([]bool, len(b.pending))
-	for _, j := range first {
-		kept[j] = true
-	}
-	for _, j := range last {
-		kept[j] = true
+	for _, e := range ends {
+		kept[e[0]], kept[e[1]] = true, true
 	}
 	for j, p := range b.pending {
 		if !kept[j] {
