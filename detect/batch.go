@@ -210,7 +210,7 @@ type slotKey struct {
 // so none straddles two periods.
 func slotOf(t time.Time, c *compiled) time.Time {
 	p := periodOf(t, c.period)
-	return p.Add(t.Sub(p) / c.slot * c.slot)
+	return p.Add(t.Sub(p).Truncate(c.slot))
 }
 
 // hitBefore orders hits by time, then event ID.
