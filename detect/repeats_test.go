@@ -158,3 +158,50 @@ func TestRepeatsNeedsDistinct(t *testing.T) {
 		t.Errorf("err = %v, want the values named", err)
 	}
 }
+
+// TestLightThresholdRules: which threshold rules are decided on the decoded
+// fields, and that a light rule grouped by fields (not read by its
+// condition) keeps its groups apart when one evaluation serves several
+// events.
+func TestLightThresholdRules(t *testing.T) {
+	for _, tt := range []struct {
+		name, match, extra string
+		light              bool
+	}{
+		{"fields only", `{eventSource: [iam.amazonaws.com], eventName: [GetRole]}`, `condition: 'session_from_console != "true"'`, true},
+		{"the record in the condition", `{eventSource: [iam.amazonaws.com], eventName: [GetRole]}`, `condition: 'has(event.sessionCredentialFromConsole)'`, false},
+		{"request parameters", `{eventSource: [iam.amazonaws.com], eventName: [GetRole]}`, `condition: 'has(request.roleName)'`, false},
+		{"a pattern on the request", `{eventName: [GetRole], requestParameters: {roleName: [admin]}}`, ``, false},
+		{"superseding", `{eventSource: [iam.amazonaws.com], eventName: [GetRole]}`, "supersedes: [other]", false},
+	} {
+		src := fmt.Sprintf("id: r\ntitle: R\nseverity: low\nmatch: %s\n%s\nthreshold: {count: 2, within: 10m, by: [user_name]}\nsummary: x\naction: Look.\n", tt.match, tt.extra)
+		e := mustEngine(t, []*Rule{mustRule(t, src)}, Config{})
+		if got := e.rules[0].light; got != tt.light {
+			t.Errorf("%s: light = %v, want %v", tt.name, got, tt.light)
+		}
+	}
+	e := mustEngine(t, []*Rule{mustRule(t, `id: r
+title: R
+severity: low
+match: {eventSource: [iam.amazonaws.com], eventName: [GetRole]}
+condition: 'source_ip != "AWS Internal"'
+threshold: {count: 2, within: 10m, by: [user_name]}
+summary: '{{.group}}'
+action: Look.
+`)}, Config{})
+	var evs []iamwatch.Event
+	for i, u := range []string{"ann", "ben", "ann", "ben"} {
+		evs = append(evs, iamRead(t, fmt.Sprintf("b-%d", i), u, "GetRole", time.Duration(i)*time.Second, ""))
+	}
+	b, err := e.Match(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []string
+	for _, h := range b.Hits {
+		groups = append(groups, h.Group)
+	}
+	if want := []string{"ann", "ben", "ann", "ben"}; !slices.Equal(groups, want) {
+		t.Errorf("groups %q, want %q", groups, want)
+	}
+}
