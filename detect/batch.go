@@ -48,7 +48,7 @@ type Batch struct {
 	index   map[string]int                     // position in the batch of the events that matched
 	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
 	trips   map[obsKey][]iamwatch.Hit          // impossible-travel rules' sightings (also in Hits)
-	pending []pendingHit                       // hits of rules that ignore repeats, before dropRepeats
+	ends    map[slotKey][2]pendingHit          // rules that ignore repeats: each slot's first and last hit so far (see dropRepeats)
 	light   map[lightKey]lightResult           // light threshold rules' evaluations
 
 	lastIdentity map[*compiled]*lastIdentity // per first-seen rule, the identity it last observed
@@ -158,7 +158,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				continue
 			}
 			if c.ignoreRepeats {
-				b.pending = append(b.pending, pendingHit{c, groups[k], ev, i})
+				b.pend(pendingHit{c, groups[k], ev, i})
 				continue
 			}
 			b.addHit(c, groups[k].group, groups[k].value, ev)
@@ -173,6 +173,9 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 // RuleErrors, a condition over budget in Unevaluated (both: no match). It
 // returns the error that stops the batch (ctx's), and whether c matched.
 func (b *Batch) noteError(c *compiled, ev *iamwatch.Event, ok bool, err error) (bool, error) {
+	if err == nil {
+		return ok, nil
+	}
 	var failed ruleFailure
 	switch {
 	case errors.As(err, &failed):
@@ -218,40 +221,50 @@ func hitBefore(t1 time.Time, id1 string, t2 time.Time, id2 string) bool {
 	return t1.Before(t2) || t1.Equal(t2) && id1 < id2
 }
 
-// dropRepeats adds, of the pending hits, the first and the last of each
-// slotKey (what Resolve keeps of the stored ones, see keepEnds): a value
-// a group repeats within a slot adds nothing more. A light rule's kept
-// hits' events are kept (Keep) and listed as matched; the others are not.
-// Kept per batch, the stored hits are a superset of what the same events
-// in one batch would store, and hold each slot's first and last: Resolve
-// reads the same alert from either.
-func (b *Batch) dropRepeats() {
-	if len(b.pending) == 0 {
+// pend notes a hit of a rule that ignores repeats: it replaces the first
+// or the last hit of its slot so far when it comes before or after it.
+func (b *Batch) pend(p pendingHit) {
+	k := slotKey{p.c, p.k.group, p.k.value, slotOf(p.ev.Time, p.c).Unix()}
+	e, ok := b.ends[k]
+	switch {
+	case !ok:
+		e = [2]pendingHit{p, p}
+	case hitBefore(p.ev.Time, p.ev.ID, e[0].ev.Time, e[0].ev.ID):
+		e[0] = p
+	case hitBefore(e[1].ev.Time, e[1].ev.ID, p.ev.Time, p.ev.ID):
+		e[1] = p
+	default:
 		return
 	}
-	ends := make(map[slotKey][2]int) // the first and the last pending hit of each
-	for j := range b.pending {
-		p := &b.pending[j]
-		k := slotKey{p.c, p.k.group, p.k.value, slotOf(p.ev.Time, p.c).Unix()}
-		e, ok := ends[k]
-		switch {
-		case !ok:
-			e = [2]int{j, j}
-		case hitBefore(p.ev.Time, p.ev.ID, b.pending[e[0]].ev.Time, b.pending[e[0]].ev.ID):
-			e[0] = j
-		case hitBefore(b.pending[e[1]].ev.Time, b.pending[e[1]].ev.ID, p.ev.Time, p.ev.ID):
-			e[1] = j
-		}
-		ends[k] = e
+	if b.ends == nil {
+		b.ends = map[slotKey][2]pendingHit{}
 	}
-	kept := make([]bool, len(b.pending))
-	for _, e := range ends {
-		kept[e[0]], kept[e[1]] = true, true
+	b.ends[k] = e
+}
+
+// dropRepeats adds, of the pending hits (pend), the first and the last of
+// each slotKey (what Resolve keeps of the stored ones, see keepEnds): a
+// value a group repeats within a slot adds nothing more. A light rule's
+// kept hits' events are kept (Keep) and listed as matched; the others are
+// not. Kept per batch, the stored hits are a superset of what the same
+// events in one batch would store, and hold each slot's first and last:
+// Resolve reads the same alert from either.
+func (b *Batch) dropRepeats() {
+	if len(b.ends) == 0 {
+		return
 	}
-	for j, p := range b.pending {
-		if !kept[j] {
-			continue
+	kept := make([]pendingHit, 0, 2*len(b.ends))
+	for _, e := range b.ends {
+		kept = append(kept, e[0])
+		if e[1].ev != e[0].ev {
+			kept = append(kept, e[1])
 		}
+	}
+	// In batch order, as the other rules' hits.
+	slices.SortFunc(kept, func(x, y pendingHit) int {
+		return cmp.Or(cmp.Compare(x.pos, y.pos), cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.k.group, y.k.group), cmp.Compare(x.k.value, y.k.value))
+	})
+	for _, p := range kept {
 		b.addHit(p.c, p.k.group, p.k.value, p.ev)
 		if p.c.light {
 			b.Keep[p.pos] = true
@@ -260,7 +273,7 @@ func (b *Batch) dropRepeats() {
 			}
 		}
 	}
-	b.pending = nil
+	b.ends = nil
 }
 
 // keepEnds returns, of hits (one group's, sorted by time and ID, no
@@ -332,7 +345,7 @@ func (b *Batch) matchLight(ctx context.Context, buckets [5][]*compiled, ev *iamw
 				continue
 			}
 			if c.ignoreRepeats {
-				b.pending = append(b.pending, pendingHit{c, k, ev, i})
+				b.pend(pendingHit{c, k, ev, i})
 				continue
 			}
 			b.addHit(c, k.group, k.value, ev)
