@@ -48,6 +48,10 @@ type Event struct {
 	// event column: stores keep it in Raw only, and an Event read back from
 	// a store's columns has it empty.
 	AccessKeyID string
+	// SessionFromConsole is sessionCredentialFromConsole as the record
+	// writes it ("true" for a call made through the AWS console, else
+	// empty). Not an event column either: kept in Raw only.
+	SessionFromConsole string
 
 	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
 	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.
@@ -90,7 +94,8 @@ var Columns = []string{
 }
 
 // Column returns the value of the event column name (one of Columns, or
-// category, invoked_by, target_role, country, asn, as_org, access_key_id) as text: the JSON columns as their JSON
+// category, invoked_by, target_role, country, asn, as_org, access_key_id,
+// session_from_console) as text: the JSON columns as their JSON
 // text, "" when absent. ok is false for an unknown name.
 func (e *Event) Column(name string) (value string, ok bool) {
 	switch name {
@@ -146,6 +151,8 @@ func (e *Event) Column(name string) (value string, ok bool) {
 		return e.Geo.ASOrg, true
 	case "access_key_id":
 		return e.AccessKeyID, true
+	case "session_from_console":
+		return e.SessionFromConsole, true
 	}
 	return "", false
 }

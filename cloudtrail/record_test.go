@@ -209,6 +209,28 @@ func TestMFAAndReadOnlyForms(t *testing.T) {
 	}
 }
 
+// TestSessionFromConsole: sessionCredentialFromConsole is decoded as the
+// record writes it (CloudTrail writes a string; a boolean is kept as its
+// literal), and is the session_from_console column.
+func TestSessionFromConsole(t *testing.T) {
+	tests := []struct{ frag, want string }{
+		{`"sessionCredentialFromConsole":"true"`, "true"},
+		{`"sessionCredentialFromConsole":true`, "true"},
+		{`"sessionCredentialFromConsole":null`, ""},
+		{`"requestParameters":{"sessionCredentialFromConsole":"true"}`, ""},
+		{`"readOnly":true`, ""},
+	}
+	for _, tt := range tests {
+		ev, err := DecodeRecord([]byte(`{"eventID":"c","eventTime":"2025-01-01T00:00:00Z",` + tt.frag + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.frag, err)
+		}
+		if col, ok := ev.Column("session_from_console"); ev.SessionFromConsole != tt.want || col != tt.want || !ok {
+			t.Errorf("%s: SessionFromConsole=%q, column %q (%v), want %q", tt.frag, ev.SessionFromConsole, col, ok, tt.want)
+		}
+	}
+}
+
 func TestTypeOf(t *testing.T) {
 	for src, want := range map[string]string{
 		"iam.amazonaws.com": "iam", "sts.amazonaws.com": "sts", "signin.amazonaws.com": "signin",

@@ -130,6 +130,8 @@ func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (strin
 		MFAUsed:           yesNo(w.mfaUsed.get(base)),
 		ReadOnly:          trueFalse(w.readOnly.get(base)),
 		Raw:               own,
+
+		SessionFromConsole: w.sessionFromConsole.get(base),
 	}
 	if id != nil {
 		ev.IdentityType = id.Type
@@ -186,6 +188,7 @@ type wireRecord struct {
 	eventID, eventTime, eventSource, eventName, eventType, eventCategory text
 	awsRegion, sourceIP, userAgent, errorCode, errorMessage              text
 	recipientAccountID, readOnly                                         text
+	sessionFromConsole                                                   text // sessionCredentialFromConsole
 
 	identity    wireIdentity
 	hasIdentity bool
@@ -322,6 +325,8 @@ func (d *recordDecoder) record() error {
 			w.recipientAccountID, err = d.str()
 		case "readOnly":
 			w.readOnly, err = d.str()
+		case "sessionCredentialFromConsole":
+			w.sessionFromConsole, err = d.str()
 		case "userIdentity":
 			w.identity = wireIdentity{}
 			w.hasIdentity = p.peek() == '{'

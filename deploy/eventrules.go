@@ -153,8 +153,15 @@ func dropCovered(rules []EventRule) []EventRule {
 // bucket (TrailBucketName), never on events EventBridge delivers: a
 // first-seen rule that names no source and no event name learns from every
 // call of a principal, reads included, and delivering those would invoke the
-// real-time function for nearly every management event of the account.
+// real-time function for nearly every management event of the account; a
+// threshold that ignores repeats (threshold.repeats, iam-enumeration)
+// counts high-volume reads (GetRole), each of which would invoke the
+// function, one event an invocation, where a trail file's batch drops the
+// repeats.
 func TrailOnly(r *detect.Rule) bool {
+	if r.Threshold != nil && r.Threshold.Repeats == detect.RepeatsIgnore {
+		return true
+	}
 	if r.Baseline == nil {
 		return false
 	}

@@ -48,6 +48,8 @@ type Batch struct {
 	index   map[string]int                     // position in the batch of the events that matched
 	obs     map[obsKey]map[string]*observation // first-seen rules' observations, by value ("": the identity's own)
 	trips   map[obsKey][]iamwatch.Hit          // impossible-travel rules' sightings (also in Hits)
+	ends    map[slotKey][2]pendingHit          // rules that ignore repeats: each slot's first and last hit so far (see dropRepeats)
+	light   map[lightKey]lightResult           // light threshold rules' evaluations
 
 	lastIdentity map[*compiled]*lastIdentity // per first-seen rule, the identity it last observed
 }
@@ -96,15 +98,18 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
-		b.Keep[i] = wants(buckets, ev)
+		want := wants(buckets, ev)
+		b.Keep[i] = want
 		if e.allow.allowsAll(ev) {
 			continue // allowed for every rule: not parsed
 		}
 		if e.light {
-			b.matchLight(buckets, ev, i)
+			if err := b.matchLight(ctx, buckets, ev, i); err != nil {
+				return nil, err
+			}
 		}
-		if !b.Keep[i] {
-			continue // no rule for this event or its actor: not parsed
+		if !want {
+			continue // no rule that reads the record for this event or its actor: not parsed
 		}
 		rec, err := parseRecord(ev)
 		if err != nil {
@@ -124,16 +129,10 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 					done = append(done, c)
 				}
 				g, ok, err := e.matchRule(ctx, c, ev, rec)
-				var failed ruleFailure
-				switch {
-				case errors.As(err, &failed):
-					e.conditionErrors.Add(1)
-					b.RuleErrors = append(b.RuleErrors, RuleError{Rule: c.rule.ID, EventID: ev.ID, Err: failed.err})
-				case errors.Is(err, errOverBudget):
-					b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err))
-				case err != nil:
-					return nil, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err)
-				case ok:
+				if ok, err = b.noteError(c, ev, ok, err); err != nil {
+					return nil, err
+				}
+				if ok {
 					matched = append(matched, c)
 					groups = append(groups, g)
 				}
@@ -158,11 +157,151 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				b.singles = append(b.singles, e.single(c, ev, rec))
 				continue
 			}
+			if c.ignoreRepeats {
+				b.pend(pendingHit{c, groups[k], ev, i})
+				continue
+			}
 			b.addHit(c, groups[k].group, groups[k].value, ev)
 		}
 	}
+	b.dropRepeats()
 	b.keepFirsts()
 	return b, nil
+}
+
+// noteError files err, matchRule's on ev for c: a rule failure in
+// RuleErrors, a condition over budget in Unevaluated (both: no match). It
+// returns the error that stops the batch (ctx's), and whether c matched.
+func (b *Batch) noteError(c *compiled, ev *iamwatch.Event, ok bool, err error) (bool, error) {
+	if err == nil {
+		return ok, nil
+	}
+	var failed ruleFailure
+	switch {
+	case errors.As(err, &failed):
+		b.eng.conditionErrors.Add(1)
+		b.RuleErrors = append(b.RuleErrors, RuleError{Rule: c.rule.ID, EventID: ev.ID, Err: failed.err})
+	case errors.Is(err, errOverBudget):
+		b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err))
+	case err != nil:
+		return false, fmt.Errorf("detect: event %q: rule %s: %w", ev.ID, c.rule.ID, err)
+	default:
+		return ok, nil
+	}
+	return false, nil
+}
+
+// pendingHit is a hit of a rule that ignores repeats, the batch's pos-th
+// event, waiting for dropRepeats.
+type pendingHit struct {
+	c   *compiled
+	k   hitKey
+	ev  *iamwatch.Event
+	pos int
+}
+
+// slotKey is one slot of one value of one group of a rule that ignores
+// repeats.
+type slotKey struct {
+	c            *compiled
+	group, value string
+	slot         int64 // its start, Unix seconds
+}
+
+// slotOf returns the start of the slot of c holding t: slots last c.slot
+// from the start of each period (the last one of a period may be shorter),
+// so none straddles two periods.
+func slotOf(t time.Time, c *compiled) time.Time {
+	p := periodOf(t, c.period)
+	return p.Add(t.Sub(p).Truncate(c.slot))
+}
+
+// hitBefore orders hits by time, then event ID.
+func hitBefore(t1 time.Time, id1 string, t2 time.Time, id2 string) bool {
+	return t1.Before(t2) || t1.Equal(t2) && id1 < id2
+}
+
+// pend notes a hit of a rule that ignores repeats: it replaces the first
+// or the last hit of its slot so far when it comes before or after it.
+func (b *Batch) pend(p pendingHit) {
+	k := slotKey{p.c, p.k.group, p.k.value, slotOf(p.ev.Time, p.c).Unix()}
+	e, ok := b.ends[k]
+	switch {
+	case !ok:
+		e = [2]pendingHit{p, p}
+	case hitBefore(p.ev.Time, p.ev.ID, e[0].ev.Time, e[0].ev.ID):
+		e[0] = p
+	case hitBefore(e[1].ev.Time, e[1].ev.ID, p.ev.Time, p.ev.ID):
+		e[1] = p
+	default:
+		return
+	}
+	if b.ends == nil {
+		b.ends = map[slotKey][2]pendingHit{}
+	}
+	b.ends[k] = e
+}
+
+// dropRepeats adds, of the pending hits (pend), the first and the last of
+// each slotKey (what Resolve keeps of the stored ones, see keepEnds): a
+// value a group repeats within a slot adds nothing more. A light rule's
+// kept hits' events are kept (Keep) and listed as matched; the others are
+// not. Kept per batch, the stored hits are a superset of what the same
+// events in one batch would store, and hold each slot's first and last:
+// Resolve reads the same alert from either.
+func (b *Batch) dropRepeats() {
+	if len(b.ends) == 0 {
+		return
+	}
+	kept := make([]pendingHit, 0, 2*len(b.ends))
+	for _, e := range b.ends {
+		kept = append(kept, e[0])
+		if e[1].ev != e[0].ev {
+			kept = append(kept, e[1])
+		}
+	}
+	// In batch order, as the other rules' hits.
+	slices.SortFunc(kept, func(x, y pendingHit) int {
+		return cmp.Or(cmp.Compare(x.pos, y.pos), cmp.Compare(x.c.rule.ID, y.c.rule.ID), cmp.Compare(x.k.group, y.k.group), cmp.Compare(x.k.value, y.k.value))
+	})
+	for _, p := range kept {
+		b.addHit(p.c, p.k.group, p.k.value, p.ev)
+		if p.c.light {
+			b.Keep[p.pos] = true
+			if _, ok := b.index[p.ev.ID]; !ok {
+				b.index[p.ev.ID] = p.pos
+			}
+		}
+	}
+	b.ends = nil
+}
+
+// keepEnds returns, of hits (one group's, sorted by time and ID, no
+// repeats), the first and the last of each value in each slot of c, in
+// order: what dropRepeats stores of them. Applied to any set of hits that
+// holds these and is part of the group's, it gives these.
+func keepEnds(hits []iamwatch.Hit, c *compiled) []iamwatch.Hit {
+	type vs struct {
+		value string
+		slot  time.Time
+	}
+	first := make(map[vs]int, len(hits))
+	last := make(map[vs]int, len(hits))
+	for j, h := range hits {
+		k := vs{h.Value, slotOf(h.Time, c)}
+		if _, ok := first[k]; !ok {
+			first[k] = j
+		}
+		last[k] = j
+	}
+	out := hits[:0:0]
+	for j, h := range hits {
+		k := vs{h.Value, slotOf(h.Time, c)}
+		if first[k] == j || last[k] == j {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // allowed reports whether an allow-list hides ev from c: the rule's own,
@@ -172,10 +311,13 @@ func (e *Engine) allowed(c *compiled, ev *iamwatch.Event) bool {
 	return c.allow.allowsRule(ev, c.top) || e.allow != nil && e.allow.max != nil && e.allow.allowsRule(ev, c.top)
 }
 
-// matchLight observes ev, the batch's i-th event, for the light first-seen
-// rules among its candidates (see compiled), deciding their patterns on
-// the decoded fields. A light rule is not superseded by other rules.
-func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
+// matchLight matches ev, the batch's i-th event, for the light rules among
+// its candidates (see compiled), deciding their patterns on the decoded
+// fields: a first-seen rule observes it; a threshold rule's condition and
+// group are evaluated without the record, and its hit is added (or left
+// for dropRepeats), ev kept (Keep) and listed as matched. A light rule is
+// not superseded by other rules. The error is as Match's.
+func (b *Batch) matchLight(ctx context.Context, buckets [5][]*compiled, ev *iamwatch.Event, i int) error {
 	var done []*compiled
 	for _, list := range buckets {
 		for _, c := range list {
@@ -188,11 +330,81 @@ func (b *Batch) matchLight(buckets [5][]*compiled, ev *iamwatch.Event, i int) {
 				}
 				done = append(done, c)
 			}
-			if c.observesLight(ev) && !b.eng.allowed(c, ev) {
+			if !c.observesLight(ev) || b.eng.allowed(c, ev) {
+				continue
+			}
+			if c.rule.Baseline != nil {
 				b.observe(c, ev, i)
+				continue
+			}
+			k, ok, err := b.matchLightRule(ctx, c, ev)
+			if ok, err = b.noteError(c, ev, ok, err); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if c.ignoreRepeats {
+				b.pend(pendingHit{c, k, ev, i})
+				continue
+			}
+			b.addHit(c, k.group, k.value, ev)
+			b.Keep[i] = true
+			if _, ok := b.index[ev.ID]; !ok {
+				b.index[ev.ID] = i
 			}
 		}
 	}
+	return nil
+}
+
+// lightKey is the values of the fields a light threshold rule's
+// expressions read (compiled.lightFields), for one event.
+type lightKey struct {
+	c    *compiled
+	vals [4]string
+}
+
+// lightResult is what a light threshold rule's expressions gave for one
+// lightKey: whether it matches, and the group.
+type lightResult struct {
+	ok    bool
+	group string
+}
+
+// matchLightRule is matchRule for a light threshold rule c whose pattern ev
+// matches, evaluating its expressions once a batch for each lightKey: they
+// read nothing else, so an application repeating a call costs one
+// evaluation a batch. A failed evaluation is not remembered (each event's
+// failure is reported).
+func (b *Batch) matchLightRule(ctx context.Context, c *compiled, ev *iamwatch.Event) (hitKey, bool, error) {
+	if c.distinctExpr != nil || len(c.lightFields) > len(lightKey{}.vals) {
+		return b.eng.matchRule(ctx, c, ev, nil)
+	}
+	key := lightKey{c: c}
+	for j, f := range c.lightFields {
+		key.vals[j] = fieldValue(ev, f)
+	}
+	r, seen := b.light[key]
+	if !seen {
+		k, ok, err := b.eng.matchRule(ctx, c, ev, nil)
+		if err != nil {
+			return k, ok, err
+		}
+		r = lightResult{ok, k.group}
+		if b.light == nil {
+			b.light = map[lightKey]lightResult{}
+		}
+		b.light[key] = r
+	}
+	if !r.ok {
+		return hitKey{}, false, nil
+	}
+	k := hitKey{group: r.group}
+	if c.distinct {
+		k.value = encodeValues([]string{fieldValue(ev, c.distinctField)})
+	}
+	return k, true, nil
 }
 
 // keepFirsts keeps, of the events light first-seen rules observed, only
@@ -318,6 +530,10 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		if err != nil {
 			return nil, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
 		}
+		if k.c.ignoreRepeats {
+			sortHits(hits)
+			hits = keepEnds(slices.CompactFunc(hits, func(a, b iamwatch.Hit) bool { return a.EventID == b.EventID }), k.c)
+		}
 		inc, ok := evalIncident(hits, k.period, k.c.period, k.c.count, k.c.within, k.c.distinct)
 		if !ok {
 			continue
@@ -407,7 +623,11 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
 		return k, false, nil
 	}
-	if !c.pattern.Match(rec) || e.allowed(c, ev) {
+	if rec == nil { // a light rule: observesLight decided the pattern and the allow-lists
+		if !c.light {
+			return k, false, errors.New("detect: a rule that reads the record matched without it")
+		}
+	} else if !c.pattern.Match(rec) || e.allowed(c, ev) {
 		return k, false, nil
 	}
 	var act *activation
@@ -634,6 +854,9 @@ func raisingEvent(ctx context.Context, id string, t time.Time, batch map[string]
 // give, with one bounded read (the first window's hits) instead of the
 // whole period so far. ok is false when the path does not apply.
 func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batch map[string]*iamwatch.Event, view iamwatch.StateView) (iamwatch.Alert, bool, error) {
+	if k.c.ignoreRepeats {
+		return iamwatch.Alert{}, false, nil // a later hit may replace the last of its slot: recompute
+	}
 	var added []iamwatch.Hit
 	for _, h := range hits {
 		if h.EventID == "" { // touched from the next period

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/checker"
@@ -260,6 +261,47 @@ func (c *celEnv) compileDistinct(expr string) (cel.Program, error) {
 		want = t
 	}
 	return c.compile(expr, want)
+}
+
+// recordVariables are the variables that read the event's record (its
+// JSON parsed): an expression without them needs only the decoded fields.
+var recordVariables = []string{"event", "request", "response", "additional"}
+
+// variables returns the variables expr (already checked to compile; ""
+// reads nothing) refers to, sorted; ok is false when it does not compile.
+func (c *celEnv) variables(expr string) (names []string, ok bool) {
+	if expr == "" {
+		return nil, true
+	}
+	ast, iss := c.env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, false
+	}
+	for _, r := range ast.NativeRep().ReferenceMap() {
+		if r.Name != "" && !slices.Contains(names, r.Name) {
+			names = append(names, r.Name)
+		}
+	}
+	slices.Sort(names)
+	return names, true
+}
+
+// fieldsOnly returns the normalised fields (see Fields) exprs read, when
+// they read no record variable; ok is false when one does (or does not
+// compile).
+func (c *celEnv) fieldsOnly(exprs ...string) (fields []string, ok bool) {
+	for _, x := range exprs {
+		names, ok := c.variables(x)
+		if !ok || slices.ContainsFunc(names, func(n string) bool { return slices.Contains(recordVariables, n) }) {
+			return nil, false
+		}
+		for _, n := range names {
+			if knownField(n) && !slices.Contains(fields, n) {
+				fields = append(fields, n)
+			}
+		}
+	}
+	return fields, true
 }
 
 // errOverBudget marks an evaluation stopped at MaxCost.

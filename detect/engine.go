@@ -77,13 +77,26 @@ type compiled struct {
 	distinctField string
 	distinctExpr  cel.Program
 	steps         []compiledStep
+	// ignoreRepeats: threshold.repeats is ignore; a batch drops the
+	// repeated hits (see Batch.dropRepeats), and Resolve the stored ones,
+	// per slot of slot (within, aligned on the period).
+	ignoreRepeats bool
+	slot          time.Duration
 	// precheck: mayMatchEvent rules out events the index files c for.
 	// multi: c is filed under several buckets (a $or), so an event may
-	// find it twice. light: a first-seen rule that the decoded fields
-	// decide (no condition, a decodedOnly pattern): it never makes the
-	// engine parse an event, and the pipeline keeps only the first event
-	// of each value it observes (see Batch.matchLight).
+	// find it twice. light: a rule that the decoded fields decide, which
+	// never makes the engine parse an event (see Batch.matchLight): a
+	// first-seen rule without condition whose pattern is decodedOnly (the
+	// pipeline keeps only the first event of each value it observes), or a
+	// threshold rule whose pattern is decodedOnly and whose condition,
+	// group and distinct expressions read no record variable (the pipeline
+	// keeps only the events of its hits), that neither supersedes nor is
+	// superseded.
 	precheck, multi, light bool
+	// lightFields: of a light threshold rule, the fields its condition,
+	// group (or by) and distinct expressions read: their results depend on
+	// these alone (see Batch.matchLightRule).
+	lightFields []string
 	// identityOfActor: a first-seen rule keyed by actorFields only.
 	identityOfActor bool
 }
@@ -164,6 +177,15 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("detect: new engine: rule %s (%s): %w", r.ID, r.File, err)
 		}
 		e.rules = append(e.rules, c)
+	}
+	for _, c := range e.rules {
+		// Light rules are matched apart from the others: one another
+		// supersedes (or that supersedes another) is not.
+		if c.light && c.rule.Threshold != nil && (len(c.rule.Supersedes) > 0 || slices.ContainsFunc(e.rules, func(o *compiled) bool {
+			return slices.Contains(o.rule.Supersedes, c.rule.ID)
+		})) {
+			c.light = false
+		}
 		e.index(c)
 		e.light = e.light || c.light
 	}
@@ -225,7 +247,25 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			c.steps = append(c.steps, cs)
 		}
 	}
-	c.light = r.Baseline != nil && r.Condition == "" && c.pattern.decodedOnly()
+	if t := r.Threshold; t != nil && r.Sequence == nil {
+		c.ignoreRepeats = t.Repeats == RepeatsIgnore
+		c.slot = c.within
+		distinct := ""
+		if c.distinctExpr != nil {
+			distinct = t.Distinct
+		}
+		var fieldsOnly bool
+		c.lightFields, fieldsOnly = env.fieldsOnly(r.Condition, t.Group, distinct)
+		c.light = fieldsOnly && c.pattern.decodedOnly()
+		for _, f := range c.by {
+			if !slices.Contains(c.lightFields, f) {
+				c.lightFields = append(c.lightFields, f)
+			}
+		}
+	}
+	if r.Baseline != nil {
+		c.light = r.Condition == "" && c.pattern.decodedOnly()
+	}
 	c.identityOfActor = r.Baseline != nil && !slices.ContainsFunc(r.Baseline.By, func(f string) bool { return !slices.Contains(actorFields, f) })
 	if c.summary, err = parseSummary(r.ID, r.Summary, cfg); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)

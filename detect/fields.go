@@ -17,6 +17,8 @@ import (
 //   - country, asn ("AS64496"), as_org: where source_ip is (iamwatch.Geo),
 //     "" without a GeoIP database;
 //   - access_key_id: userIdentity.accessKeyId, the credentials used;
+//   - session_from_console: sessionCredentialFromConsole, "true" for a
+//     call made through the AWS console, else "";
 //   - principal: the identity behind the actor, stable across its sessions:
 //     "role/<name>" for a session of a role other than Identity Center's,
 //     else user_name (a user, root, the person of an Identity Center
@@ -27,7 +29,7 @@ var Fields = []string{
 	"category", "user_name", "identity_type", "principal_arn", "role_name", "account_id",
 	"aws_region", "source_ip", "user_agent", "invoked_by", "target_role",
 	"error_code", "error_message", "mfa_used", "read_only", "country", "asn", "as_org",
-	"access_key_id", "principal",
+	"access_key_id", "session_from_console", "principal",
 }
 
 func knownField(name string) bool {

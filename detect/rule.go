@@ -136,7 +136,22 @@ type Threshold struct {
 	// or a list of strings. An event whose value is "" (or an empty list)
 	// is counted in the incident but adds no value.
 	Distinct string
+	// Repeats, with Distinct, says what a value a group repeats counts for:
+	// RepeatsCount (the default), every event; RepeatsIgnore, only the
+	// first and the last event of the group holding that value in each
+	// slot of Within (slots aligned on the dedup period). The rule fires
+	// exactly when it would counting every event (threshold.go), but the
+	// count, the sample and the events kept for it are of those events
+	// alone: a tool polling one call all day makes two hits a slot, not one
+	// a call, and leaves the rest of its calls unkept.
+	Repeats string
 }
+
+// Threshold.Repeats values.
+const (
+	RepeatsCount  = "count"
+	RepeatsIgnore = "ignore"
+)
 
 // Sequence makes a rule fire when one group's events complete every step
 // (in any order) within a window: a Threshold of len(Steps) distinct step
@@ -472,7 +487,7 @@ func mapping(n *yaml.Node, path string, keys ...string) (map[string]*yaml.Node, 
 }
 
 func parseThreshold(n *yaml.Node) (*Threshold, error) {
-	m, err := mapping(n, "threshold", "count", "within", "by", "group", "distinct")
+	m, err := mapping(n, "threshold", "count", "within", "by", "group", "distinct", "repeats")
 	if err != nil {
 		return nil, err
 	}
@@ -510,6 +525,17 @@ func parseThreshold(n *yaml.Node) (*Threshold, error) {
 		}
 		if strings.TrimSpace(t.Distinct) == "" {
 			return nil, errAt(m["distinct"], "threshold.distinct", "must name a field or be a CEL expression")
+		}
+	}
+	if m["repeats"] != nil {
+		if t.Repeats, err = str(m["repeats"], "threshold.repeats"); err != nil {
+			return nil, err
+		}
+		switch {
+		case t.Repeats != RepeatsCount && t.Repeats != RepeatsIgnore:
+			return nil, errAt(m["repeats"], "threshold.repeats", "must be %s or %s", RepeatsCount, RepeatsIgnore)
+		case t.Distinct == "":
+			return nil, errAt(m["repeats"], "threshold.repeats", "needs threshold.distinct: a threshold without it counts every event")
 		}
 	}
 	return t, nil

@@ -447,7 +447,7 @@ var catalog = []string{
 	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
 	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
-	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role",
+	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role", "iam-enumeration",
 	"signin-new-country", "signin-new-asn", "signin-impossible-travel",
 	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
 	"access-key-new-asn", "region-first-activity", "service-first-use",

@@ -27,7 +27,7 @@ func (s *scenarios) credentialAccess() {
 	// IAM mapped: ten different read calls in about three minutes.
 	for _, name := range []string{"GetAccountSummary", "ListUsers", "ListRoles", "ListGroups", "ListPolicies",
 		"ListAttachedRolePolicies", "ListRolePolicies", "ListAccessKeys", "GetAccountAuthorizationDetails", "SimulatePrincipalPolicy"} {
-		s.put(g.rec(step(8*time.Second, 25*time.Second), etl, iam(name, nil, nil)), ShapeTrail) // iam-enumeration (rules/optional)
+		s.put(g.rec(step(8*time.Second, 25*time.Second), etl, iam(name, nil, nil)), ShapeTrail, "iam-enumeration")
 	}
 	// Secrets: six different ones within a few minutes.
 	for i := range 6 {
@@ -92,7 +92,7 @@ func (s *scenarios) credentialAccess() {
 		s.put(g.rec(at.Add(2*time.Second), app, call{src: "ssm.amazonaws.com", name: "GetParameter", region: m.region, ro: true,
 			req: Object{{"name", m.params[0]}, {"withDecryption", true}}}), ShapeTrail, "negative:ssm-parameters-decrypted-burst")
 		name := []string{"GetRole", "ListAttachedRolePolicies"}[i%2]
-		s.put(g.rec(at.Add(5*time.Second), mon, iam(name, Object{{"roleName", "payments-webhook-role"}}, nil)), ShapeTrail) // a look-alike for iam-enumeration (rules/optional)
+		s.put(g.rec(at.Add(5*time.Second), mon, iam(name, Object{{"roleName", "payments-webhook-role"}}, nil)), ShapeTrail, "negative:iam-enumeration")
 	}
 
 	// Day 3: a reporting key denied on a different API every 40 minutes,
