@@ -29,6 +29,12 @@ type ReadOptions struct {
 	// Progress, when set, is called after each stored batch, from the one
 	// goroutine that stores.
 	Progress func(Report)
+	// Begin, when set, is called once, from the goroutine that stores,
+	// when the first batch is ready and before it is stored: it may
+	// prepare the store for the inputs (a WalkList may still be growing:
+	// List.Wait waits for it), and returns the events per Process call
+	// from then on (0: BatchSize). An error ends the read.
+	Begin func(ctx context.Context) (batchSize int, err error)
 }
 
 // Rejection is a record or a whole input that could not be read.
@@ -123,9 +129,28 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
-		buf := make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
+		var buf []iamwatch.Event
 		for open := true; open || len(buf) > 0; {
 			var full bool
+			if opt.Begin != nil {
+				b, ok := <-batches // wait for work before asking Begin
+				if !ok {
+					return nil
+				}
+				n, err := opt.Begin(ctx)
+				if err != nil {
+					recycle(b)
+					return err
+				}
+				opt.Begin = nil
+				if n > 0 {
+					opt.BatchSize = n
+				}
+				buf = append(make([]iamwatch.Event, 0, opt.BatchSize+readerBatch), *b...)
+				recycle(b)
+			} else if buf == nil {
+				buf = make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
+			}
 			buf, open, full = fill(buf, batches, opt.BatchSize, maxBatchWait)
 			for len(buf) > 0 && (len(buf) >= opt.BatchSize || !full) {
 				n := min(len(buf), opt.BatchSize)
@@ -153,16 +178,20 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	// large transactions.
 	readers, rctx := errgroup.WithContext(gctx)
 	var next atomic.Int64
-	for range min(opt.Workers, max(inputs.Len(), 1)) {
+	defer context.AfterFunc(rctx, inputs.wake)()
+	workers := opt.Workers
+	if !inputs.Walking() {
+		workers = min(workers, max(inputs.Len(), 1))
+	}
+	for range workers {
 		readers.Go(func() error {
 			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= inputs.Len() || rctx.Err() != nil {
+			for rctx.Err() == nil {
+				in, ok := inputs.next(rctx, int(next.Add(1)-1))
+				if !ok {
 					break
 				}
-				in := inputs.At(i)
 				st, err := r.read(rctx, in, reject)
 				mu.Lock()
 				rep.Records += st.Records

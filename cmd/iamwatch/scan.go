@@ -209,7 +209,9 @@ func (e *env) scanOptions(cmd *cobra.Command, args []string, f scanFlags) (*scan
 	case len(args) == 0:
 		return nil, usageErrorf("scan needs at least one PATH (or --sample)")
 	default:
-		o.inputs, err = pipeline.ExpandList(args, e.stdin)
+		// The walk goes on while the store opens, the rules load and
+		// the files are read.
+		o.inputs, err = pipeline.WalkList(cmd.Context(), args, e.stdin)
 	}
 	return o, err
 }
@@ -226,6 +228,19 @@ func overFile[T any](fl *pflag.FlagSet, name string, file *T, flag T) {
 // what --notify asks, and reads back the new alerts as stored.
 func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) {
 	var out scanOutcome
+	if o.cpuProfile != "" {
+		// The whole scan: opening the store, the rules, the read and the
+		// close (index rebuild, checkpoint) alike.
+		pf, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return out, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return out, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	st, err := e.openStore(ctx, o.db)
 	if err != nil {
 		return out, err
@@ -260,52 +275,60 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 	if err != nil {
 		return out, err
 	}
-	if o.cpuProfile != "" {
-		pf, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return out, err
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return out, err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	read := o.read
-	// A large first import loads faster without the secondary indexes,
-	// rebuilt at the end, and in larger transactions: each commit rewrites
-	// every page of the event_id index it touched (random keys touch most),
-	// so fewer commits mean fewer bytes written.
-	if size := o.inputs.Bytes(); size >= bulkMinBytes {
-		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
-		if err != nil {
-			return out, err
-		}
-		if bulk {
-			if read.BatchSize == 0 {
-				read.BatchSize = bulkBatchSize
-			}
-			defer func() {
-				// The read's batches are garbage by now: give their
-				// memory back before SQLite sorts the events for the
-				// indexes (in memory: temp_store), or the two add up to
-				// the scan's peak RSS (+20 MiB on 200k kept events).
-				debug.FreeOSMemory()
-				if err := finish(context.WithoutCancel(ctx)); err != nil {
-					fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
-				}
-			}()
-		}
-	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// Batches of thousands of events come and go: without a limit the
 		// heap doubles past them before the collector runs.
-		// The input list is live for the whole scan (~170 bytes a file,
-		// mostly its path): the limit leaves room for it, or a trail of
-		// 100,000s of files would keep the collector running all along.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit + o.inputs.Footprint()))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
 	}
-	prog := e.newProgress(o.inputs.Len())
+	// The walk of the inputs runs ahead of the readers (WalkList); the
+	// store is prepared for all of them when the first batch is ready to
+	// store, once the walk is over.
+	var finishBulk func(context.Context) error
+	defer func() {
+		if finishBulk == nil {
+			return
+		}
+		// The read's batches are garbage by now: give their memory back
+		// before SQLite sorts the events for the indexes (in memory:
+		// temp_store), or the two add up to the scan's peak RSS (+20 MiB
+		// on 200k kept events).
+		debug.FreeOSMemory()
+		if err := finishBulk(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
+		}
+	}()
+	read.Begin = func(ctx context.Context) (int, error) {
+		if err := o.inputs.Wait(ctx); err != nil {
+			return 0, err
+		}
+		if e.getenv("GOMEMLIMIT") == "" {
+			// The input list is live for the whole scan (~100 bytes a
+			// file, mostly its path): the limit leaves room for it, or a
+			// trail of 100,000s of files would keep the collector
+			// running all along.
+			debug.SetMemoryLimit(scanMemoryLimit + o.inputs.Footprint())
+		}
+		// A large first import loads faster without the secondary
+		// indexes, rebuilt at the end, and in larger transactions: each
+		// commit rewrites every page of the event_id index it touched
+		// (random keys touch most), so fewer commits mean fewer bytes
+		// written.
+		size := o.inputs.Bytes()
+		if size < bulkMinBytes {
+			return 0, nil
+		}
+		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
+		if err != nil || !bulk {
+			return 0, err
+		}
+		finishBulk = finish
+		if read.BatchSize == 0 {
+			return bulkBatchSize, nil
+		}
+		return 0, nil
+	}
+	prog := e.newProgress(o.inputs)
 	read.Progress = prog.update
 	out.report, err = p.ReadList(ctx, o.inputs, read)
 	prog.done()
@@ -497,16 +520,16 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 // progress draws a one-line progress report on stderr when it is a
 // terminal, at most ten times a second.
 type progress struct {
-	w     io.Writer
-	total int
-	on    bool
-	start time.Time
-	last  time.Time
-	drawn bool
+	w      io.Writer
+	inputs *pipeline.List
+	on     bool
+	start  time.Time
+	last   time.Time
+	drawn  bool
 }
 
-func (e *env) newProgress(total int) *progress {
-	p := &progress{w: e.stderr, total: total, start: time.Now()}
+func (e *env) newProgress(inputs *pipeline.List) *progress {
+	p := &progress{w: e.stderr, inputs: inputs, start: time.Now()}
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && e.getenv("TERM") != "dumb" {
 		p.on = true
 	}
@@ -518,15 +541,25 @@ func (p *progress) update(r pipeline.Report) {
 		return
 	}
 	p.last = time.Now()
-	fmt.Fprint(p.w, "\r\x1b[K"+progressLine(r.Inputs+r.InputsSkipped+r.InputsRejected, p.total, r.Records, time.Since(p.start)))
+	total := -1 // still listing
+	if !p.inputs.Walking() {
+		total = p.inputs.Len()
+	}
+	fmt.Fprint(p.w, "\r\x1b[K"+progressLine(r.Inputs+r.InputsSkipped+r.InputsRejected, total, r.Records, time.Since(p.start)))
 	p.drawn = true
 }
 
 // progressLine is the progress line after done of total files and records
 // records in elapsed: a bar, the counts, the rate and, once a file is done,
-// the time left at the rate so far.
+// the time left at the rate so far. A total below 0 is not known yet (the
+// files are still being listed): no bar, no time left.
 func progressLine(done, total, records int, elapsed time.Duration) string {
-	line := fmt.Sprintf("%s %d/%d files · %d records", bar(done, total, 24), done, total, records)
+	var line string
+	if total < 0 {
+		line = fmt.Sprintf("%d files (listing) · %d records", done, records)
+	} else {
+		line = fmt.Sprintf("%s %d/%d files · %d records", bar(done, total, 24), done, total, records)
+	}
 	if s := elapsed.Seconds(); s > 0 {
 		line += fmt.Sprintf(" · %.0f/s", float64(records)/s)
 	}
