@@ -27,11 +27,11 @@ type List struct {
 	grown   *sync.Cond
 	walking bool          // a walk is adding to the list
 	walked  chan struct{} // closed when the walk is over; nil: never walked
-	dirs  []string // the directories of the OS files, each with its trailing separator
-	dir   []int32  // dir[i]: input i's directory in dirs
-	names []byte   // the base names of the OS files, one after another
-	ends  []int    // ends[i]: where input i's base name ends in names
-	sizes []int64  // input i's size in bytes; -1 unknown
+	dirs    []string      // the directories of the OS files, each with its trailing separator
+	dir     []int32       // dir[i]: input i's directory in dirs
+	names   []byte        // the base names of the OS files, one after another
+	ends    []int         // ends[i]: where input i's base name ends in names
+	sizes   []int64       // input i's size in bytes; -1 unknown
 	// other holds, by index, the inputs that are not plain OS files
 	// (stdin, FIFOs, entries that failed or are skipped, files of an
 	// fs.FS): few, so kept as they are.
