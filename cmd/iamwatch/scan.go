@@ -280,6 +280,13 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		// Batches of thousands of events come and go: without a limit the
 		// heap doubles past them before the collector runs.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
+		if e.getenv("GOGC") == "" {
+			// Under the limit, the collector need not also run each time
+			// the heap doubles: with a live heap of 10–25 MiB that was
+			// every 20–40 MiB allocated, ~0.5 CPU-s of a 250k-record
+			// scan; letting the limit decide saves ~0.1 CPU-s.
+			defer debug.SetGCPercent(debug.SetGCPercent(scanGCPercent))
+		}
 	}
 	// The walk of the inputs runs ahead of the readers (WalkList); the
 	// store is prepared for all of them when the first batch is ready to
@@ -366,6 +373,9 @@ const (
 // overrides it): the SQLite page cache and the binary come on top, and
 // the whole process should stay under 150 MiB.
 const scanMemoryLimit = 64 << 20
+
+// scanGCPercent is the scan's GOGC under scanMemoryLimit.
+const scanGCPercent = 400
 
 // scanDelivery builds the configured sinks, routes each alert the scan
 // claims into the outbox (opt.Enqueue) and returns the dispatcher that
