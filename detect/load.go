@@ -19,12 +19,13 @@ func LoadFS(fsys fs.FS, dir string) ([]*Rule, error) {
 	return loadFS(fsys, dir, dir, false)
 }
 
-// LoadFSWithoutTests is LoadFS leaving out each file's top-level tests
-// section (Rule.Tests stays empty, and is not checked): what matching
-// needs of rules whose tests run elsewhere (the built-in catalog's, in
-// go test). The tests are most of a catalog file: parsing them was two
-// thirds of loading the catalog, before any scan can start.
-func LoadFSWithoutTests(fsys fs.FS, dir string) ([]*Rule, error) {
+// LoadFSForEngine is LoadFS for rules checked elsewhere (the built-in
+// catalog, in go test) that an Engine is about to compile: it leaves out
+// each file's top-level tests section (Rule.Tests stays empty, and is not
+// checked), and leaves the check of the expressions to New. The tests are
+// most of a catalog file, and the expressions were compiled twice: the
+// two were three quarters of loading the catalog, before a scan can start.
+func LoadFSForEngine(fsys fs.FS, dir string) ([]*Rule, error) {
 	return loadFS(fsys, dir, dir, true)
 }
 
@@ -34,7 +35,7 @@ func LoadDir(dir string) ([]*Rule, error) {
 	return loadFS(os.DirFS(dir), ".", dir, false)
 }
 
-func loadFS(fsys fs.FS, dir, display string, noTests bool) ([]*Rule, error) {
+func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("detect: load rules: %w", err)
@@ -53,10 +54,10 @@ func loadFS(fsys fs.FS, dir, display string, noTests bool) ([]*Rule, error) {
 			errs = append(errs, &FileError{File: file, Err: err})
 			continue
 		}
-		if noTests {
+		if lean {
 			data = blankTests(data)
 		}
-		r, err := ParseRule(file, data)
+		r, err := parseRuleFile(file, data, lean)
 		if err != nil {
 			errs = append(errs, err)
 			continue

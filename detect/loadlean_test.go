@@ -11,15 +11,15 @@ import (
 	"github.com/iamwatch/iamwatch/rules"
 )
 
-// TestLoadFSWithoutTests: the built-in catalog loaded for matching is the
+// TestLoadFSForEngine: the built-in catalog loaded for matching is the
 // catalog loaded whole but for the inline tests, and a rule whose tests
 // section sits between other keys keeps those keys and its error lines.
-func TestLoadFSWithoutTests(t *testing.T) {
+func TestLoadFSForEngine(t *testing.T) {
 	whole, err := detect.LoadFS(rules.Builtin(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lean, err := detect.LoadFSWithoutTests(rules.Builtin(), ".")
+	lean, err := detect.LoadFSForEngine(rules.Builtin(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +46,13 @@ func TestLoadFSWithoutTests(t *testing.T) {
 		"mid.yaml": {Data: []byte("id: mid\ntitle: t\nseverity: low\ntests:\n- name: x\n  event: {eventName: X}\n  want: true\n  # comment\n\n" +
 			"match: {eventName: [X]}\ndescription: d\nsummary: '{{.nope'\n")},
 	}
-	_, err = detect.LoadFSWithoutTests(fsys, ".")
+	_, err = detect.LoadFSForEngine(fsys, ".")
 	var fe *detect.FileError
 	if !errors.As(err, &fe) || fe.Line != 12 {
 		t.Fatalf("error %v (line %d), want the summary's line 12", err, fe.Line)
 	}
 	fsys["mid.yaml"].Data = []byte(strings.Replace(string(fsys["mid.yaml"].Data), "{{.nope", "{{.count}}", 1))
-	rs, err := detect.LoadFSWithoutTests(fsys, ".")
+	rs, err := detect.LoadFSForEngine(fsys, ".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func loadRules(dirs []string) ([]*detect.Rule, error) {
 // their inline tests (go test runs those), the folders' rules whole (a
 // broken test still fails the load).
 func matchingRules(dirs []string) ([]*detect.Rule, error) {
-	return loadRulesWith(detect.LoadFSWithoutTests, dirs)
+	return loadRulesWith(detect.LoadFSForEngine, dirs)
 }
 
 func loadRulesWith(builtin func(fs.FS, string) ([]*detect.Rule, error), dirs []string) ([]*detect.Rule, error) {
