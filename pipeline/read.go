@@ -127,11 +127,14 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	batches := make(chan *[]iamwatch.Event, 3*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
+	tail := &tailing{inputs: inputs}
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
 		var buf []iamwatch.Event
+		received := 0 // events received from the readers
 		for open := true; open || len(buf) > 0; {
 			var full bool
+			before := len(buf)
 			if opt.Begin != nil {
 				b, ok := <-batches // wait for work before asking Begin
 				if !ok {
@@ -151,8 +154,15 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			} else if buf == nil {
 				buf = make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
 			}
-			buf, open, full = fill(buf, batches, opt.BatchSize, maxBatchWait)
-			for len(buf) > 0 && (len(buf) >= opt.BatchSize || !full) {
+			size := tail.batchSize(received+len(buf)-before, opt.BatchSize)
+			buf, open, full = fill(buf, batches, size, maxBatchWait)
+			if open && full {
+				// Take what else is queued: a small batch of the tail
+				// should not leave events waiting behind it.
+				buf, open = takeQueued(buf, batches, opt.BatchSize)
+			}
+			received += len(buf) - before
+			for len(buf) > 0 && (len(buf) >= size || !full) {
 				n := min(len(buf), opt.BatchSize)
 				res, err := p.Process(ctx, buf[:n])
 				rest := copy(buf, buf[n:])
@@ -192,6 +202,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 				if !ok {
 					break
 				}
+				tail.handed.Add(max(in.Size, 0))
 				st, err := r.read(rctx, in, reject)
 				mu.Lock()
 				rep.Records += st.Records
@@ -239,6 +250,41 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	return rep, err
 }
 
+// tailing sizes the writer's batches as the read ends. While the readers
+// read, the writer gathers full batches (large transactions) and waits
+// between them; the events of the last ones it would then store alone,
+// after the readers are done, with a core idle (a tenth of the default
+// scan). Once the list is complete, each batch is at most half the events
+// the inputs not yet handed to the readers should carry, at the rate of
+// those handed so far: the batches shrink as the end nears and the
+// writer stores most of the events while the readers still read.
+type tailing struct {
+	inputs *List
+	handed atomic.Int64 // bytes of the inputs handed to the readers
+	total  int64        // bytes of all inputs, once the walk is over; 0 before
+}
+
+// batchSize is the batch the writer gathers next, having received
+// received events, for batches of at most limit events. Called from the
+// writer only.
+func (t *tailing) batchSize(received, limit int) int {
+	if t.total == 0 {
+		if t.inputs.Walking() {
+			return limit
+		}
+		t.total = t.inputs.Bytes()
+	}
+	h := t.handed.Load()
+	switch {
+	case h <= 0 || received == 0:
+		return limit
+	case h >= t.total:
+		return min(limit, readerBatch) // the last inputs are being read
+	}
+	left := float64(received) * float64(t.total-h) / float64(h)
+	return min(limit, int(left/2)+readerBatch)
+}
+
 // maxBatchWait bounds how long the writer gathers events for one batch
 // once it holds some: a slow source still sees its events stored (and
 // Progress called) about this often.
@@ -273,6 +319,25 @@ func fill(buf []iamwatch.Event, more <-chan *[]iamwatch.Event, size int, wait ti
 		}
 	}
 	return buf, true, true
+}
+
+// takeQueued appends the batches already queued in queue to buf, without
+// waiting, while buf holds fewer than size events; open is false when
+// queue is closed.
+func takeQueued(buf []iamwatch.Event, queue <-chan *[]iamwatch.Event, size int) (_ []iamwatch.Event, open bool) {
+	for len(buf) < size {
+		select {
+		case b, ok := <-queue:
+			if !ok {
+				return buf, false
+			}
+			buf = append(buf, *b...)
+			recycle(b)
+		default:
+			return buf, true
+		}
+	}
+	return buf, true
 }
 
 // readerBatch is how many events a reader hands over at a time; the writer

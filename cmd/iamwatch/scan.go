@@ -289,8 +289,8 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		}
 	}
 	// The walk of the inputs runs ahead of the readers (WalkList); the
-	// store is prepared for all of them when the first batch is ready to
-	// store, once the walk is over.
+	// store is prepared for them (Begin) when the first batch is ready to
+	// store.
 	var finishBulk func(context.Context) error
 	defer func() {
 		if finishBulk == nil {
@@ -306,24 +306,21 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		}
 	}()
 	read.Begin = func(ctx context.Context) (int, error) {
-		if err := o.inputs.Wait(ctx); err != nil {
-			return 0, err
-		}
-		if e.getenv("GOMEMLIMIT") == "" {
-			// The input list is live for the whole scan (~100 bytes a
-			// file, mostly its path): the limit leaves room for it, or a
-			// trail of 100,000s of files would keep the collector
-			// running all along.
-			debug.SetMemoryLimit(scanMemoryLimit + o.inputs.Footprint())
-		}
 		// A large first import loads faster without the secondary
 		// indexes, rebuilt at the end, and in larger transactions: each
 		// commit rewrites every page of the event_id index it touched
 		// (random keys touch most), so fewer commits mean fewer bytes
-		// written.
+		// written. The walk may not be over: what it listed so far may
+		// be enough to tell (the readers wait meanwhile, once the queue
+		// to the store is full).
 		size := o.inputs.Bytes()
 		if size < bulkMinBytes {
-			return 0, nil
+			if err := o.inputs.Wait(ctx); err != nil {
+				return 0, err
+			}
+			if size = o.inputs.Bytes(); size < bulkMinBytes {
+				return 0, nil
+			}
 		}
 		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
 		if err != nil || !bulk {
@@ -336,7 +333,18 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		return 0, nil
 	}
 	prog := e.newProgress(o.inputs)
-	read.Progress = prog.update
+	limited := e.getenv("GOMEMLIMIT") != ""
+	read.Progress = func(r pipeline.Report) {
+		if !limited && !o.inputs.Walking() {
+			// The input list is live for the whole scan (~100 bytes a
+			// file, mostly its path): the limit leaves room for it, or
+			// a trail of 100,000s of files would keep the collector
+			// running all along.
+			limited = true
+			debug.SetMemoryLimit(scanMemoryLimit + o.inputs.Footprint())
+		}
+		prog.update(r)
+	}
 	out.report, err = p.ReadList(ctx, o.inputs, read)
 	prog.done()
 	// The new alerts as stored at the end: an incident's count, last event
