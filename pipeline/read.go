@@ -254,10 +254,11 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 // read, the writer gathers full batches (large transactions) and waits
 // between them; the events of the last ones it would then store alone,
 // after the readers are done, with a core idle (a tenth of the default
-// scan). Once the list is complete, each batch is at most half the events
-// the inputs not yet handed to the readers should carry, at the rate of
-// those handed so far: the batches shrink as the end nears and the
-// writer stores most of the events while the readers still read.
+// scan). Once the list is complete and a full batch was received, each
+// batch is at most half the events the inputs not yet handed to the
+// readers should carry, at the rate of those handed so far: the batches
+// shrink as the end nears and the writer stores most of the events while
+// the readers still read.
 type tailing struct {
 	inputs *List
 	handed atomic.Int64 // bytes of the inputs handed to the readers
@@ -276,7 +277,11 @@ func (t *tailing) batchSize(received, limit int) int {
 	}
 	h := t.handed.Load()
 	switch {
-	case h <= 0 || received == 0:
+	case h <= 0 || received < limit:
+		// Less than one batch so far: an input that fits in one batch
+		// is stored in one, as it always was (first-seen rules keep
+		// the first event of each value in a batch: smaller batches
+		// would keep, and store, a few more).
 		return limit
 	case h >= t.total:
 		return min(limit, readerBatch) // the last inputs are being read

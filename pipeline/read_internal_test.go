@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// TestTailingBatchSize: full batches while the list is walked or nothing
-// is known; then half the events the inputs not handed out should carry,
-// and reader batches once all are handed out.
+// TestTailingBatchSize: full batches while the list is walked or less
+// than a batch was received; then half the events the inputs not handed
+// out should carry, and reader batches once all are handed out.
 func TestTailingBatchSize(t *testing.T) {
 	l := ListOf([]Input{{Name: "a", Size: 600}, {Name: "b", Size: 400}})
 	tl := &tailing{inputs: l}
@@ -20,10 +20,11 @@ func TestTailingBatchSize(t *testing.T) {
 	}{
 		{0, 0, 8000},
 		{500, 0, 8000},
-		{500, 20000, 8000},                      // 20,000 left: full batches
-		{500, 4000, 4000/2 + readerBatch},       // 4,000 left
-		{900, 900, 900*100/900/2 + readerBatch}, // 100 left
-		{1000, 5000, readerBatch},               // the last inputs are being read
+		{500, 7999, 8000},                         // less than a batch so far: full batches
+		{500, 20000, 8000},                        // 20,000 left: full batches
+		{500, 9000, 9000/2 + readerBatch},         // 9,000 left
+		{900, 9000, 9000*100/900/2 + readerBatch}, // 1,000 left
+		{1000, 9000, readerBatch},                 // the last inputs are being read
 	} {
 		tl.handed.Store(c.handed)
 		if got := tl.batchSize(c.received, 8000); got != c.want {
@@ -31,7 +32,7 @@ func TestTailingBatchSize(t *testing.T) {
 		}
 	}
 	w := &List{walking: true}
-	if got := (&tailing{inputs: w}).batchSize(100, 8000); got != 8000 {
+	if got := (&tailing{inputs: w}).batchSize(9000, 8000); got != 8000 {
 		t.Errorf("while walking: batch %d, want 8000", got)
 	}
 }
