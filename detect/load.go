@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,16 +16,26 @@ import (
 // *FileError naming file, line and reason, joined); no rule is returned then.
 // Two files defining one ID are an error.
 func LoadFS(fsys fs.FS, dir string) ([]*Rule, error) {
-	return loadFS(fsys, dir, dir)
+	return loadFS(fsys, dir, dir, false)
+}
+
+// LoadFSForEngine is LoadFS for rules checked elsewhere (the built-in
+// catalog, in go test) that an Engine is about to compile: it leaves out
+// each file's top-level tests section (Rule.Tests stays empty, and is not
+// checked), and leaves the check of the expressions to New. The tests are
+// most of a catalog file, and the expressions were compiled twice: the
+// two were three quarters of loading the catalog, before a scan can start.
+func LoadFSForEngine(fsys fs.FS, dir string) ([]*Rule, error) {
+	return loadFS(fsys, dir, dir, true)
 }
 
 // LoadDir is LoadFS over a directory of the file system; errors name the
 // files by their path.
 func LoadDir(dir string) ([]*Rule, error) {
-	return loadFS(os.DirFS(dir), ".", dir)
+	return loadFS(os.DirFS(dir), ".", dir, false)
 }
 
-func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
+func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("detect: load rules: %w", err)
@@ -43,7 +54,10 @@ func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
 			errs = append(errs, &FileError{File: file, Err: err})
 			continue
 		}
-		r, err := ParseRule(file, data)
+		if lean {
+			data = blankTests(data)
+		}
+		r, err := parseRuleFile(file, data, lean)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -75,6 +89,35 @@ func Merge(base []*Rule, overlays ...[]*Rule) []*Rule {
 				out = append(out, r)
 			}
 		}
+	}
+	return out
+}
+
+// blankTests returns data with its top-level tests section (the line
+// "tests:" at column 0 and the lines under it, up to the next line that
+// starts at column 0 with another key) turned into empty lines, so that
+// the line numbers of errors stay those of the file.
+func blankTests(data []byte) []byte {
+	start := -1
+	if bytes.HasPrefix(data, []byte("tests:")) {
+		start = 0
+	} else if i := bytes.Index(data, []byte("\ntests:")); i >= 0 {
+		start = i + 1
+	}
+	if start < 0 {
+		return data
+	}
+	out := append([]byte(nil), data[:start]...)
+	rest := data[start:]
+	for first := true; len(rest) > 0; first = false {
+		line, next, found := bytes.Cut(rest, []byte("\n"))
+		if !first && len(line) > 0 && !strings.ContainsRune(" \t-#\r", rune(line[0])) {
+			return append(out, rest...) // the next top-level key
+		}
+		if found {
+			out = append(out, '\n')
+		}
+		rest = next
 	}
 	return out
 }

@@ -242,7 +242,11 @@ const maxRuleFileBytes = 1 << 20
 // rule's condition, group expression and summary are compiled against the
 // default Config to check them; the Engine compiles them again against its own.
 func ParseRule(file string, data []byte) (*Rule, error) {
-	r, err := parseRule(file, data)
+	return parseRuleFile(file, data, false)
+}
+
+func parseRuleFile(file string, data []byte, lean bool) (*Rule, error) {
+	r, err := parseRule(file, data, lean)
 	if err != nil {
 		var pe *posError
 		if errors.As(err, &pe) {
@@ -253,7 +257,7 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	return r, nil
 }
 
-func parseRule(file string, data []byte) (*Rule, error) {
+func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 	if len(data) > maxRuleFileBytes {
 		return nil, fmt.Errorf("file of %d bytes is larger than %d", len(data), maxRuleFileBytes)
 	}
@@ -381,40 +385,44 @@ func parseRule(file string, data []byte) (*Rule, error) {
 	if slices.Contains(r.Supersedes, r.ID) {
 		return nil, errAt(seen["supersedes"], "supersedes", "a rule cannot supersede itself")
 	}
-	// Check the expressions and the template against the default config.
-	ce, err := newCELEnv(Config{})
-	if err != nil {
-		return nil, err
-	}
-	if r.Condition != "" {
-		if _, err := ce.compile(r.Condition, cel.BoolType); err != nil {
-			return nil, errAt(seen["condition"], "condition", "%v", err)
+	// Check the expressions against the default config (New compiles
+	// them again against its own; a lean load leaves them to it).
+	if !lean {
+		ce, err := newCELEnv(Config{})
+		if err != nil {
+			return nil, err
 		}
-	}
-	if r.Threshold != nil && r.Threshold.Group != "" {
-		key := "threshold"
+		if r.Condition != "" {
+			if _, err := ce.compile(r.Condition, cel.BoolType); err != nil {
+				return nil, errAt(seen["condition"], "condition", "%v", err)
+			}
+		}
+		if r.Threshold != nil && r.Threshold.Group != "" {
+			key := "threshold"
+			if r.Sequence != nil {
+				key = "sequence"
+			}
+			if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
+				return nil, errAt(seen[key], key+".group", "%v", err)
+			}
+		}
+		if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
+			if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
+				return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
+			}
+		}
 		if r.Sequence != nil {
-			key = "sequence"
-		}
-		if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
-			return nil, errAt(seen[key], key+".group", "%v", err)
-		}
-	}
-	if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
-		if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
-			return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
-		}
-	}
-	if r.Sequence != nil {
-		for i, st := range r.Sequence.Steps {
-			if st.Condition == "" {
-				continue
-			}
-			if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
-				return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
+			for i, st := range r.Sequence.Steps {
+				if st.Condition == "" {
+					continue
+				}
+				if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
+					return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
+				}
 			}
 		}
 	}
+	// And the template.
 	if _, err := parseSummary(r.ID, r.Summary, Config{}); err != nil {
 		return nil, errAt(seen["summary"], "summary", "%v", err)
 	}

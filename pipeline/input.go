@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/iamwatch/iamwatch/cloudtrail"
 )
@@ -43,7 +45,75 @@ func Expand(args []string, stdin io.Reader) ([]Input, error) {
 // ExpandList is Expand returning a List: what a scan of a whole trail
 // holds in memory while it reads.
 func ExpandList(args []string, stdin io.Reader) (*List, error) {
+	paths, err := globs(args)
+	if err != nil {
+		return nil, err
+	}
 	l := &List{}
+	l.expand(paths, stdin, true, nil)
+	l.trim()
+	return l, nil
+}
+
+// WalkList is ExpandList that lists the files while they are read: it
+// checks the arguments (a glob that matches nothing is an error) and
+// returns at once, and a goroutine it starts walks the directories,
+// adding their files to the list, until it is done or ctx ends (List.Wait).
+// A directory's files come in the walk's order: by name in each directory,
+// which puts "a/1" before "a-b", where Expand sorts by path.
+func WalkList(ctx context.Context, args []string, stdin io.Reader) (*List, error) {
+	paths, err := globs(args)
+	if err != nil {
+		return nil, err
+	}
+	l := &List{walking: true, walked: make(chan struct{})}
+	l.grown = sync.NewCond(&l.mu)
+	go func() {
+		defer func() {
+			l.mu.Lock()
+			l.walking = false
+			l.trim()
+			l.grown.Broadcast()
+			l.mu.Unlock()
+			close(l.walked)
+		}()
+		l.expand(paths, stdin, false, func() bool { return ctx.Err() != nil })
+	}()
+	return l, nil
+}
+
+// argPaths is one argument: standard input, or the paths it names.
+type argPaths struct {
+	stdin bool
+	paths []string
+}
+
+// globs expands the arguments that are globs, in order.
+func globs(args []string) ([]argPaths, error) {
+	out := make([]argPaths, len(args))
+	for i, arg := range args {
+		out[i] = argPaths{stdin: arg == "-", paths: []string{arg}}
+		if arg == "-" || !strings.ContainsAny(arg, "*?[") {
+			continue
+		}
+		m, err := filepath.Glob(arg)
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %w", arg, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s: no file matches", arg)
+		}
+		out[i].paths = m
+	}
+	return out, nil
+}
+
+// expand adds to l the inputs of each argument's paths (globs expanded).
+// sorted sorts each directory's files by path, as Expand lists them; a
+// list being read (WalkList) cannot be reordered, and is locked for each
+// addition. stop, if not nil, is asked before each path and entry whether
+// to stop; nil means never.
+func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func() bool) {
 	// One walk lists distinct names; only several arguments can name a
 	// file twice (a directory and a file in it), and only then are the
 	// walks' names remembered.
@@ -56,31 +126,38 @@ func ExpandList(args []string, stdin io.Reader) (*List, error) {
 			}
 			seen[p] = true
 		}
+		if l.grown == nil {
+			l.addFile(p, size)
+			return
+		}
+		l.mu.Lock()
 		l.addFile(p, size)
+		l.grown.Signal()
+		l.mu.Unlock()
 	}
 	add := func(in Input) {
-		if !seen[in.Name] {
-			seen[in.Name] = true
-			l.add(in)
+		if seen[in.Name] {
+			return
 		}
+		seen[in.Name] = true
+		if l.grown == nil {
+			l.add(in)
+			return
+		}
+		l.mu.Lock()
+		l.add(in)
+		l.grown.Signal()
+		l.mu.Unlock()
 	}
 	for _, arg := range args {
-		if arg == "-" {
+		if arg.stdin {
 			add(Input{Name: "-", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
 			continue
 		}
-		paths := []string{arg}
-		if strings.ContainsAny(arg, "*?[") {
-			m, err := filepath.Glob(arg)
-			if err != nil {
-				return nil, fmt.Errorf("glob %q: %w", arg, err)
+		for _, p := range arg.paths {
+			if stop != nil && stop() {
+				return
 			}
-			if len(m) == 0 {
-				return nil, fmt.Errorf("%s: no file matches", arg)
-			}
-			paths = m
-		}
-		for _, p := range paths {
 			fi, err := os.Stat(p)
 			switch {
 			case err != nil:
@@ -92,13 +169,13 @@ func ExpandList(args []string, stdin io.Reader) (*List, error) {
 			default:
 				start := l.Len()
 				walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) },
-					func(name, shown string, size int64) { addFile(shown, size) }, add)
-				l.sortFrom(start)
+					func(name, shown string, size int64) { addFile(shown, size) }, add, stop)
+				if sorted {
+					l.sortFrom(start)
+				}
 			}
 		}
 	}
-	l.trim()
-	return l, nil
 }
 
 // FromFS lists every file below root in fsys (e.g. the embedded sample),
@@ -107,7 +184,7 @@ func FromFS(fsys fs.FS, root string) ([]Input, error) {
 	l := &List{}
 	walk(fsys, root, func(name string) string { return name }, func(name, shown string, size int64) {
 		l.add(Input{Name: shown, Size: size, Open: func() (io.ReadCloser, error) { return fsys.Open(name) }})
-	}, l.add)
+	}, l.add, nil)
 	l.sortFrom(0)
 	return l.Inputs(), nil
 }
@@ -116,9 +193,13 @@ func FromFS(fsys fs.FS, root string) ([]Input, error) {
 // one) is passed to file, by its name in fsys and as shown; an entry that
 // cannot be listed or followed becomes an input whose Open fails with the
 // reason (Size -1), one to skip an input whose Open fails with
-// cloudtrail.ErrSkipped, passed to other; the walk goes on.
-func walk(fsys fs.FS, root string, display func(string) string, file func(name, shown string, size int64), other func(Input)) {
-	_ = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error { // never fails: each error becomes an input
+// cloudtrail.ErrSkipped, passed to other; the walk goes on, until stop
+// (if not nil) says to stop.
+func walk(fsys fs.FS, root string, display func(string) string, file func(name, shown string, size int64), other func(Input), stop func() bool) {
+	_ = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error { // each error becomes an input
+		if stop != nil && stop() {
+			return fs.SkipAll
+		}
 		if err != nil {
 			other(failedInput(display(name), err))
 			if d != nil && d.IsDir() {

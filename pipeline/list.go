@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 )
 
 // List is a list of inputs held compactly: the files found on disk are
@@ -13,13 +15,23 @@ import (
 // costs a string, a closure and the Input, ~250 bytes a file, all scanned
 // at every collection: at a million records the scan spent an eighth of
 // its CPU collecting). An Input is made when asked for. The zero List is
-// empty; a List is not safe for concurrent writes.
+// empty.
+//
+// A List made by WalkList grows while it is read: its methods are safe
+// for concurrent use, Len and Bytes count what was listed so far, and
+// Wait tells when the walk is over. Lists made otherwise are complete when
+// returned.
 type List struct {
-	dirs  []string // the directories of the OS files, each with its trailing separator
-	dir   []int32  // dir[i]: input i's directory in dirs
-	names []byte   // the base names of the OS files, one after another
-	ends  []int    // ends[i]: where input i's base name ends in names
-	sizes []int64  // input i's size in bytes; -1 unknown
+	mu sync.Mutex
+	// grown is signalled, under mu, when the walk adds an input or ends.
+	grown   *sync.Cond
+	walking bool          // a walk is adding to the list
+	walked  chan struct{} // closed when the walk is over; nil: never walked
+	dirs    []string      // the directories of the OS files, each with its trailing separator
+	dir     []int32       // dir[i]: input i's directory in dirs
+	names   []byte        // the base names of the OS files, one after another
+	ends    []int         // ends[i]: where input i's base name ends in names
+	sizes   []int64       // input i's size in bytes; -1 unknown
 	// other holds, by index, the inputs that are not plain OS files
 	// (stdin, FIFOs, entries that failed or are skipped, files of an
 	// fs.FS): few, so kept as they are.
@@ -35,19 +47,79 @@ func ListOf(inputs []Input) *List {
 	return l
 }
 
-// Len is the number of inputs.
-func (l *List) Len() int { return len(l.ends) }
+// Len is the number of inputs (listed so far, while a walk goes on).
+func (l *List) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ends)
+}
 
-// At returns input i.
+// At returns input i, which must be below Len.
 func (l *List) At(i int) Input {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at(i)
+}
+
+func (l *List) at(i int) Input {
 	if in, ok := l.other[i]; ok {
 		return in
 	}
 	return osInput(string(l.name(i)), l.sizes[i])
 }
 
-// Bytes adds up the known sizes of the inputs.
+// next returns input i, waiting while a walk may still list it; false
+// when the list ends before i or ctx ends. A waiting next sees ctx end
+// only when wake is called (context.AfterFunc).
+func (l *List) next(ctx context.Context, i int) (Input, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i >= len(l.ends) && l.walking && ctx.Err() == nil {
+		l.grown.Wait()
+	}
+	if i >= len(l.ends) || ctx.Err() != nil {
+		return Input{}, false
+	}
+	return l.at(i), true
+}
+
+// wake wakes the calls of next waiting for the walk.
+func (l *List) wake() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.grown != nil {
+		l.grown.Broadcast()
+	}
+}
+
+// Walking reports whether a walk may still add inputs.
+func (l *List) Walking() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.walking
+}
+
+// Wait waits until the list is complete: the walk of WalkList is over
+// (it ends early when the context WalkList was given does), or ctx ends.
+func (l *List) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	done := l.walked
+	l.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Bytes adds up the known sizes of the inputs (listed so far).
 func (l *List) Bytes() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var n int64
 	for _, s := range l.sizes {
 		n += max(s, 0)
@@ -57,6 +129,8 @@ func (l *List) Bytes() int64 {
 
 // Footprint is about the bytes the list holds.
 func (l *List) Footprint() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	n := cap(l.names) + 8*cap(l.ends) + 8*cap(l.sizes) + 4*cap(l.dir)
 	for _, d := range l.dirs {
 		n += 16 + len(d)
@@ -67,11 +141,13 @@ func (l *List) Footprint() int64 {
 	return int64(n)
 }
 
-// Inputs returns the inputs as a slice.
+// Inputs returns the inputs (listed so far) as a slice.
 func (l *List) Inputs() []Input {
-	out := make([]Input, l.Len())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Input, len(l.ends))
 	for i := range out {
-		out[i] = l.At(i)
+		out[i] = l.at(i)
 	}
 	return out
 }
@@ -131,13 +207,13 @@ func (l *List) add(in Input) {
 // only checks.
 func (l *List) sortFrom(i int) {
 	sorted := true
-	for j := i + 1; j < l.Len() && sorted; j++ {
+	for j := i + 1; j < len(l.ends) && sorted; j++ {
 		sorted = bytes.Compare(l.name(j-1), l.name(j)) <= 0
 	}
 	if sorted {
 		return
 	}
-	order := make([]int, l.Len()-i)
+	order := make([]int, len(l.ends)-i)
 	for j := range order {
 		order[j] = i + j
 	}
@@ -158,7 +234,7 @@ func (l *List) sortFrom(i int) {
 	if i > 0 {
 		start = l.ends[i-1]
 	}
-	for j := i; j < l.Len(); j++ {
+	for j := i; j < len(l.ends); j++ {
 		delete(l.other, j)
 	}
 	l.names, l.ends, l.sizes, l.dir = l.names[:start], l.ends[:i], l.sizes[:i], l.dir[:i]

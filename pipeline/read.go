@@ -29,6 +29,12 @@ type ReadOptions struct {
 	// Progress, when set, is called after each stored batch, from the one
 	// goroutine that stores.
 	Progress func(Report)
+	// Begin, when set, is called once, from the goroutine that stores,
+	// when the first batch is ready and before it is stored: it may
+	// prepare the store for the inputs (a WalkList may still be growing:
+	// List.Wait waits for it), and returns the events per Process call
+	// from then on (0: BatchSize). An error ends the read.
+	Begin func(ctx context.Context) (batchSize int, err error)
 }
 
 // Rejection is a record or a whole input that could not be read.
@@ -121,13 +127,42 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	batches := make(chan *[]iamwatch.Event, 3*opt.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 
+	tail := &tailing{inputs: inputs}
 	// The one writer: it owns the store side of the pipeline.
 	g.Go(func() error {
-		buf := make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
+		var buf []iamwatch.Event
+		received := 0 // events received from the readers
 		for open := true; open || len(buf) > 0; {
 			var full bool
-			buf, open, full = fill(buf, batches, opt.BatchSize, maxBatchWait)
-			for len(buf) > 0 && (len(buf) >= opt.BatchSize || !full) {
+			before := len(buf)
+			if opt.Begin != nil {
+				b, ok := <-batches // wait for work before asking Begin
+				if !ok {
+					return nil
+				}
+				n, err := opt.Begin(ctx)
+				if err != nil {
+					recycle(b)
+					return err
+				}
+				opt.Begin = nil
+				if n > 0 {
+					opt.BatchSize = n
+				}
+				buf = append(make([]iamwatch.Event, 0, opt.BatchSize+readerBatch), *b...)
+				recycle(b)
+			} else if buf == nil {
+				buf = make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
+			}
+			size := tail.batchSize(received+len(buf)-before, opt.BatchSize)
+			buf, open, full = fill(buf, batches, size, maxBatchWait)
+			if open && full {
+				// Take what else is queued: a small batch of the tail
+				// should not leave events waiting behind it.
+				buf, open = takeQueued(buf, batches, opt.BatchSize)
+			}
+			received += len(buf) - before
+			for len(buf) > 0 && (len(buf) >= size || !full) {
 				n := min(len(buf), opt.BatchSize)
 				res, err := p.Process(ctx, buf[:n])
 				rest := copy(buf, buf[n:])
@@ -153,16 +188,21 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	// large transactions.
 	readers, rctx := errgroup.WithContext(gctx)
 	var next atomic.Int64
-	for range min(opt.Workers, max(inputs.Len(), 1)) {
+	defer context.AfterFunc(rctx, inputs.wake)()
+	workers := opt.Workers
+	if !inputs.Walking() {
+		workers = min(workers, max(inputs.Len(), 1))
+	}
+	for range workers {
 		readers.Go(func() error {
 			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= inputs.Len() || rctx.Err() != nil {
+			for rctx.Err() == nil {
+				in, ok := inputs.next(rctx, int(next.Add(1)-1))
+				if !ok {
 					break
 				}
-				in := inputs.At(i)
+				tail.handed.Add(max(in.Size, 0))
 				st, err := r.read(rctx, in, reject)
 				mu.Lock()
 				rep.Records += st.Records
@@ -210,6 +250,46 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	return rep, err
 }
 
+// tailing sizes the writer's batches as the read ends. While the readers
+// read, the writer gathers full batches (large transactions) and waits
+// between them; the events of the last ones it would then store alone,
+// after the readers are done, with a core idle (a tenth of the default
+// scan). Once the list is complete and a full batch was received, each
+// batch is at most half the events the inputs not yet handed to the
+// readers should carry, at the rate of those handed so far: the batches
+// shrink as the end nears and the writer stores most of the events while
+// the readers still read.
+type tailing struct {
+	inputs *List
+	handed atomic.Int64 // bytes of the inputs handed to the readers
+	total  int64        // bytes of all inputs, once the walk is over; 0 before
+}
+
+// batchSize is the batch the writer gathers next, having received
+// received events, for batches of at most limit events. Called from the
+// writer only.
+func (t *tailing) batchSize(received, limit int) int {
+	if t.total == 0 {
+		if t.inputs.Walking() {
+			return limit
+		}
+		t.total = t.inputs.Bytes()
+	}
+	h := t.handed.Load()
+	switch {
+	case h <= 0 || received < limit:
+		// Less than one batch so far: an input that fits in one batch
+		// is stored in one, as it always was (first-seen rules keep
+		// the first event of each value in a batch: smaller batches
+		// would keep, and store, a few more).
+		return limit
+	case h >= t.total:
+		return min(limit, readerBatch) // the last inputs are being read
+	}
+	left := float64(received) * float64(t.total-h) / float64(h)
+	return min(limit, int(left/2)+readerBatch)
+}
+
 // maxBatchWait bounds how long the writer gathers events for one batch
 // once it holds some: a slow source still sees its events stored (and
 // Progress called) about this often.
@@ -244,6 +324,25 @@ func fill(buf []iamwatch.Event, more <-chan *[]iamwatch.Event, size int, wait ti
 		}
 	}
 	return buf, true, true
+}
+
+// takeQueued appends the batches already queued in queue to buf, without
+// waiting, while buf holds fewer than size events; open is false when
+// queue is closed.
+func takeQueued(buf []iamwatch.Event, queue <-chan *[]iamwatch.Event, size int) (_ []iamwatch.Event, open bool) {
+	for len(buf) < size {
+		select {
+		case b, ok := <-queue:
+			if !ok {
+				return buf, false
+			}
+			buf = append(buf, *b...)
+			recycle(b)
+		default:
+			return buf, true
+		}
+	}
+	return buf, true
 }
 
 // readerBatch is how many events a reader hands over at a time; the writer

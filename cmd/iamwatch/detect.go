@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
@@ -12,7 +13,18 @@ import (
 // loadRules returns the built-in catalog with each folder in dirs laid over
 // it: a rule file with a built-in's id replaces it.
 func loadRules(dirs []string) ([]*detect.Rule, error) {
-	all, err := detect.LoadFS(rules.Builtin(), ".")
+	return loadRulesWith(detect.LoadFS, dirs)
+}
+
+// matchingRules is loadRules for an engine: the built-in rules without
+// their inline tests (go test runs those), the folders' rules whole (a
+// broken test still fails the load).
+func matchingRules(dirs []string) ([]*detect.Rule, error) {
+	return loadRulesWith(detect.LoadFSForEngine, dirs)
+}
+
+func loadRulesWith(builtin func(fs.FS, string) ([]*detect.Rule, error), dirs []string) ([]*detect.Rule, error) {
+	all, err := builtin(rules.Builtin(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("built-in rules: %w", err)
 	}
@@ -35,7 +47,7 @@ func (e *env) detector(dirs []string, cfg detect.Config, state iamwatch.Threshol
 }
 
 func (e *env) detectorWith(dirs []string, cfg detect.Config, sample bool) (*detect.Engine, func(), error) {
-	rs, err := loadRules(dirs)
+	rs, err := matchingRules(dirs)
 	if err != nil {
 		return nil, nil, err
 	}

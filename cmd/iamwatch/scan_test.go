@@ -430,6 +430,7 @@ func TestProgressLine(t *testing.T) {
 		{0, 100, 0, 0, "[························] 0/100 files · 0 records"},
 		{25, 100, 5000, 10 * time.Second, "[██████··················] 25/100 files · 5000 records · 500/s · 30s left"},
 		{100, 100, 20000, 40 * time.Second, "[████████████████████████] 100/100 files · 20000 records · 500/s"},
+		{25, -1, 5000, 10 * time.Second, "25 files (listing) · 5000 records · 500/s"},
 	} {
 		if got := progressLine(c.done, c.total, c.records, c.elapsed); got != c.want {
 			t.Errorf("progressLine(%d, %d, %d, %s) = %q, want %q", c.done, c.total, c.records, c.elapsed, got, c.want)

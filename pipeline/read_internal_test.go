@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestTailingBatchSize: full batches while the list is walked or less
+// than a batch was received; then half the events the inputs not handed
+// out should carry, and reader batches once all are handed out.
+func TestTailingBatchSize(t *testing.T) {
+	l := ListOf([]Input{{Name: "a", Size: 600}, {Name: "b", Size: 400}})
+	tl := &tailing{inputs: l}
+	for _, c := range []struct {
+		handed   int64
+		received int
+		want     int
+	}{
+		{0, 0, 8000},
+		{500, 0, 8000},
+		{500, 7999, 8000},                         // less than a batch so far: full batches
+		{500, 20000, 8000},                        // 20,000 left: full batches
+		{500, 9000, 9000/2 + readerBatch},         // 9,000 left
+		{900, 9000, 9000*100/900/2 + readerBatch}, // 1,000 left
+		{1000, 9000, readerBatch},                 // the last inputs are being read
+	} {
+		tl.handed.Store(c.handed)
+		if got := tl.batchSize(c.received, 8000); got != c.want {
+			t.Errorf("handed %d bytes, received %d events: batch %d, want %d", c.handed, c.received, got, c.want)
+		}
+	}
+	w := &List{walking: true}
+	if got := (&tailing{inputs: w}).batchSize(9000, 8000); got != 8000 {
+		t.Errorf("while walking: batch %d, want 8000", got)
+	}
+}
+
+// TestListNextWaitsForTheWalk: next waits for an input the walk has not
+// listed yet, returns it once listed, and false once the walk is over or
+// the reader's context ends.
+func TestListNextWaitsForTheWalk(t *testing.T) {
+	l := &List{walking: true, walked: make(chan struct{})}
+	l.grown = sync.NewCond(&l.mu)
+	got := make(chan string, 2)
+	go func() {
+		for i := 0; ; i++ {
+			in, ok := l.next(context.Background(), i)
+			if !ok {
+				close(got)
+				return
+			}
+			got <- in.Name
+		}
+	}()
+	select {
+	case name := <-got:
+		t.Fatalf("next returned %q before anything was listed", name)
+	case <-time.After(20 * time.Millisecond):
+	}
+	l.mu.Lock()
+	l.addFile("/x/a.json", 1)
+	l.grown.Signal()
+	l.mu.Unlock()
+	if name := <-got; name != "/x/a.json" {
+		t.Fatalf("next returned %q", name)
+	}
+	l.mu.Lock()
+	l.walking = false
+	l.grown.Broadcast()
+	l.mu.Unlock()
+	if name, ok := <-got; ok {
+		t.Fatalf("next returned %q after the walk", name)
+	}
+
+	w := &List{walking: true}
+	w.grown = sync.NewCond(&w.mu)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, w.wake)
+	defer stop()
+	done := make(chan bool)
+	go func() {
+		_, ok := w.next(ctx, 0)
+		done <- ok
+	}()
+	cancel()
+	if <-done {
+		t.Error("next returned an input after its context ended")
+	}
+}
