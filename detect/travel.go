@@ -80,17 +80,24 @@ type sighting struct {
 
 // placeValue encodes where ev is as a Hit.Value: lat,lon,country,ip,city
 // (the city last: it may hold commas). Control characters are removed and
-// the city bounded, as Hit.Value requires.
+// the fields bounded, as Hit.Value requires; the country (database text)
+// and the address (a zoned IPv6 address may hold any text after its %)
+// lose their commas, which would shift the fields after them.
 func placeValue(ev *iamwatch.Event) string {
 	g := ev.Geo
-	city := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+	return strconv.FormatFloat(g.Lat, 'f', 4, 64) + "," + strconv.FormatFloat(g.Lon, 'f', 4, 64) + "," +
+		placeField(g.Country, 8, true) + "," + placeField(ev.SourceIP, 64, true) + "," + placeField(g.City, 100, false)
+}
+
+// placeField is s bounded to max bytes, without control characters, and
+// without commas when noComma.
+func placeField(s string, max int, noComma bool) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || noComma && r == ',' {
 			return -1
 		}
 		return r
-	}, untrusted.Truncate(g.City, 100))
-	return strconv.FormatFloat(g.Lat, 'f', 4, 64) + "," + strconv.FormatFloat(g.Lon, 'f', 4, 64) + "," +
-		untrusted.Truncate(g.Country, 8) + "," + untrusted.Truncate(ev.SourceIP, 64) + "," + city
+	}, untrusted.Truncate(s, max))
 }
 
 // parseSighting decodes a hit written by placeValue; ok is false for any
