@@ -63,9 +63,14 @@ const (
 )
 
 // Horizon is the longest time between two sightings that can still be
-// impossible: half Earth's circumference at Speed.
+// impossible: half Earth's circumference at Speed, or the longest Duration
+// when that is longer (a speed under 0.01 km/h).
 func (t *Travel) Horizon() time.Duration {
-	return time.Duration(math.Pi * earthRadiusKm / t.Speed * float64(time.Hour))
+	h := math.Pi * earthRadiusKm / t.Speed * float64(time.Hour)
+	if h >= math.MaxInt64 {
+		return math.MaxInt64 // converted, it would wrap to a negative horizon: no pair ever impossible
+	}
+	return time.Duration(h)
 }
 
 // sighting is one located event of an identity, as a hit carries it.

@@ -91,6 +91,7 @@ func TestParseTravel(t *testing.T) {
 	}{
 		{"travel: {by: [user_name]}\n", ""},
 		{"travel: {by: [user_name], speed: 900, min_distance: 200}\n", ""},
+		{"travel: {by: [user_name], speed: 0.000001}\n", ""}, // a horizon past time.Duration's range
 		{"travel: {speed: 900}\n", "needs by"},
 		{"travel: {by: [nope]}\n", "unknown field"},
 		{"travel: {by: [user_name], speed: -1}\n", "positive number"},
@@ -103,6 +104,8 @@ func TestParseTravel(t *testing.T) {
 			t.Errorf("%q: %v", c.body, err)
 		case c.err == "" && (r.Travel == nil || !r.NeedsGeo()):
 			t.Errorf("%q: Travel = %+v", c.body, r.Travel)
+		case c.err == "" && r.Travel.Horizon() <= 0:
+			t.Errorf("%q: Horizon = %v, want positive", c.body, r.Travel.Horizon())
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%q: error %v, want %q", c.body, err, c.err)
 		}
