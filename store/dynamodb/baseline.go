@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -33,8 +34,14 @@ var _ iamwatch.BaselineStore = (*Store)(nil)
 // history a first-seen rule compares with.
 const baselinePrefix = "baseline/"
 
-// maxBaselineRetries bounds the optimistic merge under contention.
-const maxBaselineRetries = 8
+// maxBaselineRetries bounds the optimistic merge under contention; after
+// a conflict a writer waits a random time up to baselineBackoff << attempt
+// (full jitter), so that writers that collided do not collide again at
+// once: without it 8 writers on one identity gave up.
+const (
+	maxBaselineRetries = 8
+	baselineBackoff    = 10 * time.Millisecond
+)
 
 // baselineItemBudget bounds the estimated size of the main baseline item,
 // well under DynamoDB's 400 KB item limit; baselineOverflow items then
@@ -204,7 +211,12 @@ func (s *Store) MergeBaseline(ctx context.Context, entries []iamwatch.BaselineEn
 // or every new value once it overflows, are not merged but returned, for
 // the overflow items, and the item is marked overflowing first.
 func (s *Store) mergeBaselineItem(ctx context.Context, key, rule, identity string, add []iamwatch.BaselineEntry, main bool) (spill []iamwatch.BaselineEntry, err error) {
-	for range maxBaselineRetries {
+	for attempt := range maxBaselineRetries {
+		if attempt > 0 {
+			if err := s.sleep(ctx, rand.N(baselineBackoff<<attempt)); err != nil {
+				return nil, err
+			}
+		}
 		stored, err := s.readBaselineItem(ctx, key, rule, identity)
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +88,45 @@ func testBaselineManyValues(t *testing.T, ctx context.Context, s iamwatch.Store)
 		if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
 			t.Fatalf("Baseline entry %d:\n got %v\nwant %v", i, got[i], want[i])
 		}
+	}
+}
+
+// testBaselineConcurrent: processes merging one identity's baseline at
+// once (concurrent Lambda invocations, trail files of several regions)
+// all succeed and every value is kept: a merge that gives up under
+// contention fails its whole batch.
+func testBaselineConcurrent(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	bs := s.(iamwatch.BaselineStore)
+	const writers, merges, values = 8, 5, 20
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	e := func(i int) iamwatch.BaselineEntry {
+		return iamwatch.BaselineEntry{Rule: "service-first-use", Identity: "111122223333/alice", Value: fmt.Sprintf("svc-%d.amazonaws.com", i),
+			First: at.Add(time.Duration(i) * time.Second), FirstEvent: fmt.Sprintf("e-%d", i), Last: at.Add(time.Duration(i) * time.Second)}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for m := range merges {
+				var b []iamwatch.BaselineEntry
+				for v := range values {
+					b = append(b, e((w*merges+m)*values+v), e(v)) // new values, and some every writer has
+				}
+				if err := bs.MergeBaseline(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent MergeBaseline: %v", err)
+	}
+	got, err := bs.Baseline(ctx, "service-first-use", "111122223333/alice")
+	if err != nil || len(got) != writers*merges*values {
+		t.Errorf("Baseline: %d entries, %v; want %d", len(got), err, writers*merges*values)
 	}
 }
 
