@@ -35,12 +35,13 @@ var _ iamwatch.BaselineStore = (*Store)(nil)
 const baselinePrefix = "baseline/"
 
 // maxBaselineRetries bounds the optimistic merge under contention; after
-// a conflict a writer waits a random time up to baselineBackoff << attempt
-// (full jitter), so that writers that collided do not collide again at
-// once: without it 8 writers on one identity gave up.
+// a conflict a writer waits a random time up to baselineBackoff << attempt,
+// at most baselineMaxWait (full jitter), so that writers that collided do
+// not collide again at once: without it 8 writers on one identity gave up.
 const (
-	maxBaselineRetries = 8
-	baselineBackoff    = 10 * time.Millisecond
+	maxBaselineRetries = 12
+	baselineBackoff    = 20 * time.Millisecond
+	baselineMaxWait    = 2 * time.Second
 )
 
 // baselineItemBudget bounds the estimated size of the main baseline item,
@@ -213,7 +214,7 @@ func (s *Store) MergeBaseline(ctx context.Context, entries []iamwatch.BaselineEn
 func (s *Store) mergeBaselineItem(ctx context.Context, key, rule, identity string, add []iamwatch.BaselineEntry, main bool) (spill []iamwatch.BaselineEntry, err error) {
 	for attempt := range maxBaselineRetries {
 		if attempt > 0 {
-			if err := s.sleep(ctx, rand.N(baselineBackoff<<attempt)); err != nil {
+			if err := s.sleep(ctx, rand.N(min(baselineBackoff<<attempt, baselineMaxWait))); err != nil {
 				return nil, err
 			}
 		}
