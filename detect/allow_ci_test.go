@@ -34,6 +34,12 @@ func TestAllowCIRole(t *testing.T) {
 		{"another role", Config{Allow: ciList}, createUser(t, "4", "arn:aws:sts::111122223333:assumed-role/admin/bob", "198.51.100.7", "Terraform/1.9", t0),
 			[]string{"user-created", "user-created-burst", "user-created-critical"}},
 		{"exact session ARN, no ceiling", Config{Allow: AllowList{Principals: []string{ci}}}, createUser(t, "5", ci, "198.51.100.7", "Terraform/1.9", t0), nil},
+		// IAM shows a role's ARN with its path; a session's ARN has none
+		// (role names are unique in an account, whatever the path).
+		{"role ARN with a path", Config{Allow: AllowList{Principals: []string{"arn:aws:iam::111122223333:role/ci/github-deploy"}, MaxSeverity: sev(iamwatch.SeverityMedium)}},
+			createUser(t, "7", ci, "198.51.100.7", "Terraform/1.9", t0), []string{"user-created-burst", "user-created-critical"}},
+		{"a wildcard path is not dropped", Config{Allow: AllowList{Principals: []string{"arn:aws:iam::111122223333:role/ci/*"}, MaxSeverity: sev(iamwatch.SeverityMedium)}},
+			createUser(t, "8", ci, "198.51.100.7", "Terraform/1.9", t0), []string{"user-created", "user-created-burst", "user-created-critical"}},
 		{"user ARN", Config{Allow: AllowList{Principals: []string{"arn:aws:iam::111122223333:user/ALICE"}, MaxSeverity: sev(iamwatch.SeverityHigh)}},
 			createUser(t, "6", "arn:aws:iam::111122223333:user/alice", "198.51.100.7", "aws-cli/2", t0), []string{"user-created-critical"}},
 	}

@@ -940,8 +940,11 @@ func (e *Engine) summary(c *compiled, ev *iamwatch.Event, rec map[string]any, ex
 // sequence itself. Their notifications say nothing the sequence's does not
 // (it lists its steps with their times); the alerts stay stored. Only
 // alerts resolved together are compared: a part raised in an earlier batch
-// was notified then.
-func (b *Batch) QuietParts(claimed []iamwatch.Alert) map[string]bool {
+// was notified then. A part new in this batch whose sequence alert is not
+// (a step event that joined it later: the sequence's message went out
+// without it, and claiming it again sends nothing) is not quiet; a part
+// claimed again with its sequence (the same batch again) stays quiet.
+func (b *Batch) QuietParts(claimed []iamwatch.Claim) map[string]bool {
 	sequences := map[string]bool{}
 	for _, c := range b.eng.rules {
 		if c.rule.Sequence != nil {
@@ -952,23 +955,25 @@ func (b *Batch) QuietParts(claimed []iamwatch.Alert) map[string]bool {
 	type seq struct {
 		events   []string
 		severity iamwatch.Severity
+		isNew    bool
 	}
 	var seqs []seq
-	for _, a := range claimed {
-		if isSeq(a.Rule) {
-			seqs = append(seqs, seq{append([]string{a.EventID}, a.EventIDs...), a.Severity})
+	for _, c := range claimed {
+		if a := c.Alert; isSeq(a.Rule) {
+			seqs = append(seqs, seq{append([]string{a.EventID}, a.EventIDs...), a.Severity, c.New})
 		}
 	}
 	if len(seqs) == 0 {
 		return nil
 	}
 	quiet := map[string]bool{}
-	for _, a := range claimed {
+	for _, c := range claimed {
+		a := c.Alert
 		if a.EventID == "" || isSeq(a.Rule) {
 			continue
 		}
 		for _, s := range seqs {
-			if a.Severity <= s.severity && slices.Contains(s.events, a.EventID) {
+			if a.Severity <= s.severity && (s.isNew || !c.New) && slices.Contains(s.events, a.EventID) {
 				quiet[a.DedupKey] = true
 				break
 			}

@@ -92,7 +92,9 @@ type AllowList struct {
 	Users []string `yaml:"users" json:"users,omitempty"` // Event.UserName
 	Roles []string `yaml:"roles" json:"roles,omitempty"` // the actor's role name (assumed-role ARN)
 	// Principals are principal ARNs (Event.PrincipalARN); an assumed-role
-	// session also matches as its role, arn:aws:iam::ACCOUNT:role/NAME.
+	// session also matches as its role, arn:aws:iam::ACCOUNT:role/NAME,
+	// and an exact role ARN with a path (role/PATH/NAME, as IAM shows it)
+	// matches that role's sessions, whose ARNs carry no path.
 	Principals []string `yaml:"principals" json:"principals,omitempty"`
 	Accounts   []string `yaml:"accounts" json:"accounts,omitempty"`     // Event.AccountID
 	SourceIPs  []string `yaml:"source_ips" json:"source_ips,omitempty"` // Event.SourceIP
@@ -110,9 +112,13 @@ func (a AllowList) IsZero() bool {
 // allowList is a compiled AllowList.
 type allowList struct {
 	users, roles, principals, agents []string
-	accounts                         []string
-	prefixes                         []netip.Prefix
-	max                              *iamwatch.Severity // nil: every rule
+	// rolesNoPath are the exact role ARNs among principals that have a
+	// path, without it: a session's ARN names its role without the path,
+	// and a role name is unique in its account whatever its path.
+	rolesNoPath []string
+	accounts    []string
+	prefixes    []netip.Prefix
+	max         *iamwatch.Severity // nil: every rule
 }
 
 func compileAllow(a AllowList) (*allowList, error) {
@@ -142,6 +148,12 @@ func compileAllow(a AllowList) (*allowList, error) {
 			return nil, fmt.Errorf("allow.source_ips: %w", err)
 		}
 		c.prefixes = append(c.prefixes, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	for _, p := range a.Principals {
+		head, path, ok := strings.Cut(p, ":role/")
+		if i := strings.LastIndexByte(path, '/'); ok && i >= 0 && !strings.ContainsAny(p, "*?") {
+			c.rolesNoPath = append(c.rolesNoPath, head+":role/"+path[i+1:])
+		}
 	}
 	for _, list := range [][]string{a.Users, a.Roles, a.Principals, a.UserAgents} {
 		for _, p := range list {
@@ -173,6 +185,11 @@ func (c *allowList) allows(ev *iamwatch.Event) bool {
 		role := roleARN(ev.PrincipalARN)
 		for _, p := range c.principals {
 			if wildFold(p, ev.PrincipalARN) || role != "" && wildFold(p, role) {
+				return true
+			}
+		}
+		for _, p := range c.rolesNoPath {
+			if role != "" && strings.EqualFold(p, role) {
 				return true
 			}
 		}

@@ -63,9 +63,14 @@ const (
 )
 
 // Horizon is the longest time between two sightings that can still be
-// impossible: half Earth's circumference at Speed.
+// impossible: half Earth's circumference at Speed, or the longest Duration
+// when that is longer (a speed under 0.01 km/h).
 func (t *Travel) Horizon() time.Duration {
-	return time.Duration(math.Pi * earthRadiusKm / t.Speed * float64(time.Hour))
+	h := math.Pi * earthRadiusKm / t.Speed * float64(time.Hour)
+	if h >= math.MaxInt64 {
+		return math.MaxInt64 // converted, it would wrap to a negative horizon: no pair ever impossible
+	}
+	return time.Duration(h)
 }
 
 // sighting is one located event of an identity, as a hit carries it.
@@ -80,17 +85,24 @@ type sighting struct {
 
 // placeValue encodes where ev is as a Hit.Value: lat,lon,country,ip,city
 // (the city last: it may hold commas). Control characters are removed and
-// the city bounded, as Hit.Value requires.
+// the fields bounded, as Hit.Value requires; the country (database text)
+// and the address (a zoned IPv6 address may hold any text after its %)
+// lose their commas, which would shift the fields after them.
 func placeValue(ev *iamwatch.Event) string {
 	g := ev.Geo
-	city := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+	return strconv.FormatFloat(g.Lat, 'f', 4, 64) + "," + strconv.FormatFloat(g.Lon, 'f', 4, 64) + "," +
+		placeField(g.Country, 8, true) + "," + placeField(ev.SourceIP, 64, true) + "," + placeField(g.City, 100, false)
+}
+
+// placeField is s bounded to max bytes, without control characters, and
+// without commas when noComma.
+func placeField(s string, max int, noComma bool) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || noComma && r == ',' {
 			return -1
 		}
 		return r
-	}, untrusted.Truncate(g.City, 100))
-	return strconv.FormatFloat(g.Lat, 'f', 4, 64) + "," + strconv.FormatFloat(g.Lon, 'f', 4, 64) + "," +
-		untrusted.Truncate(g.Country, 8) + "," + untrusted.Truncate(ev.SourceIP, 64) + "," + city
+	}, untrusted.Truncate(s, max))
 }
 
 // parseSighting decodes a hit written by placeValue; ok is false for any

@@ -56,6 +56,27 @@ func TestPlaceValue(t *testing.T) {
 	if !ok || s.city != "Den Haag, [2JZuid" || s.country != "NL" || s.ip != "192.0.2.9" || s.lat != 52.0705 || s.lon != 4.3007 {
 		t.Errorf("parseSighting(%q) = %+v, %v", v, s, ok)
 	}
+	// Database text and a zoned source address (netip accepts any zone)
+	// never shift the fields after them nor bring control characters.
+	for _, c := range []struct {
+		name, ip, country, city string
+		wantIP, wantCountry     string
+	}{
+		{"a country with a comma", "192.0.2.9", "N,L", "Delft", "192.0.2.9", "NL"},
+		{"a country with a newline", "192.0.2.9", "N\nL", "Delft", "192.0.2.9", "NL"},
+		{"a zone with commas and a newline", "2001:db8::9%a,b\nc", "NL", "Delft", "2001:db8::9%abc", "NL"},
+	} {
+		ev := &iamwatch.Event{ID: "e2", Time: ev.Time, SourceIP: c.ip,
+			Geo: iamwatch.Geo{Country: c.country, City: c.city, Lat: 52.0116, Lon: 4.3571, HasCoords: true}}
+		v := placeValue(ev)
+		if strings.ContainsAny(v, "\x1b\n") {
+			t.Errorf("%s: placeValue = %q: control characters", c.name, v)
+		}
+		s, ok := parseSighting(iamwatch.Hit{EventID: ev.ID, Time: ev.Time, Value: v})
+		if !ok || s.ip != c.wantIP || s.country != c.wantCountry || s.city != c.city {
+			t.Errorf("%s: parseSighting(%q) = %+v, %v; want ip %q, country %q, city %q", c.name, v, s, ok, c.wantIP, c.wantCountry, c.city)
+		}
+	}
 	for _, bad := range []string{"", "a,b,c,d,e", "1,2,NL"} {
 		if _, ok := parseSighting(iamwatch.Hit{Value: bad}); ok {
 			t.Errorf("parseSighting(%q) ok", bad)
@@ -70,6 +91,7 @@ func TestParseTravel(t *testing.T) {
 	}{
 		{"travel: {by: [user_name]}\n", ""},
 		{"travel: {by: [user_name], speed: 900, min_distance: 200}\n", ""},
+		{"travel: {by: [user_name], speed: 0.000001}\n", ""}, // a horizon past time.Duration's range
 		{"travel: {speed: 900}\n", "needs by"},
 		{"travel: {by: [nope]}\n", "unknown field"},
 		{"travel: {by: [user_name], speed: -1}\n", "positive number"},
@@ -82,6 +104,8 @@ func TestParseTravel(t *testing.T) {
 			t.Errorf("%q: %v", c.body, err)
 		case c.err == "" && (r.Travel == nil || !r.NeedsGeo()):
 			t.Errorf("%q: Travel = %+v", c.body, r.Travel)
+		case c.err == "" && r.Travel.Horizon() <= 0:
+			t.Errorf("%q: Horizon = %v, want positive", c.body, r.Travel.Horizon())
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%q: error %v, want %q", c.body, err, c.err)
 		}

@@ -103,12 +103,23 @@ func (p *digestPolicy) periodOf(a *iamwatch.Alert) time.Time {
 	return a.Time.UTC().Truncate(p.period)
 }
 
+// MaxDigestAhead is how far ahead of the wall clock an alert's event time
+// may be and still be held for its own period: a record further ahead
+// (a malformed or forged time) is held as if its time were now plus this.
+const MaxDigestAhead = 24 * time.Hour
+
 // due returns when a held alert's digest goes out: after its period and
-// the delay, and never before now.
+// the delay, never before now, and never later than MaxDigestAhead, one
+// period and the delay after now (an event time far ahead of the wall
+// clock would otherwise hold the alert until the clock got there: a
+// year).
 func (p *digestPolicy) due(a *iamwatch.Alert, now time.Time) time.Time {
 	t := p.periodOf(a).Add(p.period + p.delay)
 	if t.Before(now) {
 		return now
+	}
+	if latest := now.Add(MaxDigestAhead + p.period + p.delay); t.After(latest) {
+		return latest
 	}
 	return t
 }

@@ -509,3 +509,28 @@ func TestDispatcherDigestCatchUp(t *testing.T) {
 		t.Errorf("flushed as each hour ends: %d messages, want one an hour", messages)
 	}
 }
+
+// TestDispatcherDigestFutureTime: a held alert whose event time is far
+// ahead of the wall clock (a malformed or forged record) is held at most
+// MaxDigestAhead, one period and the delay, not until its period comes
+// round on the wall clock.
+func TestDispatcherDigestFutureTime(t *testing.T) {
+	ok := notifytest.Reply{Status: 200, Body: "ok"}
+	for _, c := range []struct {
+		name  string
+		ahead time.Duration
+	}{
+		{"five minutes ahead", 5 * time.Minute},
+		{"a week ahead", 7 * 24 * time.Hour},
+		{"a year ahead", 365 * 24 * time.Hour},
+	} {
+		f := newDigestFixture(t, 0, notify.RetryPolicy{}, &notify.ActorDigest{}, ok)
+		a := notifytest.Alerts(1)[0]
+		a.Severity, a.Time = iamwatch.SeverityLow, f.clock.Now().Add(c.ahead)
+		f.enqueue(a)
+		f.clock.Advance(notify.MaxDigestAhead + notify.DefaultDigestPeriod + notify.DefaultDigestDelay)
+		if st := f.flush(); st.Messages != 1 || st.Sent != 1 {
+			t.Errorf("%s: a day, one period and the delay after it was enqueued: %+v, want its digest sent", c.name, st)
+		}
+	}
+}

@@ -59,6 +59,11 @@ func Format(alerts []iamwatch.Alert) Message {
 		}
 	}
 	m.Title = fmt.Sprintf("%d alerts", len(alerts))
+	if len(alerts) == 0 {
+		m.Subject = fmt.Sprintf("[%s] IAM Alert digest: %s", strings.ToUpper(m.Severity.String()), m.Title)
+		m.Action = "Action required: review these activities in CloudTrail now."
+		return m
+	}
 	// One actor's alerts (an actor digest, a burst of one rule, or a
 	// rate-limited run of one actor) name the actor: "3 alerts by
 	// terraform-ci"; one rule's name it too.

@@ -73,6 +73,17 @@ func TestFormatDigestBounded(t *testing.T) {
 	}
 }
 
+// TestFormatEmpty: no alerts is a digest of none, as before digests named
+// their actor (which read the first alert and panicked).
+func TestFormatEmpty(t *testing.T) {
+	for _, alerts := range [][]iamwatch.Alert{nil, {}} {
+		m := notify.Format(alerts)
+		if len(m.Items) != 0 || !strings.Contains(m.Subject, "0 alerts") {
+			t.Errorf("Format(%v) = subject %q, %d items; want a digest of 0 alerts", alerts, m.Subject, len(m.Items))
+		}
+	}
+}
+
 func TestConsoleURL(t *testing.T) {
 	tests := []struct{ region, id, want string }{
 		{"eu-west-1", "abc-123", "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/abc-123"},

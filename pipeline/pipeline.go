@@ -281,11 +281,7 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 	res.Alerts = len(claims)
 	var quiet map[string]bool
 	if p.enqueue != nil {
-		claimed := make([]iamwatch.Alert, len(claims))
-		for i, c := range claims {
-			claimed[i] = c.Alert
-		}
-		quiet = batch.QuietParts(claimed)
+		quiet = batch.QuietParts(claims)
 	}
 	for _, c := range claims {
 		if quiet[c.Alert.DedupKey] {

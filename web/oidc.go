@@ -207,6 +207,18 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			"not listed", "email", truncate(user, 100), "sub", idt.Subject)
 		return
 	}
+	// Console account names may hold an @ too (--add-user): a session of
+	// that name would pass for the account's in the pages, logs and
+	// triage notes.
+	switch _, err := s.cfg.Store.PasswordHash(r.Context(), user); {
+	case err == nil:
+		refuse(http.StatusForbidden, "Your account ("+user+") has the name of a console account: ask an admin to remove that account.",
+			"named like a console account", "email", user, "sub", idt.Subject)
+		return
+	case !errors.Is(err, sqlite.ErrNotFound):
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.startSession(w, r, sqlite.Session{UserName: user, ReadOnly: readOnly, FixedRole: true}); err != nil {
 		s.fail(w, r, err)
 		return

@@ -246,6 +246,27 @@ func TestOIDCRefused(t *testing.T) {
 			t.Errorf("the refusal is not logged:\n%s", c.log)
 		}
 	})
+	t.Run("named like a console account", func(t *testing.T) {
+		// SECURITY.md: no OIDC sign-in is named like a local account
+		// (--add-user takes names with @): its session, log lines and
+		// triage notes would pass for that account's.
+		c := newOIDCConsole(t)
+		hash, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.st.PutUser(t.Context(), "alice@example.com", string(hash)); err != nil {
+			t.Fatal(err)
+		}
+		c.op.QueueUser(&mockoidc.MockUser{Subject: "s-alice", Email: "alice@example.com", EmailVerified: true})
+		r := c.getURL(c.authorize(c.start("/")).String())
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "console account") {
+			t.Errorf("OIDC user named like a console account: %d\n%s", r.status, r.body)
+		}
+		if signedIn(c) {
+			t.Error("an OIDC user signed in under a console account's name")
+		}
+	})
 	t.Run("provider error", func(t *testing.T) {
 		c := newOIDCConsole(t)
 		c.start("/")

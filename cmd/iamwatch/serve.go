@@ -172,6 +172,11 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	}
 	if oidcCfg != nil {
 		if oidcCfg.RedirectURL == "" {
+			// Listening on every interface, the listener's address
+			// (http://[::]:8080) is no URL a browser can come back to.
+			if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && ap.Addr().IsUnspecified() {
+				return usageErrorf("--oidc-redirect-url is needed with --listen %s: the console's URL, as browsers reach it, + /oidc/callback", f.listen)
+			}
 			oidcCfg.RedirectURL = base + "/oidc/callback"
 		}
 		if cfg.OIDC, err = web.NewOIDC(ctx, *oidcCfg); err != nil {

@@ -293,6 +293,11 @@ func TestServeOIDC(t *testing.T) {
 
 func TestServeOIDCFlags(t *testing.T) {
 	db := tempDB(t)
+	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	secret := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secret, []byte("from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -306,6 +311,9 @@ func TestServeOIDCFlags(t *testing.T) {
 		{nil, []string{"--oidc-issuer", "https://idp.example.com"}, "needs --oidc-client-id"},
 		{nil, []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "c"}, "nobody could sign in"},
 		{map[string]string{"IAMWATCH_OIDC_CLIENT_SECRET": "x"}, []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "c", "--oidc-admin", "a@example.com", "--oidc-client-secret-file", secret}, "give one"},
+		// Listening on every interface, the console's URL is not the
+		// listener's (http://[::]:PORT): no browser could come back to it.
+		{nil, []string{"--listen", ":0", "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "c", "--oidc-admin", "a@example.com"}, "--oidc-redirect-url"},
 	} {
 		r := runCLI(t, "", tc.env, append([]string{"serve", "--db", db}, tc.args...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {

@@ -20,7 +20,8 @@
 //	            LSI by_time: hit_time (epoch ms), read with ConsistentRead
 //	            hit_value: a distinct threshold's values (Hit.Value), absent when ""
 //	deliveries  PK alert_key  SK sink (the outbox); expires_at like its alert
-//	control     PK key (checkpoints per account/region/source)
+//	control     PK key (checkpoints per account/region/source; baselines,
+//	            "baseline/<series>" and, past ~3,000 values, its "/overflow/NN" items)
 //
 // The TTL attribute of every table is expires_at; TTL itself is switched on
 // by the template (AWS::DynamoDB::Table TimeToLiveSpecification), never by

@@ -81,7 +81,8 @@ type Config struct {
 	EventShards int
 	// Now is the wall clock (expiry times). nil means time.Now.
 	Now func() time.Time
-	// Sleep waits between BatchWriteItem retries; nil waits on a timer.
+	// Sleep waits between BatchWriteItem retries and between the attempts
+	// of a contended baseline merge; nil waits on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,83 @@ func testBaseline(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	}
 	if other, err := bs.Baseline(ctx, "r", "111122223333/bob"); err != nil || len(other) != 0 {
 		t.Errorf("Baseline of another identity = %v, %v; want none", other, err)
+	}
+}
+
+// testBaselineManyValues: an identity's baseline holds as many values as
+// there are networks (a stolen key used from thousands of ASNs: DynamoDB
+// refuses an item over 400 KB, and a baseline that cannot be merged fails
+// every later batch holding that key's events), merged in batches and
+// again, one entry per value, with the earliest first.
+func testBaselineManyValues(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	bs := s.(iamwatch.BaselineStore)
+	const n = 8000
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	e := func(i int, id string) iamwatch.BaselineEntry {
+		return iamwatch.BaselineEntry{Rule: "access-key-new-asn", Identity: "111122223333/AKIAQ3XV7MBTEXAMPLE", Value: fmt.Sprintf("AS%d", 10000+i),
+			First: at.Add(time.Duration(i) * time.Second), FirstEvent: fmt.Sprintf("%s-%012d", id, i), Last: at.Add(time.Duration(i) * time.Second)}
+	}
+	var all, again []iamwatch.BaselineEntry
+	for i := range n {
+		all, again = append(all, e(i, "1c0e0000-0000-4000-8000")), append(again, e(i, "0c0e0000-0000-4000-8000")) // as early, smaller IDs: win
+	}
+	for _, b := range [][]iamwatch.BaselineEntry{all[:n/2], all[n/2:], again[n/4 : 3*n/4]} {
+		if err := bs.MergeBaseline(ctx, b); err != nil {
+			t.Fatalf("MergeBaseline of %d values: %v", len(b), err)
+		}
+	}
+	got, err := bs.Baseline(ctx, "access-key-new-asn", "111122223333/AKIAQ3XV7MBTEXAMPLE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b iamwatch.BaselineEntry) int { return a.First.Compare(b.First) })
+	want := slices.Concat(all[:n/4], again[n/4:3*n/4], all[3*n/4:])
+	if len(got) != len(want) {
+		t.Fatalf("Baseline: %d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+			t.Fatalf("Baseline entry %d:\n got %v\nwant %v", i, got[i], want[i])
+		}
+	}
+}
+
+// testBaselineConcurrent: processes merging one identity's baseline at
+// once (concurrent Lambda invocations, trail files of several regions)
+// all succeed and every value is kept: a merge that gives up under
+// contention fails its whole batch.
+func testBaselineConcurrent(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	bs := s.(iamwatch.BaselineStore)
+	const writers, merges, values = 8, 5, 20
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	e := func(i int) iamwatch.BaselineEntry {
+		return iamwatch.BaselineEntry{Rule: "service-first-use", Identity: "111122223333/alice", Value: fmt.Sprintf("svc-%d.amazonaws.com", i),
+			First: at.Add(time.Duration(i) * time.Second), FirstEvent: fmt.Sprintf("e-%d", i), Last: at.Add(time.Duration(i) * time.Second)}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for m := range merges {
+				var b []iamwatch.BaselineEntry
+				for v := range values {
+					b = append(b, e((w*merges+m)*values+v), e(v)) // new values, and some every writer has
+				}
+				if err := bs.MergeBaseline(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent MergeBaseline: %v", err)
+	}
+	got, err := bs.Baseline(ctx, "service-first-use", "111122223333/alice")
+	if err != nil || len(got) != writers*merges*values {
+		t.Errorf("Baseline: %d entries, %v; want %d", len(got), err, writers*merges*values)
 	}
 }
 

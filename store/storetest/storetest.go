@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 		{"Prune", testPrune},
 		{"Triage", testTriage},
 		{"Baseline", testBaseline},
+		{"Baseline/ManyValues", testBaselineManyValues},
+		{"Baseline/Concurrent", testBaselineConcurrent},
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	t.Run("Detection/FirstSeenOrderIndependent", func(t *testing.T) { testFirstSeenOrderIndependent(t, open) })
