@@ -46,9 +46,10 @@ type Options struct {
 	// Want, if set, is asked about each record of a trail file before the
 	// record is copied: one it refuses is counted (Stats.Unwanted) and not
 	// passed to yield, at a fraction of the cost of decoding it. The event
-	// it is given is complete but for Raw, RequestParameters and
-	// ResponseElements, and valid only during the call (its strings point
-	// into the Decoder's buffer): Want must not keep it or any part of it.
+	// it is given is complete, Raw, RequestParameters and ResponseElements
+	// included (detect's pre-checks read Raw), but valid only during the
+	// call (its strings and slices point into the Decoder's buffer): Want
+	// must not keep it or any part of it.
 	// It may be called from several goroutines at once. Records of other
 	// shapes are all passed to yield.
 	Want func(*iamwatch.Event) bool
