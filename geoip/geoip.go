@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
@@ -116,7 +118,31 @@ func Open(paths ...string) (*DB, error) {
 		db.readers = append(db.readers, r)
 		db.names = append(db.names, r.Metadata.DatabaseType)
 	}
+	if !slices.ContainsFunc(db.readers, locates) {
+		db.Close()
+		return nil, fmt.Errorf("geoip: open %s: no country or ASN data in the first %d networks of any (database types %s): a wrong database would leave every GeoIP rule silent",
+			strings.Join(paths, ", "), probeNetworks, strings.Join(db.names, ", "))
+	}
 	return db, nil
+}
+
+// probeNetworks is how many networks of a file locates reads.
+const probeNetworks = 64
+
+// locates reports whether one of r's first probeNetworks networks has a
+// country or an ASN in a layout record reads.
+func locates(r *maxminddb.Reader) bool {
+	n := 0
+	for res := range r.Networks() {
+		var rec record
+		if res.Decode(&rec) == nil && (rec.Country.ISOCode != "" || rec.CountryCode != "" || rec.ASN != 0) {
+			return true
+		}
+		if n++; n >= probeNetworks {
+			break
+		}
+	}
+	return false
 }
 
 //go:embed testdata/test.mmdb

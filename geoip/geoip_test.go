@@ -4,10 +4,15 @@ import (
 	"errors"
 	"io/fs"
 	"math"
+	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/geoip"
@@ -129,4 +134,48 @@ func TestOpenMissingNamesTheFileOnce(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error %q does not wrap fs.ErrNotExist", err)
 	}
+}
+
+// TestOpenRefusesADatabaseWithoutLocations: a MaxMind DB of another kind
+// (here an anonymous-IP-like one) is refused by name, where it would have
+// left every GeoIP rule silent; the test database opens.
+func TestOpenRefusesADatabaseWithoutLocations(t *testing.T) {
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "Example-Anonymous-IP", IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cidr := range []string{"192.0.2.0/24", "2001:db8::/32"} {
+		_, network, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Insert(network, mmdbtype.Map{"is_anonymous_vpn": mmdbtype.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "anon.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Open(path)
+	if err == nil {
+		db.Close()
+		t.Fatal("a database without country or ASN data opened")
+	}
+	if !strings.Contains(err.Error(), "no country or ASN data") || !strings.Contains(err.Error(), "Example-Anonymous-IP") {
+		t.Errorf("error %q does not say what is wrong", err)
+	}
+	// Beside a database that locates, it is accepted (it adds nothing).
+	db, err = geoip.Open(path, "testdata/test.mmdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 }
