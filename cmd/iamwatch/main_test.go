@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -47,6 +50,24 @@ func stable(s string) string {
 
 func tempDB(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") }
 
+// TestUsageArgs: an argument check's error is a usage error (exit 2)
+// whatever its wording, in subcommands too; a usage error stays one.
+func TestUsageArgs(t *testing.T) {
+	root := &cobra.Command{Use: "x", SilenceErrors: true, SilenceUsage: true}
+	sub := &cobra.Command{Use: "sub", Args: func(*cobra.Command, []string) error { return errors.New("no such thing") }, RunE: func(*cobra.Command, []string) error { return nil }}
+	own := &cobra.Command{Use: "own", Args: func(*cobra.Command, []string) error { return usageErrorf("ours") }, RunE: func(*cobra.Command, []string) error { return nil }}
+	root.AddCommand(sub, own)
+	usageArgs(root)
+	for _, args := range [][]string{{"sub"}, {"own"}} {
+		root.SetArgs(args)
+		err := root.Execute()
+		var ce *exitCodeError
+		if !errors.As(err, &ce) || ce.code != exitUsage {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
+
 func TestRootExitCodes(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -58,6 +79,11 @@ func TestRootExitCodes(t *testing.T) {
 		{[]string{"version", "extra"}, exitUsage, "unknown command"},
 		{[]string{"--no-such-flag"}, exitUsage, "unknown flag"},
 		{[]string{"show"}, exitUsage, "accepts 1 arg"},
+		// cobra's checks whatever their wording, and ours.
+		{[]string{"events", "extra"}, exitUsage, "unknown command"},
+		{[]string{"rules", "show", "a", "b"}, exitUsage, "one rule ID"},
+		{[]string{"init", "a", "b"}, exitUsage, "accepts at most 1 arg"},
+		{[]string{"deploy", "extra"}, exitUsage, "unexpected argument"},
 	}
 	for _, c := range cases {
 		r := runCLI(t, "", nil, c.args...)

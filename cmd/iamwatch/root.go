@@ -36,7 +36,7 @@ type env struct {
 	log    *slog.Logger
 }
 
-// exitError carries an exit code other than exitError out of a command.
+// exitCodeError carries an exit code other than exitError out of a command.
 type exitCodeError struct {
 	code int
 	err  error
@@ -111,20 +111,34 @@ func newRootCmd(e *env) *cobra.Command {
 		newExportCmd(e), newAthenaCmd(e), newServeCmd(e),
 		newDeployCmd(e), newDestroyCmd(e), newLogsCmd(e),
 	)
+	usageArgs(root)
 	return root
 }
 
-// isUsageError reports whether cobra refused the command line itself: an
-// unknown command or a wrong number of arguments (flag errors arrive as
-// exitCodeError through SetFlagErrorFunc).
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "requires exactly", "invalid argument"} {
-		if strings.HasPrefix(msg, p) {
-			return true
+// usageArgs makes every argument check of c's tree fail as a usage error
+// (exit 2), whatever its message: cobra's own (NoArgs, ExactArgs, …) and
+// ours alike.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			if err == nil || errors.As(err, new(*exitCodeError)) {
+				return err
+			}
+			return usageErrorf("%v", err)
 		}
 	}
-	return false
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// isUsageError reports whether cobra refused the command line before any
+// check of ours ran: an unknown command, which cobra reports only by its
+// message (flag errors arrive as exitCodeError through SetFlagErrorFunc,
+// argument errors through usageArgs).
+func isUsageError(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command")
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, so commands finish the
