@@ -111,15 +111,15 @@ func (p *Pattern) prechecks() bool {
 	return uid != nil && slices.ContainsFunc(uid.fields, func(f fieldPattern) bool { return f.key == "arn" })
 }
 
-// decodedFields are the record fields decodedRecord rebuilds from an Event,
-// and under userIdentity its decoded fields.
+// decodedFields are the record fields an Event carries decoded, and
+// decodedIdentity those under userIdentity (matchDecoded reads them).
 var (
 	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "readOnly", "errorCode"}
 	decodedIdentity = []string{"type", "arn", "accessKeyId"}
 )
 
 // decodedOnly reports whether p constrains nothing but decodedFields (and
-// their $or alternatives likewise), so that decodedRecord decides it. An
+// their $or alternatives likewise), so that matchDecoded decides it. An
 // errorCode matcher must be exists: the decoder keeps the code, but also
 // marks a failed console sign-in as failed, which its record is not.
 func (p *Pattern) decodedOnly() bool {
@@ -146,7 +146,7 @@ func (p *Pattern) decodedOnly() bool {
 }
 
 // matchDecoded reports whether the decodedOnly pattern p matches ev's
-// record, judged on the decoded fields (as decodedRecord rebuilds them,
+// record, judged on the decoded fields (as the tests' decodedRecord rebuilds them,
 // without building it).
 func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
 	for i := range p.fields {
@@ -203,31 +203,4 @@ func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
 		}
 	}
 	return true
-}
-
-// decodedRecord is the part of ev's record decodedOnly patterns read,
-// rebuilt from the decoded fields (absent where ev has them empty).
-func decodedRecord(ev *iamwatch.Event) map[string]any {
-	rec := make(map[string]any, 8)
-	put := func(m map[string]any, k, v string) {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	put(rec, "eventName", ev.Name)
-	put(rec, "eventSource", ev.Source)
-	put(rec, "awsRegion", ev.Region)
-	put(rec, "sourceIPAddress", ev.SourceIP)
-	put(rec, "errorCode", ev.ErrorCode)
-	if ev.ReadOnly != "" {
-		rec["readOnly"] = ev.ReadOnly == "true"
-	}
-	uid := make(map[string]any, 3)
-	put(uid, "type", ev.IdentityType)
-	put(uid, "arn", ev.PrincipalARN)
-	put(uid, "accessKeyId", ev.AccessKeyID)
-	if len(uid) > 0 {
-		rec["userIdentity"] = uid
-	}
-	return rec
 }

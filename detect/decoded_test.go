@@ -168,3 +168,31 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 		t.Error("a pattern over requestParameters is decodedOnly")
 	}
 }
+
+// decodedRecord is the part of ev's record decodedOnly patterns read,
+// rebuilt from the decoded fields (absent where ev has them empty): the
+// reference matchDecoded is checked against, through Pattern.Match.
+func decodedRecord(ev *iamwatch.Event) map[string]any {
+	rec := make(map[string]any, 8)
+	put := func(m map[string]any, k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put(rec, "eventName", ev.Name)
+	put(rec, "eventSource", ev.Source)
+	put(rec, "awsRegion", ev.Region)
+	put(rec, "sourceIPAddress", ev.SourceIP)
+	put(rec, "errorCode", ev.ErrorCode)
+	if ev.ReadOnly != "" {
+		rec["readOnly"] = ev.ReadOnly == "true"
+	}
+	uid := make(map[string]any, 3)
+	put(uid, "type", ev.IdentityType)
+	put(uid, "arn", ev.PrincipalARN)
+	put(uid, "accessKeyId", ev.AccessKeyID)
+	if len(uid) > 0 {
+		rec["userIdentity"] = uid
+	}
+	return rec
+}

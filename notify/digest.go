@@ -131,8 +131,11 @@ func DigestKey(a *iamwatch.Alert, period time.Duration) string {
 	if period <= 0 {
 		period = DefaultDigestPeriod
 	}
-	return "digest/" + a.AccountID + "/" + a.UserName + "/" + a.Time.UTC().Truncate(period).Format(time.RFC3339)
+	return "digest/" + actorKey(a) + "/" + a.Time.UTC().Truncate(period).Format(time.RFC3339)
 }
+
+// actorKey names a's actor: its account and user name.
+func actorKey(a *iamwatch.Alert) string { return a.AccountID + "/" + a.UserName }
 
 // MessageKey returns the key under which the dispatcher puts a due
 // delivery of a into one message with the other deliveries due in the
@@ -150,15 +153,17 @@ func DigestKey(a *iamwatch.Alert, period time.Duration) string {
 //     message of its own.
 //
 // The corpus measurements count messages with it.
-func MessageKey(d *ActorDigest, a *iamwatch.Alert) string {
-	p := d.policy()
+func MessageKey(d *ActorDigest, a *iamwatch.Alert) string { return d.policy().messageKey(a) }
+
+// messageKey is MessageKey under p (nil: digests off).
+func (p *digestPolicy) messageKey(a *iamwatch.Alert) string {
 	switch {
 	case p == nil:
 		return ""
 	case p.holds(a):
-		return "digest/" + a.AccountID + "/" + a.UserName
+		return "digest/" + actorKey(a)
 	default:
-		return "burst/" + a.Rule + "/" + a.AccountID + "/" + a.UserName
+		return "burst/" + a.Rule + "/" + actorKey(a)
 	}
 }
 

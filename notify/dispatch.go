@@ -299,7 +299,7 @@ func (d *Dispatcher) units(items []iamwatch.DueDelivery) [][]iamwatch.DueDeliver
 	var out [][]iamwatch.DueDelivery
 	at := map[string]int{} // message key → index in out
 	for _, it := range items {
-		k := MessageKey(d.o.Digest, &it.Alert)
+		k := d.digest.messageKey(&it.Alert)
 		if k == "" {
 			out = append(out, []iamwatch.DueDelivery{it})
 			continue

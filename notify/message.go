@@ -70,7 +70,7 @@ func Format(alerts []iamwatch.Alert) Message {
 	actor := untrusted.Text(alerts[0].UserName, MaxValue)
 	rule := alerts[0].Rule
 	for i := range alerts {
-		if alerts[i].UserName != alerts[0].UserName || alerts[i].AccountID != alerts[0].AccountID {
+		if actorKey(&alerts[i]) != actorKey(&alerts[0]) {
 			actor = ""
 		}
 		if alerts[i].Rule != rule {
