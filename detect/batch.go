@@ -142,9 +142,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			if superseded(c, matched) {
 				continue
 			}
-			if _, ok := b.index[ev.ID]; !ok {
-				b.index[ev.ID] = i
-			}
+			b.listMatched(i, ev.ID)
 			if c.rule.Baseline != nil {
 				b.observe(c, ev, i)
 				continue
@@ -267,10 +265,7 @@ func (b *Batch) dropRepeats() {
 	for _, p := range kept {
 		b.addHit(p.c, p.k.group, p.k.value, p.ev)
 		if p.c.light {
-			b.Keep[p.pos] = true
-			if _, ok := b.index[p.ev.ID]; !ok {
-				b.index[p.ev.ID] = p.pos
-			}
+			b.keep(p.pos, p.ev.ID)
 		}
 	}
 	b.ends = nil
@@ -349,10 +344,7 @@ func (b *Batch) matchLight(ctx context.Context, buckets [5][]*compiled, ev *iamw
 				continue
 			}
 			b.addHit(c, k.group, k.value, ev)
-			b.Keep[i] = true
-			if _, ok := b.index[ev.ID]; !ok {
-				b.index[ev.ID] = i
-			}
+			b.keep(i, ev.ID)
 		}
 	}
 	return nil
@@ -407,6 +399,20 @@ func (b *Batch) matchLightRule(ctx context.Context, c *compiled, ev *iamwatch.Ev
 	return k, true, nil
 }
 
+// listMatched lists the event id, the batch's pos-th, as matched (its
+// first position when the batch repeats it).
+func (b *Batch) listMatched(pos int, id string) {
+	if _, ok := b.index[id]; !ok {
+		b.index[id] = pos
+	}
+}
+
+// keep keeps the batch's pos-th event, id, and lists it as matched.
+func (b *Batch) keep(pos int, id string) {
+	b.Keep[pos] = true
+	b.listMatched(pos, id)
+}
+
 // keepFirsts keeps, of the events light first-seen rules observed, only
 // the first of each (identity, value) that may alert: the event a
 // first-seen alert names, read back from the store when a later batch
@@ -421,10 +427,7 @@ func (b *Batch) keepFirsts() {
 			if v == "" || !k.c.rule.Baseline.alerts(v) {
 				continue
 			}
-			b.Keep[o.pos] = true
-			if _, ok := b.index[o.first.ID]; !ok {
-				b.index[o.first.ID] = o.pos
-			}
+			b.keep(o.pos, o.first.ID)
 		}
 	}
 }
