@@ -283,8 +283,13 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 	// walk is over (see Progress).
 	var heap atomic.Int64
 	heap.Store(scanMemoryLimit)
-	limited := e.getenv("GOMEMLIMIT") != ""
-	if !limited {
+	own := e.getenv("GOMEMLIMIT") == "" // the scan sets the limit
+	grow := func(n int64) {
+		if n := heap.Add(n); own {
+			debug.SetMemoryLimit(n)
+		}
+	}
+	if own {
 		// Batches of thousands of events come and go: without a limit the
 		// heap doubles past them before the collector runs.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
@@ -335,24 +340,22 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 			return 0, err
 		}
 		finishBulk = finish
-		heap.Add(sqlite.BulkLoadMemory(size / bytesPerRecord))
-		if e.getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(heap.Load())
-		}
+		grow(sqlite.BulkLoadMemory(size / bytesPerRecord))
 		if read.BatchSize == 0 {
 			return bulkBatchSize, nil
 		}
 		return 0, nil
 	}
 	prog := e.newProgress(o.inputs)
+	listed := false
 	read.Progress = func(r pipeline.Report) {
-		if !limited && !o.inputs.Walking() {
+		if !listed && !o.inputs.Walking() {
 			// The input list is live for the whole scan (~100 bytes a
 			// file, mostly its path): the limit leaves room for it, or
 			// a trail of 100,000s of files would keep the collector
 			// running all along.
-			limited = true
-			debug.SetMemoryLimit(heap.Add(o.inputs.Footprint()))
+			listed = true
+			grow(o.inputs.Footprint())
 		}
 		prog.update(r)
 	}
