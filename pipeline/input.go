@@ -259,7 +259,7 @@ func skippedInput(name, why string) Input {
 // osInput is the regular file at p, found so by a stat or a walk.
 func osInput(p string, size int64) Input {
 	return Input{Name: p, Size: size, Open: func() (io.ReadCloser, error) {
-		f, err := os.Open(p)
+		f, err := openRegular(p)
 		if err != nil {
 			return nil, err
 		}
