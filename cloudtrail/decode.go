@@ -203,10 +203,21 @@ func (d *Decoder) DecodeWith(ctx context.Context, r io.Reader, name string, onEr
 		if name == "" {
 			name = "input"
 		}
-		err = fmt.Errorf("cloudtrail: %s: %w", name, err)
+		err = &InputError{Name: name, Err: err}
 	}
 	return stats, err
 }
+
+// InputError is why an input could not be decoded to its end (its records
+// until then were): Name is the name given to Decode, "input" when none.
+type InputError struct {
+	Name string
+	Err  error // wraps ErrInvalidJSON, ErrUnknownShape, ErrTooLarge, ErrSkipped, a read's error or ctx's
+}
+
+func (e *InputError) Error() string { return "cloudtrail: " + e.Name + ": " + e.Err.Error() }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // decodeState is one Decode call.
 type decodeState struct {

@@ -177,3 +177,29 @@ func TestParseFormat(t *testing.T) {
 		t.Error("ParseFormat(xml) did not fail")
 	}
 }
+
+// An input that cannot be decoded to its end fails with an *InputError
+// naming it, so a caller reports the input's name and the reason apart.
+func TestInputError(t *testing.T) {
+	d, err := NewDecoder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"trail/f.json", ""} {
+		_, err := d.Decode(context.Background(), strings.NewReader(`{"Records": [`), name, func(*iamwatch.Event) error { return nil })
+		ie, ok := errors.AsType[*InputError](err)
+		if !ok {
+			t.Fatalf("%q: error %v (%T), want an *InputError", name, err, err)
+		}
+		want := name
+		if want == "" {
+			want = "input"
+		}
+		if ie.Name != want || !errors.Is(err, io.ErrUnexpectedEOF) || name != "" && strings.Contains(ie.Err.Error(), name) {
+			t.Errorf("%q: InputError{Name: %q, Err: %v}, want Name %q and an unexpected-EOF reason without the name", name, ie.Name, ie.Err, want)
+		}
+		if err.Error() != "cloudtrail: "+want+": "+ie.Err.Error() {
+			t.Errorf("%q: message %q should name the input, then say why", name, err)
+		}
+	}
+}

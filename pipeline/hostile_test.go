@@ -69,6 +69,9 @@ func TestDamagedGzipKeepsWhatDecoded(t *testing.T) {
 	if !strings.Contains(r, "cut.json.gz") || !strings.Contains(r, "gzip") {
 		t.Errorf("rejection %q should name the file and say gzip", r)
 	}
+	if why := rep.Rejections[0].Reason; strings.Contains(why, "cut.json.gz") || strings.Contains(why, "cloudtrail:") {
+		t.Errorf("reason %q repeats what the rejection's input says", why)
+	}
 }
 
 // A gzip stream cut in the middle loses only the records after the cut:

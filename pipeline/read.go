@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,7 +218,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 					mu.Lock()
 					rep.InputsSkipped++
 					if len(rep.Skipped) < opt.KeepRejections {
-						rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+						rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err)})
 					}
 					mu.Unlock()
 				case rctx.Err() != nil:
@@ -230,7 +229,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 					rep.InputsRejected++
 					mu.Unlock()
 				default:
-					reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err, in.Name)})
+					reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err)})
 				}
 			}
 			return r.send(rctx)
@@ -363,11 +362,13 @@ func recycle(b *[]iamwatch.Event) {
 	batchPool.Put(b)
 }
 
-// reason is err's text without the "cloudtrail: NAME: " the decoder puts
-// before it, since a Rejection names the input already.
-func reason(err error, name string) string {
-	s := strings.TrimPrefix(err.Error(), "cloudtrail: ")
-	return strings.TrimPrefix(s, name+": ")
+// reason is why an input was rejected or skipped, without the input's
+// name, which the Rejection carries already.
+func reason(err error) string {
+	if ie, ok := errors.AsType[*cloudtrail.InputError](err); ok {
+		return ie.Err.Error()
+	}
+	return err.Error()
 }
 
 // reader is one reading goroutine's state: the decoder (shared) and the
