@@ -30,11 +30,13 @@ func (s *Store) Enqueue(ctx context.Context, alertKey string, sinks []string, no
 	if err != nil {
 		return fmt.Errorf("dynamodb: enqueue %s: %w", alertKey, err)
 	}
-	var sev int64
-	if len(its) == 1 {
-		if sev, err = getN(its[0], "severity"); err != nil {
-			return fmt.Errorf("dynamodb: enqueue %s: %w", alertKey, err)
-		}
+	if len(its) == 0 {
+		// A delivery of no alert would be sent without a text, at no severity.
+		return fmt.Errorf("dynamodb: enqueue %s: the alert is not stored: %w", alertKey, ErrNotFound)
+	}
+	sev, err := getN(its[0], "severity")
+	if err != nil {
+		return fmt.Errorf("dynamodb: enqueue %s: %w", alertKey, err)
 	}
 	exp := s.alertExpiry()
 	g, gctx := errgroup.WithContext(ctx)

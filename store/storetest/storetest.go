@@ -504,6 +504,14 @@ func due(t *testing.T, ctx context.Context, s iamwatch.Store, now time.Time, lim
 var wall = time.Date(2024, 2, 1, 12, 0, 0, 250_000_000, time.UTC)
 
 func testOutboxEnqueue(t *testing.T, ctx context.Context, s iamwatch.Store) {
+	// Only a stored alert is delivered: a delivery of another key would
+	// have no text to send.
+	if err := s.Enqueue(ctx, "never-claimed", []string{"slack"}, wall); err == nil {
+		t.Error("enqueueing an alert that is not stored succeeded")
+	}
+	if ds, err := s.Due(ctx, wall.Add(time.Hour), 10); err != nil || len(ds) != 0 {
+		t.Errorf("due after a refused enqueue: %v, %v; want none", ds, err)
+	}
 	claim(t, ctx, s, alert("k1", 0, "e-1"), true)
 	if err := s.Enqueue(ctx, "k1", []string{"slack", "email"}, wall); err != nil {
 		t.Fatal(err)
