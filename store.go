@@ -218,6 +218,7 @@ type Store interface {
 	EventStore
 	AlertStore
 	ThresholdStore
+	BaselineStore
 	Outbox
 	CheckpointStore
 	// Prune deletes events with Time < eventsBefore (when not zero) and alerts

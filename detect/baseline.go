@@ -135,18 +135,21 @@ func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
 		}
 		b.lastIdentity[c] = &lastIdentity{actor: actorOf(ev), key: k, obs: m}
 	}
+	// Entries are kept to the second, as stored: the batch's first event of
+	// a value is the one merging its events one by one would keep.
+	t := ev.Time.Truncate(time.Second)
 	add := func(value string) {
 		o := m[value]
 		if o == nil {
 			m[value] = &observation{first: ev, pos: i, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
-				Value: value, First: ev.Time, FirstEvent: ev.ID, Last: ev.Time}}
+				Value: value, First: t, FirstEvent: ev.ID, Last: t}}
 			return
 		}
-		if o.entry.Earlier(ev.Time, ev.ID) {
-			o.entry.First, o.entry.FirstEvent, o.first, o.pos = ev.Time, ev.ID, ev, i
+		if o.entry.Earlier(t, ev.ID) {
+			o.entry.First, o.entry.FirstEvent, o.first, o.pos = t, ev.ID, ev, i
 		}
-		if ev.Time.After(o.entry.Last) {
-			o.entry.Last = ev.Time
+		if t.After(o.entry.Last) {
+			o.entry.Last = t
 		}
 	}
 	add("") // the identity's own history, whatever the value
@@ -193,7 +196,6 @@ func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k 
 	add := make([]iamwatch.BaselineEntry, 0, len(obs))
 	for _, v := range sortedKeys(obs) {
 		o := obs[v]
-		o.entry.First, o.entry.Last = o.entry.First.Truncate(time.Second), o.entry.Last.Truncate(time.Second)
 		add = append(add, o.entry)
 		after[v] = mergeEntry(after[v], o.entry)
 	}

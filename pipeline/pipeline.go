@@ -19,10 +19,12 @@ type Detector interface {
 	Match(ctx context.Context, events []iamwatch.Event) (*detect.Batch, error)
 }
 
-// Store is what the pipeline needs of a store.
+// Store is what the pipeline needs of a store: the baselines are read
+// before a batch's events are stored (detect.Batch.KeepFirsts).
 type Store interface {
 	iamwatch.EventStore
 	iamwatch.AlertStore
+	iamwatch.BaselineStore
 }
 
 // Pipeline runs batches through detection and into the store. It holds no
@@ -244,6 +246,9 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 					return res, fmt.Errorf("pipeline: detect: %w", err)
 				}
 			}
+		}
+		if err := batch.KeepFirsts(ctx, p.store); err != nil {
+			return res, fmt.Errorf("pipeline: %w", err)
 		}
 		if res.Unevaluated = len(batch.Unevaluated); res.Unevaluated > 0 {
 			res.FirstUnevaluated = batch.Unevaluated[0].Error()
