@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	t.Run("Detection/FirstSeenOrderIndependent", func(t *testing.T) { testFirstSeenOrderIndependent(t, open) })
+	t.Run("Detection/FirstSeenStoresFirsts", func(t *testing.T) { testFirstSeenStoresFirsts(t, open) })
 	t.Run("Detection/TravelOrderIndependent", func(t *testing.T) { testTravelOrderIndependent(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
