@@ -36,8 +36,9 @@ import (
 //     replaced by the earlier one (iamwatch.Merge keeps the earlier raising
 //     event), and an alert whose value turns out to have been seen within
 //     the learning period (an older event came late) is withdrawn: kept at
-//     severity info, tagged "withdrawn", its summary saying why.
-//     Notifications already sent are not recalled.
+//     severity info, tagged iamwatch.WithdrawnTag, its summary saying why,
+//     and reinstated (iamwatch.Merge) when a still older event moves the
+//     learning period back. Notifications already sent are not recalled.
 //
 // State is one entry per distinct value of an identity, never per event.
 type Baseline struct {
@@ -72,9 +73,6 @@ const GeoTag = "geoip"
 func (r *Rule) NeedsGeo() bool {
 	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil || slices.Contains(r.Tags, GeoTag)
 }
-
-// WithdrawnTag marks an alert withdrawn by a first-seen rule.
-const WithdrawnTag = "withdrawn"
 
 // obsKey is one (rule, identity) of a batch's observations.
 type obsKey struct {
@@ -286,12 +284,12 @@ func (b *Batch) firstSeenAlert(ctx context.Context, view iamwatch.StateView, k o
 // when no alert is stored for it.
 func (b *Batch) withdrawn(ctx context.Context, view iamwatch.StateView, k obsKey, e, start iamwatch.BaselineEntry) (iamwatch.Alert, bool, error) {
 	a, ok, err := view.Alert(ctx, baselineKey(k.c.rule.ID, k.identity, e.Value))
-	if err != nil || !ok || slices.Contains(a.Tags, WithdrawnTag) {
+	if err != nil || !ok || a.Withdrawn() {
 		return iamwatch.Alert{}, false, err
 	}
 	raisedBy := a.EventID
 	a.Severity = iamwatch.SeverityInfo
-	a.Tags = append(slices.Clone(a.Tags), WithdrawnTag)
+	a.Tags = append(slices.Clone(a.Tags), iamwatch.WithdrawnTag)
 	a.Time, a.FirstSeen, a.LastSeen = e.First, e.First, e.First
 	a.EventID, a.EventIDs = e.FirstEvent, []string{e.FirstEvent}
 	a.Summary = sanitize(fmt.Sprintf("Withdrawn: %s was seen for %s on %s (event %s), within the %s learning period from %s; the alert of event %s no longer holds.",

@@ -149,7 +149,7 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	}
 	standing := func(batches [][]iamwatch.Event) string {
 		return standingAlerts(t, open, eng, batches, func(a iamwatch.Alert) string {
-			if slices.Contains(a.Tags, detect.WithdrawnTag) {
+			if slices.Contains(a.Tags, iamwatch.WithdrawnTag) {
 				return ""
 			}
 			return fmt.Sprintf("%s %s %s %s %s", a.Rule, a.Group, a.EventID, a.Country, a.Severity)
@@ -185,7 +185,7 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(as) != 1 || !slices.Contains(as[0].Tags, detect.WithdrawnTag) || as[0].Severity != iamwatch.SeverityInfo ||
+	if len(as) != 1 || !slices.Contains(as[0].Tags, iamwatch.WithdrawnTag) || as[0].Severity != iamwatch.SeverityInfo ||
 		as[0].EventID != "a0" || !strings.Contains(as[0].Summary, "Withdrawn: NL") {
 		t.Errorf("after the late sign-in: %+v; want the alert withdrawn (info, event a0)", as)
 	}
