@@ -18,11 +18,12 @@ import (
 
 // Batch is what one batch of events contributes to detection before any
 // state is read: the alerts of single-event rules, and the hits of grouped
-// rules (thresholds and dedup, see threshold.go). The store records the
-// hits and calls Resolve, which reads the groups' hits back and returns
-// every alert the batch belongs to. A Batch refers to the events given to
-// Match: they must not change until Resolve has returned. It is not safe
-// for concurrent use.
+// rules (thresholds and dedup, see threshold.go). KeepFirsts completes
+// Keep from the stored baselines; the kept events are stored; then the
+// store records the hits and calls Resolve, which reads the groups' hits
+// back and returns every alert the batch belongs to. A Batch refers to
+// the events given to Match: they must not change until Resolve has
+// returned. It is not safe for concurrent use.
 type Batch struct {
 	// Keep[i] is true when some rule could match events[i] (Interested:
 	// every event a rule matched, and every one a threshold may count
