@@ -61,9 +61,9 @@ func batched(events []iamwatch.Event, n int) [][]iamwatch.Event {
 
 // TestStoredEventsDoNotDependOnBatching: the built-in rules over the same
 // events in time order, however batched, store the same events and
-// alerts; the
-// same events again, in any order and batching, store nothing more; and in
-// any order every event an alert names is stored.
+// alerts; the same events again, in any order and batching, store nothing
+// more; and in any order the standing alerts are the same and every event
+// an alert names is stored.
 func TestStoredEventsDoNotDependOnBatching(t *testing.T) {
 	ctx := context.Background()
 	all, err := rules.Load()
@@ -84,8 +84,8 @@ func TestStoredEventsDoNotDependOnBatching(t *testing.T) {
 	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 
 	// run processes batches into a new store and returns its event IDs
-	// and alerts (key, raising event, severity), one a line, then checks
-	// that every event an alert names is stored.
+	// and standing alerts (rule, group, raising event, severity), one a
+	// line, then checks that every event an alert names is stored.
 	run := func(name string, batches ...[][]iamwatch.Event) (string, string) {
 		st := openStore(t)
 		p, err := pipeline.New(st, pipeline.Options{Detector: eng})
@@ -118,7 +118,9 @@ func TestStoredEventsDoNotDependOnBatching(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, a := range as {
-			alerts = append(alerts, fmt.Sprintf("%s %s %s %s", a.Rule, a.Group, a.EventID, a.Severity))
+			if !a.Withdrawn() { // by a late, older event: out of order only
+				alerts = append(alerts, fmt.Sprintf("%s %s %s %s", a.Rule, a.Group, a.EventID, a.Severity))
+			}
 			for _, id := range append([]string{a.EventID}, a.EventIDs...) {
 				if _, ok := slices.BinarySearch(ids, id); !ok {
 					t.Errorf("%s: alert %s names event %s, which is not stored", name, a.DedupKey, id)
@@ -159,6 +161,8 @@ func TestStoredEventsDoNotDependOnBatching(t *testing.T) {
 		// when a later one was.
 		{"region by region", batched(byRegion, 50)},
 	} {
-		run(tc.name, tc.batches, batched(evs, 9))
+		if _, alerts := run(tc.name, tc.batches, batched(evs, 9)); alerts != wantAlerts {
+			t.Errorf("%s: standing alerts\n%s\nwant\n%s", tc.name, alerts, wantAlerts)
+		}
 	}
 }
