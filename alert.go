@@ -1,6 +1,9 @@
 package iamwatch
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Alert is what a rule raises. DedupKey identifies it: the same key twice is
 // the same alert, so it is stored and notified once.
@@ -52,6 +55,15 @@ type Alert struct {
 	Tags       []string `json:"tags,omitempty"`       // from the rule: e.g. "cis", "sso".
 	References []string `json:"references,omitempty"` // CIS controls, MITRE techniques.
 }
+
+// WithdrawnTag marks a first-seen alert withdrawn: its value turned out to
+// have been seen within the identity's learning period (an older event came
+// late). It is kept, at severity info, until a still older event moves the
+// learning period back and the value is new again (Merge).
+const WithdrawnTag = "withdrawn"
+
+// Withdrawn reports whether a is tagged WithdrawnTag.
+func (a Alert) Withdrawn() bool { return slices.Contains(a.Tags, WithdrawnTag) }
 
 // MaxSampleIDs is how many of its first events an alert names in EventIDs
 // (the latest is named too).

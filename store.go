@@ -68,9 +68,13 @@ func ClaimAlert(ctx context.Context, s AlertStore, a Alert) (bool, error) {
 // computed from the state a store showed, and a later view holds every hit
 // of an earlier one, so the larger count is the later view. A first-seen
 // alert counts one event, its identity's first with the value: a later view
-// can only move that event earlier (see BaselineEntry), never later.
+// can only move that event earlier (see BaselineEntry), never later. Raised
+// as early, a claim that is not withdrawn replaces a withdrawn alert (see
+// WithdrawnTag): only a later view, whose learning period starts earlier,
+// finds the event that withdrew it new again.
 func Merge(stored, claimed Alert) (kept Alert, changed bool) {
-	if claimed.Count > stored.Count || claimed.Count == stored.Count && claimed.Time.Before(stored.Time) {
+	if claimed.Count > stored.Count || claimed.Count == stored.Count && claimed.Time.Before(stored.Time) ||
+		claimed.Count == stored.Count && claimed.Time.Equal(stored.Time) && stored.Withdrawn() && !claimed.Withdrawn() {
 		return claimed, true
 	}
 	return stored, false
@@ -218,6 +222,7 @@ type Store interface {
 	EventStore
 	AlertStore
 	ThresholdStore
+	BaselineStore
 	Outbox
 	CheckpointStore
 	// Prune deletes events with Time < eventsBefore (when not zero) and alerts

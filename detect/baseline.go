@@ -36,8 +36,9 @@ import (
 //     replaced by the earlier one (iamwatch.Merge keeps the earlier raising
 //     event), and an alert whose value turns out to have been seen within
 //     the learning period (an older event came late) is withdrawn: kept at
-//     severity info, tagged "withdrawn", its summary saying why.
-//     Notifications already sent are not recalled.
+//     severity info, tagged iamwatch.WithdrawnTag, its summary saying why,
+//     and reinstated (iamwatch.Merge) when a still older event moves the
+//     learning period back. Notifications already sent are not recalled.
 //
 // State is one entry per distinct value of an identity, never per event.
 type Baseline struct {
@@ -72,9 +73,6 @@ const GeoTag = "geoip"
 func (r *Rule) NeedsGeo() bool {
 	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil || slices.Contains(r.Tags, GeoTag)
 }
-
-// WithdrawnTag marks an alert withdrawn by a first-seen rule.
-const WithdrawnTag = "withdrawn"
 
 // obsKey is one (rule, identity) of a batch's observations.
 type obsKey struct {
@@ -135,18 +133,21 @@ func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
 		}
 		b.lastIdentity[c] = &lastIdentity{actor: actorOf(ev), key: k, obs: m}
 	}
+	// Entries are kept to the second, as stored: the batch's first event of
+	// a value is the one merging its events one by one would keep.
+	t := ev.Time.Truncate(time.Second)
 	add := func(value string) {
 		o := m[value]
 		if o == nil {
 			m[value] = &observation{first: ev, pos: i, entry: iamwatch.BaselineEntry{Rule: c.rule.ID, Identity: k.identity,
-				Value: value, First: ev.Time, FirstEvent: ev.ID, Last: ev.Time}}
+				Value: value, First: t, FirstEvent: ev.ID, Last: t}}
 			return
 		}
-		if o.entry.Earlier(ev.Time, ev.ID) {
-			o.entry.First, o.entry.FirstEvent, o.first, o.pos = ev.Time, ev.ID, ev, i
+		if o.entry.Earlier(t, ev.ID) {
+			o.entry.First, o.entry.FirstEvent, o.first, o.pos = t, ev.ID, ev, i
 		}
-		if ev.Time.After(o.entry.Last) {
-			o.entry.Last = ev.Time
+		if t.After(o.entry.Last) {
+			o.entry.Last = t
 		}
 	}
 	add("") // the identity's own history, whatever the value
@@ -193,7 +194,6 @@ func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k 
 	add := make([]iamwatch.BaselineEntry, 0, len(obs))
 	for _, v := range sortedKeys(obs) {
 		o := obs[v]
-		o.entry.First, o.entry.Last = o.entry.First.Truncate(time.Second), o.entry.Last.Truncate(time.Second)
 		add = append(add, o.entry)
 		after[v] = mergeEntry(after[v], o.entry)
 	}
@@ -284,12 +284,12 @@ func (b *Batch) firstSeenAlert(ctx context.Context, view iamwatch.StateView, k o
 // when no alert is stored for it.
 func (b *Batch) withdrawn(ctx context.Context, view iamwatch.StateView, k obsKey, e, start iamwatch.BaselineEntry) (iamwatch.Alert, bool, error) {
 	a, ok, err := view.Alert(ctx, baselineKey(k.c.rule.ID, k.identity, e.Value))
-	if err != nil || !ok || slices.Contains(a.Tags, WithdrawnTag) {
+	if err != nil || !ok || a.Withdrawn() {
 		return iamwatch.Alert{}, false, err
 	}
 	raisedBy := a.EventID
 	a.Severity = iamwatch.SeverityInfo
-	a.Tags = append(slices.Clone(a.Tags), WithdrawnTag)
+	a.Tags = append(slices.Clone(a.Tags), iamwatch.WithdrawnTag)
 	a.Time, a.FirstSeen, a.LastSeen = e.First, e.First, e.First
 	a.EventID, a.EventIDs = e.FirstEvent, []string{e.FirstEvent}
 	a.Summary = sanitize(fmt.Sprintf("Withdrawn: %s was seen for %s on %s (event %s), within the %s learning period from %s; the alert of event %s no longer holds.",

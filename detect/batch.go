@@ -18,16 +18,19 @@ import (
 
 // Batch is what one batch of events contributes to detection before any
 // state is read: the alerts of single-event rules, and the hits of grouped
-// rules (thresholds and dedup, see threshold.go). The store records the
-// hits and calls Resolve, which reads the groups' hits back and returns
-// every alert the batch belongs to. A Batch refers to the events given to
-// Match: they must not change until Resolve has returned. It is not safe
-// for concurrent use.
+// rules (thresholds and dedup, see threshold.go). KeepFirsts completes
+// Keep from the stored baselines; the kept events are stored; then the
+// store records the hits and calls Resolve, which reads the groups' hits
+// back and returns every alert the batch belongs to. A Batch refers to
+// the events given to Match: they must not change until Resolve has
+// returned. It is not safe for concurrent use.
 type Batch struct {
 	// Keep[i] is true when some rule could match events[i] (Interested:
 	// every event a rule matched, and every one a threshold may count
 	// later): the pipeline stores such events whatever its retention
 	// filter says, so the same input in any order leaves the same rows.
+	// Light rules keep fewer (see dropRepeats), light first-seen rules
+	// only once KeepFirsts has read the stored baselines.
 	Keep []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
@@ -163,7 +166,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		}
 	}
 	b.dropRepeats()
-	b.keepFirsts()
+	b.listFirsts()
 	return b, nil
 }
 
@@ -413,23 +416,61 @@ func (b *Batch) keep(pos int, id string) {
 	b.listMatched(pos, id)
 }
 
-// keepFirsts keeps, of the events light first-seen rules observed, only
-// the first of each (identity, value) that may alert: the event a
-// first-seen alert names, read back from the store when a later batch
-// decides it (see firstSeenAlert). The others are neither kept nor listed
-// as matched: the baseline entries keep their times and IDs.
-func (b *Batch) keepFirsts() {
+// listFirsts lists as matched, of the events light first-seen rules
+// observed, the batch's first of each (identity, value) that may alert:
+// the event a first-seen alert would name. KeepFirsts decides which of
+// them are stored. The others are neither kept nor listed: the baseline
+// entries keep their times and IDs.
+func (b *Batch) listFirsts() {
 	for k, m := range b.obs {
 		if !k.c.light {
 			continue
 		}
 		for v, o := range m {
+			if v != "" && k.c.rule.Baseline.alerts(v) {
+				b.listMatched(o.pos, o.first.ID)
+			}
+		}
+	}
+}
+
+// KeepFirsts keeps (Keep) each event listFirsts listed that comes before
+// the first event st holds for its (rule, identity, value), or whose value
+// st does not hold: an event a first-seen alert may name, now or when a
+// later batch decides it (see firstSeenAlert). Any other such event is
+// stored already, or a stored one comes first and is named instead. So the
+// stored events do not depend on batching, nor on order as long as each
+// value's events come oldest first (a trail, a live source): they are the
+// first event of each value. An event kept as the first so far, before an
+// older one came, stays stored. A stale read of st keeps more, never less.
+// Call it after Match and before storing the kept events: CommitAlerts
+// merges the batch into st, with the Resolve of the same batch.
+func (b *Batch) KeepFirsts(ctx context.Context, st iamwatch.BaselineStore) error {
+	for k, m := range b.obs {
+		if !k.c.light {
+			continue
+		}
+		var firsts map[string]iamwatch.BaselineEntry // st's, read for the first value that may alert
+		for v, o := range m {
 			if v == "" || !k.c.rule.Baseline.alerts(v) {
 				continue
 			}
-			b.keep(o.pos, o.first.ID)
+			if firsts == nil {
+				stored, err := st.Baseline(ctx, k.c.rule.ID, k.identity)
+				if err != nil {
+					return fmt.Errorf("detect: rule %s: baseline of %q: %w", k.c.rule.ID, k.identity, err)
+				}
+				firsts = make(map[string]iamwatch.BaselineEntry, len(stored))
+				for _, e := range stored {
+					firsts[e.Value] = e
+				}
+			}
+			if e, ok := firsts[v]; !ok || e.Earlier(o.entry.First, o.entry.FirstEvent) {
+				b.keep(o.pos, o.first.ID)
+			}
 		}
 	}
+	return nil
 }
 
 // locate fills in the Geo of events from g, looking each distinct source
@@ -588,10 +629,11 @@ func (b *Batch) position(id string) int {
 type State interface {
 	iamwatch.EventStore
 	iamwatch.AlertStore
+	iamwatch.BaselineStore
 }
 
 // Evaluate runs events through detection as the pipeline does, as one
-// batch: it matches them, stores the matched events, commits the hits and
+// batch: it matches them, stores the kept events, commits the hits and
 // claims the alerts in st, and returns the claims.
 func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Event) ([]iamwatch.Claim, error) {
 	b, err := e.Match(ctx, events)
@@ -600,6 +642,9 @@ func (e *Engine) Evaluate(ctx context.Context, st State, events ...iamwatch.Even
 	}
 	if len(b.Unevaluated) > 0 {
 		return nil, errors.Join(b.Unevaluated...)
+	}
+	if err := b.KeepFirsts(ctx, st); err != nil {
+		return nil, err
 	}
 	var keep []iamwatch.Event
 	for i, m := range b.Keep {

@@ -34,8 +34,8 @@ action: Look.
 `
 
 // TestLightBaselineKeepsFirstsOnly: a first-seen rule over decoded fields
-// parses nothing and keeps only the first event of each value (and of the
-// identity), yet alerts as a parsed one would.
+// parses nothing and keeps, against an empty baseline, only the first
+// event of each value, yet alerts as a parsed one would.
 func TestLightBaselineKeepsFirstsOnly(t *testing.T) {
 	e := mustEngine(t, []*Rule{mustRule(t, regionRule)}, Config{})
 	if !e.rules[0].light {
@@ -50,6 +50,9 @@ func TestLightBaselineKeepsFirstsOnly(t *testing.T) {
 	evs = append(evs, apiCall(t, "again", "", "eu-west-1", "RunInstances", false, t0.Add(74*time.Hour)))
 	b, err := e.Match(context.Background(), evs)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.KeepFirsts(context.Background(), NewMemoryState()); err != nil {
 		t.Fatal(err)
 	}
 	want := []bool{true, false, false, false, false, false, true, false}

@@ -19,10 +19,12 @@ type Detector interface {
 	Match(ctx context.Context, events []iamwatch.Event) (*detect.Batch, error)
 }
 
-// Store is what the pipeline needs of a store.
+// Store is what the pipeline needs of a store: the baselines are read
+// before a batch's events are stored (detect.Batch.KeepFirsts).
 type Store interface {
 	iamwatch.EventStore
 	iamwatch.AlertStore
+	iamwatch.BaselineStore
 }
 
 // Pipeline runs batches through detection and into the store. It holds no
@@ -215,8 +217,11 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 // Process detects, filters, stores and claims alerts for one batch, in that
 // order of durability: events are stored before the batch's threshold hits
 // and alerts are committed (one store call: one transaction in SQLite), so a
-// crash in between replays to the same state. It is idempotent: the same
-// batch twice stores nothing new and claims no alert twice.
+// crash in between replays to the same state (a first-seen rule keeps the
+// events the stored baselines do not precede; the batch's own are merged
+// with its alerts, after its events are stored, so a replay keeps the same
+// events or finds them stored). It is idempotent: the same batch twice
+// stores nothing new and claims no alert twice.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
 	res := Result{Events: len(events)}
 	events, conflicts := firstOfEachID(events)
@@ -244,6 +249,9 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 					return res, fmt.Errorf("pipeline: detect: %w", err)
 				}
 			}
+		}
+		if err := batch.KeepFirsts(ctx, p.store); err != nil {
+			return res, fmt.Errorf("pipeline: %w", err)
 		}
 		if res.Unevaluated = len(batch.Unevaluated); res.Unevaluated > 0 {
 			res.FirstUnevaluated = batch.Unevaluated[0].Error()

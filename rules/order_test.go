@@ -33,7 +33,7 @@ func final(t *testing.T, eng *detect.Engine, events []iamwatch.Event, batches []
 	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
 	var out strings.Builder
 	for _, a := range as {
-		if slices.Contains(a.Tags, detect.WithdrawnTag) {
+		if slices.Contains(a.Tags, iamwatch.WithdrawnTag) {
 			continue // an alert a late, older event withdrew: not standing
 		}
 		if a.Group != "" && strings.Contains(a.DedupKey, "/first/") {

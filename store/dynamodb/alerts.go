@@ -101,7 +101,7 @@ func capIDs(ids []string) []string { return ids[:min(len(ids), MaxAlertEventIDs)
 // resolve with a view that reads the hits and events with consistent reads,
 // then claims each alert: a conditional PutItem stores it when its key is
 // new; otherwise a conditional UpdateItem replaces the stored fields only
-// when the claim counts more events (iamwatch.Merge), so concurrent
+// when iamwatch.Merge keeps the claim (it counts more events, say), so concurrent
 // invocations converge on the alert computed from the most hits.
 // It is not one transaction: hits recorded before a failure stay, which is
 // harmless (a retry records them again and resolves the same alerts).
@@ -158,11 +158,16 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 	slices.Sort(set)
 	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
 	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
+	merge := "attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime)"
+	if !a.Withdrawn() { // it reinstates a withdrawn alert raised as early
+		names["#tags"], values[":withdrawn"] = "tags", sv(iamwatch.WithdrawnTag)
+		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND contains(#tags, :withdrawn))"
+	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Alerts),
 		Key:                       item{"dedup_key": sv(a.DedupKey)},
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime))"),
+		ConditionExpression:       aws.String("attribute_exists(dedup_key) AND (" + merge + ")"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})

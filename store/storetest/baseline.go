@@ -149,7 +149,7 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	}
 	standing := func(batches [][]iamwatch.Event) string {
 		return standingAlerts(t, open, eng, batches, func(a iamwatch.Alert) string {
-			if slices.Contains(a.Tags, detect.WithdrawnTag) {
+			if slices.Contains(a.Tags, iamwatch.WithdrawnTag) {
 				return ""
 			}
 			return fmt.Sprintf("%s %s %s %s %s", a.Rule, a.Group, a.EventID, a.Country, a.Severity)
@@ -185,7 +185,7 @@ func testFirstSeenOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(as) != 1 || !slices.Contains(as[0].Tags, detect.WithdrawnTag) || as[0].Severity != iamwatch.SeverityInfo ||
+	if len(as) != 1 || !slices.Contains(as[0].Tags, iamwatch.WithdrawnTag) || as[0].Severity != iamwatch.SeverityInfo ||
 		as[0].EventID != "a0" || !strings.Contains(as[0].Summary, "Withdrawn: NL") {
 		t.Errorf("after the late sign-in: %+v; want the alert withdrawn (info, event a0)", as)
 	}
@@ -268,4 +268,72 @@ func oneByOne(evs []iamwatch.Event, order []int) [][]iamwatch.Event {
 		out = append(out, []iamwatch.Event{evs[i]})
 	}
 	return out
+}
+
+// testFirstSeenStoresFirsts: a first-seen rule over decoded fields
+// (region-first-activity) stores, of a user's changes in time order
+// however batched, the first in each region and no other; the same events
+// again, newest first, store nothing more. The store's baselines, read
+// before the events are stored (detect.Batch.KeepFirsts), decide it.
+func testFirstSeenStoresFirsts(t *testing.T, open func(t *testing.T) iamwatch.Store) {
+	eng := geoEngine(t, func(r *detect.Rule) bool { return r.ID == "region-first-activity" })
+	evs := []iamwatch.Event{
+		regionChange(t, "a1", "us-east-1", "2026-01-02T08:00:00Z"),
+		regionChange(t, "a2", "us-east-1", "2026-01-03T08:00:00Z"),
+		regionChange(t, "a3", "eu-west-1", "2026-01-22T08:00:00Z"), // new: alerts
+		regionChange(t, "a4", "eu-west-1", "2026-01-22T09:00:00Z"),
+		regionChange(t, "a5", "eu-west-1", "2026-01-23T08:00:00Z"),
+		regionChange(t, "a6", "us-east-1", "2026-01-24T08:00:00Z"),
+	}
+	for name, batches := range map[string][][]iamwatch.Event{
+		"one batch":      {evs},
+		"one by one":     oneByOne(evs, []int{0, 1, 2, 3, 4, 5}),
+		"two batches":    {evs[:3], evs[3:]},
+		"uneven batches": {evs[:1], evs[1:4], evs[4:]},
+	} {
+		s := open(t)
+		for _, b := range append(batches, oneByOne(evs, []int{5, 4, 3, 2, 1, 0})...) {
+			if _, err := eng.Evaluate(t.Context(), s, b...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var stored []string
+		if _, err := s.CommitAlerts(t.Context(), nil, func(ctx context.Context, v iamwatch.StateView) ([]iamwatch.Alert, error) {
+			for _, ev := range evs {
+				_, ok, err := v.Event(ctx, ev.ID, ev.Time)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					stored = append(stored, ev.ID)
+				}
+			}
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		as, err := s.Alerts(t.Context(), iamwatch.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"a1", "a3"}; !slices.Equal(stored, want) || len(as) != 1 || as[0].EventID != "a3" {
+			t.Errorf("%s: stored %q and %d alerts (%+v); want %q and one alert, raised by a3", name, stored, len(as), as, want)
+		}
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// regionChange is a change by alice of account 111122223333 in region at
+// (RFC 3339), with event ID id.
+func regionChange(t *testing.T, id, region, at string) iamwatch.Event {
+	t.Helper()
+	ev, err := cloudtrail.DecodeRecord(fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},
+	"eventTime":%q,"eventSource":"ec2.amazonaws.com","eventName":"CreateTags","awsRegion":%q,"sourceIPAddress":"203.0.113.10","readOnly":false,
+	"eventID":%q,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`, at, region, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	}
 	t.Run("Detection/OrderIndependent", func(t *testing.T) { testDetectionOrderIndependent(t, open) })
 	t.Run("Detection/FirstSeenOrderIndependent", func(t *testing.T) { testFirstSeenOrderIndependent(t, open) })
+	t.Run("Detection/FirstSeenStoresFirsts", func(t *testing.T) { testFirstSeenStoresFirsts(t, open) })
 	t.Run("Detection/TravelOrderIndependent", func(t *testing.T) { testTravelOrderIndependent(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,6 +239,21 @@ func testClaimAlertMerge(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	claim(t, ctx, s, alert("k3", 0, "e-5"), true)
 	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k3"}); len(got) != 1 || got[0].Count != 1 {
 		t.Errorf("k3 = %+v, want count 1", got)
+	}
+	// A withdrawn alert is reinstated by a claim raised as early, and only so.
+	withdrawn := counted("k4", 60, 1, "e-4")
+	withdrawn.Severity, withdrawn.Tags = iamwatch.SeverityInfo, []string{"baseline", iamwatch.WithdrawnTag}
+	standing := counted("k4", 60, 1, "e-4")
+	standing.Tags = []string{"baseline"}
+	claim(t, ctx, s, withdrawn, true)
+	claim(t, ctx, s, counted("k4", 120, 1, "e-5"), false) // raised later: ignored.
+	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k4"}); len(got) != 1 || !alertEqual(got[0], withdrawn) {
+		t.Errorf("k4 after a later claim = %+v, want it withdrawn", got)
+	}
+	claim(t, ctx, s, standing, false)
+	claim(t, ctx, s, withdrawn, false) // a withdrawal does not replace a standing alert raised as early.
+	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k4"}); len(got) != 1 || !alertEqual(got[0], standing) {
+		t.Errorf("k4 = %+v, want it reinstated", got)
 	}
 }
 
