@@ -128,6 +128,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", all, err)
 	}
+	s.pokeWAL()
 	return inserted, nil
 }
 
