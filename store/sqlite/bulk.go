@@ -192,8 +192,31 @@ type bulkState struct {
 	// pay for.
 	fresh []iamwatch.Event
 	// wal checkpoints from BeginBulkLoad to its finish (nil otherwise, and
-	// for an in-memory store).
-	wal *walCheckpointer
+	// for an in-memory store); walBytes are the bytes committed since its
+	// last poke.
+	wal      *walCheckpointer
+	walBytes int
+}
+
+// walPokeBytes is how much PutEvents commits before it asks for a
+// checkpoint (about 1000 pages of WAL): one after each commit copied the
+// pages every commit rewrites (roll-ups, the B-trees' upper levels) as
+// often, 10% more bytes written by a default scan.
+const walPokeBytes = 16 << 20
+
+// walAdd counts n bytes committed, and asks the bulk load's checkpointer,
+// if any, for a checkpoint once they add up to walPokeBytes.
+func (s *Store) walAdd(n int) {
+	s.bulkMu.Lock()
+	c := s.wal
+	s.walBytes += n
+	if s.walBytes < walPokeBytes {
+		c = nil
+	} else {
+		s.walBytes = 0
+	}
+	s.bulkMu.Unlock()
+	c.poke()
 }
 
 // pokeWAL asks the bulk load's checkpointer, if any, to copy what is

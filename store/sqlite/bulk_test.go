@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -342,8 +344,8 @@ func walAutoCheckpoint(t *testing.T, s *Store) int {
 
 // During a bulk load the WAL reaches the database file without the
 // writer's checkpoint: the batches here are far below its threshold, yet
-// the file grows. finish, or Close, ends the checkpointer and gives the
-// writer its threshold back.
+// the file grows once they pass walPokeBytes. finish, or Close, ends the
+// checkpointer and gives the writer its threshold back.
 func TestBulkLoadCheckpointsApart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db")
@@ -364,9 +366,21 @@ func TestBulkLoadCheckpointsApart(t *testing.T) {
 	if got := walAutoCheckpoint(t, s); got != bulkAutoCheckpoint {
 		t.Errorf("during the load wal_autocheckpoint = %d, want %d", got, bulkAutoCheckpoint)
 	}
+	// Records that S2 cannot shrink: 6 MiB a batch of 12.
+	var seed [32]byte
+	pad := make([]byte, 384<<10)
+	rand.NewChaCha8(seed).Read(pad)
+	raw := fmt.Appendf(nil, `{"pad":%q}`, base64.StdEncoding.EncodeToString(pad))
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 4 {
-		if _, err := s.PutEvents(ctx, testEvents(fmt.Sprint("b", i), start, 250)); err != nil {
+		if i == 2 && size() > empty {
+			t.Fatal("the database file grew before walPokeBytes were committed")
+		}
+		evs := testEvents(fmt.Sprint("b", i), start, 12)
+		for j := range evs {
+			evs[j].Raw = raw
+		}
+		if _, err := s.PutEvents(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
 	}

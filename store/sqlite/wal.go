@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"net/url"
 )
@@ -11,10 +10,10 @@ import (
 const autoCheckpoint = 4000
 
 // bulkAutoCheckpoint is the writer's wal_autocheckpoint while a bulk load's
-// walCheckpointer runs (256 MiB of WAL, at most that much disk more for the
-// load): the writer's checkpoints then copy only what the checkpointer
-// has not (the last commit) and restart the WAL; fewer of them, fewer of
-// the writer's fsyncs.
+// walCheckpointer runs (256 MiB of WAL: up to 192 MiB more disk during the
+// load): the writer's checkpoints then copy only what the checkpointer has
+// not and restart the WAL; the fewer of them, the fewer of the writer's
+// fsyncs.
 const bulkAutoCheckpoint = 16000
 
 // walCheckpointer copies the write-ahead log into the database file on a
@@ -24,20 +23,21 @@ const bulkAutoCheckpoint = 16000
 // fsyncs it was the writer's longest wait (1.4 s of a 250k-record
 // scan --keep all on a loaded machine, the readers waiting meanwhile).
 //
-// Its checkpoints are PASSIVE: they copy what is committed and not read
-// from the WAL by a reader, and never wait for the writer, which goes on
-// appending meanwhile. The writer's automatic checkpoint stays on: it then
-// finds little left to copy (the frames of the last commit), and it is
-// what restarts the WAL from its beginning, so the file stays as small as
-// before. A checkpoint that fails or finds another one running loses
-// nothing (the frames stay in the WAL for the next one), so its errors are
-// not reported.
+// PutEvents pokes it every walPokeBytes committed, and the index builds
+// after each index. Its checkpoints are PASSIVE: they copy what is
+// committed and not read from the WAL by a reader, and never wait for the
+// writer, which goes on appending meanwhile. The writer's automatic
+// checkpoint stays on, at bulkAutoCheckpoint: it then finds little left to
+// copy (what was committed since the last poke), and it is what restarts
+// the WAL from its beginning, which bounds the file. A checkpoint that
+// fails or finds another one running loses nothing (the frames stay in the
+// WAL for the next one), so its errors are not reported.
 //
 // poke and stop are safe for concurrent use; stop must be called once.
 type walCheckpointer struct {
 	db   *sql.DB
 	kick chan struct{}
-	quit context.CancelFunc
+	quit chan struct{}
 	done chan struct{}
 }
 
@@ -52,22 +52,23 @@ func startWALCheckpointer(path, busy string) (*walCheckpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	ctx, quit := context.WithCancel(context.Background())
-	c := &walCheckpointer{db: db, kick: make(chan struct{}, 1), quit: quit, done: make(chan struct{})}
-	go c.run(ctx)
+	c := &walCheckpointer{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
 	return c, nil
 }
 
-func (c *walCheckpointer) run(ctx context.Context) {
+func (c *walCheckpointer) run() {
 	defer close(c.done)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-c.quit:
 			return
 		case <-c.kick:
 		}
-		// A PRAGMA returning a row: ExecContext steps it to the end.
-		_, _ = c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		// Not interrupted by stop: an interrupted checkpoint records
+		// nothing as copied, so the next one would copy it all again.
+		// A PRAGMA returning a row: Exec steps it to the end.
+		_, _ = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
@@ -83,10 +84,10 @@ func (c *walCheckpointer) poke() {
 	}
 }
 
-// stop ends the goroutine, interrupting a checkpoint in progress, and
-// closes the connection.
+// stop waits for the checkpoint in progress, if any, ends the goroutine
+// and closes the connection.
 func (c *walCheckpointer) stop() error {
-	c.quit()
+	close(c.quit)
 	<-c.done
 	return c.db.Close()
 }
