@@ -369,7 +369,9 @@ func TestBulkLoadCheckpointsApart(t *testing.T) {
 	// Records that S2 cannot shrink: 6 MiB a batch of 12.
 	var seed [32]byte
 	pad := make([]byte, 384<<10)
-	rand.NewChaCha8(seed).Read(pad)
+	if _, err := rand.NewChaCha8(seed).Read(pad); err != nil {
+		t.Fatal(err)
+	}
 	raw := fmt.Appendf(nil, `{"pad":%q}`, base64.StdEncoding.EncodeToString(pad))
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 4 {

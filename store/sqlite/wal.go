@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"net/url"
 )
@@ -65,10 +66,10 @@ func (c *walCheckpointer) run() {
 			return
 		case <-c.kick:
 		}
-		// Not interrupted by stop: an interrupted checkpoint records
-		// nothing as copied, so the next one would copy it all again.
-		// A PRAGMA returning a row: Exec steps it to the end.
-		_, _ = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		// Not interrupted by stop (no context to cancel): an interrupted
+		// checkpoint records nothing as copied, so the next one would copy
+		// it all again. A PRAGMA returning a row: Exec steps it to the end.
+		_, _ = c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
