@@ -55,6 +55,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("rebuild index: %w", err)
 		}
+		s.pokeWAL()
 	}
 	return nil
 }
@@ -190,6 +191,81 @@ type bulkState struct {
 	// of the garbage of a bulk load, which the collector made the writer
 	// pay for.
 	fresh []iamwatch.Event
+	// wal checkpoints from BeginBulkLoad to its finish (nil otherwise, and
+	// for an in-memory store); walBytes are the bytes committed since its
+	// last poke.
+	wal      *walCheckpointer
+	walBytes int
+}
+
+// walPokeBytes is how much PutEvents commits before it asks for a
+// checkpoint (about 1000 pages of WAL): one after each commit copied the
+// pages every commit rewrites (roll-ups, the B-trees' upper levels) as
+// often, 10% more bytes written by a default scan.
+const walPokeBytes = 16 << 20
+
+// walAdd counts n bytes committed, and asks the bulk load's checkpointer,
+// if any, for a checkpoint once they add up to walPokeBytes.
+func (s *Store) walAdd(n int) {
+	s.bulkMu.Lock()
+	c := s.wal
+	s.walBytes += n
+	if s.walBytes < walPokeBytes {
+		c = nil
+	} else {
+		s.walBytes = 0
+	}
+	s.bulkMu.Unlock()
+	c.poke()
+}
+
+// pokeWAL asks the bulk load's checkpointer, if any, to copy what is
+// committed now into the database file.
+func (s *Store) pokeWAL() {
+	s.bulkMu.Lock()
+	c := s.wal
+	s.bulkMu.Unlock()
+	c.poke()
+}
+
+// startWAL starts a checkpointer for a bulk load, unless the store is in
+// memory (no WAL) or one runs already (a load begun twice). The
+// connection is used outside bulkMu: PutEvents takes bulkMu while it
+// holds the connection.
+func (s *Store) startWAL(ctx context.Context) error {
+	s.bulkMu.Lock()
+	running := s.wal != nil
+	s.bulkMu.Unlock()
+	if s.r == s.w || running {
+		return nil
+	}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", bulkAutoCheckpoint)); err != nil {
+		return err
+	}
+	c, err := startWALCheckpointer(s.path, s.busy)
+	if err != nil {
+		return err
+	}
+	s.bulkMu.Lock()
+	s.wal = c
+	s.bulkMu.Unlock()
+	return nil
+}
+
+// stopWAL stops the bulk load's checkpointer, if any.
+func (s *Store) stopWAL() error {
+	s.bulkMu.Lock()
+	c := s.wal
+	s.wal = nil
+	s.bulkMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	err := c.stop()
+	// Without context: the load's may be over, and the writer must get
+	// its checkpoints back whatever the outcome.
+	_, perr := s.w.ExecContext(context.Background(), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpoint))
+	return errors.Join(err, perr)
 }
 
 // storedRowids returns, when a bulk load holds the IDs in memory, the
@@ -224,9 +300,11 @@ func (s *Store) whereID(id string) (cond string, arg any, found bool) {
 // BeginBulkLoad prepares for loading many events into a store that holds
 // few: it drops the event indexes, which cost most of each insert, and
 // returns a function that rebuilds them (in one pass, much faster than
-// maintaining them row by row). The unique event_id index gives way to the
-// stored IDs held in memory (up to bulkMaxIDs, after which it is built
-// again and the load goes on through it). It does nothing and returns false
+// maintaining them row by row); until then the WAL is checkpointed on a
+// connection of its own (walCheckpointer), not by the writer. The unique
+// event_id index gives way to the stored IDs held in memory (up to
+// bulkMaxIDs, after which it is built again and the load goes on through
+// it). It does nothing and returns false
 // when the events table already holds more than maxRows rows, since
 // rebuilding then would cost more than it saves.
 //
@@ -257,8 +335,15 @@ func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(c
 			return noop, false, fmt.Errorf("sqlite: begin bulk load: %w", err)
 		}
 	}
+	if err := s.startWAL(ctx); err != nil {
+		return noop, false, fmt.Errorf("sqlite: begin bulk load: %w", err)
+	}
 	finish = func(ctx context.Context) error {
-		if err := s.ensureIndexes(ctx); err != nil {
+		err := s.ensureIndexes(ctx)
+		if serr := s.stopWAL(); err == nil {
+			err = serr
+		}
+		if err != nil {
 			return fmt.Errorf("sqlite: finish bulk load: %w", err)
 		}
 		return nil

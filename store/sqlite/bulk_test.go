@@ -3,8 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -327,4 +330,116 @@ func TestBulkLoadIndexBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRollups(t, s)
+}
+
+// walAutoCheckpoint returns the writer connection's wal_autocheckpoint.
+func walAutoCheckpoint(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.w.QueryRow("PRAGMA wal_autocheckpoint").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// During a bulk load the WAL reaches the database file without the
+// writer's checkpoint: the batches here are far below its threshold, yet
+// the file grows once they pass walPokeBytes. finish, or Close, ends the
+// checkpointer and gives the writer its threshold back.
+func TestBulkLoadCheckpointsApart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, path)
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	empty := size()
+	finish, _, err := s.BeginBulkLoad(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := walAutoCheckpoint(t, s); got != bulkAutoCheckpoint {
+		t.Errorf("during the load wal_autocheckpoint = %d, want %d", got, bulkAutoCheckpoint)
+	}
+	// Records that S2 cannot shrink: 6 MiB a batch of 12.
+	var seed [32]byte
+	pad := make([]byte, 384<<10)
+	if _, err := rand.NewChaCha8(seed).Read(pad); err != nil {
+		t.Fatal(err)
+	}
+	raw := fmt.Appendf(nil, `{"pad":%q}`, base64.StdEncoding.EncodeToString(pad))
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 4 {
+		if i == 2 && size() > empty {
+			t.Fatal("the database file grew before walPokeBytes were committed")
+		}
+		evs := testEvents(fmt.Sprint("b", i), start, 12)
+		for j := range evs {
+			evs[j].Raw = raw
+		}
+		if _, err := s.PutEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The checkpointer works on its own goroutine: wait for it, with a
+	// bound far above its milliseconds.
+	for deadline := time.Now().Add(30 * time.Second); size() <= empty; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is still %d bytes: nothing checkpointed during the load", size())
+		}
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.wal != nil {
+		t.Error("the checkpointer outlived finish")
+	}
+	if got := walAutoCheckpoint(t, s); got != autoCheckpoint {
+		t.Errorf("after the load wal_autocheckpoint = %d, want %d", got, autoCheckpoint)
+	}
+
+	// A load left unfinished: Close stops the checkpointer.
+	if _, _, err := s.BeginBulkLoad(ctx, 10_000); err != nil {
+		t.Fatal(err)
+	}
+	if s.wal == nil {
+		t.Fatal("no checkpointer during the second load")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.wal != nil {
+		t.Error("the checkpointer outlived Close")
+	}
+}
+
+// An in-memory store has no WAL: a bulk load runs without a checkpointer.
+func TestBulkLoadInMemory(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, ":memory:", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	finish, bulk, err := s.BeginBulkLoad(ctx, 1000)
+	if err != nil || !bulk {
+		t.Fatalf("BeginBulkLoad = %v, %v", bulk, err)
+	}
+	if s.wal != nil {
+		t.Error("a checkpointer for an in-memory store")
+	}
+	if n, err := s.PutEvents(ctx, testEvents("m", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 10)); err != nil || n != 10 {
+		t.Fatalf("PutEvents = %d, %v", n, err)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(indexNames(t, s)); got != 5 {
+		t.Errorf("after the load %d indexes, want 5", got)
+	}
 }

@@ -22,8 +22,9 @@
 // through a single connection per Store and are serialised by SQLite across
 // Stores (BEGIN IMMEDIATE with a busy timeout, Options.BusyTimeout); reads use
 // a separate pool of query_only connections and proceed in parallel with
-// writes. An in-memory store (path ":memory:") has one connection for
-// everything.
+// writes. During a bulk load (BeginBulkLoad) one more connection copies
+// the WAL into the database file, so that the writer does not (wal.go).
+// An in-memory store (path ":memory:") has one connection for everything.
 //
 // # Raw records
 //

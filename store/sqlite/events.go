@@ -104,12 +104,14 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 		return 0, fmt.Errorf("sqlite: put %d events: %w", all, err)
 	}
 	var (
-		lost bool // the event_id index is back: the ID set is no longer needed.
-		roll = newRollup()
+		lost  bool // the event_id index is back: the ID set is no longer needed.
+		roll  = newRollup()
+		bytes int
 	)
 	for _, c := range chunks {
 		chunk := events[c.start : c.start+c.len]
 		inserted += int(c.n)
+		bytes += c.bytes
 		if bulk && (c.n != int64(c.len) || c.last != next+int64(c.start+c.len-1)) {
 			// Only a unique index skips a row: another Store (an Open)
 			// built the event_id index again. It decides from now on.
@@ -128,6 +130,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: put %d events: commit: %w", all, err)
 	}
+	s.walAdd(bytes)
 	return inserted, nil
 }
 
@@ -135,6 +138,7 @@ func (s *Store) PutEvents(ctx context.Context, events []iamwatch.Event) (inserte
 // fewer, in insertColumns order.
 type insertBatch struct {
 	start, len int // the events: events[start:start+len] of the PutEvents call.
+	bytes      int // of the text and blob values: about what the rows add to the WAL.
 	args       []driver.NamedValue
 	buf        []byte // backs the compressed records and IP keys; the driver copies them on bind.
 	free       chan<- *insertBatch
@@ -149,10 +153,11 @@ func (b *insertBatch) release() {
 }
 
 // insertedChunk is what one INSERT of insertAll did: of the events
-// events[start:start+len], it stored n, the last at rowid last.
+// events[start:start+len], it stored n, the last at rowid last; bytes is
+// insertBatch.bytes.
 type insertedChunk struct {
-	start, len int
-	n, last    int64
+	start, len, bytes int
+	n, last           int64
 }
 
 // insertAll runs the INSERTs of events on conn, in the transaction open
@@ -196,7 +201,7 @@ func insertAll(ctx context.Context, conn *sql.Conn, events []iamwatch.Event, key
 			if err != nil {
 				return fmt.Errorf("events %d to %d: %w", b.start, b.start+b.len-1, err)
 			}
-			c := insertedChunk{start: b.start, len: b.len}
+			c := insertedChunk{start: b.start, len: b.len, bytes: b.bytes}
 			if c.n, err = res.RowsAffected(); err == nil {
 				c.last, err = res.LastInsertId()
 			}
@@ -249,7 +254,7 @@ func prepareInserts(events []iamwatch.Event, keys []derived) (batches <-chan *in
 // fill sets b to the values of chunk, the events from start on, and
 // keys[i] to the roll-ups' values of chunk[i].
 func (b *insertBatch) fill(start int, chunk []iamwatch.Event, keys []derived) {
-	b.start, b.len = start, len(chunk)
+	b.start, b.len, b.bytes = start, len(chunk), 0
 	b.args, b.buf = b.args[:0], b.buf[:0]
 	for i := range chunk {
 		e := &chunk[i]
@@ -273,9 +278,13 @@ func (b *insertBatch) fill(start int, chunk []iamwatch.Event, keys []derived) {
 			e.ErrorCode, e.ErrorMessage, e.MFAUsed, e.ReadOnly,
 			e.Category, e.InvokedBy, e.TargetRole, e.Geo.Country, e.Geo.ASNText(), e.Geo.ASOrg, raw, ipKey,
 		} {
+			if t, ok := v.(string); ok {
+				b.bytes += len(t)
+			}
 			b.args = append(b.args, driver.NamedValue{Ordinal: len(b.args) + 1, Value: v})
 		}
 	}
+	b.bytes += len(b.buf)
 }
 
 // jsonText stores a JSON value as TEXT, or NULL when absent.

@@ -85,6 +85,7 @@ type Store struct {
 	w    *sql.DB // the single writer connection.
 	r    *sql.DB // query_only readers; == w for ":memory:".
 	path string
+	busy string // the busy timeout in milliseconds, for connections opened later.
 	now  func() time.Time
 	bulkState
 }
@@ -95,9 +96,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err := opt.setDefaults(); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, now: opt.Now}
-	var err error
 	busy := strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)
+	s := &Store{path: path, busy: busy, now: opt.Now}
+	var err error
 	params := url.Values{}
 	params.Set("_busy_timeout", busy)
 	params.Set("_txlock", "immediate")
@@ -123,7 +124,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		// on a 250k-record scan, the event_id index being read from the
 		// OS cache either way.
 		params.Add("_pragma", "cache_size(-8000)")
-		params.Add("_pragma", "wal_autocheckpoint(4000)") // pages: 64 MiB of WAL.
+		params.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpoint))
 		s.w, err = sql.Open("sqlite", fileURI(path, params))
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -245,7 +246,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database. It is not safe to call concurrently with other
 // methods.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.stopWAL()} // a bulk load left unfinished.
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}
