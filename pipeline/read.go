@@ -197,6 +197,14 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
 			defer r.release()
 			for rctx.Err() == nil {
+				// Between inputs, a reader lets the writer run: woken by a
+				// batch or back from a system call (SQLite's writes), it
+				// would otherwise wait for a reader's time slice to end
+				// (10 ms) while the readers hold every P and fill the
+				// queue. On 2 cores the writer waited so 0.66–0.97 s of a
+				// 250k-record scan, 0.50–0.59 s with this (go tool trace
+				// -pprof=sched); the scan took 5% less wall time.
+				runtime.Gosched()
 				in, ok := inputs.next(rctx, int(next.Add(1)-1))
 				if !ok {
 					break
