@@ -326,15 +326,6 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		// written. The walk may not be over: what it listed so far may
 		// be enough to tell (the readers wait meanwhile, once the queue
 		// to the store is full).
-		//
-		// Only a scan that stores every record (--keep all) loads in
-		// bulk. The default stores about one record in ten of a real
-		// trail (most are AWS services' own calls): the indexes take
-		// those as they come for less than rebuilding them over the
-		// whole table at the end, which nothing else overlaps.
-		if o.pipeline.Filter.Keep != pipeline.KeepAll {
-			return 0, nil
-		}
 		size := o.inputs.Bytes()
 		if size < bulkMinBytes {
 			if err := o.inputs.Wait(ctx); err != nil {
