@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
@@ -198,7 +199,26 @@ func (db *DB) Locate(ip netip.Addr) (iamwatch.Geo, bool) {
 			g.ASN, g.ASOrg = rec.ASN, rec.ASOrg
 		}
 	}
+	g.Country, g.City, g.ASOrg = bounded(g.Country), bounded(g.City), bounded(g.ASOrg)
 	return g, !g.IsZero()
+}
+
+// maxText bounds each text Locate returns, in bytes. A database's text
+// goes into every event from its addresses (a DynamoDB item holds 400 KB)
+// and into alerts and messages; real organisation and city names are
+// under 100 bytes.
+const maxText = 128
+
+// bounded is s cut to at most maxText bytes, at the start of a character.
+func bounded(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	i := maxText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }
 
 func (rec *record) country() string {

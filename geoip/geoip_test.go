@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -178,4 +179,45 @@ func TestOpenRefusesADatabaseWithoutLocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
+
+// A database's text is bounded, cut at a character: an organisation name
+// of 10 KB would otherwise be copied into every event from its addresses.
+func TestLocateBoundsText(t *testing.T) {
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "Example-ASN", IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := "é" + strings.Repeat("Ünïcode Org ", 1000) // 2-byte runes at odd and even offsets
+	_, network, err := net.ParseCIDR("192.0.2.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64496), "autonomous_system_organization": mmdbtype.String(org)}
+	if err := w.Insert(network, rec); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "asn.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g, ok := db.Locate(netip.MustParseAddr("192.0.2.1"))
+	if !ok || g.ASN != 64496 {
+		t.Fatalf("Locate = %+v, %v; want ASN 64496", g, ok)
+	}
+	if len(g.ASOrg) > 128 || len(g.ASOrg) < 120 || !strings.HasPrefix(org, g.ASOrg) || !utf8.ValidString(g.ASOrg) {
+		t.Errorf("ASOrg of %d bytes (%q): want the organisation's first 120–128 bytes, whole characters", len(g.ASOrg), g.ASOrg)
+	}
 }
