@@ -141,30 +141,8 @@ func TestOpenMissingNamesTheFileOnce(t *testing.T) {
 // (here an anonymous-IP-like one) is refused by name, where it would have
 // left every GeoIP rule silent; the test database opens.
 func TestOpenRefusesADatabaseWithoutLocations(t *testing.T) {
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "Example-Anonymous-IP", IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 24})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cidr := range []string{"192.0.2.0/24", "2001:db8::/32"} {
-		_, network, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(network, mmdbtype.Map{"is_anonymous_vpn": mmdbtype.Bool(true)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "anon.mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	anon := mmdbtype.Map{"is_anonymous_vpn": mmdbtype.Bool(true)}
+	path := writeDB(t, "Example-Anonymous-IP", map[string]mmdbtype.Map{"192.0.2.0/24": anon, "2001:db8::/32": anon})
 	db, err := geoip.Open(path)
 	if err == nil {
 		db.Close()
@@ -182,33 +160,11 @@ func TestOpenRefusesADatabaseWithoutLocations(t *testing.T) {
 }
 
 // A database's text is bounded, cut at a character: an organisation name
-// of 10 KB would otherwise be copied into every event from its addresses.
+// of 14 KB would otherwise be copied into every event from its addresses.
 func TestLocateBoundsText(t *testing.T) {
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "Example-ASN", IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 24})
-	if err != nil {
-		t.Fatal(err)
-	}
 	org := "é" + strings.Repeat("Ünïcode Org ", 1000) // 2-byte runes at odd and even offsets
-	_, network, err := net.ParseCIDR("192.0.2.0/24")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64496), "autonomous_system_organization": mmdbtype.String(org)}
-	if err := w.Insert(network, rec); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "asn.mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Open(path)
+	db, err := geoip.Open(writeDB(t, "Example-ASN", map[string]mmdbtype.Map{"192.0.2.0/24": rec}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +176,35 @@ func TestLocateBoundsText(t *testing.T) {
 	if len(g.ASOrg) > 128 || len(g.ASOrg) < 120 || !strings.HasPrefix(org, g.ASOrg) || !utf8.ValidString(g.ASOrg) {
 		t.Errorf("ASOrg of %d bytes (%q): want the organisation's first 120–128 bytes, whole characters", len(g.ASOrg), g.ASOrg)
 	}
+}
+
+// writeDB writes a database of type typ holding records (by CIDR block)
+// into the test's directory and returns its path.
+func writeDB(t *testing.T, typ string, records map[string]mmdbtype.Map) string {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: typ, IncludeReservedNetworks: true, IPVersion: 6, RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, rec := range records {
+		_, network, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Insert(network, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), typ+".mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
