@@ -220,13 +220,8 @@ func (s *Store) walAdd(n int) {
 }
 
 // pokeWAL asks the bulk load's checkpointer, if any, to copy what is
-// committed now into the database file.
-func (s *Store) pokeWAL() {
-	s.bulkMu.Lock()
-	c := s.wal
-	s.bulkMu.Unlock()
-	c.poke()
-}
+// committed now into the database file (and counts afresh from there).
+func (s *Store) pokeWAL() { s.walAdd(walPokeBytes) }
 
 // startWAL starts a checkpointer for a bulk load, unless the store is in
 // memory (no WAL) or one runs already (a load begun twice). The
