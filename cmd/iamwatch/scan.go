@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type scanFlags struct {
 	rules       []string
 	noDetect    bool
 	cpuProfile  string
+	traceFile   string
 	batchSize   int
 	config      string
 	notify      bool
@@ -78,6 +80,8 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.BoolVar(&f.notify, "notify", false, "deliver new alerts to the sinks of the configuration file's notify section")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file")
 	fl.MarkHidden("cpuprofile")
+	fl.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the scan to this file (go tool trace)")
+	fl.MarkHidden("trace")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction (default 4000; 8000 while bulk loading)")
 	fl.MarkHidden("batch-size")
 	return cmd
@@ -126,7 +130,8 @@ type scanOptions struct {
 	strict     bool
 	failOn     iamwatch.Severity // -1: never
 	cpuProfile string
-	sample     bool // --sample: the sample GeoIP database unless one is configured
+	traceFile  string // --trace: a runtime execution trace of the scan (go tool trace)
+	sample     bool   // --sample: the sample GeoIP database unless one is configured
 }
 
 // scanOutcome is what a scan did.
@@ -159,7 +164,7 @@ func (o *scanOptions) exit(out scanOutcome) error {
 // checks them.
 func (e *env) scanOptions(cmd *cobra.Command, args []string, f scanFlags) (*scanOptions, error) {
 	fl := cmd.Flags()
-	o := &scanOptions{db: f.db, detect: !f.noDetect, rules: f.rules, output: f.output, strict: f.strict, failOn: -1, cpuProfile: f.cpuProfile}
+	o := &scanOptions{db: f.db, detect: !f.noDetect, rules: f.rules, output: f.output, strict: f.strict, failOn: -1, cpuProfile: f.cpuProfile, traceFile: f.traceFile}
 	if f.notify && f.config == "" && e.getenv("IAMWATCH_CONFIG") == "" {
 		return nil, usageErrorf("--notify needs a configuration file with a notify section (--config FILE or IAMWATCH_CONFIG)")
 	}
@@ -242,6 +247,17 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 			return out, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.traceFile != "" {
+		tf, err := os.Create(o.traceFile)
+		if err != nil {
+			return out, err
+		}
+		defer tf.Close()
+		if err := trace.Start(tf); err != nil {
+			return out, err
+		}
+		defer trace.Stop()
 	}
 	st, err := e.openStore(ctx, o.db)
 	if err != nil {
