@@ -71,10 +71,26 @@ func ClaimAlert(ctx context.Context, s AlertStore, a Alert) (bool, error) {
 // can only move that event earlier (see BaselineEntry), never later. Raised
 // as early, a claim that is not withdrawn replaces a withdrawn alert (see
 // WithdrawnTag): only a later view, whose learning period starts earlier,
-// finds the event that withdrew it new again.
+// finds the event that withdrew it new again. Raised in the same second
+// (event times keep seconds) and alike withdrawn or not, the claim whose
+// raising event has the smaller ID is kept, as a baseline keeps the
+// smaller of two firsts of one second: two events of one second then give
+// the same alert in either order.
 func Merge(stored, claimed Alert) (kept Alert, changed bool) {
-	if claimed.Count > stored.Count || claimed.Count == stored.Count && claimed.Time.Before(stored.Time) ||
-		claimed.Count == stored.Count && claimed.Time.Equal(stored.Time) && stored.Withdrawn() && !claimed.Withdrawn() {
+	if claimed.Count != stored.Count {
+		return pick(stored, claimed, claimed.Count > stored.Count)
+	}
+	if !claimed.Time.Equal(stored.Time) {
+		return pick(stored, claimed, claimed.Time.Before(stored.Time))
+	}
+	if claimed.Withdrawn() != stored.Withdrawn() {
+		return pick(stored, claimed, stored.Withdrawn())
+	}
+	return pick(stored, claimed, claimed.EventID != "" && stored.EventID != "" && claimed.EventID < stored.EventID)
+}
+
+func pick(stored, claimed Alert, takeClaimed bool) (Alert, bool) {
+	if takeClaimed {
 		return claimed, true
 	}
 	return stored, false

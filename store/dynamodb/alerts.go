@@ -159,9 +159,17 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
 	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
 	merge := "attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime)"
+	alike := "contains(#tags, :withdrawn)" // the stored alert is withdrawn as the claim is
 	if !a.Withdrawn() { // it reinstates a withdrawn alert raised as early
-		names["#tags"], values[":withdrawn"] = "tags", sv(iamwatch.WithdrawnTag)
 		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND contains(#tags, :withdrawn))"
+		alike = "NOT " + alike
+	}
+	if a.EventID != "" { // raised in the same second: the smaller raising event ID
+		names["#eid"], values[":claimeid"] = "event_id", sv(a.EventID)
+		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND " + alike + " AND #eid > :claimeid)"
+	}
+	if strings.Contains(merge, "#tags") {
+		names["#tags"], values[":withdrawn"] = "tags", sv(iamwatch.WithdrawnTag)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Alerts),

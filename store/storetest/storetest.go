@@ -255,6 +255,23 @@ func testClaimAlertMerge(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k4"}); len(got) != 1 || !alertEqual(got[0], standing) {
 		t.Errorf("k4 = %+v, want it reinstated", got)
 	}
+	// Raised in the same second, the smaller raising event ID is kept,
+	// whichever was claimed first.
+	raisedBy := func(key, id string) iamwatch.Alert {
+		a := counted(key, 60, 1, id)
+		a.EventID = id
+		return a
+	}
+	claim(t, ctx, s, raisedBy("k5", "e-7"), true)
+	claim(t, ctx, s, raisedBy("k5", "e-6"), false)
+	claim(t, ctx, s, raisedBy("k5", "e-8"), false)
+	claim(t, ctx, s, raisedBy("k6", "e-6"), true)
+	claim(t, ctx, s, raisedBy("k6", "e-7"), false)
+	for _, key := range []string{"k5", "k6"} {
+		if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: key}); len(got) != 1 || got[0].EventID != "e-6" {
+			t.Errorf("%s = %+v, want the one raised by e-6", key, got)
+		}
+	}
 }
 
 func testClaimAlertBatch(t *testing.T, ctx context.Context, s iamwatch.Store) {
