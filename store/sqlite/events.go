@@ -370,6 +370,10 @@ func (f EventFilter) query() (string, []any) {
 			where = append(where, "source_ip_key BETWEEN ? AND ?")
 			args = append(args, lo, hi)
 		}
+		if vlo, vhi, ok := hidesIPv4(f.SourceNet); ok {
+			where = append(where, "source_ip_key NOT BETWEEN ? AND ?")
+			args = append(args, vlo, vhi)
+		}
 	}
 	if f.ErrorsOnly {
 		where = append(where, "error_code <> ''")

@@ -52,6 +52,22 @@ func keyRange(p netip.Prefix) (lo, hi []byte) {
 	return a[:], b[:]
 }
 
+// mappedBlock is ::ffff:0:0/96, where source_ip_key keeps IPv4 addresses.
+var mappedBlock = netip.PrefixFrom(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff}), 96)
+
+// hidesIPv4 returns the keys of the IPv4 addresses when the block p is an
+// IPv6 one wider than mappedBlock that holds it (::/0 up to ::/80): their
+// keys fall in p's range, but an IPv6 block does not hold IPv4 addresses.
+// A block within mappedBlock (::ffff:203.0.113.0/120) spells IPv4
+// addresses and keeps them.
+func hidesIPv4(p netip.Prefix) (lo, hi []byte, ok bool) {
+	if !p.Addr().Is6() || p.Bits() >= mappedBlock.Bits() || !p.Contains(mappedBlock.Addr()) {
+		return nil, nil, false
+	}
+	lo, hi = keyRange(mappedBlock)
+	return lo, hi, true
+}
+
 // MaxSourceLen bounds the source filter's text, in bytes: the longest
 // IPv6 text is 45 bytes, AWS service names a few dozen.
 const MaxSourceLen = 128
@@ -124,8 +140,12 @@ func (s *Store) broadNet(ctx context.Context, f EventFilter) (bool, error) {
 		return false, nil
 	}
 	lo, hi := keyRange(f.SourceNet)
+	q, args := "source_ip_key BETWEEN ? AND ?", []any{lo, hi}
+	if vlo, vhi, ok := hidesIPv4(f.SourceNet); ok {
+		q, args = q+" AND source_ip_key NOT BETWEEN ? AND ?", append(args, vlo, vhi)
+	}
 	var n int
-	err := s.r.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM events WHERE source_ip_key BETWEEN ? AND ? LIMIT %d)", sourceNetProbe), lo, hi).Scan(&n)
+	err := s.r.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM events WHERE %s LIMIT %d)", q, sourceNetProbe), args...).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("count events in %s: %w", f.SourceNet, err)
 	}

@@ -64,6 +64,11 @@ func TestSourceFilter(t *testing.T) {
 		{"2001:db8::/32", []string{"2001:db8::1", "2001:DB8:0:0::2", "2001:db8:1::5"}},
 		{"2001:db8::/31", []string{"2001:db8::1", "2001:DB8:0:0::2", "2001:db8:1::5", "2001:db9::1"}},
 		{"fe80::/10", []string{"fe80::1"}},
+		// An IPv6 block holds no IPv4 address, though their keys are
+		// IPv4-mapped ones; the mapped block itself spells IPv4.
+		{"::/0", []string{"2001:db8::1", "2001:DB8:0:0::2", "2001:db8:1::5", "2001:db9::1", "fe80::1"}},
+		{"::/80", nil},
+		{"::ffff:0:0/96", []string{"203.0.113.7", "203.0.113.70", "203.0.113.255", "203.0.112.9", "203.0.127.1", "203.0.128.1", "198.51.100.7", "::ffff:203.0.113.9"}},
 		{"198.51.100.0/25", []string{"198.51.100.7"}},
 		{"192.0.2.0/24", nil},
 		{"iam.amazonaws.com", []string{"iam.amazonaws.com"}},
