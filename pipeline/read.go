@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,12 +29,15 @@ type ReadOptions struct {
 	// Progress, when set, is called after each stored batch, from the one
 	// goroutine that stores.
 	Progress func(Report)
-	// Begin, when set, is called once, from the goroutine that stores,
-	// when the first batch is ready and before it is stored: it may
-	// prepare the store for the inputs (a WalkList may still be growing:
-	// List.Wait waits for it), and returns the events per Process call
-	// from then on (0: BatchSize). An error ends the read.
-	Begin func(ctx context.Context) (batchSize int, err error)
+	// Begin, when set, is called from the goroutine that stores when the
+	// first batch is ready and before it is stored, and then before each
+	// later batch until it reports done: it may prepare the store for the
+	// inputs, and returns the events per Process call from then on (0:
+	// BatchSize). A WalkList may still be growing: rather than wait for
+	// it (List.Wait), which would leave the readers waiting on a full
+	// queue, Begin can say it cannot tell yet (done false); the batch is
+	// then stored as it is. An error ends the read.
+	Begin func(ctx context.Context) (batchSize int, done bool, err error)
 }
 
 // Rejection is a record or a whole input that could not be read.
@@ -131,26 +135,38 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	g.Go(func() error {
 		var buf []iamwatch.Event
 		received := 0 // events received from the readers
+		begin := func() error {
+			n, done, err := opt.Begin(ctx)
+			if err != nil || !done {
+				return err
+			}
+			opt.Begin = nil
+			if n > 0 {
+				opt.BatchSize = n
+			}
+			return nil
+		}
 		for open := true; open || len(buf) > 0; {
 			var full bool
 			before := len(buf)
-			if opt.Begin != nil {
+			switch {
+			case opt.Begin != nil && buf == nil:
 				b, ok := <-batches // wait for work before asking Begin
 				if !ok {
 					return nil
 				}
-				n, err := opt.Begin(ctx)
-				if err != nil {
+				if err := begin(); err != nil {
 					recycle(b)
 					return err
 				}
-				opt.Begin = nil
-				if n > 0 {
-					opt.BatchSize = n
-				}
 				buf = append(make([]iamwatch.Event, 0, opt.BatchSize+readerBatch), *b...)
 				recycle(b)
-			} else if buf == nil {
+			case opt.Begin != nil:
+				if err := begin(); err != nil {
+					return err
+				}
+				buf = slices.Grow(buf, max(opt.BatchSize+readerBatch-len(buf), 0))
+			case buf == nil:
 				buf = make([]iamwatch.Event, 0, opt.BatchSize+readerBatch)
 			}
 			size := tail.batchSize(received+len(buf)-before, opt.BatchSize)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,9 +37,9 @@ func TestWalkListReadsWhileListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	begun := 0
-	rep, err := p.ReadList(ctx, l, pipeline.ReadOptions{BatchSize: 7, Begin: func(ctx context.Context) (int, error) {
+	rep, err := p.ReadList(ctx, l, pipeline.ReadOptions{BatchSize: 7, Begin: func(ctx context.Context) (int, bool, error) {
 		begun++
-		return 0, l.Wait(ctx)
+		return 0, true, l.Wait(ctx)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +88,73 @@ func TestWalkListStopsWithItsContext(t *testing.T) {
 	}
 	if _, err := pipeline.WalkList(ctx, []string{filepath.Join(dir, "nothing*")}, nil); err == nil {
 		t.Error("a glob that matches nothing: no error")
+	}
+}
+
+// TestBeginAskedUntilDone: a Begin that cannot tell yet is asked again
+// each time the writer gathers more events, the events gathered meanwhile
+// are stored at the batch size given, and once it is done the batch size
+// it returns applies and it is asked no more.
+func TestBeginAskedUntilDone(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []string
+	n := 0
+	for f := range 3 {
+		var recs []string
+		for range 300 {
+			recs = append(recs, record(fmt.Sprintf("e%d", n), "iam.amazonaws.com", "CreateUser", "IAMUser", t0.Add(time.Duration(n)*time.Second)))
+			n++
+		}
+		inputs = append(inputs, writeFile(t, dir, fmt.Sprintf("f%d.json", f), `{"Records":[`+strings.Join(recs, ",")+`]}`))
+	}
+	l, err := pipeline.Expand(inputs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(openStore(t), pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		asked    int
+		before   []int // events stored when Begin was asked
+		after    []int // events per batch once Begin was done
+		stored   int
+		doneSeen bool
+	)
+	rep, err := p.Read(t.Context(), l, pipeline.ReadOptions{
+		Workers: 1, BatchSize: 100,
+		Begin: func(context.Context) (int, bool, error) {
+			if doneSeen {
+				t.Error("Begin asked after it was done")
+			}
+			asked++
+			before = append(before, stored)
+			if asked < 3 {
+				return 0, false, nil
+			}
+			doneSeen = true
+			return 500, true, nil
+		},
+		Progress: func(r pipeline.Report) {
+			if doneSeen {
+				after = append(after, r.Stored-stored)
+			} else if r.Stored-stored > 100 {
+				t.Errorf("a batch of %d events before Begin was done, want at most 100", r.Stored-stored)
+			}
+			stored = r.Stored
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stored != n || asked != 3 {
+		t.Fatalf("stored %d of %d events, Begin asked %d times (at %v stored); want all, 3", rep.Stored, n, asked, before)
+	}
+	if !slices.IsSorted(before) || before[0] != 0 || before[2] == 0 {
+		t.Errorf("Begin asked with %v events stored, want first at 0 and later ones after batches were stored", before)
+	}
+	if len(after) == 0 || slices.Max(after) <= 100 {
+		t.Errorf("batches once Begin was done: %v, want one above the first batch size (100)", after)
 	}
 }

@@ -334,33 +334,29 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 			fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
 		}
 	}()
-	read.Begin = func(ctx context.Context) (int, error) {
+	read.Begin = func(ctx context.Context) (int, bool, error) {
 		// A large first import loads faster without the secondary
 		// indexes, rebuilt at the end, and in larger transactions: each
 		// commit rewrites every page of the event_id index it touched
 		// (random keys touch most), so fewer commits mean fewer bytes
 		// written. The walk may not be over: what it listed so far may
-		// be enough to tell (the readers wait meanwhile, once the queue
-		// to the store is full).
+		// be enough to tell; if not, the batches are stored as they
+		// come until it is (waiting for the walk stalled the readers: on
+		// a trail of 27k files, 0.1 s with only the walk running).
 		size := o.inputs.Bytes()
 		if size < bulkMinBytes {
-			if err := o.inputs.Wait(ctx); err != nil {
-				return 0, err
-			}
-			if size = o.inputs.Bytes(); size < bulkMinBytes {
-				return 0, nil
-			}
+			return 0, !o.inputs.Walking(), nil
 		}
 		finish, bulk, err := st.BeginBulkLoad(ctx, size/bytesPerRecord)
 		if err != nil || !bulk {
-			return 0, err
+			return 0, true, err
 		}
 		finishBulk = finish
 		grow(sqlite.BulkLoadMemory(size / bytesPerRecord))
 		if read.BatchSize == 0 {
-			return bulkBatchSize, nil
+			return bulkBatchSize, true, nil
 		}
-		return 0, nil
+		return 0, true, nil
 	}
 	prog := e.newProgress(o.inputs)
 	listed := false
