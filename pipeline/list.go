@@ -178,11 +178,18 @@ func (l *List) trim() {
 	}
 }
 
-// addFile adds the regular OS file at path p.
-func (l *List) addFile(p string, size int64) {
+// addPath adds the regular OS file at path p.
+func (l *List) addPath(p string, size int64) {
 	d, base := filepath.Split(p) // p == d+base
-	if n := len(l.dirs); n == 0 || l.dirs[n-1] != d {
-		l.dirs = append(l.dirs, d)
+	l.addFile(d, []byte(base), size)
+}
+
+// addFile adds the regular OS file dir+base; dir ends with a separator
+// (or is empty), and the files of one directory, added one after another,
+// share its string.
+func (l *List) addFile(dir string, base []byte, size int64) {
+	if n := len(l.dirs); n == 0 || l.dirs[n-1] != dir {
+		l.dirs = append(l.dirs, dir)
 	}
 	l.dir = append(l.dir, int32(len(l.dirs)-1))
 	l.names = append(l.names, base...)
@@ -242,7 +249,7 @@ func (l *List) sortFrom(i int) {
 		if e.other {
 			l.add(e.in)
 		} else {
-			l.addFile(e.in.Name, e.in.Size)
+			l.addPath(e.in.Name, e.in.Size)
 		}
 	}
 }

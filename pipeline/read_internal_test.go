@@ -60,7 +60,7 @@ func TestListNextWaitsForTheWalk(t *testing.T) {
 	case <-time.After(20 * time.Millisecond):
 	}
 	l.mu.Lock()
-	l.addFile("/x/a.json", 1)
+	l.addPath("/x/a.json", 1)
 	l.grown.Signal()
 	l.mu.Unlock()
 	if name := <-got; name != "/x/a.json" {
