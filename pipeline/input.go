@@ -119,19 +119,20 @@ func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func()
 	// walks' names remembered.
 	seen := map[string]bool{}
 	several := len(args) > 1
-	addFile := func(p string, size int64) {
+	addFile := func(dir string, base []byte, size int64) {
 		if several {
+			p := dir + string(base)
 			if seen[p] {
 				return
 			}
 			seen[p] = true
 		}
 		if l.grown == nil {
-			l.addFile(p, size)
+			l.addFile(dir, base, size)
 			return
 		}
 		l.mu.Lock()
-		l.addFile(p, size)
+		l.addFile(dir, base, size)
 		l.grown.Signal()
 		l.mu.Unlock()
 	}
@@ -163,13 +164,13 @@ func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func()
 			case err != nil:
 				add(failedInput(p, err))
 			case fi.Mode().IsRegular():
-				addFile(p, fi.Size())
+				d, base := filepath.Split(p)
+				addFile(d, []byte(base), fi.Size())
 			case !fi.IsDir():
 				add(Input{Name: p, Size: -1, Open: func() (io.ReadCloser, error) { return openSpecial(p) }})
 			default:
 				start := l.Len()
-				walk(os.DirFS(p), ".", func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) },
-					func(name, shown string, size int64) { addFile(shown, size) }, add, stop)
+				walkDir(p, addFile, add, stop)
 				if sorted {
 					l.sortFrom(start)
 				}
@@ -218,26 +219,36 @@ func walk(fsys fs.FS, root string, display func(string) string, file func(name, 
 			return nil
 		}
 		var fi fs.FileInfo
-		if d.Type()&fs.ModeSymlink != 0 {
-			if fi, err = fs.Stat(fsys, name); err != nil { // follows the link
-				other(failedInput(display(name), err))
-				return nil
-			}
-			if fi.IsDir() {
-				other(skippedInput(display(name), "symlink to a directory, not followed"))
-				return nil
-			}
-		} else if fi, err = d.Info(); err != nil {
-			other(failedInput(display(name), err))
+		link := d.Type()&fs.ModeSymlink != 0
+		if link {
+			fi, err = fs.Stat(fsys, name) // follows the link
+		} else {
+			fi, err = d.Info()
+		}
+		shown := display(name)
+		if in, ok := unread(shown, fi, err, link); ok {
+			other(in)
 			return nil
 		}
-		if !fi.Mode().IsRegular() {
-			other(skippedInput(display(name), "not a regular file ("+fi.Mode().Type().String()+")"))
-			return nil
-		}
-		file(name, display(name), fi.Size())
+		file(name, shown, fi.Size())
 		return nil
 	})
+}
+
+// unread returns the input that stands for a walked entry not to be read,
+// given the entry's stat (its target's, if the entry is a symlink, link):
+// one whose stat failed, a symlink to a directory, anything but a regular
+// file. ok is false for a regular file (or a symlink to one).
+func unread(shown string, fi fs.FileInfo, err error, link bool) (in Input, ok bool) {
+	switch {
+	case err != nil:
+		return failedInput(shown, err), true
+	case link && fi.IsDir():
+		return skippedInput(shown, "symlink to a directory, not followed"), true
+	case !fi.Mode().IsRegular():
+		return skippedInput(shown, "not a regular file ("+fi.Mode().Type().String()+")"), true
+	}
+	return Input{}, false
 }
 
 // failedInput is an input that could not be listed: Read rejects it with err.

@@ -9,8 +9,8 @@ import (
 )
 
 // List is a list of inputs held compactly: the files found on disk are
-// their directory's index and their base name, the names in one
-// pointer-free buffer, so the list of a trail of 100,000s of files costs
+// their directory's index and their base name, the names in a few
+// pointer-free blocks, so the list of a trail of 100,000s of files costs
 // ~100 bytes a file and nothing for the collector to scan (a []Input
 // costs a string, a closure and the Input, ~250 bytes a file, all scanned
 // at every collection: at a million records the scan spent an eighth of
@@ -29,8 +29,8 @@ type List struct {
 	walked  chan struct{} // closed when the walk is over; nil: never walked
 	dirs    []string      // the directories of the OS files, each with its trailing separator
 	dir     []int32       // dir[i]: input i's directory in dirs
-	names   []byte        // the base names of the OS files, one after another
-	ends    []int         // ends[i]: where input i's base name ends in names
+	names   [][]byte      // the base names of the OS files, one after another, in blocks (see addName)
+	ends    []int         // ends[i]: where input i's base name ends in names, counted over the blocks
 	sizes   []int64       // input i's size in bytes; -1 unknown
 	// other holds, by index, the inputs that are not plain OS files
 	// (stdin, FIFOs, entries that failed or are skipped, files of an
@@ -131,7 +131,10 @@ func (l *List) Bytes() int64 {
 func (l *List) Footprint() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := cap(l.names) + 8*cap(l.ends) + 8*cap(l.sizes) + 4*cap(l.dir)
+	n := 24*cap(l.names) + 8*cap(l.ends) + 8*cap(l.sizes) + 4*cap(l.dir)
+	for _, b := range l.names {
+		n += cap(b)
+	}
 	for _, d := range l.dirs {
 		n += 16 + len(d)
 	}
@@ -164,29 +167,84 @@ func (l *List) name(i int) []byte {
 	d := l.dirs[l.dir[i]]
 	b := make([]byte, 0, len(d)+l.ends[i]-start)
 	b = append(b, d...)
-	return append(b, l.names[start:l.ends[i]]...)
+	for end := l.ends[i]; start < end; { // the name may straddle two blocks
+		blk := l.names[start/nameBlock]
+		off := start % nameBlock
+		n := min(end-start, len(blk)-off)
+		b = append(b, blk[off:off+n]...)
+		start += n
+	}
+	return b
 }
 
-// trim gives back what appending left unused (up to half of the names'
-// buffer): the list lives as long as the read.
+// nameBlock is the size of a block of names: the names of a trail of
+// 100,000s of files fill a few dozen.
+const nameBlock = 64 << 10
+
+// addName appends base to the names. They are kept in blocks, each full
+// but the last, a name going on in the next block where it does not fit:
+// one buffer grown by append was copied again and again, each time into
+// memory the kernel had to fault in, and the walk of a trail spent a
+// quarter of its CPU on it.
+func (l *List) addName(base []byte) {
+	for len(base) > 0 {
+		n := len(l.names)
+		if n == 0 || len(l.names[n-1]) == nameBlock {
+			l.names = append(l.names, make([]byte, 0, nameBlock))
+			n++
+		}
+		k := min(len(base), nameBlock-len(l.names[n-1]))
+		l.names[n-1] = append(l.names[n-1], base[:k]...)
+		base = base[k:]
+	}
+}
+
+// namesLen is the bytes of names held.
+func (l *List) namesLen() int {
+	n := len(l.names)
+	if n == 0 {
+		return 0
+	}
+	return (n-1)*nameBlock + len(l.names[n-1])
+}
+
+// truncateNames keeps the first n bytes of names.
+func (l *List) truncateNames(n int) {
+	k := (n + nameBlock - 1) / nameBlock // the blocks n bytes fill
+	clear(l.names[k:])
+	l.names = l.names[:k]
+	if k > 0 {
+		l.names[k-1] = l.names[k-1][:n-(k-1)*nameBlock]
+	}
+}
+
+// trim gives back what appending left unused (up to a block of names,
+// and a fifth of the other slices): the list lives as long as the read.
 func (l *List) trim() {
-	if cap(l.names) > len(l.names)+len(l.names)/8 {
-		l.names = slices.Clone(l.names)
+	if n := len(l.names); n > 0 && cap(l.names[n-1]) > len(l.names[n-1])+len(l.names[n-1])/8 {
+		l.names[n-1] = slices.Clone(l.names[n-1])
 	}
 	if cap(l.ends) > len(l.ends)+len(l.ends)/8 {
 		l.ends, l.sizes, l.dir = slices.Clone(l.ends), slices.Clone(l.sizes), slices.Clone(l.dir)
 	}
 }
 
-// addFile adds the regular OS file at path p.
-func (l *List) addFile(p string, size int64) {
+// addPath adds the regular OS file at path p.
+func (l *List) addPath(p string, size int64) {
 	d, base := filepath.Split(p) // p == d+base
-	if n := len(l.dirs); n == 0 || l.dirs[n-1] != d {
-		l.dirs = append(l.dirs, d)
+	l.addFile(d, []byte(base), size)
+}
+
+// addFile adds the regular OS file dir+base; dir ends with a separator
+// (or is empty), and the files of one directory, added one after another,
+// share its string.
+func (l *List) addFile(dir string, base []byte, size int64) {
+	if n := len(l.dirs); n == 0 || l.dirs[n-1] != dir {
+		l.dirs = append(l.dirs, dir)
 	}
 	l.dir = append(l.dir, int32(len(l.dirs)-1))
-	l.names = append(l.names, base...)
-	l.ends = append(l.ends, len(l.names))
+	l.addName(base)
+	l.ends = append(l.ends, l.namesLen())
 	l.sizes = append(l.sizes, size)
 }
 
@@ -197,7 +255,7 @@ func (l *List) add(in Input) {
 	}
 	l.other[len(l.ends)] = in
 	l.dir = append(l.dir, 0)
-	l.ends = append(l.ends, len(l.names))
+	l.ends = append(l.ends, l.namesLen())
 	l.sizes = append(l.sizes, in.Size)
 }
 
@@ -237,12 +295,13 @@ func (l *List) sortFrom(i int) {
 	for j := i; j < len(l.ends); j++ {
 		delete(l.other, j)
 	}
-	l.names, l.ends, l.sizes, l.dir = l.names[:start], l.ends[:i], l.sizes[:i], l.dir[:i]
+	l.truncateNames(start)
+	l.ends, l.sizes, l.dir = l.ends[:i], l.sizes[:i], l.dir[:i]
 	for _, e := range moved {
 		if e.other {
 			l.add(e.in)
 		} else {
-			l.addFile(e.in.Name, e.in.Size)
+			l.addPath(e.in.Name, e.in.Size)
 		}
 	}
 }

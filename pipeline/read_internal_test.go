@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +63,7 @@ func TestListNextWaitsForTheWalk(t *testing.T) {
 	case <-time.After(20 * time.Millisecond):
 	}
 	l.mu.Lock()
-	l.addFile("/x/a.json", 1)
+	l.addPath("/x/a.json", 1)
 	l.grown.Signal()
 	l.mu.Unlock()
 	if name := <-got; name != "/x/a.json" {
@@ -87,5 +90,35 @@ func TestListNextWaitsForTheWalk(t *testing.T) {
 	cancel()
 	if <-done {
 		t.Error("next returned an input after its context ended")
+	}
+}
+
+// TestListNamesAcrossBlocks: names fill several blocks, some straddling
+// two, and each comes back as it was given, after sorting too.
+func TestListNamesAcrossBlocks(t *testing.T) {
+	var l List
+	var want []string
+	for i := 0; l.namesLen() < 3*nameBlock+100; i++ {
+		p := fmt.Sprintf("/d%d/%s-%d", i%3, strings.Repeat("x", i%250), i)
+		want = append(want, p)
+		l.addPath(p, int64(i))
+	}
+	if len(l.names) != 4 {
+		t.Fatalf("%d blocks of names", len(l.names))
+	}
+	check := func(want []string) {
+		t.Helper()
+		for i, p := range want {
+			if in := l.At(i); in.Name != p {
+				t.Fatalf("input %d of %d is %q, want %q", i, len(want), in.Name, p)
+			}
+		}
+	}
+	check(want)
+	l.sortFrom(10)
+	slices.Sort(want[10:])
+	check(want)
+	if l.Len() != len(want) || l.namesLen() > 3*nameBlock+400 {
+		t.Errorf("%d inputs, %d bytes of names after sorting", l.Len(), l.namesLen())
 	}
 }
