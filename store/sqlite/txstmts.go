@@ -36,7 +36,7 @@ func (t *txStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(ctx, query)
+	st, err := t.stmt(ctx, query) //nolint:sqlclosecheck // closes with the transaction
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(ctx, query)
+	st, err := t.stmt(ctx, query) //nolint:sqlclosecheck // closes with the transaction
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (s
 
 // QueryRowContext is sql.Tx.QueryRowContext through the prepared statement.
 func (t *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
-	st, err := t.stmt(ctx, query)
+	st, err := t.stmt(ctx, query) //nolint:sqlclosecheck // closes with the transaction
 	if err != nil {
 		return errRow{err}
 	}
