@@ -47,17 +47,18 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
 	defer tx.Rollback()
-	added, err := insertHits(ctx, tx, hits)
+	q := newTxStmts(tx)
+	added, err := insertHits(ctx, q, hits)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
-	alerts, err := resolve(ctx, txView{s, tx, added})
+	alerts, err := resolve(ctx, &txView{s: s, q: q, added: added})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit alerts: %w", err)
 	}
 	claims := make([]iamwatch.Claim, len(alerts))
 	for i, a := range alerts {
-		if claims[i], err = s.claim(ctx, tx, a); err != nil {
+		if claims[i], err = s.claim(ctx, q, a); err != nil {
 			return nil, fmt.Errorf("sqlite: claim alert %s: %w", a.DedupKey, err)
 		}
 	}
@@ -68,7 +69,12 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 }
 
 // insertHits records hits and returns the (rule, event ID) pairs that were new.
-func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]string]bool, error) {
+//
+// It is INSERT OR IGNORE rather than ON CONFLICT (rule, event_id) DO
+// NOTHING, for the reason insertEvents gives: the same rows stored and
+// returned (RETURNING gives only the rows inserted), but no statement
+// journal copying every page the INSERT touches.
+func insertHits(ctx context.Context, q *txStmts, hits []iamwatch.Hit) (map[[2]string]bool, error) {
 	added := make(map[[2]string]bool, len(hits))
 	args := make([]any, 0, 5*hitChunk)
 	for start := 0; start < len(hits); start += hitChunk {
@@ -80,10 +86,7 @@ func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]st
 			}
 			args = append(args, h.Rule, h.Group, h.EventID, eventTime(h.Time), h.Value)
 		}
-		q := "INSERT INTO threshold_hits (rule, grp, event_id, time, value) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(chunk)), ",") +
-			" ON CONFLICT (rule, event_id) DO NOTHING RETURNING rule, event_id"
-		err := eachRow(ctx, tx, q, args, func(rows *sql.Rows) error {
+		err := eachRow(ctx, q, insertHitsQuery(len(chunk)), args, func(rows *sql.Rows) error {
 			var k [2]string
 			if err := rows.Scan(&k[0], &k[1]); err != nil {
 				return err
@@ -98,15 +101,36 @@ func insertHits(ctx context.Context, tx *sql.Tx, hits []iamwatch.Hit) (map[[2]st
 	return added, nil
 }
 
+// insertHitsQuery is the INSERT of n hits, returning the stored ones.
+func insertHitsQuery(n int) string {
+	return "INSERT OR IGNORE INTO threshold_hits (rule, grp, event_id, time, value) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", n), ",") +
+		" RETURNING rule, event_id"
+}
+
+// Queries of alerts by key.
+var (
+	claimAlert = `INSERT INTO alerts (` + alertColumns + `, created_at)
+		VALUES (` + strings.Repeat("?,", strings.Count(alertColumns, ",")+1) + `?)
+		ON CONFLICT (dedup_key) DO NOTHING`
+	alertByKey  = "SELECT " + alertColumns + " FROM alerts WHERE dedup_key = ?"
+	updateAlert = func() string {
+		cols := strings.Split(alertColumns, ",")
+		set := make([]string, 0, len(cols)-1)
+		for _, c := range cols[1:] {
+			set = append(set, strings.TrimSpace(c)+" = ?")
+		}
+		return "UPDATE alerts SET " + strings.Join(set, ", ") + " WHERE dedup_key = ?"
+	}()
+)
+
 // claim stores a, or merges it into the stored alert of its key.
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, a iamwatch.Alert) (iamwatch.Claim, error) {
+func (s *Store) claim(ctx context.Context, q *txStmts, a iamwatch.Alert) (iamwatch.Claim, error) {
 	if a.DedupKey == "" {
 		return iamwatch.Claim{}, fmt.Errorf("empty dedup key (rule %q)", a.Rule)
 	}
 	a.Count = max(a.Count, 1)
-	res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+alertColumns+`, created_at)
-		VALUES (`+strings.Repeat("?,", strings.Count(alertColumns, ",")+1)+`?)
-		ON CONFLICT (dedup_key) DO NOTHING`, append(alertArgs(&a), wallTime(s.now()))...)
+	res, err := q.ExecContext(ctx, claimAlert, append(alertArgs(&a), wallTime(s.now()))...)
 	if err != nil {
 		return iamwatch.Claim{}, err
 	}
@@ -115,38 +139,34 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, a iamwatch.Alert) (iamwat
 	} else if n == 1 {
 		return iamwatch.Claim{Alert: a, New: true}, nil
 	}
-	stored, err := scanAlert(tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key = ?", a.DedupKey))
+	stored, err := scanAlert(q.QueryRowContext(ctx, alertByKey, a.DedupKey))
 	if err != nil {
 		return iamwatch.Claim{}, fmt.Errorf("read stored alert: %w", err)
 	}
 	kept, changed := iamwatch.Merge(stored, a)
 	if changed {
-		cols := strings.Split(alertColumns, ",")
-		set := make([]string, 0, len(cols)-1)
-		for _, c := range cols[1:] {
-			set = append(set, strings.TrimSpace(c)+" = ?")
-		}
 		args := append(alertArgs(&kept)[1:], a.DedupKey)
-		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET "+strings.Join(set, ", ")+" WHERE dedup_key = ?", args...); err != nil {
+		if _, err := q.ExecContext(ctx, updateAlert, args...); err != nil {
 			return iamwatch.Claim{}, fmt.Errorf("update stored alert: %w", err)
 		}
 	}
 	return iamwatch.Claim{Alert: kept}, nil
 }
 
-// txView is the StateView of a CommitAlerts transaction.
+// txView is the StateView of a CommitAlerts transaction. Not safe for
+// concurrent use.
 type txView struct {
 	s     *Store
-	tx    *sql.Tx
+	q     *txStmts
 	added map[[2]string]bool
 }
 
-func (v txView) Added(rule, eventID string) (bool, bool) {
+func (v *txView) Added(rule, eventID string) (bool, bool) {
 	return v.added[[2]string{rule, eventID}], true
 }
 
-func (v txView) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, error) {
-	a, err := scanAlert(v.tx.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key = ?", key))
+func (v *txView) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, error) {
+	a, err := scanAlert(v.q.QueryRowContext(ctx, alertByKey, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Alert{}, false, nil
 	}
@@ -156,16 +176,16 @@ func (v txView) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, er
 	return a, true, nil
 }
 
-func (v txView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
-	return queryHits(ctx, v.tx, rule, group, from, to)
+func (v *txView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
+	return queryHits(ctx, v.q, rule, group, from, to)
 }
 
-func (v txView) Event(ctx context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
+func (v *txView) Event(ctx context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
 	cond, arg, found := v.s.whereID(id)
 	if !found {
 		return iamwatch.Event{}, false, nil
 	}
-	e, err := v.s.scanEvent(v.tx.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, arg))
+	e, err := v.s.scanEvent(v.q.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Event{}, false, nil
 	}

@@ -88,10 +88,10 @@ func mergeBaseline(ctx context.Context, q queryer, entries []iamwatch.BaselineEn
 	return nil
 }
 
-func (v txView) Baseline(ctx context.Context, rule, identity string) ([]iamwatch.BaselineEntry, error) {
-	return readBaseline(ctx, v.tx, rule, identity)
+func (v *txView) Baseline(ctx context.Context, rule, identity string) ([]iamwatch.BaselineEntry, error) {
+	return readBaseline(ctx, v.q, rule, identity)
 }
 
-func (v txView) MergeBaseline(ctx context.Context, entries []iamwatch.BaselineEntry) error {
-	return mergeBaseline(ctx, v.tx, entries)
+func (v *txView) MergeBaseline(ctx context.Context, entries []iamwatch.BaselineEntry) error {
+	return mergeBaseline(ctx, v.q, entries)
 }

@@ -99,3 +99,54 @@ func BenchmarkBulkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*total)/loaded.Seconds(), "events/s")
 }
+
+// BenchmarkCommitAlerts commits batches of 2000 new threshold hits over 64
+// groups of two rules, as a scan's writer does: the resolver reads back
+// each group's hits of this batch and the one before and its stored alert,
+// and claims one alert per group (stored by the first batch, merged by the
+// later ones). It reports hits/s.
+func BenchmarkCommitAlerts(b *testing.B) {
+	const batch, groups = 2000, 64
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rules := [2]string{"secrets-read-burst", "unauthorized-api-calls"}
+	start := time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)
+	hits := make([]iamwatch.Hit, batch)
+	b.ReportAllocs()
+	t0 := time.Now()
+	for i := 0; b.Loop(); i++ {
+		now := start.Add(time.Duration(i) * time.Minute)
+		for j := range hits {
+			hits[j] = iamwatch.Hit{
+				Rule: rules[j%2], Group: fmt.Sprintf("user-%02d", j/2%groups),
+				EventID: fmt.Sprintf("e%07d-%04d", i, j), Time: now.Add(time.Duration(j) * time.Millisecond * 25),
+			}
+		}
+		_, err := s.CommitAlerts(ctx, hits, func(ctx context.Context, v iamwatch.StateView) ([]iamwatch.Alert, error) {
+			var out []iamwatch.Alert
+			for g := range groups {
+				for _, r := range rules {
+					grp := fmt.Sprintf("user-%02d", g)
+					in, err := v.Hits(ctx, r, grp, now.Add(-time.Minute), now.Add(time.Minute))
+					if err != nil {
+						return nil, err
+					}
+					key := r + "/" + grp
+					if _, _, err := v.Alert(ctx, key); err != nil {
+						return nil, err
+					}
+					out = append(out, iamwatch.Alert{DedupKey: key, Rule: r, Time: now, Count: len(in), EventIDs: []string{in[0].EventID}})
+				}
+			}
+			return out, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/time.Since(t0).Seconds(), "hits/s")
+}
