@@ -235,29 +235,25 @@ func overFile[T any](fl *pflag.FlagSet, name string, file *T, flag T) {
 // what --notify asks, and reads back the new alerts as stored.
 func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) {
 	var out scanOutcome
-	if o.cpuProfile != "" {
-		// The whole scan: opening the store, the rules, the read and the
-		// close (index rebuild, checkpoint) alike.
-		pf, err := os.Create(o.cpuProfile)
+	// The whole scan: opening the store, the rules, the read and the
+	// close (index rebuild, checkpoint) alike.
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{o.cpuProfile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {o.traceFile, trace.Start, trace.Stop}} {
+		if r.path == "" {
+			continue
+		}
+		f, err := os.Create(r.path)
 		if err != nil {
 			return out, err
 		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
+		defer f.Close()
+		if err := r.start(f); err != nil {
 			return out, err
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if o.traceFile != "" {
-		tf, err := os.Create(o.traceFile)
-		if err != nil {
-			return out, err
-		}
-		defer tf.Close()
-		if err := trace.Start(tf); err != nil {
-			return out, err
-		}
-		defer trace.Stop()
+		defer r.stop()
 	}
 	st, err := e.openStore(ctx, o.db)
 	if err != nil {
