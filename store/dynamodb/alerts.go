@@ -159,7 +159,8 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
 	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
 	merge := "attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime)"
-	alike := "contains(#tags, :withdrawn)" // the stored alert is withdrawn as the claim is
+	// alike: the stored alert is withdrawn as the claim is.
+	alike := "contains(#tags, :withdrawn)"
 	if !a.Withdrawn() { // it reinstates a withdrawn alert raised as early
 		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND contains(#tags, :withdrawn))"
 		alike = "NOT " + alike
