@@ -140,20 +140,16 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 			return 0, err
 		}
 		sz.inputs = len(inputs)
-		var times []time.Duration
 		// A first, untimed pass: the files into the page cache and the
 		// decoder's pools warm, as they are for the scans that follow.
 		if _, _, err := limit(ctx, inputs, c.workers); err != nil {
 			return 0, err
 		}
-		for range c.runs {
-			n, d, err := limit(ctx, inputs, c.workers)
-			if err != nil {
-				return 0, err
-			}
-			sz.records, times = n, append(times, d)
+		n, times, err := limitRuns(ctx, inputs, c.workers, c.runs)
+		if err != nil {
+			return 0, err
 		}
-		sz.limit = median(times)
+		sz.records, sz.limit = n, median(times)
 		fmt.Fprintf(w, "== %s: %s, %d files, %d records\n", sz.name, sz.dir, sz.inputs, sz.records)
 		fmt.Fprintf(w, "%-30s %8.0f records/s  %s%s\n", "limit (gunzip + decode)", rate(sz.records, sz.limit), fmtDur(sz.limit), spread(times))
 		if sz.name == "large" && c.workers > 1 {
@@ -161,10 +157,11 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 			// limit a scan can reach depends on it (the build machine's two
 			// vCPUs gave 1.4–1.55×, not 2×), since its one writer and its
 			// end run on one core.
-			one, err := limitTime(ctx, inputs, 1, c.runs)
+			_, ones, err := limitRuns(ctx, inputs, 1, c.runs)
 			if err != nil {
 				return 0, err
 			}
+			one := median(ones)
 			fmt.Fprintf(w, "%-30s %8.0f records/s  %s: %d workers give %.2f× one\n", "limit, one worker", rate(sz.records, one), fmtDur(one), c.workers, one.Seconds()/sz.limit.Seconds())
 		}
 		sz.scans = map[string]result{}
@@ -213,17 +210,17 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 	return missed, nil
 }
 
-// limitTime is the median wall time of runs limits with workers.
-func limitTime(ctx context.Context, inputs []pipeline.Input, workers, runs int) (time.Duration, error) {
-	var times []time.Duration
+// limitRuns times runs limits with workers, and returns the records each
+// decoded and their wall times.
+func limitRuns(ctx context.Context, inputs []pipeline.Input, workers, runs int) (records int, times []time.Duration, err error) {
 	for range runs {
-		_, d, err := limit(ctx, inputs, workers)
+		n, d, err := limit(ctx, inputs, workers)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		times = append(times, d)
+		records, times = n, append(times, d)
 	}
-	return median(times), nil
+	return records, times, nil
 }
 
 // limit decodes every input with workers at once, keeping nothing but a
