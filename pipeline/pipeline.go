@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -28,15 +29,17 @@ type Store interface {
 }
 
 // Pipeline runs batches through detection and into the store. It holds no
-// per-batch state and is safe for concurrent use when its Store and
-// Detector are; sources usually call it from one goroutine so batches are
-// committed in order.
+// per-batch state, only the events it has processed (so that their
+// repeats go no further: repeats.go), and is safe for concurrent use when
+// its Store and Detector are; sources usually call it from one goroutine
+// so batches are committed in order.
 type Pipeline struct {
 	store   Store
 	detect  Detector // nil: no detection.
 	filter  Filter
 	enqueue func(context.Context, iamwatch.Alert) error
 	onNew   func(iamwatch.Alert)
+	repeats *repeatSet // the events processed so far (repeats.go)
 }
 
 // Options configure a Pipeline.
@@ -59,7 +62,7 @@ func New(store Store, opt Options) (*Pipeline, error) {
 	if opt.Filter.Keep == "" {
 		opt.Filter.Keep = KeepIdentity
 	}
-	return &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew}, nil
+	return &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew, repeats: newRepeatSet()}, nil
 }
 
 // Result counts what one batch did.
@@ -154,30 +157,44 @@ func conflictMsg(id string, kept, dropped *iamwatch.Event, where string) string 
 }
 
 // firstOfEachID drops the records of events whose ID an earlier, different
-// record of the batch has, with a message for each; repeats of the same
-// event stay (the store counts them as duplicates).
-func firstOfEachID(events []iamwatch.Event) ([]iamwatch.Event, []string) {
+// record of the batch has, with a message for each, and the repeats of an
+// earlier record of the batch (same ID, same bytes), counting them by ID.
+// A repeat of the same event in other bytes stays (the store counts it as
+// a duplicate).
+// When inPlace, events is compacted; else a copy is made when needed.
+func firstOfEachID(events []iamwatch.Event, inPlace bool) (_ []iamwatch.Event, msgs []string, repeats map[string]int) {
 	var first map[string]int
 	var drop []int
-	var msgs []string
 	for i := range events {
 		if first == nil {
 			first = make(map[string]int, len(events))
 		}
 		j, seen := first[events[i].ID]
-		if !seen {
+		switch {
+		case !seen:
 			first[events[i].ID] = i
 			continue
-		}
-		if !sameEvent(&events[j], &events[i]) {
-			drop = append(drop, i)
+		case len(events[i].Raw) > 0 && bytes.Equal(events[i].Raw, events[j].Raw):
+			if repeats == nil {
+				repeats = map[string]int{}
+			}
+			repeats[events[i].ID]++
+		case !sameEvent(&events[j], &events[i]):
 			msgs = append(msgs, conflictMsg(events[i].ID, &events[j], &events[i], "the first record, "+events[j].Time.Format(time.RFC3339)))
+		default:
+			continue
 		}
+		drop = append(drop, i)
 	}
 	if len(drop) == 0 {
-		return events, nil
+		return events, msgs, repeats
 	}
-	out := make([]iamwatch.Event, 0, len(events)-len(drop))
+	var out []iamwatch.Event
+	if inPlace {
+		out = events[:0]
+	} else {
+		out = make([]iamwatch.Event, 0, len(events)-len(drop))
+	}
 	for i := range events {
 		if len(drop) > 0 && drop[0] == i {
 			drop = drop[1:]
@@ -185,7 +202,10 @@ func firstOfEachID(events []iamwatch.Event) ([]iamwatch.Event, []string) {
 		}
 		out = append(out, events[i])
 	}
-	return out, msgs
+	if inPlace {
+		clear(events[len(out):])
+	}
+	return out, msgs, repeats
 }
 
 // takenIDs returns, for each of ids whose stored record is a different
@@ -223,8 +243,17 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 // events or finds them stored). It is idempotent: the same batch twice
 // stores nothing new and claims no alert twice.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
+	return p.process(ctx, events, false)
+}
+
+// process is Process; when own, events is the caller's no more and is
+// compacted in place rather than copied (a batch is ~500 bytes an event).
+func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool) (Result, error) {
 	res := Result{Events: len(events)}
-	events, conflicts := firstOfEachID(events)
+	// Repeats of events already processed (an earlier batch's, or the
+	// batch's own) count as their first copy does, and go no further.
+	events, copied, repeatsKept, _ := p.repeats.split(events, own)
+	events, conflicts, repeats := firstOfEachID(events, own || copied)
 	var batch *detect.Batch
 	if p.detect != nil {
 		var err error
@@ -240,7 +269,11 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 			if len(taken) > 0 {
 				events = slices.DeleteFunc(slices.Clone(events), func(ev iamwatch.Event) bool {
 					if msg, ok := taken[ev.ID]; ok {
-						conflicts = append(conflicts, msg)
+						// Its repeats in the batch are the same record.
+						for range 1 + repeats[ev.ID] {
+							conflicts = append(conflicts, msg)
+						}
+						delete(repeats, ev.ID)
 						return true
 					}
 					return false
@@ -264,22 +297,35 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 		res.FirstConflict = conflicts[0]
 	}
 	keep := make([]iamwatch.Event, 0, len(events))
+	kept := make([]bool, len(events))
 	for i := range events {
 		ev := &events[i]
 		if (batch != nil && batch.Keep[i]) || p.filter.Stores(ev) {
 			keep = append(keep, *ev)
+			kept[i] = true
 		}
 	}
-	res.Kept = len(keep)
+	// A repeat is kept, as a duplicate, when its first copy is.
+	for i := range events {
+		if kept[i] {
+			repeatsKept += repeats[events[i].ID]
+		}
+	}
+	res.Kept = len(keep) + repeatsKept
+	res.Duplicates = repeatsKept
 	if len(keep) > 0 {
 		n, err := p.store.PutEvents(ctx, keep)
 		if err != nil {
 			return res, fmt.Errorf("pipeline: store %d events: %w", len(keep), err)
 		}
 		res.Stored = n
-		res.Duplicates = len(keep) - n
+		res.Duplicates += len(keep) - n
 	}
+	// Once the batch is committed, its events are known: their repeats
+	// in later batches go no further.
+	learn := func() { p.repeats.learn(events, func(i int) bool { return kept[i] }) }
 	if batch == nil || (len(batch.Hits) == 0 && !batch.HasAlerts()) {
+		learn()
 		return res, nil
 	}
 	claims, err := p.store.CommitAlerts(ctx, batch.Hits, batch.Resolve)
@@ -306,5 +352,6 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 			}
 		}
 	}
+	learn()
 	return res, nil
 }

@@ -179,7 +179,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			received += len(buf) - before
 			for len(buf) > 0 && (len(buf) >= size || !full) {
 				n := min(len(buf), opt.BatchSize)
-				res, err := p.Process(ctx, buf[:n])
+				res, err := p.process(ctx, buf[:n], true) // buf[:n] is done with after
 				rest := copy(buf, buf[n:])
 				clear(buf[rest:]) // drop the references until the buffer is reused
 				buf = buf[:rest]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
@@ -79,21 +80,32 @@ func TestSequenceQuietsItsPartsInOneBatch(t *testing.T) {
 		{"one batch", [][]int{{0, 1, 2}}, []string{"iam-backdoor-admin-user"}, 3, 4},
 		{"a batch a step", [][]int{{0}, {1}, {2}}, []string{"iam-user-created", "admin-policy-attached", "iam-backdoor-admin-user"}, 1, 4},
 		{"a step after the sequence", [][]int{{0, 1, 2}, {3}}, []string{"iam-backdoor-admin-user", "iam-backdoor-admin-user", "access-key-created"}, 3, 5},
-		{"the same batch twice", [][]int{{0, 1, 2}, {0, 1, 2}}, []string{"iam-backdoor-admin-user", "iam-backdoor-admin-user"}, 6, 4},
+		// Its repeat goes no further.
+		{"the same batch twice", [][]int{{0, 1, 2}, {0, 1, 2}}, []string{"iam-backdoor-admin-user"}, 3, 4},
+		// A new process (a retry after a crash, say) replays it all.
+		{"the same batch twice, restarted", [][]int{{0, 1, 2}, {0, 1, 2}}, []string{"iam-backdoor-admin-user", "iam-backdoor-admin-user"}, 6, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openStore(t)
 			var enqueued []string
-			p, err := pipeline.New(st, pipeline.Options{Detector: eng, Enqueue: func(_ context.Context, a iamwatch.Alert) error {
-				enqueued = append(enqueued, a.Rule)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
+			var p *pipeline.Pipeline
+			restart := func() {
+				var err error
+				p, err = pipeline.New(st, pipeline.Options{Detector: eng, Enqueue: func(_ context.Context, a iamwatch.Alert) error {
+					enqueued = append(enqueued, a.Rule)
+					return nil
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
+			restart()
 			steps := backdoorSteps(t)
 			var total pipeline.Result
-			for _, b := range tc.batches {
+			for i, b := range tc.batches {
+				if i > 0 && strings.HasSuffix(tc.name, "restarted") {
+					restart()
+				}
 				var evs []iamwatch.Event
 				for _, i := range b {
 					evs = append(evs, steps[i])
