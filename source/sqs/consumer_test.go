@@ -456,7 +456,10 @@ func TestPoisonAndIdempotence(t *testing.T) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 	total, batches := rec.result()
-	if batches != 3 || total.Events != 15 || total.Stored != 5 || total.Duplicates != 10 || total.NewAlerts != 5 || total.Alerts != 15 {
+	// A delivery the pipeline has seen committed goes no further than
+	// counting (Alerts 5); two workers may also process two at once (up
+	// to 15).
+	if batches != 3 || total.Events != 15 || total.Stored != 5 || total.Duplicates != 10 || total.NewAlerts != 5 || total.Alerts < 5 || total.Alerts > 15 {
 		t.Errorf("%d batches, totals %+v: want 3 deliveries of 5 events, stored and claimed once", batches, total)
 	}
 	if obs.failed < 4 || obs.poison != obs.failed {
