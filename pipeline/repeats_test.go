@@ -94,6 +94,7 @@ func TestRepeatsGoNoFurther(t *testing.T) {
 	aOther.Raw = append([]byte(" "), aOther.Raw...)
 	// A different record under a's ID: a conflict, whatever came before.
 	aForged := decoded(t, "a", "DeleteUser", "IAMUser", t0, "aws-cli/2.15.0")
+	aLater := decoded(t, "a", "CreateUser", "IAMUser", t0.Add(time.Hour), "aws-cli/2.15.0")
 	handMade := iamwatch.Event{ID: "h", Time: t0, Source: "iam.amazonaws.com", Name: "CreateUser", UserName: "bob", IdentityType: "IAMUser"}
 
 	type want struct {
@@ -115,6 +116,11 @@ func TestRepeatsGoNoFurther(t *testing.T) {
 			want{[]string{"h"}, Result{Events: 4, Kept: 3, Duplicates: 3, Alerts: 1}}},
 		{"other bytes and a forged record", []iamwatch.Event{aOther, aForged},
 			want{[]string{"a"}, Result{Events: 2, Kept: 1, Duplicates: 1, Alerts: 1, Conflicts: 1}}},
+		// A record a rule matches, under the ID of a different stored
+		// one, delivered twice: both copies are conflicts.
+		{"a forged match twice", []iamwatch.Event{aLater, aLater},
+			// (Match sees it once, then the batch without it.)
+			want{[]string{"a"}, Result{Events: 2, Conflicts: 2}}},
 	}
 	for _, s := range steps {
 		det.seen = nil
@@ -129,7 +135,7 @@ func TestRepeatsGoNoFurther(t *testing.T) {
 			}
 		}
 		res.FirstConflict = ""
-		if got := det.seen[len(det.seen)-1]; !slices.Equal(got, s.want.seen) {
+		if got := det.seen[0]; !slices.Equal(got, s.want.seen) {
 			t.Errorf("%s: matched %v, want %v", s.name, got, s.want.seen)
 		}
 		if res.Events != s.want.res.Events || res.Kept != s.want.res.Kept || res.Stored != s.want.res.Stored ||
