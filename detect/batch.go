@@ -131,6 +131,9 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 					}
 					done = append(done, c)
 				}
+				if c.precheck && !c.pattern.mayMatch(ev, false) {
+					continue // ruled out on the decoded fields (as mayMatchEvent would), before its pattern parses a member
+				}
 				g, ok, err := e.matchRule(ctx, c, ev, &rec)
 				if ok, err = b.noteError(c, ev, ok, err); err != nil {
 					return nil, err
