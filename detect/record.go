@@ -50,8 +50,12 @@ func (r *record) reset(ev *iamwatch.Event) error {
 }
 
 // get returns the value of the top-level member key, as the full parse
-// gives it (JSON-shaped, numbers as float64), and whether it is present.
+// gives it (JSON-shaped, numbers as float64), and whether it is present. A
+// nil record (a light rule's, see matchRule) has no members.
 func (r *record) get(key string) (any, bool) {
+	if r == nil {
+		return nil, false
+	}
 	if r.full != nil {
 		v, ok := r.full[key]
 		return v, ok
@@ -74,9 +78,12 @@ func (r *record) object(key string) map[string]any {
 	return emptyObject
 }
 
-// whole returns the whole record, as parseRecord gives it. Values already
-// read are not parsed again.
+// whole returns the whole record, as parseRecord gives it (nil for a nil
+// record). Values already read are not parsed again.
 func (r *record) whole() map[string]any {
+	if r == nil {
+		return nil
+	}
 	if r.full == nil {
 		full := make(map[string]any, len(r.members))
 		for i := range r.members { // in order: a repeated key keeps its last value

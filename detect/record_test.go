@@ -130,6 +130,21 @@ func TestRecordReadsAsFullParse(t *testing.T) {
 	})
 }
 
+// TestNilRecord: a light rule's expressions see no record (matchRule gives
+// them none), as they saw a nil map: no member, empty objects.
+func TestNilRecord(t *testing.T) {
+	var r *record
+	if v, ok := r.get("eventName"); ok || v != nil {
+		t.Errorf("get: %v %v", v, ok)
+	}
+	if m := r.object("requestParameters"); m == nil || len(m) != 0 {
+		t.Errorf("object: %#v", m)
+	}
+	if m := r.whole(); m != nil {
+		t.Errorf("whole: %#v", m)
+	}
+}
+
 func FuzzRecord(f *testing.F) {
 	for _, tc := range recordCases {
 		f.Add([]byte(tc.raw))
