@@ -98,6 +98,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		locate(e.geo, events)
 	}
 	var done []*compiled // the multi rules evaluated on the event
+	var rec record       // the record of the event, reused
 	for i := range events {
 		ev := &events[i]
 		buckets := e.candidates(ev)
@@ -114,8 +115,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		if !want {
 			continue // no rule that reads the record for this event or its actor: not parsed
 		}
-		rec, err := parseRecord(ev)
-		if err != nil {
+		if err := rec.reset(ev); err != nil {
 			b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: %w", ev.ID, err))
 			continue
 		}
@@ -131,7 +131,10 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 					}
 					done = append(done, c)
 				}
-				g, ok, err := e.matchRule(ctx, c, ev, rec)
+				if c.precheck && !c.pattern.mayMatch(ev, false) {
+					continue // ruled out on the decoded fields (as mayMatchEvent would), before its pattern parses a member
+				}
+				g, ok, err := e.matchRule(ctx, c, ev, &rec)
 				if ok, err = b.noteError(c, ev, ok, err); err != nil {
 					return nil, err
 				}
@@ -155,7 +158,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 				continue
 			}
 			if !c.grouped() {
-				b.singles = append(b.singles, e.single(c, ev, rec))
+				b.singles = append(b.singles, e.single(c, ev, rec.whole()))
 				continue
 			}
 			if c.ignoreRepeats {
@@ -667,7 +670,7 @@ type hitKey struct{ group, value string }
 // matchRule reports whether c matches ev and, for a grouped rule, the
 // group ev falls in and its value. The error is errOverBudget or ctx's (see
 // evalError), or a ruleFailure.
-func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec map[string]any) (k hitKey, ok bool, err error) {
+func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event, rec *record) (k hitKey, ok bool, err error) {
 	if c.rule.ignoresActor(ev) { // services: (service.go); an ignored event does not count either
 		return k, false, nil
 	}
@@ -675,7 +678,7 @@ func (e *Engine) matchRule(ctx context.Context, c *compiled, ev *iamwatch.Event,
 		if !c.light {
 			return k, false, errors.New("detect: a rule that reads the record matched without it")
 		}
-	} else if !c.pattern.Match(rec) || e.allowed(c, ev) {
+	} else if !c.pattern.matchRecord(rec) || e.allowed(c, ev) {
 		return k, false, nil
 	}
 	var act *activation
@@ -721,10 +724,10 @@ func evalBool(ctx context.Context, prg cel.Program, act *activation, what string
 
 // stepOf returns the name of the first step of sequence rule c that the
 // record matches; ok is false when it matches none.
-func stepOf(ctx context.Context, c *compiled, rec map[string]any, act *activation) (string, bool, error) {
+func stepOf(ctx context.Context, c *compiled, rec *record, act *activation) (string, bool, error) {
 	for i := range c.steps {
 		st := &c.steps[i]
-		if !st.pattern.Match(rec) {
+		if !st.pattern.matchRecord(rec) {
 			continue
 		}
 		if st.cond != nil {

@@ -327,7 +327,7 @@ func evalError(ctx context.Context, err error) error {
 // activation resolves the condition variables for one event, lazily.
 type activation struct {
 	ev      *iamwatch.Event
-	rec     map[string]any
+	rec     *record
 	trusted []string
 	admin   []string
 }
@@ -337,13 +337,13 @@ var _ interpreter.Activation = (*activation)(nil)
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "event":
-		return a.rec, true
+		return a.rec.whole(), true
 	case "request":
-		return subObject(a.rec, "requestParameters"), true
+		return a.rec.object("requestParameters"), true
 	case "response":
-		return subObject(a.rec, "responseElements"), true
+		return a.rec.object("responseElements"), true
 	case "additional":
-		return subObject(a.rec, "additionalEventData"), true
+		return a.rec.object("additionalEventData"), true
 	case "trusted_accounts":
 		return a.trusted, true
 	case "admin_policies":
@@ -356,10 +356,3 @@ func (a *activation) ResolveName(name string) (any, bool) {
 }
 
 func (a *activation) Parent() interpreter.Activation { return nil }
-
-func subObject(rec map[string]any, key string) map[string]any {
-	if m, ok := rec[key].(map[string]any); ok {
-		return m
-	}
-	return emptyObject
-}

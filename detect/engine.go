@@ -29,8 +29,9 @@ import (
 // keys can rule out (the ARN of an instance session, a required
 // ec2RoleDelivery) is checked on them (mayMatchEvent); a light first-seen
 // rule is decided on the decoded fields alone and never causes a parse.
-// The record is parsed only when some other rule is a candidate for the
-// event.
+// The record is read only when some other rule is a candidate for the
+// event, and then only the members the candidates read are parsed (see
+// record).
 type Engine struct {
 	rules      []*compiled
 	names      nameFilter // a cheap pre-check before byName is hashed

@@ -29,10 +29,39 @@ func (p *Pattern) Match(record map[string]any) bool {
 	return true
 }
 
+// matchRecord is Match over a record, reading only the members p names.
+func (p *Pattern) matchRecord(r *record) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		if !f.matchMember(r.get(f.key)) {
+			return false
+		}
+	}
+	for _, alts := range p.ors {
+		ok := false
+		for _, a := range alts {
+			if a.matchRecord(r) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 var emptyObject = map[string]any{}
 
 func (f *fieldPattern) match(obj map[string]any) bool {
 	v, present := obj[f.key]
+	return f.matchMember(v, present)
+}
+
+// matchMember applies f to the value v of its key in an object (present or
+// not).
+func (f *fieldPattern) matchMember(v any, present bool) bool {
 	if f.sub != nil {
 		switch v := v.(type) {
 		case map[string]any:

@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -180,7 +182,20 @@ func compilePattern(n *yaml.Node, path string) (*Pattern, error) {
 			return nil, errAt(vn, fpath, "values must be in a list (write [%s])", vn.Value)
 		}
 	}
+	// Leaves first: every field must match, in any order, and matching a
+	// record parses the members it reads (record.get), an object such as
+	// userIdentity costing more than a string.
+	slices.SortStableFunc(p.fields, func(a, b fieldPattern) int {
+		return cmp.Compare(btoi(a.sub != nil), btoi(b.sub != nil))
+	})
 	return p, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // scalar returns the value of a scalar node as string, float64, bool or nil.
