@@ -40,34 +40,51 @@ func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: load rules: %w", err)
 	}
-	var rules []*Rule
-	var errs []error
-	byID := map[string]string{}
+	// The files are read in order, then parsed on GOMAXPROCS goroutines
+	// (see forEach); errors and duplicates are reported in file order.
+	type file struct {
+		name string // as errors name it
+		data []byte
+		rule *Rule
+		err  error
+	}
+	var files []file
 	for _, de := range entries {
 		name := de.Name()
 		if de.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
-		file := path.Join(display, name)
-		data, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			errs = append(errs, &FileError{File: file, Err: err})
-			continue
+		f := file{name: path.Join(display, name)}
+		if f.data, err = fs.ReadFile(fsys, path.Join(dir, name)); err != nil {
+			f.err = &FileError{File: f.name, Err: err}
 		}
+		files = append(files, f)
+	}
+	forEach(len(files), func(i int) {
+		f := &files[i]
+		if f.err != nil {
+			return
+		}
+		data := f.data
 		if lean {
 			data = blankTests(data)
 		}
-		r, err := parseRuleFile(file, data, lean)
-		if err != nil {
-			errs = append(errs, err)
+		f.rule, f.err = parseRuleFile(f.name, data, lean)
+	})
+	var rules []*Rule
+	var errs []error
+	byID := map[string]string{}
+	for _, f := range files {
+		if f.err != nil {
+			errs = append(errs, f.err)
 			continue
 		}
-		if prev, dup := byID[r.ID]; dup {
-			errs = append(errs, &FileError{File: file, Line: 1, Err: fmt.Errorf("rule %q is already defined in %s", r.ID, prev)})
+		if prev, dup := byID[f.rule.ID]; dup {
+			errs = append(errs, &FileError{File: f.name, Line: 1, Err: fmt.Errorf("rule %q is already defined in %s", f.rule.ID, prev)})
 			continue
 		}
-		byID[r.ID] = file
-		rules = append(rules, r)
+		byID[f.rule.ID] = f.name
+		rules = append(rules, f.rule)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
