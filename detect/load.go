@@ -22,9 +22,10 @@ func LoadFS(fsys fs.FS, dir string) ([]*Rule, error) {
 // LoadFSForEngine is LoadFS for rules checked elsewhere (the built-in
 // catalog, in go test) that an Engine is about to compile: it leaves out
 // each file's top-level tests section (Rule.Tests stays empty, and is not
-// checked), and leaves the check of the expressions to New. The tests are
-// most of a catalog file, and the expressions were compiled twice: the
-// two were three quarters of loading the catalog, before a scan can start.
+// checked), and leaves the check of the expressions and of the summary
+// template to New. The tests are most of a catalog file, and the
+// expressions and templates were compiled twice: the three were most of
+// loading the catalog, before a scan can start.
 func LoadFSForEngine(fsys fs.FS, dir string) ([]*Rule, error) {
 	return loadFS(fsys, dir, dir, true)
 }
