@@ -2,8 +2,8 @@ package detect
 
 import (
 	"runtime"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
+	"sync/atomic"
 )
 
 // forEach calls f(i) for each i in [0, n) on up to GOMAXPROCS goroutines
@@ -13,13 +13,14 @@ import (
 // rule's share of it is independent of the others'; f must write only its
 // own i's results.
 func forEach(n int, f func(i int)) {
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range n {
-		g.Go(func() error {
-			f(i)
-			return nil
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
 		})
 	}
-	g.Wait()
+	wg.Wait()
 }

@@ -83,6 +83,7 @@ func describe(t *testing.T, db *sql.DB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var tables []string
 	for rows.Next() {
 		var typ, name, table, q string
@@ -98,7 +99,6 @@ func describe(t *testing.T, db *sql.DB) string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rows.Close()
 	// Not schema_version: it counts the changes made, not what they made.
 	for _, p := range []string{"user_version", "application_id", "encoding", "page_size", "page_count", "freelist_count", "auto_vacuum", "journal_mode"} {
 		fmt.Fprintf(&b, "%s = %s\n", p, queryStrings(t, db, "PRAGMA "+p))

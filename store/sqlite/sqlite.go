@@ -266,7 +266,9 @@ const latestVersionLine = "-- iamwatch SQLite schema, version %d"
 // older than the latest: new databases take every step then.
 func latestVersion() int {
 	var v int
-	fmt.Sscanf(schemaLatest, latestVersionLine, &v)
+	if _, err := fmt.Sscanf(schemaLatest, latestVersionLine, &v); err != nil {
+		return 0
+	}
 	return v
 }
 
