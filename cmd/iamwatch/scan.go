@@ -256,32 +256,6 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		}
 		defer r.stop()
 	}
-	// heap is the Go heap's bound: scanMemoryLimit, plus a bulk load's
-	// stored IDs (live for the whole load), plus the input list once the
-	// walk is over (see Progress).
-	var heap atomic.Int64
-	heap.Store(scanMemoryLimit)
-	own := e.getenv("GOMEMLIMIT") == "" // the scan sets the limit
-	grow := func(n int64) {
-		if n := heap.Add(n); own {
-			debug.SetMemoryLimit(n)
-		}
-	}
-	if own {
-		// Set before the store opens and the rules compile: under the
-		// default GOGC the collector ran twice while they did.
-		//
-		// Batches of thousands of events come and go: without a limit the
-		// heap doubles past them before the collector runs.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
-		if e.getenv("GOGC") == "" {
-			// Under the limit, the collector need not also run each time
-			// the heap doubles: with a live heap of 10–25 MiB that was
-			// every 20–40 MiB allocated, ~0.5 CPU-s of a 250k-record
-			// scan; letting the limit decide saves ~0.1 CPU-s.
-			defer debug.SetGCPercent(debug.SetGCPercent(scanGCPercent))
-		}
-	}
 	st, eng, err := e.scanStart(ctx, o)
 	if err != nil {
 		return out, err
@@ -313,6 +287,29 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		return out, err
 	}
 	read := o.read
+	// heap is the Go heap's bound: scanMemoryLimit, plus a bulk load's
+	// stored IDs (live for the whole load), plus the input list once the
+	// walk is over (see Progress).
+	var heap atomic.Int64
+	heap.Store(scanMemoryLimit)
+	own := e.getenv("GOMEMLIMIT") == "" // the scan sets the limit
+	grow := func(n int64) {
+		if n := heap.Add(n); own {
+			debug.SetMemoryLimit(n)
+		}
+	}
+	if own {
+		// Batches of thousands of events come and go: without a limit the
+		// heap doubles past them before the collector runs.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
+		if e.getenv("GOGC") == "" {
+			// Under the limit, the collector need not also run each time
+			// the heap doubles: with a live heap of 10–25 MiB that was
+			// every 20–40 MiB allocated, ~0.5 CPU-s of a 250k-record
+			// scan; letting the limit decide saves ~0.1 CPU-s.
+			defer debug.SetGCPercent(debug.SetGCPercent(scanGCPercent))
+		}
+	}
 	// The walk of the inputs runs ahead of the readers (WalkList); the
 	// store is prepared for them (Begin) when the first batch is ready to
 	// store.
