@@ -60,7 +60,7 @@ type DDL struct {
 }
 
 // The names AthenaDDL accepts, compiled on first use: their bounded
-// repeats compile to thousands of instructions, 3 to 8 ms at the start of
+// repeats compile to thousands of instructions, 1.5 to 8 ms at the start of
 // every iamwatch command (package init) when they were compiled up front.
 var (
 	identRE    = lazyRegexp(`^[a-z_][a-z0-9_]{0,127}$`)
