@@ -190,3 +190,30 @@ func BenchmarkMatchParsed(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkLoadCatalog is the built-in catalog loaded for an engine, part
+// of the fixed cost every scan, CLI command and Lambda cold start pays
+// before the first event. -cpu 1,2 shows what the second core gives.
+func BenchmarkLoadCatalog(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := detect.LoadFSForEngine(rules.Builtin(), "."); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewEngine is the engine built over the loaded catalog (the
+// conditions compiled), the other half of that fixed cost.
+func BenchmarkNewEngine(b *testing.B) {
+	rs, err := detect.LoadFSForEngine(rules.Builtin(), ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := detect.New(rs, detect.Config{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/checker"
@@ -55,6 +56,9 @@ import (
 // with has(request.x).
 type celEnv struct {
 	env *cel.Env
+
+	mu      sync.Mutex
+	checked map[string]*cel.Ast // by expression: a rule compiles, and reads the variables of, its threshold's expressions again
 }
 
 func newCELEnv(cfg Config) (*celEnv, error) {
@@ -163,7 +167,26 @@ func newCELEnv(cfg Config) (*celEnv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
 	}
-	return &celEnv{env: env}, nil
+	return &celEnv{env: env, checked: map[string]*cel.Ast{}}, nil
+}
+
+// check parses and type-checks expr, once for each expression. Safe for
+// concurrent use.
+func (c *celEnv) check(expr string) (*cel.Ast, error) {
+	c.mu.Lock()
+	ast, ok := c.checked[expr]
+	c.mu.Unlock()
+	if ok {
+		return ast, nil
+	}
+	ast, iss := c.env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	c.mu.Lock()
+	c.checked[expr] = ast
+	c.mu.Unlock()
+	return ast, nil
 }
 
 func toStrings(v ref.Val) ([]string, error) {
@@ -228,9 +251,9 @@ const interruptEvery = 100
 // MaxCost by CEL's estimate. The program stops at MaxCost and when its
 // context ends (ContextEval).
 func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
-	ast, iss := c.env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, iss.Err()
+	ast, err := c.check(expr)
+	if err != nil {
+		return nil, err
 	}
 	if !ast.OutputType().IsExactType(want) && !ast.OutputType().IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression has type %s, want %s", ast.OutputType(), want)
@@ -252,9 +275,9 @@ func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
 // compileDistinct compiles a threshold's distinct expression: a string
 // or a list of strings (see distinctValues).
 func (c *celEnv) compileDistinct(expr string) (cel.Program, error) {
-	ast, iss := c.env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, iss.Err()
+	ast, err := c.check(expr)
+	if err != nil {
+		return nil, err
 	}
 	want := cel.StringType
 	if t := ast.OutputType(); t.IsExactType(cel.ListType(cel.StringType)) || t.IsExactType(cel.ListType(cel.DynType)) {
@@ -273,8 +296,8 @@ func (c *celEnv) variables(expr string) (names []string, ok bool) {
 	if expr == "" {
 		return nil, true
 	}
-	ast, iss := c.env.Compile(expr)
-	if iss.Err() != nil {
+	ast, err := c.check(expr)
+	if err != nil {
 		return nil, false
 	}
 	for _, r := range ast.NativeRep().ReferenceMap() {

@@ -162,6 +162,7 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: new engine: %w", err)
 	}
+	var enabled []*Rule
 	for _, r := range rules {
 		if disabled[r.ID] {
 			continue
@@ -173,11 +174,20 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 			e.skipped[r.ID] = SkipNoGeoIP
 			continue
 		}
-		c, err := compileRule(r, cfg, env)
+		enabled = append(enabled, r)
+	}
+	// Compiled on GOMAXPROCS goroutines (see forEach); the first error in
+	// rule order is the one reported.
+	e.rules = make([]*compiled, len(enabled))
+	errs := make([]error, len(enabled))
+	forEach(len(enabled), func(i int) {
+		e.rules[i], errs[i] = compileRule(enabled[i], cfg, env)
+	})
+	for i, err := range errs {
 		if err != nil {
+			r := enabled[i]
 			return nil, fmt.Errorf("detect: new engine: rule %s (%s): %w", r.ID, r.File, err)
 		}
-		e.rules = append(e.rules, c)
 	}
 	for _, c := range e.rules {
 		// Light rules are matched apart from the others: one another

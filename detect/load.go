@@ -22,9 +22,10 @@ func LoadFS(fsys fs.FS, dir string) ([]*Rule, error) {
 // LoadFSForEngine is LoadFS for rules checked elsewhere (the built-in
 // catalog, in go test) that an Engine is about to compile: it leaves out
 // each file's top-level tests section (Rule.Tests stays empty, and is not
-// checked), and leaves the check of the expressions to New. The tests are
-// most of a catalog file, and the expressions were compiled twice: the
-// two were three quarters of loading the catalog, before a scan can start.
+// checked), and leaves the check of the expressions and of the summary
+// template to New. The tests are most of a catalog file, and the
+// expressions and templates were compiled twice: the three were most of
+// loading the catalog, before a scan can start.
 func LoadFSForEngine(fsys fs.FS, dir string) ([]*Rule, error) {
 	return loadFS(fsys, dir, dir, true)
 }
@@ -40,34 +41,51 @@ func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: load rules: %w", err)
 	}
-	var rules []*Rule
-	var errs []error
-	byID := map[string]string{}
+	// The files are read in order, then parsed on GOMAXPROCS goroutines
+	// (see forEach); errors and duplicates are reported in file order.
+	type file struct {
+		name string // as errors name it
+		data []byte
+		rule *Rule
+		err  error
+	}
+	var files []file
 	for _, de := range entries {
 		name := de.Name()
 		if de.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
-		file := path.Join(display, name)
-		data, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			errs = append(errs, &FileError{File: file, Err: err})
-			continue
+		f := file{name: path.Join(display, name)}
+		if f.data, err = fs.ReadFile(fsys, path.Join(dir, name)); err != nil {
+			f.err = &FileError{File: f.name, Err: err}
 		}
+		files = append(files, f)
+	}
+	forEach(len(files), func(i int) {
+		f := &files[i]
+		if f.err != nil {
+			return
+		}
+		data := f.data
 		if lean {
 			data = blankTests(data)
 		}
-		r, err := parseRuleFile(file, data, lean)
-		if err != nil {
-			errs = append(errs, err)
+		f.rule, f.err = parseRuleFile(f.name, data, lean)
+	})
+	var rules []*Rule
+	var errs []error
+	byID := map[string]string{}
+	for _, f := range files {
+		if f.err != nil {
+			errs = append(errs, f.err)
 			continue
 		}
-		if prev, dup := byID[r.ID]; dup {
-			errs = append(errs, &FileError{File: file, Line: 1, Err: fmt.Errorf("rule %q is already defined in %s", r.ID, prev)})
+		if prev, dup := byID[f.rule.ID]; dup {
+			errs = append(errs, &FileError{File: f.name, Line: 1, Err: fmt.Errorf("rule %q is already defined in %s", f.rule.ID, prev)})
 			continue
 		}
-		byID[r.ID] = file
-		rules = append(rules, r)
+		byID[f.rule.ID] = f.name
+		rules = append(rules, f.rule)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -3,8 +3,10 @@ package detect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -78,6 +80,64 @@ func TestLoadFS(t *testing.T) {
 	_, err = LoadFS(fsys, "r")
 	if err == nil || !strings.Contains(err.Error(), "r/c.yaml:1: rule \"ok\" is already defined in r/a.yaml") || !strings.Contains(err.Error(), "r/d.yaml:2:") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestLoadOrder: files are parsed and rules compiled on several
+// goroutines, yet the rules come out in file order and the errors, of the
+// load and of New, are those of a load one file after another: every
+// broken file in file order, and New's first broken rule.
+func TestLoadOrder(t *testing.T) {
+	const n = 40
+	fsys := fstest.MapFS{}
+	var wantErrs []string
+	for i := range n {
+		name := fmt.Sprintf("r/%02d.yaml", i)
+		id := fmt.Sprintf("r%02d", i)
+		src := strings.Replace(validRule, "id: ok", "id: "+id, 1)
+		switch {
+		case i%10 == 3:
+			src = strings.Replace(src, "severity: low", "severity: urgent", 1)
+			wantErrs = append(wantErrs, name+`:3: severity: unknown severity "urgent" (want one of info, low, medium, high, critical)`)
+		case i%10 == 7:
+			src = strings.Replace(src, "id: "+id, "id: r00", 1)
+			wantErrs = append(wantErrs, name+`:1: rule "r00" is already defined in r/00.yaml`)
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	for range 10 {
+		_, err := LoadFS(fsys, "r")
+		if err == nil || err.Error() != strings.Join(wantErrs, "\n") {
+			t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(wantErrs, "\n"))
+		}
+	}
+
+	var all []string
+	for i := range n {
+		name := fmt.Sprintf("r/%02d.yaml", i)
+		all = append(all, fmt.Sprintf("r%02d", i))
+		src := strings.Replace(validRule, "id: ok", "id: "+all[i], 1)
+		if i == 13 || i == 31 { // left for New by a lean load
+			src += "condition: 'user_name == '\n"
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	for range 10 {
+		rs, err := LoadFSForEngine(fsys, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range rs {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, all) {
+			t.Fatalf("rules %v, want %v", ids, all)
+		}
+		_, err = New(rs, Config{})
+		if err == nil || !strings.HasPrefix(err.Error(), "detect: new engine: rule r13 (r/13.yaml): condition:") {
+			t.Fatalf("New: %v, want rule r13's error", err)
+		}
 	}
 }
 

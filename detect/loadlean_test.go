@@ -44,19 +44,27 @@ func TestLoadFSForEngine(t *testing.T) {
 
 	fsys := fstest.MapFS{
 		"mid.yaml": {Data: []byte("id: mid\ntitle: t\nseverity: low\ntests:\n- name: x\n  event: {eventName: X}\n  want: true\n  # comment\n\n" +
-			"match: {eventName: [X]}\ndescription: d\nsummary: '{{.nope'\n")},
+			"match: {eventName: [X]}\ndescription: d\nsummary: [x]\n")},
 	}
 	_, err = detect.LoadFSForEngine(fsys, ".")
 	var fe *detect.FileError
 	if !errors.As(err, &fe) || fe.Line != 12 {
 		t.Fatalf("error %v (line %d), want the summary's line 12", err, fe.Line)
 	}
-	fsys["mid.yaml"].Data = []byte(strings.Replace(string(fsys["mid.yaml"].Data), "{{.nope", "{{.count}}", 1))
+	fsys["mid.yaml"].Data = []byte(strings.Replace(string(fsys["mid.yaml"].Data), "[x]", "'{{.count}}'", 1))
 	rs, err := detect.LoadFSForEngine(fsys, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := rs[0]; r.Description != "d" || len(r.Tests) != 0 || r.Summary != "{{.count}}" {
 		t.Errorf("rule %+v", r)
+	}
+	// The template is New's to check.
+	fsys["mid.yaml"].Data = []byte(strings.Replace(string(fsys["mid.yaml"].Data), "{{.count}}", "{{.nope", 1))
+	if rs, err = detect.LoadFSForEngine(fsys, "."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := detect.New(rs, detect.Config{}); err == nil || !strings.Contains(err.Error(), "rule mid (mid.yaml): summary:") {
+		t.Errorf("New: %v, want the summary's error", err)
 	}
 }

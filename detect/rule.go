@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -233,7 +234,10 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+// idPattern is compiled on first use: its bounded repeat made it most of
+// the package's init (0.5 ms), which every iamwatch command paid, rules or
+// none.
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`) })
 
 // maxRuleFileBytes bounds a rule file.
 const maxRuleFileBytes = 1 << 20
@@ -345,7 +349,7 @@ func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 			return nil, errAt(root, "", "missing %q", req)
 		}
 	}
-	if !idPattern.MatchString(r.ID) {
+	if !idPattern().MatchString(r.ID) {
 		return nil, errAt(seen["id"], "id", "%q: use lower-case letters, digits and dashes", r.ID)
 	}
 	if strings.Contains(r.Action, "\n") {
@@ -385,40 +389,42 @@ func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 	if slices.Contains(r.Supersedes, r.ID) {
 		return nil, errAt(seen["supersedes"], "supersedes", "a rule cannot supersede itself")
 	}
-	// Check the expressions against the default config (New compiles
-	// them again against its own; a lean load leaves them to it).
-	if !lean {
-		ce, err := newCELEnv(Config{})
-		if err != nil {
-			return nil, err
+	// Check the expressions and the template against the default config
+	// (New compiles them again against its own; a lean load leaves them
+	// to it).
+	if lean {
+		return r, nil
+	}
+	ce, err := newCELEnv(Config{})
+	if err != nil {
+		return nil, err
+	}
+	if r.Condition != "" {
+		if _, err := ce.compile(r.Condition, cel.BoolType); err != nil {
+			return nil, errAt(seen["condition"], "condition", "%v", err)
 		}
-		if r.Condition != "" {
-			if _, err := ce.compile(r.Condition, cel.BoolType); err != nil {
-				return nil, errAt(seen["condition"], "condition", "%v", err)
-			}
-		}
-		if r.Threshold != nil && r.Threshold.Group != "" {
-			key := "threshold"
-			if r.Sequence != nil {
-				key = "sequence"
-			}
-			if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
-				return nil, errAt(seen[key], key+".group", "%v", err)
-			}
-		}
-		if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
-			if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
-				return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
-			}
-		}
+	}
+	if r.Threshold != nil && r.Threshold.Group != "" {
+		key := "threshold"
 		if r.Sequence != nil {
-			for i, st := range r.Sequence.Steps {
-				if st.Condition == "" {
-					continue
-				}
-				if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
-					return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
-				}
+			key = "sequence"
+		}
+		if _, err := ce.compile(r.Threshold.Group, cel.StringType); err != nil {
+			return nil, errAt(seen[key], key+".group", "%v", err)
+		}
+	}
+	if r.Threshold != nil && r.Threshold.Distinct != "" && !knownField(r.Threshold.Distinct) {
+		if _, err := ce.compileDistinct(r.Threshold.Distinct); err != nil {
+			return nil, errAt(seen["threshold"], "threshold.distinct", "%v", err)
+		}
+	}
+	if r.Sequence != nil {
+		for i, st := range r.Sequence.Steps {
+			if st.Condition == "" {
+				continue
+			}
+			if _, err := ce.compile(st.Condition, cel.BoolType); err != nil {
+				return nil, errAt(seen["sequence"], fmt.Sprintf("sequence.steps[%d].condition", i), "%v", err)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -154,7 +155,8 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-var sinkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+// sinkNameRE is compiled on first use (see regionRE).
+var sinkNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`) })
 
 // Validate checks the configuration on its own (sink types are checked by
 // [BuildSinks], which knows the builders).
@@ -162,7 +164,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	for _, name := range c.SinkNames() {
 		s := c.Sinks[name]
-		if !sinkNameRE.MatchString(name) {
+		if !sinkNameRE().MatchString(name) {
 			errs = append(errs, fmt.Errorf("sink %q: name must be lower-case letters, digits, '.', '_' or '-'", name))
 		}
 		if s.Type == "" {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -164,16 +165,19 @@ func formatOne(a *iamwatch.Alert) Message {
 
 func formatTime(t time.Time) string { return t.UTC().Format(iamwatch.TimeFormat) }
 
+// Compiled on first use, as sinkNameRE: a bounded repeat compiles to an
+// instruction a repetition, which cost every iamwatch command about a
+// millisecond at start-up (package init) when compiled up front.
 var (
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	eventIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`)
+	regionRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`) })
+	eventIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`) })
 )
 
 // ConsoleURL returns the link to the event in the CloudTrail console, or ""
 // when region or eventID do not look like a region and an event ID (they
 // come from the record, so they are not trusted to build a URL).
 func ConsoleURL(region, eventID string) string {
-	if !regionRE.MatchString(region) || !eventIDRE.MatchString(eventID) {
+	if !regionRE().MatchString(region) || !eventIDRE().MatchString(eventID) {
 		return ""
 	}
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudtrailv2/home?region=%s#/events/%s",

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -255,7 +256,7 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		}
 		defer r.stop()
 	}
-	st, err := e.openStore(ctx, o.db)
+	st, eng, err := e.scanStart(ctx, o)
 	if err != nil {
 		return out, err
 	}
@@ -271,13 +272,9 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		keys = append(keys, a.DedupKey)
 		mu.Unlock()
 	}
-	if o.detect {
-		eng, closeGeo, err := e.detectorWith(o.rules, o.detection, o.sample)
-		if err != nil {
-			return out, err
-		}
-		defer closeGeo()
-		opt.Detector = eng
+	if eng != nil {
+		defer eng.close()
+		opt.Detector = eng.Engine
 	}
 	var disp *notify.Dispatcher
 	if o.notify != nil {
@@ -387,6 +384,49 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 	fs, err := disp.Flush(ctx)
 	out.delivered = &fs
 	return out, err
+}
+
+// scanEngine is the rule engine of a scan and what releases its GeoIP
+// databases.
+type scanEngine struct {
+	*detect.Engine
+	close func()
+}
+
+// scanStart opens the store (creating or migrating the database) while the
+// rules load and compile, when o.detect: neither needs the other, and the
+// two are most of what a scan does before it reads its first file. eng is
+// nil without detection. When either fails, both errors are returned and
+// nothing is left open.
+func (e *env) scanStart(ctx context.Context, o *scanOptions) (st *sqlite.Store, eng *scanEngine, err error) {
+	type opened struct {
+		st  *sqlite.Store
+		err error
+	}
+	stc := make(chan opened, 1)
+	go func() {
+		st, err := e.openStore(ctx, o.db)
+		stc <- opened{st, err}
+	}()
+	var derr error
+	if o.detect {
+		var de *detect.Engine
+		var closeGeo func()
+		if de, closeGeo, derr = e.detectorWith(o.rules, o.detection, o.sample); derr == nil {
+			eng = &scanEngine{de, closeGeo}
+		}
+	}
+	so := <-stc
+	if err := errors.Join(so.err, derr); err != nil {
+		if so.st != nil {
+			so.st.Close()
+		}
+		if eng != nil {
+			eng.close()
+		}
+		return nil, nil, err
+	}
+	return so.st, eng, nil
 }
 
 // Bulk loading: inputs of at least bulkMinBytes load with the secondary

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,6 +53,30 @@ func TestScanExitCodes(t *testing.T) {
 				t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", c.want, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// TestScanStartErrors: the store opens while the rules load; when either
+// fails, both errors are reported and the store is closed (closing the
+// last connection of a WAL database removes its -wal file).
+func TestScanStartErrors(t *testing.T) {
+	rules := ruleDir(t, map[string]string{"bad.yaml": "id: bad\ntitle: Bad\nseverity: urgent\nmatch: {eventName: [X]}\nsummary: s\n"})
+	db := tempDB(t)
+	r := runCLI(t, "", nil, "scan", "--db", db, "--rules", rules, "-")
+	if r.code != exitError || !strings.Contains(r.stderr, "bad.yaml:3: severity") {
+		t.Errorf("broken rules: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the store was left open: %v", err)
+	}
+
+	notDB := filepath.Join(t.TempDir(), "not.db")
+	if err := os.WriteFile(notDB, bytes.Repeat([]byte("not a database "), 100), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, "", nil, "scan", "--db", notDB, "--rules", rules, "-")
+	if r.code != exitError || !strings.Contains(r.stderr, "not a database") || !strings.Contains(r.stderr, "bad.yaml:3: severity") {
+		t.Errorf("broken store and rules: exit %d, want both errors\n%s", r.code, r.stderr)
 	}
 }
 

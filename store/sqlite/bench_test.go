@@ -150,3 +150,41 @@ func BenchmarkCommitAlerts(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/time.Since(t0).Seconds(), "hits/s")
 }
+
+// BenchmarkOpen opens a new database file (created and migrated to the
+// latest schema, what a first scan pays before reading) and an existing
+// one (what every later command pays), and closes it.
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	b.Run("new", func(b *testing.B) {
+		dir := b.TempDir()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			s, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("new%d.db", i)), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("existing", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "existing.db")
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := Open(ctx, path, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
