@@ -64,12 +64,9 @@ func mix(b testing.TB, n int) []iamwatch.Event {
 	return out
 }
 
-// BenchmarkMatch is the match stage with the full catalog over decoded
-// events (about 1% of them matched by some rule), in batches of 1,000 as
-// the pipeline gives them. Run with
-//
-//	go test ./detect -run XXX -bench Match -benchtime 2000x
-func BenchmarkMatch(b *testing.B) {
+// catalogEngine is an engine over the built-in catalog, default settings.
+func catalogEngine(b testing.TB) *detect.Engine {
+	b.Helper()
 	all, err := rules.Load()
 	if err != nil {
 		b.Fatal(err)
@@ -78,6 +75,16 @@ func BenchmarkMatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return eng
+}
+
+// BenchmarkMatch is the match stage with the full catalog over decoded
+// events (about 1% of them matched by some rule), in batches of 1,000 as
+// the pipeline gives them. Run with
+//
+//	go test ./detect -run XXX -bench Match -benchtime 2000x
+func BenchmarkMatch(b *testing.B) {
+	eng := catalogEngine(b)
 	evs := mix(b, 10_000)
 	ctx := context.Background()
 	const batch = 1000
@@ -105,14 +112,7 @@ func BenchmarkMatch(b *testing.B) {
 
 // BenchmarkMatchNoise is the cost of an event no rule cares about, in a batch of its own (so it pays for the Batch too).
 func BenchmarkMatchNoise(b *testing.B) {
-	all, err := rules.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng := catalogEngine(b)
 	ev := mix(b, 1)[0]
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -170,14 +170,7 @@ func parsed(b testing.TB, n int) []iamwatch.Event {
 //
 //	go test ./detect -run XXX -bench MatchParsed -benchtime 1000x
 func BenchmarkMatchParsed(b *testing.B) {
-	all, err := rules.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng := catalogEngine(b)
 	evs := parsed(b, 6_000)
 	ctx := context.Background()
 	const batch = 1000
