@@ -71,7 +71,7 @@ type Result struct {
 	Kept       int `json:"kept"`       // events the filter (or an alert) kept.
 	Stored     int `json:"stored"`     // events newly stored.
 	Duplicates int `json:"duplicates"` // kept events already stored.
-	Alerts     int `json:"alerts"`     // alerts the batch belongs to (new or not), once each.
+	Alerts     int `json:"alerts"`     // alerts the batch belongs to (new or not), once each; a repeat of a processed event adds none.
 	NewAlerts  int `json:"new_alerts"` // alerts claimed for the first time.
 	// Superseded counts alerts stored but not passed to Enqueue: parts of
 	// a sequence alert resolved in the same batch, whose notification
