@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/iamwatch/iamwatch/internal/jsonbytes"
 )
 
 // parser is a small validating JSON reader over one in-memory value. It
@@ -77,7 +79,7 @@ func (p *parser) str() (start, end int, esc bool, err error) {
 		i := p.i
 		// Eight bytes at a time while none of them is special, then one
 		// at a time.
-		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) && !jsonbytes.SpecialIn8(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
 		for i < len(b) && !strChar[b[i]] {
@@ -105,7 +107,7 @@ func (p *parser) str() (start, end int, esc bool, err error) {
 					p.i = len(b)
 					return 0, 0, false, p.errorf("unterminated string")
 				}
-				if !isHex4(b[i+2 : i+6]) {
+				if !jsonbytes.IsHex4(b[i+2 : i+6]) {
 					return 0, 0, false, p.errorf("bad \\u escape")
 				}
 				p.i = i + 6
@@ -116,30 +118,6 @@ func (p *parser) str() (start, end int, esc bool, err error) {
 			return 0, 0, false, p.errorf("control character in string")
 		}
 	}
-}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// specialIn8 reports whether one of the eight bytes of x is '"', '\\' or a
-// control character (the bytes strChar marks).
-func specialIn8(x uint64) bool {
-	quote := x ^ (ones * '"')
-	bslash := x ^ (ones * '\\')
-	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	less := (x - ones*0x20) & ^x & highs
-	return zero(quote)|zero(bslash)|less != 0
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // skip reads and validates one value of any kind.

@@ -6,6 +6,7 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	"github.com/iamwatch/iamwatch"
+	"github.com/iamwatch/iamwatch/internal/jsonbytes"
 )
 
 // record is the CloudTrail record of one event as the rules read it, parsed
@@ -275,7 +276,7 @@ func (s *scanner) str() bool {
 	for {
 		// Eight bytes at a time while none is a quote, a backslash or a
 		// control character, then one at a time.
-		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) && !jsonbytes.SpecialIn8(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
 		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
@@ -295,7 +296,7 @@ func (s *scanner) str() bool {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			i += 2
 		case 'u':
-			if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+			if i+6 > len(b) || !jsonbytes.IsHex4(b[i+2:i+6]) {
 				return false
 			}
 			i += 6
@@ -303,30 +304,6 @@ func (s *scanner) str() bool {
 			return false
 		}
 	}
-}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// specialIn8 reports whether one of the eight bytes of x is '"', '\\' or a
-// control character.
-func specialIn8(x uint64) bool {
-	quote := x ^ (ones * '"')
-	bslash := x ^ (ones * '\\')
-	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	less := (x - ones*0x20) & ^x & highs
-	return zero(quote)|zero(bslash)|less != 0
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *scanner) lit(want string) bool {
