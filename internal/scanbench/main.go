@@ -10,7 +10,12 @@
 // accounting of the child gives the peak memory (rusage ru_maxrss) and the
 // bytes written (/proc/PID/io write_bytes: bytes the process sent, or
 // dirtied for, the block layer, read after it exited and before it is
-// reaped). The second directory should hold about ten times the first:
+// reaped). The CPU time of each scan (the child's user + system time) and
+// of the limit (this process's, around it) bound what overlapping the
+// scan's parts better could win: with every core busy for the whole scan,
+// its share of the limit is at most the limit's wall time × cores / the
+// scan's CPU time; past that, only less work raises it. The second
+// directory should hold about ten times the first:
 // the cost must grow linearly. Targets print next to the values, with
 // PASS or MISS; the exit status is 0 either way unless -strict.
 package main
@@ -131,6 +136,7 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 		records   int
 		inputs    int
 		limit     time.Duration
+		limitCPU  time.Duration // the limit's CPU time; 0: not measured
 		scans     map[string]result
 	}
 	sizes := []*size{{name: "small", dir: small}, {name: "large", dir: large}}
@@ -145,19 +151,19 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 		if _, _, err := limit(ctx, inputs, c.workers); err != nil {
 			return 0, err
 		}
-		n, times, err := limitRuns(ctx, inputs, c.workers, c.runs)
+		n, times, cpus, err := limitRuns(ctx, inputs, c.workers, c.runs)
 		if err != nil {
 			return 0, err
 		}
-		sz.records, sz.limit = n, median(times)
+		sz.records, sz.limit, sz.limitCPU = n, median(times), median(cpus)
 		fmt.Fprintf(w, "== %s: %s, %d files, %d records\n", sz.name, sz.dir, sz.inputs, sz.records)
-		fmt.Fprintf(w, "%-30s %8.0f records/s  %s%s\n", "limit (gunzip + decode)", rate(sz.records, sz.limit), fmtDur(sz.limit), spread(times))
+		fmt.Fprintf(w, "%-30s %8.0f records/s  %s%s%s\n", "limit (gunzip + decode)", rate(sz.records, sz.limit), fmtDur(sz.limit), spread(times), fmtCPU(sz.limitCPU))
 		if sz.name == "large" && c.workers > 1 {
 			// What the machine gives a second worker: the share of the
 			// limit a scan can reach depends on it (the build machine's two
 			// vCPUs gave 1.4–1.55×, not 2×), since its one writer and its
 			// end run on one core.
-			_, ones, err := limitRuns(ctx, inputs, 1, c.runs)
+			_, ones, _, err := limitRuns(ctx, inputs, 1, c.runs)
 			if err != nil {
 				return 0, err
 			}
@@ -189,6 +195,15 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 				line += fmt.Sprintf(" (target ≥ %.2f %s)", kind.target, check(ratio >= kind.target))
 			}
 			fmt.Fprintln(w, line)
+			if r.cpu > 0 && sz.limitCPU > 0 {
+				// The share the same work could reach with every core busy
+				// for the whole scan: what overlapping the scan's parts
+				// better can win at most; the rest takes less work.
+				cores := runtime.NumCPU()
+				best := sz.limit.Seconds() * float64(cores) / r.cpu.Seconds()
+				fmt.Fprintf(w, "%-30s CPU %.2fs = %.2f× the limit's %.2fs; %d cores busy throughout would give at most %.2f of the limit\n", "",
+					r.cpu.Seconds(), r.cpu.Seconds()/sz.limitCPU.Seconds(), sz.limitCPU.Seconds(), cores, best)
+			}
 			amp := float64(r.written) / float64(max(r.dbBytes, 1))
 			fmt.Fprintf(w, "%-30s max RSS %s (target ≤ %s %s); wrote %s = %.1f× the %s database (target ≤ %.0f× %s)\n", "",
 				mib(r.maxRSS), mib(targetRSS), check(r.maxRSS <= targetRSS),
@@ -211,16 +226,18 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 }
 
 // limitRuns times runs limits with workers, and returns the records each
-// decoded and their wall times.
-func limitRuns(ctx context.Context, inputs []pipeline.Input, workers, runs int) (records int, times []time.Duration, err error) {
+// decoded, their wall times and the CPU time this process spent in each
+// (0 where the platform does not say).
+func limitRuns(ctx context.Context, inputs []pipeline.Input, workers, runs int) (records int, times, cpus []time.Duration, err error) {
 	for range runs {
+		before := processCPU()
 		n, d, err := limit(ctx, inputs, workers)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
-		records, times = n, append(times, d)
+		records, times, cpus = n, append(times, d), append(cpus, processCPU()-before)
 	}
-	return records, times, nil
+	return records, times, cpus, nil
 }
 
 // limit decodes every input with workers at once, keeping nothing but a
@@ -258,9 +275,10 @@ func limit(ctx context.Context, inputs []pipeline.Input, workers int) (int, time
 // result is one scan run.
 type result struct {
 	wall    time.Duration
-	maxRSS  int64 // bytes
-	written int64 // bytes written to storage (write_bytes)
-	dbBytes int64 // the database file (and any WAL left) after the run
+	cpu     time.Duration // user + system time of the scan's process
+	maxRSS  int64         // bytes
+	written int64         // bytes written to storage (write_bytes)
+	dbBytes int64         // the database file (and any WAL left) after the run
 }
 
 // scan runs the binary's scan of dir into a new database db.
@@ -279,7 +297,7 @@ func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, er
 	cmd.Env = append(os.Environ(), "IAMWATCH_CONFIG=")
 	start := time.Now()
 	u, err := runMeasured(cmd)
-	r := result{wall: time.Since(start), maxRSS: u.maxRSS, written: u.writeBytes}
+	r := result{wall: time.Since(start), cpu: u.cpu, maxRSS: u.maxRSS, written: u.writeBytes}
 	if err != nil {
 		return r, fmt.Errorf("%s %s: %w\n%s", c.bin, strings.Join(args, " "), err, tail(out.String(), 2000))
 	}
@@ -296,8 +314,9 @@ func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, er
 
 // usage is what the kernel counted of a finished child.
 type usage struct {
-	maxRSS     int64 // bytes
-	writeBytes int64 // bytes
+	cpu        time.Duration // user + system
+	maxRSS     int64         // bytes
+	writeBytes int64         // bytes
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -330,6 +349,14 @@ func spread(ds []time.Duration) string {
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// fmtCPU shows a CPU time after a wall time, or nothing when unmeasured.
+func fmtCPU(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", CPU %.2fs", d.Seconds())
+}
 
 func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -46,6 +47,7 @@ func runMeasured(cmd *exec.Cmd) (usage, error) {
 	}
 	wb, ioErr := writeBytes(cmd.Process.Pid)
 	err := cmd.Wait()
+	u.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		u.maxRSS = ru.Maxrss << 10 // KiB on Linux.
 		u.writeBytes = ru.Oublock << 9
@@ -69,4 +71,13 @@ func writeBytes(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/%d/io: no write_bytes", pid)
+}
+
+// processCPU is the user + system time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
