@@ -264,3 +264,48 @@ func TestForwarderCatalogNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTrailOnlyFollowsDelivery: a rule's delivery decides whether it gets an
+// EventBridge rule; without one, a threshold that ignores repeats is read
+// from the trail bucket only.
+func TestTrailOnlyFollowsDelivery(t *testing.T) {
+	const base = `id: reads
+title: Reads
+severity: low
+match: {eventSource: [secretsmanager.amazonaws.com], eventName: [GetSecretValue]}
+threshold: {count: 3, within: 10m, by: [user_name], distinct: event_id, repeats: ignore}
+summary: '{{.user_name}}'
+`
+	cases := []struct {
+		name, extra string
+		trailOnly   bool
+	}{
+		{"repeats ignored, no delivery", "", true},
+		{"repeats ignored, delivery realtime", "delivery: realtime\n", false},
+		{"delivery trail", "delivery: trail\n", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := detect.ParseRule("rules/reads.yaml", []byte(base+c.extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := deploy.TrailOnly(r); got != c.trailOnly {
+				t.Errorf("TrailOnly = %v, want %v", got, c.trailOnly)
+			}
+			delivered := slices.ContainsFunc(deploy.EventRules([]*detect.Rule{r}), func(er deploy.EventRule) bool {
+				return slices.Contains(er.RuleIDs, "reads")
+			})
+			if delivered == c.trailOnly {
+				t.Errorf("an EventBridge rule delivers its events: %v, want %v", delivered, !c.trailOnly)
+			}
+		})
+	}
+	plain, err := detect.ParseRule("rules/reads.yaml", []byte(strings.Replace(base, ", repeats: ignore", "", 1)+"delivery: trail\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !deploy.TrailOnly(plain) {
+		t.Error("a counting threshold with delivery: trail is not trail-only")
+	}
+}

@@ -150,15 +150,23 @@ func dropCovered(rules []EventRule) []EventRule {
 }
 
 // TrailOnly reports whether r runs only on events read from the trail
-// bucket (TrailBucketName), never on events EventBridge delivers: a
-// first-seen rule that names no source and no event name learns from every
-// call of a principal, reads included, and delivering those would invoke the
-// real-time function for nearly every management event of the account; a
-// threshold that ignores repeats (threshold.repeats, iam-enumeration)
-// counts high-volume reads (GetRole), each of which would invoke the
-// function, one event an invocation, where a trail file's batch drops the
-// repeats.
+// bucket (TrailBucketName), never on events EventBridge delivers. The
+// rule's delivery says so when it is set. Otherwise: a first-seen rule that
+// names no source and no event name learns from every call of a principal,
+// reads included, and delivering those would invoke the real-time function
+// for nearly every management event of the account; a threshold that
+// ignores repeats (threshold.repeats, iam-enumeration) counts high-volume
+// reads (GetRole), each of which would invoke the function, one event an
+// invocation, where a trail file's batch drops the repeats. A rule that
+// must alert within the minute and ignores repeats only to store less
+// (secrets-read-burst) says delivery: realtime.
 func TrailOnly(r *detect.Rule) bool {
+	switch r.Delivery {
+	case detect.DeliveryRealtime:
+		return false
+	case detect.DeliveryTrail:
+		return true
+	}
 	if r.Threshold != nil && r.Threshold.Repeats == detect.RepeatsIgnore {
 		return true
 	}

@@ -47,6 +47,7 @@ func TestBrokenRuleFiles(t *testing.T) {
 		{"test expect", validRule + "tests:\n  - name: t\n    expect: maybe\n    event: {eventID: a}\n", 9, "want alert or none"},
 		{"test event not JSON", validRule + "tests:\n  - name: t\n    expect: none\n    event: 'not json'\n", 10, "JSON object"},
 		{"duplicate key", validRule + "title: again\n", 7, `duplicate key "title"`},
+		{"bad delivery", validRule + "delivery: sometimes\n", 7, `delivery: "sometimes": want realtime or trail`},
 		{"multi-line action", strings.Replace(validRule, "action: Nothing.", "action: |\n  one\n  two", 1), 6, "one line"},
 	}
 	for _, tt := range tests {

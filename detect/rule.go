@@ -66,6 +66,12 @@ import (
 //	                                    # exclude-invoked also skips calls a service made with a
 //	                                    # principal's credentials (invokedBy set); include evaluates
 //	                                    # every event. See service.go.
+//	delivery: realtime                  # optional, the serverless shape: realtime (an EventBridge
+//	                                    # rule delivers its events as they happen) or trail (only
+//	                                    # the events read from the trail files); the default is
+//	                                    # deploy.TrailOnly's (trail for a threshold that ignores
+//	                                    # repeats and for a first-seen rule naming no source or
+//	                                    # event, realtime otherwise)
 //	summary: 'Root account logged in from IP: {{.source_ip}}'  # see summary.go
 //	action: Confirm with the account owner …
 //	tests:
@@ -117,6 +123,10 @@ type Rule struct {
 	// (see service.go); "" is ServicesExclude.
 	Services Services
 
+	// Delivery says which events of the serverless shape the rule runs
+	// on; "" leaves it to deploy.TrailOnly.
+	Delivery Delivery
+
 	// File is where the rule was read from ("builtin:rules/x.yaml" or a path).
 	File string
 
@@ -147,6 +157,21 @@ type Threshold struct {
 	// a call, and leaves the rest of its calls unkept.
 	Repeats string
 }
+
+// Delivery is which events a rule runs on in the serverless shape, where
+// EventBridge delivers events one by one as they happen and the trail
+// files bring them in batches minutes later.
+type Delivery string
+
+// The values of `delivery:`.
+const (
+	// DeliveryRealtime: an EventBridge rule delivers the rule's events as
+	// they happen (one an invocation), besides the trail files.
+	DeliveryRealtime Delivery = "realtime"
+	// DeliveryTrail: the rule runs only on the events read from the trail
+	// files, whose batches drop a threshold's repeats.
+	DeliveryTrail Delivery = "trail"
+)
 
 // Threshold.Repeats values.
 const (
@@ -331,6 +356,14 @@ func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 					err = errAt(v, "services", "%v", err)
 				}
 			}
+		case "delivery":
+			var s string
+			if s, err = str(v, "delivery"); err == nil {
+				r.Delivery = Delivery(s)
+				if r.Delivery != DeliveryRealtime && r.Delivery != DeliveryTrail {
+					err = errAt(v, "delivery", "%q: want %s or %s", s, DeliveryRealtime, DeliveryTrail)
+				}
+			}
 		case "summary":
 			r.Summary, err = str(v, "summary")
 		case "action":
@@ -338,7 +371,7 @@ func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 		case "tests":
 			r.Tests, err = parseTests(v)
 		default:
-			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, baseline, travel, escalate, supersedes, services, summary, action, tests)", k.Value)
+			err = errAt(k, "", "unknown key %q (want id, title, severity, description, references, tags, match, condition, threshold, sequence, dedup, baseline, travel, escalate, supersedes, services, delivery, summary, action, tests)", k.Value)
 		}
 		if err != nil {
 			return nil, err

@@ -213,6 +213,9 @@ func showRule(e *env, r *detect.Rule) error {
 	if r.Services != "" {
 		line("services", string(r.Services))
 	}
+	if r.Delivery != "" {
+		line("delivery", string(r.Delivery))
+	}
 	line("summary", r.Summary)
 	line("action", r.Action)
 	var tests []string
