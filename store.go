@@ -3,6 +3,7 @@ package iamwatch
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -63,22 +64,39 @@ func ClaimAlert(ctx context.Context, s AlertStore, a Alert) (bool, error) {
 }
 
 // Merge returns what a store keeps when claimed is claimed over stored (the
-// same DedupKey): the alert that counts more events; on a tie, the one
-// raised by the earlier event (Time); else stored. Both alerts were
-// computed from the state a store showed, and a later view holds every hit
-// of an earlier one, so the larger count is the later view. A first-seen
-// alert counts one event, its identity's first with the value: a later view
-// can only move that event earlier (see BaselineEntry), never later. Raised
-// as early, a claim that is not withdrawn replaces a withdrawn alert (see
-// WithdrawnTag): only a later view, whose learning period starts earlier,
-// finds the event that withdrew it new again. Raised in the same second
-// (event times keep seconds) and alike withdrawn or not, the claim whose
-// raising event has the smaller ID is kept, as a baseline keeps the
-// smaller of two firsts of one second: two events of one second then give
-// the same alert in either order.
+// same DedupKey). Both alerts were computed from the state a store showed,
+// and a later view holds every hit of an earlier one; Merge keeps the alert
+// of the later view:
+//   - the one that counts more events;
+//   - on a tie, the one whose first event is earlier, then the one whose
+//     last event is later (compared only when both are known): a rule that
+//     ignores repeats keeps the first and the last of each value in each
+//     slot, so a later view may swap a kept event for an earlier or a later
+//     repeat of it without counting more;
+//   - then the one raised by the earlier event (Time). A first-seen alert
+//     counts one event, its identity's first with the value: a later view
+//     can only move that event earlier (see BaselineEntry), never later;
+//   - raised as early, a claim that is not withdrawn replaces a withdrawn
+//     alert (see WithdrawnTag): only a later view, whose learning period
+//     starts earlier, finds the event that withdrew it new again;
+//   - raised in the same second (event times keep seconds) and alike
+//     withdrawn or not, the claim whose raising event has the smaller ID is
+//     kept, as a baseline keeps the smaller of two firsts of one second:
+//     two events of one second then give the same alert in either order;
+//   - equal in all of these, the claim: a swap in the middle of the
+//     incident changes only the sample of event IDs or the summary, and a
+//     store that resolves inside its commit (SQLite, MemoryState) claims
+//     from a view that holds every stored hit. changed then says whether
+//     the claim differs in anything a store keeps.
 func Merge(stored, claimed Alert) (kept Alert, changed bool) {
 	if claimed.Count != stored.Count {
 		return pick(stored, claimed, claimed.Count > stored.Count)
+	}
+	if known(stored.FirstSeen, claimed.FirstSeen) && !claimed.FirstSeen.Equal(stored.FirstSeen) {
+		return pick(stored, claimed, claimed.FirstSeen.Before(stored.FirstSeen))
+	}
+	if known(stored.LastSeen, claimed.LastSeen) && !claimed.LastSeen.Equal(stored.LastSeen) {
+		return pick(stored, claimed, claimed.LastSeen.After(stored.LastSeen))
 	}
 	if !claimed.Time.Equal(stored.Time) {
 		return pick(stored, claimed, claimed.Time.Before(stored.Time))
@@ -86,7 +104,28 @@ func Merge(stored, claimed Alert) (kept Alert, changed bool) {
 	if claimed.Withdrawn() != stored.Withdrawn() {
 		return pick(stored, claimed, stored.Withdrawn())
 	}
-	return pick(stored, claimed, claimed.EventID != "" && stored.EventID != "" && claimed.EventID < stored.EventID)
+	if claimed.EventID != "" && stored.EventID != "" && claimed.EventID != stored.EventID {
+		return pick(stored, claimed, claimed.EventID < stored.EventID)
+	}
+	return claimed, !sameAlert(stored, claimed)
+}
+
+// known reports whether both times are set: alerts stored before first and
+// last seen were kept have none.
+func known(a, b time.Time) bool { return !a.IsZero() && !b.IsZero() }
+
+// sameAlert reports whether a and b agree in every field a store keeps
+// (times to the second, as stores keep them).
+func sameAlert(a, b Alert) bool {
+	sec := func(t time.Time) int64 { return t.Unix() }
+	return a.DedupKey == b.DedupKey && a.Rule == b.Rule && a.Severity == b.Severity && a.Title == b.Title &&
+		a.Summary == b.Summary && a.Action == b.Action && sec(a.Time) == sec(b.Time) &&
+		a.AccountID == b.AccountID && a.Region == b.Region && a.UserName == b.UserName && a.SourceIP == b.SourceIP &&
+		a.Country == b.Country && a.ASN == b.ASN && a.ASOrg == b.ASOrg && a.EventName == b.EventName &&
+		a.EventID == b.EventID && max(a.Count, 1) == max(b.Count, 1) && sec(a.FirstSeen) == sec(b.FirstSeen) &&
+		sec(a.LastSeen) == sec(b.LastSeen) && slices.Equal(a.EventIDs, b.EventIDs) &&
+		a.Group == b.Group && sec(a.WindowStart) == sec(b.WindowStart) && sec(a.WindowEnd) == sec(b.WindowEnd) &&
+		slices.Equal(a.Tags, b.Tags) && slices.Equal(a.References, b.References)
 }
 
 func pick(stored, claimed Alert, takeClaimed bool) (Alert, bool) {

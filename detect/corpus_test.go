@@ -47,18 +47,36 @@ type score struct {
 // events raising two alerts. It fails only when a record the decoder
 // accepts makes the engine fail.
 func TestCorpus(t *testing.T) {
+	datasets, byDataset := corpusDatasets(t)
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := map[string]*score{}
+	for _, ds := range datasets {
+		scores[ds] = scoreDataset(t, all, byDataset[ds])
+	}
+	printScores(all, datasets, scores)
+	hits := map[string][]hit{}
+	for ds, s := range scores {
+		hits[ds] = s.hits
+	}
+	printAttackScores(os.Stdout, hits)
+}
+
+// corpusDatasets lists the JSON files of the -corpus folder by dataset
+// (top-level folder), the datasets in report order (orderDatasets). It
+// skips the test when there is no corpus.
+func corpusDatasets(t *testing.T) ([]string, map[string][]string) {
+	t.Helper()
 	if *corpus == "" {
 		t.Skip("no -corpus folder given")
 	}
 	if _, err := os.Stat(*corpus); err != nil {
 		t.Skipf("corpus: %v", err)
 	}
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	byDataset := map[string][]string{}
-	err = filepath.WalkDir(*corpus, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(*corpus, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
 			return err
 		}
@@ -73,17 +91,46 @@ func TestCorpus(t *testing.T) {
 	if len(byDataset) == 0 {
 		t.Skip("corpus has no JSON files")
 	}
-	datasets := orderDatasets(byDataset)
-	scores := map[string]*score{}
-	for _, ds := range datasets {
-		scores[ds] = scoreDataset(t, all, byDataset[ds])
+	return orderDatasets(byDataset), byDataset
+}
+
+// readCorpusFile calls fn with each record of the corpus file at path, in
+// file order, named by its path in the corpus. It returns how many records
+// and files the decoder refused, which it logs when logRefused.
+func readCorpusFile(t *testing.T, path string, logRefused bool, fn func(rel string, ev *iamwatch.Event)) (refused int) {
+	t.Helper()
+	rel, _ := filepath.Rel(*corpus, path)
+	if wrapped, ok := unwrapLines(t, path); ok {
+		// Catalogue files: one {"event": <record>, …} per line.
+		for i, raw := range wrapped {
+			ev, err := cloudtrail.DecodeRecord(raw)
+			if err != nil {
+				refused++
+				if logRefused {
+					t.Logf("%s:%d: %v", rel, i+1, err)
+				}
+				continue
+			}
+			fn(rel, &ev)
+		}
+		return refused
 	}
-	printScores(all, datasets, scores)
-	hits := map[string][]hit{}
-	for ds, s := range scores {
-		hits[ds] = s.hits
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	printAttackScores(os.Stdout, hits)
+	defer f.Close()
+	_, err = cloudtrail.Decode(context.Background(), f, rel, cloudtrail.Options{}, func(ev *iamwatch.Event) error {
+		fn(rel, ev)
+		return nil
+	})
+	if err != nil {
+		refused++
+		if logRefused {
+			t.Logf("%s: %v", rel, err)
+		}
+	}
+	return refused
 }
 
 // orderDatasets puts the datasets the issue names first, in its order, then
@@ -169,31 +216,7 @@ func scoreDataset(t *testing.T, all []*detect.Rule, files []string) *score {
 		}
 	}
 	for _, path := range files {
-		rel, _ := filepath.Rel(*corpus, path)
-		if wrapped, ok := unwrapLines(t, path); ok {
-			// Catalogue files: one {"event": <record>, …} per line.
-			for i, raw := range wrapped {
-				ev, err := cloudtrail.DecodeRecord(raw)
-				if err != nil {
-					t.Logf("%s:%d: %v", rel, i+1, err)
-					continue
-				}
-				eval(rel, &ev)
-			}
-			continue
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = cloudtrail.Decode(ctx, f, rel, cloudtrail.Options{}, func(ev *iamwatch.Event) error {
-			eval(rel, ev)
-			return nil
-		})
-		f.Close()
-		if err != nil {
-			t.Logf("%s: %v", rel, err)
-		}
+		readCorpusFile(t, path, true, eval)
 	}
 	if st := eng.Stats(); st.ConditionErrors+st.SummaryErrors > 0 {
 		t.Logf("%d files: %+v", len(files), st)

@@ -205,3 +205,41 @@ action: Look.
 		t.Errorf("groups %q, want %q", groups, want)
 	}
 }
+
+// TestRepeatsIgnoreNewestFirst: events newest first, one a batch (as
+// LookupEvents pages come), end in the alert of one batch. Each older
+// repeat of the first call replaces the first kept hit of its slot without
+// counting more, so the stored alert must give way to the claim of the
+// earlier first event (iamwatch.Merge), or it keeps a first seen and a
+// sample no single batch gives (found on the Invictus capture:
+// iam-enumeration's GetUser).
+func TestRepeatsIgnoreNewestFirst(t *testing.T) {
+	ctx := context.Background()
+	e := mustEngine(t, []*Rule{mustRule(t, fmt.Sprintf(repeatsRule, ", repeats: ignore"))}, Config{})
+	s := time.Second
+	evs := []iamwatch.Event{
+		iamRead(t, "e-1", "alice", "GetUser", 0, ""),
+		iamRead(t, "e-2", "alice", "GetUser", 1*s, ""),
+		iamRead(t, "e-3", "alice", "GetUser", 30*s, ""),
+		iamRead(t, "e-4", "alice", "GetRole", 60*s, ""),
+		iamRead(t, "e-5", "alice", "ListRoles", 90*s, ""),
+		iamRead(t, "e-6", "alice", "ListUsers", 120*s, ""),
+	}
+	one := NewMemoryState()
+	if _, err := e.Evaluate(ctx, one, evs...); err != nil {
+		t.Fatal(err)
+	}
+	want := stored(t, one)
+	if len(want) != 1 || want[0].Count != 5 || !want[0].FirstSeen.Equal(t0) || want[0].EventIDs[0] != "e-1" {
+		t.Fatalf("one batch: %+v, want one alert counting 5 from e-1", want)
+	}
+	st := NewMemoryState()
+	for i := len(evs) - 1; i >= 0; i-- {
+		if _, err := e.Evaluate(ctx, st, evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := stored(t, st); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("newest first, one a batch:\n got %+v\nwant %+v", got, want)
+	}
+}

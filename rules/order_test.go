@@ -3,64 +3,17 @@ package rules_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/internal/ordertest"
 	"github.com/iamwatch/iamwatch/sampledata"
 )
-
-// final runs events through eng against a fresh MemoryState in the given
-// batches and returns the stored alerts, sorted by key, as text.
-func final(t *testing.T, eng *detect.Engine, events []iamwatch.Event, batches [][2]int) string {
-	t.Helper()
-	st := detect.NewMemoryState()
-	for _, b := range batches {
-		if _, err := eng.Evaluate(context.Background(), st, events[b[0]:b[1]]...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
-	var out strings.Builder
-	for _, a := range as {
-		if slices.Contains(a.Tags, iamwatch.WithdrawnTag) {
-			continue // an alert a late, older event withdrew: not standing
-		}
-		if a.Group != "" && strings.Contains(a.DedupKey, "/first/") {
-			// A first-seen alert: the event, values and severity are a
-			// function of the events; its summary lists the values known
-			// when it was raised (detect/baseline.go), which depends on
-			// what had arrived by then.
-			a.Summary = ""
-		}
-		fmt.Fprintf(&out, "%+v\n", a)
-	}
-	return out.String()
-}
-
-// shuffle returns events in a random order and a random split of them into
-// batches ([start, end) pairs) of at most maxBatch.
-func shuffle(events []iamwatch.Event, r *rand.Rand, maxBatch int) ([]iamwatch.Event, [][2]int) {
-	out := slices.Clone(events)
-	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	var batches [][2]int
-	for start := 0; start < len(out); {
-		end := min(len(out), start+1+r.IntN(maxBatch))
-		batches = append(batches, [2]int{start, end})
-		start = end
-	}
-	return out, batches
-}
 
 // TestGroupedRulesOrderIndependent: every inline test of every threshold,
 // dedup and impossible-travel rule gives the same stored alerts whatever the order of its
@@ -89,10 +42,10 @@ func TestGroupedRulesOrderIndependent(t *testing.T) {
 				continue
 			}
 			tested++
-			want := final(t, eng, evs, [][2]int{{0, len(evs)}})
+			want := ordertest.Standing(t, eng, evs, [][2]int{{0, len(evs)}})
 			for i := range 10 {
-				shuffled, batches := shuffle(evs, r, len(evs)/2+1)
-				if got := final(t, eng, shuffled, batches); got != want {
+				shuffled, batches := ordertest.Shuffle(evs, r, len(evs)/2+1)
+				if got := ordertest.Standing(t, eng, shuffled, batches); got != want {
 					t.Errorf("%s/%s, order %d: alerts differ\n got %s\nwant %s", rule.ID, tc.Name, i, got, want)
 				}
 			}
@@ -133,7 +86,7 @@ func TestSampleOrderIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := final(t, eng, evs, [][2]int{{0, len(evs)}})
+	want := ordertest.Standing(t, eng, evs, [][2]int{{0, len(evs)}})
 	if strings.Count(want, "\n") < 20 {
 		t.Fatalf("the sample raised only %d alerts", strings.Count(want, "\n"))
 	}
@@ -143,26 +96,13 @@ func TestSampleOrderIndependent(t *testing.T) {
 		orders = 1
 	}
 	for i := range orders {
-		shuffled, batches := shuffle(evs, r, 2000)
-		if got := final(t, eng, shuffled, batches); got != want {
-			t.Errorf("order %d: alerts differ from file order", i)
-			gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-			for j := range min(len(gl), len(wl)) {
-				if gl[j] != wl[j] {
-					t.Errorf("first difference:\n got %s\nwant %s", gl[j], wl[j])
-					break
-				}
-			}
+		shuffled, batches := ordertest.Shuffle(evs, r, 2000)
+		if got := ordertest.Standing(t, eng, shuffled, batches); got != want {
+			t.Errorf("order %d: alerts differ from file order, first at %s", i, ordertest.FirstDifference(got, want))
 		}
 	}
-	// Reversed, one event a batch: the order LookupEvents pages come in.
-	rev := slices.Clone(evs)
-	slices.Reverse(rev)
-	var one [][2]int
-	for i := range rev {
-		one = append(one, [2]int{i, i + 1})
-	}
-	if got := final(t, eng, rev, one); got != want {
-		t.Errorf("newest first, one event a batch: alerts differ")
+	rev, one := ordertest.NewestFirst(evs)
+	if got := ordertest.Standing(t, eng, rev, one); got != want {
+		t.Errorf("newest first, one event a batch: alerts differ, first at %s", ordertest.FirstDifference(got, want))
 	}
 }

@@ -102,7 +102,8 @@ func capIDs(ids []string) []string { return ids[:min(len(ids), MaxAlertEventIDs)
 // then claims each alert: a conditional PutItem stores it when its key is
 // new; otherwise a conditional UpdateItem replaces the stored fields only
 // when iamwatch.Merge keeps the claim (it counts more events, say), so concurrent
-// invocations converge on the alert computed from the most hits.
+// invocations converge on the alert computed from the most hits; alike in
+// everything Merge compares, the last claim stands.
 // It is not one transaction: hits recorded before a failure stay, which is
 // harmless (a retry records them again and resolves the same alerts).
 func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve iamwatch.Resolver) ([]iamwatch.Claim, error) {
@@ -143,7 +144,7 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 	if _, ok := isConditionFailed(err); !ok {
 		return iamwatch.Claim{}, err
 	}
-	// Stored already: replace its fields if this claim counts more.
+	// Stored already: replace its fields when iamwatch.Merge keeps the claim.
 	var set []string
 	names := map[string]string{}
 	values := item{}
@@ -156,22 +157,7 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 		set = append(set, n+" = "+p)
 	}
 	slices.Sort(set)
-	names["#cnt"], values[":claimcount"] = "count", nv(int64(a.Count))
-	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
-	merge := "attribute_not_exists(#cnt) OR #cnt < :claimcount OR (#cnt = :claimcount AND #time > :claimtime)"
-	// alike: the stored alert is withdrawn as the claim is.
-	alike := "contains(#tags, :withdrawn)"
-	if !a.Withdrawn() { // it reinstates a withdrawn alert raised as early
-		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND contains(#tags, :withdrawn))"
-		alike = "NOT " + alike
-	}
-	if a.EventID != "" { // raised in the same second: the smaller raising event ID
-		names["#eid"], values[":claimeid"] = "event_id", sv(a.EventID)
-		merge += " OR (#cnt = :claimcount AND #time = :claimtime AND " + alike + " AND #eid > :claimeid)"
-	}
-	if strings.Contains(merge, "#tags") {
-		names["#tags"], values[":withdrawn"] = "tags", sv(iamwatch.WithdrawnTag)
-	}
+	merge := mergeCondition(a, names, values)
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.t.Alerts),
 		Key:                       item{"dedup_key": sv(a.DedupKey)},
@@ -200,6 +186,66 @@ func (s *Store) claim(ctx context.Context, a iamwatch.Alert) (iamwatch.Claim, er
 		return iamwatch.Claim{}, err
 	}
 	return iamwatch.Claim{Alert: stored}, nil
+}
+
+// mergeCondition is iamwatch.Merge as a condition on the stored item: true
+// when Merge keeps the claim a. Its names and values are added to names and
+// values.
+func mergeCondition(a iamwatch.Alert, names map[string]string, values item) string {
+	// Merge compares level by level: at each, the claim is kept (wins), or
+	// the next level decides (ties), or the stored alert is kept.
+	type level struct{ wins, ties string }
+	names["#cnt"], values[":claimcount"] = "count", nv(int64(max(a.Count, 1)))
+	levels := []level{{"attribute_not_exists(#cnt) OR #cnt < :claimcount", "#cnt = :claimcount"}}
+	if !a.FirstSeen.IsZero() { // compared when both are known
+		names["#first"], values[":claimfirst"] = "first_seen", sv(eventTime(a.FirstSeen))
+		levels = append(levels, level{"#first > :claimfirst", "attribute_not_exists(#first) OR #first = :claimfirst"})
+	}
+	if !a.LastSeen.IsZero() {
+		names["#last"], values[":claimlast"] = "last_seen", sv(eventTime(a.LastSeen))
+		levels = append(levels, level{"#last < :claimlast", "attribute_not_exists(#last) OR #last = :claimlast"})
+	}
+	names["#time"], values[":claimtime"] = "time", sv(eventTime(a.Time))
+	levels = append(levels, level{"#time > :claimtime", "#time = :claimtime"})
+	names["#tags"], values[":withdrawn"] = "tags", sv(iamwatch.WithdrawnTag)
+	if a.Withdrawn() {
+		levels = append(levels, level{"", "contains(#tags, :withdrawn)"})
+	} else { // it reinstates a withdrawn alert raised as early
+		levels = append(levels, level{"contains(#tags, :withdrawn)", "NOT contains(#tags, :withdrawn)"})
+	}
+	if a.EventID != "" { // raised in the same second: the smaller raising event ID
+		names["#eid"], values[":claimeid"] = "event_id", sv(a.EventID)
+		levels = append(levels, level{"#eid > :claimeid", "attribute_not_exists(#eid) OR #eid = :claimeid"})
+	}
+	// As a disjunction of flat conjunctions (nested ones made the emulator's
+	// parser hang): won at a level, tied at every one before it; or tied at
+	// every level, where the claim stands. DynamoDB refuses parentheses
+	// that change nothing: only a disjunction inside a conjunction, and a
+	// conjunction of several, get them.
+	group := func(x string) string {
+		if strings.Contains(x, " OR ") {
+			return "(" + x + ")"
+		}
+		return x
+	}
+	term := func(xs ...string) string {
+		if len(xs) == 1 {
+			return xs[0]
+		}
+		for i, x := range xs {
+			xs[i] = group(x)
+		}
+		return "(" + strings.Join(xs, " AND ") + ")"
+	}
+	var terms, ties []string
+	for _, l := range levels {
+		if l.wins != "" {
+			terms = append(terms, term(append(slices.Clone(ties), l.wins)...))
+		}
+		ties = append(ties, l.ties)
+	}
+	terms = append(terms, term(ties...))
+	return strings.Join(terms, " OR ")
 }
 
 // view is the StateView of CommitAlerts.

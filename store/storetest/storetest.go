@@ -255,6 +255,28 @@ func testClaimAlertMerge(t *testing.T, ctx context.Context, s iamwatch.Store) {
 	if got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: "k4"}); len(got) != 1 || !alertEqual(got[0], standing) {
 		t.Errorf("k4 = %+v, want it reinstated", got)
 	}
+	// Counting as many events, the later view replaces the stored alert:
+	// the earlier first event, then the later last one (a rule that ignores
+	// repeats swaps a kept event for a repeat); alike in all Merge compares,
+	// the claim (a swap in the middle changes only the sample).
+	seen := func(key string, first, last int, ids ...string) iamwatch.Alert {
+		a := counted(key, 300, len(ids), ids...)
+		a.FirstSeen, a.LastSeen = at(first), at(last)
+		return a
+	}
+	claim(t, ctx, s, seen("k7", 60, 120, "e-2", "e-4"), true)
+	claim(t, ctx, s, seen("k7", 90, 120, "e-3", "e-4"), false) // a later first event: ignored.
+	claim(t, ctx, s, seen("k7", 30, 120, "e-1", "e-4"), false) // an earlier one: replaces.
+	claim(t, ctx, s, seen("k7", 30, 110, "e-1", "e-3"), false) // an earlier last event: ignored.
+	claim(t, ctx, s, seen("k7", 30, 150, "e-1", "e-5"), false) // a later one: replaces.
+	claim(t, ctx, s, seen("k8", 30, 150, "e-1", "e-3", "e-5"), true)
+	claim(t, ctx, s, seen("k8", 30, 150, "e-1", "e-2", "e-5"), false) // alike: the claim stands.
+	for key, want := range map[string]iamwatch.Alert{"k7": seen("k7", 30, 150, "e-1", "e-5"), "k8": seen("k8", 30, 150, "e-1", "e-2", "e-5")} {
+		got := alerts(t, ctx, s, iamwatch.AlertFilter{Key: key})
+		if len(got) != 1 || !slices.Equal(got[0].EventIDs, want.EventIDs) || !got[0].FirstSeen.Equal(want.FirstSeen) || !got[0].LastSeen.Equal(want.LastSeen) {
+			t.Errorf("%s = %+v\nwant %+v", key, got, want)
+		}
+	}
 	// Raised in the same second, the smaller raising event ID is kept,
 	// whichever was claimed first.
 	raisedBy := func(key, id string) iamwatch.Alert {
