@@ -91,11 +91,13 @@ CFN_REGIONS   ?= us-east-1 eu-west-1
 lint-cfn:
 	cfn-lint --regions $(CFN_REGIONS) -- $(CFN_TEMPLATES)
 
-## corpus-check: run the decoder and the rules over the real public samples in ../shared/corpus (when present).
+## corpus-check: run the decoder and the rules over the real public samples in ../shared/corpus (when present),
+## and check the alerts do not depend on the order records arrive in (the catalog alone, and scan into SQLite).
 CORPUS ?= $(abspath ../shared/corpus)
 corpus-check:
 	$(GO) test ./cloudtrail -run TestCorpus -v -corpus $(CORPUS)
 	$(GO) test ./detect -run Corpus -v -corpus $(CORPUS)
+	$(GO) test ./pipeline -run Corpus -v -corpus $(CORPUS)
 
 ## sample: regenerate the shipped sample trail (sampledata/).
 sample:

@@ -36,10 +36,17 @@ func Standing(t testing.TB, eng *detect.Engine, events []iamwatch.Event, batches
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Render(as, nil)
+}
+
+// Render returns the standing alerts of as, sorted by key, one a line, as
+// Standing does; it leaves out the alerts that name an event of skip.
+func Render(as []iamwatch.Alert, skip map[string]bool) string {
+	as = slices.Clone(as)
 	slices.SortFunc(as, func(a, b iamwatch.Alert) int { return strings.Compare(a.DedupKey, b.DedupKey) })
 	var out strings.Builder
 	for _, a := range as {
-		if slices.Contains(a.Tags, iamwatch.WithdrawnTag) {
+		if slices.Contains(a.Tags, iamwatch.WithdrawnTag) || slices.ContainsFunc(a.EventIDs, func(id string) bool { return skip[id] }) || skip[a.EventID] {
 			continue
 		}
 		if a.Group != "" && strings.Contains(a.DedupKey, "/first/") {
