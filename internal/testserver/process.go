@@ -97,7 +97,8 @@ type process struct {
 }
 
 // startProcess runs bin with args, its output in a log file under
-// t.TempDir, and kills it (the whole process group) in t.Cleanup.
+// t.TempDir, and kills it (the whole process group) in t.Cleanup, or, on
+// Linux, when the test binary dies first.
 func startProcess(t testing.TB, bin string, args ...string) *process {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), filepath.Base(bin)+".log")
@@ -108,6 +109,7 @@ func startProcess(t testing.TB, bin string, args ...string) *process {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		unavailable(t, "start %s: %v", bin, err)
