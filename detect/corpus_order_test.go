@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"github.com/iamwatch/iamwatch"
-	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/internal/ordertest"
-	"github.com/iamwatch/iamwatch/rules"
 )
 
 // TestCorpusOrderIndependent runs each dataset of the corpus through the
@@ -20,14 +18,7 @@ import (
 // team wrote, with their same-second bursts, repeats and services.
 func TestCorpusOrderIndependent(t *testing.T) {
 	datasets, byDataset := corpusDatasets(t)
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := ordertest.Catalog(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	total := 0
 	for _, ds := range datasets {

@@ -9,7 +9,7 @@ import (
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
 	"github.com/iamwatch/iamwatch/detect"
-	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/internal/ordertest"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
@@ -23,14 +23,7 @@ func TestThresholdOverSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := ordertest.Catalog(t)
 	base := time.Date(2025, 3, 4, 8, 0, 0, 0, time.UTC)
 	ev := func(i int) iamwatch.Event {
 		raw := fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","accountId":"111122223333","userName":"alice"},
@@ -78,10 +71,7 @@ func TestThresholdOverSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	eng, err = detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng = ordertest.Catalog(t)
 	if k := keyOf(eng, ev(5)); k != fourth {
 		t.Fatalf("5th after restart: %q, want %q", k, fourth)
 	}

@@ -13,10 +13,8 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
-	"github.com/iamwatch/iamwatch/detect"
 	"github.com/iamwatch/iamwatch/internal/ordertest"
 	"github.com/iamwatch/iamwatch/pipeline"
-	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
@@ -41,14 +39,7 @@ func TestCorpusScanOrderIndependent(t *testing.T) {
 	if err != nil {
 		t.Skipf("corpus: %v", err)
 	}
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := ordertest.Catalog(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	compared := 0
 	for _, d := range dirs {

@@ -12,9 +12,8 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
-	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/internal/ordertest"
 	"github.com/iamwatch/iamwatch/pipeline"
-	"github.com/iamwatch/iamwatch/rules"
 	"github.com/iamwatch/iamwatch/store/sqlite"
 )
 
@@ -66,14 +65,7 @@ func batched(events []iamwatch.Event, n int) [][]iamwatch.Event {
 // an alert names is stored.
 func TestStoredEventsDoNotDependOnBatching(t *testing.T) {
 	ctx := context.Background()
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := ordertest.Catalog(t)
 	evs := activity(t, 1)
 	byRegion := slices.Clone(evs)
 	slices.SortStableFunc(byRegion, func(x, y iamwatch.Event) int { return cmp.Compare(x.Region, y.Region) })

@@ -14,7 +14,23 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/rules"
 )
+
+// Catalog returns an engine of the built-in catalog with the default
+// settings: what scan runs.
+func Catalog(t testing.TB) *detect.Engine {
+	t.Helper()
+	all, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := detect.New(all, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
 
 // Standing runs events through eng against a fresh MemoryState in the
 // given batches ([start, end) pairs) and returns the alerts standing at

@@ -11,8 +11,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
-	"github.com/iamwatch/iamwatch/detect"
-	"github.com/iamwatch/iamwatch/rules"
+	"github.com/iamwatch/iamwatch/internal/ordertest"
 )
 
 // burstEvents is a day and a half of denied calls by one IAM user (a burst
@@ -69,14 +68,7 @@ func burstEvents(t *testing.T) []iamwatch.Event {
 // batches, twice over (a replay). Every run must leave the same alerts.
 func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	ctx := t.Context()
-	all, err := rules.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := detect.New(all, detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := ordertest.Catalog(t)
 	evs := burstEvents(t)
 	run := func(order []iamwatch.Event, batches [][2]int, times int) string {
 		s := open(t)
