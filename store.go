@@ -20,8 +20,9 @@ type AlertStore interface {
 	// nothing), then calls resolve with a view that sees them and every
 	// commit before, then claims the alerts resolve returns: an alert whose
 	// DedupKey is not stored yet is stored (New); a stored one is replaced
-	// by the claimed one only when the claim counts more events (Merge), so
-	// the same input twice, or two processes racing, end in one state.
+	// by the claimed one only when Merge keeps the claim (it counts more
+	// events, say), so the same input twice, or two processes racing, end
+	// in one state.
 	// Where the store has transactions all of it is one transaction.
 	// The claims come back in the order resolve returned the alerts.
 	CommitAlerts(ctx context.Context, hits []Hit, resolve Resolver) ([]Claim, error)

@@ -47,6 +47,11 @@ import (
 // raise the count, so an alert computed from more hits supersedes one
 // computed from fewer (iamwatch.Merge): the same events in any order, in
 // any batches, in one process or several, end in the same stored alerts.
+// A rule that ignores repeats keeps the first and the last hit of each
+// value in each slot, so an added hit may replace a kept one without
+// raising the count: it then moves the first event earlier or the last one
+// later, which Merge compares next (or, in the middle of the incident,
+// changes only the sample, where Merge keeps the claim).
 // A burst that lasts for days is one alert a period whose count grows.
 
 // DefaultPeriod is the dedup period of a threshold rule that names none:

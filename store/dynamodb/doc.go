@@ -45,7 +45,8 @@
 // with consistent reads (Hits queries the local secondary index with
 // ConsistentRead, so a hit is counted by the very next read), then claims
 // each alert with a conditional PutItem; a repeat replaces the stored fields
-// with a conditional UpdateItem only when the claim counts more events. The group is a function of the event (the rule's
+// with a conditional UpdateItem only when iamwatch.Merge keeps the claim
+// (mergeCondition: it counts more events, say). The group is a function of the event (the rule's
 // `by` field), so (rule, group, event ID) is unique where (rule, event ID) is.
 //
 // Alerts, Due, RetryFailed, Checkpoints and Prune scan their (small) tables
