@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -110,16 +111,26 @@ func startProcess(t testing.TB, bin string, args ...string) *process {
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	dieWithParent(cmd.SysProcAttr)
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		unavailable(t, "start %s: %v", bin, err)
-	}
 	p := &process{cmd: cmd, log: logPath, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// The parent-death signal comes when the thread that started the
+		// server ends, not the process (go.dev/issue/27505): this goroutine
+		// keeps that thread, locked to it, until the server has exited.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.err = cmd.Wait()
 		f.Close()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		f.Close()
+		unavailable(t, "start %s: %v", bin, err)
+	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
