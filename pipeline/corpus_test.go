@@ -32,6 +32,50 @@ var corpus = flag.String("corpus", "", "folder of real CloudTrail samples (skipp
 // what its alert says, follows the order, and the scan reports the
 // conflict.
 func TestCorpusScanOrderIndependent(t *testing.T) {
+	names, datasets := corpusDatasets(t)
+	eng := ordertest.Catalog(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	compared := 0
+	for _, name := range names {
+		inputs := datasets[name]
+		skip := conflictingIDs(t, inputs)
+		read := func(st *sqlite.Store, in []pipeline.Input, opt pipeline.ReadOptions) (pipeline.Report, string) {
+			t.Helper()
+			return readStanding(t, eng, st, in, opt, skip)
+		}
+		st := openStore(t)
+		first, want := read(st, inputs, pipeline.ReadOptions{})
+		if again, got := read(st, inputs, pipeline.ReadOptions{}); again.NewAlerts != 0 || got != want {
+			t.Errorf("%s read again: %d new alerts, changed: %v", name, again.NewAlerts, got != want)
+		}
+		rev := slices.Clone(inputs)
+		slices.Reverse(rev)
+		if _, got := read(openStore(t), rev, pipeline.ReadOptions{Workers: 1, BatchSize: 7}); got != want {
+			t.Errorf("%s, files in reverse, batches of 7: alerts differ, first at %s", name, ordertest.FirstDifference(got, want))
+		}
+		for i := range 3 {
+			shuffled := slices.Clone(inputs)
+			r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			opt := pipeline.ReadOptions{Workers: 2, BatchSize: 1 + r.IntN(200)}
+			if _, got := read(openStore(t), shuffled, opt); got != want {
+				t.Errorf("%s, shuffled %d, batches of %d: alerts differ, first at %s", name, i, opt.BatchSize, ordertest.FirstDifference(got, want))
+			}
+		}
+		n := strings.Count(want, "\n")
+		compared += n
+		t.Logf("%s: %d files, %d records, %d standing alerts (%d conflicting IDs left out), the same in reverse and 3 shuffled orders, and again",
+			name, len(inputs), first.Records, n, len(skip))
+	}
+	if compared == 0 {
+		t.Fatal("the corpus raised no alert: nothing was compared")
+	}
+}
+
+// corpusDatasets returns the inputs of each dataset (top-level folder) of
+// the -corpus folder, by name, in name order. It skips the test when there
+// is no corpus.
+func corpusDatasets(t *testing.T) (names []string, inputs map[string][]pipeline.Input) {
+	t.Helper()
 	if *corpus == "" {
 		t.Skip("no -corpus folder given")
 	}
@@ -39,61 +83,39 @@ func TestCorpusScanOrderIndependent(t *testing.T) {
 	if err != nil {
 		t.Skipf("corpus: %v", err)
 	}
-	eng := ordertest.Catalog(t)
-	r := rand.New(rand.NewPCG(7, 8))
-	compared := 0
+	inputs = map[string][]pipeline.Input{}
 	for _, d := range dirs {
 		if !d.IsDir() {
 			continue
 		}
-		dir := filepath.Join(*corpus, d.Name())
-		inputs, err := pipeline.Expand([]string{dir}, nil)
+		in, err := pipeline.Expand([]string{filepath.Join(*corpus, d.Name())}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		skip := conflictingIDs(t, inputs)
-		read := func(st *sqlite.Store, in []pipeline.Input, opt pipeline.ReadOptions) (pipeline.Report, string) {
-			t.Helper()
-			p, err := pipeline.New(st, pipeline.Options{Detector: eng, Filter: pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := p.Read(context.Background(), in, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rep, ordertest.Render(as, skip)
-		}
-		st := openStore(t)
-		first, want := read(st, inputs, pipeline.ReadOptions{})
-		if again, got := read(st, inputs, pipeline.ReadOptions{}); again.NewAlerts != 0 || got != want {
-			t.Errorf("%s read again: %d new alerts, changed: %v", d.Name(), again.NewAlerts, got != want)
-		}
-		rev := slices.Clone(inputs)
-		slices.Reverse(rev)
-		if _, got := read(openStore(t), rev, pipeline.ReadOptions{Workers: 1, BatchSize: 7}); got != want {
-			t.Errorf("%s, files in reverse, batches of 7: alerts differ, first at %s", d.Name(), ordertest.FirstDifference(got, want))
-		}
-		for i := range 3 {
-			shuffled := slices.Clone(inputs)
-			r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-			opt := pipeline.ReadOptions{Workers: 2, BatchSize: 1 + r.IntN(200)}
-			if _, got := read(openStore(t), shuffled, opt); got != want {
-				t.Errorf("%s, shuffled %d, batches of %d: alerts differ, first at %s", d.Name(), i, opt.BatchSize, ordertest.FirstDifference(got, want))
-			}
-		}
-		n := strings.Count(want, "\n")
-		compared += n
-		t.Logf("%s: %d files, %d records, %d standing alerts (%d conflicting IDs left out), the same in reverse and 3 shuffled orders, and again",
-			d.Name(), len(inputs), first.Records, n, len(skip))
+		names = append(names, d.Name())
+		inputs[d.Name()] = in
 	}
-	if compared == 0 {
-		t.Fatal("the corpus raised no alert: nothing was compared")
+	return names, inputs
+}
+
+// readStanding reads in into st as scan does (eng, the default keep
+// filter) and returns the report and the standing alerts, those naming an
+// event of skip left out (ordertest.Render).
+func readStanding(t *testing.T, eng pipeline.Detector, st pipeline.Store, in []pipeline.Input, opt pipeline.ReadOptions, skip map[string]bool) (pipeline.Report, string) {
+	t.Helper()
+	p, err := pipeline.New(st, pipeline.Options{Detector: eng, Filter: pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	rep, err := p.Read(context.Background(), in, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := st.(iamwatch.AlertStore).Alerts(context.Background(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, ordertest.Render(as, skip)
 }
 
 // conflictingIDs returns the event IDs that name two different records
