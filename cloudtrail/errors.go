@@ -19,6 +19,7 @@ var (
 	ErrUnknownShape = errors.New("unknown shape")
 	// ErrMissingField marks a record without eventID or eventTime.
 	ErrMissingField = errors.New("missing required field")
-	// ErrBadTime marks an eventTime that is not RFC 3339.
+	// ErrBadTime marks an eventTime that is not a UTC instant in one of the
+	// forms parseEventTime reads (RFC 3339 and its common re-spellings).
 	ErrBadTime = errors.New("bad eventTime")
 )

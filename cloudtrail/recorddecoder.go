@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unsafe"
 
 	"github.com/iamwatch/iamwatch"
@@ -95,8 +94,8 @@ func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (strin
 	case w.eventCategory.get(base) == "Insight" || w.insight:
 		return eventID, fmt.Errorf("%w: insight record", ErrSkipped)
 	}
-	t, err := time.Parse(time.RFC3339, eventTime)
-	if err != nil {
+	t, ok := parseEventTime(eventTime)
+	if !ok {
 		return eventID, fmt.Errorf("%w: %q", ErrBadTime, eventTime)
 	}
 	// Event times are written as RFC 3339 text downstream: keep them to

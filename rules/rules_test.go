@@ -58,6 +58,8 @@ var catalog = map[string]string{
 	"ec2-serial-console-enabled": "high", "ec2-user-data-changed": "high",
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
 	"bedrock-model-access-enabled": "medium", "iam-enumeration": "low",
+	// Defense evasion that real captures showed after the catalog was written.
+	"bedrock-safeguards-removed": "high",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // TestRegenerate fails when the committed sample is not what the generator
-// writes: run `go generate ./sample` and commit.
+// writes: run `go generate ./sampledata` and commit.
 func TestRegenerate(t *testing.T) {
 	files, err := sample.Build(sample.Options{})
 	if err != nil {
@@ -67,7 +67,7 @@ func TestRegenerate(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Log("run `go generate ./sample` and commit the result")
+		t.Log("run `go generate ./sampledata` and commit the result")
 	}
 }
 

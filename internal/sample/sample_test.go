@@ -445,7 +445,7 @@ var catalog = []string{
 	"ebs-snapshot-shared", "ami-shared", "rds-snapshot-shared", "lambda-permission-external", "s3-bucket-policy-external",
 	"resource-policy-external", "s3-public-access-block-removed", "security-group-open-admin-port", "ssm-send-command",
 	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
-	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled",
+	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled", "bedrock-safeguards-removed",
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role", "iam-enumeration",
 	"signin-new-country", "signin-new-asn", "signin-impossible-travel",

@@ -11,7 +11,8 @@ import "time"
 //     set to expire in a day, GuardDuty, flow logs, DNS logs, a log group,
 //     Security Hub and an EventBridge rule removed, a full-access federation
 //     token, a Roles Anywhere trust anchor, a SAML provider, a boundary
-//     removed, an old policy version restored, an Identity Center user;
+//     removed, an old policy version restored, an Identity Center user,
+//     Bedrock's invocation logging and a guardrail deleted;
 //   - day 2 afternoon: carol's credentials try the same kind of calls and are
 //     denied; the CI role is throttled (not an attempt);
 //   - day 2 evening: password guessing against an Identity Center user.
@@ -87,6 +88,12 @@ func (s *scenarios) tampering() {
 	s.put(g.rec(step(15*time.Second), bob, svc("sso-directory.amazonaws.com", "AddMemberToGroup", ssoHomeRegion,
 		Object{{"identityStoreId", identityStoreID}, {"groupId", "c4e8a2d6-1071-7052-93b4-5f0e1d2c3b4a"}, {"member", Object{{"memberId", "a1b2c3d4-e5f6-7081-92a3-b4c5d6e7f809"}}}})),
 		ShapeTrail, "sso-directory-changed")
+	// Then the account's Bedrock models: nothing records prompts any more,
+	// and the support bot's guardrail goes.
+	s.put(g.rec(step(44*time.Second), bob, svc("bedrock.amazonaws.com", "DeleteModelInvocationLoggingConfiguration", m.region, nil)),
+		ShapeTrail, "bedrock-safeguards-removed")
+	s.put(g.rec(step(23*time.Second), bob, svc("bedrock.amazonaws.com", "DeleteGuardrail", m.region,
+		Object{{"guardrailIdentifier", "q8w2e5r7t1y4"}})), ShapeTrail, "bedrock-safeguards-removed")
 
 	// Day 2, 11:20: the ops engineer opens the console from CLI credentials.
 	ops := g.session(w.ssoRole(AccountMain, psAdmin, "erin@example.com"), at(2, 11, 20, 0), officeIPs[2], uaChromeMac, false, true)
