@@ -231,6 +231,7 @@ type decodeState struct {
 	ev      iamwatch.Event
 
 	lineMode  bool
+	logLine   bool // the value is a CloudWatch Logs export line's message
 	topValues int // top-level values other than streamed containers
 	insights  int // Insights records skipped
 	digest    bool
@@ -313,7 +314,7 @@ func (st *decodeState) top() error {
 		}
 		switch {
 		case c == '[':
-			if f != Auto && f != Array && f != EventBridge && f != Lookup {
+			if f != Auto && f != Array && f != EventBridge && f != Lookup && f != CloudWatchLogs {
 				return fmt.Errorf("%w: a JSON array, not %s input", ErrUnknownShape, f)
 			}
 			st.setFormat(Array)
@@ -342,6 +343,18 @@ func (st *decodeState) top() error {
 				return err
 			}
 		default:
+			if n := s.logLinePrefix(); n > 0 && (f == Auto || f == CloudWatchLogs) {
+				// A CloudWatch Logs export line: "TIMESTAMP record".
+				s.pos += n
+				st.lineMode, st.logLine = true, true
+				st.setFormat(CloudWatchLogs)
+				err := st.topValue()
+				st.logLine = false
+				if err != nil {
+					return err
+				}
+				break
+			}
 			if first && f == Auto {
 				return fmt.Errorf("%w: input starts with %q, not JSON", ErrUnknownShape, c)
 			}
@@ -363,6 +376,8 @@ func (st *decodeState) checkContainer(key string) error {
 		st.setFormat(Trail)
 	case key == "Events" && (f == Auto || f == Lookup):
 		st.setFormat(Lookup)
+	case (key == "events" || key == "logEvents") && (f == Auto || f == CloudWatchLogs):
+		st.setFormat(CloudWatchLogs)
 	default:
 		return fmt.Errorf("%w: a %q list, not %s input", ErrUnknownShape, key, f)
 	}
@@ -370,10 +385,11 @@ func (st *decodeState) checkContainer(key string) error {
 }
 
 // setFormat records the shape found first; an envelope kind (EventBridge,
-// Lookup) is more telling than the array or lines that carry it.
+// Lookup, CloudWatchLogs) is more telling than the array or lines that
+// carry it.
 func (st *decodeState) setFormat(f Format) {
 	cur := st.stats.Format
-	if cur == "" || (cur == Array || cur == Lines) && (f == EventBridge || f == Lookup) && st.stats.Records == 0 {
+	if cur == "" || (cur == Array || cur == Lines) && (f == EventBridge || f == Lookup || f == CloudWatchLogs) && st.stats.Records == 0 {
 		st.stats.Format = f
 	}
 }
@@ -491,8 +507,9 @@ func (st *decodeState) direct() (bool, error) {
 	}
 }
 
-// container streams {"Records":[…], …} or {"Events":[…], …} from just after
-// the '[', then the object's other members.
+// container streams {"Records":[…], …}, {"Events":[…], …}, {"events":[…], …}
+// or {"logEvents":[…], …} from just after the '[', then the object's other
+// members.
 func (st *decodeState) container(key string) error {
 	k := anyKind
 	if key == "Records" {
@@ -531,10 +548,13 @@ func (st *decodeState) container(key string) error {
 		if c == 0 {
 			return fmt.Errorf("%w: inside the %q object", errTruncated, key)
 		}
-		if (next == `"Records"` || next == `"Events"`) && c == '[' {
+		if name := strings.Trim(next, `"`); isContainerKey(name) && c == '[' {
+			if err := st.checkContainer(name); err != nil {
+				return err
+			}
 			s.pos++
 			k = anyKind
-			if next == `"Records"` {
+			if name == "Records" {
 				k = recordKind
 			}
 			if err := st.array(k); err != nil {
@@ -573,7 +593,10 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 		return nil
 	}
 	f := st.d.opt.Format
-	if f != EventBridge && f != Lookup {
+	if f == CloudWatchLogs && st.logLine {
+		f = Lines // an export line's message is the record itself
+	}
+	if f != EventBridge && f != Lookup && f != CloudWatchLogs {
 		// Most values are bare records: try that first, in one pass.
 		var d recordDecoder
 		d.p.b = raw
@@ -596,7 +619,7 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 	}
 	switch e.kind {
 	case envRecord:
-		if f == EventBridge || f == Lookup {
+		if f == EventBridge || f == Lookup || f == CloudWatchLogs {
 			st.reject(peekEventID(raw), fmt.Errorf("%w: a bare record, not %s input", ErrUnknownShape, f))
 			return nil
 		}
@@ -627,9 +650,20 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 		}
 		st.setFormat(Lookup)
 		return st.record(e.inner, e.id)
+	case envLogEvent:
+		if f != Auto && f != CloudWatchLogs {
+			st.reject(e.id, fmt.Errorf("%w: a CloudWatch Logs log event, not %s input", ErrUnknownShape, f))
+			return nil
+		}
+		st.setFormat(CloudWatchLogs)
+		return st.record(e.inner, e.id)
+	case envLogControl:
+		st.skip(e.id, fmt.Errorf("%w: CloudWatch Logs control message", ErrSkipped))
+		return nil
 	case envContainer:
-		// A whole trail file or LookupEvents page as one line or array
-		// element: bounded by MaxRecordBytes, decoded from memory.
+		// A whole trail file, LookupEvents page or log events list as one
+		// line or array element: bounded by MaxRecordBytes, decoded from
+		// memory.
 		if err := st.checkContainer(e.containerKey); err != nil {
 			st.reject("", err)
 			return nil

@@ -78,7 +78,8 @@ func TestShapesGolden(t *testing.T) {
 // same events.
 func TestShapesAgree(t *testing.T) {
 	var want []goldenEvent
-	for _, f := range []string{"trail.json", "trail.json.gz", "lines.jsonl", "array.json", "eventbridge.jsonl", "eventbridge-array.json", "lookup-page.json", "lookup-lines.jsonl", "mixed.jsonl"} {
+	for _, f := range []string{"trail.json", "trail.json.gz", "lines.jsonl", "array.json", "eventbridge.jsonl", "eventbridge-array.json", "lookup-page.json", "lookup-lines.jsonl", "mixed.jsonl",
+		"cwl-filter-log-events.json", "cwl-subscription.gz", "cwl-export.gz"} {
 		in, err := os.Open(filepath.Join("testdata/shapes", f))
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +137,13 @@ func TestForcedFormats(t *testing.T) {
 		{"eventbridge-array.json", EventBridge, 3, false},
 		{"lookup-page.json", Lookup, 3, false},
 		{"lookup-lines.jsonl", Lookup, 3, false},
+		{"cwl-filter-log-events.json", CloudWatchLogs, 3, false},
+		{"cwl-subscription.gz", CloudWatchLogs, 3, false},
+		{"cwl-export.gz", CloudWatchLogs, 3, false},
+		{"cwl-filter-log-events.json", Lookup, 0, true},
+		{"trail.json", CloudWatchLogs, 0, true},
+		{"lines.jsonl", CloudWatchLogs, 0, false},
+		{"cwl-subscription.gz", EventBridge, 0, false},
 		{"lines.jsonl", Trail, 0, true},
 		{"trail.json", Array, 0, true},
 		{"array.json", Trail, 0, true},
@@ -167,7 +175,8 @@ func TestForcedFormats(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"": Auto, "AUTO": Auto, "trail": Trail, "jsonl": Lines, "eventbridge": EventBridge, "lookup-events": Lookup, "record": Record, "array": Array} {
+	for in, want := range map[string]Format{"": Auto, "AUTO": Auto, "trail": Trail, "jsonl": Lines, "eventbridge": EventBridge, "lookup-events": Lookup, "record": Record, "array": Array,
+		"cloudwatch-logs": CloudWatchLogs, "logs": CloudWatchLogs} {
 		got, err := ParseFormat(in)
 		if err != nil || got != want {
 			t.Errorf("ParseFormat(%q) = %q, %v; want %q", in, got, err, want)

@@ -7,7 +7,12 @@
 //   - JSON lines of records, a JSON array of records, a single record;
 //   - EventBridge events whose detail is a CloudTrail record;
 //   - LookupEvents output ({"Events":[{"CloudTrailEvent":"<record>"}]}, pages
-//     or one event per line).
+//     or one event per line);
+//   - a trail's CloudWatch Logs log group read back: filter-log-events and
+//     get-log-events output ({"events":[{"message":"<record>"}]}),
+//     subscription payloads (DATA_MESSAGE objects, one after another as
+//     Firehose writes them; CONTROL_MESSAGEs are skipped) and export-task
+//     lines ("2025-03-04T09:12:44.000Z <record>").
 //
 // Digest and Insights files are recognised and skipped ([ErrSkipped]).
 //

@@ -8,9 +8,26 @@ const (
 	envRecord              // a CloudTrail record
 	envEventBridge         // an EventBridge event; inner is its detail
 	envLookup              // a LookupEvents event; inner is its CloudTrailEvent, unquoted
-	envContainer           // {"Records":[…]} or {"Events":[…]}; inner is the array
+	envContainer           // {"Records":[…]}, {"Events":[…]}, {"events":[…]} or {"logEvents":[…]}; inner is the array
 	envDigest              // a CloudTrail digest file
+	envLogEvent            // a CloudWatch Logs log event; inner is its message, unquoted
+	envLogControl          // a CloudWatch Logs subscription's CONTROL_MESSAGE (no log data)
 )
+
+// containerKeys are the keys whose array holds records or envelopes:
+// a trail file's, a LookupEvents page's, filter-log-events' output's and a
+// CloudWatch Logs subscription payload's.
+var containerKeys = [...]string{"Records", "Events", "events", "logEvents"}
+
+// isContainerKey reports whether k is one of containerKeys.
+func isContainerKey(k string) bool {
+	for _, c := range containerKeys {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
 
 // envelope is a classified object.
 type envelope struct {
@@ -25,16 +42,23 @@ type envelope struct {
 //
 //   - "CloudTrailEvent" (a string): a LookupEvents event;
 //   - "detail-type" and "detail": an EventBridge event;
-//   - "Records" or "Events" (an array): a trail file or a LookupEvents page;
+//   - "message" (a string) with "timestamp", "ingestionTime" or
+//     "logStreamName": a CloudWatch Logs log event;
+//   - "Records", "Events", "events" or "logEvents" (an array): a trail
+//     file, a LookupEvents page, filter-log-events' output or a CloudWatch
+//     Logs subscription payload;
+//   - "messageType" "CONTROL_MESSAGE": a subscription's control message;
 //   - digestStartTime, digestEndTime or digestPublicKeyFingerprint: a digest file;
 //   - eventID, eventTime, eventVersion or userIdentity: a record.
 func classify(raw []byte) (envelope, error) {
 	var (
-		e                                envelope
-		p                                = parser{b: raw}
-		detail, records, events, ctEvent []byte
-		ctEsc, hasDetailType             bool
-		recordKeys, digestKeys           int
+		e                               envelope
+		p                               = parser{b: raw}
+		detail, ctEvent, message        []byte
+		list                            []byte // the first container key's array
+		ctEsc, msgEsc, hasDetailType    bool
+		control                         bool
+		recordKeys, digestKeys, logKeys int
 	)
 	err := p.object(0, func(key []byte) error {
 		start := p.i
@@ -59,17 +83,27 @@ func classify(raw []byte) (envelope, error) {
 			err := p.skip(1)
 			detail = raw[start:p.i]
 			return err
-		case "Records", "Events":
+		case "Records", "Events", "events", "logEvents":
 			err := p.skip(1)
-			if len(raw) > start && raw[start] == '[' {
-				if string(key) == "Records" {
-					records = raw[start:p.i]
-				} else {
-					events = raw[start:p.i]
-				}
+			if len(raw) > start && raw[start] == '[' && list == nil {
+				list, e.containerKey = raw[start:p.i], string(key)
 			}
 			return err
-		case "id", "EventId":
+		case "message":
+			if p.peek() == '"' {
+				s, end, esc, err := p.str()
+				message, msgEsc = raw[s:end], esc
+				return err
+			}
+		case "timestamp", "ingestionTime", "logStreamName":
+			logKeys++
+		case "messageType":
+			if p.peek() == '"' {
+				s, end, _, err := p.str()
+				control = string(raw[s:end]) == "CONTROL_MESSAGE"
+				return err
+			}
+		case "id", "EventId", "eventId":
 			if p.peek() == '"' {
 				s, end, _, err := p.str()
 				e.id = string(raw[s:end])
@@ -95,13 +129,19 @@ func classify(raw []byte) (envelope, error) {
 		if ctEsc {
 			e.inner = unescape(ctEvent)
 		}
+	case message != nil && logKeys > 0:
+		e.kind = envLogEvent
+		e.inner = message
+		if msgEsc {
+			e.inner = unescape(message)
+		}
 	case hasDetailType && detail != nil:
 		e.kind = envEventBridge
 		e.inner = detail
-	case records != nil:
-		e.kind, e.inner, e.containerKey = envContainer, records, "Records"
-	case events != nil:
-		e.kind, e.inner, e.containerKey = envContainer, events, "Events"
+	case control: // its logEvents say only that the destination is reachable
+		e.kind = envLogControl
+	case list != nil:
+		e.kind, e.inner = envContainer, list
 	case digestKeys > 0:
 		e.kind = envDigest
 	case recordKeys > 0:

@@ -32,6 +32,12 @@ func TestMoreShapes(t *testing.T) {
 	lookup := func(rec string) string {
 		return `{"EventId":"lk-1","EventName":"X","EventTime":1741076102,"CloudTrailEvent":` + quote(rec) + `}`
 	}
+	logEvent := func(id, msg string) string {
+		return `{"id":"` + id + `","timestamp":1741076102000,"message":` + quote(msg) + `}`
+	}
+	logData := func(events ...string) string {
+		return `{"messageType":"DATA_MESSAGE","owner":"210987654321","logGroup":"trail","logStream":"s","subscriptionFilters":["f"],"logEvents":[` + strings.Join(events, ",") + `]}`
+	}
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, []byte(root), "", "  "); err != nil {
 		t.Fatal(err)
@@ -60,6 +66,14 @@ func TestMoreShapes(t *testing.T) {
 		{"forced record on lines", root + "\n" + role + "\n", Record, 2, 0, 0, nil, nil},
 		{"digest by content, gzipped name irrelevant", `{"awsAccountId":"210987654321","digestStartTime":"2025-03-04T08:00:00Z","digestPublicKeyFingerprint":"00","logFiles":[]}`, Auto, 0, 0, 0, nil, ErrSkipped},
 		{"json but not cloudtrail", `{"hello":"world"}`, Auto, 0, 1, 0, []error{ErrUnknownShape}, nil},
+		{"log subscription: control message, then data with a message that is no record",
+			`{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}` +
+				logData(logEvent("1", root), logEvent("2", "START RequestId: 42 Version: $LATEST"), logEvent("3", role)),
+			Auto, 2, 1, 1, []error{ErrSkipped, ErrInvalidJSON}, nil},
+		{"get-log-events output, tokens after the events", `{"events":[` + logEvent("1", root) + `],"nextForwardToken":"f/1","nextBackwardToken":"b/1"}`, Auto, 1, 0, 0, nil, nil},
+		{"log events listed alone", `[` + logEvent("1", root) + `,` + logEvent("2", role) + `]`, Auto, 2, 0, 0, nil, nil},
+		{"export lines, one cut short", "2025-03-04T08:15:02.000Z " + root + "\n2025-03-04T08:15:03.000Z {\"eventID\":\"x\",\n2025-03-04T08:15:04+00:00\t" + role + "\n", Auto, 2, 1, 0, []error{ErrInvalidJSON}, nil},
+		{"a line starting with a date that is no export line", "2025-03-04 " + root + "\n", Auto, 0, 0, 0, nil, ErrUnknownShape},
 		{"text", "hello", Auto, 0, 0, 0, nil, ErrUnknownShape},
 	}
 	for _, tt := range tests {

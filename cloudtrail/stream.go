@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 )
 
 // stream splits a byte stream into JSON values without decoding them. It
@@ -252,7 +253,7 @@ func (s *stream) skipLine() {
 }
 
 // containerKey looks, without consuming anything, at the object starting at
-// pos: if its first member is "Records" or "Events" and that value is an
+// pos: if its first member is one of containerKeys and that value is an
 // array, it returns the key and the offset of the '['.
 func (s *stream) containerKey() (key string, open int, ok bool) {
 	const lookahead = 4 << 10
@@ -288,7 +289,7 @@ func parseContainerStart(b []byte) (key string, open int, done bool) {
 		return "", 0, len(b)-i > 16
 	}
 	k := string(b[i+1 : i+1+j])
-	if k != "Records" && k != "Events" {
+	if !isContainerKey(k) {
 		return "", 0, true
 	}
 	i += j + 2
@@ -308,6 +309,35 @@ func parseContainerStart(b []byte) (key string, open int, done bool) {
 		return "", 0, true
 	}
 	return k, i, true
+}
+
+// logLinePrefix looks, without consuming anything, at the line starting at
+// pos: if it begins with an RFC 3339 timestamp, blanks and a '{' (a line a
+// CloudWatch Logs export task wrote: "2025-03-04T09:12:44.000Z {…}"), it
+// returns the length of the timestamp and blanks; else 0.
+func (s *stream) logLinePrefix() int {
+	const most = 48 // "2025-03-04T09:12:44.123456789+00:00" and a few blanks
+	for s.end-s.pos < most && s.more() {
+	}
+	b := s.buf[s.pos:s.end]
+	if len(b) > most {
+		b = b[:most]
+	}
+	sp := bytes.IndexAny(b, " \t")
+	if sp < 20 || b[10] != 'T' { // shorter than "2025-03-04T09:12:44Z"
+		return 0
+	}
+	if _, err := time.Parse(time.RFC3339Nano, string(b[:sp])); err != nil {
+		return 0
+	}
+	n := sp
+	for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
+		n++
+	}
+	if n == len(b) || b[n] != '{' {
+		return 0
+	}
+	return n
 }
 
 // errTruncated is returned when the input ends inside a container.

@@ -68,7 +68,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	dbFlag(fl, &f.db)
 	fl.StringVar(&f.keep, "keep", "identity", "which events to store: identity (iam, sts, signin, sso) or all")
 	fl.StringVarP(&f.output, "output", "o", "text", "output: text or json (one JSON object a line)")
-	fl.StringVar(&f.format, "format", "auto", "input format: auto, trail, lines, array, record, eventbridge, lookup")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto, trail, lines, array, record, eventbridge, lookup, cloudwatch-logs")
 	fl.BoolVar(&f.strict, "strict", false, "exit non-zero when any record or file was rejected")
 	fl.BoolVar(&f.useSample, "sample", false, "scan the sample trail built into iamwatch")
 	fl.IntVar(&f.workers, "workers", 0, "files decoded at once (default: number of CPUs)")
