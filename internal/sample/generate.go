@@ -22,10 +22,11 @@ const (
 	ShapeRecordArray                   // plain records, a JSON array.
 	ShapeSingle                        // one record alone in a file.
 	ShapeBroken                        // the file with deliberately broken records.
+	ShapeCloudWatchLogs                // the trail's CloudWatch Logs log group, exported and listed.
 	numShapes
 )
 
-var shapeNames = [...]string{"trail", "eventbridge-lines", "eventbridge-array", "lookup-events", "lookup-events-lines", "record-lines", "record-array", "single-record", "broken"}
+var shapeNames = [...]string{"trail", "eventbridge-lines", "eventbridge-array", "lookup-events", "lookup-events-lines", "record-lines", "record-array", "single-record", "broken", "cloudwatch-logs"}
 
 func (s Shape) String() string {
 	if s < 0 || s >= numShapes {
@@ -109,10 +110,13 @@ func compareStrings(a, b string) int {
 }
 
 // LookupRegion is the region of the sample's LookupEvents page (lookups are
-// per region); LookupLinesRegion that of the one-event-per-line file.
+// per region); LookupLinesRegion that of the one-event-per-line file;
+// LogsRegion that of the trail's CloudWatch Logs log stream (its home
+// region; the stream holds every region's events).
 const (
 	LookupRegion      = "eu-west-1"
 	LookupLinesRegion = "us-east-1"
+	LogsRegion        = "us-east-1"
 	maxLookupPage     = 25 // as with --max-results 25; the API allows up to 50.
 )
 
@@ -120,7 +124,7 @@ const (
 // little to each other shape, within what that shape can carry (a
 // LookupEvents page holds at most 50 events of one account and region).
 func assignShapes(noise []Record, id ids) {
-	lookup, lookupLines, broken := 7, 0, 0 // the scenarios put 7 events on the lookup page.
+	lookup, lookupLines, broken, logs := 7, 0, 0, 0 // the scenarios put 7 events on the lookup page.
 	for i := range noise {
 		r := &noise[i]
 		r.Shape = ShapeTrail
@@ -148,6 +152,14 @@ func assignShapes(noise []Record, id ids) {
 			if broken < 4 {
 				r.Shape = ShapeBroken
 				broken++
+			}
+		case x < 0.085:
+			// The main account's trail also goes to CloudWatch Logs (CIS
+			// asks for it), every region into its home region's stream;
+			// some records are read back from there.
+			if acctMain && logs < 30 {
+				r.Shape = ShapeCloudWatchLogs
+				logs++
 			}
 		}
 	}

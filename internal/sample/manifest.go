@@ -43,6 +43,8 @@ func (b *builder) manifest(recs []Record) {
 			note = "one LookupEvents page (region " + LookupRegion + "), newest first"
 		case ShapeLookupLines:
 			note = "region " + LookupLinesRegion + ", EventTime in CET"
+		case ShapeCloudWatchLogs:
+			note = "the trail's log group (stream of " + LogsRegion + "): an export task's object, then filter-log-events output"
 		}
 		fmt.Fprintf(&m, "| %s | %d | %s |\n", s, perShape[s], note)
 	}

@@ -365,6 +365,41 @@ func TestShapes(t *testing.T) {
 				seen[checkRecord(t, p, raw)["eventID"].(string)]++
 			}
 			counts[p] = len(recs)
+		case p == DataDir+"/"+PathLogsExport:
+			// "TIMESTAMP record" lines: the timestamp is the record's time.
+			n := 0
+			for _, l := range lines(gunzip(t, p, f.Data)) {
+				ts, rec, ok := bytes.Cut(l, []byte(" "))
+				at, err := time.Parse(time.RFC3339Nano, string(ts))
+				if !ok || err != nil {
+					t.Fatalf("%s: line %q is not TIMESTAMP record", p, l)
+				}
+				r := checkRecord(t, p, rec)
+				if et, _ := time.Parse(time.RFC3339, r["eventTime"].(string)); !et.Equal(at) || r["recipientAccountId"] != AccountMain {
+					t.Errorf("%s: line stamped %s holds a record of %s, account %v", p, ts, r["eventTime"], r["recipientAccountId"])
+				}
+				seen[r["eventID"].(string)]++
+				n++
+			}
+			counts[p] = n
+		case p == DataDir+"/"+PathLogsFiltered:
+			var out struct {
+				Events []struct {
+					LogStreamName, Message string
+					Timestamp              int64
+				}
+			}
+			if err := json.Unmarshal(f.Data, &out); err != nil || len(out.Events) == 0 {
+				t.Fatalf("%s: %v (%d events)", p, err, len(out.Events))
+			}
+			for i, ev := range out.Events {
+				r := checkRecord(t, p, []byte(ev.Message))
+				if et, _ := time.Parse(time.RFC3339, r["eventTime"].(string)); et.UnixMilli() != ev.Timestamp || ev.LogStreamName != AccountMain+"_CloudTrail_"+LogsRegion {
+					t.Errorf("%s event %d: stream %s, timestamp %d, record time %s", p, i, ev.LogStreamName, ev.Timestamp, r["eventTime"])
+				}
+				seen[r["eventID"].(string)]++
+			}
+			counts[p] = len(out.Events)
 		case p == DataDir+"/"+PathBroken:
 			bad, noID, good := 0, 0, 0
 			for _, l := range lines(f.Data) {

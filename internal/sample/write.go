@@ -32,6 +32,11 @@ const (
 	PathRecordArray      = "records/records-array.json"
 	PathSingle           = "records/single-record.json"
 	PathBroken           = "broken/broken-records.jsonl"
+	// PathLogsExport is an object a CloudWatch Logs export task wrote (its
+	// S3 layout: prefix, task ID, log stream), PathLogsFiltered the output
+	// of aws logs filter-log-events over the same log group.
+	PathLogsExport   = "cloudwatch-logs/exportedlogs/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b/" + AccountMain + "_CloudTrail_" + LogsRegion + "/000000.gz"
+	PathLogsFiltered = "cloudwatch-logs/filter-log-events.json"
 )
 
 // Build generates the whole sample: every input file under DataDir and
@@ -58,7 +63,7 @@ func Build(opt Options) ([]File, error) {
 		return nil, err
 	}
 	b.trail = tw.Files()
-	steps := []func() error{b.writeDigests, b.insights, b.eventBridge, b.lookup, b.records, b.broken}
+	steps := []func() error{b.writeDigests, b.insights, b.eventBridge, b.lookup, b.records, b.broken, b.cloudWatchLogs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -395,4 +400,36 @@ func indent(b []byte, ind string) []byte {
 	}
 	out.WriteByte('\n')
 	return out.Bytes()
+}
+
+// cloudWatchLogs writes the records of ShapeCloudWatchLogs as they come back
+// from the trail's log group: the first half in an export task's object
+// ("TIMESTAMP message" lines, gzipped), the rest as filter-log-events prints
+// them ({"events":[…]}, the message the record, CloudWatch Logs' own
+// timestamps in milliseconds).
+func (b *builder) cloudWatchLogs() error {
+	recs := b.byShape[ShapeCloudWatchLogs]
+	if len(recs) < 2 {
+		return fmt.Errorf("sample: %d records for CloudWatch Logs, want at least 2", len(recs))
+	}
+	half := len(recs) / 2
+	stream := AccountMain + "_CloudTrail_" + LogsRegion
+	var lines []byte
+	for _, r := range recs[:half] {
+		lines = append(lines, r.EventTime.UTC().Format("2006-01-02T15:04:05.000Z")...)
+		lines = append(r.AppendJSON(append(lines, ' ')), '\n')
+	}
+	b.count(PathLogsExport, half)
+	if err := b.putGzip(PathLogsExport, lines); err != nil {
+		return err
+	}
+	var events []any
+	for i, r := range recs[half:] {
+		ms := r.EventTime.UnixMilli()
+		events = append(events, Object{{"logStreamName", stream}, {"timestamp", ms},
+			{"message", string(r.AppendJSON(nil))}, {"ingestionTime", ms + 2100 + int64(i)*37}, {"eventId", b.ids.from("0123456789", 56)}})
+	}
+	out := Object{{"events", events}, {"searchedLogStreams", []any{Object{{"logStreamName", stream}, {"searchedCompletely", true}}}}}
+	b.count(PathLogsFiltered, len(events))
+	return b.put(PathLogsFiltered, indent(appendValue(nil, out), "    "))
 }
