@@ -59,7 +59,7 @@ var catalog = map[string]string{
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
 	"bedrock-model-access-enabled": "medium", "iam-enumeration": "low",
 	// Defense evasion that real captures showed after the catalog was written.
-	"bedrock-safeguards-removed": "high",
+	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-bucket-emptied": "high",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

@@ -1,6 +1,9 @@
 package sample
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // tampering writes the records for logging and monitoring tampering, denied
 // attempts at tampering and persistence calls, and identity persistence:
@@ -12,7 +15,8 @@ import "time"
 //     Security Hub and an EventBridge rule removed, a full-access federation
 //     token, a Roles Anywhere trust anchor, a SAML provider, a boundary
 //     removed, an old policy version restored, an Identity Center user,
-//     Bedrock's invocation logging and a guardrail deleted;
+//     Bedrock's invocation logging and a guardrail deleted, two buckets'
+//     object versions deleted (ransomware);
 //   - day 2 afternoon: carol's credentials try the same kind of calls and are
 //     denied; the CI role is throttled (not an attempt);
 //   - day 2 evening: password guessing against an Identity Center user.
@@ -94,6 +98,23 @@ func (s *scenarios) tampering() {
 		ShapeTrail, "bedrock-safeguards-removed")
 	s.put(g.rec(step(23*time.Second), bob, svc("bedrock.amazonaws.com", "DeleteGuardrail", m.region,
 		Object{{"guardrailIdentifier", "q8w2e5r7t1y4"}})), ShapeTrail, "bedrock-safeguards-removed")
+	// Last, the buckets (the trail logs their data events): every version
+	// of the invoices listed, then deleted in one DeleteObjects; the
+	// exports' versions deleted one by one.
+	s3data := func(at time.Time, name, bucket string, req Object, ro bool) Record {
+		c := svc("s3.amazonaws.com", name, m.region, append(Object{{"bucketName", bucket}, {"Host", bucket + ".s3." + m.region + ".amazonaws.com"}}, req...))
+		c.ro = ro
+		r := g.rec(at, bob, c)
+		r.ManagementEvent, r.EventCategory = false, "Data"
+		return r
+	}
+	s.put(s3data(step(31*time.Second), "ListObjectVersions", "example-corp-invoices", Object{{"versions", ""}}, true), ShapeTrail, "s3-bucket-emptied")
+	s.put(s3data(step(6*time.Second), "DeleteObjects", "example-corp-invoices", Object{{"delete", ""}, {"x-id", "DeleteObjects"}}, false),
+		ShapeTrail, "s3-bucket-emptied")
+	for i := range 22 {
+		s.put(s3data(step(time.Second), "DeleteObject", "example-corp-exports", Object{{"key", fmt.Sprintf("exports/2025-02/ledger-%02d.csv", i+1)},
+			{"versionId", g.id.from(mixedAlnum, 32)}, {"x-id", "DeleteObject"}}, false), ShapeTrail, "s3-object-versions-deleted")
+	}
 
 	// Day 2, 11:20: the ops engineer opens the console from CLI credentials.
 	ops := g.session(w.ssoRole(AccountMain, psAdmin, "erin@example.com"), at(2, 11, 20, 0), officeIPs[2], uaChromeMac, false, true)
