@@ -15,7 +15,8 @@ import (
 //     Security Hub and an EventBridge rule removed, a full-access federation
 //     token, a Roles Anywhere trust anchor, a SAML provider, a boundary
 //     removed, an old policy version restored, an Identity Center user,
-//     Bedrock's invocation logging and a guardrail deleted, two buckets'
+//     Bedrock's invocation logging and a guardrail deleted, a notebook's
+//     lifecycle script swapped, versioning suspended and two buckets'
 //     object versions deleted (ransomware);
 //   - day 2 afternoon: carol's credentials try the same kind of calls and are
 //     denied; the CI role is throttled (not an attempt);
@@ -108,6 +109,13 @@ func (s *scenarios) tampering() {
 		r.ManagementEvent, r.EventCategory = false, "Data"
 		return r
 	}
+	s.put(g.rec(step(12*time.Second), bob, svc("sagemaker.amazonaws.com", "UpdateNotebookInstance", m.region,
+		Object{{"notebookInstanceName", "forecast-research"}, {"lifecycleConfigName", "forecast-startup-v2"}})),
+		ShapeTrail, "sagemaker-lifecycle-config-changed")
+	s.put(g.rec(step(19*time.Second), bob, svc("s3.amazonaws.com", "PutBucketVersioning", m.region,
+		Object{{"bucketName", "example-corp-invoices"}, {"Host", "example-corp-invoices.s3." + m.region + ".amazonaws.com"}, {"versioning", ""},
+			{"VersioningConfiguration", Object{{"Status", "Suspended"}, {"xmlns", "http://s3.amazonaws.com/doc/2006-03-01/"}}}})),
+		ShapeTrail, "s3-versioning-suspended")
 	s.put(s3data(step(31*time.Second), "ListObjectVersions", "example-corp-invoices", Object{{"versions", ""}}, true), ShapeTrail, "s3-bucket-emptied")
 	s.put(s3data(step(6*time.Second), "DeleteObjects", "example-corp-invoices", Object{{"delete", ""}, {"x-id", "DeleteObjects"}}, false),
 		ShapeTrail, "s3-bucket-emptied")
