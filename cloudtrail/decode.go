@@ -644,19 +644,9 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 		st.reject(e.id, fmt.Errorf("%w: EventBridge detail-type %q is not a CloudTrail record", ErrUnknownShape, e.detailType))
 		return nil
 	case envLookup:
-		if f != Auto && f != Lookup {
-			st.reject(e.id, fmt.Errorf("%w: a LookupEvents event, not %s input", ErrUnknownShape, f))
-			return nil
-		}
-		st.setFormat(Lookup)
-		return st.record(e.inner, e.id)
+		return st.wrapped(e, f, Lookup, "a LookupEvents event")
 	case envLogEvent:
-		if f != Auto && f != CloudWatchLogs {
-			st.reject(e.id, fmt.Errorf("%w: a CloudWatch Logs log event, not %s input", ErrUnknownShape, f))
-			return nil
-		}
-		st.setFormat(CloudWatchLogs)
-		return st.record(e.inner, e.id)
+		return st.wrapped(e, f, CloudWatchLogs, "a CloudWatch Logs log event")
 	case envLogControl:
 		st.skip(e.id, fmt.Errorf("%w: CloudWatch Logs control message", ErrSkipped))
 		return nil
@@ -677,7 +667,19 @@ func (st *decodeState) element(raw []byte, k kind, top bool) error {
 	return nil
 }
 
-// nested decodes the elements of a Records or Events array held in memory.
+// wrapped decodes the record envelope e carries as a string (a LookupEvents
+// event's CloudTrailEvent, a log event's message) when input of format f
+// may hold envelopes of format own; what names them in the error if not.
+func (st *decodeState) wrapped(e envelope, f, own Format, what string) error {
+	if f != Auto && f != own {
+		st.reject(e.id, fmt.Errorf("%w: %s, not %s input", ErrUnknownShape, what, f))
+		return nil
+	}
+	st.setFormat(own)
+	return st.record(e.inner, e.id)
+}
+
+// nested decodes the elements of a records or events array held in memory.
 func (st *decodeState) nested(arr []byte, key string) error {
 	k := anyKind
 	if key == "Records" {
