@@ -17,7 +17,8 @@ import "time"
 // (192.0.2.77): it sends a shell command to the web instance, and a minute
 // later the instance's credentials call from that same address; then the
 // key launches an instance in a region it never used and invokes a Bedrock
-// model it never used.
+// model it never used; the instance's credentials then look around (buckets,
+// IAM, trails, GuardDuty) and check whether the account can send mail.
 func (s *scenarios) instanceCredentials() {
 	g, w, m := s.g, s.g.w, s.main
 	const (
@@ -83,4 +84,21 @@ func (s *scenarios) instanceCredentials() {
 	s.put(g.rec(step(2*time.Minute, 4*time.Minute), &thief, call{src: "bedrock.amazonaws.com", name: "InvokeModel", region: global, ro: true,
 		req: Object{{"modelId", "anthropic.claude-3-5-sonnet-20240620-v1:0"}}}),
 		ShapeTrail, "service-first-use", "negative:bedrock-model-access-enabled")
+	// Back on the instance's credentials: what is there, who watches, and
+	// whether the account can send mail.
+	for _, c := range []call{
+		{src: "s3.amazonaws.com", name: "ListBuckets", ro: true},
+		{src: "iam.amazonaws.com", name: "GetAccountAuthorizationDetails", ro: true},
+		{src: "cloudtrail.amazonaws.com", name: "DescribeTrails", region: m.region, ro: true},
+		{src: "guardduty.amazonaws.com", name: "ListDetectors", region: m.region, ro: true},
+		{src: "ses.amazonaws.com", name: "GetAccountSendingEnabled", region: m.region, ro: true},
+		{src: "ses.amazonaws.com", name: "GetSendQuota", region: m.region, ro: true},
+		{src: "ses.amazonaws.com", name: "ListIdentities", region: m.region, ro: true},
+	} {
+		tags := []string{"instance-credentials-discovery"}
+		if c.src == "ses.amazonaws.com" {
+			tags = append(tags, "ses-enumeration")
+		}
+		s.put(g.rec(step(3*time.Second, 9*time.Second), &stolen, c), ShapeTrail, tags...)
+	}
 }
