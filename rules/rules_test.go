@@ -61,7 +61,7 @@ var catalog = map[string]string{
 	// Defense evasion that real captures showed after the catalog was written.
 	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-bucket-emptied": "high",
 	"s3-versioning-suspended": "medium", "sagemaker-lifecycle-config-changed": "medium",
-	"instance-credentials-discovery": "medium", "ses-enumeration": "medium",
+	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

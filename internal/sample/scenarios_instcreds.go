@@ -83,7 +83,14 @@ func (s *scenarios) instanceCredentials() {
 	// ...and invokes a model, a service it never used.
 	s.put(g.rec(step(2*time.Minute, 4*time.Minute), &thief, call{src: "bedrock.amazonaws.com", name: "InvokeModel", region: global, ro: true,
 		req: Object{{"modelId", "anthropic.claude-3-5-sonnet-20240620-v1:0"}}}),
-		ShapeTrail, "service-first-use", "negative:bedrock-model-access-enabled")
+		ShapeTrail, "service-first-use", "negative:bedrock-model-access-enabled", "bedrock-invoked-many-regions")
+	// ...and tries the model in two more regions, with a request it refuses.
+	for _, region := range []string{"us-west-2", "eu-central-1"} {
+		s.put(g.rec(step(2*time.Second, 5*time.Second), &thief, call{src: "bedrock.amazonaws.com", name: "InvokeModel", region: region, ro: true,
+			req:     Object{{"modelId", "anthropic.claude-3-5-sonnet-20240620-v1:0"}},
+			errCode: "ValidationException", errMsg: "Malformed input request: #/max_tokens: -1 is not greater or equal to 1, please reformat your input and try again."}),
+			ShapeTrail, "bedrock-invoked-many-regions", "negative:bedrock-model-access-enabled")
+	}
 	// Back on the instance's credentials: what is there, who watches, and
 	// whether the account can send mail.
 	for _, c := range []call{
