@@ -62,6 +62,7 @@ var catalog = map[string]string{
 	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-bucket-emptied": "high",
 	"s3-versioning-suspended": "medium", "sagemaker-lifecycle-config-changed": "medium",
 	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium",
+	"ses-sending-setup": "medium",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

@@ -18,7 +18,8 @@ import "time"
 // later the instance's credentials call from that same address; then the
 // key launches an instance in a region it never used and invokes a Bedrock
 // model it never used; the instance's credentials then look around (buckets,
-// IAM, trails, GuardDuty) and check whether the account can send mail.
+// IAM, trails, GuardDuty), check whether the account can send mail and add
+// a sender.
 func (s *scenarios) instanceCredentials() {
 	g, w, m := s.g, s.g.w, s.main
 	const (
@@ -108,4 +109,8 @@ func (s *scenarios) instanceCredentials() {
 		}
 		s.put(g.rec(step(3*time.Second, 9*time.Second), &stolen, c), ShapeTrail, tags...)
 	}
+	// It can: a sender identity for the spam to come.
+	s.put(g.rec(step(20*time.Second, 40*time.Second), &stolen, call{src: "ses.amazonaws.com", name: "CreateEmailIdentity", region: m.region,
+		req:  Object{{"emailIdentity", "billing-notice@example.net"}},
+		resp: Object{{"identityType", "EMAIL_ADDRESS"}, {"verifiedForSendingStatus", false}}}), ShapeTrail, "ses-sending-setup")
 }
