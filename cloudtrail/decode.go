@@ -232,8 +232,8 @@ type decodeState struct {
 
 	lineMode  bool
 	logLine   bool // the value is a CloudWatch Logs export line's message
-	topValues int // top-level values other than streamed containers
-	insights  int // Insights records skipped
+	topValues int  // top-level values other than streamed containers
+	insights  int  // Insights records skipped
 	digest    bool
 }
 
