@@ -15,8 +15,8 @@ import (
 // from making the engine parse, and the pipeline keep, every event.
 
 // mayMatchEvent reports whether p could match ev's record, judging only the
-// fields ev carries decoded (eventName, eventSource and userIdentity's type
-// and arn) and whether its record holds the keys p needs (keysIn), with
+// fields ev carries decoded (eventName, eventSource, userAgent and
+// userIdentity's type and arn) and whether its record holds the keys p needs (keysIn), with
 // one alternative of each $or passing both. It never rejects a record p
 // matches; a field ev has empty is not judged (it may be absent from the
 // record), nor are keys in a record with \u escapes.
@@ -38,6 +38,10 @@ func (p *Pattern) mayMatch(ev *iamwatch.Event, keys bool) bool {
 			}
 		case f.sub == nil && f.key == "eventSource":
 			if !p.mayMatchString("eventSource", ev.Source) {
+				return false
+			}
+		case f.sub == nil && f.key == "userAgent":
+			if ev.UserAgent != "" && !p.mayMatchString("userAgent", ev.UserAgent) {
 				return false
 			}
 		case f.sub != nil && f.key == "userIdentity":
@@ -102,9 +106,9 @@ func quoteKey(key string) []byte {
 }
 
 // prechecks reports whether mayMatchEvent can rule out events the index
-// does not: p constrains userIdentity.arn, or has a $or.
+// does not: p constrains userIdentity.arn or userAgent, or has a $or.
 func (p *Pattern) prechecks() bool {
-	if len(p.ors) > 0 {
+	if len(p.ors) > 0 || slices.ContainsFunc(p.fields, func(f fieldPattern) bool { return f.sub == nil && f.key == "userAgent" }) {
 		return true
 	}
 	uid := p.sub("userIdentity")
@@ -114,7 +118,7 @@ func (p *Pattern) prechecks() bool {
 // decodedFields are the record fields an Event carries decoded, and
 // decodedIdentity those under userIdentity (matchDecoded reads them).
 var (
-	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "readOnly", "errorCode"}
+	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "readOnly", "errorCode"}
 	decodedIdentity = []string{"type", "arn", "accessKeyId"}
 )
 
@@ -168,6 +172,8 @@ func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
 			v, present = ev.Region, ev.Region != ""
 		case "sourceIPAddress":
 			v, present = ev.SourceIP, ev.SourceIP != ""
+		case "userAgent":
+			v, present = ev.UserAgent, ev.UserAgent != ""
 		case "errorCode":
 			v, present = ev.ErrorCode, ev.ErrorCode != ""
 		case "readOnly":

@@ -133,6 +133,27 @@ func TestMayMatchEventNeverRejectsAMatch(t *testing.T) {
 	if p.mayMatchEvent(&ev) {
 		t.Error("accepted an eventName the pattern rules out")
 	}
+	// A user agent is judged decoded too, so that a rule over it alone
+	// (offensive-tool-user-agent) keeps only the events it may match.
+	ua, err := CompilePattern([]byte(`{userAgent: [{wildcard: '*-kali*'}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ua.prechecks() {
+		t.Error("a pattern over userAgent does not precheck")
+	}
+	ev = apiCall(t, "y", "", "us-east-1", "ListBuckets", true, t0) // userAgent aws-cli/2
+	if ua.mayMatchEvent(&ev) {
+		t.Error("accepted a user agent the pattern rules out")
+	}
+	ev.UserAgent = "aws-cli/1.29.0 Python/3.11.4 Linux/6.5.0-kali3-amd64 botocore/1.31.0"
+	if !ua.mayMatchEvent(&ev) {
+		t.Error("rejected a user agent the pattern matches")
+	}
+	ev.UserAgent = "" // not judged when empty
+	if !ua.mayMatchEvent(&ev) {
+		t.Error("rejected an event with no decoded user agent")
+	}
 }
 
 // TestMatchDecodedIsMatchOnDecodedRecord: matching the decoded fields in
@@ -144,6 +165,8 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 		`{eventSource: [ec2.amazonaws.com], awsRegion: [{anything-but: us-east-1}]}`,
 		`{$or: [{eventName: [RunInstances]}, {userIdentity: {arn: [{wildcard: '*/i-*'}]}}], sourceIPAddress: [{cidr: 203.0.113.0/24}]}`,
 		`{readOnly: [true], userIdentity: {type: [{exists: false}]}}`,
+		`{userAgent: [{wildcard: '*-kali*'}, {prefix: aws-cli/2}]}`,
+		`{userAgent: [{anything-but: aws-cli/2}]}`,
 	}
 	events := []iamwatch.Event{
 		apiCall(t, "a", "", "us-east-1", "CreateTags", false, t0),
@@ -152,7 +175,11 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 	}
 	failed := events[0]
 	failed.ErrorCode = "AccessDenied"
-	events = append(events, failed)
+	kali := events[1]
+	kali.UserAgent = "aws-cli/1.29.0 Python/3.11.4 Linux/6.5.0-kali3-amd64 botocore/1.31.0"
+	noAgent := events[2]
+	noAgent.UserAgent = ""
+	events = append(events, failed, kali, noAgent)
 	for _, src := range patterns {
 		p, err := CompilePattern([]byte(src))
 		if err != nil {
@@ -186,6 +213,7 @@ func decodedRecord(ev *iamwatch.Event) map[string]any {
 	put(rec, "eventSource", ev.Source)
 	put(rec, "awsRegion", ev.Region)
 	put(rec, "sourceIPAddress", ev.SourceIP)
+	put(rec, "userAgent", ev.UserAgent)
 	put(rec, "errorCode", ev.ErrorCode)
 	if ev.ReadOnly != "" {
 		rec["readOnly"] = ev.ReadOnly == "true"

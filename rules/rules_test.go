@@ -61,7 +61,7 @@ var catalog = map[string]string{
 	// Defense evasion that real captures showed after the catalog was written.
 	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-bucket-emptied": "high",
 	"s3-versioning-suspended": "medium", "sagemaker-lifecycle-config-changed": "medium",
-	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium",
+	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium", "offensive-tool-user-agent": "medium",
 	"ses-sending-setup": "medium",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
@@ -139,7 +139,7 @@ func TestRules(t *testing.T) {
 // of actor, a kind of failure), so their EventBridge pattern names no source.
 var anyService = []string{"root-api-activity", "unauthorized-api-calls", "denied-api-probing",
 	"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws",
-	"access-key-new-asn", "region-first-activity", "service-first-use"}
+	"access-key-new-asn", "region-first-activity", "service-first-use", "offensive-tool-user-agent"}
 
 // TestEventBridgePatterns checks every rule derives a deliverable pattern.
 func TestEventBridgePatterns(t *testing.T) {

@@ -482,7 +482,7 @@ var catalog = []string{
 	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
 	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled", "bedrock-safeguards-removed",
 	"s3-object-versions-deleted", "s3-bucket-emptied", "s3-versioning-suspended", "sagemaker-lifecycle-config-changed",
-	"instance-credentials-discovery", "ses-enumeration", "bedrock-invoked-many-regions", "ses-sending-setup",
+	"instance-credentials-discovery", "ses-enumeration", "bedrock-invoked-many-regions", "ses-sending-setup", "offensive-tool-user-agent",
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role", "iam-enumeration",
 	"signin-new-country", "signin-new-asn", "signin-impossible-travel",

@@ -67,11 +67,11 @@ func (s *scenarios) instanceCredentials() {
 	thief.ip, thief.ua = thiefIP, uaKali
 	t := s.at(2, 14, 41, 9)
 	step := func(lo, hi time.Duration) time.Time { t = t.Add(g.id.jitter(lo, hi)); return t }
-	sendCommand(t, &thief, "AWS-RunShellScript", "ssm-send-command", "access-key-new-asn", "instance-credentials-stolen")
+	sendCommand(t, &thief, "AWS-RunShellScript", "ssm-send-command", "access-key-new-asn", "instance-credentials-stolen", "offensive-tool-user-agent")
 	// ...then the instance's credentials from the same address.
 	stolen := *web
 	stolen.ip, stolen.ua = thiefIP, uaKali
-	stolenTags := []string{"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws"}
+	stolenTags := []string{"instance-credentials-stolen", "instance-credentials-new-network", "instance-credentials-outside-aws", "offensive-tool-user-agent"}
 	s.put(g.rec(step(40*time.Second, 70*time.Second), &stolen, call{src: "sts.amazonaws.com", name: "GetCallerIdentity", ro: true}), ShapeTrail, stolenTags...)
 	s.put(g.rec(step(2*time.Second, 5*time.Second), &stolen, call{src: "ec2.amazonaws.com", name: "DescribeInstances", region: m.region, ro: true,
 		req: Object{{"instancesSet", Object{}}, {"filterSet", Object{}}}}), ShapeTrail, stolenTags...)
