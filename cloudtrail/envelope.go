@@ -1,5 +1,7 @@
 package cloudtrail
 
+import "slices"
+
 // envKind is what a JSON object found in a stream is.
 type envKind int
 
@@ -20,14 +22,7 @@ const (
 var containerKeys = [...]string{"Records", "Events", "events", "logEvents"}
 
 // isContainerKey reports whether k is one of containerKeys.
-func isContainerKey(k string) bool {
-	for _, c := range containerKeys {
-		if k == c {
-			return true
-		}
-	}
-	return false
-}
+func isContainerKey(k string) bool { return slices.Contains(containerKeys[:], k) }
 
 // envelope is a classified object.
 type envelope struct {

@@ -35,7 +35,7 @@ const (
 	// PathLogsExport is an object a CloudWatch Logs export task wrote (its
 	// S3 layout: prefix, task ID, log stream), PathLogsFiltered the output
 	// of aws logs filter-log-events over the same log group.
-	PathLogsExport   = "cloudwatch-logs/exportedlogs/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b/" + AccountMain + "_CloudTrail_" + LogsRegion + "/000000.gz"
+	PathLogsExport   = "cloudwatch-logs/exportedlogs/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b/" + logStream + "/000000.gz"
 	PathLogsFiltered = "cloudwatch-logs/filter-log-events.json"
 )
 
@@ -402,6 +402,9 @@ func indent(b []byte, ind string) []byte {
 	return out.Bytes()
 }
 
+// logStream is the trail's log stream in its CloudWatch Logs log group.
+const logStream = AccountMain + "_CloudTrail_" + LogsRegion
+
 // cloudWatchLogs writes the records of ShapeCloudWatchLogs as they come back
 // from the trail's log group: the first half in an export task's object
 // ("TIMESTAMP message" lines, gzipped), the rest as filter-log-events prints
@@ -413,7 +416,6 @@ func (b *builder) cloudWatchLogs() error {
 		return fmt.Errorf("sample: %d records for CloudWatch Logs, want at least 2", len(recs))
 	}
 	half := len(recs) / 2
-	stream := AccountMain + "_CloudTrail_" + LogsRegion
 	var lines []byte
 	for _, r := range recs[:half] {
 		lines = append(lines, r.EventTime.UTC().Format("2006-01-02T15:04:05.000Z")...)
@@ -426,10 +428,10 @@ func (b *builder) cloudWatchLogs() error {
 	var events []any
 	for i, r := range recs[half:] {
 		ms := r.EventTime.UnixMilli()
-		events = append(events, Object{{"logStreamName", stream}, {"timestamp", ms},
+		events = append(events, Object{{"logStreamName", logStream}, {"timestamp", ms},
 			{"message", string(r.AppendJSON(nil))}, {"ingestionTime", ms + 2100 + int64(i)*37}, {"eventId", b.ids.from("0123456789", 56)}})
 	}
-	out := Object{{"events", events}, {"searchedLogStreams", []any{Object{{"logStreamName", stream}, {"searchedCompletely", true}}}}}
+	out := Object{{"events", events}, {"searchedLogStreams", []any{Object{{"logStreamName", logStream}, {"searchedCompletely", true}}}}}
 	b.count(PathLogsFiltered, len(events))
 	return b.put(PathLogsFiltered, indent(appendValue(nil, out), "    "))
 }
