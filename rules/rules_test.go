@@ -63,6 +63,11 @@ var catalog = map[string]string{
 	"s3-versioning-suspended": "medium", "sagemaker-lifecycle-config-changed": "medium",
 	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium", "offensive-tool-user-agent": "medium",
 	"ses-sending-setup": "medium",
+	// Techniques public detection sets and Stratus Red Team's 2026 catalogue name that the corpus lacks.
+	"ec2-console-screenshot": "medium", "ami-deregistered": "low", "ec2-keypair-suspicious": "high",
+	"ec2-keypair-after-key-check": "medium", "mfa-device-enabled": "medium", "password-policy-changed": "medium",
+	"rds-master-password-reset": "high", "rds-made-public": "high", "ebs-default-encryption-disabled": "medium",
+	"lambda-function-url-public": "high", "waf-protection-removed": "medium",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

@@ -307,6 +307,18 @@ func (s *scenarios) day2() {
 	s.put(g.rec(at, bob, iam("CreateAccessKey", Object{{"userName", "svc-metrics"}},
 		Object{{"accessKey", Object{{"userName", "svc-metrics"}, {"accessKeyId", backdoor.key}, {"status", "Active"}, {"createDate", iamDate(at)}}}})),
 		ShapeTrail, "access-key-created")
+	// A virtual MFA device bob holds, bound to the backdoor user: its key
+	// now gets MFA-authenticated sessions. Then any password will do.
+	mfaSerial := "arn:aws:iam::" + AccountMain + ":mfa/svc-metrics"
+	s.put(g.rec(step(10*time.Second, 30*time.Second), bob, iam("CreateVirtualMFADevice", Object{{"virtualMFADeviceName", "svc-metrics"}, {"path", "/"}},
+		Object{{"virtualMFADevice", Object{{"serialNumber", mfaSerial}}}})),
+		ShapeTrail, "negative:mfa-device-enabled")
+	s.put(g.rec(step(20*time.Second, 40*time.Second), bob, iam("EnableMFADevice", Object{{"userName", "svc-metrics"}, {"serialNumber", mfaSerial}}, nil)),
+		ShapeTrail, "mfa-device-enabled")
+	s.put(g.rec(step(10*time.Second, 30*time.Second), bob, iam("UpdateAccountPasswordPolicy", Object{{"minimumPasswordLength", 6},
+		{"requireSymbols", false}, {"requireNumbers", false}, {"requireUppercaseCharacters", false}, {"requireLowercaseCharacters", false},
+		{"allowUsersToChangePassword", true}, {"hardExpiry", false}}, nil)),
+		ShapeTrail, "password-policy-changed")
 	s.put(g.rec(step(20*time.Second, time.Minute), bob, iam("PutRolePolicy",
 		Object{{"roleName", "gha-deploy"}, {"policyName", "ops-maintenance"}, {"policyDocument", urlEncode(policyAllowAll)}}, nil)),
 		ShapeTrail, "dangerous-inline-policy", "iam-policy-changed")
@@ -453,6 +465,18 @@ func (s *scenarios) day3() {
 		ShapeRecordLines, "role-trust-policy-external")
 	s.put(g.rec(step(20*time.Second, time.Minute), alice, iam("DeleteVirtualMFADevice", Object{{"serialNumber", "arn:aws:iam::" + AccountMain + ":mfa/alice-iphone"}}, nil)),
 		ShapeRecordLines, "mfa-device-removed")
+	// Her new phone, enrolled in the console, and the password policy back
+	// to what CIS asks for: neither alerts.
+	aliceMFA := "arn:aws:iam::" + AccountMain + ":mfa/alice-pixel"
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, iam("CreateVirtualMFADevice", Object{{"virtualMFADeviceName", "alice-pixel"}, {"path", "/"}},
+		Object{{"virtualMFADevice", Object{{"serialNumber", aliceMFA}}}})),
+		ShapeRecordLines, "negative:mfa-device-enabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, iam("EnableMFADevice", Object{{"userName", "alice"}, {"serialNumber", aliceMFA}}, nil)),
+		ShapeRecordLines, "negative:mfa-device-enabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, iam("UpdateAccountPasswordPolicy", Object{{"minimumPasswordLength", 14},
+		{"requireSymbols", true}, {"requireNumbers", true}, {"requireUppercaseCharacters", true}, {"requireLowercaseCharacters", true},
+		{"allowUsersToChangePassword", true}, {"maxPasswordAge", 90}, {"passwordReusePrevention", 24}, {"hardExpiry", false}}, nil)),
+		ShapeRecordLines, "negative:password-policy-changed")
 	at := step(time.Minute, 2*time.Minute)
 	s.put(g.rec(at, alice, iam("CreatePolicyVersion", Object{{"policyArn", g.policyARN(AccountMain, "ops-everything-but-billing")}, {"policyDocument", policyNotActionV2}, {"setAsDefault", true}},
 		Object{{"policyVersion", Object{{"versionId", "v2"}, {"isDefaultVersion", true}, {"createDate", iamDate(at)}}}})),

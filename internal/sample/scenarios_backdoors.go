@@ -149,6 +149,33 @@ func (s *scenarios) backdoors() {
 		ShapeTrail, "bedrock-model-access-enabled")
 	s.put(g.rec(step(10*time.Second, 30*time.Second), bob, bedrock("PutFoundationModelEntitlement", Object{{"modelId", "anthropic.claude-3-5-sonnet-20240620-v1:0"}})),
 		ShapeTrail, "bedrock-model-access-enabled")
+	// The payments database: snapshots of new volumes unencrypted from now
+	// on, the master password reset, a public copy of last night's snapshot;
+	// a function anyone can call; the web ACL off the load balancer; the
+	// golden image gone with its snapshots.
+	rds := func(name string, req, resp Object) call {
+		return call{src: "rds.amazonaws.com", name: name, region: m.region, req: req, resp: resp}
+	}
+	s.put(g.rec(step(time.Minute, 2*time.Minute), bob, ec2("DisableEbsEncryptionByDefault", Object{{"DisableEbsEncryptionByDefaultRequest", ""}},
+		Object{{"DisableEbsEncryptionByDefaultResponse", Object{{"xmlns", "http://ec2.amazonaws.com/doc/2016-11-15/"}, rid(), {"ebsEncryptionByDefault", false}}}})),
+		ShapeTrail, "ebs-default-encryption-disabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, rds("ModifyDBInstance",
+		Object{{"dBInstanceIdentifier", "payments-ledger"}, {"masterUserPassword", "****"}, {"applyImmediately", true}},
+		Object{{"dBInstanceIdentifier", "payments-ledger"}, {"dBInstanceStatus", "available"}, {"pendingModifiedValues", Object{{"masterUserPassword", "****"}}}, {"publiclyAccessible", false}})),
+		ShapeTrail, "rds-master-password-reset", "negative:rds-made-public")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, rds("RestoreDBInstanceFromDBSnapshot",
+		Object{{"dBInstanceIdentifier", "payments-ledger-copy"}, {"dBSnapshotIdentifier", "payments-ledger-nightly"}, {"dBInstanceClass", "db.t3.medium"}, {"publiclyAccessible", true}},
+		Object{{"dBInstanceIdentifier", "payments-ledger-copy"}, {"dBInstanceStatus", "creating"}, {"publiclyAccessible", true}})),
+		ShapeTrail, "rds-made-public", "negative:rds-master-password-reset")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "lambda.amazonaws.com", name: "CreateFunctionUrlConfig20211031", region: m.region,
+		req:  Object{{"functionName", m.functions[0]}, {"authType", "NONE"}, {"cors", Object{{"allowOrigins", []string{"*"}}}}},
+		resp: Object{{"functionUrl", "https://" + g.id.token(32) + ".lambda-url." + m.region + ".on.aws/"}, {"functionArn", fnARN(m.functions[0])}, {"authType", "NONE"}}}),
+		ShapeTrail, "lambda-function-url-public")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "wafv2.amazonaws.com", name: "DisassociateWebACL", region: m.region,
+		req: Object{{"resourceArn", "arn:aws:elasticloadbalancing:" + m.region + ":" + AccountMain + ":loadbalancer/app/payments-web/" + g.id.hex(16)}}}),
+		ShapeTrail, "waf-protection-removed")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, ec2("DeregisterImage", Object{{"imageId", image}, {"deleteAssociatedSnapshots", true}}, ok())),
+		ShapeTrail, "ami-deregistered")
 
 	// Day 3, 11:15: alice takes the shares back and restores block public access.
 	t = s.at(3, 11, 15, 2)
@@ -167,4 +194,14 @@ func (s *scenarios) backdoors() {
 		ShapeTrail, "s3-bucket-policy-changed", "negative:s3-public-access-block-removed")
 	s.put(g.rec(step(20*time.Second, time.Minute), alice, ec2("DisableSerialConsoleAccess", Object{{"DisableSerialConsoleAccessRequest", ""}}, nil)),
 		ShapeTrail, "negative:ec2-serial-console-enabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, ec2("EnableEbsEncryptionByDefault", Object{{"EnableEbsEncryptionByDefaultRequest", ""}},
+		Object{{"EnableEbsEncryptionByDefaultResponse", Object{{"xmlns", "http://ec2.amazonaws.com/doc/2016-11-15/"}, rid(), {"ebsEncryptionByDefault", true}}}})),
+		ShapeTrail, "negative:ebs-default-encryption-disabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, call{src: "rds.amazonaws.com", name: "ModifyDBInstance", region: m.region,
+		req:  Object{{"dBInstanceIdentifier", "payments-ledger-copy"}, {"publiclyAccessible", false}, {"applyImmediately", true}},
+		resp: Object{{"dBInstanceIdentifier", "payments-ledger-copy"}, {"dBInstanceStatus", "available"}, {"publiclyAccessible", true}}}),
+		ShapeTrail, "negative:rds-made-public", "negative:rds-master-password-reset")
+	s.put(g.rec(step(20*time.Second, time.Minute), alice, call{src: "lambda.amazonaws.com", name: "UpdateFunctionUrlConfig20211031", region: m.region,
+		req: Object{{"functionName", m.functions[0]}, {"authType", "AWS_IAM"}}}),
+		ShapeTrail, "negative:lambda-function-url-public")
 }

@@ -113,4 +113,21 @@ func (s *scenarios) instanceCredentials() {
 	s.put(g.rec(step(20*time.Second, 40*time.Second), &stolen, call{src: "ses.amazonaws.com", name: "CreateEmailIdentity", region: m.region,
 		req:  Object{{"emailIdentity", "billing-notice@example.net"}},
 		resp: Object{{"identityType", "EMAIL_ADDRESS"}, {"verifiedForSendingStatus", false}}}), ShapeTrail, "ses-sending-setup")
+	// Then a foothold of their own: is their usual key pair here already
+	// (instances launched with it)? No: they make it. And a look at what the
+	// instances' screens show, two of them refused.
+	s.put(g.rec(step(20*time.Second, 40*time.Second), &stolen, call{src: "ec2.amazonaws.com", name: "DescribeInstances", region: m.region, ro: true,
+		req: Object{{"instancesSet", Object{}}, {"filterSet", Object{{"items", []Object{{{"name", "key-name"}, {"valueSet", Object{{"items", []Object{{{"value", "xg1"}}}}}}}}}}}}}),
+		ShapeTrail, "ec2-keypair-after-key-check")
+	s.put(g.rec(step(5*time.Second, 15*time.Second), &stolen, call{src: "ec2.amazonaws.com", name: "CreateKeyPair", region: m.region,
+		req:  Object{{"keyName", "xg1"}, {"keyType", "rsa"}, {"keyFormat", "pem"}},
+		resp: Object{{"requestId", g.id.uuid()}, {"keyName", "xg1"}, {"keyFingerprint", g.id.hex(2) + ":" + g.id.hex(2) + ":" + g.id.hex(2) + ":" + g.id.hex(2)}, {"keyPairId", "key-" + g.id.hex(17)}, {"keyMaterial", "<sensitiveDataRemoved>"}}}),
+		ShapeTrail, "ec2-keypair-suspicious", "ec2-keypair-after-key-check")
+	for i, instance := range []string{m.instances[1], m.instances[2], m.instances[3]} {
+		c := call{src: "ec2.amazonaws.com", name: "GetConsoleScreenshot", region: m.region, ro: true, req: Object{{"instanceId", instance}, {"wakeUp", true}}}
+		if i > 0 {
+			c.errCode, c.errMsg = "Client.UnauthorizedOperation", "You are not authorized to perform this operation."
+		}
+		s.put(g.rec(step(3*time.Second, 9*time.Second), &stolen, c), ShapeTrail, "ec2-console-screenshot")
+	}
 }
