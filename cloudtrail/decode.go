@@ -355,6 +355,11 @@ func (st *decodeState) top() error {
 				}
 				break
 			}
+			if first {
+				if kind := s.archiveKind(); kind != "" {
+					return fmt.Errorf("%w: a %s archive", ErrArchive, kind)
+				}
+			}
 			if first && f == Auto {
 				return fmt.Errorf("%w: input starts with %q, not JSON", ErrUnknownShape, c)
 			}

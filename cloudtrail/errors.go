@@ -17,6 +17,10 @@ var (
 	// ErrUnknownShape marks JSON that is neither a record nor any known
 	// envelope of one (or not the shape a forced Format expects).
 	ErrUnknownShape = errors.New("unknown shape")
+	// ErrArchive marks an input that is a zip or tar archive (gzipped or
+	// not) rather than CloudTrail: its members are inputs of their own,
+	// which the caller opens (pipeline reads them). Nothing was decoded.
+	ErrArchive = errors.New("archive")
 	// ErrMissingField marks a record without eventID or eventTime.
 	ErrMissingField = errors.New("missing required field")
 	// ErrBadTime marks an eventTime that is not a UTC instant in one of the

@@ -75,6 +75,11 @@ func TestMoreShapes(t *testing.T) {
 		{"export lines, one cut short", "2025-03-04T08:15:02.000Z " + root + "\n2025-03-04T08:15:03.000Z {\"eventID\":\"x\",\n2025-03-04T08:15:04+00:00\t" + role + "\n", Auto, 2, 1, 0, []error{ErrInvalidJSON}, nil},
 		{"a line starting with a date that is no export line", "2025-03-04 " + root + "\n", Auto, 0, 0, 0, nil, ErrUnknownShape},
 		{"text", "hello", Auto, 0, 0, 0, nil, ErrUnknownShape},
+		{"a zip archive", "PK\x03\x04\x14\x00\x08\x00events.json", Auto, 0, 0, 0, nil, ErrArchive},
+		{"a zip archive, trail forced", "PK\x03\x04\x14\x00\x08\x00events.json", Trail, 0, 0, 0, nil, ErrArchive},
+		{"a tar archive", tarHeader("AWSLogs/111122223333_CloudTrail_us-east-1_20250304T0815Z_x.json.gz"), Auto, 0, 0, 0, nil, ErrArchive},
+		{"text that starts like a zip", "PKG-INFO\nName: x\n", Auto, 0, 0, 0, nil, ErrUnknownShape},
+		{"a tar header cut short", tarHeader("x.json")[:200], Auto, 0, 0, 0, nil, ErrUnknownShape},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,4 +105,13 @@ func TestMoreShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tarHeader is the first 512 bytes of a POSIX tar holding one file, name.
+func tarHeader(name string) string {
+	h := make([]byte, 512)
+	copy(h, name)
+	copy(h[100:], "0000644\x00")
+	copy(h[257:], "ustar\x0000")
+	return string(h)
 }

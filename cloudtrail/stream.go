@@ -340,5 +340,23 @@ func (s *stream) logLinePrefix() int {
 	return n
 }
 
+// archiveKind reports whether the input, at its start, is a zip archive
+// (a local file header) or a tar archive (a POSIX or GNU header: "ustar" at
+// offset 257), "zip" or "tar", or neither, "". Called only where JSON was
+// expected and not found, so it costs a CloudTrail input nothing.
+func (s *stream) archiveKind() string {
+	const tarMagic = 257
+	for s.end-s.pos < tarMagic+5 && s.more() {
+	}
+	b := s.buf[s.pos:s.end]
+	switch {
+	case len(b) >= 4 && string(b[:4]) == "PK\x03\x04":
+		return "zip"
+	case len(b) >= tarMagic+5 && string(b[tarMagic:tarMagic+5]) == "ustar":
+		return "tar"
+	}
+	return ""
+}
+
 // errTruncated is returned when the input ends inside a container.
 var errTruncated = fmt.Errorf("input ends early: %w", io.ErrUnexpectedEOF)

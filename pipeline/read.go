@@ -198,6 +198,36 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		return nil
 	})
 
+	// outcome counts what became of one input (or archive member) named
+	// name; it returns an error only when the read is to stop.
+	outcome := func(ctx context.Context, name string, st cloudtrail.Stats, err error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Records += st.Records
+		rep.RecordsSkipped += st.Skipped
+		rep.Events += st.Unwanted
+		switch {
+		case err == nil:
+			rep.Inputs++
+		case errors.Is(err, cloudtrail.ErrSkipped):
+			rep.InputsSkipped++
+			if len(rep.Skipped) < opt.KeepRejections {
+				rep.Skipped = append(rep.Skipped, Rejection{Input: name, Index: -1, Reason: reason(err)})
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, cloudtrail.ErrUnknownShape) && st.Rejected > 0:
+			// Its records were each reported already; count the input once more, not its records.
+			rep.InputsRejected++
+		default:
+			rep.InputsRejected++
+			if len(rep.Rejections) < opt.KeepRejections {
+				rep.Rejections = append(rep.Rejections, Rejection{Input: name, Index: -1, Reason: reason(err)})
+			}
+		}
+		return nil
+	}
+
 	// The readers: each decodes one input after another and hands over
 	// batches that span inputs, so a trail of tiny files still makes
 	// large transactions.
@@ -226,35 +256,13 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 					break
 				}
 				tail.handed.Add(max(in.Size, 0))
-				st, err := r.read(rctx, in, reject)
+				if err := r.read(rctx, in, reject, outcome); err != nil {
+					return err
+				}
 				mu.Lock()
-				rep.Records += st.Records
-				rep.RecordsSkipped += st.Skipped
-				rep.Events += r.dropped + st.Unwanted
+				rep.Events += r.dropped
 				mu.Unlock()
 				r.dropped = 0
-				switch {
-				case err == nil:
-					mu.Lock()
-					rep.Inputs++
-					mu.Unlock()
-				case errors.Is(err, cloudtrail.ErrSkipped):
-					mu.Lock()
-					rep.InputsSkipped++
-					if len(rep.Skipped) < opt.KeepRejections {
-						rep.Skipped = append(rep.Skipped, Rejection{Input: in.Name, Index: -1, Reason: reason(err)})
-					}
-					mu.Unlock()
-				case rctx.Err() != nil:
-					return rctx.Err()
-				case errors.Is(err, cloudtrail.ErrUnknownShape) && st.Rejected > 0:
-					// Its records were each reported already; count the input once more, not its records.
-					mu.Lock()
-					rep.InputsRejected++
-					mu.Unlock()
-				default:
-					reject(Rejection{Input: in.Name, Index: -1, Reason: reason(err)})
-				}
 			}
 			return r.send(rctx)
 		})
@@ -457,23 +465,42 @@ func (r *reader) release() {
 	r.batch = nil
 }
 
-// read decodes one input into the batch, sending each full batch.
-func (r *reader) read(ctx context.Context, in Input, reject func(Rejection)) (cloudtrail.Stats, error) {
+// read decodes one input into the batch, sending each full batch, and
+// tells outcome what became of it, or of each of its members if it is an
+// archive (archive.go). It returns an error only when the read is to stop.
+func (r *reader) read(ctx context.Context, in Input, reject func(Rejection), outcome outcomeFunc) error {
 	rc, err := in.Open()
 	if err != nil {
-		return cloudtrail.Stats{}, err
+		return outcome(ctx, in.Name, cloudtrail.Stats{}, err)
 	}
-	if !isRegular(rc) {
+	regular := isRegular(rc)
+	if !regular {
 		rc = newCancelReader(ctx, rc)
 	}
-	defer rc.Close()
+	st, err := r.decode(ctx, rc, in.Name, reject)
+	rc.Close()
+	if ie, ok := errors.AsType[*cloudtrail.InputError](err); ok && errors.Is(err, cloudtrail.ErrArchive) {
+		if regular {
+			return r.readArchive(ctx, in, reject, outcome)
+		}
+		// Standard input, a pipe: what the decoder read is gone.
+		err = &cloudtrail.InputError{Name: ie.Name, Err: fmt.Errorf("%w, read from a stream that cannot be read again: give it as a file", ie.Err)}
+	}
+	return outcome(ctx, in.Name, st, err)
+}
+
+// outcomeFunc counts what became of the input or archive member name.
+type outcomeFunc func(ctx context.Context, name string, st cloudtrail.Stats, err error) error
+
+// decode decodes the input rc, named name, into the batch.
+func (r *reader) decode(ctx context.Context, rc io.Reader, name string, reject func(Rejection)) (cloudtrail.Stats, error) {
 	onError := func(re *cloudtrail.RecordError) {
 		if errors.Is(re.Err, cloudtrail.ErrSkipped) {
 			return // counted in Stats.Skipped
 		}
-		reject(Rejection{Input: in.Name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
+		reject(Rejection{Input: name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
-	return r.dec.DecodeWith(ctx, rc, in.Name, onError, func(ev *iamwatch.Event) error {
+	return r.dec.DecodeWith(ctx, rc, name, onError, func(ev *iamwatch.Event) error {
 		if r.wanted != nil && !r.wanted(ev) {
 			r.dropped++
 			return nil
