@@ -335,8 +335,14 @@ func ForwardRules(rules []EventRule) []EventRule {
 		if !ok || r.Identity {
 			continue // sourceless rules have forwarder twins of their own.
 		}
+		// The source rule's detail-types: API calls, and the service events
+		// a rule names (kms-key-material-imported's expiry).
+		types, _ := r.Pattern["detail-type"].([]any)
+		if len(types) == 0 {
+			types = []any{"AWS API Call via CloudTrail"}
+		}
 		pattern := func(names []any) map[string]any {
-			p := map[string]any{"source": srcs, "detail-type": []any{"AWS API Call via CloudTrail"}}
+			p := map[string]any{"source": srcs, "detail-type": types}
 			if names != nil {
 				p["detail"] = map[string]any{"eventName": names}
 			}

@@ -438,6 +438,17 @@ func (s *scenarios) keyAbuse() {
 		s.put(g.rec(t, &u, c), ShapeTrail, tags...)
 		t = t.Add(g.id.jitter(15*time.Second, 45*time.Second))
 	}
+	// Another leaked key, in the desktop S3 client that attackers use for
+	// its IAM screens: the buckets, then a user of their own.
+	sync := *w.user(AccountMain, "backup-sync")
+	sync.ip, sync.ua = keyAbuseIP, uaS3Browser
+	t = t.Add(3 * time.Minute)
+	s.put(g.rec(t, &sync, call{src: "s3.amazonaws.com", name: "ListBuckets", ro: true, req: Object{{"Host", "s3.amazonaws.com"}}}),
+		ShapeTrail, "negative:iam-change-from-s3-client")
+	t = t.Add(g.id.jitter(20*time.Second, time.Minute))
+	s.put(g.rec(t, &sync, iam("CreateUser", Object{{"userName", "backup"}},
+		Object{{"user", Object{{"path", "/"}, {"userName", "backup"}, {"userId", g.id.iamID("AIDA")}, {"arn", "arn:aws:iam::" + AccountMain + ":user/backup"}, {"createDate", iamDate(t)}}}})),
+		ShapeTrail, "iam-change-from-s3-client", "iam-user-created")
 }
 
 func (s *scenarios) day3() {

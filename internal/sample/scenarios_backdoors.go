@@ -176,6 +176,31 @@ func (s *scenarios) backdoors() {
 		ShapeTrail, "waf-protection-removed")
 	s.put(g.rec(step(20*time.Second, time.Minute), bob, ec2("DeregisterImage", Object{{"imageId", image}, {"deleteAssociatedSnapshots", true}}, ok())),
 		ShapeTrail, "ami-deregistered")
+	// A whole machine written out to a bucket of theirs, a KMS key whose
+	// only copy of the material is theirs, a region nobody watches, and
+	// the company's domain unlocked for a transfer.
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, ec2("CreateInstanceExportTask",
+		Object{{"instanceId", m.instances[3]}, {"targetEnvironment", "vmware"},
+			{"exportToS3", Object{{"diskImageFormat", "VMDK"}, {"containerFormat", "ova"}, {"s3Bucket", "vm-archive-" + g.id.hex(6)}, {"s3Prefix", "exports/"}}}},
+		Object{rid(), {"exportTask", Object{{"exportTaskId", "export-i-" + g.id.hex(17)}, {"state", "active"}}}})),
+		ShapeTrail, "ec2-instance-exported")
+	extKey := g.id.uuid()
+	kms := func(name string, req, resp Object) call {
+		return call{src: "kms.amazonaws.com", name: name, region: m.region, req: req, resp: resp}
+	}
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, kms("CreateKey", Object{{"origin", "EXTERNAL"}, {"keySpec", "SYMMETRIC_DEFAULT"}, {"keyUsage", "ENCRYPT_DECRYPT"}},
+		Object{{"keyMetadata", Object{{"keyId", extKey}, {"origin", "EXTERNAL"}, {"keyState", "PendingImport"}}}})),
+		ShapeTrail, "negative:kms-key-material-imported")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, kms("ImportKeyMaterial",
+		Object{{"keyId", extKey}, {"importType", "NEW_KEY_MATERIAL"}, {"expirationModel", "KEY_MATERIAL_EXPIRES"}, {"validTo", "Mar 19, 2025, 12:00:00 AM"}},
+		Object{{"keyId", "arn:aws:kms:" + m.region + ":" + AccountMain + ":key/" + extKey}, {"keyMaterialId", g.id.hex(64)}})),
+		ShapeTrail, "kms-key-material-imported")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "account.amazonaws.com", name: "EnableRegion", region: "us-east-1",
+		req: Object{{"RegionName", "me-central-1"}}}),
+		ShapeTrail, "region-enabled")
+	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "route53domains.amazonaws.com", name: "DisableDomainTransferLock", region: "us-east-1",
+		req: Object{{"domainName", "example-corp.com"}}, resp: Object{{"operationId", g.id.uuid()}}}),
+		ShapeTrail, "route53-domain-transfer")
 
 	// Day 3, 11:15: alice takes the shares back and restores block public access.
 	t = s.at(3, 11, 15, 2)

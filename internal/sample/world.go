@@ -57,6 +57,7 @@ const (
 	uaSSMAgent    = "aws-sdk-go/1.55.5 (go1.22.7; linux; amd64) amazon-ssm-agent/3.3.1611.0"
 	uaJava        = "aws-sdk-java/2.30.22 Linux/5.10.234-225.895.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/21.0.6+7-LTS Java/21.0.6 vendor/Amazon.com_Inc. md/internal exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/legacy"
 	uaKali        = "aws-cli/1.29.0 Python/3.11.4 Linux/6.5.0-kali3-amd64 botocore/1.31.0"
+	uaS3Browser   = "S3 Browser 9.5.5 <https://s3browser.com>"
 	uaHostile     = "aws-cli/1.29.0 <img src=x onerror=alert(1)> *pwned* \x1b[2J"
 	uaConsole     = "AWS Internal"
 	uaGitHubOIDC  = "aws-sdk-js/3.749.0 ua/2.1 os/linux#6.8.0-1021-azure lang/js md/nodejs#20.18.3 api/sts#3.749.0 m/E,e GitHubActions"
