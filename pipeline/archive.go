@@ -30,10 +30,9 @@ import (
 // archiveSep joins an archive's name and a member's.
 const archiveSep = "!/"
 
-// maxArchiveSpool bounds what a zip that is not a plain file (standard
-// input, an S3 object, a gzipped zip) may inflate to on disk: zip's
+// maxArchiveSpool bounds what a gzipped zip may inflate to on disk: zip's
 // directory is at its end, so such a zip is first copied to a temporary
-// file.
+// file. (Archives come from files only: read re-opens the input.)
 const maxArchiveSpool = 4 << 30
 
 // readArchive reads the members of the archive in.
@@ -43,12 +42,8 @@ func (r *reader) readArchive(ctx context.Context, in Input, reject func(Rejectio
 		return outcome(ctx, in.Name, cloudtrail.Stats{}, err)
 	}
 	defer rc.Close()
-	var src io.Reader = rc
-	if !isRegular(rc) {
-		src = newCancelReader(ctx, rc)
-	}
-	br := bufio.NewReaderSize(src, 64<<10)
-	src = br
+	br := bufio.NewReaderSize(rc, 64<<10)
+	var src io.Reader = br
 	gzipped := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
