@@ -169,7 +169,7 @@ func (s *scenarios) backdoors() {
 		ShapeTrail, "rds-made-public", "negative:rds-master-password-reset")
 	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "lambda.amazonaws.com", name: "CreateFunctionUrlConfig20211031", region: m.region,
 		req:  Object{{"functionName", m.functions[0]}, {"authType", "NONE"}, {"cors", Object{{"allowOrigins", []string{"*"}}}}},
-		resp: Object{{"functionUrl", "https://" + g.id.token(32) + ".lambda-url." + m.region + ".on.aws/"}, {"functionArn", fnARN(m.functions[0])}, {"authType", "NONE"}}}),
+		resp: Object{{"functionUrl", "https://" + g.id.hex(32) + ".lambda-url." + m.region + ".on.aws/"}, {"functionArn", fnARN(m.functions[0])}, {"authType", "NONE"}}}),
 		ShapeTrail, "lambda-function-url-public")
 	s.put(g.rec(step(20*time.Second, time.Minute), bob, call{src: "wafv2.amazonaws.com", name: "DisassociateWebACL", region: m.region,
 		req: Object{{"resourceArn", "arn:aws:elasticloadbalancing:" + m.region + ":" + AccountMain + ":loadbalancer/app/payments-web/" + g.id.hex(16)}}}),
