@@ -100,9 +100,8 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		mu  sync.Mutex
 		rep Report
 	)
-	reject := func(r Rejection) {
-		mu.Lock()
-		defer mu.Unlock()
+	// rejected counts r and keeps it if there is room; mu is held.
+	rejected := func(r Rejection) {
 		if r.Index < 0 {
 			rep.InputsRejected++
 		} else {
@@ -111,6 +110,11 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		if len(rep.Rejections) < opt.KeepRejections {
 			rep.Rejections = append(rep.Rejections, r)
 		}
+	}
+	reject := func(r Rejection) {
+		mu.Lock()
+		defer mu.Unlock()
+		rejected(r)
 	}
 
 	wanted := p.wanted()
@@ -220,10 +224,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			// Its records were each reported already; count the input once more, not its records.
 			rep.InputsRejected++
 		default:
-			rep.InputsRejected++
-			if len(rep.Rejections) < opt.KeepRejections {
-				rep.Rejections = append(rep.Rejections, Rejection{Input: name, Index: -1, Reason: reason(err)})
-			}
+			rejected(Rejection{Input: name, Index: -1, Reason: reason(err)})
 		}
 		return nil
 	}
