@@ -335,8 +335,9 @@ func ForwardRules(rules []EventRule) []EventRule {
 		if !ok || r.Identity {
 			continue // sourceless rules have forwarder twins of their own.
 		}
-		// The source rule's detail-types: API calls, and the service events
-		// a rule names (kms-key-material-imported's expiry).
+		// The source rule's detail-types: API calls, and service events
+		// when a rule of the source names them (none of the catalog's does
+		// now; TestForwarder fails if one is not forwarded).
 		types, _ := r.Pattern["detail-type"].([]any)
 		if len(types) == 0 {
 			types = []any{"AWS API Call via CloudTrail"}
