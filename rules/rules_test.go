@@ -69,7 +69,7 @@ var catalog = map[string]string{
 	"rds-master-password-reset": "high", "rds-made-public": "high", "ebs-default-encryption-disabled": "medium",
 	"lambda-function-url-public": "high", "waf-protection-removed": "medium",
 	"kms-key-material-imported": "high", "region-enabled": "medium", "route53-domain-transfer": "high",
-	"ec2-instance-exported": "medium", "iam-change-from-s3-client": "high",
+	"ec2-instance-exported": "medium", "iam-change-from-s3-client": "high", "service-specific-credential-created": "high",
 	// First-seen against each identity's own history (issue 16).
 	"signin-new-country": "medium", "signin-new-asn": "low", "signin-impossible-travel": "high",
 }

@@ -486,7 +486,7 @@ var catalog = []string{
 	"ec2-console-screenshot", "ami-deregistered", "ec2-keypair-suspicious", "ec2-keypair-after-key-check", "mfa-device-enabled",
 	"password-policy-changed", "rds-master-password-reset", "rds-made-public", "ebs-default-encryption-disabled",
 	"lambda-function-url-public", "waf-protection-removed", "kms-key-material-imported", "region-enabled",
-	"route53-domain-transfer", "ec2-instance-exported", "iam-change-from-s3-client",
+	"route53-domain-transfer", "ec2-instance-exported", "iam-change-from-s3-client", "service-specific-credential-created",
 	"secrets-read-burst", "ssm-parameters-decrypted-burst", "ec2-password-data-burst",
 	"denied-api-probing", "ec2-user-data-harvest", "iam-backdoor-admin-user", "iam-backdoor-role", "iam-enumeration",
 	"signin-new-country", "signin-new-asn", "signin-impossible-travel",

@@ -315,6 +315,14 @@ func (s *scenarios) day2() {
 		ShapeTrail, "negative:mfa-device-enabled")
 	s.put(g.rec(step(20*time.Second, 40*time.Second), bob, iam("EnableMFADevice", Object{{"userName", "svc-metrics"}, {"serialNumber", mfaSerial}}, nil)),
 		ShapeTrail, "mfa-device-enabled")
+	// And a Bedrock API key for it: the models stay theirs after its access
+	// key is found and deactivated.
+	at = step(10*time.Second, 30*time.Second)
+	s.put(g.rec(at, bob, iam("CreateServiceSpecificCredential", Object{{"userName", "svc-metrics"}, {"serviceName", "bedrock.amazonaws.com"}, {"credentialAgeDays", 365}},
+		Object{{"serviceSpecificCredential", Object{{"createDate", iamDate(at)}, {"serviceName", "bedrock.amazonaws.com"},
+			{"serviceCredentialAlias", "svc-metrics-at-" + AccountMain}, {"serviceSpecificCredentialId", g.id.iamID("ACCA")},
+			{"userName", "svc-metrics"}, {"status", "Active"}}}})),
+		ShapeTrail, "service-specific-credential-created")
 	s.put(g.rec(step(10*time.Second, 30*time.Second), bob, iam("UpdateAccountPasswordPolicy", Object{{"minimumPasswordLength", 6},
 		{"requireSymbols", false}, {"requireNumbers", false}, {"requireUppercaseCharacters", false}, {"requireLowercaseCharacters", false},
 		{"allowUsersToChangePassword", true}, {"hardExpiry", false}}, nil)),
