@@ -83,7 +83,7 @@ func (r *reader) readTar(ctx context.Context, name string, src io.Reader, reject
 		if h.Typeflag != tar.TypeReg || skippedMember(h.Name) {
 			continue
 		}
-		if err := r.readMember(ctx, name+archiveSep+strings.TrimPrefix(h.Name, "./"), tr, reject, outcome); err != nil {
+		if err := r.readMember(ctx, memberName(name, h.Name), tr, reject, outcome); err != nil {
 			return err
 		}
 	}
@@ -123,7 +123,7 @@ func (r *reader) readZip(ctx context.Context, name string, f *os.File, src io.Re
 		if !zf.Mode().IsRegular() || skippedMember(zf.Name) {
 			continue
 		}
-		member := name + archiveSep + strings.TrimPrefix(zf.Name, "./")
+		member := memberName(name, zf.Name)
 		mr, err := zf.Open()
 		if err != nil {
 			if err := outcome(ctx, member, cloudtrail.Stats{}, fmt.Errorf("zip: %w", err)); err != nil {
@@ -147,6 +147,11 @@ func (r *reader) readMember(ctx context.Context, name string, mr io.Reader, reje
 		err = &cloudtrail.InputError{Name: name, Err: fmt.Errorf("%w inside an archive: extract it to read it", cloudtrail.ErrArchive)}
 	}
 	return outcome(ctx, name, st, err)
+}
+
+// memberName is the name an archive's member is reported by.
+func memberName(archive, member string) string {
+	return archive + archiveSep + strings.TrimPrefix(member, "./")
 }
 
 // skippedMember reports whether an archive member is passed over: hidden
