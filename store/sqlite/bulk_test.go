@@ -85,6 +85,12 @@ func TestBulkLoad(t *testing.T) {
 	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("after the load %d indexes, want 5", got)
 	}
+	// The index builds sort through temporary files; the queries after
+	// them sort in memory again (2: MEMORY).
+	var temp int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		t.Errorf("temp_store after the load = %d, %v; want 2 (memory)", temp, err)
+	}
 	checkRollups(t, s)
 
 	// Now the store holds 51 rows: a bulk load with a bound of 10 does nothing.
