@@ -68,6 +68,7 @@ func TestBulkLoad(t *testing.T) {
 	if got := indexNames(t, s); len(got) != 0 {
 		t.Errorf("during the load the indexes are %v, want none", got)
 	}
+	checkCache(t, s, -bulkCacheKiB)
 	evs := testEvents("bulk", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 50)
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 50 {
 		t.Fatalf("PutEvents = %d, %v", n, err)
@@ -85,6 +86,7 @@ func TestBulkLoad(t *testing.T) {
 	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("after the load %d indexes, want 5", got)
 	}
+	checkCache(t, s, -cacheKiB)
 	// The index builds sort through temporary files; the queries after
 	// them sort in memory again (2: MEMORY).
 	var temp int
@@ -257,6 +259,7 @@ func TestBulkLoadIDBound(t *testing.T) {
 	if got := indexNames(t, s); !slices.Equal(got, []string{"events_event_id"}) || s.bulk != nil {
 		t.Errorf("indexes past the bound %v, want the unique one and no ID set", got)
 	}
+	checkCache(t, s, -cacheKiB) // the index is back: so is the whole cache
 	if err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -447,5 +450,14 @@ func TestBulkLoadInMemory(t *testing.T) {
 	}
 	if got := len(indexNames(t, s)); got != 5 {
 		t.Errorf("after the load %d indexes, want 5", got)
+	}
+}
+
+// checkCache fails t unless the writer's cache_size is want.
+func checkCache(t *testing.T, s *Store, want int) {
+	t.Helper()
+	var got int
+	if err := s.w.QueryRowContext(context.Background(), "PRAGMA cache_size").Scan(&got); err != nil || got != want {
+		t.Errorf("cache_size = %d, %v; want %d", got, err, want)
 	}
 }
