@@ -59,7 +59,7 @@ var catalog = map[string]string{
 	"lambda-function-changed": "medium", "ec2-gpu-instances-launched": "medium",
 	"bedrock-model-access-enabled": "medium", "iam-enumeration": "low",
 	// Defense evasion that real captures showed after the catalog was written.
-	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-bucket-emptied": "high",
+	"bedrock-safeguards-removed": "high", "s3-object-versions-deleted": "high", "s3-objects-customer-key-encrypted": "high", "s3-bucket-emptied": "high",
 	"s3-versioning-suspended": "medium", "sagemaker-lifecycle-config-changed": "medium",
 	"instance-credentials-discovery": "medium", "ses-enumeration": "medium", "bedrock-invoked-many-regions": "medium", "offensive-tool-user-agent": "medium",
 	"ses-sending-setup": "medium",

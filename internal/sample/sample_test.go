@@ -481,7 +481,7 @@ var catalog = []string{
 	"resource-policy-external", "s3-public-access-block-removed", "security-group-open-admin-port", "ssm-send-command",
 	"ssm-start-session", "ec2-instance-connect-key-pushed", "ec2-serial-console-enabled", "ec2-user-data-changed",
 	"lambda-function-changed", "ec2-gpu-instances-launched", "bedrock-model-access-enabled", "bedrock-safeguards-removed",
-	"s3-object-versions-deleted", "s3-bucket-emptied", "s3-versioning-suspended", "sagemaker-lifecycle-config-changed",
+	"s3-object-versions-deleted", "s3-objects-customer-key-encrypted", "s3-bucket-emptied", "s3-versioning-suspended", "sagemaker-lifecycle-config-changed",
 	"instance-credentials-discovery", "ses-enumeration", "bedrock-invoked-many-regions", "ses-sending-setup", "offensive-tool-user-agent",
 	"ec2-console-screenshot", "ami-deregistered", "ec2-keypair-suspicious", "ec2-keypair-after-key-check", "mfa-device-enabled",
 	"password-policy-changed", "rds-master-password-reset", "rds-made-public", "ebs-default-encryption-disabled",

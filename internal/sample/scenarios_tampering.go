@@ -123,6 +123,15 @@ func (s *scenarios) tampering() {
 		s.put(s3data(step(time.Second), "DeleteObject", "example-corp-exports", Object{{"key", fmt.Sprintf("exports/2025-02/ledger-%02d.csv", i+1)},
 			{"versionId", g.id.from(mixedAlnum, 32)}, {"x-id", "DeleteObject"}}, false), ShapeTrail, "s3-object-versions-deleted")
 	}
+	// The contracts are rewritten in place with a key only the intruder
+	// holds (SSE-C), as the Codefinger campaign did.
+	for i := range 12 {
+		key := fmt.Sprintf("signed/2025/contract-%02d.pdf", i+1)
+		s.put(s3data(step(2*time.Second), "CopyObject", "example-corp-contracts", Object{{"key", key},
+			{"x-amz-copy-source", "example-corp-contracts/" + key}, {"x-amz-server-side-encryption-customer-algorithm", "AES256"},
+			{"x-amz-server-side-encryption-customer-key-MD5", "Zm9yLXNhbXBsZS1vbmx5IQ=="}, {"x-id", "CopyObject"}}, false),
+			ShapeTrail, "s3-objects-customer-key-encrypted")
+	}
 
 	// Day 2, 11:20: the ops engineer opens the console from CLI credentials.
 	ops := g.session(w.ssoRole(AccountMain, psAdmin, "erin@example.com"), at(2, 11, 20, 0), officeIPs[2], uaChromeMac, false, true)
