@@ -87,12 +87,7 @@ func TestBulkLoad(t *testing.T) {
 		t.Errorf("after the load %d indexes, want 5", got)
 	}
 	checkCache(t, s, -cacheKiB)
-	// The index builds sort through temporary files; the queries after
-	// them sort in memory again (2: MEMORY).
-	var temp int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
-		t.Errorf("temp_store after the load = %d, %v; want 2 (memory)", temp, err)
-	}
+	checkTempStore(t, s)
 	checkRollups(t, s)
 
 	// Now the store holds 51 rows: a bulk load with a bound of 10 does nothing.
@@ -260,6 +255,7 @@ func TestBulkLoadIDBound(t *testing.T) {
 		t.Errorf("indexes past the bound %v, want the unique one and no ID set", got)
 	}
 	checkCache(t, s, -cacheKiB) // the index is back: so is the whole cache
+	checkTempStore(t, s)
 	if err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -459,5 +455,16 @@ func checkCache(t *testing.T, s *Store, want int) {
 	var got int
 	if err := s.w.QueryRowContext(context.Background(), "PRAGMA cache_size").Scan(&got); err != nil || got != want {
 		t.Errorf("cache_size = %d, %v; want %d", got, err, want)
+	}
+}
+
+// checkTempStore fails t unless the writer sorts in memory (temp_store 2):
+// index builds sort through temporary files, the queries after them in
+// memory again.
+func checkTempStore(t *testing.T, s *Store) {
+	t.Helper()
+	var temp int
+	if err := s.w.QueryRowContext(context.Background(), "PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		t.Errorf("temp_store = %d, %v; want 2 (memory)", temp, err)
 	}
 }
