@@ -42,7 +42,7 @@ const bulkIDBytes = 36
 // stored IDs in memory instead of the event_id index: the load appends
 // rows to tables without other indexes, which a smaller cache serves as
 // well, and the ID set takes the memory (a 1M-record trail of people's
-// activity, 382k events stored: peak RSS 139–148 MiB against 143–152 MiB
+// activity, 382k events stored: peak RSS 142–148 MiB against 146–153 MiB
 // with the whole cache, and no slower; 250k-record scans 3–5 MiB less).
 const bulkCacheKiB = 4000
 
@@ -73,7 +73,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 // sorter spilling to temporary files rather than to memory (temp_store,
 // memory otherwise, for the queries' small sorts): each index sorts every
 // row's key, and in memory those runs made the peak RSS of a scan that
-// stores 382k events (161–163 MiB, 156 MiB through files) and were slower
+// stores 382k events (157–159 MiB, 152–153 MiB through files) and were slower
 // (BenchmarkBulkLoad's index builds: 1.17–1.34 s, 0.89–1.00 s through
 // files). SQLite deletes its temporary files as it goes.
 func (s *Store) buildIndexes(ctx context.Context) error {
@@ -113,7 +113,7 @@ func (s *Store) ensureIDIndex(ctx context.Context) error {
 	s.bulk = nil
 	s.bulkMu.Unlock()
 	if wasBulk {
-		if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB)); err != nil {
+		if err := s.setCache(ctx, cacheKiB); err != nil {
 			return fmt.Errorf("rebuild index: %w", err)
 		}
 	}
@@ -416,7 +416,16 @@ func (s *Store) dropIDIndex(ctx context.Context) error {
 		s.setBulk(nil)
 		return err
 	}
-	_, err = s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB))
+	return s.setCache(ctx, bulkCacheKiB)
+}
+
+// setCache sets the writer's page cache of a database file to kib KiB (an
+// in-memory database keeps every page whatever it is).
+func (s *Store) setCache(ctx context.Context, kib int) error {
+	if s.r == s.w {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", kib))
 	return err
 }
 
