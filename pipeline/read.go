@@ -295,7 +295,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 // is handed out at once, and counted as read then, its batches shrank to
 // reader batches from the start (a 400k-record trail of two files took
 // 104–119 s, its writer re-reading threshold hits for each of ~1,500
-// batches; 71–76 s now). Counted only once read, the many small files of
+// batches; 70 s now). Counted only once read, the many small files of
 // a usual trail kept full batches to their end, and the writer holding
 // them raised the peak RSS by 11 MiB.
 type tailing struct {
