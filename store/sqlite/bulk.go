@@ -54,34 +54,31 @@ func BulkLoadMemory(rows int64) int64 {
 	return min(max(rows, 0), bulkMaxIDs) * bulkIDBytes
 }
 
-// ensureIndexes recreates the indexes a bulk load interrupted by a crash
-// left out. When they exist it costs one schema look-up each.
+// ensureIndexes recreates the indexes a bulk load left out: at its end, or
+// at the next Open after a crash. When they exist it costs one schema
+// look-up each.
 func (s *Store) ensureIndexes(ctx context.Context) error {
-	if err := s.ensureIDIndex(ctx); err != nil {
-		return err
-	}
-	for _, q := range secondaryIndexes {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("rebuild index: %w", err)
+	return s.sortingToFiles(ctx, func(ctx context.Context) error {
+		if err := s.ensureIDIndex(ctx); err != nil {
+			return err
 		}
-		s.pokeWAL()
-	}
-	return nil
+		for _, q := range secondaryIndexes {
+			if _, err := s.w.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
+			s.pokeWAL()
+		}
+		return nil
+	})
 }
 
-// buildIndexes is ensureIndexes at the end of a bulk load, with SQLite's
-// sorter spilling to temporary files rather than to memory (temp_store,
-// memory otherwise, for the queries' small sorts): each index sorts every
-// row's key, and in memory those runs made the peak RSS of a scan that
-// stores 382k events (157–159 MiB, 152–153 MiB through files) and were slower
+// sortingToFiles runs build, which creates indexes, with SQLite's sorter
+// spilling to temporary files rather than to memory (temp_store, memory
+// otherwise, for the queries' small sorts): each index sorts every row's
+// key, and in memory those runs made the peak RSS of a scan that stores
+// 382k events (157–159 MiB, 152–153 MiB through files) and were slower
 // (BenchmarkBulkLoad's index builds: 1.17–1.34 s, 0.89–1.00 s through
 // files). SQLite deletes its temporary files as it goes.
-func (s *Store) buildIndexes(ctx context.Context) error {
-	return s.sortingToFiles(ctx, s.ensureIndexes)
-}
-
-// sortingToFiles runs build, which creates indexes, with the writer's
-// sorter spilling to files (see buildIndexes).
 func (s *Store) sortingToFiles(ctx context.Context, build func(context.Context) error) error {
 	if _, err := s.w.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
@@ -373,7 +370,7 @@ func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(c
 		return noop, false, fmt.Errorf("sqlite: begin bulk load: %w", err)
 	}
 	finish = func(ctx context.Context) error {
-		err := s.buildIndexes(ctx)
+		err := s.ensureIndexes(ctx)
 		if serr := s.stopWAL(); err == nil {
 			err = serr
 		}
