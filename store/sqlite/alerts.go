@@ -69,9 +69,11 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 }
 
 // insertHits records hits and returns the (rule, event ID) pairs that were new.
+// The table's key is (rule, grp, time, event_id) (migrate_010.sql): an
+// event has one group under a rule and one time, so that is one row per
+// (rule, event).
 //
-// It is INSERT OR IGNORE rather than ON CONFLICT (rule, event_id) DO
-// NOTHING, for the reason insertEvents gives: the same rows stored and
+// It is INSERT OR IGNORE rather than ON CONFLICT DO NOTHING, for the reason insertEvents gives: the same rows stored and
 // returned (RETURNING gives only the rows inserted), but no statement
 // journal copying every page the INSERT touches.
 func insertHits(ctx context.Context, q *txStmts, hits []iamwatch.Hit) (map[[2]string]bool, error) {

@@ -15,8 +15,10 @@ var update = flag.Bool("update", false, "generate schema_latest.sql again from t
 
 // TestLatestSchema: a new database, created in one step at schemaLatest,
 // is the database every migration step leaves: the same tables, indexes
-// and triggers with the same SQL, in the same order, on the same pages;
-// the same pragmas; no rows. And schemaLatest is what the migrations
+// and triggers with the same SQL, in the same order;
+// the same pragmas and page count; no rows. (Not on the same root pages: a
+// migration that rebuilds a table frees pages that auto_vacuum fills by
+// moving the last tables' roots.) And schemaLatest is what the migrations
 // generate now (-update writes it), so the two cannot drift apart.
 func TestLatestSchema(t *testing.T) {
 	dir := t.TempDir()
@@ -74,12 +76,12 @@ func latestSchemaOf(t *testing.T, db *sql.DB) string {
 }
 
 // describe is what two databases of the same schema and content share:
-// sqlite_schema whole (root pages too), the pragmas the file keeps, the
-// pages in use, and the rows of every table.
+// sqlite_schema but its root pages, the pragmas the file keeps, the pages
+// in use, and the rows of every table.
 func describe(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	var b strings.Builder
-	rows, err := db.Query("SELECT type, name, tbl_name, rootpage, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid")
+	rows, err := db.Query("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +89,10 @@ func describe(t *testing.T, db *sql.DB) string {
 	var tables []string
 	for rows.Next() {
 		var typ, name, table, q string
-		var root int
-		if err := rows.Scan(&typ, &name, &table, &root, &q); err != nil {
+		if err := rows.Scan(&typ, &name, &table, &q); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "%s %s on %s at page %d: %s\n", typ, name, table, root, q)
+		fmt.Fprintf(&b, "%s %s on %s: %s\n", typ, name, table, q)
 		if typ == "table" {
 			tables = append(tables, name)
 		}

@@ -1,4 +1,4 @@
--- iamwatch SQLite schema, version 9: the schema a new database is created at, in one
+-- iamwatch SQLite schema, version 10: the schema a new database is created at, in one
 -- transaction. Generated from schema.sql and every migration after it by
 -- go test ./store/sqlite -run TestLatestSchema -update; do not edit.
 CREATE TABLE events (
@@ -58,16 +58,6 @@ CREATE TABLE alerts (
 , count      INTEGER NOT NULL DEFAULT 1, first_seen TEXT NOT NULL DEFAULT '', last_seen  TEXT NOT NULL DEFAULT '', event_id   TEXT NOT NULL DEFAULT '', country TEXT NOT NULL DEFAULT '', asn     TEXT NOT NULL DEFAULT '', as_org  TEXT NOT NULL DEFAULT '');
 CREATE INDEX alerts_time      ON alerts (time);
 CREATE INDEX alerts_rule_time ON alerts (rule, time);
-CREATE TABLE threshold_hits (
-    id       INTEGER PRIMARY KEY,
-    rule     TEXT NOT NULL,
-    grp      TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    time     TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',                      -- event time
-    UNIQUE (rule, event_id)
-);
-CREATE INDEX threshold_hits_rule_grp_time ON threshold_hits (rule, grp, time);
-CREATE INDEX threshold_hits_time          ON threshold_hits (time);
 CREATE TABLE deliveries (
     alert_key  TEXT NOT NULL REFERENCES alerts (dedup_key) ON DELETE CASCADE,
     sink       TEXT NOT NULL,
@@ -163,3 +153,12 @@ CREATE TABLE baselines (
     PRIMARY KEY (rule, identity, value)
 ) WITHOUT ROWID;
 CREATE INDEX events_ip_time ON events (source_ip_key, event_time) WHERE source_ip_key IS NOT NULL;
+CREATE TABLE "threshold_hits" (
+    rule     TEXT NOT NULL,
+    grp      TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    time     TEXT NOT NULL,                      -- event time
+    value    TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (rule, grp, time, event_id)
+) WITHOUT ROWID;
+CREATE INDEX threshold_hits_time ON threshold_hits (time);

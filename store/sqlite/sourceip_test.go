@@ -223,8 +223,9 @@ func TestSetSourceRejects(t *testing.T) {
 	}
 }
 
-// undoSourceIP is migrate_009.sql's down step (written in its comment).
-var undoSourceIP = []string{"DROP INDEX events_ip_time", "ALTER TABLE events DROP COLUMN source_ip_key", "ALTER TABLE console_sessions DROP COLUMN read_only"}
+// undoSourceIP is migrate_009.sql's down step (written in its comment),
+// after migrate_010.sql's.
+var undoSourceIP = append(slices.Clone(undoHitOrder), "DROP INDEX events_ip_time", "ALTER TABLE events DROP COLUMN source_ip_key", "ALTER TABLE console_sessions DROP COLUMN read_only")
 
 // TestSourceIPMigration: events stored before version 9 get their keys
 // from the migration, and are found by address and block.

@@ -47,7 +47,7 @@ func TestSchemaColumns(t *testing.T) {
 			"window_start", "window_end", "tags", "refs", "created_at", "count", "first_seen", "last_seen", "event_id",
 			"country", "asn", "as_org"},
 		"baselines":      {"rule", "identity", "value", "first_time", "first_event", "last_time"},
-		"threshold_hits": {"id", "rule", "grp", "event_id", "time", "value"},
+		"threshold_hits": {"rule", "grp", "event_id", "time", "value"},
 		"deliveries":     {"alert_key", "sink", "status", "attempts", "next_try", "last_error", "sent_at", "severity"},
 		"checkpoints":    {"key", "position", "event_time", "last_run", "processed", "status", "last_error"},
 	}
