@@ -468,3 +468,26 @@ func checkTempStore(t *testing.T, s *Store) {
 		t.Errorf("temp_store = %d, %v; want 2 (memory)", temp, err)
 	}
 }
+
+// TestSortingToFiles: an index build sorts through files with a small
+// cache, and the writer gets its whole cache and in-memory sorts back
+// after it, whether or not the build fails.
+func TestSortingToFiles(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "db"))
+	defer s.Close()
+	for _, fail := range []error{nil, errors.New("build failed")} {
+		err := s.sortingToFiles(t.Context(), func(ctx context.Context) error {
+			checkCache(t, s, -sortCacheKiB)
+			var temp int
+			if err := s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil || temp != 1 {
+				t.Errorf("temp_store during the build = %d, %v; want 1 (file)", temp, err)
+			}
+			return fail
+		})
+		if !errors.Is(err, fail) {
+			t.Errorf("sortingToFiles = %v; want %v", err, fail)
+		}
+		checkCache(t, s, -cacheKiB)
+		checkTempStore(t, s)
+	}
+}
