@@ -1,7 +1,7 @@
 // Command gentrail writes a large, realistic CloudTrail trail for
 // benchmarks, in the S3 key layouts of the sample's two accounts
 // (single-account and organisation trail), with the sample's incident
-// scenarios mixed in. Two profiles:
+// scenarios mixed in (but for probed). Three profiles:
 //
 //   - services (the default): a quiet account as real trails show it.
 //     Files are heavy-tailed (median 2 records, mean about 8, a few of
@@ -14,6 +14,13 @@
 //   - people: busy files of about 100–300 records each (and a few much
 //     larger ones), mostly people's activity, 1% of the files repeating a
 //     record or two.
+//
+//   - probed: an account whose keys are public, shaped like flaws.cloud's
+//     published trail: three IAM users' calls from thousands of addresses
+//     (-addresses), 80% of the reads and every write denied, no service
+//     events and no repeats, one file a region a day over 20 days. Every
+//     record is a person's distinct call, which a default scan keeps: the
+//     shape that loads the store's writer most.
 //
 //     go run ./internal/sample/cmd/gentrail -records 500000 -out /tmp/trail
 //
@@ -50,8 +57,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	out := fs.String("out", "", "output directory (created; AWSLogs/… is written inside)")
 	days := fs.Int("days", 0, "days the trail spans (default: services one day per 10,000 records, people one per million; at least 1)")
 	seed := fs.Uint64("seed", sample.DefaultSeed, "generator seed")
-	profile := fs.String("profile", "services", "services (a real account's shape: tiny files, 90% service events, redeliveries) or people (busy files of human activity)")
-	window := fs.Duration("window", 5*time.Minute, "delivery window of a log file (CloudTrail: about 5 minutes)")
+	profile := fs.String("profile", "services", "services (a real account's shape: tiny files, 90% service events, redeliveries), people (busy files of human activity) or probed (public keys: three IAM users' calls from thousands of addresses, 80% of reads and every write denied, a file a region a day, like flaws.cloud's published trail)")
+	window := fs.Duration("window", 5*time.Minute, "delivery window of a log file (CloudTrail: about 5 minutes; probed: 24h)")
+	addresses := fs.Int("addresses", 5000, "probed: source addresses the calls come from")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,8 +67,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gentrail: -out DIR and a positive -records are required")
 		return 2
 	}
-	if *profile != "services" && *profile != "people" {
-		fmt.Fprintf(stderr, "gentrail: -profile %q: want services or people\n", *profile)
+	switch *profile {
+	case "services", "people":
+	case "probed":
+		if *days <= 0 {
+			*days = 20
+		}
+		windowSet := false
+		fs.Visit(func(f *flag.Flag) { windowSet = windowSet || f.Name == "window" })
+		if !windowSet {
+			*window = 24 * time.Hour
+		}
+	default:
+		fmt.Fprintf(stderr, "gentrail: -profile %q: want services, people or probed\n", *profile)
 		return 2
 	}
 	if *days <= 0 && *profile == "services" {
@@ -71,14 +90,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if *days <= 0 {
 		*days = max(1, (*records+999_999)/1_000_000)
 	}
-	if err := generate(ctx, *out, *profile, *records, *days, *seed, *window, stderr); err != nil {
+	if err := generate(ctx, *out, *profile, *records, *days, *seed, *window, *addresses, stderr); err != nil {
 		fmt.Fprintln(stderr, "gentrail:", err)
 		return 1
 	}
 	return 0
 }
 
-func generate(ctx context.Context, out, profile string, records, days int, seed uint64, window time.Duration, stderr io.Writer) error {
+func generate(ctx context.Context, out, profile string, records, days int, seed uint64, window time.Duration, addresses int, stderr io.Writer) error {
 	began := time.Now()
 	var mu sync.Mutex
 	dirs := map[string]bool{}
@@ -113,14 +132,18 @@ func generate(ctx context.Context, out, profile string, records, days int, seed 
 		return w.Add(r)
 	}
 	var err error
-	if profile == "people" {
+	switch profile {
+	case "probed":
+		w.FileSize = func() int { return records } // a window's records, whatever their number
+		err = sample.StreamProbed(sample.Options{Seed: seed, Days: days}, addresses, records, add)
+	case "people":
 		w.FileSize = sample.NewFileSizes(seed).Next
 		w.DuplicateRate = 0.01
 		// Noise at a rate that reaches the record count within the days; the
 		// quieter nights are why the rate is set above the plain average.
 		opt := sample.Options{Seed: seed, Days: days, RecordsPerHour: float64(records) / float64(days*24) * 1.6}
 		err = sample.Stream(opt, records, add)
-	} else {
+	default:
 		w.FileSize = sample.NewHeavyTailFileSizes(seed).Next
 		// Each record delivered again with this probability: a fifth of
 		// all records are repeats (0.25 / 1.25).

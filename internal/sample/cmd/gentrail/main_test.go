@@ -72,3 +72,67 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 }
+
+// TestGenerateProbed: the probed profile writes one file a region a day,
+// every record an IAM user's distinct call, about four in five denied.
+func TestGenerateProbed(t *testing.T) {
+	out := t.TempDir()
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-profile", "probed", "-records", "6000", "-days", "2", "-addresses", "50", "-out", out}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	files, denied := 0, 0
+	ids, ips, users := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		var f struct {
+			Records []struct {
+				EventID, SourceIPAddress, ErrorCode string
+				UserIdentity                        struct{ Type, UserName string }
+			}
+		}
+		if err := json.NewDecoder(zr).Decode(&f); err != nil {
+			return err
+		}
+		for _, r := range f.Records {
+			ids[r.EventID] = true
+			ips[r.SourceIPAddress] = true
+			users[r.UserIdentity.Type+"/"+r.UserIdentity.UserName] = true
+			if r.ErrorCode != "" {
+				denied++
+			}
+		}
+		files++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two days, three regions; a day's file of a region may be cut at the
+	// delivery window's edge.
+	if files < 6 || files > 9 {
+		t.Errorf("%d files; want one a region a day (6, a few more where a window splits)", files)
+	}
+	if len(ids) != 6000 || len(users) != 3 || len(ips) < 40 || len(ips) > 50 {
+		t.Errorf("%d distinct IDs, users %v, %d addresses; want 6000, three IAM users, about 50", len(ids), users, len(ips))
+	}
+	for u := range users {
+		if !strings.HasPrefix(u, "IAMUser/") {
+			t.Errorf("caller %s; want IAM users only", u)
+		}
+	}
+	// Reads are denied at 0.8, writes (4 of the 20 calls) always: 0.84.
+	if share := float64(denied) / 6000; share < 0.80 || share > 0.88 {
+		t.Errorf("%.3f of the calls denied; want about 0.84", share)
+	}
+}
