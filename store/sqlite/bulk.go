@@ -109,7 +109,6 @@ func (s *Store) sortingToFiles(ctx context.Context, build func(context.Context) 
 // long (0.91–1.03 s, 0.80–1.06 s before).
 const sortCacheKiB = 2000
 
-
 // ensureIDIndex creates the unique event_id index if it is missing and
 // ends the Store's bulk ID set. If the table holds two rows of one ID (a
 // second process stored an event this one's bulk load also stored, neither
