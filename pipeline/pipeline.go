@@ -137,9 +137,10 @@ func (r *Result) Add(o Result) {
 // with it the pipeline checks that an event a rule matched is the record
 // stored under its ID.
 type eventReader interface {
-	// StoredEvents returns, by ID, the stored events among ids; at least
-	// the fields sameEvent compares are set.
-	StoredEvents(ctx context.Context, ids []string) (map[string]iamwatch.Event, error)
+	// StoredEvents returns, by ID, the stored events with the IDs of
+	// events (whose times a store may look them up by); at least the
+	// fields sameEvent compares are set.
+	StoredEvents(ctx context.Context, events []*iamwatch.Event) (map[string]iamwatch.Event, error)
 }
 
 // sameEvent reports whether a and b are the same CloudTrail event, as far
@@ -217,7 +218,13 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 			byID[events[i].ID] = &events[i]
 		}
 	}
-	stored, err := r.StoredEvents(ctx, ids)
+	look := make([]*iamwatch.Event, 0, len(ids))
+	for _, id := range ids {
+		if ev := byID[id]; ev != nil {
+			look = append(look, ev)
+		}
+	}
+	stored, err := r.StoredEvents(ctx, look)
 	if err != nil {
 		return nil, fmt.Errorf("read stored events: %w", err)
 	}

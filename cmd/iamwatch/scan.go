@@ -287,9 +287,8 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		return out, err
 	}
 	read := o.read
-	// heap is the Go heap's bound: scanMemoryLimit, plus a bulk load's
-	// stored IDs (live for the whole load), plus the input list once the
-	// walk is over (see Progress).
+	// heap is the Go heap's bound: scanMemoryLimit, plus the input list
+	// once the walk is over (see Progress).
 	var heap atomic.Int64
 	heap.Store(scanMemoryLimit)
 	own := e.getenv("GOMEMLIMIT") == "" // the scan sets the limit
@@ -345,7 +344,6 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 			return 0, true, err
 		}
 		finishBulk = finish
-		grow(sqlite.BulkLoadMemory(size / bytesPerRecord))
 		if read.BatchSize == 0 {
 			return bulkBatchSize, true, nil
 		}

@@ -182,12 +182,9 @@ func (v *txView) Hits(ctx context.Context, rule, group string, from, to time.Tim
 	return queryHits(ctx, v.q, rule, group, from, to)
 }
 
-func (v *txView) Event(ctx context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
-	cond, arg, found := v.s.whereID(id)
-	if !found {
-		return iamwatch.Event{}, false, nil
-	}
-	e, err := v.s.scanEvent(v.q.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, arg))
+func (v *txView) Event(ctx context.Context, id string, t time.Time) (iamwatch.Event, bool, error) {
+	cond, args := v.s.whereID(id, t.Truncate(time.Second))
+	e, err := v.s.scanEvent(v.q.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Event{}, false, nil
 	}

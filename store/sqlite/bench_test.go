@@ -62,7 +62,7 @@ func BenchmarkBulkLoad(b *testing.B) {
 	evs := make([]iamwatch.Event, 0, total)
 	var prev []iamwatch.Event
 	for id := 0; len(evs) < total; id += 800 {
-		fresh := uuidEvents(id, start.Add(time.Duration(id)*time.Second), 800)
+		fresh := uuidEvents(id, start, 800)
 		evs = append(evs, fresh...)
 		if prev != nil {
 			evs = append(evs, prev[:200]...)

@@ -47,7 +47,7 @@ func TestSecondaryIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := append(slices.Clone(secondaryIndexNames), "events_event_id")
+	want := append(slices.Clone(secondaryIndexNames), "events_event_id", "events_time")
 	slices.Sort(want)
 	if got := indexNames(t, s); !slices.Equal(got, want) {
 		t.Errorf("event indexes %v, bulk load knows %v", got, want)
@@ -65,8 +65,8 @@ func TestBulkLoad(t *testing.T) {
 	if err != nil || !bulk {
 		t.Fatalf("BeginBulkLoad on an empty store = %v, %v", bulk, err)
 	}
-	if got := indexNames(t, s); len(got) != 0 {
-		t.Errorf("during the load the indexes are %v, want none", got)
+	if got := indexNames(t, s); !slices.Equal(got, []string{"events_time"}) {
+		t.Errorf("during the load the indexes are %v, want the time index alone", got)
 	}
 	checkCache(t, s, -bulkCacheKiB)
 	evs := testEvents("bulk", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 50)
@@ -116,22 +116,37 @@ func TestBulkLoad(t *testing.T) {
 
 // StoredEvents finds stored events by ID across several statements
 // (storedChunk IDs each), with the fields that identify an event, and
-// leaves out the IDs nothing was stored under.
+// leaves out the IDs nothing was stored under; during a bulk load too,
+// through the time index.
 func TestStoredEventsReadsIdentityInChunks(t *testing.T) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) { testStoredEventsInChunks(t, bulk) })
+	}
+}
+
+func testStoredEventsInChunks(t *testing.T, bulk bool) {
 	ctx := context.Background()
 	s := openTest(t, filepath.Join(t.TempDir(), "t.db"))
+	defer s.Close()
+	if bulk {
+		if _, ok, err := s.BeginBulkLoad(ctx, 1000); err != nil || !ok {
+			t.Fatalf("BeginBulkLoad = %v, %v", ok, err)
+		}
+	}
 	evs := testEvents("se", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), storedChunk+40)
 	if _, err := s.PutEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var look []*iamwatch.Event
 	for i := range evs {
-		ids = append(ids, evs[i].ID)
+		look = append(look, &evs[i])
 		if i%7 == 0 {
-			ids = append(ids, "missing-"+evs[i].ID)
+			missing := evs[i]
+			missing.ID = "missing-" + missing.ID
+			look = append(look, &missing)
 		}
 	}
-	got, err := s.StoredEvents(ctx, ids)
+	got, err := s.StoredEvents(ctx, look)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +164,13 @@ func TestStoredEventsReadsIdentityInChunks(t *testing.T) {
 }
 
 // uuidEvents are testEvents with IDs spelled as CloudTrail's, lower-case
-// UUIDs, which the bulk ID set keeps as 16 bytes.
+// UUIDs.
 func uuidEvents(n0 int, start time.Time, n int) []iamwatch.Event {
-	evs := testEvents("u", start, n)
+	evs := make([]iamwatch.Event, n)
 	for i := range evs {
+		// The same record for an ID whatever the call, as CloudTrail
+		// delivers an event again.
+		evs[i] = testEvent("u", start, n0+i)
 		evs[i].ID = fmt.Sprintf("%08x-3f1c-4d2e-9a7b-1c2d3e4f5a6b", n0+i)
 	}
 	return evs
@@ -160,8 +178,9 @@ func uuidEvents(n0 int, start time.Time, n int) []iamwatch.Event {
 
 // A bulk load stores each ID once without the event_id index, whatever
 // its spelling and wherever its repeats are (in the store before the load,
-// in an earlier call, earlier in the same call), finds its events by ID
-// meanwhile, and ends with the same rows as a load through the index.
+// in an earlier call, earlier in the same call, there at another time),
+// finds its events by ID meanwhile, and ends with the same rows as a load
+// through the index.
 func TestBulkLoadDuplicates(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -170,6 +189,9 @@ func TestBulkLoadDuplicates(t *testing.T) {
 	evs = append(evs, uuidEvents(0, start, 10)...) // stored before the load
 	evs = append(evs, evs[5], evs[320])            // repeats within the batch
 	evs[7].ID = strings.ToUpper(evs[7].ID)         // another ID: IDs are case-sensitive
+	later := evs[321]
+	later.Time = later.Time.Add(time.Hour)
+	evs = append(evs, later) // a conflicting record of an ID in the batch: the first is kept
 
 	load := func(t *testing.T, bulk bool) *Store {
 		s := openTest(t, filepath.Join(t.TempDir(), "db"))
@@ -193,7 +215,9 @@ func TestBulkLoadDuplicates(t *testing.T) {
 		if n, err := s.PutEvents(ctx, evs); err != nil || n != 200 {
 			t.Fatalf("PutEvents = %d, %v; want 200", n, err)
 		}
-		got, err := s.StoredEvents(ctx, []string{evs[0].ID, evs[7].ID, evs[250].ID, evs[310].ID, "missing"})
+		missing := evs[1]
+		missing.ID = "missing"
+		got, err := s.StoredEvents(ctx, []*iamwatch.Event{&evs[0], &evs[7], &evs[250], &evs[310], &missing})
 		if err != nil || len(got) != 4 || got[evs[7].ID].ID != evs[7].ID || got[evs[310].ID].Name != evs[310].Name {
 			t.Fatalf("StoredEvents during the load = %v, %v", got, err)
 		}
@@ -228,43 +252,10 @@ func TestBulkLoadDuplicates(t *testing.T) {
 	}
 }
 
-// Past bulkMaxIDs the load builds the event_id index and goes on through it.
-func TestBulkLoadIDBound(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t, filepath.Join(t.TempDir(), "db"))
-	defer s.Close()
-	finish, _, err := s.BeginBulkLoad(ctx, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.bulk.other["padding"] = 0 // as if bulkMaxIDs-99 events were stored
-	for i := range bulkMaxIDs - 100 {
-		s.bulk.uuid[[16]byte{0: 0xff, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}] = -1
-	}
-	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if n, err := s.PutEvents(ctx, uuidEvents(0, start, 99)); err != nil || n != 99 {
-		t.Fatalf("PutEvents = %d, %v", n, err)
-	}
-	if got := indexNames(t, s); len(got) != 0 || s.bulk == nil {
-		t.Fatalf("indexes %v below the bound", got)
-	}
-	if n, err := s.PutEvents(ctx, uuidEvents(50, start, 100)); err != nil || n != 51 {
-		t.Fatalf("PutEvents past the bound = %d, %v; want 51", n, err)
-	}
-	if got := indexNames(t, s); !slices.Equal(got, []string{"events_event_id"}) || s.bulk != nil {
-		t.Errorf("indexes past the bound %v, want the unique one and no ID set", got)
-	}
-	checkCache(t, s, -cacheKiB) // the index is back: so is the whole cache
-	checkTempStore(t, s)
-	if err := finish(ctx); err != nil {
-		t.Fatal(err)
-	}
-	checkRollups(t, s)
-}
-
-// Another writer can store an event a bulk load stores too (neither sees
-// the other's row without the index): finish keeps the first row of the
-// ID and recounts the roll-ups, and so does Open after a crash.
+// Another writer can store an event a bulk load stores too: at the same
+// time, the time index skips it; at another time (neither sees the other's
+// row without the event_id index), finish keeps the first row of the ID
+// and recounts the roll-ups, and so does Open after a crash.
 func TestBulkLoadOtherWriter(t *testing.T) {
 	for _, crash := range []bool{false, true} {
 		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
@@ -278,12 +269,16 @@ func TestBulkLoadOtherWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := uuidEvents(0, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 20)
-			if n, err := other.PutEvents(ctx, evs[5:10]); err != nil || n != 5 {
+			others := slices.Clone(evs[5:12])
+			for i := range others[:5] {
+				others[i].Time = others[i].Time.Add(-time.Minute) // conflicting records of 5–9
+			}
+			if n, err := other.PutEvents(ctx, others); err != nil || n != 7 {
 				t.Fatalf("the other writer's PutEvents = %d, %v", n, err)
 			}
 			other.Close()
-			if n, err := s.PutEvents(ctx, evs); err != nil || n != 20 {
-				t.Fatalf("PutEvents = %d, %v", n, err)
+			if n, err := s.PutEvents(ctx, evs); err != nil || n != 18 {
+				t.Fatalf("PutEvents = %d, %v; want 18 (10 and 11 are stored)", n, err)
 			}
 			if crash {
 				s.Close()
@@ -306,7 +301,7 @@ func TestBulkLoadOtherWriter(t *testing.T) {
 }
 
 // Another Store opened during a bulk load builds the indexes again (Open
-// repairs a crashed load): the load goes on through the event_id index.
+// repairs a crashed load): the load goes on through both unique indexes.
 func TestBulkLoadIndexBack(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db")
@@ -324,9 +319,6 @@ func TestBulkLoadIndexBack(t *testing.T) {
 	other.Close()
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 80 {
 		t.Fatalf("PutEvents = %d, %v; want 80", n, err)
-	}
-	if s.bulk != nil {
-		t.Error("the ID set outlived the index's return")
 	}
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
 		t.Fatalf("PutEvents again = %d, %v", n, err)
