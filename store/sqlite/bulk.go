@@ -74,8 +74,8 @@ func (s *Store) sortingToFiles(ctx context.Context, build func(context.Context) 
 	if _, rerr := s.w.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err == nil && rerr != nil {
 		err = fmt.Errorf("rebuild index: %w", rerr)
 	}
-	// Every build ends a bulk load's ID set (ensureIDIndex): the whole
-	// cache is the writer's again.
+	// Every build ends a bulk load (ensureIDIndex): the whole cache is
+	// the writer's again.
 	if rerr := s.setCache(ctx, cacheKiB); err == nil && rerr != nil {
 		err = fmt.Errorf("rebuild index: %w", rerr)
 	}
@@ -93,12 +93,13 @@ func (s *Store) sortingToFiles(ctx context.Context, build func(context.Context) 
 const sortCacheKiB = 2000
 
 // ensureIDIndex creates the unique event_id index if it is missing, after
-// which look-ups by ID go through it again. If the table holds two rows of one ID (a
+// which look-ups by ID go through it again. If the table holds two rows of
+// one ID (the load stored a record of an ID stored at another time, or a
 // second process stored an event this one's bulk load also stored, neither
 // seeing the other's without the index), the later rows are deleted and
 // the roll-ups counted again from the events, all in one transaction.
 func (s *Store) ensureIDIndex(ctx context.Context) error {
-	// Not under bulkMu: PutEvents takes it while it holds the connection.
+	// Not under bulkMu, which is only ever held for a moment.
 	_, err := s.w.ExecContext(ctx, idIndex)
 	var serr *sqlite.Error
 	if errors.As(err, &serr) && serr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
