@@ -115,7 +115,7 @@ func loadHistory(ctx context.Context, st *sqlite.Store, n int) (stored, sent int
 	if err == nil && len(batch) > 0 {
 		err = put()
 	}
-	if ferr := finish(ctx); err == nil {
+	if _, ferr := finish(ctx); err == nil {
 		err = ferr
 	}
 	if err != nil {

@@ -127,7 +127,7 @@ func benchHistory(ctx context.Context, st *sqlite.Store, n int) error {
 	finished := false
 	defer func() {
 		if !finished {
-			_ = finish(ctx)
+			_, _ = finish(ctx)
 		}
 	}()
 	rnd := rand.New(rand.NewPCG(17, 4))
@@ -205,7 +205,7 @@ func benchHistory(ctx context.Context, st *sqlite.Store, n int) error {
 		}
 	}
 	finished = true
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		return err
 	}
 	for i, e := range alertEvents {

@@ -234,8 +234,7 @@ func overFile[T any](fl *pflag.FlagSet, name string, file *T, flag T) {
 
 // runScan opens the store, reads the inputs through the pipeline, delivers
 // what --notify asks, and reads back the new alerts as stored.
-func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) {
-	var out scanOutcome
+func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err error) {
 	// The whole scan: opening the store, the rules, the read and the
 	// close (index rebuild, checkpoint) alike.
 	for _, r := range []struct {
@@ -312,7 +311,7 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 	// The walk of the inputs runs ahead of the readers (WalkList); the
 	// store is prepared for them (Begin) when the first batch is ready to
 	// store.
-	var finishBulk func(context.Context) error
+	var finishBulk func(context.Context) (sqlite.LoadConflicts, error)
 	defer func() {
 		if finishBulk == nil {
 			return
@@ -322,8 +321,15 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (scanOutcome, error) 
 		// temp_store), or the two add up to the scan's peak RSS (+20 MiB
 		// on 200k kept events).
 		debug.FreeOSMemory()
-		if err := finishBulk(context.WithoutCancel(ctx)); err != nil {
+		dropped, err := finishBulk(context.WithoutCancel(ctx))
+		if err != nil {
 			fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
+		}
+		// Records of an ID stored at another time go in during the load
+		// (BeginBulkLoad) and out at its end: conflicts, not stored.
+		out.report.Stored -= dropped.N
+		if out.report.Conflicts += dropped.N; dropped.N > 0 && out.report.FirstConflict == "" {
+			out.report.FirstConflict = fmt.Sprintf("event %q: another record of its ID at another time was stored first", dropped.First)
 		}
 	}()
 	read.Begin = func(ctx context.Context) (int, bool, error) {
@@ -432,10 +438,12 @@ func (e *env) scanStart(ctx context.Context, o *scanOptions) (st *sqlite.Store, 
 // estimated to carry (bytesPerRecord: a gzipped trail record is ~150 bytes;
 // plain JSON is larger, which only makes the estimate cautious).
 const (
-	bulkMinBytes   = 32 << 20
 	bytesPerRecord = 150
 	bulkBatchSize  = 8000 // events per transaction while bulk loading
 )
+
+// bulkMinBytes is a variable for the tests of the bulk path.
+var bulkMinBytes int64 = 32 << 20
 
 // scanMemoryLimit is the Go heap a scan aims to stay under (GOMEMLIMIT
 // overrides it): the SQLite page cache and the binary come on top, and

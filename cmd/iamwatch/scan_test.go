@@ -578,3 +578,39 @@ func TestScanJSONKeys(t *testing.T) {
 		t.Errorf("the last line is not the summary: %s", lines[len(lines)-1])
 	}
 }
+
+// TestScanBulkConflictingRecord: a bulk load skips a stored event by its
+// time and ID; a later record of the ID at another time is stored and left
+// out when the load ends, and the summary counts it as a conflict, not as
+// stored.
+func TestScanBulkConflictingRecord(t *testing.T) {
+	defer func(n int64) { bulkMinBytes = n }(bulkMinBytes)
+	bulkMinBytes = 0
+	rec := func(id, at, name string) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/dana","accountId":"111122223333","userName":"dana"},"eventTime":"` +
+			at + `","eventSource":"iam.amazonaws.com","eventName":"` + name + `","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"aws-cli/2","requestParameters":null,"responseElements":null,"eventID":"` +
+			id + `","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	}
+	first := rec("same-id", "2026-01-05T09:00:00Z", "ListUsers")
+	trail := `{"Records":[` + first + `,` + rec("other-id", "2026-01-05T09:30:00Z", "ListRoles") + `,` + first + `,` +
+		rec("same-id", "2026-01-05T10:00:00Z", "GetUser") + `]}`
+	path := filepath.Join(t.TempDir(), "trail.json")
+	if err := os.WriteFile(path, []byte(trail), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := tempDB(t)
+	// One event a batch: the later record is not in its first record's batch.
+	r := runCLI(t, "", nil, "scan", "--db", db, "--keep", "all", "--batch-size", "1", path)
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"Stored 2 new events, 1 duplicates skipped", "Conflicting records (an eventID already taken by a different record; the first kept): 1", `event "same-id"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	show := runCLI(t, "", nil, "show", "--db", db, "same-id")
+	if show.code != exitOK || !strings.Contains(show.stdout, "ListUsers") || strings.Contains(show.stdout, "GetUser") {
+		t.Errorf("show same-id: exit %d, want the first record (ListUsers):\n%s%s", show.code, show.stdout, show.stderr)
+	}
+}

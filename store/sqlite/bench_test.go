@@ -90,7 +90,7 @@ func BenchmarkBulkLoad(b *testing.B) {
 			}
 		}
 		t1 := time.Now()
-		if err := finish(ctx); err != nil {
+		if _, err := finish(ctx); err != nil {
 			b.Fatal(err)
 		}
 		finished += time.Since(t1)

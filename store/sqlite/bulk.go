@@ -115,18 +115,31 @@ func (s *Store) ensureIDIndex(ctx context.Context) error {
 }
 
 // dropDuplicateEvents keeps the first row (lowest rowid) of each event ID,
-// recounts the roll-ups and creates the unique event_id index.
+// recounts the roll-ups and creates the unique event_id index. It adds
+// the rows it deleted to the Store's LoadConflicts.
 func (s *Store) dropDuplicateEvents(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	stmts := []string{
-		"CREATE TEMP TABLE first_rows AS SELECT min(rowid) AS r FROM events GROUP BY event_id",
-		"DELETE FROM events WHERE rowid NOT IN (SELECT r FROM temp.first_rows)",
-		"DROP TABLE temp.first_rows",
+	const later = "FROM events WHERE rowid NOT IN (SELECT r FROM temp.first_rows)"
+	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE first_rows AS SELECT min(rowid) AS r FROM events GROUP BY event_id"); err != nil {
+		return fmt.Errorf("drop duplicate events: %w", err)
 	}
+	var first string
+	if err := tx.QueryRowContext(ctx, "SELECT event_id "+later+" ORDER BY rowid LIMIT 1").Scan(&first); err != nil {
+		return fmt.Errorf("drop duplicate events: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, "DELETE "+later)
+	if err != nil {
+		return fmt.Errorf("drop duplicate events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("drop duplicate events: %w", err)
+	}
+	stmts := []string{"DROP TABLE temp.first_rows"}
 	for _, tb := range rollupTables {
 		stmts = append(stmts, "DELETE FROM "+tb.name, tb.rebuild(""))
 	}
@@ -136,13 +149,33 @@ func (s *Store) dropDuplicateEvents(ctx context.Context) error {
 			return fmt.Errorf("drop duplicate events: %w", err)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.bulkMu.Lock()
+	if s.dropped.N == 0 {
+		s.dropped.First = first
+	}
+	s.dropped.N += int(n)
+	s.bulkMu.Unlock()
+	return nil
+}
+
+// LoadConflicts are the rows a bulk load's finish deleted as it built the
+// event_id index: records of an ID stored at another event time (or by
+// another process meanwhile), the first row of each ID kept.
+type LoadConflicts struct {
+	N     int
+	First string // the event ID of the first deleted row
 }
 
 // bulkState is the part of a Store a bulk load changes.
 type bulkState struct {
 	bulkMu sync.Mutex
 	bulk   bool // while this Store's bulk load has the event_id index dropped.
+	// dropped counts the rows deleted by dropDuplicateEvents since the
+	// last bulk load's finish.
+	dropped LoadConflicts
 	// wal checkpoints from BeginBulkLoad to its finish (nil otherwise, and
 	// for an in-memory store); walBytes are the bytes committed since its
 	// last poke.
@@ -254,9 +287,10 @@ func (s *Store) whereID(id string, t time.Time) (cond string, args []any) {
 // another process writes to at the same time (if one does, finish keeps
 // the first row of each ID). If the process dies before finish is called,
 // the next Open rebuilds the indexes. finish must be called once, whatever
-// the load's outcome.
-func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(context.Context) error, bulk bool, err error) {
-	noop := func(context.Context) error { return nil }
+// the load's outcome; it returns the rows it deleted building the event_id
+// index.
+func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(context.Context) (LoadConflicts, error), bulk bool, err error) {
+	noop := func(context.Context) (LoadConflicts, error) { return LoadConflicts{}, nil }
 	var n int64
 	// max(rowid) is an O(log n) upper bound on the row count.
 	if err := s.w.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) FROM events").Scan(&n); err != nil {
@@ -276,15 +310,19 @@ func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(c
 	if err := s.startWAL(ctx); err != nil {
 		return noop, false, fmt.Errorf("sqlite: begin bulk load: %w", err)
 	}
-	finish = func(ctx context.Context) error {
+	finish = func(ctx context.Context) (LoadConflicts, error) {
 		err := s.ensureIndexes(ctx)
 		if serr := s.stopWAL(); err == nil {
 			err = serr
 		}
+		s.bulkMu.Lock()
+		dropped := s.dropped
+		s.dropped = LoadConflicts{}
+		s.bulkMu.Unlock()
 		if err != nil {
-			return fmt.Errorf("sqlite: finish bulk load: %w", err)
+			return dropped, fmt.Errorf("sqlite: finish bulk load: %w", err)
 		}
-		return nil
+		return dropped, nil
 	}
 	return finish, true, nil
 }

@@ -80,7 +80,7 @@ func TestBulkLoad(t *testing.T) {
 	if n, err := s.PutEvents(ctx, append(twice, twice[0], twice[0])); err != nil || n != 1 {
 		t.Fatalf("PutEvents of one event thrice during the load = %d, %v", n, err)
 	}
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(indexNames(t, s)); got != 5 {
@@ -199,7 +199,7 @@ func TestBulkLoadDuplicates(t *testing.T) {
 		if n, err := s.PutEvents(ctx, before); err != nil || n != 40 {
 			t.Fatalf("PutEvents before the load = %d, %v", n, err)
 		}
-		finish := func(context.Context) error { return nil }
+		finish := func(context.Context) (LoadConflicts, error) { return LoadConflicts{}, nil }
 		if bulk {
 			var ok bool
 			var err error
@@ -227,7 +227,7 @@ func TestBulkLoadDuplicates(t *testing.T) {
 		if _, err := s.Event(ctx, "missing"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Event(missing) during the load: %v", err)
 		}
-		if err := finish(ctx); err != nil {
+		if _, err := finish(ctx); err != nil {
 			t.Fatal(err)
 		}
 		checkRollups(t, s)
@@ -283,8 +283,8 @@ func TestBulkLoadOtherWriter(t *testing.T) {
 			if crash {
 				s.Close()
 				s = openTest(t, path)
-			} else if err := finish(ctx); err != nil {
-				t.Fatal(err)
+			} else if dropped, err := finish(ctx); err != nil || dropped != (LoadConflicts{5, evs[5].ID}) {
+				t.Fatalf("finish = %+v, %v; want the load's 5 records of IDs stored at other times, from %s", dropped, err, evs[5].ID)
 			}
 			if got := queryStrings(t, s.w, "SELECT count(*) || ' ' || count(DISTINCT event_id) FROM events"); got[0] != "20 20" {
 				t.Errorf("rows, IDs = %s; want 20 20", got[0])
@@ -323,7 +323,7 @@ func TestBulkLoadIndexBack(t *testing.T) {
 	if n, err := s.PutEvents(ctx, evs); err != nil || n != 0 {
 		t.Fatalf("PutEvents again = %d, %v", n, err)
 	}
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	checkRollups(t, s)
@@ -390,7 +390,7 @@ func TestBulkLoadCheckpointsApart(t *testing.T) {
 			t.Fatalf("the database file is still %d bytes: nothing checkpointed during the load", size())
 		}
 	}
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if s.wal != nil {
@@ -433,7 +433,7 @@ func TestBulkLoadInMemory(t *testing.T) {
 	if n, err := s.PutEvents(ctx, testEvents("m", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 10)); err != nil || n != 10 {
 		t.Fatalf("PutEvents = %d, %v", n, err)
 	}
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(indexNames(t, s)); got != 5 {

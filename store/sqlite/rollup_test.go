@@ -167,7 +167,7 @@ func TestRollupsBulkLoad(t *testing.T) {
 		}
 	}
 	checkRollups(t, s)
-	if err := finish(ctx); err != nil {
+	if _, err := finish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	checkRollups(t, s)
