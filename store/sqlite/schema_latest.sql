@@ -1,4 +1,4 @@
--- iamwatch SQLite schema, version 11: the schema a new database is created at, in one
+-- iamwatch SQLite schema, version 10: the schema a new database is created at, in one
 -- transaction. Generated from schema.sql and every migration after it by
 -- go test ./store/sqlite -run TestLatestSchema -update; do not edit.
 CREATE TABLE events (
@@ -27,6 +27,7 @@ CREATE TABLE events (
     raw                BLOB                      -- S2 block of the raw JSON record (see the header)
 , country TEXT NOT NULL DEFAULT '', asn     TEXT NOT NULL DEFAULT '', as_org  TEXT NOT NULL DEFAULT '', source_ip_key BLOB);
 CREATE UNIQUE INDEX events_event_id      ON events (event_id);
+CREATE INDEX events_time          ON events (event_time);
 CREATE INDEX events_user_time     ON events (user_name, event_time);
 CREATE INDEX events_name_time     ON events (event_name, event_time);
 CREATE TABLE alerts (
@@ -161,4 +162,3 @@ CREATE TABLE "threshold_hits" (
     PRIMARY KEY (rule, grp, time, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX threshold_hits_time ON threshold_hits (time);
-CREATE UNIQUE INDEX events_time ON events (event_time, event_id);

@@ -10,12 +10,8 @@ import (
 	"github.com/iamwatch/iamwatch"
 )
 
-// undoTimeIndex is migrate_011.sql's down step (written in its comment).
-var undoTimeIndex = []string{"DROP INDEX events_time", "CREATE INDEX events_time ON events (event_time)"}
-
-// undoHitOrder is migrate_010.sql's down step (written in its comment),
-// after migrate_011.sql's.
-var undoHitOrder = append(slices.Clone(undoTimeIndex),
+// undoHitOrder is migrate_010.sql's down step (written in its comment).
+var undoHitOrder = []string{
 	`CREATE TABLE threshold_hits_v9 (id INTEGER PRIMARY KEY, rule TEXT NOT NULL,
 		grp TEXT NOT NULL, event_id TEXT NOT NULL, time TEXT NOT NULL,
 		value TEXT NOT NULL DEFAULT '', UNIQUE (rule, event_id))`,
@@ -24,7 +20,7 @@ var undoHitOrder = append(slices.Clone(undoTimeIndex),
 	"DROP TABLE threshold_hits", "ALTER TABLE threshold_hits_v9 RENAME TO threshold_hits",
 	"CREATE INDEX threshold_hits_rule_grp_time ON threshold_hits (rule, grp, time)",
 	"CREATE INDEX threshold_hits_time ON threshold_hits (time)",
-)
+}
 
 // TestHitOrderMigration: hits recorded before version 10 (rowid table)
 // read back in time order after it, keep their values, still count once
@@ -78,33 +74,5 @@ func TestHitOrderMigration(t *testing.T) {
 	}
 	if hs, err := s.Hits(ctx, "r", "other", at, at); err != nil || len(hs) != 1 || hs[0].EventID != "d" {
 		t.Errorf("the other group's hits = %+v, %v; want d", hs, err)
-	}
-}
-
-// TestTimeIndexMigration: a version-10 database's time index becomes
-// unique on (event_time, event_id), and its events stay found by time.
-func TestTimeIndexMigration(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "db")
-	s := openTest(t, path)
-	start := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
-	if _, err := s.PutEvents(ctx, testEvents("m", start, 3)); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range append(slices.Clone(undoTimeIndex), "PRAGMA user_version = 10") {
-		if _, err := s.w.Exec(q); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	s.Close()
-	s = openTest(t, path)
-	defer s.Close()
-	if got := queryStrings(t, s.w, "SELECT sql FROM sqlite_schema WHERE name = 'events_time'"); len(got) != 1 ||
-		got[0] != "CREATE UNIQUE INDEX events_time ON events (event_time, event_id)" {
-		t.Errorf("events_time after the migration: %q", got)
-	}
-	evs, err := s.Events(ctx, EventFilter{Since: start.Add(time.Second), Until: start.Add(time.Hour)})
-	if err != nil || len(evs) != 2 {
-		t.Errorf("events by time after the migration: %d, %v; want 2", len(evs), err)
 	}
 }
