@@ -172,6 +172,14 @@ type ThresholdStore interface {
 	Hits(ctx context.Context, rule, group string, from, to time.Time) ([]Hit, error)
 }
 
+// FirstHitsStore is a ThresholdStore that can read only the first hits of
+// a range: an alert whose period's hits arrive out of order then grows
+// without reading the whole period back.
+type FirstHitsStore interface {
+	// FirstHits returns at most n of the hits Hits returns, the first.
+	FirstHits(ctx context.Context, rule, group string, from, to time.Time, n int) ([]Hit, error)
+}
+
 // Delivery is one (alert, sink) pair in the outbox.
 type Delivery struct {
 	AlertKey  string

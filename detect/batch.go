@@ -899,11 +899,12 @@ func raisingEvent(ctx context.Context, id string, t time.Time, batch map[string]
 
 // grow is the cheap path of Resolve for the common live case: the period
 // already has its alert and every hit this batch added to it is later than
-// every event the alert counts. Then the window and the raising event
-// stand (threshold.go: later hits cannot move them), and only the count,
-// the last event and the sample grow: the alert a full recompute would
-// give, with one bounded read (the first window's hits) instead of the
-// whole period so far. ok is false when the path does not apply.
+// every event the alert counts (or, growOutOfOrder, later than its
+// window). Then the window and the raising event stand (threshold.go:
+// later hits cannot move them), and only the count, the last event and
+// the sample grow: the alert a full recompute would give, with bounded
+// reads (the first window's hits) instead of the whole period so far. ok
+// is false when the path does not apply.
 func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batch map[string]*iamwatch.Event, view iamwatch.StateView) (iamwatch.Alert, bool, error) {
 	if k.c.ignoreRepeats {
 		return iamwatch.Alert{}, false, nil // a later hit may replace the last of its slot: recompute
@@ -928,23 +929,33 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 	if err != nil || !ok || a.EventID == "" {
 		return iamwatch.Alert{}, false, err
 	}
-	for _, h := range added {
-		if !h.Time.After(a.LastSeen) {
-			return iamwatch.Alert{}, false, nil
-		}
-	}
 	if len(added) == 0 {
 		return a, true, nil // a replay: nothing changes
 	}
-	head := slices.Clone(a.EventIDs[:min(len(a.EventIDs), iamwatch.MaxSampleIDs, a.Count)])
+	inOrder := true
 	for _, h := range added {
-		if len(head) < iamwatch.MaxSampleIDs {
-			head = append(head, h.EventID)
+		inOrder = inOrder && h.Time.After(a.LastSeen)
+	}
+	var head []string
+	last := added[len(added)-1]
+	if inOrder {
+		head = slices.Clone(a.EventIDs[:min(len(a.EventIDs), iamwatch.MaxSampleIDs, a.Count)])
+		for _, h := range added {
+			if len(head) < iamwatch.MaxSampleIDs {
+				head = append(head, h.EventID)
+			}
+		}
+	} else {
+		var grown bool
+		if head, grown, err = growOutOfOrder(ctx, k, &a, added, view); err != nil || !grown {
+			return iamwatch.Alert{}, false, err
+		}
+		if prev := a.EventIDs[len(a.EventIDs)-1]; !hitBefore(a.LastSeen, prev, last.Time, last.EventID) {
+			last = iamwatch.Hit{EventID: prev, Time: a.LastSeen}
 		}
 	}
 	a.Count += len(added)
 	a.Severity = k.c.rule.SeverityAt(a.Count)
-	last := added[len(added)-1]
 	if a.Count > iamwatch.MaxSampleIDs {
 		head = append(head, last.EventID)
 	}
@@ -968,6 +979,37 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 	}
 	a.Summary = e.groupSummary(k, &a, windowCount, window, ev, rec)
 	return a, true, nil
+}
+
+// growOutOfOrder is grow's path when some of the added hits are not later
+// than every event the alert counts, as when two readers deliver one day
+// of a group's hits from two files. The window that raised the alert and
+// its event still stand when every added hit is later than the window and
+// the window ends inside the period (so the period's hits are all the
+// alert's): then only the sample's head may change, and it is read back
+// alone, the first MaxSampleIDs hits of the period, instead of the period
+// whole (the first hit stays: it is no later than the window). ok is
+// false when the path does not apply (or the view cannot read only the
+// first hits).
+func growOutOfOrder(ctx context.Context, k groupKey, a *iamwatch.Alert, added []iamwatch.Hit, view iamwatch.StateView) (head []string, ok bool, err error) {
+	fh, can := view.(iamwatch.FirstHitsStore)
+	end := k.period.Add(k.c.period)
+	if !can || k.c.count <= 1 || a.WindowEnd.IsZero() || !a.WindowEnd.Before(end) {
+		return nil, false, nil
+	}
+	for _, h := range added {
+		if !h.Time.After(a.WindowEnd) {
+			return nil, false, nil
+		}
+	}
+	first, err := fh.FirstHits(ctx, k.c.rule.ID, k.group, k.period, end.Add(-time.Nanosecond), iamwatch.MaxSampleIDs)
+	if err != nil || len(first) == 0 {
+		return nil, false, err
+	}
+	for _, h := range first {
+		head = append(head, h.EventID)
+	}
+	return head, true, nil
 }
 
 // summary renders c's summary for ev; extra keys missing are "".

@@ -139,6 +139,11 @@ func (v memView) Hits(_ context.Context, rule, group string, from, to time.Time)
 	return v.m.hitsLocked(rule, group, from, to), nil
 }
 
+func (v memView) FirstHits(_ context.Context, rule, group string, from, to time.Time, n int) ([]iamwatch.Hit, error) {
+	hs := v.m.hitsLocked(rule, group, from, to)
+	return hs[:min(len(hs), max(n, 0))], nil
+}
+
 func (v memView) Event(_ context.Context, id string, _ time.Time) (iamwatch.Event, bool, error) {
 	ev, ok := v.m.events[id]
 	return ev, ok, nil

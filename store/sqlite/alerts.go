@@ -179,7 +179,11 @@ func (v *txView) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, e
 }
 
 func (v *txView) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
-	return queryHits(ctx, v.q, rule, group, from, to)
+	return queryHits(ctx, v.q, rule, group, from, to, -1)
+}
+
+func (v *txView) FirstHits(ctx context.Context, rule, group string, from, to time.Time, n int) ([]iamwatch.Hit, error) {
+	return queryHits(ctx, v.q, rule, group, from, to, max(n, 0))
 }
 
 func (v *txView) Event(ctx context.Context, id string, t time.Time) (iamwatch.Event, bool, error) {
