@@ -41,11 +41,11 @@ const (
 )
 
 // bulkCacheKiB is the writer's page cache during a bulk load: the load
-// appends rows to the table and inserts in about time order into the time
-// index, which a smaller cache serves as well (a 1M-record trail of
+// appends rows to the table and inserts in about time order into the
+// load's index, which a smaller cache serves as well (a 1M-record trail of
 // people's activity, 382k events stored: peak RSS 142–148 MiB against
-// 146–153 MiB with the whole cache, and no slower, when a set of the
-// stored IDs also took memory; 250k-record scans 3–5 MiB less).
+// 146–153 MiB with the whole cache, and no slower, measured when the load
+// kept the stored IDs in memory instead; 250k-record scans 3–5 MiB less).
 const bulkCacheKiB = 4000
 
 // ensureIndexes recreates the indexes a bulk load left out: at its end, or
@@ -100,9 +100,9 @@ func (s *Store) sortingToFiles(ctx context.Context, build func(context.Context) 
 // sorter keeps runs of up to the cache's size in memory before it writes
 // them to a file, and the build reads the table in order and appends to
 // the index, which needs few pages cached. With 2 MB rather than the 8 MB
-// (or a bulk load's 4 MB) the peak RSS of a 1M-record load that builds the
-// event_id index mid-way fell 149 → 143 MiB, of a 250k-record --keep all
-// scan 131–135 → 126–129 MiB; BenchmarkBulkLoad's index builds took as
+// (or a bulk load's 4 MB) the peak RSS of a 1M-record load that then built
+// the event_id index mid-way fell 149 → 143 MiB, of a 250k-record --keep
+// all scan 131–135 → 126–129 MiB; BenchmarkBulkLoad's index builds took as
 // long (0.91–1.03 s, 0.80–1.06 s before).
 const sortCacheKiB = 2000
 
@@ -283,12 +283,12 @@ func (s *Store) whereID(id string, t time.Time) (cond string, args []any) {
 
 // BeginBulkLoad prepares for loading many events into a store that holds
 // few: it drops the event indexes, which cost most of each insert, and
-// returns a function that rebuilds them (in one pass,
-// much faster than maintaining them row by row); until then the WAL is
-// checkpointed on a connection of its own (walCheckpointer), not by the
-// writer. The unique event_id index is dropped too: an index unique on
-// (event_time, event_id) (loadIndex) skips the events already stored
-// meanwhile, since CloudTrail delivers an event again with its time. A record whose ID is
+// returns a function that rebuilds them (in one pass, much faster than
+// maintaining them row by row); until then the WAL is checkpointed on a
+// connection of its own (walCheckpointer), not by the writer. The unique
+// event_id index is dropped too: an index unique on (event_time,
+// event_id) (loadIndex) skips the events already stored meanwhile, since
+// CloudTrail delivers an event again with its time. A record whose ID is
 // stored with another time is stored as well, and dropped when finish
 // builds the event_id index (the first row of each ID is kept and the
 // roll-ups counted again). It does nothing and returns false when the
