@@ -73,9 +73,10 @@ func (s *Store) CommitAlerts(ctx context.Context, hits []iamwatch.Hit, resolve i
 // event has one group under a rule and one time, so that is one row per
 // (rule, event).
 //
-// It is INSERT OR IGNORE rather than ON CONFLICT DO NOTHING, for the reason insertEvents gives: the same rows stored and
-// returned (RETURNING gives only the rows inserted), but no statement
-// journal copying every page the INSERT touches.
+// It is INSERT OR IGNORE rather than ON CONFLICT DO NOTHING, for the
+// reason insertEvents gives: the same rows stored and returned (RETURNING
+// gives only the rows inserted), but no statement journal copying every
+// page the INSERT touches.
 func insertHits(ctx context.Context, q *txStmts, hits []iamwatch.Hit) (map[[2]string]bool, error) {
 	added := make(map[[2]string]bool, len(hits))
 	args := make([]any, 0, 5*hitChunk)
