@@ -188,7 +188,7 @@ func (v *txView) FirstHits(ctx context.Context, rule, group string, from, to tim
 }
 
 func (v *txView) Event(ctx context.Context, id string, t time.Time) (iamwatch.Event, bool, error) {
-	cond, args := v.s.whereID(id, t.Truncate(time.Second))
+	cond, args := v.s.whereID(id, t)
 	e, err := v.s.scanEvent(v.q.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+cond, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return iamwatch.Event{}, false, nil
