@@ -3,6 +3,8 @@ package rules_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +80,99 @@ func TestChangeRulesOneIncidentPerActorHour(t *testing.T) {
 			}
 			if got := counts["111122223333/arn:aws:iam::111122223333:role/terraform@"+hour.Format("15:04")]; got != 40 {
 				t.Errorf("terraform's first hour counts %d changes, want 40: %v", got, counts)
+			}
+		})
+	}
+}
+
+// TestAttemptRulesOneIncidentPerPrincipalCallDay: a failed tampering call
+// repeated all day by one principal (strangers trying a leaked key, a retry
+// loop) is one incident whose count grows; the next UTC day, another
+// principal, or another service's call of the same name (GuardDuty's and
+// Security Hub's DeleteMembers) opens another.
+func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
+	byID := map[string]*detect.Rule{}
+	for _, r := range load(t) {
+		byID[r.ID] = r
+	}
+	for _, id := range []string{"tamper-attempt-failed", "cloudtrail-stop-attempted"} {
+		t.Run(id, func(t *testing.T) {
+			rule := byID[id]
+			if rule == nil {
+				t.Fatalf("no rule %s", id)
+			}
+			var pos []byte
+			for _, tc := range rule.Tests {
+				if tc.Expect == "alert" && len(tc.Events) == 1 {
+					pos = tc.Events[0]
+					break
+				}
+			}
+			if pos == nil {
+				t.Fatal("no single-event positive test to build on")
+			}
+			base, err := cloudtrail.DecodeRecord(pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := detect.New([]*detect.Rule{rule}, detect.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			day := base.Time.UTC().Truncate(24 * time.Hour)
+			other := "securityhub.amazonaws.com" // another service's call of the same name
+			if other == base.Source {
+				other = "guardduty.amazonaws.com"
+			}
+			type attempt struct {
+				hours        int
+				user, source string
+			}
+			attempts := []attempt{
+				{0, "backup", base.Source}, {1, "backup", base.Source}, {5, "backup", base.Source},
+				{13, "backup", base.Source}, {23, "backup", base.Source},
+				{24, "backup", base.Source}, // the next day
+				{2, "alice", base.Source},   // another principal
+			}
+			// An incident: who, which service, the day it began, and its count.
+			want := []string{
+				fmt.Sprintf("alice %s %s ×1", base.Source, day.Format(time.DateOnly)),
+				fmt.Sprintf("backup %s %s ×5", base.Source, day.Format(time.DateOnly)),
+				fmt.Sprintf("backup %s %s ×1", base.Source, day.AddDate(0, 0, 1).Format(time.DateOnly)),
+			}
+			if id == "tamper-attempt-failed" { // its calls span services
+				attempts = append(attempts, attempt{3, "backup", other})
+				want = append(want, fmt.Sprintf("backup %s %s ×1", other, day.Format(time.DateOnly)))
+			}
+			st := detect.NewMemoryState()
+			for i, a := range attempts {
+				ev := base
+				ev.ID = fmt.Sprintf("attempt-%d", i)
+				ev.Time = day.Add(time.Duration(a.hours)*time.Hour + time.Minute)
+				ev.UserName, ev.Source = a.user, a.source
+				if _, err := eng.Evaluate(context.Background(), st, ev); err != nil { // one batch an event, as live delivery
+					t.Fatal(err)
+				}
+			}
+			as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range as {
+				// The group is the dedup fields' values: account, user, then
+				// the service for tamper-attempt-failed, then the call.
+				parts := strings.Split(a.Group, "/")
+				source := base.Source
+				if len(parts) == 4 {
+					source = parts[2]
+				}
+				got = append(got, fmt.Sprintf("%s %s %s ×%d", a.UserName, source, a.FirstSeen.UTC().Format(time.DateOnly), a.Count))
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("incidents %q, want %q", got, want)
 			}
 		})
 	}
