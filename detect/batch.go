@@ -932,9 +932,11 @@ func (e *Engine) grow(ctx context.Context, k groupKey, hits []iamwatch.Hit, batc
 	if len(added) == 0 {
 		return a, true, nil // a replay: nothing changes
 	}
+	// Later than every event the alert counts, and than the one that
+	// raised it, which may come after them (in the next period).
 	inOrder := true
 	for _, h := range added {
-		inOrder = inOrder && h.Time.After(a.LastSeen)
+		inOrder = inOrder && h.Time.After(a.LastSeen) && h.Time.After(a.Time)
 	}
 	var head []string
 	last := added[len(added)-1]

@@ -598,3 +598,42 @@ action: Look.
 		t.Errorf("alerts %q; want one, on the Lambda update", got)
 	}
 }
+
+// TestThresholdCountIsThePeriods: an incident counts the hits of its
+// period. Its first window may reach into the next period (and its raising
+// event lie there), but counting that window's hits past the period made
+// the count depend on the order: hits that came late and opened an earlier
+// window counted fewer of the next period's, and the alert computed before
+// them, with the higher count, stayed.
+func TestThresholdCountIsThePeriods(t *testing.T) {
+	m := time.Minute
+	h := time.Hour
+	// burst's events are at 08:00 plus the offset: 22:00–22:15 and 23:30,
+	// 23:40 of the first day, then seven in the first half hour of the next.
+	late := burst(t, "jo", 14*h, 14*h+5*m, 14*h+10*m, 14*h+15*m)
+	rest := burst(t, "jo", 15*h+30*m, 15*h+40*m, 16*h+10*m, 16*h+15*m, 16*h+20*m, 16*h+25*m, 16*h+26*m, 16*h+27*m, 16*h+28*m)
+	for i := range late {
+		late[i].ID = fmt.Sprintf("jo-late-%d", i+1)
+	}
+	e := mustEngine(t, []*Rule{mustRule(t, thresholdRule)}, Config{})
+	oneBatch := NewMemoryState()
+	if _, err := e.Evaluate(context.Background(), oneBatch, append(slices.Clone(rest), late...)...); err != nil {
+		t.Fatal(err)
+	}
+	lateLast := NewMemoryState()
+	for _, b := range [][]iamwatch.Event{rest, late} {
+		if _, err := e.Evaluate(context.Background(), lateLast, b...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, got := stored(t, oneBatch), stored(t, lateLast)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the late hits in a batch of their own:\n got %+v\nwant %+v", got, want)
+	}
+	day := rest[0].Time.Truncate(24 * time.Hour)
+	for _, a := range want {
+		if a.FirstSeen.Before(day.Add(24*time.Hour)) && (a.Count != 6 || a.EventID != "jo-late-4") {
+			t.Errorf("the first day's incident: count %d, raised by %s; want the day's 6 hits, raised by jo-late-4", a.Count, a.EventID)
+		}
+	}
+}

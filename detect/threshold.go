@@ -30,7 +30,13 @@ import (
 //     N-th hit of that window is the event that raised the alert (its Time,
 //     user, source IP and summary);
 //   - Count, FirstSeen, LastSeen and the sample of event IDs cover the hits
-//     in [P, P+D), and the first window's hits if it reaches past P+D.
+//     in [P, P+D). The first window may reach past P+D, and the raising
+//     event lie there: those hits count in the next period's incident.
+//     (Counting them here too made the count depend on the order: hits
+//     that open an earlier window leave fewer of the next period's in it,
+//     so an alert computed before they came counted more, and Merge kept
+//     it. A trail of leaked keys probed all day showed it: a 24h window on
+//     UTC days.)
 //
 // A distinct threshold (threshold.distinct, or a sequence: distinct step
 // names) reads "N hits" above as "hits holding N distinct values": it fires
@@ -44,7 +50,8 @@ import (
 // hits are added.
 //
 // Adding hits can only move the window and the raising event earlier and
-// raise the count, so an alert computed from more hits supersedes one
+// raise the count (or leave it, when they fall outside the period), so an
+// alert computed from more hits supersedes one
 // computed from fewer (iamwatch.Merge): the same events in any order, in
 // any batches, in one process or several, end in the same stored alerts.
 // A rule that ignores repeats keeps the first and the last hit of each
@@ -215,10 +222,10 @@ func evalIncident(hits []iamwatch.Hit, p time.Time, period time.Duration, count 
 		if distinct {
 			inc.window = seenIn(hits[i:j])
 		}
-		// The incident's events: the period's, and the first window's.
+		// The incident's events: the period's.
 		var members []iamwatch.Hit
 		for _, h := range hits {
-			if !h.Time.Before(p) && (h.Time.Before(end) || !h.Time.After(s.Time.Add(within))) {
+			if !h.Time.Before(p) && h.Time.Before(end) {
 				members = append(members, h)
 			}
 		}
