@@ -19,34 +19,10 @@ import (
 // every change, instead of one alert per change; another actor, or the next
 // hour, opens another.
 func TestChangeRulesOneIncidentPerActorHour(t *testing.T) {
-	byID := map[string]*detect.Rule{}
-	for _, r := range load(t) {
-		byID[r.ID] = r
-	}
+	byID := catalogByID(t)
 	for _, id := range []string{"route-table-changed", "network-gateway-changed", "vpc-changed", "security-group-changed", "nacl-changed", "iam-policy-changed"} {
 		t.Run(id, func(t *testing.T) {
-			rule := byID[id]
-			if rule == nil {
-				t.Fatalf("no rule %s", id)
-			}
-			var pos []byte
-			for _, tc := range rule.Tests {
-				if tc.Expect == "alert" && len(tc.Events) == 1 {
-					pos = tc.Events[0]
-					break
-				}
-			}
-			if pos == nil {
-				t.Fatal("no single-event positive test to build on")
-			}
-			base, err := cloudtrail.DecodeRecord(pos)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := detect.New([]*detect.Rule{rule}, detect.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng, base := alone(t, byID[id])
 			hour := base.Time.Truncate(time.Hour)
 			var evs []iamwatch.Event
 			add := func(n int, at time.Time, principal string) {
@@ -91,34 +67,10 @@ func TestChangeRulesOneIncidentPerActorHour(t *testing.T) {
 // principal, or another service's call of the same name (GuardDuty's and
 // Security Hub's DeleteMembers) opens another.
 func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
-	byID := map[string]*detect.Rule{}
-	for _, r := range load(t) {
-		byID[r.ID] = r
-	}
+	byID := catalogByID(t)
 	for _, id := range []string{"tamper-attempt-failed", "cloudtrail-stop-attempted"} {
 		t.Run(id, func(t *testing.T) {
-			rule := byID[id]
-			if rule == nil {
-				t.Fatalf("no rule %s", id)
-			}
-			var pos []byte
-			for _, tc := range rule.Tests {
-				if tc.Expect == "alert" && len(tc.Events) == 1 {
-					pos = tc.Events[0]
-					break
-				}
-			}
-			if pos == nil {
-				t.Fatal("no single-event positive test to build on")
-			}
-			base, err := cloudtrail.DecodeRecord(pos)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := detect.New([]*detect.Rule{rule}, detect.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng, base := alone(t, byID[id])
 			day := base.Time.UTC().Truncate(24 * time.Hour)
 			other := "securityhub.amazonaws.com" // another service's call of the same name
 			if other == base.Source {
@@ -176,4 +128,41 @@ func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// catalogByID returns the catalog's rules by ID.
+func catalogByID(t *testing.T) map[string]*detect.Rule {
+	byID := map[string]*detect.Rule{}
+	for _, r := range load(t) {
+		byID[r.ID] = r
+	}
+	return byID
+}
+
+// alone returns an Engine of rule alone and the event of its first
+// single-event test that expects an alert.
+func alone(t *testing.T, rule *detect.Rule) (*detect.Engine, iamwatch.Event) {
+	t.Helper()
+	if rule == nil {
+		t.Fatal("no such rule")
+	}
+	var pos []byte
+	for _, tc := range rule.Tests {
+		if tc.Expect == "alert" && len(tc.Events) == 1 {
+			pos = tc.Events[0]
+			break
+		}
+	}
+	if pos == nil {
+		t.Fatalf("%s: no single-event positive test to build on", rule.ID)
+	}
+	base, err := cloudtrail.DecodeRecord(pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := detect.New([]*detect.Rule{rule}, detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, base
 }

@@ -90,8 +90,17 @@ func TestSampleOrderIndependent(t *testing.T) {
 	if strings.Count(want, "\n") < 20 {
 		t.Fatalf("the sample raised only %d alerts", strings.Count(want, "\n"))
 	}
-	r := rand.New(rand.NewPCG(3, 4))
-	orders := 4
+	shuffledAsInFileOrder(t, eng, evs, want, rand.New(rand.NewPCG(3, 4)), 4)
+	rev, one := ordertest.NewestFirst(evs)
+	if got := ordertest.Standing(t, eng, rev, one); got != want {
+		t.Errorf("newest first, one event a batch: alerts differ, first at %s", ordertest.FirstDifference(got, want))
+	}
+}
+
+// shuffledAsInFileOrder checks that evs through eng in orders random orders
+// and batchings (one in -short) end in want, the alerts of file order.
+func shuffledAsInFileOrder(t *testing.T, eng *detect.Engine, evs []iamwatch.Event, want string, r *rand.Rand, orders int) {
+	t.Helper()
 	if testing.Short() {
 		orders = 1
 	}
@@ -100,9 +109,5 @@ func TestSampleOrderIndependent(t *testing.T) {
 		if got := ordertest.Standing(t, eng, shuffled, batches); got != want {
 			t.Errorf("order %d: alerts differ from file order, first at %s", i, ordertest.FirstDifference(got, want))
 		}
-	}
-	rev, one := ordertest.NewestFirst(evs)
-	if got := ordertest.Standing(t, eng, rev, one); got != want {
-		t.Errorf("newest first, one event a batch: alerts differ, first at %s", ordertest.FirstDifference(got, want))
 	}
 }
