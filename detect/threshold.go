@@ -51,9 +51,9 @@ import (
 //
 // Adding hits can only move the window and the raising event earlier and
 // raise the count (or leave it, when they fall outside the period), so an
-// alert computed from more hits supersedes one
-// computed from fewer (iamwatch.Merge): the same events in any order, in
-// any batches, in one process or several, end in the same stored alerts.
+// alert computed from more hits supersedes one computed from fewer
+// (iamwatch.Merge): the same events in any order, in any batches, in one
+// process or several, end in the same stored alerts.
 // A rule that ignores repeats keeps the first and the last hit of each
 // value in each slot, so an added hit may replace a kept one without
 // raising the count: it then moves the first event earlier or the last one
