@@ -22,7 +22,7 @@ func TestChangeRulesOneIncidentPerActorHour(t *testing.T) {
 	byID := catalogByID(t)
 	for _, id := range []string{"route-table-changed", "network-gateway-changed", "vpc-changed", "security-group-changed", "nacl-changed", "iam-policy-changed"} {
 		t.Run(id, func(t *testing.T) {
-			eng, base := alone(t, byID[id])
+			eng, base := alone(t, byID, id)
 			hour := base.Time.Truncate(time.Hour)
 			var evs []iamwatch.Event
 			add := func(n int, at time.Time, principal string) {
@@ -70,7 +70,7 @@ func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
 	byID := catalogByID(t)
 	for _, id := range []string{"tamper-attempt-failed", "cloudtrail-stop-attempted"} {
 		t.Run(id, func(t *testing.T) {
-			eng, base := alone(t, byID[id])
+			eng, base := alone(t, byID, id)
 			day := base.Time.UTC().Truncate(24 * time.Hour)
 			other := "securityhub.amazonaws.com" // another service's call of the same name
 			if other == base.Source {
@@ -139,12 +139,13 @@ func catalogByID(t *testing.T) map[string]*detect.Rule {
 	return byID
 }
 
-// alone returns an Engine of rule alone and the event of its first
+// alone returns an Engine of byID[id] alone and the event of its first
 // single-event test that expects an alert.
-func alone(t *testing.T, rule *detect.Rule) (*detect.Engine, iamwatch.Event) {
+func alone(t *testing.T, byID map[string]*detect.Rule, id string) (*detect.Engine, iamwatch.Event) {
 	t.Helper()
+	rule := byID[id]
 	if rule == nil {
-		t.Fatal("no such rule")
+		t.Fatalf("no rule %s", id)
 	}
 	var pos []byte
 	for _, tc := range rule.Tests {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestProbedTrailOrderIndependent: a trail of leaked keys that strangers
-// try all day (gentrail's probed shape: three IAM users, thousands of
+// try all day (gentrail's probed shape: three IAM users, hundreds of
 // addresses, most calls denied, four days) through the whole catalog, in
 // random orders and batchings, ends in the alerts of file order. Its
 // day-long windows of denied calls (denied-api-probing) reach into the next
