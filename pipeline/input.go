@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -60,14 +61,16 @@ func ExpandList(args []string, stdin io.Reader) (*List, error) {
 // returns at once, and a goroutine it starts walks the directories,
 // adding their files to the list, until it is done or ctx ends (List.Wait).
 // A directory's files come in the walk's order: by name in each directory,
-// which puts "a/1" before "a-b", where Expand sorts by path.
+// which puts "a/1" before "a-b", where Expand sorts by path. The walk
+// keeps at most maxHeld files ahead of the list's read (ReadList), waiting
+// meanwhile, and stops when the read is over before it.
 func WalkList(ctx context.Context, args []string, stdin io.Reader) (*List, error) {
 	paths, err := globs(args)
 	if err != nil {
 		return nil, err
 	}
 	l := &List{walking: true, walked: make(chan struct{})}
-	l.grown = sync.NewCond(&l.mu)
+	l.grown, l.room = sync.NewCond(&l.mu), sync.NewCond(&l.mu)
 	go func() {
 		defer func() {
 			l.mu.Lock()
@@ -77,7 +80,13 @@ func WalkList(ctx context.Context, args []string, stdin io.Reader) (*List, error
 			l.mu.Unlock()
 			close(l.walked)
 		}()
-		l.expand(paths, stdin, false, func() bool { return ctx.Err() != nil })
+		// A walk waiting for room (List.waitRoom) stops when ctx ends.
+		defer context.AfterFunc(ctx, func() {
+			l.mu.Lock()
+			l.room.Broadcast()
+			l.mu.Unlock()
+		})()
+		l.expand(paths, stdin, false, func() bool { return ctx.Err() != nil || l.abandoned.Load() })
 	}()
 	return l, nil
 }
@@ -114,30 +123,31 @@ func globs(args []string) ([]argPaths, error) {
 // addition. stop, if not nil, is asked before each path and entry whether
 // to stop; nil means never.
 func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func() bool) {
-	// One walk lists distinct names; only several arguments can name a
-	// file twice (a directory and a file in it), and only then are the
-	// walks' names remembered.
+	var paths []string
+	for _, arg := range args {
+		paths = append(paths, arg.paths...)
+	}
+	ov := newOverlaps(paths)
+	// The inputs that are not plain files are few: remembered by name,
+	// so that standard input, named twice, is read once.
 	seen := map[string]bool{}
-	several := len(args) > 1
+	var skip []string // the files the walk of a path leaves out, as it shows them (see overlaps)
 	addFile := func(dir string, base []byte, size int64) {
-		if several {
-			p := dir + string(base)
-			if seen[p] {
-				return
-			}
-			seen[p] = true
+		if len(skip) > 0 && listedBefore(dir+string(base), skip) {
+			return
 		}
 		if l.grown == nil {
 			l.addFile(dir, base, size)
 			return
 		}
 		l.mu.Lock()
+		l.waitRoom(stop)
 		l.addFile(dir, base, size)
 		l.grown.Signal()
 		l.mu.Unlock()
 	}
 	add := func(in Input) {
-		if seen[in.Name] {
+		if seen[in.Name] || len(skip) > 0 && listedBefore(in.Name, skip) {
 			return
 		}
 		seen[in.Name] = true
@@ -146,19 +156,27 @@ func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func()
 			return
 		}
 		l.mu.Lock()
+		l.waitRoom(stop)
 		l.add(in)
 		l.grown.Signal()
 		l.mu.Unlock()
 	}
+	k := -1 // the index of p in paths
 	for _, arg := range args {
 		if arg.stdin {
+			k++
 			add(Input{Name: "-", Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
 			continue
 		}
 		for _, p := range arg.paths {
+			k++
 			if stop != nil && stop() {
 				return
 			}
+			if ov.covered(k) {
+				continue
+			}
+			skip = ov.inside(k, p)
 			fi, err := os.Stat(p)
 			switch {
 			case err != nil:
@@ -177,6 +195,92 @@ func (l *List) expand(args []argPaths, stdin io.Reader, sorted bool, stop func()
 			}
 		}
 	}
+}
+
+// overlaps finds the paths of several arguments that name the same files:
+// a path is skipped when an earlier one is it or holds it (a directory
+// above it), and the walk of a directory leaves out the earlier paths
+// below it. Paths are compared absolute and cleaned, not resolved
+// (symlinks), as a walk shows them. Remembering every file listed instead
+// cost ~150 bytes a file for a scan of two directories.
+type overlaps struct {
+	abs    []string       // each path's absolute form; "" for standard input or when unknown
+	first  map[string]int // the first index of each absolute path
+	sorted []int          // the indexes of the paths with an absolute form, by it
+}
+
+func newOverlaps(paths []string) *overlaps {
+	o := &overlaps{abs: make([]string, len(paths)), first: map[string]int{}}
+	if len(paths) < 2 {
+		return o
+	}
+	for i, p := range paths {
+		if p == "-" {
+			continue
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		o.abs[i] = a
+		if _, ok := o.first[a]; !ok {
+			o.first[a] = i
+		}
+		o.sorted = append(o.sorted, i)
+	}
+	slices.SortStableFunc(o.sorted, func(a, b int) int { return strings.Compare(o.abs[a], o.abs[b]) })
+	return o
+}
+
+// covered reports whether an earlier path than path k is it or a
+// directory above it: its files are listed already.
+func (o *overlaps) covered(k int) bool {
+	for a := o.abs[k]; a != ""; {
+		if j, ok := o.first[a]; ok && j < k {
+			return true
+		}
+		up := filepath.Dir(a)
+		if up == a {
+			return false
+		}
+		a = up
+	}
+	return false
+}
+
+// inside returns the earlier paths than path k (given as p) below it, as
+// its walk shows them.
+func (o *overlaps) inside(k int, p string) []string {
+	a := o.abs[k]
+	if a == "" || len(o.sorted) == 0 {
+		return nil
+	}
+	below := strings.TrimSuffix(a, string(filepath.Separator)) + string(filepath.Separator)
+	shown := filepath.Clean(p) + string(filepath.Separator) // as walkDir shows the names below p
+	switch shown {
+	case "." + string(filepath.Separator):
+		shown = ""
+	case string(filepath.Separator) + string(filepath.Separator):
+		shown = string(filepath.Separator)
+	}
+	var out []string
+	i, _ := slices.BinarySearchFunc(o.sorted, below, func(j int, t string) int { return strings.Compare(o.abs[j], t) })
+	for ; i < len(o.sorted) && strings.HasPrefix(o.abs[o.sorted[i]], below); i++ {
+		if j := o.sorted[i]; j < k {
+			out = append(out, shown+o.abs[j][len(below):])
+		}
+	}
+	return out
+}
+
+// listedBefore reports whether name is one of paths or lies below one.
+func listedBefore(name string, paths []string) bool {
+	for _, p := range paths {
+		if name == p || strings.HasPrefix(name, p) && name[len(p)] == filepath.Separator {
+			return true
+		}
+	}
+	return false
 }
 
 // FromFS lists every file below root in fsys (e.g. the embedded sample),

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // List is a list of inputs held compactly: the files found on disk are
@@ -19,24 +20,48 @@ import (
 //
 // A List made by WalkList grows while it is read: its methods are safe
 // for concurrent use, Len and Bytes count what was listed so far, and
-// Wait tells when the walk is over. Lists made otherwise are complete when
-// returned.
+// Wait tells when the walk is over. It holds only the inputs not yet
+// handed to a reader, at most maxHeld of them: the walk waits while it is
+// that far ahead, so a trail of millions of files is read in bounded
+// memory (listed whole, a trail of 134k files raised a scan's peak RSS by
+// 18–22 MiB). Lists made otherwise are complete when returned, and hold
+// every input.
 type List struct {
 	mu sync.Mutex
-	// grown is signalled, under mu, when the walk adds an input or ends.
-	grown   *sync.Cond
-	walking bool          // a walk is adding to the list
-	walked  chan struct{} // closed when the walk is over; nil: never walked
-	dirs    []string      // the directories of the OS files, each with its trailing separator
-	dir     []int32       // dir[i]: input i's directory in dirs
-	names   [][]byte      // the base names of the OS files, one after another, in blocks (see addName)
-	ends    []int         // ends[i]: where input i's base name ends in names, counted over the blocks
-	sizes   []int64       // input i's size in bytes; -1 unknown
+	// grown is signalled, under mu, when the walk adds an input or ends;
+	// room, when readers take inputs off a full walked list or the walk
+	// is to stop.
+	grown, room *sync.Cond
+	walking     bool          // a walk is adding to the list
+	walked      chan struct{} // closed when the walk is over; nil: never walked
+	abandoned   atomic.Bool   // the read of a walked list is over: its walk stops (abandon)
+	dirs        []string      // the directories of the OS files, each with its trailing separator
+	dir         []int32       // dir[i]: held input i's directory, dirs[dir[i]-dirsOff]
+	names       [][]byte      // the base names of the OS files, one after another, in blocks (see addName)
+	ends        []int         // ends[i]: where held input i's base name ends, counted over every name added
+	sizes       []int64       // held input i's size in bytes; -1 unknown
 	// other holds, by index, the inputs that are not plain OS files
 	// (stdin, FIFOs, entries that failed or are skipped, files of an
 	// fs.FS): few, so kept as they are.
 	other map[int]Input
+	// What a walked list released: held input i is input first+i, whose
+	// name starts at firstStart; names[0] starts at namesOff and dirs[0]
+	// is directory dirsOff. All 0 for a list that releases nothing.
+	first, firstStart, namesOff, dirsOff int
+	bytes                                int64 // the known sizes of every input listed, released or not
+	// low is the first input not handed to a reader yet (next), handed
+	// the ones above it that were.
+	low    int
+	handed map[int]bool
 }
+
+// maxHeld is how many inputs a walked list holds at most, ~100 bytes
+// each; releaseChunk, how many handed-out inputs it releases at a time.
+// Variables for the tests.
+var (
+	maxHeld      = 1 << 16
+	releaseChunk = 1 << 12
+)
 
 // ListOf returns the list of inputs.
 func ListOf(inputs []Input) *List {
@@ -51,10 +76,13 @@ func ListOf(inputs []Input) *List {
 func (l *List) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.ends)
+	return l.len()
 }
 
-// At returns input i, which must be below Len.
+func (l *List) len() int { return l.first + len(l.ends) }
+
+// At returns input i, which must be below Len and, on a walked list, not
+// handed to a reader yet.
 func (l *List) At(i int) Input {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -65,7 +93,7 @@ func (l *List) at(i int) Input {
 	if in, ok := l.other[i]; ok {
 		return in
 	}
-	return osInput(string(l.name(i)), l.sizes[i])
+	return osInput(string(l.name(i)), l.sizes[i-l.first])
 }
 
 // next returns input i, waiting while a walk may still list it; false
@@ -74,13 +102,85 @@ func (l *List) at(i int) Input {
 func (l *List) next(ctx context.Context, i int) (Input, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i >= len(l.ends) && l.walking && ctx.Err() == nil {
+	for i >= l.len() && l.walking && ctx.Err() == nil {
 		l.grown.Wait()
 	}
-	if i >= len(l.ends) || ctx.Err() != nil {
+	if i >= l.len() || ctx.Err() != nil {
 		return Input{}, false
 	}
-	return l.at(i), true
+	in := l.at(i)
+	if l.room != nil {
+		l.handOut(i)
+	}
+	return in, true
+}
+
+// handOut notes that input i of a walked list went to a reader, which
+// asks for each input once, and releases the inputs below the first not
+// handed out yet, a chunk at a time.
+func (l *List) handOut(i int) {
+	if i != l.low {
+		if l.handed == nil {
+			l.handed = map[int]bool{}
+		}
+		l.handed[i] = true
+		return
+	}
+	for l.low++; l.handed[l.low]; l.low++ {
+		delete(l.handed, l.low)
+	}
+	if l.low-l.first >= releaseChunk {
+		l.release(l.low)
+		l.room.Signal()
+	}
+}
+
+// release drops inputs below i, all held.
+func (l *List) release(i int) {
+	k := i - l.first
+	start := l.ends[k-1] // where input i's name starts
+	for j := range l.other {
+		if j < i {
+			delete(l.other, j)
+		}
+	}
+	if b := (start - l.namesOff) / nameBlock; b > 0 {
+		clear(l.names[:b])
+		l.names = l.names[b:]
+		l.namesOff += b * nameBlock
+	}
+	l.ends, l.sizes, l.dir = l.ends[k:], l.sizes[k:], l.dir[k:]
+	if len(l.dirs) > 0 {
+		// Kept: the directories of the inputs held, and the walk's last.
+		d := len(l.dirs) - 1
+		if len(l.dir) > 0 {
+			d = min(d, int(l.dir[0])-l.dirsOff)
+		}
+		clear(l.dirs[:d])
+		l.dirs = l.dirs[d:]
+		l.dirsOff += d
+	}
+	l.first, l.firstStart = i, start
+}
+
+// waitRoom waits, under mu, while a walked list holds maxHeld inputs,
+// unless its read is over or stop says to stop.
+func (l *List) waitRoom(stop func() bool) {
+	for len(l.ends) >= maxHeld && !l.abandoned.Load() && (stop == nil || !stop()) {
+		l.room.Wait()
+	}
+}
+
+// abandon tells the walk, if any, that no reader will take more inputs:
+// it stops listing. ReadList calls it when it returns.
+func (l *List) abandon() {
+	if l.room == nil {
+		return
+	}
+	l.abandoned.Store(true)
+	l.mu.Lock()
+	l.room.Broadcast()
+	l.mu.Unlock()
 }
 
 // wake wakes the calls of next waiting for the walk.
@@ -120,11 +220,7 @@ func (l *List) Wait(ctx context.Context) error {
 func (l *List) Bytes() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var n int64
-	for _, s := range l.sizes {
-		n += max(s, 0)
-	}
-	return n
+	return l.bytes
 }
 
 // Footprint is about the bytes the list holds.
@@ -144,32 +240,34 @@ func (l *List) Footprint() int64 {
 	return int64(n)
 }
 
-// Inputs returns the inputs (listed so far) as a slice.
+// Inputs returns the inputs held (listed so far; of a walked list, those
+// not handed to a reader) as a slice.
 func (l *List) Inputs() []Input {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]Input, len(l.ends))
 	for i := range out {
-		out[i] = l.at(i)
+		out[i] = l.at(l.first + i)
 	}
 	return out
 }
 
-// name returns input i's name (a new slice).
+// name returns input i's name (a new slice); i is held.
 func (l *List) name(i int) []byte {
 	if in, ok := l.other[i]; ok {
 		return []byte(in.Name)
 	}
-	start := 0
-	if i > 0 {
-		start = l.ends[i-1]
+	j := i - l.first
+	start := l.firstStart
+	if j > 0 {
+		start = l.ends[j-1]
 	}
-	d := l.dirs[l.dir[i]]
-	b := make([]byte, 0, len(d)+l.ends[i]-start)
+	d := l.dirs[int(l.dir[j])-l.dirsOff]
+	b := make([]byte, 0, len(d)+l.ends[j]-start)
 	b = append(b, d...)
-	for end := l.ends[i]; start < end; { // the name may straddle two blocks
-		blk := l.names[start/nameBlock]
-		off := start % nameBlock
+	for end := l.ends[j]; start < end; { // the name may straddle two blocks
+		blk := l.names[(start-l.namesOff)/nameBlock]
+		off := (start - l.namesOff) % nameBlock
 		n := min(end-start, len(blk)-off)
 		b = append(b, blk[off:off+n]...)
 		start += n
@@ -199,16 +297,17 @@ func (l *List) addName(base []byte) {
 	}
 }
 
-// namesLen is the bytes of names held.
+// namesLen is the bytes of every name added.
 func (l *List) namesLen() int {
 	n := len(l.names)
 	if n == 0 {
-		return 0
+		return l.namesOff
 	}
-	return (n-1)*nameBlock + len(l.names[n-1])
+	return l.namesOff + (n-1)*nameBlock + len(l.names[n-1])
 }
 
-// truncateNames keeps the first n bytes of names.
+// truncateNames keeps the first n bytes of names, of a list that has
+// released none.
 func (l *List) truncateNames(n int) {
 	k := (n + nameBlock - 1) / nameBlock // the blocks n bytes fill
 	clear(l.names[k:])
@@ -242,10 +341,11 @@ func (l *List) addFile(dir string, base []byte, size int64) {
 	if n := len(l.dirs); n == 0 || l.dirs[n-1] != dir {
 		l.dirs = append(l.dirs, dir)
 	}
-	l.dir = append(l.dir, int32(len(l.dirs)-1))
+	l.dir = append(l.dir, int32(l.dirsOff+len(l.dirs)-1))
 	l.addName(base)
 	l.ends = append(l.ends, l.namesLen())
 	l.sizes = append(l.sizes, size)
+	l.bytes += max(size, 0)
 }
 
 // add adds any input.
@@ -253,16 +353,17 @@ func (l *List) add(in Input) {
 	if l.other == nil {
 		l.other = map[int]Input{}
 	}
-	l.other[len(l.ends)] = in
-	l.dir = append(l.dir, 0)
+	l.other[l.len()] = in
+	l.dir = append(l.dir, int32(l.dirsOff+max(len(l.dirs)-1, 0))) // unused, in order for release
 	l.ends = append(l.ends, l.namesLen())
 	l.sizes = append(l.sizes, in.Size)
+	l.bytes += max(in.Size, 0)
 }
 
 // sortFrom sorts the inputs from index i on by name, as Expand lists a
 // directory. A walk lists them in order already, nearly always (not when
 // a name sorts before "/": "a-b" comes after the directory "a"): then it
-// only checks.
+// only checks. The list must not be walked (it releases nothing).
 func (l *List) sortFrom(i int) {
 	sorted := true
 	for j := i + 1; j < len(l.ends) && sorted; j++ {
@@ -294,6 +395,7 @@ func (l *List) sortFrom(i int) {
 	}
 	for j := i; j < len(l.ends); j++ {
 		delete(l.other, j)
+		l.bytes -= max(l.sizes[j], 0)
 	}
 	l.truncateNames(start)
 	l.ends, l.sizes, l.dir = l.ends[:i], l.sizes[:i], l.dir[:i]

@@ -74,3 +74,49 @@ func TestListNamesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlappingArguments: arguments that name the same files (a
+// directory and one below it, in either order, a file and its directory,
+// one directory spelled two ways, a dangling entry below a directory
+// named before) list each file once, in the first argument that names it,
+// whether walked or expanded.
+func TestOverlappingArguments(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a/b/1.json", "a/b/c/2.json", "a/3.json", "a/bb/4.json", "d/5.json"} {
+		writeFile(t, dir, name, name)
+	}
+	if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "a", "b", "dangling.json")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	j := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
+	for _, c := range []struct {
+		args, want []string
+	}{
+		{[]string{j("a/b"), j("a")}, []string{j("a/b/1.json"), j("a/b/c/2.json"), j("a/b/dangling.json"), j("a/3.json"), j("a/bb/4.json")}},
+		{[]string{j("a"), j("a/b")}, []string{j("a/3.json"), j("a/b/1.json"), j("a/b/c/2.json"), j("a/b/dangling.json"), j("a/bb/4.json")}},
+		{[]string{j("a/b/c/2.json"), "a/b/", j("d"), "a/b/c"}, []string{j("a/b/c/2.json"), "a/b/1.json", "a/b/dangling.json", j("d/5.json")}},
+		{[]string{"d", j("d"), "./d/5.json", "."}, []string{"d/5.json", "a/3.json", "a/b/1.json", "a/b/c/2.json", "a/b/dangling.json", "a/bb/4.json"}},
+	} {
+		expanded, err := pipeline.ExpandList(c.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walked, err := pipeline.WalkList(t.Context(), c.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := walked.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []*pipeline.List{expanded, walked} {
+			var names []string
+			for _, in := range l.Inputs() {
+				names = append(names, in.Name)
+			}
+			if !reflect.DeepEqual(names, c.want) {
+				t.Errorf("%q: listed %q\nwant %q", c.args, names, c.want)
+			}
+		}
+	}
+}

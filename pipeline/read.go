@@ -35,8 +35,10 @@ type ReadOptions struct {
 	// inputs, and returns the events per Process call from then on (0:
 	// BatchSize). A WalkList may still be growing: rather than wait for
 	// it (List.Wait), which would leave the readers waiting on a full
-	// queue, Begin can say it cannot tell yet (done false); the batch is
-	// then stored as it is. An error ends the read.
+	// queue, and the walk, which keeps at most maxHeld files ahead of
+	// them, waiting for the readers, Begin can say it cannot tell yet
+	// (done false); the batch is then stored as it is. An error ends the
+	// read.
 	Begin func(ctx context.Context) (batchSize int, done bool, err error)
 }
 
@@ -87,6 +89,7 @@ func (p *Pipeline) Read(ctx context.Context, inputs []Input, opt ReadOptions) (R
 // compactly.
 func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) (Report, error) {
 	start := time.Now()
+	defer inputs.abandon()
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}

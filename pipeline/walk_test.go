@@ -15,7 +15,8 @@ import (
 // TestWalkListReadsWhileListing: a scan over a list still being walked
 // reads every file once, as over the complete list; Begin is called once,
 // before the first batch is stored; the list ends up holding what Expand
-// lists (in walk order).
+// lists (in walk order). The trail is smaller than what a walked list
+// holds: Begin can wait for the walk, and the list releases nothing.
 func TestWalkListReadsWhileListing(t *testing.T) {
 	dir := t.TempDir()
 	n := 0
