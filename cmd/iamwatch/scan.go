@@ -321,7 +321,12 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 		// scan's peak RSS (the 250k-record --keep all scan: 116–118 MiB,
 		// 123–127 without; +20 MiB when the builds sorted in memory).
 		// Run beside the first build instead, it saved nothing measurable.
-		debug.FreeOSMemory()
+		// A load of a few events builds its indexes in little memory, and
+		// the collection and scavenging cost 25–40 ms (see
+		// freeBeforeIndexRows).
+		if out.report.Stored >= freeBeforeIndexRows {
+			debug.FreeOSMemory()
+		}
 		dropped, err := finishBulk(context.WithoutCancel(ctx))
 		if err != nil {
 			fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
@@ -335,13 +340,19 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 	}()
 	read.Begin = func(ctx context.Context) (int, bool, error) {
 		// A large first import loads faster without the secondary
-		// indexes, rebuilt at the end, and in larger transactions: each
-		// commit rewrites every page of the event_id index it touched
-		// (random keys touch most), so fewer commits mean fewer bytes
-		// written. The walk may not be over: what it listed so far may
-		// be enough to tell; if not, the batches are stored as they
-		// come until it is (waiting for the walk stalled the readers: on
-		// a trail of 27k files, 0.1 s with only the walk running).
+		// indexes, rebuilt at the end. Its transactions are the read's
+		// batches: they took 8,000 events when the load kept the
+		// event_id index, each commit rewriting the pages of it that it
+		// touched (random keys touch most); the load's own index grows
+		// at a few places, and the read's 4,000 leave the collector more
+		// room under the scan's heap limit (the 250k-record trail,
+		// --keep all: 51 collections against 73, 6.8 against 7.4 s; by
+		// default 2.30 against 2.48 s; 2.6× the database written
+		// against 2.5×). The walk may not be over: what it listed so
+		// far may be enough to tell; if not, the batches are stored as
+		// they come until it is (waiting for the walk stalled the
+		// readers: on a trail of 27k files, 0.1 s with only the walk
+		// running).
 		size := o.inputs.Bytes()
 		if size < bulkMinBytes {
 			return 0, !o.inputs.Walking(), nil
@@ -351,9 +362,6 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 			return 0, true, err
 		}
 		finishBulk = finish
-		if read.BatchSize == 0 {
-			return bulkBatchSize, true, nil
-		}
 		return 0, true, nil
 	}
 	prog := e.newProgress(o.inputs)
@@ -438,10 +446,7 @@ func (e *env) scanStart(ctx context.Context, o *scanOptions) (st *sqlite.Store, 
 // indexes dropped when the store holds fewer events than the inputs are
 // estimated to carry (bytesPerRecord: a gzipped trail record is ~150 bytes;
 // plain JSON is larger, which only makes the estimate cautious).
-const (
-	bytesPerRecord = 150
-	bulkBatchSize  = 8000 // events per transaction while bulk loading
-)
+const bytesPerRecord = 150
 
 // bulkMinBytes is where a bulk load starts to pay (a variable for the tests
 // of the bulk path). Below it, dropping and rebuilding the indexes and the
@@ -454,6 +459,14 @@ const (
 // -profile probed, 24 MB, 91% kept) 17.6 s against 29.4 s. It was 32 MiB,
 // which left such trails to the row-by-row path.
 var bulkMinBytes int64 = 2 << 20
+
+// freeBeforeIndexRows is how many events a bulk load must have stored for
+// the scan to return the read's memory to the system before it builds the
+// indexes: the 25k-record services trail, which stores 2.5k events by
+// default, then took 479 against 501 ms (15 interleaved runs) with the
+// same peak RSS; the 250k one, 20k stored, still returns it (skipped, its
+// peak RSS rose 108 → 114 MiB for no measurable time).
+const freeBeforeIndexRows = 10_000
 
 // scanMemoryLimit is the Go heap a scan aims to stay under (GOMEMLIMIT
 // overrides it): the SQLite page cache and the binary come on top, and
