@@ -69,7 +69,7 @@ func WalkList(ctx context.Context, args []string, stdin io.Reader) (*List, error
 	if err != nil {
 		return nil, err
 	}
-	l := &List{walking: true, walked: make(chan struct{})}
+	l := &List{walking: true, walked: make(chan struct{}), walkArgs: paths}
 	l.grown, l.room = sync.NewCond(&l.mu), sync.NewCond(&l.mu)
 	go func() {
 		defer func() {

@@ -53,6 +53,10 @@ type List struct {
 	// the ones above it that were.
 	low    int
 	handed map[int]bool
+	// walkArgs are what a walked list walks (Count walks them again);
+	// counting, a list that only counts them (first counts them all).
+	walkArgs []argPaths
+	counting bool
 }
 
 // maxHeld is how many inputs a walked list holds at most, ~100 bytes
@@ -169,6 +173,25 @@ func (l *List) waitRoom(stop func() bool) {
 	for len(l.ends) >= maxHeld && !l.abandoned.Load() && (stop == nil || !stop()) {
 		l.room.Wait()
 	}
+}
+
+// Count returns how many inputs the list has when complete: for a
+// walked list still walking, which holds only the next ones, it lists
+// its arguments again, holding nothing (as long as the walk takes, or
+// until ctx ends: then -1).
+func (l *List) Count(ctx context.Context) int {
+	l.mu.Lock()
+	args, walking := l.walkArgs, l.walking
+	l.mu.Unlock()
+	if !walking || args == nil {
+		return l.Len()
+	}
+	c := &List{counting: true}
+	c.expand(args, nil, false, func() bool { return ctx.Err() != nil })
+	if ctx.Err() != nil {
+		return -1
+	}
+	return c.first
 }
 
 // abandon tells the walk, if any, that no reader will take more inputs:
@@ -338,6 +361,11 @@ func (l *List) addPath(p string, size int64) {
 // (or is empty), and the files of one directory, added one after another,
 // share its string.
 func (l *List) addFile(dir string, base []byte, size int64) {
+	if l.counting {
+		l.first++
+		l.bytes += max(size, 0)
+		return
+	}
 	if n := len(l.dirs); n == 0 || l.dirs[n-1] != dir {
 		l.dirs = append(l.dirs, dir)
 	}
@@ -350,6 +378,11 @@ func (l *List) addFile(dir string, base []byte, size int64) {
 
 // add adds any input.
 func (l *List) add(in Input) {
+	if l.counting {
+		l.first++
+		l.bytes += max(in.Size, 0)
+		return
+	}
 	if l.other == nil {
 		l.other = map[int]Input{}
 	}

@@ -150,3 +150,49 @@ func TestWalkedListStopsWithTheRead(t *testing.T) {
 		t.Errorf("the walk listed %d files with no reader", l.Len())
 	}
 }
+
+// TestWalkedListCount: a walk waiting for room (no reader) has listed
+// only the files it holds, and Count lists its arguments again to give
+// the total, overlaps left out as the walk leaves them; with its context
+// ended Count gives -1, and for a list not walked its length.
+func TestWalkedListCount(t *testing.T) {
+	smallWalkedLists(t, 10, 3)
+	dir := t.TempDir()
+	const n = 60
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("d%d", i%4), fmt.Sprintf("f%02d.json", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{filepath.Join(dir, "d1"), dir, filepath.Join(dir, "d2", "f02.json")}
+	l, err := WalkList(t.Context(), args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		l.abandon()
+		_ = l.Wait(context.Background()) // over before maxHeld is restored
+	}()
+	for l.Len() < maxHeld {
+		time.Sleep(time.Millisecond)
+	}
+	if got := l.Count(t.Context()); got != n || l.Len() > maxHeld+1 || !l.Walking() {
+		t.Errorf("Count %d with %d listed, walking %v; want %d, at most %d listed, walking", got, l.Len(), l.Walking(), n, maxHeld+1)
+	}
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	if got := l.Count(ended); got != -1 {
+		t.Errorf("Count with an ended context: %d, want -1", got)
+	}
+	e, err := ExpandList(args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Count(t.Context()); got != n || e.Len() != n {
+		t.Errorf("an expanded list: Count %d, Len %d; want %d", got, e.Len(), n)
+	}
+}

@@ -635,10 +635,15 @@ type progress struct {
 	start  time.Time
 	last   time.Time
 	drawn  bool
+	// counted is the number of inputs a count of a long walk found
+	// (List.Count), -1 until then; stop ends that count.
+	counted atomic.Int64
+	stop    context.CancelFunc
 }
 
 func (e *env) newProgress(inputs *pipeline.List) *progress {
 	p := &progress{w: e.stderr, inputs: inputs, start: time.Now()}
+	p.counted.Store(-1)
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && e.getenv("TERM") != "dumb" {
 		p.on = true
 	}
@@ -651,8 +656,18 @@ func (p *progress) update(r pipeline.Report) {
 	}
 	p.last = time.Now()
 	total := -1 // still listing
-	if !p.inputs.Walking() {
+	switch {
+	case !p.inputs.Walking():
 		total = p.inputs.Len()
+	case p.stop == nil:
+		// A walk still going after the first batch is long: the list
+		// keeps only the next files, so the total comes from a count of
+		// its own, for the bar and the time left.
+		var ctx context.Context
+		ctx, p.stop = context.WithCancel(context.Background())
+		go func() { p.counted.Store(int64(p.inputs.Count(ctx))) }()
+	default:
+		total = int(p.counted.Load())
 	}
 	fmt.Fprint(p.w, "\r\x1b[K"+progressLine(r.Inputs+r.InputsSkipped+r.InputsRejected, total, r.Records, time.Since(p.start)))
 	p.drawn = true
@@ -680,6 +695,9 @@ func progressLine(done, total, records int, elapsed time.Duration) string {
 }
 
 func (p *progress) done() {
+	if p.stop != nil {
+		p.stop()
+	}
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
