@@ -368,10 +368,10 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 	listed := false
 	read.Progress = func(r pipeline.Report) {
 		if !listed && !o.inputs.Walking() {
-			// The input list is live for the whole scan (~100 bytes a
-			// file, mostly its path): the limit leaves room for it, or
-			// a trail of 100,000s of files would keep the collector
-			// running all along.
+			// The input list holds the files not read yet, up to
+			// 65,536 of them (~100 bytes a file, mostly its path): the
+			// limit leaves room for it, or a trail of that many files
+			// would keep the collector running all along.
 			listed = true
 			grow(o.inputs.Footprint())
 		}
