@@ -1,4 +1,4 @@
--- iamwatch SQLite schema, version 10: the schema a new database is created at, in one
+-- iamwatch SQLite schema, version 11: the schema a new database is created at, in one
 -- transaction. Generated from schema.sql and every migration after it by
 -- go test ./store/sqlite -run TestLatestSchema -update; do not edit.
 CREATE TABLE events (
@@ -162,3 +162,4 @@ CREATE TABLE "threshold_hits" (
     PRIMARY KEY (rule, grp, time, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX threshold_hits_time ON threshold_hits (time);
+CREATE INDEX events_root_time ON events (event_time) WHERE identity_type = 'Root';
