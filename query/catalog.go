@@ -63,6 +63,9 @@ const ssoAdmin = `event_source IN ('sso.amazonaws.com', 'sso-directory.amazonaws
 		AND event_name NOT IN ('Authenticate', 'Federate', 'Logout', 'CreateToken')`
 
 // iamChange is the condition "an IAM modification": any IAM call but reads.
+// iamChange is also the condition of SQLite's index of IAM changes
+// (store/sqlite migrate_011.sql), which permission_changes reads only while
+// the two say the same, term for term.
 const iamChange = `event_source = 'iam.amazonaws.com'
 		AND event_name NOT LIKE 'Get%' AND event_name NOT LIKE 'List%'
 		AND event_name NOT LIKE 'Generate%' AND event_name NOT LIKE 'Simulate%'`
@@ -362,6 +365,8 @@ ORDER BY actions DESC, user_name
 
 // The texts below are the same in both dialects.
 
+// rootUsage's identity_type = 'Root' is the condition of SQLite's index of
+// the root user's events (store/sqlite migrate_011.sql).
 const rootUsage = `SELECT event_time, event_name, event_source, account_id, aws_region, source_ip, user_agent,
 	mfa_used, error_code, event_id
 FROM events WHERE {{filter}} AND identity_type = 'Root'

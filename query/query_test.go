@@ -285,40 +285,42 @@ func TestLocalTimeAgreesWithGo(t *testing.T) {
 	}
 }
 
-// TestRootUsageReadsTheRootIndex: root_usage finds the root user's events
-// through the partial index of them (store/sqlite migrate_011.sql), over
-// the whole history or a window, for one account or all, rather than
-// walking the time index through every other event. (Given a user, it
-// reads that user's events by the user index.)
-func TestRootUsageReadsTheRootIndex(t *testing.T) {
+// TestRareListingsReadTheirIndexes: root_usage and permission_changes
+// find their events through SQLite's partial indexes of them (store/sqlite
+// migrate_011.sql), over the whole history or a window, for one account
+// or all, rather than walking the time index through every other event.
+// (Given a user, they read that user's events by the user index.)
+func TestRareListingsReadTheirIndexes(t *testing.T) {
 	st, _ := fixtureDB(t)
-	q, ok := query.Lookup("root_usage")
-	if !ok {
-		t.Fatal("no root_usage")
-	}
 	window := week()
 	window.Account, window.Limit = querytest.Dev, 1
-	for _, p := range []query.Params{{}, week(), {Account: querytest.Dev}, window} {
-		s, err := q.Statement(query.SQLite, p)
-		if err != nil {
-			t.Fatal(err)
+	for name, index := range map[string]string{"root_usage": "events_root_time", "permission_changes": "events_iam_change_time"} {
+		q, ok := query.Lookup(name)
+		if !ok {
+			t.Fatalf("no %s", name)
 		}
-		rows, err := st.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+s.SQL, s.Args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+		for _, p := range []query.Params{{}, week(), {Account: querytest.Dev}, window} {
+			s, err := q.Statement(query.SQLite, p)
+			if err != nil {
 				t.Fatal(err)
 			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if !strings.Contains(strings.Join(plan, "\n"), "USING INDEX events_root_time") {
-			t.Errorf("%+v: plan %q, want the root index", p, plan)
+			rows, err := st.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+s.SQL, s.Args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			if !strings.Contains(strings.Join(plan, "\n"), "USING INDEX "+index) {
+				t.Errorf("%s %+v: plan %q, want %s", name, p, plan, index)
+			}
 		}
 	}
 }

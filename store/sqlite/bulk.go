@@ -26,7 +26,7 @@ var secondaryIndexNames = []string{"events_time", "events_user_time", "events_na
 // keptIndexNames are the event indexes a bulk load keeps: partial ones
 // over few rows (migrate_011.sql), which cost an insert next to nothing
 // and a rebuild a read of the whole table.
-var keptIndexNames = []string{"events_root_time"}
+var keptIndexNames = []string{"events_iam_change_time", "events_root_time"}
 
 // idIndex is the unique index on event_id (schema.sql), which a bulk load
 // also drops: its keys are random (UUIDs), so each insert reads and

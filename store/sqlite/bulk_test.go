@@ -68,7 +68,7 @@ func TestBulkLoad(t *testing.T) {
 	if err != nil || !bulk {
 		t.Fatalf("BeginBulkLoad on an empty store = %v, %v", bulk, err)
 	}
-	if got, want := indexNames(t, s), []string{"events_root_time", loadIndexName}; !slices.Equal(got, want) {
+	if got, want := indexNames(t, s), []string{"events_iam_change_time", "events_root_time", loadIndexName}; !slices.Equal(got, want) {
 		t.Errorf("during the load the indexes are %v, want %v: the load's and the ones it keeps", got, want)
 	}
 	checkCache(t, s, -bulkCacheKiB)

@@ -163,3 +163,6 @@ CREATE TABLE "threshold_hits" (
 ) WITHOUT ROWID;
 CREATE INDEX threshold_hits_time ON threshold_hits (time);
 CREATE INDEX events_root_time ON events (event_time) WHERE identity_type = 'Root';
+CREATE INDEX events_iam_change_time ON events (event_time) WHERE event_source = 'iam.amazonaws.com'
+		AND event_name NOT LIKE 'Get%' AND event_name NOT LIKE 'List%'
+		AND event_name NOT LIKE 'Generate%' AND event_name NOT LIKE 'Simulate%';

@@ -57,7 +57,7 @@ func TestSchemaColumns(t *testing.T) {
 			t.Errorf("%s columns:\n got %v\nwant %v", table, got, cols)
 		}
 	}
-	if idx, want := indexNames(t, s), []string{"events_event_id", "events_ip_time", "events_name_time", "events_root_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
+	if idx, want := indexNames(t, s), []string{"events_event_id", "events_iam_change_time", "events_ip_time", "events_name_time", "events_root_time", "events_time", "events_user_time"}; !slices.Equal(idx, want) {
 		t.Errorf("events indexes = %v, want %v", idx, want)
 	}
 }
