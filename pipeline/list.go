@@ -121,7 +121,9 @@ func (l *List) next(ctx context.Context, i int) (Input, bool) {
 
 // handOut notes that input i of a walked list went to a reader, which
 // asks for each input once, and releases the inputs below the first not
-// handed out yet, a chunk at a time.
+// handed out yet, a chunk at a time, or all of them once every input held
+// is handed out (the walk may be waiting for room: whatever maxHeld and
+// releaseChunk are, it gets some).
 func (l *List) handOut(i int) {
 	if i != l.low {
 		if l.handed == nil {
@@ -133,7 +135,7 @@ func (l *List) handOut(i int) {
 	for l.low++; l.handed[l.low]; l.low++ {
 		delete(l.handed, l.low)
 	}
-	if l.low-l.first >= releaseChunk {
+	if l.low-l.first >= releaseChunk || l.low == l.len() {
 		l.release(l.low)
 		l.room.Signal()
 	}

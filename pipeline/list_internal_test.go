@@ -91,10 +91,10 @@ func TestWalkedListHoldsFewInputs(t *testing.T) {
 }
 
 // TestWalkedListStopsWithTheRead: a scan of a walked list reads every
-// file once while the walk waits for room; a read that ends early stops
-// the walk waiting for it.
+// file once while the walk waits for room (also when the list holds fewer
+// than a chunk it releases); a read that ends early stops the walk
+// waiting for it.
 func TestWalkedListStopsWithTheRead(t *testing.T) {
-	smallWalkedLists(t, 10, 3)
 	dir := t.TempDir()
 	const n = 120
 	for i := range n {
@@ -109,30 +109,33 @@ func TestWalkedListStopsWithTheRead(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "iamwatch.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	p, err := New(st, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := WalkList(ctx, []string{dir}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := p.ReadList(ctx, l, ReadOptions{BatchSize: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Inputs != n || rep.Stored != n || rep.InputsRejected != 0 || l.Len() != n {
-		t.Errorf("read %d files (%d rejected), stored %d, listed %d; want %d, 0, %d, %d", rep.Inputs, rep.InputsRejected, rep.Stored, l.Len(), n, n, n)
+	var p *Pipeline
+	for _, c := range []struct{ held, chunk int }{{4, 100}, {10, 3}} {
+		smallWalkedLists(t, c.held, c.chunk)
+		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "iamwatch.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if p, err = New(st, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := WalkList(ctx, []string{dir}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := p.ReadList(ctx, l, ReadOptions{BatchSize: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Inputs != n || rep.Stored != n || rep.InputsRejected != 0 || l.Len() != n {
+			t.Errorf("holding %d: read %d files (%d rejected), stored %d, listed %d; want %d, 0, %d, %d", c.held, rep.Inputs, rep.InputsRejected, rep.Stored, l.Len(), n, n, n)
+		}
 	}
 
 	// A read whose context has ended takes nothing: the walk, whose own
 	// context goes on, waits for room after 10 files until the read is over.
-	l, err = WalkList(ctx, []string{dir}, nil)
+	l, err := WalkList(ctx, []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
