@@ -156,7 +156,9 @@ func (s *Source) PollOnce(ctx context.Context) error {
 }
 
 // pollStream lists the day folders from the checkpoint's day to today and
-// reads the files after the checkpoint, in key order.
+// reads the files after the checkpoint, in key order, a day at a time: a
+// backfill of a year holds one day's keys (~300 a region), not 100,000s,
+// and reads its first day before it lists the next.
 func (s *Source) pollStream(ctx context.Context, st *stream) error {
 	cp, _, err := s.o.Store.Checkpoint(ctx, st.key)
 	if err != nil {
@@ -170,26 +172,34 @@ func (s *Source) pollStream(ctx context.Context, st *stream) error {
 	if ki, ok := cloudtrail.ParseKey(cp.Position); ok {
 		day = ki.Date
 	}
-	var keys []string
+	read, contiguous := false, true
 	for ; !day.After(now); day = day.AddDate(0, 0, 1) {
 		ks, err := s.list(ctx, st.base+day.Format("2006/01/02/"), cp.Position)
 		if err != nil {
 			return s.fail(ctx, cp, fmt.Errorf("s3: list %s: %w", st.base+day.Format("2006/01/02/"), err))
 		}
+		keys := ks[:0]
 		for _, k := range ks {
 			if !st.done[k] {
 				keys = append(keys, k)
 			}
 		}
-	}
-	if len(keys) == 0 {
-		cp.LastRun = now
-		if cp.Status == "" || cp.Status == source.StatusError {
-			cp.Status, cp.LastError = source.StatusActive, ""
+		if len(keys) == 0 {
+			continue
 		}
-		return s.o.Store.PutCheckpoint(context.WithoutCancel(ctx), cp)
+		read = true
+		if cp, contiguous, err = s.read(ctx, st, cp, keys, contiguous); err != nil || ctx.Err() != nil {
+			return err
+		}
 	}
-	return s.read(ctx, st, cp, keys)
+	if read {
+		return nil
+	}
+	cp.LastRun = now
+	if cp.Status == "" || cp.Status == source.StatusError {
+		cp.Status, cp.LastError = source.StatusActive, ""
+	}
+	return s.o.Store.PutCheckpoint(context.WithoutCancel(ctx), cp)
 }
 
 // list returns the log file keys under prefix sorting after after.
@@ -228,8 +238,11 @@ type file struct {
 }
 
 // read downloads and decodes keys with Workers at once, and stores them
-// one after the other in key order, moving the checkpoint after each.
-func (s *Source) read(ctx context.Context, st *stream, cp iamwatch.Checkpoint, keys []string) error {
+// one after the other in key order, moving the checkpoint after each while
+// every key so far is settled and stored (contiguous, carried from the
+// pass's earlier days). It returns the checkpoint and contiguous as they
+// end, and an error when the pass is to stop (not when ctx ended).
+func (s *Source) read(ctx context.Context, st *stream, cp iamwatch.Checkpoint, keys []string, contiguous bool) (iamwatch.Checkpoint, bool, error) {
 	fctx, stop := context.WithCancel(ctx) // stops the downloads after a failure.
 	defer stop()
 	g, gctx := errgroup.WithContext(fctx)
@@ -260,7 +273,6 @@ func (s *Source) read(ctx context.Context, st *stream, cp iamwatch.Checkpoint, k
 	})
 	var failed error
 	settledBefore := s.o.Now().Add(-s.o.Settle)
-	contiguous := true // every key so far is settled and stored: the checkpoint may follow.
 	for f := range futures {
 		res := <-f
 		if failed != nil {
@@ -307,11 +319,11 @@ func (s *Source) read(ctx context.Context, st *stream, cp iamwatch.Checkpoint, k
 	_ = g.Wait()
 	if failed != nil {
 		if ctx.Err() != nil {
-			return nil
+			return cp, contiguous, nil
 		}
-		return s.fail(ctx, cp, failed)
+		return cp, contiguous, s.fail(ctx, cp, failed)
 	}
-	return nil
+	return cp, contiguous, nil
 }
 
 // fetch downloads and decodes one object.

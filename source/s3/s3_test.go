@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/internal/testserver"
 	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/source"
@@ -307,5 +308,49 @@ func BenchmarkBucket(b *testing.B) {
 			b.ReportMetric(float64(files*b.N)/elapsed.Seconds(), "files/s")
 			b.ReportMetric(float64(files*perFile*b.N)/elapsed.Seconds(), "events/s")
 		})
+	}
+}
+
+// listsSeen is a Processor that notes, at each call, how many list calls
+// the bucket had answered.
+type listsSeen struct {
+	source.Processor
+	srv  *testserver.S3
+	seen []int64
+}
+
+func (l *listsSeen) Process(ctx context.Context, events []iamwatch.Event) (pipeline.Result, error) {
+	l.seen = append(l.seen, l.srv.Lists())
+	return l.Processor.Process(ctx, events)
+}
+
+// TestBackfillReadsDayByDay: a pass over several days reads each day's
+// files before it lists the next day (a backfill holds one day's keys),
+// and stores every file once, the checkpoint on the last.
+func TestBackfillReadsDayByDay(t *testing.T) {
+	now := time.Date(2025, 3, 12, 18, 0, 0, 0, time.UTC)
+	h := newHarness(t, now)
+	base := "AWSLogs/111122223333/CloudTrail/us-east-1/"
+	var last string
+	for day := range 3 {
+		for f := range 2 {
+			last = h.put(t, base, "111122223333", "us-east-1", time.Date(2025, 3, 10+day, 1+f, 0, 0, 0, time.UTC), 2)
+		}
+	}
+	seen := &listsSeen{Processor: h.proc, srv: h.srv}
+	src, err := s3src.New(s3src.Options{AWS: h.aws, PathStyle: true, Bucket: bucket, Accounts: []string{"111122223333"},
+		Store: h.store, Processor: seen, Now: h.clock.Now, Start: 2 * 24 * time.Hour, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.PollOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.checkExact(t)
+	if want := []int64{1, 1, 2, 2, 3, 3}; fmt.Sprint(seen.seen) != fmt.Sprint(want) {
+		t.Errorf("list calls answered at each file stored: %v, want %v", seen.seen, want)
+	}
+	if cp, _, _ := h.store.Checkpoint(context.Background(), "s3/"+bucket+"/"+base); cp.Position != last {
+		t.Errorf("checkpoint at %s, want %s", cp.Position, last)
 	}
 }
