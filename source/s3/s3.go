@@ -172,7 +172,7 @@ func (s *Source) pollStream(ctx context.Context, st *stream) error {
 	if ki, ok := cloudtrail.ParseKey(cp.Position); ok {
 		day = ki.Date
 	}
-	read, contiguous := false, true
+	readSome, contiguous := false, true
 	for ; !day.After(now); day = day.AddDate(0, 0, 1) {
 		ks, err := s.list(ctx, st.base+day.Format("2006/01/02/"), cp.Position)
 		if err != nil {
@@ -187,13 +187,13 @@ func (s *Source) pollStream(ctx context.Context, st *stream) error {
 		if len(keys) == 0 {
 			continue
 		}
-		read = true
+		readSome = true
 		if cp, contiguous, err = s.read(ctx, st, cp, keys, contiguous); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
-	if read {
-		return nil
+	if readSome {
+		return nil // read moved the checkpoint
 	}
 	cp.LastRun = now
 	if cp.Status == "" || cp.Status == source.StatusError {
