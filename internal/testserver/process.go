@@ -132,8 +132,24 @@ func startProcess(t testing.TB, bin string, args ...string) *process {
 		unavailable(t, "start %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
+		exited := false
+		select {
+		case <-p.done:
+			exited = true
+		default:
+		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
+		// A failed test shows what its server said, and whether the server
+		// had already gone (a lost port race leaves the test talking to
+		// whatever else answered on its port).
+		if t.Failed() {
+			state := "running at the end"
+			if exited {
+				state = fmt.Sprintf("exited before the end (%v)", p.err)
+			}
+			t.Logf("testserver: %s was %s; the end of its log:\n%s", filepath.Base(bin), state, p.tail())
+		}
 	})
 	return p
 }

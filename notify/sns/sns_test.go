@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/internal/testserver"
@@ -30,6 +31,20 @@ func awsConfig(endpoint, region string) aws.Config {
 	}
 }
 
+// logRetries makes cfg's clients log their retries to t, so that a failure
+// shows whether a request was sent twice.
+func logRetries(t *testing.T, cfg *aws.Config) {
+	cfg.ClientLogMode |= aws.LogRetries
+	cfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		t.Logf("sdk %s: "+format, append([]any{c}, v...)...)
+	})
+}
+
+// receiveAll receives from queue until it holds want distinct messages or
+// 30 one-second polls have passed, deleting each message it keeps. A
+// receive whose response is lost (the SDK then retries it) hides its
+// messages only for the short visibility timeout, so they come back to a
+// later poll instead of staying hidden past the last one.
 func receiveAll(t *testing.T, q *sqs.Client, queue string, want int) []sqstypes.Message {
 	t.Helper()
 	ctx := context.Background()
@@ -38,14 +53,24 @@ func receiveAll(t *testing.T, q *sqs.Client, queue string, want int) []sqstypes.
 		t.Fatalf("queue %s: %v", queue, err)
 	}
 	var out []sqstypes.Message
-	for range 20 {
+	seen := map[string]bool{}
+	for range 30 {
 		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: u.QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
+			QueueUrl: u.QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+			WaitTimeSeconds: 1, VisibilityTimeout: 3,
 		})
 		if err != nil {
 			t.Fatalf("receive %s: %v", queue, err)
 		}
-		out = append(out, r.Messages...)
+		for _, m := range r.Messages {
+			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: u.QueueUrl, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("delete from %s: %v", queue, err)
+			}
+			if !seen[aws.ToString(m.MessageId)] {
+				seen[aws.ToString(m.MessageId)] = true
+				out = append(out, m)
+			}
+		}
 		if len(out) >= want {
 			break
 		}
@@ -63,6 +88,7 @@ func TestPublishThroughGoAWS(t *testing.T) {
 		}}},
 	})
 	cfg := awsConfig(g.Endpoint, g.Region)
+	logRetries(t, &cfg)
 	build := sns.Builder(func(context.Context) (aws.Config, error) { return cfg, nil })
 	sink, err := build(context.Background(), "topic", notify.Settings{"topic_arn": g.TopicARN("iamwatch-alerts")}, notify.Deps{})
 	if err != nil {
