@@ -185,6 +185,46 @@ func TestSkippedByNameOnlyForCloudTrailNames(t *testing.T) {
 	}
 }
 
+// A bucket that holds a trail often holds other services' logs too (an
+// organisation's log archive: AWS Config beside CloudTrail): their files are
+// skipped by their AWS-given names, and named as what they are, not read and
+// refused one by one. A name merely like theirs is read.
+func TestOtherServicesLogsSkippedByName(t *testing.T) {
+	for name, want := range map[string]string{
+		"AWSLogs/210987654321/Config/us-east-1/2025/3/4/ConfigHistory/210987654321_Config_us-east-1_ConfigHistory_AWS::IAM::User_20250304T000000Z_20250304T010000Z_1.json.gz": "AWS Config",
+		"s3://archive/o-a1b2c3d4e5/AWSLogs/210987654321/Config/ConfigWritabilityCheckFile":                                                                                    "AWS Config",
+		"logs/AWSLogs/210987654321/vpcflowlogs/us-east-1/2025/03/04/210987654321_vpcflowlogs_us-east-1_fl-0a1b_20250304T0000Z_ab12.log.gz":                                    "VPC flow",
+		"210987654321_elasticloadbalancing_us-east-1_app.web.50dc6c495c0c9188_20250304T0000Z_198.51.100.1_x.log.gz":                                                           "Elastic Load Balancing",
+		"copy/210987654321_Config_eu-west-1_ConfigSnapshot_20250304T000000Z_abc.json.gz":                                                                                      "AWS Config",
+		"AWSLogs/210987654321/WAFLogs/us-east-1/acl/2025/03/04/10/05/210987654321_waflogs_us-east-1_acl_20250304T1005Z_ab.log.gz":                                             "AWS WAF",
+	} {
+		st, err := Decode(context.Background(), strings.NewReader("not even read"), name, Options{}, func(*iamwatch.Event) error { return nil })
+		if !errors.Is(err, ErrSkipped) || !strings.Contains(err.Error(), want+" ") || st.Bytes != 0 {
+			t.Errorf("%s: err = %v, stats %+v; want skipped as %s", name, err, st, want)
+		}
+		if err := SkipByName(name); !errors.Is(err, ErrSkipped) {
+			t.Errorf("SkipByName(%s) = %v", name, err)
+		}
+	}
+	trail := string(genTrail(1))
+	for _, name := range []string{
+		"AWSLogs/210987654321/CloudTrail/us-east-1/2025/03/04/210987654321_CloudTrail_us-east-1_20250304T1000Z_abc.json.gz",
+		"work/Config/trail.json",                         // no AWSLogs/<account>/ above it
+		"AWSLogs/210987654321/my-config-copy/trail.json", // a folder AWS does not write
+		"AWSLogs/Config/x/trail.json",                    // no account
+		"210987654321_Configuration_notes.json",
+		"Config_210987654321_x.json",
+	} {
+		if err := SkipByName(name); err != nil {
+			t.Errorf("SkipByName(%s) = %v, want nil", name, err)
+		}
+		res, _ := decodeAll(t, strings.NewReader(trail), name, Options{})
+		if res.Error != "" || len(res.Events) != 1 {
+			t.Errorf("%s: error %q, %d events; want the trail read", name, res.Error, len(res.Events))
+		}
+	}
+}
+
 func TestNotCloudTrail(t *testing.T) {
 	for _, in := range []string{"hello world", "\x00\x01\x02", `{"a":1}`, "<xml/>"} {
 		res, _ := decodeAll(t, strings.NewReader(in), "x", Options{})

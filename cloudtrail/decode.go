@@ -166,9 +166,8 @@ func Decode(ctx context.Context, r io.Reader, name string, opt Options, yield fu
 }
 
 // Decode reads every record of r and calls yield with each event in input
-// order. name identifies the input in errors; a name containing
-// whose last element is a CloudTrail digest or Insights file name
-// (ACCOUNT_CloudTrail-Digest_… or ACCOUNT_CloudTrail-Insight_…) is skipped
+// order. name identifies the input in errors; a name that says the file is
+// a digest, Insights or another service's log (SkipByName) is skipped
 // without reading; one of another name is recognised by its content. Gzip input is recognised by its magic bytes.
 //
 // The *Event passed to yield is reused for the next record: copy the struct
@@ -181,7 +180,7 @@ func Decode(ctx context.Context, r io.Reader, name string, opt Options, yield fu
 // and skipped. The returned error is for the input as a whole: a read or
 // gzip error (records before it were yielded), ErrTooLarge past
 // MaxDecompressedBytes, ErrUnknownShape when nothing in it is CloudTrail, or
-// ErrSkipped for a digest or Insights file. Every error names the input.
+// ErrSkipped for a digest, Insights or other service's file (SkipByName). Every error names the input.
 func (d *Decoder) Decode(ctx context.Context, r io.Reader, name string, yield func(*iamwatch.Event) error) (Stats, error) {
 	return d.DecodeWith(ctx, r, name, d.opt.OnError, yield)
 }
@@ -246,11 +245,8 @@ const (
 )
 
 func (st *decodeState) run(r io.Reader, f *fileState) error {
-	switch fileKind(st.name) {
-	case KindDigest:
-		return fmt.Errorf("%w: digest file", ErrSkipped)
-	case KindInsight:
-		return fmt.Errorf("%w: insights file", ErrSkipped)
+	if err := SkipByName(st.name); err != nil {
+		return err
 	}
 	opt := &st.d.opt
 	br := f.br

@@ -14,7 +14,9 @@
 //     Firehose writes them; CONTROL_MESSAGEs are skipped) and export-task
 //     lines ("2025-03-04T09:12:44.000Z <record>").
 //
-// Digest and Insights files are recognised and skipped ([ErrSkipped]).
+// Digest and Insights files are recognised and skipped ([ErrSkipped]), and so
+// are the files other AWS services deliver beside a trail's, by their names
+// ([SkipByName]).
 //
 // [DecodeRecord] normalises one record. [Decoder] streams a whole input in
 // bounded memory: a record is never larger than Options.MaxRecordBytes in

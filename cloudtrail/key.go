@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -98,27 +99,93 @@ func isOrgID(s string) bool {
 	return true
 }
 
-// fileKind is the kind a CloudTrail file name says: a trail bucket key
-// (ParseKey) says it by its CloudTrail-Digest or CloudTrail-Insight
-// folder; otherwise the last path element decides, ACCOUNT_CloudTrail-Digest_…
-// and ACCOUNT_CloudTrail-Insight_… being digest and Insights files.
-// Anything else is a log, or not CloudTrail's name at all (the content
-// decides): a folder merely called CloudTrail-Digest-backup says nothing.
-func fileKind(name string) KeyKind {
-	if k, ok := ParseKey(name); ok {
-		return k.Kind
+// SkipByName reports whether name alone says the file is not to be read,
+// with the reason wrapping ErrSkipped: a CloudTrail digest or Insights file,
+// or another AWS service's log (Config, VPC flow logs, load balancers, …) as
+// delivered to the bucket that often holds the trail's files too. It is nil
+// for any other name, the content then deciding. Readers of S3 notifications
+// ask it before downloading an object.
+func SkipByName(name string) error {
+	switch kind, service := fileKind(name); kind {
+	case KindDigest:
+		return fmt.Errorf("%w: digest file", ErrSkipped)
+	case KindInsight:
+		return fmt.Errorf("%w: insights file", ErrSkipped)
+	case kindOther:
+		return fmt.Errorf("%w: %s log file, not CloudTrail", ErrSkipped, service)
 	}
+	return nil
+}
+
+// kindOther is a file another AWS service delivered (otherLogs), by its name.
+const kindOther KeyKind = "other"
+
+// otherLogs names the other AWS services that deliver logs beside
+// CloudTrail's, by the folder after AWSLogs/<account>/ and the word after
+// <account>_ in their file names (AWS Config's
+// AWSLogs/<account>/Config/<region>/…/<account>_Config_<region>_ConfigHistory_…).
+// A name missing here is read and refused by its content, as before.
+var otherLogs = map[string]string{
+	"Config":               "an AWS Config",
+	"vpcflowlogs":          "a VPC flow",
+	"elasticloadbalancing": "an Elastic Load Balancing access",
+	"WAFLogs":              "an AWS WAF",
+	"waflogs":              "an AWS WAF",
+	"vpcdnsquerylogs":      "a Route 53 Resolver query",
+	"network-firewall":     "a Network Firewall",
+	"GuardDuty":            "a GuardDuty findings",
+}
+
+// fileKind is the kind a CloudTrail file name says, and for kindOther the
+// service. A file named as AWS delivers it, ACCOUNT_WORD_…, says it by its
+// word: CloudTrail (a log), CloudTrail-Digest, CloudTrail-Insight, or one of
+// otherLogs (Config, vpcflowlogs, …). Otherwise a trail bucket key (ParseKey)
+// says it by its CloudTrail-Digest or CloudTrail-Insight folder, another
+// service's key by its folder after AWSLogs/<account>/. Anything else is a
+// log, or not CloudTrail's name at all (the content decides): a folder merely
+// called CloudTrail-Digest-backup says nothing.
+func fileKind(name string) (KeyKind, string) {
+	base := name
 	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
-		name = name[i+1:]
+		base = name[i+1:]
 	}
-	if len(name) < 13 || name[12] != '_' || !isAccount(name[:12]) {
-		return KindLog
+	if len(base) > 13 && base[12] == '_' && isAccount(base[:12]) {
+		if word, _, ok := strings.Cut(base[13:], "_"); ok {
+			switch word {
+			case "CloudTrail":
+				return KindLog, ""
+			case "CloudTrail-Digest":
+				return KindDigest, ""
+			case "CloudTrail-Insight":
+				return KindInsight, ""
+			}
+			if service, ok := otherLogs[word]; ok {
+				return kindOther, service
+			}
+		}
 	}
-	switch rest := name[13:]; {
-	case strings.HasPrefix(rest, "CloudTrail-Digest_"):
-		return KindDigest
-	case strings.HasPrefix(rest, "CloudTrail-Insight_"):
-		return KindInsight
+	if k, ok := ParseKey(name); ok {
+		return k.Kind, ""
 	}
-	return KindLog
+	if service, ok := otherLogs[awsLogsFolder(name)]; ok {
+		return kindOther, service
+	}
+	return KindLog, ""
+}
+
+// awsLogsFolder is the folder after AWSLogs/[<org-id>/]<account>/ in name
+// when a file lies below it, else "".
+func awsLogsFolder(name string) string {
+	i := strings.LastIndex(name, "AWSLogs/")
+	if i < 0 || (i > 0 && name[i-1] != '/') {
+		return ""
+	}
+	parts := strings.SplitN(name[i+len("AWSLogs/"):], "/", 4)
+	if len(parts) > 0 && isOrgID(parts[0]) {
+		parts = parts[1:]
+	}
+	if len(parts) < 3 || !isAccount(parts[0]) {
+		return ""
+	}
+	return parts[1]
 }

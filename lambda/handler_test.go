@@ -196,8 +196,14 @@ func TestSQSObjects(t *testing.T) {
 	note := func(key string) string {
 		return `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"trail"},"object":{"key":"` + key + `"}}}]}`
 	}
+	// A notification of a whole log archive also names other services'
+	// files (keys URL-encoded, as S3 sends them): skipped by their keys, not
+	// downloaded (none is in objects) and not failed.
+	config := "AWSLogs/111122223333/Config/us-east-1/2024/6/3/ConfigHistory/" +
+		"111122223333_Config_us-east-1_ConfigHistory_AWS%3A%3AIAM%3A%3AUser_20240603T090000Z_20240603T100000Z_1.json.gz"
+	flow := "AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/06/03/111122223333_vpcflowlogs_us-east-1_fl-1_20240603T0900Z_ab.log.gz"
 	out, err := h.Invoke(t.Context(), sqsBatch(note("AWSLogs/a.json"), note("AWSLogs/missing.json"),
-		note("AWSLogs/111122223333/CloudTrail-Digest/x.json.gz"), "garbage"))
+		note("AWSLogs/111122223333/CloudTrail-Digest/x.json.gz"), "garbage", note(config), note(flow)))
 	if err != nil {
 		t.Fatal(err)
 	}

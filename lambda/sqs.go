@@ -99,12 +99,17 @@ func (h *Handler) sqsMessage(ctx context.Context, msg *events.SQSMessage) (pipel
 }
 
 // readObject reads and decodes one trail file. Digest and Insights files
-// yield nothing.
+// and other services' logs yield nothing; those that say so by their key
+// (a bucket notification covering a whole log archive) are not downloaded.
 func (h *Handler) readObject(ctx context.Context, bucket, key string) ([]iamwatch.Event, error) {
 	if h.d.Objects == nil {
 		return nil, errNotConfigured("S3 notifications (no object reader)")
 	}
 	name := "s3://" + bucket + "/" + key
+	if err := cloudtrail.SkipByName(name); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "sqs: object skipped", slog.String("object", name), slog.String("reason", err.Error()))
+		return nil, nil
+	}
 	rc, err := h.d.Objects.Open(ctx, bucket, key)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,39 @@ func TestAlertingEventIsStoredWhateverTheFilter(t *testing.T) {
 	}
 	if rep.Stored != 1 || rep.NewAlerts != 1 {
 		t.Fatalf("stored %d, new alerts %d; want 1 and 1", rep.Stored, rep.NewAlerts)
+	}
+}
+
+// TestSkippedByNameNotOpened: digests and other services' logs are skipped
+// by their names without being opened, and counted by reason.
+func TestSkippedByNameNotOpened(t *testing.T) {
+	p, err := pipeline.New(openStore(t), pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins []pipeline.Input
+	for _, name := range []string{
+		"AWSLogs/111122223333/Config/us-east-1/2025/3/10/ConfigSnapshot/111122223333_Config_us-east-1_ConfigSnapshot_20250310T000000Z_x.json.gz",
+		"AWSLogs/111122223333/vpcflowlogs/us-east-1/2025/03/10/111122223333_vpcflowlogs_us-east-1_fl-1_20250310T0000Z_ab.log.gz",
+		"AWSLogs/111122223333/vpcflowlogs/us-east-1/2025/03/10/111122223333_vpcflowlogs_us-east-1_fl-1_20250310T0005Z_cd.log.gz",
+		"AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/03/10/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20250310T090004Z.json.gz",
+	} {
+		ins = append(ins, pipeline.Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) {
+			t.Errorf("%s opened", name)
+			return io.NopCloser(strings.NewReader("")), nil
+		}})
+	}
+	rep, err := p.Read(context.Background(), ins, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []pipeline.SkipCount{
+		{Reason: "a VPC flow log file, not CloudTrail", Files: 2, First: ins[1].Name},
+		{Reason: "an AWS Config log file, not CloudTrail", Files: 1, First: ins[0].Name},
+		{Reason: "digest file", Files: 1, First: ins[3].Name},
+	}
+	if rep.InputsSkipped != 4 || rep.Inputs != 0 || !slices.Equal(rep.SkippedBy, want) {
+		t.Errorf("read %d, skipped %d by %+v; want 0, 4 by %+v", rep.Inputs, rep.InputsSkipped, rep.SkippedBy, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,10 +63,31 @@ func (r Rejection) String() string {
 	return s + ": " + r.Reason
 }
 
+// SkipCount is how many inputs were skipped for one reason ("digest file",
+// "a VPC flow log file, not CloudTrail", …): a trail bucket's digests or a
+// log archive's thousands of other files are summed up, not listed.
+type SkipCount struct {
+	Reason string `json:"reason"`
+	Files  int    `json:"files"`
+	First  string `json:"first"` // the first of the files by name, the same in any reading order
+}
+
+// countSkipped adds input, skipped for reason, to counts.
+func countSkipped(counts []SkipCount, reason, input string) []SkipCount {
+	for i := range counts {
+		if c := &counts[i]; c.Reason == reason {
+			c.Files++
+			c.First = min(c.First, input)
+			return counts
+		}
+	}
+	return append(counts, SkipCount{Reason: reason, Files: 1, First: input})
+}
+
 // Report is what a read did. Its JSON form is the scan summary.
 type Report struct {
 	Inputs          int           `json:"files_read"`
-	InputsSkipped   int           `json:"files_skipped"` // digest and Insights files.
+	InputsSkipped   int           `json:"files_skipped"` // digest, Insights and other services' files; entries not read.
 	InputsRejected  int           `json:"files_rejected"`
 	Records         int           `json:"records_seen"`
 	RecordsSkipped  int           `json:"records_skipped"` // Insights records.
@@ -72,6 +95,7 @@ type Report struct {
 	Result                        // what the pipeline did with the decoded events.
 	Rejections      []Rejection   `json:"rejections,omitempty"` // the first KeepRejections.
 	Skipped         []Rejection   `json:"skipped,omitempty"`    // skipped inputs with the reason (bounded likewise).
+	SkippedBy       []SkipCount   `json:"skipped_by,omitempty"` // every skipped input counted by reason, most first.
 	Elapsed         time.Duration `json:"-"`
 	Interrupted     bool          `json:"interrupted,omitempty"`
 }
@@ -218,6 +242,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			rep.Inputs++
 		case errors.Is(err, cloudtrail.ErrSkipped):
 			rep.InputsSkipped++
+			rep.SkippedBy = countSkipped(rep.SkippedBy, skipReason(reason(err)), name)
 			if len(rep.Skipped) < opt.KeepRejections {
 				rep.Skipped = append(rep.Skipped, Rejection{Input: name, Index: -1, Reason: reason(err)})
 			}
@@ -279,6 +304,9 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		err = rerr
 	}
 	rep.Elapsed = time.Since(start)
+	slices.SortFunc(rep.SkippedBy, func(a, b SkipCount) int {
+		return cmp.Or(cmp.Compare(b.Files, a.Files), strings.Compare(a.Reason, b.Reason))
+	})
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 		err = ctx.Err()
@@ -406,6 +434,12 @@ func recycle(b *[]iamwatch.Event) {
 	batchPool.Put(b)
 }
 
+// skipReason is a skipped input's reason without the word "skipped" it
+// starts with: a SkipCount's reason.
+func skipReason(reason string) string {
+	return strings.TrimPrefix(reason, cloudtrail.ErrSkipped.Error()+": ")
+}
+
 // reason is why an input was rejected or skipped, without the input's
 // name, which the Rejection carries already.
 func reason(err error) string {
@@ -481,6 +515,9 @@ func (r *reader) release() {
 // tells outcome what became of it, or of each of its members if it is an
 // archive (archive.go). It returns an error only when the read is to stop.
 func (r *reader) read(ctx context.Context, in Input, reject func(Rejection), outcome outcomeFunc) error {
+	if err := cloudtrail.SkipByName(in.Name); err != nil { // a digest, another service's log: not even opened
+		return outcome(ctx, in.Name, cloudtrail.Stats{}, &cloudtrail.InputError{Name: in.Name, Err: err})
+	}
 	rc, err := in.Open()
 	if err != nil {
 		return outcome(ctx, in.Name, cloudtrail.Stats{}, err)

@@ -615,14 +615,22 @@ func (p *alertPrinter) summary(r pipeline.Report) {
 		fmt.Fprintf(w, "Conflicting records (an eventID already taken by a different record; the first kept): %d; the first: %s\n", r.Conflicts, untrusted.Terminal(r.FirstConflict))
 	}
 	fmt.Fprintf(w, "Took %s (%.0f records/s).\n", r.Elapsed.Round(time.Millisecond), rate)
-	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "  skipped %s\n", untrusted.Terminal(s.String()))
-	}
+	printSkipped(w, r)
 	for _, rj := range r.Rejections {
 		fmt.Fprintf(w, "  rejected %s\n", untrusted.Terminal(rj.String()))
 	}
 	if n := r.RecordsRejected + r.InputsRejected - len(r.Rejections); n > 0 {
 		fmt.Fprintf(w, "  … and %d more rejections\n", n)
+	}
+}
+
+// printSkipped sums the skipped inputs up by reason, most first: a trail
+// bucket's digests or a log archive's other files are thousands of one
+// reason.
+func printSkipped(w io.Writer, r pipeline.Report) {
+	for _, c := range r.SkippedBy {
+		fmt.Fprintln(w, untrusted.Terminal(fmt.Sprintf("  skipped %d %s: %s; the first: %s",
+			c.Files, plural(c.Files, "file", "files"), c.Reason, c.First)))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/iamwatch/iamwatch/detect"
+	"github.com/iamwatch/iamwatch/pipeline"
 	"github.com/iamwatch/iamwatch/rules"
 )
 
@@ -612,5 +613,66 @@ func TestScanBulkConflictingRecord(t *testing.T) {
 	show := runCLI(t, "", nil, "show", "--db", db, "same-id")
 	if show.code != exitOK || !strings.Contains(show.stdout, "ListUsers") || strings.Contains(show.stdout, "GetUser") {
 		t.Errorf("show same-id: exit %d, want the first record (ListUsers):\n%s%s", show.code, show.stdout, show.stderr)
+	}
+}
+
+// TestScanLogArchive: a copy of an organisation's log archive holds AWS
+// Config's and other services' files beside the trail's. The scan reads
+// the trail, skips the rest by name and sums the skipped files up by
+// reason, one line each, instead of refusing (or listing) them one by one.
+func TestScanLogArchive(t *testing.T) {
+	dir := t.TempDir()
+	acct := "o-a1b2c3d4e5/AWSLogs/111122223333/"
+	files := map[string]string{
+		acct + "CloudTrail/us-east-1/2026/01/05/111122223333_CloudTrail_us-east-1_20260105T0900Z_a.json": `{"Records":[` +
+			`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/dana","accountId":"111122223333","userName":"dana"},` +
+			`"eventTime":"2026-01-05T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20",` +
+			`"userAgent":"aws-cli/2","eventID":"e-1","eventType":"AwsApiCall","recipientAccountId":"111122223333"}]}`,
+		acct + "CloudTrail-Digest/us-east-1/2026/01/05/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20260105T100000Z.json.gz": "{}",
+		acct + "Config/ConfigWritabilityCheckFile": "",
+		acct + "Config/us-east-1/2026/1/5/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::IAM::User_20260105T000000Z_20260105T010000Z_1.json.gz":      `{"fileVersion":"1.0","configurationItems":[]}`,
+		acct + "Config/us-east-1/2026/1/5/ConfigSnapshot/111122223333_Config_us-east-1_ConfigSnapshot_20260105T000000Z_1d8a0c2e-3b8f-4d4c-9c8e-1e2f3a4b5c6d.json.gz": `{"fileVersion":"1.0","configurationItems":[]}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := tempDB(t)
+	r := runCLI(t, "", nil, "scan", "--db", db, dir)
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"Scanned 1 files (4 skipped, 0 rejected): 1 records, 0 rejected.",
+		"  skipped 3 files: an AWS Config log file, not CloudTrail; the first: " + filepath.Join(dir, acct, "Config/ConfigWritabilityCheckFile") + "\n",
+		"  skipped 1 file: digest file; the first: " + filepath.Join(dir, acct) + "/CloudTrail-Digest/",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Count(r.stdout, "  skipped") != 2 || strings.Contains(r.stdout, "rejected ") {
+		t.Errorf("want two skipped lines and no rejection:\n%s", r.stdout)
+	}
+	j := runCLI(t, "", nil, "scan", "--db", db, "--output", "json", dir)
+	var sum struct {
+		Summary struct {
+			SkippedBy []pipeline.SkipCount `json:"skipped_by"`
+		} `json:"summary"`
+	}
+	lines := strings.Split(strings.TrimSpace(j.stdout), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("%v: %s", err, j.stdout)
+	}
+	if want := []pipeline.SkipCount{
+		{Reason: "an AWS Config log file, not CloudTrail", Files: 3, First: filepath.Join(dir, acct, "Config/ConfigWritabilityCheckFile")},
+		{Reason: "digest file", Files: 1, First: filepath.Join(dir, acct, "CloudTrail-Digest/us-east-1/2026/01/05/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20260105T100000Z.json.gz")},
+	}; !slices.Equal(sum.Summary.SkippedBy, want) {
+		t.Errorf("skipped_by = %v, want %v", sum.Summary.SkippedBy, want)
 	}
 }

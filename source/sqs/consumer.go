@@ -432,6 +432,10 @@ func (c *Consumer) process(ctx context.Context, m types.Message) (pipeline.Resul
 // download is an error (the message is retried); an object that is not
 // CloudTrail, or too large, is reported and yields nothing.
 func (c *Consumer) fetch(ctx context.Context, o Object, name string) ([]iamwatch.Event, error) {
+	if err := cloudtrail.SkipByName(name); err != nil { // not downloaded
+		c.o.Logger.DebugContext(ctx, "sqs: object skipped", "object", name, "reason", err.Error())
+		return nil, nil
+	}
 	if o.Size > MaxObjectBytes {
 		c.reject(ctx, name, 1, fmt.Errorf("%d bytes: larger than %d", o.Size, MaxObjectBytes))
 		return nil, nil
@@ -454,7 +458,7 @@ func (c *Consumer) fetch(ctx context.Context, o Object, name string) ([]iamwatch
 	}
 	events, rejected, err := source.DecodeObject(ctx, name, body, c.o.Decode)
 	switch {
-	case errors.Is(err, cloudtrail.ErrSkipped): // digest or Insights file.
+	case errors.Is(err, cloudtrail.ErrSkipped): // a digest or Insights file by its content.
 		return nil, nil
 	case err != nil && ctx.Err() != nil:
 		return nil, ctx.Err()

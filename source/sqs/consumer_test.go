@@ -375,6 +375,12 @@ func TestShapes(t *testing.T) {
 			return eventBridgeCloudTrail(record("fwd-1", time.Date(2025, 3, 12, 11, 0, 0, 0, time.UTC)))
 		}, false},
 		{"S3 test event", func() string { return s3TestEvent }, false},
+		// A notification of a whole log archive names other services'
+		// files too: skipped by their keys, never downloaded (none exists).
+		{"S3 event of AWS Config's file beside the trail's", func() string {
+			return s3Event([2]string{bucket, "AWSLogs/" + account + "/Config/us-east-1/2025/3/12/ConfigHistory/" + account +
+				"_Config_us-east-1_ConfigHistory_AWS::IAM::User_20250312T000000Z_20250312T010000Z_1.json.gz"})
+		}, false},
 	}
 	for _, tc := range cases {
 		body := tc.body()
@@ -408,6 +414,9 @@ func TestShapes(t *testing.T) {
 	if err != nil || !ok || cp.Status != source.StatusActive || cp.Processed != int64(len(want)) ||
 		!cp.EventTime.Equal(time.Date(2025, 3, 12, 11, 0, 0, 0, time.UTC)) {
 		t.Errorf("checkpoint %+v %v %v", cp, ok, err)
+	}
+	if !strings.Contains(logs.String(), `"reason":"skipped: an AWS Config log file, not CloudTrail"`) {
+		t.Errorf("the Config file was not logged as skipped:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), `"kind":"s3-test-event"`) {
 		t.Errorf("the test event was not logged as read and ignored:\n%s", logs.String())
