@@ -97,6 +97,31 @@ func TestConditionOverBudgetIsUnevaluatedForThatRule(t *testing.T) {
 	}
 }
 
+// Only an iterating condition is metered: one without a comprehension is a
+// fixed number of steps over the record, so it runs to its end however
+// large the record, even where CEL's count of its steps passes MaxCost
+// (12 contains over a 900 kB string count ~1.08M).
+func TestConditionWithoutIterationIsNotMetered(t *testing.T) {
+	var terms []string
+	for i := range 12 {
+		terms = append(terms, fmt.Sprintf(`request.doc.contains("absent-%d")`, i))
+	}
+	cond := strings.Join(terms, " || ") + ` || request.doc.endsWith("needle")`
+	r := mustRule(t, "id: scan\ntitle: S\nseverity: low\nmatch: {eventName: [CreateRole]}\ncondition: '"+cond+"'\nsummary: s\n")
+	e := mustEngine(t, []*Rule{r}, Config{})
+	doc := strings.Repeat("a", 900_000) + "needle"
+	ev := decode(t, `{"eventID":"huge","eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole",`+
+		`"userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"},"recipientAccountId":"111122223333",`+
+		`"requestParameters":{"doc":"`+doc+`"}}`)
+	b, err := e.Match(context.Background(), []iamwatch.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Unevaluated) != 0 || len(b.singles) != 1 {
+		t.Errorf("unevaluated %v, %d alerts; want the condition evaluated and matched", b.Unevaluated, len(b.singles))
+	}
+}
+
 // An evaluation stops when its context ends: Match fails with the
 // context's error rather than running on or taking the rule as no match.
 func TestConditionStopsOnCancel(t *testing.T) {
