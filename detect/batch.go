@@ -770,6 +770,12 @@ func distinctValue(ctx context.Context, c *compiled, ev *iamwatch.Event, act *ac
 // groupOf returns the group of ev under a grouped rule. The error is as
 // matchRule's.
 func (e *Engine) groupOf(ctx context.Context, c *compiled, ev *iamwatch.Event, act *activation) (string, bool, error) {
+	if f := c.groupFields; f != nil {
+		if v := fieldValue(ev, f[0]); v != "" || len(f) == 1 {
+			return v, true, nil
+		}
+		return fieldValue(ev, f[1]), true, nil
+	}
 	if c.group != nil {
 		v, _, err := c.group.ContextEval(ctx, act)
 		if err != nil {

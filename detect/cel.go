@@ -11,6 +11,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/checker"
 	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -290,6 +291,44 @@ func (c *celEnv) compile(expr string, want *cel.Type) (cel.Program, error) {
 func hasComprehension(ast *cel.Ast) bool {
 	nav := celast.NavigateAST(ast.NativeRep())
 	return len(celast.MatchDescendants(nav, celast.KindMatcher(celast.ComprehensionKind))) > 0
+}
+
+// fieldChoice recognises the group expressions that only read decoded
+// fields, FIELD and A != "" ? A : B (nine built-in rules group by
+// `principal_arn != "" ? principal_arn : user_name`), and returns the fields
+// read: [FIELD] or [A, B]; nil for any other expression. Through CEL they
+// were most of the rules' evaluation on a trail of denied calls, every one a
+// hit of unauthorized-api-calls (`gentrail -profile probed`, 100k records:
+// matchRule 0.45 → 0.10 CPU-s in a profile of the default scan).
+func (c *celEnv) fieldChoice(expr string) []string {
+	ast, err := c.check(expr)
+	if err != nil {
+		return nil
+	}
+	field := func(e celast.Expr) string {
+		if e.Kind() == celast.IdentKind && knownField(e.AsIdent()) {
+			return e.AsIdent()
+		}
+		return ""
+	}
+	root := ast.NativeRep().Expr()
+	if f := field(root); f != "" {
+		return []string{f}
+	}
+	if root.Kind() != celast.CallKind || root.AsCall().FunctionName() != operators.Conditional {
+		return nil
+	}
+	args := root.AsCall().Args()
+	if len(args) != 3 || args[0].Kind() != celast.CallKind || args[0].AsCall().FunctionName() != operators.NotEquals {
+		return nil
+	}
+	test := args[0].AsCall().Args()
+	a, b := field(args[1]), field(args[2])
+	if len(test) != 2 || a == "" || b == "" || field(test[0]) != a ||
+		test[1].Kind() != celast.LiteralKind || test[1].AsLiteral() != types.String("") {
+		return nil
+	}
+	return []string{a, b}
 }
 
 // compileDistinct compiles a threshold's distinct expression: a string

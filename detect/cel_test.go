@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +102,57 @@ func TestConditionErrorsAreListed(t *testing.T) {
 	}
 	if st := e.Stats(); st.ConditionErrors != 2 {
 		t.Errorf("Stats = %+v, want 2 condition errors", st)
+	}
+}
+
+// The group expressions that only read decoded fields are evaluated
+// without CEL, to the same value CEL gives; any other shape stays CEL's.
+func TestGroupReadOffFields(t *testing.T) {
+	env, err := newCELEnv(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for expr, want := range map[string][]string{
+		`principal_arn != "" ? principal_arn : user_name`: {"principal_arn", "user_name"},
+		`principal_arn`: {"principal_arn"},
+		`source_ip != "" ? source_ip : account_id`:         {"source_ip", "account_id"},
+		`principal_arn != "x" ? principal_arn : user_name`: nil,
+		`user_name != "" ? principal_arn : user_name`:      nil,
+		`"" != principal_arn ? principal_arn : user_name`:  nil,
+		`principal_arn == "" ? user_name : principal_arn`:  nil,
+		`account_id + " " + source_ip`:                     nil,
+		`string(request.userName)`:                         nil,
+	} {
+		if got := env.fieldChoice(expr); !slices.Equal(got, want) {
+			t.Errorf("fieldChoice(%s) = %q, want %q", expr, got, want)
+		}
+	}
+	src := "id: g\ntitle: G\nseverity: low\nmatch: {eventName: [CreateRole]}\nthreshold: {count: 2, within: 10m, group: 'principal_arn != \"\" ? principal_arn : user_name'}\nsummary: s\n"
+	e := mustEngine(t, []*Rule{mustRule(t, src)}, Config{})
+	c := e.rules[0]
+	if c.groupFields == nil {
+		t.Fatal("the group is evaluated through CEL")
+	}
+	for _, raw := range []string{
+		`{"eventID":"a","eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","userName":"alice","accountId":"111122223333"},"recipientAccountId":"111122223333"}`,
+		`{"eventID":"b","eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","userIdentity":{"type":"Root","accountId":"111122223333"},"recipientAccountId":"111122223333"}`,
+		`{"eventID":"c","eventTime":"2025-03-04T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateRole","userIdentity":{"type":"AWSAccount","principalId":"AIDAX","accountId":"444455556666"},"recipientAccountId":"111122223333"}`,
+	} {
+		ev := decode(t, raw)
+		var rec record
+		if err := rec.reset(&ev); err != nil {
+			t.Fatal(err)
+		}
+		act := &activation{ev: &ev, rec: &rec}
+		fast, ok, err := e.groupOf(context.Background(), c, &ev, act)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		c.groupFields = nil
+		viaCEL, _, err := e.groupOf(context.Background(), c, &ev, act)
+		c.groupFields = []string{"principal_arn", "user_name"}
+		if err != nil || fast != viaCEL {
+			t.Errorf("event %s: group %q read off the fields, %q through CEL (%v)", ev.ID, fast, viaCEL, err)
+		}
 	}
 }

@@ -63,9 +63,13 @@ type compiled struct {
 	pattern *Pattern
 	cond    cel.Program
 	group   cel.Program
-	summary *template.Template
-	allow   *allowList
-	top     iamwatch.Severity // the highest severity its alerts reach (escalation included)
+	// groupFields, when set, is what group reads, evaluated without CEL:
+	// one decoded field, or two where the first is taken unless empty
+	// (fieldChoice).
+	groupFields []string
+	summary     *template.Template
+	allow       *allowList
+	top         iamwatch.Severity // the highest severity its alerts reach (escalation included)
 	// Grouped rules (threshold or dedup): an alert per group and period,
 	// once count hits fall within one window (see threshold.go).
 	count  int
@@ -231,6 +235,7 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			if c.group, err = env.compile(t.Group, cel.StringType); err != nil {
 				return nil, fmt.Errorf("threshold.group: %w", err)
 			}
+			c.groupFields = env.fieldChoice(t.Group)
 		}
 		switch {
 		case t.Distinct == "":
