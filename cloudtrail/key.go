@@ -112,7 +112,7 @@ func SkipByName(name string) error {
 	case KindInsight:
 		return fmt.Errorf("%w: insights file", ErrSkipped)
 	case kindOther:
-		return fmt.Errorf("%w: %s log file, not CloudTrail", ErrSkipped, service)
+		return fmt.Errorf("%w: %s, not CloudTrail", ErrSkipped, service)
 	}
 	return nil
 }
@@ -126,15 +126,19 @@ const kindOther KeyKind = "other"
 // AWSLogs/<account>/Config/<region>/…/<account>_Config_<region>_ConfigHistory_…).
 // A name missing here is read and refused by its content, as before.
 var otherLogs = map[string]string{
-	"Config":               "an AWS Config",
-	"vpcflowlogs":          "a VPC flow",
-	"elasticloadbalancing": "an Elastic Load Balancing access",
-	"WAFLogs":              "an AWS WAF",
-	"waflogs":              "an AWS WAF",
-	"vpcdnsquerylogs":      "a Route 53 Resolver query",
-	"network-firewall":     "a Network Firewall",
-	"GuardDuty":            "a GuardDuty findings",
+	"Config":               "an AWS Config log file",
+	"vpcflowlogs":          "a VPC flow log file",
+	"elasticloadbalancing": "an Elastic Load Balancing access log file",
+	"WAFLogs":              "an AWS WAF log file",
+	"waflogs":              "an AWS WAF log file",
+	"vpcdnsquerylogs":      "a Route 53 Resolver query log file",
+	"network-firewall":     "a Network Firewall log file",
+	"GuardDuty":            "a GuardDuty findings file",
 }
+
+// writeTestFile is the object a CloudWatch Logs export task writes beside
+// its exports ("Permission Check Successful") before it writes them.
+const writeTestFile = "aws-logs-write-test"
 
 // fileKind is the kind a CloudTrail file name says, and for kindOther the
 // service. A file named as AWS delivers it, ACCOUNT_WORD_…, says it by its
@@ -148,6 +152,9 @@ func fileKind(name string) (KeyKind, string) {
 	base := name
 	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
 		base = name[i+1:]
+	}
+	if base == writeTestFile {
+		return kindOther, "a CloudWatch Logs export's write test"
 	}
 	if len(base) > 13 && base[12] == '_' && isAccount(base[:12]) {
 		if word, _, ok := strings.Cut(base[13:], "_"); ok {
