@@ -36,15 +36,10 @@ type KeyInfo struct {
 // digest and Insights files. It reports false for any other key.
 func ParseKey(key string) (KeyInfo, bool) {
 	var k KeyInfo
-	i := strings.LastIndex(key, "AWSLogs/")
-	if i < 0 || (i > 0 && key[i-1] != '/') {
+	var parts []string
+	var ok bool
+	if k.Prefix, k.OrgID, parts, ok = splitAWSLogs(key, -1); !ok {
 		return KeyInfo{}, false
-	}
-	k.Prefix = strings.TrimSuffix(key[:i], "/")
-	parts := strings.Split(key[i+len("AWSLogs/"):], "/")
-	if len(parts) > 0 && isOrgID(parts[0]) {
-		k.OrgID = parts[0]
-		parts = parts[1:]
 	}
 	// <account>/<CloudTrail…>/<region>/YYYY/MM/DD/<file>
 	if len(parts) != 7 || !isAccount(parts[0]) || parts[2] == "" || parts[6] == "" {
@@ -183,16 +178,26 @@ func fileKind(name string) (KeyKind, string) {
 // awsLogsFolder is the folder after AWSLogs/[<org-id>/]<account>/ in name
 // when a file lies below it, else "".
 func awsLogsFolder(name string) string {
-	i := strings.LastIndex(name, "AWSLogs/")
-	if i < 0 || (i > 0 && name[i-1] != '/') {
-		return ""
-	}
-	parts := strings.SplitN(name[i+len("AWSLogs/"):], "/", 4)
-	if len(parts) > 0 && isOrgID(parts[0]) {
-		parts = parts[1:]
-	}
-	if len(parts) < 3 || !isAccount(parts[0]) {
+	// <account>/<folder>/<the rest>, after an organisation ID of its own.
+	_, _, parts, ok := splitAWSLogs(name, 4)
+	if !ok || len(parts) < 3 || !isAccount(parts[0]) {
 		return ""
 	}
 	return parts[1]
+}
+
+// splitAWSLogs splits name at its last AWSLogs/ folder: the prefix before
+// it (without the trailing slash), the organisation ID after it if there
+// is one, and the rest's elements (at most n, as strings.SplitN; after the
+// ID, so one fewer then). ok is false without an AWSLogs/ folder.
+func splitAWSLogs(name string, n int) (prefix, org string, parts []string, ok bool) {
+	i := strings.LastIndex(name, "AWSLogs/")
+	if i < 0 || (i > 0 && name[i-1] != '/') {
+		return "", "", nil, false
+	}
+	parts = strings.SplitN(name[i+len("AWSLogs/"):], "/", n)
+	if len(parts) > 0 && isOrgID(parts[0]) {
+		org, parts = parts[0], parts[1:]
+	}
+	return strings.TrimSuffix(name[:i], "/"), org, parts, true
 }
