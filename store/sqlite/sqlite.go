@@ -50,6 +50,9 @@ var schemaV10 string
 //go:embed migrate_011.sql
 var schemaV11 string
 
+//go:embed migrate_012.sql
+var schemaV12 string
+
 // schemaLatest is the schema the migrations build, as a new database is
 // created: generated from them by TestLatestSchema (-update), which proves
 // a database created from it alike in every table, index, page and pragma
@@ -60,7 +63,7 @@ var schemaLatest string
 
 // migrations are applied in order; migrations[i] takes the database from
 // user_version i to i+1. Append, never edit.
-var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, schemaV9, schemaV10, schemaV11}
+var migrations = []string{schemaV1, rollupMigration(), schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, schemaV9, schemaV10, schemaV11, schemaV12}
 
 // migrationData fills, in Go, what a migration's SQL cannot: after the SQL
 // of migrations[i], in its transaction, migrationData[i] runs if present.

@@ -2,7 +2,7 @@ SELECT event_time, event_name, user_name, COALESCE((CASE WHEN json_valid(request
 		(CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.openIDConnectProviderArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.sAMLProviderArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.serialNumber') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.accessKeyId') END)) AS target,
 	COALESCE((CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.policyArn') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.policyName') END), (CASE WHEN json_valid(request_parameters) THEN json_extract(request_parameters, '$.permissionsBoundary') END)) AS policy, account_id, source_ip, error_code, event_id
 FROM events WHERE event_time >= '2026-03-09T12:00:00Z' AND event_time < '2026-03-16T12:00:00Z' AND user_name = 'alice' AND account_id = '111122223333' AND event_source = 'iam.amazonaws.com'
-		AND event_name NOT LIKE 'Get%' AND event_name NOT LIKE 'List%'
-		AND event_name NOT LIKE 'Generate%' AND event_name NOT LIKE 'Simulate%'
+		AND NOT (event_name >= 'Get' AND event_name < 'Geu') AND NOT (event_name >= 'List' AND event_name < 'Lisu')
+		AND NOT (event_name >= 'Generate' AND event_name < 'Generatf') AND NOT (event_name >= 'Simulate' AND event_name < 'Simulatf')
 ORDER BY event_time DESC, event_id DESC
 LIMIT 101
