@@ -526,6 +526,7 @@ var undoGeo = append(slices.Clone(undoSourceIP), "DROP TABLE baselines",
 func TestEventInsertCallsNoFunction(t *testing.T) {
 	for _, path := range []string{filepath.Join(t.TempDir(), "t.db"), ":memory:"} {
 		s := openTest(t, path)
+		defer s.Close()
 		var opcodes []string
 		err := eachRow(context.Background(), s.w, "EXPLAIN "+insertEvents(2), make([]any, 2*insertColumnCount), func(rows *sql.Rows) error {
 			cols, err := rows.Columns()
