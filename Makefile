@@ -11,7 +11,7 @@ BENCH_PROFILE ?= services
 BENCH_RUNS ?= 1
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short browser-deps bench bench-data bench-queries fuzz lint lint-cfn sample demo corpus-check clean
+.PHONY: all build test test-short browser-deps bench bench-data bench-people bench-queries fuzz lint lint-cfn sample demo corpus-check clean
 
 all: build test
 
@@ -43,12 +43,24 @@ $(BENCHDIR)/$(BENCH_PROFILE)-%/.done:
 	touch $@
 
 ## bench: micro-benchmarks of the hot paths, then scan end to end against the decode limit on
-## both trails, with the targets (PASS/MISS), then the whole-history queries. BENCH_RUNS=3 on a
-## shared machine; BENCH=X skips the micro-benchmarks' long tail.
+## both trails, with the targets (PASS/MISS), then on trails of people's calls (bench-people),
+## then the whole-history queries. BENCH_RUNS=3 on a shared machine; BENCH=X skips the
+## micro-benchmarks' long tail.
 bench: build bench-data
 	$(GO) test -run '^$$' -bench '$(BENCH)' -skip 'BenchmarkWholeHistory' -benchmem $(PKGS)
 	$(GO) run ./internal/scanbench -bin bin/iamwatch -runs $(BENCH_RUNS) $(BENCH_SMALL_DIR)/AWSLogs $(BENCH_LARGE_DIR)/AWSLogs
+	$(MAKE) --no-print-directory bench-people
 	$(MAKE) --no-print-directory bench-queries
+
+## bench-people: scan and scan --keep all against the decode limit on two trails of people's
+## calls (gentrail -profile people: busy files, few service events, most events kept and
+## matched), the shape of an attack trail such as the corpus's invictus one, where the writer
+## does the most work a record.
+PEOPLE_SMALL_DIR = $(BENCHDIR)/people-$(BENCH_SMALL)
+PEOPLE_LARGE_DIR = $(BENCHDIR)/people-$(BENCH_RECORDS)
+bench-people: build
+	@$(MAKE) --no-print-directory BENCH_PROFILE=people bench-data
+	$(GO) run ./internal/scanbench -bin bin/iamwatch -runs $(BENCH_RUNS) -scans default,keepall $(PEOPLE_SMALL_DIR)/AWSLogs $(PEOPLE_LARGE_DIR)/AWSLogs
 
 ## bench-queries: each named query over the whole history of 1M real-shaped events, against
 ## the target (< 1 s a query), then the same queries reading the events table (no roll-up).
