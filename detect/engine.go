@@ -253,6 +253,9 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			return nil, fmt.Errorf("rules.%s.threshold.count: a sequence counts its %d steps; override within alone", r.ID, len(q.Steps))
 		}
 		c.distinct, c.count = true, len(q.Steps)
+		// The steps are the values: repeats are dropped as a distinct
+		// threshold's (threshold.go), slots of the sequence's window.
+		c.ignoreRepeats, c.slot = q.Repeats == RepeatsIgnore, c.within
 		for i, st := range q.Steps {
 			cs := compiledStep{name: st.Name, pattern: st.pattern}
 			if st.Condition != "" {

@@ -243,3 +243,99 @@ func TestRepeatsIgnoreNewestFirst(t *testing.T) {
 		t.Errorf("newest first, one a batch:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// agentSequenceRule is a sequence keyed by source address whose first step is
+// routine traffic (an instance's agent calling every 20 seconds) and whose
+// second is rare (a command sent); %s is its repeats setting.
+const agentSequenceRule = `id: agent-then-command
+title: Agent then command
+severity: high
+match: {eventSource: [ssm.amazonaws.com], eventName: [UpdateInstanceInformation, SendCommand]}
+sequence:
+  within: 1h
+  group: 'source_ip'%s
+  steps:
+  - name: agent call
+    match: {eventName: [UpdateInstanceInformation]}
+  - name: command sent
+    match: {eventName: [SendCommand]}
+summary: '{{.group}}: {{.distinct_values}}'
+action: Look.
+`
+
+// ssmCall is name called from ip at t0+at.
+func ssmCall(t testing.TB, id, ip, name string, at time.Duration) iamwatch.Event {
+	t.Helper()
+	return decode(t, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ops","accountId":"111122223333","userName":"ops"},
+	"eventTime":%q,"eventSource":"ssm.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":%q,
+	"requestParameters":{},"eventID":%q,"readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
+		t0.Add(at).Format(time.RFC3339), name, ip, id))
+}
+
+// TestSequenceRepeatsIgnore: a sequence that ignores repeats completes
+// exactly when the one counting every event does, whatever the order and
+// batching, and records few of its routine step's events as hits.
+func TestSequenceRepeatsIgnore(t *testing.T) {
+	ctx := context.Background()
+	ignore := mustEngine(t, []*Rule{mustRule(t, fmt.Sprintf(agentSequenceRule, "\n  repeats: ignore"))}, Config{})
+	count := mustEngine(t, []*Rule{mustRule(t, fmt.Sprintf(agentSequenceRule, ""))}, Config{})
+	if !ignore.rules[0].ignoreRepeats || count.rules[0].ignoreRepeats {
+		t.Fatal("sequence.repeats not compiled")
+	}
+	ips := []string{"198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"}
+	for seed := range uint64(4) {
+		r := rand.New(rand.NewPCG(seed+1, 29))
+		var evs []iamwatch.Event
+		for i := range 3000 { // agents on three addresses, every 20 s for ~17 h, with gaps
+			ip := ips[i%3]
+			if r.IntN(8) == 0 {
+				continue
+			}
+			evs = append(evs, ssmCall(t, fmt.Sprintf("a-%d", i), ip, "UpdateInstanceInformation", time.Duration(i/3)*20*time.Second*3))
+		}
+		for i := range 12 { // commands from any address, one near an agent's calls or not
+			at := time.Duration(r.IntN(20*3600)) * time.Second
+			evs = append(evs, ssmCall(t, fmt.Sprintf("c-%d", i), ips[r.IntN(len(ips))], "SendCommand", at))
+		}
+		fired := func(e *Engine, st *MemoryState, evs []iamwatch.Event) []string {
+			if _, err := e.Evaluate(ctx, st, evs...); err != nil {
+				t.Fatal(err)
+			}
+			var ks []string
+			for _, a := range stored(t, st) {
+				ks = append(ks, a.DedupKey)
+			}
+			return ks
+		}
+		ref, all := NewMemoryState(), NewMemoryState()
+		want, got := fired(count, all, evs), fired(ignore, ref, evs)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Fatalf("seed %d: ignoring repeats completed %q, counting every event %q: want the same, at least one", seed+1, got, want)
+		}
+		hits := func(m *MemoryState) (n int) {
+			for _, hs := range m.hits {
+				n += len(hs)
+			}
+			return n
+		}
+		if h, every := hits(ref), hits(all); h*10 > every {
+			t.Errorf("seed %d: %d hits ignoring repeats, %d counting every event: want under a tenth", seed+1, h, every)
+		}
+		wantAlerts := fmt.Sprint(stored(t, ref))
+		for split := range uint64(3) {
+			order, batches := shuffleBatches(evs, seed*10+split+1)
+			st := NewMemoryState()
+			for _, b := range batches {
+				if _, err := ignore.Evaluate(ctx, st, order[b[0]:b[1]]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := fmt.Sprint(stored(t, st)); got != wantAlerts {
+				t.Errorf("seed %d, split %d:\n got %s\nwant %s", seed+1, split+1, got, wantAlerts)
+			}
+		}
+	}
+	if _, err := ParseRule("test.yaml", []byte(fmt.Sprintf(agentSequenceRule, "\n  repeats: sometimes"))); err == nil || !strings.Contains(err.Error(), "must be count or ignore") {
+		t.Errorf("err = %v, want the values named", err)
+	}
+}

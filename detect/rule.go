@@ -43,6 +43,8 @@ import (
 //	sequence:                           # optional, instead of threshold: the steps of one group's
 //	  within: 1h                        # attack, in any order, within a window (see threshold.go)
 //	  group: 'principal_arn'            # or by: [...]
+//	  repeats: ignore                   # optional: a step's repeats within a slot of within are not
+//	                                    # hits (as threshold.repeats; the default: count)
 //	  steps:                            # each event counts as the first step it matches,
 //	  - name: user created              # within the rule's match (which must cover every step)
 //	    match: {eventName: [CreateUser]}
@@ -188,6 +190,13 @@ type Sequence struct {
 	By     []string
 	Group  string
 	Steps  []Step
+	// Repeats is Threshold.Repeats, the steps being the values: with
+	// RepeatsIgnore, of a step a group repeats only the first and the last
+	// event of each slot of Within count (a step that is routine traffic,
+	// such as an instance's own calls, is then two hits an hour, not one a
+	// call), and the sequence completes exactly as it would counting every
+	// event.
+	Repeats string
 }
 
 // Step is one step of a Sequence: a pattern and an optional condition,
@@ -398,7 +407,7 @@ func parseRule(file string, data []byte, lean bool) (*Rule, error) {
 			// sequence that never completes.
 			return nil, errAt(seen["supersedes"], "supersedes", "a sequence rule cannot supersede: it would silence its steps' rules before the sequence is complete")
 		}
-		r.Threshold = &Threshold{Count: len(q.Steps), Within: q.Within, By: q.By, Group: q.Group}
+		r.Threshold = &Threshold{Count: len(q.Steps), Within: q.Within, By: q.By, Group: q.Group, Repeats: q.Repeats}
 	}
 	if r.Dedup != nil {
 		switch {
@@ -592,7 +601,7 @@ func parseThreshold(n *yaml.Node) (*Threshold, error) {
 const maxSteps = 10
 
 func parseSequence(n *yaml.Node) (*Sequence, error) {
-	m, err := mapping(n, "sequence", "within", "by", "group", "steps")
+	m, err := mapping(n, "sequence", "within", "by", "group", "steps", "repeats")
 	if err != nil {
 		return nil, err
 	}
@@ -620,6 +629,14 @@ func parseSequence(n *yaml.Node) (*Sequence, error) {
 	}
 	if (len(q.By) == 0) == (q.Group == "") {
 		return nil, errAt(n, "sequence", "needs exactly one of by or group")
+	}
+	if m["repeats"] != nil {
+		if q.Repeats, err = str(m["repeats"], "sequence.repeats"); err != nil {
+			return nil, err
+		}
+		if q.Repeats != RepeatsCount && q.Repeats != RepeatsIgnore {
+			return nil, errAt(m["repeats"], "sequence.repeats", "must be %s or %s", RepeatsCount, RepeatsIgnore)
+		}
 	}
 	sn := m["steps"]
 	if sn.Kind != yaml.SequenceNode || len(sn.Content) < 2 || len(sn.Content) > maxSteps {
