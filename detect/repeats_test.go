@@ -60,6 +60,38 @@ func readStream(t testing.TB, seed uint64) []iamwatch.Event {
 	return evs
 }
 
+// firedKeys evaluates evs on e into st in one batch and returns the dedup
+// keys of the alerts st then holds.
+func firedKeys(t *testing.T, e *Engine, st *MemoryState, evs []iamwatch.Event) []string {
+	t.Helper()
+	if _, err := e.Evaluate(context.Background(), st, evs...); err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for _, a := range stored(t, st) {
+		ks = append(ks, a.DedupKey)
+	}
+	return ks
+}
+
+// sameInSplits checks that e leaves the alerts want (as printed) from evs
+// in splits shuffled batchings (seeds seed*10+1 on).
+func sameInSplits(t *testing.T, e *Engine, evs []iamwatch.Event, seed, splits uint64, want string) {
+	t.Helper()
+	for split := range splits {
+		order, batches := shuffleBatches(evs, seed*10+split+1)
+		st := NewMemoryState()
+		for _, b := range batches {
+			if _, err := e.Evaluate(context.Background(), st, order[b[0]:b[1]]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := fmt.Sprint(stored(t, st)); got != want {
+			t.Errorf("seed %d, split %d:\n got %s\nwant %s", seed+1, split+1, got, want)
+		}
+	}
+}
+
 // TestRepeatsIgnore: a light distinct threshold that ignores repeats
 // raises exactly the alerts it raises counting every event, leaves the
 // same alerts whatever the order and batching, keeps the events its
@@ -73,18 +105,8 @@ func TestRepeatsIgnore(t *testing.T) {
 	}
 	for seed := range uint64(4) {
 		evs := readStream(t, seed+1)
-		fired := func(e *Engine, st *MemoryState) []string {
-			if _, err := e.Evaluate(ctx, st, evs...); err != nil {
-				t.Fatal(err)
-			}
-			var ks []string
-			for _, a := range stored(t, st) {
-				ks = append(ks, a.DedupKey)
-			}
-			return ks
-		}
 		ref, all := NewMemoryState(), NewMemoryState()
-		want, got := fired(count, all), fired(ignore, ref)
+		want, got := firedKeys(t, count, all, evs), firedKeys(t, ignore, ref, evs)
 		if len(want) < 2 || !slices.Equal(got, want) {
 			t.Fatalf("seed %d: ignoring repeats raised %q, counting every event %q: want the same, at least two", seed+1, got, want)
 		}
@@ -101,19 +123,7 @@ func TestRepeatsIgnore(t *testing.T) {
 				}
 			}
 		}
-		wantAlerts := fmt.Sprint(stored(t, ref))
-		for split := range uint64(4) {
-			order, batches := shuffleBatches(evs, seed*10+split+1)
-			st := NewMemoryState()
-			for _, b := range batches {
-				if _, err := ignore.Evaluate(ctx, st, order[b[0]:b[1]]...); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := fmt.Sprint(stored(t, st)); got != wantAlerts {
-				t.Errorf("seed %d, split %d:\n got %s\nwant %s", seed+1, split+1, got, wantAlerts)
-			}
-		}
+		sameInSplits(t, ignore, evs, seed, 4, fmt.Sprint(stored(t, ref)))
 	}
 }
 
@@ -276,7 +286,6 @@ func ssmCall(t testing.TB, id, ip, name string, at time.Duration) iamwatch.Event
 // exactly when the one counting every event does, whatever the order and
 // batching, and records few of its routine step's events as hits.
 func TestSequenceRepeatsIgnore(t *testing.T) {
-	ctx := context.Background()
 	ignore := mustEngine(t, []*Rule{mustRule(t, fmt.Sprintf(agentSequenceRule, "\n  repeats: ignore"))}, Config{})
 	count := mustEngine(t, []*Rule{mustRule(t, fmt.Sprintf(agentSequenceRule, ""))}, Config{})
 	if !ignore.rules[0].ignoreRepeats || count.rules[0].ignoreRepeats {
@@ -297,18 +306,8 @@ func TestSequenceRepeatsIgnore(t *testing.T) {
 			at := time.Duration(r.IntN(20*3600)) * time.Second
 			evs = append(evs, ssmCall(t, fmt.Sprintf("c-%d", i), ips[r.IntN(len(ips))], "SendCommand", at))
 		}
-		fired := func(e *Engine, st *MemoryState, evs []iamwatch.Event) []string {
-			if _, err := e.Evaluate(ctx, st, evs...); err != nil {
-				t.Fatal(err)
-			}
-			var ks []string
-			for _, a := range stored(t, st) {
-				ks = append(ks, a.DedupKey)
-			}
-			return ks
-		}
 		ref, all := NewMemoryState(), NewMemoryState()
-		want, got := fired(count, all, evs), fired(ignore, ref, evs)
+		want, got := firedKeys(t, count, all, evs), firedKeys(t, ignore, ref, evs)
 		if len(want) == 0 || !slices.Equal(got, want) {
 			t.Fatalf("seed %d: ignoring repeats completed %q, counting every event %q: want the same, at least one", seed+1, got, want)
 		}
@@ -321,19 +320,7 @@ func TestSequenceRepeatsIgnore(t *testing.T) {
 		if h, every := hits(ref), hits(all); h*10 > every {
 			t.Errorf("seed %d: %d hits ignoring repeats, %d counting every event: want under a tenth", seed+1, h, every)
 		}
-		wantAlerts := fmt.Sprint(stored(t, ref))
-		for split := range uint64(3) {
-			order, batches := shuffleBatches(evs, seed*10+split+1)
-			st := NewMemoryState()
-			for _, b := range batches {
-				if _, err := ignore.Evaluate(ctx, st, order[b[0]:b[1]]...); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := fmt.Sprint(stored(t, st)); got != wantAlerts {
-				t.Errorf("seed %d, split %d:\n got %s\nwant %s", seed+1, split+1, got, wantAlerts)
-			}
-		}
+		sameInSplits(t, ignore, evs, seed, 3, fmt.Sprint(stored(t, ref)))
 	}
 	if _, err := ParseRule("test.yaml", []byte(fmt.Sprintf(agentSequenceRule, "\n  repeats: sometimes"))); err == nil || !strings.Contains(err.Error(), "must be count or ignore") {
 		t.Errorf("err = %v, want the values named", err)
