@@ -231,6 +231,9 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 				c.within = o.Within
 			}
 		}
+		// A sequence's threshold carries its repeats too (its steps are
+		// the values).
+		c.ignoreRepeats, c.slot = t.Repeats == RepeatsIgnore, c.within
 		if t.Group != "" {
 			if c.group, err = env.compile(t.Group, cel.StringType); err != nil {
 				return nil, fmt.Errorf("threshold.group: %w", err)
@@ -253,9 +256,6 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			return nil, fmt.Errorf("rules.%s.threshold.count: a sequence counts its %d steps; override within alone", r.ID, len(q.Steps))
 		}
 		c.distinct, c.count = true, len(q.Steps)
-		// The steps are the values: repeats are dropped as a distinct
-		// threshold's (threshold.go), slots of the sequence's window.
-		c.ignoreRepeats, c.slot = q.Repeats == RepeatsIgnore, c.within
 		for i, st := range q.Steps {
 			cs := compiledStep{name: st.Name, pattern: st.pattern}
 			if st.Condition != "" {
@@ -267,8 +267,6 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 		}
 	}
 	if t := r.Threshold; t != nil && r.Sequence == nil {
-		c.ignoreRepeats = t.Repeats == RepeatsIgnore
-		c.slot = c.within
 		distinct := ""
 		if c.distinctExpr != nil {
 			distinct = t.Distinct
