@@ -52,6 +52,14 @@ type Event struct {
 	// writes it ("true" for a call made through the AWS console, else
 	// empty). Not an event column either: kept in Raw only.
 	SessionFromConsole string
+	// EC2RoleDelivery is userIdentity.sessionContext.ec2RoleDelivery ("1.0"
+	// or "2.0": the credentials of an EC2 instance profile, read through
+	// IMDSv1 or v2) and VPCEndpointID vpcEndpointId (a call through a VPC
+	// endpoint), as the record writes them. Not event columns: kept in
+	// Raw only. The engine decides the instance-credential rules on them
+	// without parsing the record again.
+	EC2RoleDelivery string
+	VPCEndpointID   string
 
 	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
 	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.

@@ -231,6 +231,28 @@ func TestSessionFromConsole(t *testing.T) {
 	}
 }
 
+// TestInstanceSessionFields: sessionContext.ec2RoleDelivery and
+// vpcEndpointId are decoded where the record writes them, and nowhere else.
+func TestInstanceSessionFields(t *testing.T) {
+	tests := []struct{ frag, delivery, endpoint string }{
+		{`"userIdentity":{"type":"AssumedRole","sessionContext":{"attributes":{"mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}},"vpcEndpointId":"vpce-0a1b"`, "2.0", "vpce-0a1b"},
+		{`"vpcEndpointId":"vpce-0a1b","userIdentity":{"sessionContext":{"ec2RoleDelivery":"1.0","sessionIssuer":{"type":"Role"}}}`, "1.0", "vpce-0a1b"},
+		{`"userIdentity":{"type":"AssumedRole","sessionContext":{"ec2RoleDelivery":null}},"vpcEndpointId":null`, "", ""},
+		{`"userIdentity":{"type":"AssumedRole","ec2RoleDelivery":"2.0","sessionContext":{}}`, "", ""},
+		{`"requestParameters":{"vpcEndpointId":"vpce-0a1b","sessionContext":{"ec2RoleDelivery":"2.0"}}`, "", ""},
+		{`"ec2RoleDelivery":"2.0","userIdentity":{"type":"IAMUser"}`, "", ""},
+	}
+	for _, tt := range tests {
+		ev, err := DecodeRecord([]byte(`{"eventID":"i","eventTime":"2025-01-01T00:00:00Z",` + tt.frag + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.frag, err)
+		}
+		if ev.EC2RoleDelivery != tt.delivery || ev.VPCEndpointID != tt.endpoint {
+			t.Errorf("%s: EC2RoleDelivery=%q VPCEndpointID=%q, want %q %q", tt.frag, ev.EC2RoleDelivery, ev.VPCEndpointID, tt.delivery, tt.endpoint)
+		}
+	}
+}
+
 func TestTypeOf(t *testing.T) {
 	for src, want := range map[string]string{
 		"iam.amazonaws.com": "iam", "sts.amazonaws.com": "sts", "signin.amazonaws.com": "signin",

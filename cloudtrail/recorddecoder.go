@@ -131,12 +131,14 @@ func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (strin
 		Raw:               own,
 
 		SessionFromConsole: w.sessionFromConsole.get(base),
+		VPCEndpointID:      w.vpcEndpointID.get(base),
 	}
 	if id != nil {
 		ev.IdentityType = id.Type
 		ev.PrincipalARN = id.ARN
 		ev.InvokedBy = id.InvokedBy
 		ev.AccessKeyID = id.AccessKeyID
+		ev.EC2RoleDelivery = w.identity.ec2RoleDelivery.get(base)
 		if ev.AccountID == "" {
 			ev.AccountID = id.AccountID
 		}
@@ -188,6 +190,7 @@ type wireRecord struct {
 	awsRegion, sourceIP, userAgent, errorCode, errorMessage              text
 	recipientAccountID, readOnly                                         text
 	sessionFromConsole                                                   text // sessionCredentialFromConsole
+	vpcEndpointID                                                        text
 
 	identity    wireIdentity
 	hasIdentity bool
@@ -205,6 +208,7 @@ type wireIdentity struct {
 	typ, principalID, arn, accountID, userName, invokedBy, identityProvider, credentialID, accessKeyID text
 	issuerType, issuerPrincipalID, issuerARN, issuerAccountID, issuerUserName                          text
 	onBehalfOfUserID, identityStoreARN, mfaAuthenticated                                               text
+	ec2RoleDelivery                                                                                    text // sessionContext.ec2RoleDelivery
 }
 
 func (w *wireIdentity) resolve(base string) Identity {
@@ -326,6 +330,8 @@ func (d *recordDecoder) record() error {
 			w.readOnly, err = d.str()
 		case "sessionCredentialFromConsole":
 			w.sessionFromConsole, err = d.str()
+		case "vpcEndpointId":
+			w.vpcEndpointID, err = d.str()
 		case "userIdentity":
 			w.identity = wireIdentity{}
 			w.hasIdentity = p.peek() == '{'
@@ -435,6 +441,8 @@ func (d *recordDecoder) identity(depth int, id *wireIdentity) error {
 						}
 						return err
 					})
+				case "ec2RoleDelivery":
+					id.ec2RoleDelivery, err = d.str()
 				case "attributes":
 					id.mfaAuthenticated = text{}
 					_, err = d.raw(depth+2, func(k []byte) (err error) {

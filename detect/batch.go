@@ -376,8 +376,8 @@ type lightResult struct {
 // evaluation a batch. A failed evaluation is not remembered (each event's
 // failure is reported).
 func (b *Batch) matchLightRule(ctx context.Context, c *compiled, ev *iamwatch.Event) (hitKey, bool, error) {
-	if c.distinctExpr != nil || len(c.lightFields) > len(lightKey{}.vals) {
-		return b.eng.matchRule(ctx, c, ev, nil)
+	if c.distinctExpr != nil || c.steps != nil || len(c.lightFields) > len(lightKey{}.vals) {
+		return b.eng.matchRule(ctx, c, ev, nil) // the value (a step) depends on more than the fields
 	}
 	key := lightKey{c: c}
 	for j, f := range c.lightFields {
@@ -723,11 +723,12 @@ func evalBool(ctx context.Context, prg cel.Program, act *activation, what string
 }
 
 // stepOf returns the name of the first step of sequence rule c that the
-// record matches; ok is false when it matches none.
+// record matches (a light rule's steps: the event's decoded fields, rec
+// nil); ok is false when it matches none.
 func stepOf(ctx context.Context, c *compiled, rec *record, act *activation) (string, bool, error) {
 	for i := range c.steps {
 		st := &c.steps[i]
-		if !st.pattern.matchRecord(rec) {
+		if rec == nil && !st.pattern.matchDecoded(act.ev) || rec != nil && !st.pattern.matchRecord(rec) {
 			continue
 		}
 		if st.cond != nil {

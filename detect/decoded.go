@@ -115,11 +115,15 @@ func (p *Pattern) prechecks() bool {
 	return uid != nil && slices.ContainsFunc(uid.fields, func(f fieldPattern) bool { return f.key == "arn" })
 }
 
-// decodedFields are the record fields an Event carries decoded, and
-// decodedIdentity those under userIdentity (matchDecoded reads them).
+// decodedFields are the record fields an Event carries decoded,
+// decodedIdentity those under userIdentity and decodedSession those under
+// its sessionContext (matchDecoded reads them). As everywhere in the
+// decoded fields, a value written null or "" reads as absent: CloudTrail
+// writes neither for these.
 var (
-	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "readOnly", "errorCode"}
+	decodedFields   = []string{"eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "readOnly", "errorCode", "vpcEndpointId"}
 	decodedIdentity = []string{"type", "arn", "accessKeyId"}
+	decodedSession  = []string{"ec2RoleDelivery"}
 )
 
 // decodedOnly reports whether p constrains nothing but decodedFields (and
@@ -130,9 +134,7 @@ func (p *Pattern) decodedOnly() bool {
 	for _, f := range p.fields {
 		switch {
 		case f.key == "userIdentity" && f.sub != nil:
-			if len(f.sub.ors) > 0 || slices.ContainsFunc(f.sub.fields, func(g fieldPattern) bool {
-				return g.sub != nil || !slices.Contains(decodedIdentity, g.key)
-			}) {
+			if !f.sub.decodedOnlyIn(decodedIdentity, "sessionContext", decodedSession) {
 				return false
 			}
 		case f.sub != nil || !slices.Contains(decodedFields, f.key):
@@ -143,6 +145,24 @@ func (p *Pattern) decodedOnly() bool {
 	}
 	for _, alts := range p.ors {
 		if slices.ContainsFunc(alts, func(a *Pattern) bool { return !a.decodedOnly() }) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedOnlyIn reports whether the object pattern p constrains only the
+// leaves keys and, when sub is not "", the object sub's leaves subKeys,
+// without $or.
+func (p *Pattern) decodedOnlyIn(keys []string, sub string, subKeys []string) bool {
+	if len(p.ors) > 0 {
+		return false
+	}
+	for _, g := range p.fields {
+		switch {
+		case g.sub == nil && slices.Contains(keys, g.key):
+		case g.sub != nil && sub != "" && g.key == sub && g.sub.decodedOnlyIn(subKeys, "", nil):
+		default:
 			return false
 		}
 	}
@@ -178,6 +198,8 @@ func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
 			v, present = ev.ErrorCode, ev.ErrorCode != ""
 		case "readOnly":
 			v, present = ev.ReadOnly == "true", ev.ReadOnly != ""
+		case "vpcEndpointId":
+			v, present = ev.VPCEndpointID, ev.VPCEndpointID != ""
 		}
 		if !f.matchLeaf(v, present) {
 			return false
@@ -195,6 +217,12 @@ func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
 func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
 	for i := range p.fields {
 		f := &p.fields[i]
+		if f.sub != nil { // sessionContext: decodedOnly allows no other object
+			if !f.sub.matchDecodedSession(ev) {
+				return false
+			}
+			continue
+		}
 		var v string
 		switch f.key {
 		case "type":
@@ -203,6 +231,21 @@ func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
 			v = ev.PrincipalARN
 		case "accessKeyId":
 			v = ev.AccessKeyID
+		}
+		if !f.matchLeaf(v, v != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDecodedSession is matchDecoded for userIdentity's sessionContext.
+func (p *Pattern) matchDecodedSession(ev *iamwatch.Event) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		var v string
+		if f.key == "ec2RoleDelivery" {
+			v = ev.EC2RoleDelivery
 		}
 		if !f.matchLeaf(v, v != "") {
 			return false

@@ -167,6 +167,9 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 		`{readOnly: [true], userIdentity: {type: [{exists: false}]}}`,
 		`{userAgent: [{wildcard: '*-kali*'}, {prefix: aws-cli/2}]}`,
 		`{userAgent: [{anything-but: aws-cli/2}]}`,
+		`{userIdentity: {type: [AssumedRole], sessionContext: {ec2RoleDelivery: [{exists: true}]}}, vpcEndpointId: [{exists: false}]}`,
+		`{userIdentity: {sessionContext: {ec2RoleDelivery: ["1.0"]}}}`,
+		`{userIdentity: {sessionContext: {ec2RoleDelivery: [{exists: false}]}}, vpcEndpointId: [{prefix: vpce-}]}`,
 	}
 	events := []iamwatch.Event{
 		apiCall(t, "a", "", "us-east-1", "CreateTags", false, t0),
@@ -179,7 +182,9 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 	kali.UserAgent = "aws-cli/1.29.0 Python/3.11.4 Linux/6.5.0-kali3-amd64 botocore/1.31.0"
 	noAgent := events[2]
 	noAgent.UserAgent = ""
-	events = append(events, failed, kali, noAgent)
+	imdsV1 := events[2] // decoded from a record with ec2RoleDelivery 2.0
+	imdsV1.EC2RoleDelivery, imdsV1.VPCEndpointID = "1.0", "vpce-0a1b2c3d"
+	events = append(events, failed, kali, noAgent, imdsV1)
 	for _, src := range patterns {
 		p, err := CompilePattern([]byte(src))
 		if err != nil {
@@ -194,8 +199,17 @@ func TestMatchDecodedIsMatchOnDecodedRecord(t *testing.T) {
 			}
 		}
 	}
-	if p, _ := CompilePattern([]byte(`{requestParameters: {x: [1]}}`)); p.decodedOnly() {
-		t.Error("a pattern over requestParameters is decodedOnly")
+	for _, src := range []string{
+		`{requestParameters: {x: [1]}}`,
+		`{userIdentity: {sessionContext: {sessionIssuer: {type: [Role]}}}}`,
+		`{userIdentity: {sessionContext: {attributes: {mfaAuthenticated: ["true"]}}}}`,
+		`{userIdentity: {sessionContext: {$or: [{ec2RoleDelivery: ["1.0"]}, {ec2RoleDelivery: ["2.0"]}]}}}`,
+		`{userIdentity: {ec2RoleDelivery: [{exists: true}]}}`,
+		`{sessionContext: {ec2RoleDelivery: [{exists: true}]}}`,
+	} {
+		if p, err := CompilePattern([]byte(src)); err != nil || p.decodedOnly() {
+			t.Errorf("%s is decodedOnly (or does not compile: %v)", src, err)
+		}
 	}
 }
 
@@ -215,6 +229,7 @@ func decodedRecord(ev *iamwatch.Event) map[string]any {
 	put(rec, "sourceIPAddress", ev.SourceIP)
 	put(rec, "userAgent", ev.UserAgent)
 	put(rec, "errorCode", ev.ErrorCode)
+	put(rec, "vpcEndpointId", ev.VPCEndpointID)
 	if ev.ReadOnly != "" {
 		rec["readOnly"] = ev.ReadOnly == "true"
 	}
@@ -222,6 +237,9 @@ func decodedRecord(ev *iamwatch.Event) map[string]any {
 	put(uid, "type", ev.IdentityType)
 	put(uid, "arn", ev.PrincipalARN)
 	put(uid, "accessKeyId", ev.AccessKeyID)
+	if ev.EC2RoleDelivery != "" {
+		uid["sessionContext"] = map[string]any{"ec2RoleDelivery": ev.EC2RoleDelivery}
+	}
 	if len(uid) > 0 {
 		rec["userIdentity"] = uid
 	}

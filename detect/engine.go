@@ -27,8 +27,9 @@ import (
 // indexable alternatives is filed under each. Before the record is parsed,
 // a candidate that constrains what the decoded fields or the raw record's
 // keys can rule out (the ARN of an instance session, a required
-// ec2RoleDelivery) is checked on them (mayMatchEvent); a light first-seen
-// rule is decided on the decoded fields alone and never causes a parse.
+// errorCode) is checked on them (mayMatchEvent); a light rule (first-seen,
+// threshold or sequence, see compiled) is decided on the decoded fields
+// alone and never causes a parse.
 // The record is read only when some other rule is a candidate for the
 // event, and then only the members the candidates read are parsed (see
 // record).
@@ -93,9 +94,10 @@ type compiled struct {
 	// never makes the engine parse an event (see Batch.matchLight): a
 	// first-seen rule without condition whose pattern is decodedOnly (the
 	// pipeline keeps only the first event of each value it observes), or a
-	// threshold rule whose pattern is decodedOnly and whose condition,
-	// group and distinct expressions read no record variable (the pipeline
-	// keeps only the events of its hits), that neither supersedes nor is
+	// threshold or sequence rule whose pattern (and every step's, without
+	// step conditions) is decodedOnly and whose condition, group and
+	// distinct expressions read no record variable (the pipeline keeps
+	// only the events of its hits), that neither supersedes nor is
 	// superseded.
 	precheck, multi, light bool
 	// lightFields: of a light threshold rule, the fields its condition,
@@ -266,7 +268,7 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 			c.steps = append(c.steps, cs)
 		}
 	}
-	if t := r.Threshold; t != nil && r.Sequence == nil {
+	if t := r.Threshold; t != nil {
 		distinct := ""
 		if c.distinctExpr != nil {
 			distinct = t.Distinct
@@ -274,6 +276,11 @@ func compileRule(r *Rule, cfg Config, env *celEnv) (*compiled, error) {
 		var fieldsOnly bool
 		c.lightFields, fieldsOnly = env.fieldsOnly(r.Condition, t.Group, distinct)
 		c.light = fieldsOnly && c.pattern.decodedOnly()
+		if q := r.Sequence; q != nil {
+			// A sequence's value is its step: each step decided on the
+			// decoded fields too.
+			c.light = c.light && !slices.ContainsFunc(q.Steps, func(st Step) bool { return st.Condition != "" || !st.pattern.decodedOnly() })
+		}
 		for _, f := range c.by {
 			if !slices.Contains(c.lightFields, f) {
 				c.lightFields = append(c.lightFields, f)
