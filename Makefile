@@ -37,7 +37,9 @@ test-short:
 BENCH_SMALL_DIR = $(BENCHDIR)/$(BENCH_PROFILE)-$(BENCH_SMALL)
 BENCH_LARGE_DIR = $(BENCHDIR)/$(BENCH_PROFILE)-$(BENCH_RECORDS)
 bench-data: $(BENCH_SMALL_DIR)/.done $(BENCH_LARGE_DIR)/.done
-$(BENCHDIR)/$(BENCH_PROFILE)-%/.done:
+# A trail is written again when the generator changes.
+GENTRAIL_SRC = $(filter-out %_test.go,$(wildcard internal/sample/*.go internal/sample/cmd/gentrail/*.go))
+$(BENCHDIR)/$(BENCH_PROFILE)-%/.done: $(GENTRAIL_SRC)
 	rm -rf $(@D)
 	$(GO) run ./internal/sample/cmd/gentrail -profile $(BENCH_PROFILE) -records $* -out $(@D)
 	touch $@

@@ -39,12 +39,18 @@ type ServiceMix struct {
 	// Bursts: an IAM user's denied calls in bursts of 20 to thousands,
 	// several a second (a broken script retrying), a few times a day.
 	Bursts float64
+	// Agents: the SSM agents of two instances of the main account calling
+	// with their instance profile's credentials (ec2RoleDelivery) all day,
+	// one from its public address, the other through a VPC endpoint.
+	// Not service records: the instance's session makes them.
+	Agents float64
 }
 
-// DefaultServiceMix resembles a real lab account's trail of six days: 90%
-// of the records made by AWS services, a third of them one service
-// principal refused over and over.
-var DefaultServiceMix = ServiceMix{Denied: 0.33, Assume: 0.22, Linked: 0.20, Events: 0.11, Calls: 0.04, Bursts: 0.03}
+// DefaultServiceMix resembles a real lab account's trail of six days:
+// 85% of the records made by AWS services, a third of them one service
+// principal refused over and over, with two SSM-managed instances (about
+// ten calls an hour each, as a real agent makes).
+var DefaultServiceMix = ServiceMix{Denied: 0.33, Assume: 0.20, Linked: 0.19, Events: 0.11, Calls: 0.04, Bursts: 0.03, Agents: 0.03}
 
 func (m ServiceMix) withDefaults() ServiceMix {
 	if m == (ServiceMix{}) {
@@ -54,7 +60,7 @@ func (m ServiceMix) withDefaults() ServiceMix {
 }
 
 func (m ServiceMix) total() float64 {
-	return m.Denied + m.Assume + m.Linked + m.Events + m.Calls + m.Bursts
+	return m.Denied + m.Assume + m.Linked + m.Events + m.Calls + m.Bursts + m.Agents
 }
 
 // StreamServices is [Stream] with AWS-service activity mixed in: of limit
@@ -172,6 +178,8 @@ func (s *services) arrive() {
 		recs = []Record{s.event(at, inv)}
 	case x < m.Denied+m.Assume+m.Linked+m.Events+m.Calls:
 		recs = []Record{s.call(at, inv)}
+	case x < m.Denied+m.Assume+m.Linked+m.Events+m.Calls+m.Agents:
+		recs = []Record{s.agent(at, s.invs[0])}
 	default:
 		recs = s.burst(at, s.burstSize(), s.invs[0])
 	}
@@ -321,6 +329,35 @@ func (s *services) call(at time.Time, inv *inventory) Record {
 		req:       Object{{"bucketName", bucket}, {"Host", bucket + ".s3.amazonaws.com"}},
 		resources: []Object{{{"type", "AWS::S3::Bucket"}, {"ARN", "arn:aws:s3:::" + bucket}}}, recipient: inv.account}
 	return g.rec(at, service("cloudtrail.amazonaws.com"), c)
+}
+
+// agentIP is the public address of the main account's second instance;
+// the third calls through a VPC endpoint.
+const agentIP = "3.250.41.20"
+
+// agent: an instance's SSM agent reporting in or asking for its
+// associations, with the instance profile's credentials (the session is
+// named after the instance). The scenarios' web instance is the first.
+func (s *services) agent(at time.Time, inv *inventory) Record {
+	g := s.g
+	i := 1 + g.id.r.IntN(2)
+	inst := inv.instances[i]
+	a := g.w.role(inv.account, "ec2-ssm-instance", "/", inst)
+	// The instance's credentials are renewed every six hours.
+	a.ec2Role, a.ua, a.since = true, uaSSMAgent, at.UTC().Truncate(6*time.Hour)
+	a.key = g.w.stable(g.w.keys, inv.account+"/agent/"+inst+"/"+a.since.Format(time.RFC3339), func() string { return g.w.ids.iamID("ASIA") })
+	a.ip = agentIP
+	if i == 2 {
+		a.ip, a.vpce = privateIPs[i%len(privateIPs)], vpcEndpoint
+	}
+	c := call{src: "ssm.amazonaws.com", name: "ListInstanceAssociations", region: inv.region, req: Object{{"instanceId", inst}, {"maxResults", 20}}}
+	if g.id.chance(0.5) {
+		c = call{src: "ssm.amazonaws.com", name: "UpdateInstanceInformation", region: inv.region,
+			req: Object{{"instanceId", inst}, {"agentVersion", "3.3.1611.0"}, {"agentStatus", "Active"}, {"platformType", "Linux"},
+				{"platformName", "Amazon Linux"}, {"platformVersion", "2023"}, {"agentName", "amazon-ssm-agent"}}}
+	}
+	c.recipient = inv.account
+	return g.rec(at, a, c)
 }
 
 var burstCalls = []call{

@@ -5,8 +5,9 @@ import (
 )
 
 // TestStreamServices checks the service-heavy mix: time order (the trail
-// writer needs it), the shares of service records and of the log-delivery
-// denials, every region, and the limit.
+// writer needs it), the shares of service records, of the log-delivery
+// denials and of the instances' agents (some through a VPC endpoint),
+// every region, and the limit.
 func TestStreamServices(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -17,7 +18,7 @@ func TestStreamServices(t *testing.T) {
 		{"week", 20_000, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var n, svc, denied, identity int
+			var n, svc, denied, identity, agents, endpoint int
 			regions := map[string]bool{}
 			var last Record
 			err := StreamServices(Options{Days: tc.days}, ServiceMix{}, tc.limit, func(r *Record) error {
@@ -40,6 +41,12 @@ func TestStreamServices(t *testing.T) {
 				if typ == kindIAMUser || typ == kindRoot {
 					identity++
 				}
+				if sc, _ := r.UserIdentity.Get("sessionContext").(Object); sc.Get("ec2RoleDelivery") != nil && r.UserAgent == uaSSMAgent {
+					agents++
+					if r.VPCEndpointID != "" {
+						endpoint++
+					}
+				}
 				return nil
 			})
 			if err != nil {
@@ -56,6 +63,9 @@ func TestStreamServices(t *testing.T) {
 			}
 			if tc.limit >= 20_000 && len(regions) != len(Regions) {
 				t.Errorf("%d regions, want all %d", len(regions), len(Regions))
+			}
+			if s := float64(agents) / float64(n); s < 0.015 || s > 0.05 || endpoint == 0 || endpoint == agents {
+				t.Errorf("instance agents %.3f of the records (%d through a VPC endpoint), want about 0.03, some through one", s, endpoint)
 			}
 			if identity == 0 {
 				t.Error("no IAM user or root records: the people are missing")
