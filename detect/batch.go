@@ -25,12 +25,15 @@ import (
 // the events given to Match: they must not change until Resolve has
 // returned. It is not safe for concurrent use.
 type Batch struct {
-	// Keep[i] is true when some rule could match events[i] (Interested:
-	// every event a rule matched, and every one a threshold may count
-	// later): the pipeline stores such events whatever its retention
+	// Keep[i] is true when some rule matched events[i] (its pattern and
+	// condition, whatever the state: every event a threshold counts, reached
+	// or not), or a rule could not be evaluated on it (Unevaluated,
+	// RuleErrors): the pipeline stores such events whatever its retention
 	// filter says, so the same input in any order leaves the same rows.
-	// Light rules keep fewer (see dropRepeats), light first-seen rules
-	// only once KeepFirsts has read the stored baselines.
+	// An event a rule was only a candidate for (an S3 write for the SSE-C
+	// rule, without the header) is not kept for it. Light rules keep
+	// fewer (see dropRepeats), light first-seen rules only once
+	// KeepFirsts has read the stored baselines.
 	Keep []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
@@ -103,7 +106,6 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		ev := &events[i]
 		buckets := e.candidates(ev)
 		want := wants(buckets, ev)
-		b.Keep[i] = want
 		if e.allow.allowsAll(ev) {
 			continue // allowed for every rule: not parsed
 		}
@@ -117,6 +119,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		}
 		if err := rec.reset(ev); err != nil {
 			b.Unevaluated = append(b.Unevaluated, fmt.Errorf("detect: event %q: %w", ev.ID, err))
+			b.Keep[i] = true
 			continue
 		}
 		matched, groups, done = matched[:0], groups[:0], done[:0]
@@ -135,7 +138,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 					continue // ruled out on the decoded fields (as mayMatchEvent would), before its pattern parses a member
 				}
 				g, ok, err := e.matchRule(ctx, c, ev, &rec)
-				if ok, err = b.noteError(c, ev, ok, err); err != nil {
+				if ok, err = b.noteError(c, ev, i, ok, err); err != nil {
 					return nil, err
 				}
 				if ok {
@@ -148,7 +151,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 			if superseded(c, matched) {
 				continue
 			}
-			b.listMatched(i, ev.ID)
+			b.keep(i, ev.ID)
 			if c.rule.Baseline != nil {
 				b.observe(c, ev, i)
 				continue
@@ -173,10 +176,12 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	return b, nil
 }
 
-// noteError files err, matchRule's on ev for c: a rule failure in
-// RuleErrors, a condition over budget in Unevaluated (both: no match). It
-// returns the error that stops the batch (ctx's), and whether c matched.
-func (b *Batch) noteError(c *compiled, ev *iamwatch.Event, ok bool, err error) (bool, error) {
+// noteError files err, matchRule's on ev (the batch's pos-th event) for c:
+// a rule failure in RuleErrors, a condition over budget in Unevaluated
+// (both: no match, and ev is kept, to be found by the ID the report
+// names). It returns the error that stops the batch (ctx's), and whether c
+// matched.
+func (b *Batch) noteError(c *compiled, ev *iamwatch.Event, pos int, ok bool, err error) (bool, error) {
 	if err == nil {
 		return ok, nil
 	}
@@ -192,6 +197,7 @@ func (b *Batch) noteError(c *compiled, ev *iamwatch.Event, ok bool, err error) (
 	default:
 		return ok, nil
 	}
+	b.Keep[pos] = true
 	return false, nil
 }
 
@@ -339,7 +345,7 @@ func (b *Batch) matchLight(ctx context.Context, buckets [5][]*compiled, ev *iamw
 				continue
 			}
 			k, ok, err := b.matchLightRule(ctx, c, ev)
-			if ok, err = b.noteError(c, ev, ok, err); err != nil || !ok {
+			if ok, err = b.noteError(c, ev, i, ok, err); err != nil || !ok {
 				if err != nil {
 					return err
 				}

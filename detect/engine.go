@@ -453,10 +453,9 @@ func (e *Engine) candidates(ev *iamwatch.Event) [5][]*compiled {
 
 // Interested reports, cheaply (no parsing), whether any rule could match ev:
 // a candidate rule that does not ignore ev's actor (services:), or a light
-// first-seen rule whose pattern ev matches (Match then keeps only the first
-// event of each value). The pipeline keeps such events whatever its
-// retention filter says, so an AWS service's denied calls, which no rule
-// counts, are not kept for it; and it may drop the others before Match.
+// first-seen rule whose pattern ev matches. The pipeline may drop the
+// others before Match (an AWS service's denied calls, which no rule
+// counts); of these, Match keeps those a rule matches (Batch.Keep).
 func (e *Engine) Interested(ev *iamwatch.Event) bool {
 	b := e.candidates(ev)
 	return wants(b, ev) || e.light && observesLight(b, ev)
