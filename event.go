@@ -60,6 +60,11 @@ type Event struct {
 	// without parsing the record again.
 	EC2RoleDelivery string
 	VPCEndpointID   string
+	// DataEvent is true for a call on a resource's contents rather than
+	// its configuration: eventCategory Data or NetworkActivity, or
+	// managementEvent false in a record without eventCategory (an S3
+	// object written, a Lambda function invoked). Not a column either.
+	DataEvent bool
 
 	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
 	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.

@@ -253,6 +253,28 @@ func TestInstanceSessionFields(t *testing.T) {
 	}
 }
 
+// TestDataEvent: a record is a data event by its eventCategory, or, in
+// records older than that field, by managementEvent.
+func TestDataEvent(t *testing.T) {
+	for frag, want := range map[string]bool{
+		`"eventCategory":"Data","managementEvent":false`:            true,
+		`"eventCategory":"NetworkActivity","managementEvent":false`: true,
+		`"eventCategory":"Management","managementEvent":true`:       false,
+		`"managementEvent":false`:                                   true,
+		`"managementEvent":true`:                                    false,
+		`"readOnly":true`:                                           false,
+		`"requestParameters":{"eventCategory":"Data"}`:              false,
+	} {
+		ev, err := DecodeRecord([]byte(`{"eventID":"d","eventTime":"2025-01-01T00:00:00Z",` + frag + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", frag, err)
+		}
+		if ev.DataEvent != want {
+			t.Errorf("%s: DataEvent = %v, want %v", frag, ev.DataEvent, want)
+		}
+	}
+}
+
 func TestTypeOf(t *testing.T) {
 	for src, want := range map[string]string{
 		"iam.amazonaws.com": "iam", "sts.amazonaws.com": "sts", "signin.amazonaws.com": "signin",

@@ -132,6 +132,7 @@ func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (strin
 
 		SessionFromConsole: w.sessionFromConsole.get(base),
 		VPCEndpointID:      w.vpcEndpointID.get(base),
+		DataEvent:          dataEvent(w.eventCategory.get(base), w.managementEvent.get(base)),
 	}
 	if id != nil {
 		ev.IdentityType = id.Type
@@ -190,7 +191,7 @@ type wireRecord struct {
 	awsRegion, sourceIP, userAgent, errorCode, errorMessage              text
 	recipientAccountID, readOnly                                         text
 	sessionFromConsole                                                   text // sessionCredentialFromConsole
-	vpcEndpointID                                                        text
+	vpcEndpointID, managementEvent                                       text
 
 	identity    wireIdentity
 	hasIdentity bool
@@ -332,6 +333,8 @@ func (d *recordDecoder) record() error {
 			w.sessionFromConsole, err = d.str()
 		case "vpcEndpointId":
 			w.vpcEndpointID, err = d.str()
+		case "managementEvent":
+			w.managementEvent, err = d.str()
 		case "userIdentity":
 			w.identity = wireIdentity{}
 			w.hasIdentity = p.peek() == '{'
@@ -462,6 +465,16 @@ func (d *recordDecoder) identity(depth int, id *wireIdentity) error {
 		}
 		return err
 	})
+}
+
+// dataEvent reports whether a record of eventCategory category and
+// managementEvent management is not a management event (see
+// iamwatch.Event.DataEvent).
+func dataEvent(category, management string) bool {
+	if category != "" {
+		return category != "Management"
+	}
+	return management == "false"
 }
 
 // signInFailed reports a failed sign-in that CloudTrail did not give an

@@ -27,13 +27,15 @@ import (
 type Batch struct {
 	// Keep[i] is true when some rule matched events[i] (its pattern and
 	// condition, whatever the state: every event a threshold counts, reached
-	// or not), or a rule could not be evaluated on it (Unevaluated,
-	// RuleErrors): the pipeline stores such events whatever its retention
-	// filter says, so the same input in any order leaves the same rows.
-	// An event a rule was only a candidate for (an S3 write for the SSE-C
-	// rule, without the header) is not kept for it. Light rules keep
-	// fewer (see dropRepeats), light first-seen rules only once
-	// KeepFirsts has read the stored baselines.
+	// or not), a rule could not be evaluated on it (Unevaluated,
+	// RuleErrors), or it is a management write a rule watches though it
+	// did not match (auditedChange: a snapshot shared inside the
+	// organization): the pipeline stores such events whatever its
+	// retention filter says, so the same input in any order leaves the
+	// same rows. A read or a data event a rule only looked at (an S3
+	// object written without a customer key, for the SSE-C rule) is not
+	// kept for it. Light rules keep fewer (see dropRepeats), light
+	// first-seen rules only once KeepFirsts has read the stored baselines.
 	Keep []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
@@ -106,6 +108,7 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 		ev := &events[i]
 		buckets := e.candidates(ev)
 		want := wants(buckets, ev)
+		b.Keep[i] = want && auditedChange(ev)
 		if e.allow.allowsAll(ev) {
 			continue // allowed for every rule: not parsed
 		}
@@ -174,6 +177,16 @@ func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, er
 	b.dropRepeats()
 	b.listFirsts()
 	return b, nil
+}
+
+// auditedChange reports whether ev, which a rule that reads the record
+// watches, is kept even if no rule matches it: a management call that is
+// not read-only. The changes the catalog watches are the history an audit
+// asks for (who shared this snapshot, with whom); the reads and data
+// events it watches (secrets read, objects written) come by the thousand
+// from applications and are kept when a rule matches them.
+func auditedChange(ev *iamwatch.Event) bool {
+	return ev.ReadOnly != "true" && !ev.DataEvent
 }
 
 // noteError files err, matchRule's on ev (the batch's pos-th event) for c:

@@ -639,11 +639,12 @@ func TestThresholdCountIsThePeriods(t *testing.T) {
 }
 
 // sseCRule is a threshold over S3 writes whose condition reads the request:
-// every PutObject of a person is a candidate, few match.
+// every PutObject of a person is a candidate, few match; and the bucket's
+// ACL calls, matched by no event here.
 const sseCRule = `id: sse-c
 title: SSE-C
 severity: high
-match: {eventSource: [s3.amazonaws.com], eventName: [PutObject]}
+match: {eventSource: [s3.amazonaws.com], eventName: [PutObject, PutBucketAcl, GetBucketAcl]}
 condition: '"x-amz-server-side-encryption-customer-algorithm" in request && string(request["x-amz-server-side-encryption-customer-algorithm"]) != "none"'
 threshold: {count: 2, within: 10m, by: [user_name]}
 summary: x
@@ -651,29 +652,33 @@ action: Look.
 `
 
 // TestKeepIsMatched: of the events a rule is a candidate for, a batch keeps
-// those it matched, and those it could not evaluate (named in the report,
-// so findable); an object written as usual is not stored for a rule that
+// those it matched, those it could not evaluate (named in the report, so
+// findable) and the management writes (the audit's history); an object
+// written as usual (a data event) or a read is not stored for a rule that
 // only looked at it.
 func TestKeepIsMatched(t *testing.T) {
 	e := mustEngine(t, []*Rule{mustRule(t, sseCRule)}, Config{})
-	put := func(id, req string) iamwatch.Event {
+	call := func(id, name, req, kind string) iamwatch.Event {
 		return decode(t, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},
-		"eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"PutObject","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7",
-		"requestParameters":%s,"eventID":%q,"readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
-			t0.Format(time.RFC3339), req, id))
+		"eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7",
+		"requestParameters":%s,"eventID":%q,%s,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
+			t0.Format(time.RFC3339), name, req, id, kind))
 	}
+	const data, write, read = `"readOnly":false,"managementEvent":false,"eventCategory":"Data"`,
+		`"readOnly":false,"managementEvent":true,"eventCategory":"Management"`, `"readOnly":true,"managementEvent":true,"eventCategory":"Management"`
 	evs := []iamwatch.Event{
-		put("plain", `{"bucketName":"b","key":"k1"}`),
-		put("sse-c", `{"bucketName":"b","key":"k2","x-amz-server-side-encryption-customer-algorithm":"AES256"}`),
-		put("bad-value", `{"bucketName":"b","key":"k3","x-amz-server-side-encryption-customer-algorithm":{"a":1}}`),
-		put("plain-2", `{"bucketName":"b","key":"k4"}`),
+		call("plain", "PutObject", `{"bucketName":"b","key":"k1"}`, data),
+		call("sse-c", "PutObject", `{"bucketName":"b","key":"k2","x-amz-server-side-encryption-customer-algorithm":"AES256"}`, data),
+		call("bad-value", "PutObject", `{"bucketName":"b","key":"k3","x-amz-server-side-encryption-customer-algorithm":{"a":1}}`, data),
+		call("acl-set", "PutBucketAcl", `{"bucketName":"b","acl":""}`, write),
+		call("acl-read", "GetBucketAcl", `{"bucketName":"b","acl":""}`, read),
 	}
 	b, err := e.Match(context.Background(), evs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []bool{false, true, true, false}; !slices.Equal(b.Keep, want) {
-		t.Errorf("Keep = %v, want %v (the match and the event the condition failed on)", b.Keep, want)
+	if want := []bool{false, true, true, true, false}; !slices.Equal(b.Keep, want) {
+		t.Errorf("Keep = %v, want %v (the match, the event the condition failed on, the management write)", b.Keep, want)
 	}
 	if len(b.RuleErrors) != 1 || b.RuleErrors[0].EventID != "bad-value" || len(b.Hits) != 1 {
 		t.Errorf("rule errors %v, hits %d: want the failure on bad-value and one hit", b.RuleErrors, len(b.Hits))
