@@ -106,13 +106,30 @@ func quoteKey(key string) []byte {
 }
 
 // prechecks reports whether mayMatchEvent can rule out events the index
-// does not: p constrains userIdentity.arn or userAgent, or has a $or.
+// does not: p constrains userIdentity.arn or userAgent, has a $or, or
+// needs a key present inside an object other than userIdentity (an S3
+// object written with a customer key: requestParameters'
+// x-amz-server-side-encryption-customer-algorithm), which keysIn looks
+// for in the record.
 func (p *Pattern) prechecks() bool {
-	if len(p.ors) > 0 || slices.ContainsFunc(p.fields, func(f fieldPattern) bool { return f.sub == nil && f.key == "userAgent" }) {
+	if len(p.ors) > 0 || slices.ContainsFunc(p.fields, func(f fieldPattern) bool {
+		return f.sub == nil && f.key == "userAgent" || f.sub != nil && f.key != "userIdentity" && f.sub.needsKey()
+	}) {
 		return true
 	}
 	uid := p.sub("userIdentity")
 	return uid != nil && slices.ContainsFunc(uid.fields, func(f fieldPattern) bool { return f.key == "arn" })
+}
+
+// needsKey reports whether keysIn can find a record wanting for p: p
+// needs a key present that is not one of commonKeys.
+func (p *Pattern) needsKey() bool {
+	return slices.ContainsFunc(p.fields, func(f fieldPattern) bool {
+		if f.sub != nil {
+			return f.sub.needsKey()
+		}
+		return !slices.Contains(commonKeys, f.key) && !slices.ContainsFunc(f.matchers, func(m matcher) bool { return m.kind == mExists && !m.b })
+	})
 }
 
 // decodedFields are the record fields an Event carries decoded,

@@ -3,6 +3,9 @@ package detect
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,4 +247,44 @@ func decodedRecord(ev *iamwatch.Event) map[string]any {
 		rec["userIdentity"] = uid
 	}
 	return rec
+}
+
+// TestKeyPrecheck: a rule whose pattern needs a key inside the request (the
+// header of an object written with a customer key) rules out, on the
+// record's bytes and before any parse, the objects written without it:
+// the pipeline's readers drop them. The built-in rules over S3 object
+// writes and deletes and SSM reads are such rules.
+func TestKeyPrecheck(t *testing.T) {
+	e := mustEngine(t, []*Rule{mustRule(t, strings.Replace(sseCRule, "match: {eventSource: [s3.amazonaws.com], eventName: [PutObject, PutBucketAcl, GetBucketAcl]}",
+		"match: {eventSource: [s3.amazonaws.com], eventName: [PutObject], requestParameters: {x-amz-server-side-encryption-customer-algorithm: [{exists: true}]}}", 1))}, Config{})
+	if !e.rules[0].precheck {
+		t.Fatal("a pattern needing a request key does not precheck")
+	}
+	put := func(id, req string) iamwatch.Event {
+		return decode(t, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},
+		"eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"PutObject","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7",
+		"requestParameters":%s,"eventID":%q,"readOnly":false,"eventType":"AwsApiCall","managementEvent":false,"eventCategory":"Data","recipientAccountId":"111122223333"}`,
+			t0.Format(time.RFC3339), req, id))
+	}
+	plain := put("plain", `{"bucketName":"b","key":"k1","x-amz-server-side-encryption":"AES256"}`)
+	ssec := put("sse-c", `{"bucketName":"b","key":"k2","x-amz-server-side-encryption-customer-algorithm":"AES256"}`)
+	escaped := put("escaped", `{"bucketName":"b","key":"k3","x-amz-server-side-encryption-customer-algorith\u006d":"AES256"}`)
+	if e.Interested(&plain) || !e.Interested(&ssec) || !e.Interested(&escaped) {
+		t.Errorf("Interested: plain %v, sse-c %v, key written with an escape %v; want false, true, true",
+			e.Interested(&plain), e.Interested(&ssec), e.Interested(&escaped))
+	}
+	rs, err := LoadFSForEngine(os.DirFS("../rules"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := mustEngine(t, rs, Config{})
+	for _, id := range []string{"s3-objects-customer-key-encrypted", "s3-object-versions-deleted", "ssm-parameters-decrypted-burst"} {
+		i := slices.IndexFunc(cat.rules, func(c *compiled) bool { return c.rule.ID == id })
+		if i < 0 || !cat.rules[i].precheck {
+			t.Errorf("%s: not in the catalog, or does not precheck", id)
+		}
+	}
+	if p, _ := CompilePattern([]byte(`{requestParameters: {versionId: [{exists: false}]}}`)); p.prechecks() {
+		t.Error("a pattern that needs a key absent prechecks")
+	}
 }
