@@ -44,6 +44,11 @@ type ServiceMix struct {
 	// one from its public address, the other through a VPC endpoint.
 	// Not service records: the instance's session makes them.
 	Agents float64
+	// Objects: S3 data events of an application's task role reading
+	// and writing the main account's objects (GetObject, PutObject,
+	// HeadObject, DeleteObject), as a trail logging data events holds
+	// by the million. Not in the default mix (see ObjectsMix).
+	Objects float64
 }
 
 // DefaultServiceMix resembles a real lab account's trail of six days:
@@ -60,8 +65,13 @@ func (m ServiceMix) withDefaults() ServiceMix {
 }
 
 func (m ServiceMix) total() float64 {
-	return m.Denied + m.Assume + m.Linked + m.Events + m.Calls + m.Bursts + m.Agents
+	return m.Denied + m.Assume + m.Linked + m.Events + m.Calls + m.Bursts + m.Agents + m.Objects
 }
+
+// ObjectsMix is an account whose trail logs S3 data events: an
+// application's object calls are 80% of the records, the default mix's
+// services and people share the rest.
+var ObjectsMix = ServiceMix{Objects: 0.80, Denied: 0.05, Assume: 0.03, Linked: 0.03, Events: 0.01, Calls: 0.01, Bursts: 0.005, Agents: 0.01}
 
 // StreamServices is [Stream] with AWS-service activity mixed in: of limit
 // records, mix.total() are service records and bursts of denials spread
@@ -180,6 +190,8 @@ func (s *services) arrive() {
 		recs = []Record{s.call(at, inv)}
 	case x < m.Denied+m.Assume+m.Linked+m.Events+m.Calls+m.Agents:
 		recs = []Record{s.agent(at, s.invs[0])}
+	case x < m.Denied+m.Assume+m.Linked+m.Events+m.Calls+m.Agents+m.Objects:
+		recs = []Record{s.object(at, s.invs[0])}
 	default:
 		recs = s.burst(at, s.burstSize(), s.invs[0])
 	}
@@ -358,6 +370,44 @@ func (s *services) agent(at time.Time, inv *inventory) Record {
 	}
 	c.recipient = inv.account
 	return g.rec(at, a, c)
+}
+
+// objectCalls are an application's calls on its objects, with their
+// weights out of 10.
+var objectCalls = []struct {
+	name   string
+	ro     bool
+	weight int
+}{{"GetObject", true, 4}, {"PutObject", false, 4}, {"HeadObject", true, 1}, {"DeleteObject", false, 1}}
+
+// object: an S3 data event of the invoice service's task role on its
+// bucket, through the VPC's gateway endpoint.
+func (s *services) object(at time.Time, inv *inventory) Record {
+	g := s.g
+	a := g.w.role(inv.account, inv.services[0]+"-task", "/", "invoice-"+at.UTC().Truncate(time.Hour).Format("20060102T15"))
+	a.ip, a.ua, a.vpce, a.since = privateIPs[0], uaJava, vpcEndpoint, at.UTC().Truncate(time.Hour)
+	a.key = g.w.stable(g.w.keys, inv.account+"/objects/"+a.session, func() string { return g.w.ids.iamID("ASIA") })
+	w := g.id.r.IntN(10)
+	c := objectCalls[len(objectCalls)-1]
+	for _, oc := range objectCalls {
+		if w < oc.weight {
+			c = oc
+			break
+		}
+		w -= oc.weight
+	}
+	bucket := inv.buckets[1]
+	key := "invoices/" + at.Format("2006/01/02") + "/" + g.id.hex(12) + ".pdf"
+	req := Object{{"bucketName", bucket}, {"Host", bucket + ".s3." + inv.region + ".amazonaws.com"}, {"key", key}}
+	if c.name == "PutObject" {
+		req = append(req, Field{"x-amz-server-side-encryption", "aws:kms"})
+	}
+	r := g.rec(at, a, call{src: "s3.amazonaws.com", name: c.name, region: inv.region, ro: c.ro, recipient: inv.account, req: req,
+		resources: []Object{{{"type", "AWS::S3::Object"}, {"ARN", "arn:aws:s3:::" + bucket + "/" + key}},
+			{{"accountId", inv.account}, {"type", "AWS::S3::Bucket"}, {"ARN", "arn:aws:s3:::" + bucket}}},
+		add: Object{{"SignatureVersion", "SigV4"}, {"CipherSuite", "TLS_AES_128_GCM_SHA256"}, {"bytesTransferredIn", 0}, {"AuthenticationMethod", "AuthHeader"}, {"x-amz-id-2", g.id.token(76)}, {"bytesTransferredOut", 0}}})
+	r.ManagementEvent, r.EventCategory = false, "Data"
+	return r
 }
 
 var burstCalls = []call{

@@ -94,3 +94,28 @@ func TestHeavyTailFileSizes(t *testing.T) {
 		t.Errorf("%d of %d sizes ≤ 3, largest %d: want a heavy tail with small files", small, n, most)
 	}
 }
+
+// TestObjectsMix: the objects profile's trail is mostly an application's S3
+// data events, reads and writes both, and keeps the services and people.
+func TestObjectsMix(t *testing.T) {
+	var n, data, writes, identity int
+	err := StreamServices(Options{Days: 2}, ObjectsMix, 20_000, func(r *Record) error {
+		n++
+		if r.EventCategory == "Data" && r.EventSource == "s3.amazonaws.com" && r.UserAgent == uaJava {
+			data++
+			if r.ReadOnly != nil && !*r.ReadOnly {
+				writes++
+			}
+		}
+		if typ, _ := r.UserIdentity.Get("type").(string); typ == kindIAMUser || typ == kindRoot {
+			identity++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := float64(data) / float64(n); s < 0.7 || s > 0.85 || writes*3 < data || writes*3 > 2*data || identity == 0 {
+		t.Errorf("%d of %d records an application's data events (%d writes), %d people's: want about 80%%, half of them writes, and people", data, n, writes, identity)
+	}
+}

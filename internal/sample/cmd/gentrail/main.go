@@ -1,7 +1,7 @@
 // Command gentrail writes a large, realistic CloudTrail trail for
 // benchmarks, in the S3 key layouts of the sample's two accounts
 // (single-account and organisation trail), with the sample's incident
-// scenarios mixed in (but for probed). Three profiles:
+// scenarios mixed in (but for probed). Four profiles:
 //
 //   - services (the default): a quiet account as real trails show it.
 //     Files are heavy-tailed (median 2 records, mean about 8, a few of
@@ -14,6 +14,10 @@
 //   - people: busy files of about 100–300 records each (and a few much
 //     larger ones), mostly people's activity, 1% of the files repeating a
 //     record or two.
+//
+//   - objects: the services profile's shape, but a trail that logs S3
+//     data events: 80% of the records an application's task role reading
+//     and writing its objects (sample.ObjectsMix).
 //
 //   - probed: an account whose keys are public, shaped like flaws.cloud's
 //     published trail: three IAM users' calls from thousands of addresses
@@ -57,7 +61,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	out := fs.String("out", "", "output directory (created; AWSLogs/… is written inside)")
 	days := fs.Int("days", 0, "days the trail spans (default: services one day per 10,000 records, people one per million; at least 1)")
 	seed := fs.Uint64("seed", sample.DefaultSeed, "generator seed")
-	profile := fs.String("profile", "services", "services (a real account's shape: tiny files, 90% service events, redeliveries), people (busy files of human activity) or probed (public keys: three IAM users' calls from thousands of addresses, 80% of reads and every write denied, a file a region a day, like flaws.cloud's published trail)")
+	profile := fs.String("profile", "services", "services (a real account's shape: tiny files, 90% service events, redeliveries), people (busy files of human activity) probed (public keys: three IAM users' calls from thousands of addresses, 80% of reads and every write denied, a file a region a day, like flaws.cloud's published trail) or objects (services' shape, 80% of the records an application's S3 data events)")
 	window := fs.Duration("window", 5*time.Minute, "delivery window of a log file (CloudTrail: about 5 minutes; probed: 24h)")
 	addresses := fs.Int("addresses", 5000, "probed: source addresses the calls come from")
 	if err := fs.Parse(args); err != nil {
@@ -68,7 +72,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	switch *profile {
-	case "services", "people":
+	case "services", "people", "objects":
 	case "probed":
 		if *days <= 0 {
 			*days = 20
@@ -79,10 +83,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			*window = 24 * time.Hour
 		}
 	default:
-		fmt.Fprintf(stderr, "gentrail: -profile %q: want services, people or probed\n", *profile)
+		fmt.Fprintf(stderr, "gentrail: -profile %q: want services, people, probed or objects\n", *profile)
 		return 2
 	}
-	if *days <= 0 && *profile == "services" {
+	if *days <= 0 && (*profile == "services" || *profile == "objects") {
 		// About the pace of a real lab trail (30,476 records in six days,
 		// 7.9 a file): denser and the files grow, sparser and they shrink.
 		*days = max(1, *records/10_000)
@@ -148,7 +152,11 @@ func generate(ctx context.Context, out, profile string, records, days int, seed 
 		// Each record delivered again with this probability: a fifth of
 		// all records are repeats (0.25 / 1.25).
 		w.RedeliverRate = 0.25
-		err = sample.StreamServices(sample.Options{Seed: seed, Days: days}, sample.ServiceMix{}, records, add)
+		mix := sample.ServiceMix{}
+		if profile == "objects" {
+			mix = sample.ObjectsMix
+		}
+		err = sample.StreamServices(sample.Options{Seed: seed, Days: days}, mix, records, add)
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
