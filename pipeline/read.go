@@ -144,7 +144,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		rejected(r)
 	}
 
-	wanted := p.wanted()
+	wanted, thin := p.wanted(), p.thinner()
 	if wanted != nil && opt.Decode.Want == nil {
 		opt.Decode.Want = wanted // a trail's unwanted records are not even copied
 	}
@@ -269,7 +269,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	}
 	for range workers {
 		readers.Go(func() error {
-			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
+			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted, thin: thin}
 			defer r.release()
 			for rctx.Err() == nil {
 				// Between inputs, a reader lets the writer run: woken by a
@@ -294,7 +294,11 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 				mu.Unlock()
 				r.dropped = 0
 			}
-			return r.send(rctx)
+			err := r.send(rctx)
+			mu.Lock()
+			rep.Events += r.dropped // thinned from the last batch
+			mu.Unlock()
+			return err
 		})
 	}
 	rerr := readers.Wait()
@@ -456,9 +460,34 @@ type reader struct {
 	batch  *[]iamwatch.Event
 	dec    *cloudtrail.Decoder
 	wanted func(*iamwatch.Event) bool // nil: every event
-	// dropped counts the events of the current input that wanted refused:
-	// they count in Report.Events (not kept) without reaching Process.
+	// thin, when set, drops from a batch the events it does not need
+	// (see Pipeline.thinner) before the batch is sent.
+	thin func([]iamwatch.Event) []iamwatch.Event
+	// dropped counts the events of the current input that wanted refused
+	// or thin dropped: they count in Report.Events (not kept) without
+	// reaching Process.
 	dropped int
+}
+
+// thinner is a Detector that can drop, from a reader's batch, the events
+// it would observe to no effect (detect.Engine.Thin).
+type thinner interface {
+	Thin(events []iamwatch.Event, keep func(*iamwatch.Event) bool) []iamwatch.Event
+}
+
+// thinner returns what a reader applies to each batch before it sends it:
+// the Detector's Thin, keeping what the filter stores. Nil when every
+// event is stored (keep all) or the Detector cannot thin. The events it
+// drops are counted as the ones wanted refuses.
+func (p *Pipeline) thinner() func([]iamwatch.Event) []iamwatch.Event {
+	if p.filter.Keep == KeepAll || p.detect == nil {
+		return nil
+	}
+	d, ok := p.detect.(thinner)
+	if !ok {
+		return nil
+	}
+	return func(evs []iamwatch.Event) []iamwatch.Event { return d.Thin(evs, p.filter.Stores) }
 }
 
 // interested is a Detector that tells cheaply, without parsing the
@@ -491,8 +520,13 @@ func (p *Pipeline) wanted() func(*iamwatch.Event) bool {
 	return func(ev *iamwatch.Event) bool { return p.filter.Stores(ev) || d.Interested(ev) }
 }
 
-// send hands the batch, if any, to the writer.
+// send hands the batch, if any, to the writer, thinned first.
 func (r *reader) send(ctx context.Context) error {
+	if r.thin != nil && len(*r.batch) > 0 {
+		n := len(*r.batch)
+		*r.batch = r.thin(*r.batch)
+		r.dropped += n - len(*r.batch)
+	}
 	if len(*r.batch) == 0 {
 		return nil
 	}
