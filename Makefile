@@ -11,7 +11,7 @@ BENCH_PROFILE ?= services
 BENCH_RUNS ?= 1
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short browser-deps bench bench-data bench-people bench-queries fuzz lint lint-cfn sample demo corpus-check clean
+.PHONY: all build test test-short browser-deps bench bench-data bench-people bench-objects bench-queries fuzz lint lint-cfn sample demo corpus-check clean
 
 all: build test
 
@@ -52,6 +52,7 @@ bench: build bench-data
 	$(GO) test -run '^$$' -bench '$(BENCH)' -skip 'BenchmarkWholeHistory' -benchmem $(PKGS)
 	$(GO) run ./internal/scanbench -bin bin/iamwatch -runs $(BENCH_RUNS) $(BENCH_SMALL_DIR)/AWSLogs $(BENCH_LARGE_DIR)/AWSLogs
 	$(MAKE) --no-print-directory bench-people
+	$(MAKE) --no-print-directory bench-objects
 	$(MAKE) --no-print-directory bench-queries
 
 ## bench-people: scan and scan --keep all against the decode limit on two trails of people's
@@ -63,6 +64,15 @@ PEOPLE_LARGE_DIR = $(BENCHDIR)/people-$(BENCH_RECORDS)
 bench-people: build
 	@$(MAKE) --no-print-directory BENCH_PROFILE=people bench-data
 	$(GO) run ./internal/scanbench -bin bin/iamwatch -runs $(BENCH_RUNS) -scans default,keepall $(PEOPLE_SMALL_DIR)/AWSLogs $(PEOPLE_LARGE_DIR)/AWSLogs
+
+## bench-objects: the same on two trails of an account that logs S3 data events (gentrail
+## -profile objects: the services shape, 80% of the records an application's object calls,
+## which the readers drop before the writer).
+OBJECTS_SMALL_DIR = $(BENCHDIR)/objects-$(BENCH_SMALL)
+OBJECTS_LARGE_DIR = $(BENCHDIR)/objects-$(BENCH_RECORDS)
+bench-objects: build
+	@$(MAKE) --no-print-directory BENCH_PROFILE=objects bench-data
+	$(GO) run ./internal/scanbench -bin bin/iamwatch -runs $(BENCH_RUNS) -scans default,keepall $(OBJECTS_SMALL_DIR)/AWSLogs $(OBJECTS_LARGE_DIR)/AWSLogs
 
 ## bench-queries: each named query over the whole history of 1M real-shaped events, against
 ## the target (< 1 s a query), then the same queries reading the events table (no roll-up).
