@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iamwatch/iamwatch"
 )
 
 // TestIdentityGolden decodes one hand-written record per identity kind and
@@ -199,14 +201,22 @@ func TestMFAAndReadOnlyForms(t *testing.T) {
 		{`"readOnly":null`, "", ""},
 	}
 	for _, tt := range tests {
-		ev, err := DecodeRecord([]byte(`{"eventID":"m","eventTime":"2025-01-01T00:00:00Z",` + tt.frag + `}`))
-		if err != nil {
-			t.Fatalf("%s: %v", tt.frag, err)
-		}
+		ev := decodeFragment(t, tt.frag)
 		if ev.MFAUsed != tt.mfa || ev.ReadOnly != tt.ro {
 			t.Errorf("%s: MFAUsed=%q ReadOnly=%q, want %q %q", tt.frag, ev.MFAUsed, ev.ReadOnly, tt.mfa, tt.ro)
 		}
 	}
+}
+
+// decodeFragment decodes a record of the members frag (JSON members, no
+// braces) beside an eventID and an eventTime.
+func decodeFragment(t *testing.T, frag string) iamwatch.Event {
+	t.Helper()
+	ev, err := DecodeRecord([]byte(`{"eventID":"f","eventTime":"2025-01-01T00:00:00Z",` + frag + `}`))
+	if err != nil {
+		t.Fatalf("%s: %v", frag, err)
+	}
+	return ev
 }
 
 // TestSessionFromConsole: sessionCredentialFromConsole is decoded as the
@@ -221,10 +231,7 @@ func TestSessionFromConsole(t *testing.T) {
 		{`"readOnly":true`, ""},
 	}
 	for _, tt := range tests {
-		ev, err := DecodeRecord([]byte(`{"eventID":"c","eventTime":"2025-01-01T00:00:00Z",` + tt.frag + `}`))
-		if err != nil {
-			t.Fatalf("%s: %v", tt.frag, err)
-		}
+		ev := decodeFragment(t, tt.frag)
 		if col, ok := ev.Column("session_from_console"); ev.SessionFromConsole != tt.want || col != tt.want || !ok {
 			t.Errorf("%s: SessionFromConsole=%q, column %q (%v), want %q", tt.frag, ev.SessionFromConsole, col, ok, tt.want)
 		}
@@ -243,10 +250,7 @@ func TestInstanceSessionFields(t *testing.T) {
 		{`"ec2RoleDelivery":"2.0","userIdentity":{"type":"IAMUser"}`, "", ""},
 	}
 	for _, tt := range tests {
-		ev, err := DecodeRecord([]byte(`{"eventID":"i","eventTime":"2025-01-01T00:00:00Z",` + tt.frag + `}`))
-		if err != nil {
-			t.Fatalf("%s: %v", tt.frag, err)
-		}
+		ev := decodeFragment(t, tt.frag)
 		if ev.EC2RoleDelivery != tt.delivery || ev.VPCEndpointID != tt.endpoint {
 			t.Errorf("%s: EC2RoleDelivery=%q VPCEndpointID=%q, want %q %q", tt.frag, ev.EC2RoleDelivery, ev.VPCEndpointID, tt.delivery, tt.endpoint)
 		}
@@ -265,10 +269,7 @@ func TestDataEvent(t *testing.T) {
 		`"readOnly":true`:                                           false,
 		`"requestParameters":{"eventCategory":"Data"}`:              false,
 	} {
-		ev, err := DecodeRecord([]byte(`{"eventID":"d","eventTime":"2025-01-01T00:00:00Z",` + frag + `}`))
-		if err != nil {
-			t.Fatalf("%s: %v", frag, err)
-		}
+		ev := decodeFragment(t, frag)
 		if ev.DataEvent != want {
 			t.Errorf("%s: DataEvent = %v, want %v", frag, ev.DataEvent, want)
 		}
