@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -34,64 +35,107 @@ type thinEnds struct{ first, last int }
 // in place, in their order; the events removed are counted by the caller
 // (neither stored nor evaluated, as an event no rule wants). A rule over
 // a field a GeoIP database fills in, which Match locates only later, keeps
-// the events it observes.
+// the events it observes. A reader uses a Thinner instead, which notes
+// each event as it decodes it.
 func (e *Engine) Thin(events []iamwatch.Event, keep func(*iamwatch.Event) bool) []iamwatch.Event {
-	if !e.light || len(events) < 2 {
+	t := e.Thinner()
+	if t == nil {
 		return events
 	}
-	var (
-		ends  map[thinKey]*thinEnds
-		keys  = make([][]thinKey, len(events)) // nil: the event stays
-		times = make([]time.Time, len(events))
-		done  []*compiled
-	)
 	for i := range events {
-		ev := &events[i]
-		if keep(ev) {
-			continue
+		if !t.Note(&events[i], keep(&events[i])) {
+			t.keys = append(t.keys, []thinKey{}) // wanted by none: nothing to keep it for
 		}
-		buckets := e.candidates(ev)
-		if wants(buckets, ev) {
-			continue
-		}
-		var ks []thinKey
-		droppable := true
-		done = done[:0]
-		for _, list := range buckets {
-			for _, c := range list {
-				if !c.light || slices.Contains(done, c) {
-					continue
-				}
-				done = append(done, c)
-				if !c.observesLight(ev) || e.allowed(c, ev) {
-					continue
-				}
-				b := c.rule.Baseline
-				if b == nil || slices.Contains(geoFields, b.Value) || slices.ContainsFunc(b.By, func(f string) bool { return slices.Contains(geoFields, f) }) {
-					droppable = false // a light threshold rule counts every event; see above for GeoIP
-					break
-				}
-				vals := make([]string, len(b.By))
-				for j, f := range b.By {
-					vals[j] = fieldValue(ev, f)
-				}
-				id := strings.Join(vals, "/")
-				ks = append(ks, thinKey{c, id, ""})
-				if v := fieldValue(ev, b.Value); v != "" {
-					ks = append(ks, thinKey{c, id, v})
-				}
+	}
+	return t.Thin(events)
+}
+
+// A Thinner thins one reader's batches (see Engine.Thin): Note tells, as
+// Interested does, whether the reader wants each event it decodes, and
+// notes what light first-seen rules observe of it; Thin then thins the
+// events noted. Not safe for concurrent use.
+type Thinner struct {
+	e    *Engine
+	keys [][]thinKey // of each event noted: nil, it stays
+	done []*compiled
+}
+
+// Thinner returns a Thinner, or nil when no rule is light.
+func (e *Engine) Thinner() *Thinner {
+	if !e.light {
+		return nil
+	}
+	return &Thinner{e: e}
+}
+
+// Note reports whether the reader wants ev: stored (its filter keeps it)
+// or Interested. When it does, ev is to be the next event of the batch
+// Thin is given.
+func (t *Thinner) Note(ev *iamwatch.Event, stored bool) bool {
+	e := t.e
+	buckets := e.candidates(ev)
+	if stored || wants(buckets, ev) {
+		t.keys = append(t.keys, nil)
+		return true
+	}
+	var ks []thinKey
+	observed := false
+	t.done = t.done[:0]
+	for _, list := range buckets {
+		for _, c := range list {
+			if !c.light || slices.Contains(t.done, c) {
+				continue
 			}
-			if !droppable {
-				break
+			t.done = append(t.done, c)
+			if !c.observesLight(ev) {
+				continue
+			}
+			observed = true
+			if e.allowed(c, ev) {
+				continue
+			}
+			b := c.rule.Baseline
+			if b == nil || slices.Contains(geoFields, b.Value) || slices.ContainsFunc(b.By, func(f string) bool { return slices.Contains(geoFields, f) }) {
+				// A light threshold rule counts every event; see Thin for GeoIP.
+				t.keys = append(t.keys, nil)
+				return true
+			}
+			vals := make([]string, len(b.By))
+			for j, f := range b.By {
+				vals[j] = fieldValue(ev, f)
+			}
+			id := strings.Join(vals, "/")
+			ks = append(ks, thinKey{c, id, ""})
+			if v := fieldValue(ev, b.Value); v != "" {
+				ks = append(ks, thinKey{c, id, v})
 			}
 		}
-		if !droppable {
-			continue
-		}
+	}
+	if !observed {
+		return false
+	}
+	if ks == nil {
+		ks = []thinKey{} // observed under an allow-list only
+	}
+	t.keys = append(t.keys, ks)
+	return true
+}
+
+// Thin removes from events, the events noted since the last Thin, those
+// Engine.Thin removes, and forgets them.
+func (t *Thinner) Thin(events []iamwatch.Event) []iamwatch.Event {
+	keys := t.keys
+	t.keys = t.keys[:0]
+	if len(keys) != len(events) {
+		panic(fmt.Sprintf("detect: Thin of %d events, %d noted", len(events), len(keys)))
+	}
+	var ends map[thinKey]*thinEnds
+	times := make([]time.Time, len(events))
+	for i, ks := range keys {
 		if ks == nil {
-			ks = []thinKey{} // observed by none: nothing to keep it for
+			continue
 		}
-		keys[i] = ks
+		ev := &events[i]
 		times[i] = ev.Time.Truncate(time.Second) // as observe keeps them
 		for _, k := range ks {
 			if ends == nil {
@@ -122,5 +166,6 @@ func (e *Engine) Thin(events []iamwatch.Event, keep func(*iamwatch.Event) bool) 
 		out = append(out, events[i])
 	}
 	clear(events[len(out):]) // drop the references of the events removed
+	clear(keys)
 	return out
 }

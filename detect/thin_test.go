@@ -50,4 +50,22 @@ func TestThinChangesNothing(t *testing.T) {
 	if got := count.Thin(slices.Clone(evs), func(*iamwatch.Event) bool { return false }); len(got) != len(evs) {
 		t.Errorf("with a light threshold rule over them, %d of %d events left", len(got), len(evs))
 	}
+	// A reader's Thinner wants what Interested wants.
+	mixed := append(append(changeStream(t, 9), readStream(t, 2)...),
+		createUser(t, "cu-1", "arn:aws:iam::111122223333:user/alice", "198.51.100.7", "aws-cli/2", t0))
+	for i, eng := range []*Engine{e, count, mustEngine(t, []*Rule{mustRule(t, regionRule), mustRule(t, singleRule)}, Config{})} {
+		th, wanted := eng.Thinner(), 0
+		for j := range mixed {
+			got, want := th.Note(&mixed[j], false), eng.Interested(&mixed[j])
+			if got != want {
+				t.Errorf("engine %d, %s: Note %v, Interested %v", i, mixed[j].ID, got, want)
+			}
+			if got {
+				wanted++
+			}
+		}
+		if wanted == 0 || wanted == len(mixed) {
+			t.Errorf("engine %d wants %d of %d events: want some", i, wanted, len(mixed))
+		}
+	}
 }

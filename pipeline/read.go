@@ -18,6 +18,7 @@ import (
 
 	"github.com/iamwatch/iamwatch"
 	"github.com/iamwatch/iamwatch/cloudtrail"
+	"github.com/iamwatch/iamwatch/detect"
 )
 
 // ReadOptions configure Pipeline.Read.
@@ -144,7 +145,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		rejected(r)
 	}
 
-	wanted, thin := p.wanted(), p.thinner()
+	wanted, thinner := p.wanted(), p.thinner()
 	if wanted != nil && opt.Decode.Want == nil {
 		opt.Decode.Want = wanted // a trail's unwanted records are not even copied
 	}
@@ -269,7 +270,10 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	}
 	for range workers {
 		readers.Go(func() error {
-			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted, thin: thin}
+			r := &reader{out: batches, batch: newBatch(), dec: dec, wanted: wanted}
+			if thinner != nil {
+				r.thin, r.stores = thinner(), p.filter.Stores
+			}
 			defer r.release()
 			for rctx.Err() == nil {
 				// Between inputs, a reader lets the writer run: woken by a
@@ -460,9 +464,11 @@ type reader struct {
 	batch  *[]iamwatch.Event
 	dec    *cloudtrail.Decoder
 	wanted func(*iamwatch.Event) bool // nil: every event
-	// thin, when set, drops from a batch the events it does not need
-	// (see Pipeline.thinner) before the batch is sent.
-	thin func([]iamwatch.Event) []iamwatch.Event
+	// thin, when set, decides instead of wanted which events the batch
+	// takes, and drops from it, before it is sent, those it does not need
+	// (see Pipeline.thinner); stores is the filter's.
+	thin   *detect.Thinner
+	stores func(*iamwatch.Event) bool
 	// dropped counts the events of the current input that wanted refused
 	// or thin dropped: they count in Report.Events (not kept) without
 	// reaching Process.
@@ -472,22 +478,23 @@ type reader struct {
 // thinner is a Detector that can drop, from a reader's batch, the events
 // it would observe to no effect (detect.Engine.Thin).
 type thinner interface {
-	Thin(events []iamwatch.Event, keep func(*iamwatch.Event) bool) []iamwatch.Event
+	Thinner() *detect.Thinner
 }
 
-// thinner returns what a reader applies to each batch before it sends it:
-// the Detector's Thin, keeping what the filter stores. Nil when every
-// event is stored (keep all) or the Detector cannot thin. The events it
-// drops are counted as the ones wanted refuses.
-func (p *Pipeline) thinner() func([]iamwatch.Event) []iamwatch.Event {
+// thinner returns what makes each reader's Thinner, which tells which
+// events a batch takes (as wanted does) and drops, before it is sent, the
+// events the batch does not need. Nil when every event is stored (keep
+// all), or the Detector cannot thin. The events it drops are counted as
+// the ones wanted refuses.
+func (p *Pipeline) thinner() func() *detect.Thinner {
 	if p.filter.Keep == KeepAll || p.detect == nil {
 		return nil
 	}
 	d, ok := p.detect.(thinner)
-	if !ok {
+	if !ok || d.Thinner() == nil {
 		return nil
 	}
-	return func(evs []iamwatch.Event) []iamwatch.Event { return d.Thin(evs, p.filter.Stores) }
+	return d.Thinner
 }
 
 // interested is a Detector that tells cheaply, without parsing the
@@ -522,9 +529,9 @@ func (p *Pipeline) wanted() func(*iamwatch.Event) bool {
 
 // send hands the batch, if any, to the writer, thinned first.
 func (r *reader) send(ctx context.Context) error {
-	if r.thin != nil && len(*r.batch) > 0 {
+	if r.thin != nil {
 		n := len(*r.batch)
-		*r.batch = r.thin(*r.batch)
+		*r.batch = r.thin.Thin(*r.batch)
 		r.dropped += n - len(*r.batch)
 	}
 	if len(*r.batch) == 0 {
@@ -584,7 +591,7 @@ func (r *reader) decode(ctx context.Context, rc io.Reader, name string, reject f
 		reject(Rejection{Input: name, Index: re.Index, EventID: re.EventID, Reason: re.Err.Error()})
 	}
 	return r.dec.DecodeWith(ctx, rc, name, onError, func(ev *iamwatch.Event) error {
-		if r.wanted != nil && !r.wanted(ev) {
+		if r.thin != nil && !r.thin.Note(ev, r.stores(ev)) || r.thin == nil && r.wanted != nil && !r.wanted(ev) {
 			r.dropped++
 			return nil
 		}
