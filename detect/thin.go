@@ -72,9 +72,13 @@ func (e *Engine) Thinner() *Thinner {
 // or Interested. When it does, ev is to be the next event of the batch
 // Thin is given.
 func (t *Thinner) Note(ev *iamwatch.Event, stored bool) bool {
+	if stored {
+		t.keys = append(t.keys, nil)
+		return true
+	}
 	e := t.e
 	buckets := e.candidates(ev)
-	if stored || wants(buckets, ev) {
+	if wants(buckets, ev) {
 		t.keys = append(t.keys, nil)
 		return true
 	}
