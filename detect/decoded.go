@@ -230,14 +230,18 @@ func (p *Pattern) matchDecoded(ev *iamwatch.Event) bool {
 	return true
 }
 
-// matchDecodedIdentity is matchDecoded for the userIdentity object.
+// matchDecodedIdentity is matchDecoded for the userIdentity object. The
+// session's fields come first: ec2RoleDelivery is a comparison, the ARN
+// beside it in the instance rules a wildcard.
 func (p *Pattern) matchDecodedIdentity(ev *iamwatch.Event) bool {
 	for i := range p.fields {
+		if f := &p.fields[i]; f.sub != nil && !f.sub.matchDecodedSession(ev) { // sessionContext: decodedOnly allows no other object
+			return false
+		}
+	}
+	for i := range p.fields {
 		f := &p.fields[i]
-		if f.sub != nil { // sessionContext: decodedOnly allows no other object
-			if !f.sub.matchDecodedSession(ev) {
-				return false
-			}
+		if f.sub != nil {
 			continue
 		}
 		var v string

@@ -475,11 +475,14 @@ func observesLight(buckets [5][]*compiled, ev *iamwatch.Event) bool {
 	return false
 }
 
-// observesLight reports whether c is a light first-seen rule whose pattern
-// ev's decoded fields match and that does not ignore ev's actor (the
-// allow-lists aside).
+// observesLight reports whether c is a light rule whose pattern ev's
+// decoded fields match and that does not ignore ev's actor (the
+// allow-lists aside). matchDecoded decides a light rule's pattern whole:
+// mayMatchEvent, which never rejects what it matches, would only repeat
+// its work (the instance rules' ARN wildcard) and look for keys in the
+// record besides.
 func (c *compiled) observesLight(ev *iamwatch.Event) bool {
-	return c.light && !c.rule.ignoresActor(ev) && (!c.precheck || c.pattern.mayMatchEvent(ev)) && c.pattern.matchDecoded(ev)
+	return c.light && !c.rule.ignoresActor(ev) && c.pattern.matchDecoded(ev)
 }
 
 // wants reports whether some candidate rule that parses the record (not
