@@ -20,40 +20,22 @@ type thinKey struct {
 // the last event of one thinKey.
 type thinEnds struct{ first, last int }
 
-// Thin removes from events, one reader's share of a batch in any order,
-// each event that only light first-seen rules want (no other rule could
-// match it, keep does not keep it) and that is neither the first nor the
-// last of any (rule, identity, value) those rules observe in events. Of
-// the events such a rule observes, a batch uses only each value's first
-// event (its time and ID, the event KeepFirsts may store) and latest time
-// (Batch.observe): the first and the last of a part of the batch include
-// the batch's own, so Match over the events thinned gives the same
-// baselines, the same Keep for what remains and the same alerts. An
-// application calling all day is the usual case: every call of a
-// principal is observed by the rules over the services and regions it
-// uses, and all but a few carry nothing new. It returns events shortened
-// in place, in their order; the events removed are counted by the caller
-// (neither stored nor evaluated, as an event no rule wants). A rule over
-// a field a GeoIP database fills in, which Match locates only later, keeps
-// the events it observes. A reader uses a Thinner instead, which notes
-// each event as it decodes it.
-func (e *Engine) Thin(events []iamwatch.Event, keep func(*iamwatch.Event) bool) []iamwatch.Event {
-	t := e.Thinner()
-	if t == nil {
-		return events
-	}
-	for i := range events {
-		if !t.Note(&events[i], keep(&events[i])) {
-			t.keys = append(t.keys, []thinKey{}) // wanted by none: nothing to keep it for
-		}
-	}
-	return t.Thin(events)
-}
-
-// A Thinner thins one reader's batches (see Engine.Thin): Note tells, as
-// Interested does, whether the reader wants each event it decodes, and
-// notes what light first-seen rules observe of it; Thin then thins the
-// events noted. Not safe for concurrent use.
+// A Thinner thins one reader's batches before they reach the writer:
+// Note tells, as Interested does, whether the reader wants each event it
+// decodes, and notes what light first-seen rules observe of it; Thin then
+// removes, from the events noted, each event that only light first-seen
+// rules want (no other rule could match it, the filter does not store it)
+// and that is neither the first nor the last of any (rule, identity,
+// value) those rules observe in the batch. Of the events such a rule
+// observes, a batch uses only each value's first event (its time and ID,
+// the event KeepFirsts may store) and latest time (Batch.observe): the
+// first and the last of a part of a batch include the batch's own, so
+// Match over the events thinned gives the same baselines, the same Keep
+// for what remains and the same alerts. An application calling all day is
+// the usual case: every call of a principal is observed by the rules over
+// the services and regions it uses, and all but a few carry nothing new.
+// A rule over a field a GeoIP database fills in, which Match locates only
+// later, keeps the events it observes. Not safe for concurrent use.
 type Thinner struct {
 	e    *Engine
 	keys [][]thinKey // of each event noted: nil, it stays
@@ -125,8 +107,10 @@ func (t *Thinner) Note(ev *iamwatch.Event, stored bool) bool {
 	return true
 }
 
-// Thin removes from events, the events noted since the last Thin, those
-// Engine.Thin removes, and forgets them.
+// Thin removes from events, the events noted since the last Thin in
+// their order, those the batch does not need (see Thinner), and forgets
+// them. It returns events shortened in place; the caller counts the events
+// removed (neither stored nor evaluated, as an event no rule wants).
 func (t *Thinner) Thin(events []iamwatch.Event) []iamwatch.Event {
 	keys := t.keys
 	t.keys = t.keys[:0]

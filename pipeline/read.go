@@ -476,7 +476,7 @@ type reader struct {
 }
 
 // thinner is a Detector that can drop, from a reader's batch, the events
-// it would observe to no effect (detect.Engine.Thin).
+// it would observe to no effect (detect.Thinner).
 type thinner interface {
 	Thinner() *detect.Thinner
 }
