@@ -82,7 +82,7 @@ func (t *Thinner) Note(ev *iamwatch.Event, stored bool) bool {
 			}
 			b := c.rule.Baseline
 			if b == nil || slices.Contains(geoFields, b.Value) || slices.ContainsFunc(b.By, func(f string) bool { return slices.Contains(geoFields, f) }) {
-				// A light threshold rule counts every event; see Thin for GeoIP.
+				// A light threshold rule counts every event; see Thinner for GeoIP.
 				t.keys = append(t.keys, nil)
 				return true
 			}
