@@ -74,6 +74,16 @@ func (r *Rule) NeedsGeo() bool {
 	return r.Baseline != nil && slices.Contains(geoFields, r.Baseline.Value) || r.Travel != nil || slices.Contains(r.Tags, GeoTag)
 }
 
+// identityOf is the identity first-seen rule c keeps ev's value under: the
+// values of its baseline's by fields.
+func identityOf(c *compiled, ev *iamwatch.Event) string {
+	vals := make([]string, len(c.rule.Baseline.By))
+	for i, f := range c.rule.Baseline.By {
+		vals[i] = fieldValue(ev, f)
+	}
+	return strings.Join(vals, "/")
+}
+
 // obsKey is one (rule, identity) of a batch's observations.
 type obsKey struct {
 	c        *compiled
@@ -118,11 +128,7 @@ func (b *Batch) observe(c *compiled, ev *iamwatch.Event, i int) {
 	if lc != nil && c.identityOfActor && lc.actor == actorOf(ev) {
 		k, m = lc.key, lc.obs
 	} else {
-		vals := make([]string, len(c.rule.Baseline.By))
-		for i, f := range c.rule.Baseline.By {
-			vals[i] = fieldValue(ev, f)
-		}
-		k = obsKey{c, strings.Join(vals, "/")}
+		k = obsKey{c, identityOf(c, ev)}
 		if b.obs == nil {
 			b.obs = map[obsKey]map[string]*observation{}
 			b.lastIdentity = map[*compiled]*lastIdentity{}

@@ -26,8 +26,8 @@ import (
 // are consulted for every event. A rule whose pattern is a $or of
 // indexable alternatives is filed under each. Before the record is parsed,
 // a candidate that constrains what the decoded fields or the raw record's
-// keys can rule out (the ARN of an instance session, a required
-// errorCode) is checked on them (mayMatchEvent); a light rule (first-seen,
+// keys can rule out (a user agent, the request member an S3 rule's
+// condition reads) is checked on them (mayMatchEvent); a light rule (first-seen,
 // threshold or sequence, see compiled) is decided on the decoded fields
 // alone and never causes a parse.
 // The record is read only when some other rule is a candidate for the

@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -81,16 +80,12 @@ func (t *Thinner) Note(ev *iamwatch.Event, stored bool) bool {
 				continue
 			}
 			b := c.rule.Baseline
-			if b == nil || slices.Contains(geoFields, b.Value) || slices.ContainsFunc(b.By, func(f string) bool { return slices.Contains(geoFields, f) }) {
+			if b == nil || c.rule.NeedsGeo() || slices.ContainsFunc(b.By, func(f string) bool { return slices.Contains(geoFields, f) }) {
 				// A light threshold rule counts every event; see Thinner for GeoIP.
 				t.keys = append(t.keys, nil)
 				return true
 			}
-			vals := make([]string, len(b.By))
-			for j, f := range b.By {
-				vals[j] = fieldValue(ev, f)
-			}
-			id := strings.Join(vals, "/")
+			id := identityOf(c, ev)
 			ks = append(ks, thinKey{c, id, ""})
 			if v := fieldValue(ev, b.Value); v != "" {
 				ks = append(ks, thinKey{c, id, v})
