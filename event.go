@@ -65,6 +65,12 @@ type Event struct {
 	// managementEvent false in a record without eventCategory (an S3
 	// object written, a Lambda function invoked). Not a column either.
 	DataEvent bool
+	// ServiceLinkedRole is true for a session of a service-linked role:
+	// userIdentity.sessionContext.sessionIssuer.arn has the path IAM
+	// reserves for them, /aws-service-role/. Only the AWS service the role
+	// is linked to can assume it. Not a column either (see
+	// ServiceLinkedRead).
+	ServiceLinkedRole bool
 
 	RequestParameters json.RawMessage // request_parameters: JSON object, or nil. Attacker-controlled.
 	ResponseElements  json.RawMessage // response_elements: JSON object, or nil.

@@ -92,3 +92,10 @@ func peekEventID(b []byte) string {
 	}
 	return string(rest[1 : 1+end])
 }
+
+// serviceLinked reports whether a session issuer's ARN is a service-linked
+// role's: IAM gives those, and only those, the path /aws-service-role/
+// (arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig).
+func serviceLinked(issuerARN string) bool {
+	return strings.Contains(issuerARN, ":role/aws-service-role/")
+}

@@ -276,6 +276,23 @@ func TestDataEvent(t *testing.T) {
 	}
 }
 
+// TestServiceLinkedRole: a session is a service-linked role's by its
+// issuer's path, whatever the role is called.
+func TestServiceLinkedRole(t *testing.T) {
+	for frag, want := range map[string]bool{
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"}}}`: true,
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws-cn:iam::111122223333:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO"}}}`:    true,
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/AWSServiceRoleForConfig"}}}`:                                       false,
+		`"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForConfig/s","sessionContext":{}}`:                                                            false,
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/service-role/aws-service-role/x"}}}`:                               false,
+		`"userIdentity":{"type":"IAMUser"},"requestParameters":{"arn":"arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"}`:                                  false,
+	} {
+		if ev := decodeFragment(t, frag); ev.ServiceLinkedRole != want {
+			t.Errorf("%s: ServiceLinkedRole = %v, want %v", frag, ev.ServiceLinkedRole, want)
+		}
+	}
+}
+
 func TestTypeOf(t *testing.T) {
 	for src, want := range map[string]string{
 		"iam.amazonaws.com": "iam", "sts.amazonaws.com": "sts", "signin.amazonaws.com": "signin",

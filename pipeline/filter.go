@@ -33,13 +33,16 @@ func ParseKeep(s string) (Keep, error) {
 // events, service-originated ones included.
 type Filter struct {
 	Keep Keep
-	// DropServiceEvents drops events an AWS service made on its own
-	// (iamwatch.Event.ServiceActor: userIdentity AWSService, or a record
-	// naming only the service) unless Keep is all. Service events that name
-	// a person are kept: IAM Identity Center sign-ins (signin.amazonaws.com
-	// CredentialChallenge, CredentialVerification, UserAuthentication…)
-	// have eventType AwsServiceEvent and are the only record of who signed
-	// in to the access portal.
+	// DropServiceEvents drops, unless Keep is all, events an AWS service
+	// made on its own (iamwatch.Event.ServiceActor: userIdentity
+	// AWSService, or a record naming only the service) and the read-only
+	// calls of service-linked roles (iamwatch.Event.ServiceLinkedRead: AWS
+	// Config and its like reading IAM to describe the account). Service
+	// events that name a person are kept: IAM Identity Center sign-ins
+	// (signin.amazonaws.com CredentialChallenge, CredentialVerification,
+	// UserAuthentication…) have eventType AwsServiceEvent and are the only
+	// record of who signed in to the access portal; so are what a
+	// service-linked role changes.
 	DropServiceEvents bool
 	// IgnoreRoles are path.Match patterns of role names (e.g. "scanner-*")
 	// whose assumed-role sessions are not stored, unless Keep is all.
@@ -67,7 +70,7 @@ func (f Filter) Stores(ev *iamwatch.Event) bool {
 	if !ev.Type.IsIdentity() {
 		return false
 	}
-	if f.DropServiceEvents && ev.ServiceActor() {
+	if f.DropServiceEvents && (ev.ServiceActor() || ev.ServiceLinkedRead()) {
 		return false
 	}
 	if len(f.IgnoreRoles) > 0 && ev.IdentityType == "AssumedRole" {

@@ -168,7 +168,7 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 	if arn == "" {
 		return errors.New("IAMWATCH_TOPIC_ARN is not set")
 	}
-	keep, err := pipeline.ParseKeep(getenv("IAMWATCH_KEEP"))
+	filter, err := filterOf(getenv)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func wireDetection(ctx context.Context, getenv func(string) string, cfg aws.Conf
 	if err != nil {
 		return err
 	}
-	d.Store, d.Detector, d.Filter = store, engine, pipeline.Filter{Keep: keep}
+	d.Store, d.Detector, d.Filter = store, engine, filter
 	d.Enqueue = func(ctx context.Context, a iamwatch.Alert) error {
 		_, err := router.Enqueue(ctx, a)
 		return err
@@ -434,4 +434,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// filterOf is the realtime and poller functions' keep policy: what scan and
+// run store by default (identity events, less what AWS services do on their
+// own and service-linked roles read), IAMWATCH_KEEP and
+// IAMWATCH_KEEP_SERVICE_EVENTS as scan's --keep and --keep-service-events.
+func filterOf(getenv func(string) string) (pipeline.Filter, error) {
+	keep, err := pipeline.ParseKeep(getenv("IAMWATCH_KEEP"))
+	if err != nil {
+		return pipeline.Filter{}, err
+	}
+	keepService := false
+	if s := getenv("IAMWATCH_KEEP_SERVICE_EVENTS"); s != "" {
+		if keepService, err = strconv.ParseBool(s); err != nil {
+			return pipeline.Filter{}, fmt.Errorf("IAMWATCH_KEEP_SERVICE_EVENTS %q: want true or false", s)
+		}
+	}
+	return pipeline.Filter{Keep: keep, DropServiceEvents: !keepService}, nil
 }

@@ -5,12 +5,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/iamwatch/iamwatch/pipeline"
 )
 
 // fakeSecrets answers Secrets Manager's GetSecretValue (JSON 1.1) with
@@ -61,6 +64,8 @@ func TestBuild(t *testing.T) {
 		{"realtime", map[string]string{"IAMWATCH_TOPIC_ARN": ""}, "IAMWATCH_TOPIC_ARN is not set"},
 		{"realtime", map[string]string{"IAMWATCH_EVENT_TTL_DAYS": "-1"}, "IAMWATCH_EVENT_TTL_DAYS"},
 		{"realtime", map[string]string{"IAMWATCH_KEEP": "some"}, "keep policy"},
+		{"poller", map[string]string{"IAMWATCH_KEEP_SERVICE_EVENTS": "true"}, ""},
+		{"realtime", map[string]string{"IAMWATCH_KEEP_SERVICE_EVENTS": "sometimes"}, "IAMWATCH_KEEP_SERVICE_EVENTS"},
 		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "16"}, ""},
 		{"realtime", map[string]string{"IAMWATCH_EVENT_SHARDS": "65"}, "IAMWATCH_EVENT_SHARDS"},
 		{"poller", map[string]string{"IAMWATCH_EVENT_SHARDS": "x"}, "IAMWATCH_EVENT_SHARDS"},
@@ -122,6 +127,25 @@ func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
 		if _, err := build(b.Context(), func(k string) string { return env[k] }, cfg, slog.New(slog.DiscardHandler), time.Now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestFilterOf: the functions store what scan and run store by default,
+// service events left out unless IAMWATCH_KEEP_SERVICE_EVENTS says so.
+func TestFilterOf(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want pipeline.Filter
+	}{
+		{nil, pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true}},
+		{map[string]string{"IAMWATCH_KEEP": "identity", "IAMWATCH_KEEP_SERVICE_EVENTS": "false"}, pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true}},
+		{map[string]string{"IAMWATCH_KEEP_SERVICE_EVENTS": "true"}, pipeline.Filter{Keep: pipeline.KeepIdentity}},
+		{map[string]string{"IAMWATCH_KEEP": "all"}, pipeline.Filter{Keep: pipeline.KeepAll, DropServiceEvents: true}},
+	} {
+		got, err := filterOf(func(k string) string { return c.env[k] })
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("filterOf(%v) = %+v, %v; want %+v", c.env, got, err, c.want)
 		}
 	}
 }

@@ -17,6 +17,7 @@
 //	IAMWATCH_EVENT_TTL_DAYS      events expire after this many days (0: never)
 //	IAMWATCH_EVENT_SHARDS        partition keys of a new day's events (1–64; unset: 8)
 //	IAMWATCH_KEEP                identity (default) | all
+//	IAMWATCH_KEEP_SERVICE_EVENTS true: also store what AWS services do on their own (default false, as scan)
 //	IAMWATCH_POLL_REGIONS        regions the poller reads STS events from (comma-separated)
 //	IAMWATCH_POLL_ACCOUNTS       member accounts the poller reads too (comma-separated), or empty
 //	IAMWATCH_POLL_ROLE           their read role's ARN, {account} standing for each

@@ -73,7 +73,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.BoolVar(&f.useSample, "sample", false, "scan the sample trail built into iamwatch")
 	fl.IntVar(&f.workers, "workers", 0, "files decoded at once (default: number of CPUs)")
 	fl.StringSliceVar(&f.ignoreRoles, "ignore-role", nil, "do not store sessions of roles matching this pattern (repeatable; e.g. 'scanner-*')")
-	fl.BoolVar(&f.keepService, "keep-service-events", false, "also store events AWS services made on their own")
+	fl.BoolVar(&f.keepService, "keep-service-events", false, "also store what AWS services did on their own, and what service-linked roles read")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when an alert at or above this severity was raised (critical, high, medium, low, info)")
 	fl.StringSliceVar(&f.rules, "rules", nil, "a folder of extra rule files (repeatable)")
 	fl.BoolVar(&f.noDetect, "no-detect", false, "store events without running the rules")
