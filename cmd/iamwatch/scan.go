@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -388,7 +386,7 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 	prog.done()
 	// The new alerts as stored at the end: an incident's count, last event
 	// and summary are final then, whatever batches the files fell into.
-	alerts, aerr := storedAlerts(context.WithoutCancel(ctx), st, keys)
+	alerts, aerr := st.AlertsByKey(context.WithoutCancel(ctx), keys)
 	out.alerts = alerts
 	if rerr := pipeline.RecordRuleErrors(context.WithoutCancel(ctx), st, out.report.RuleErrors, e.now()); rerr != nil && err == nil {
 		err = rerr
@@ -523,22 +521,6 @@ type alertPrinter struct {
 
 func newAlertPrinter(w io.Writer, output string) *alertPrinter {
 	return &alertPrinter{w: w, json: output == "json"}
-}
-
-// storedAlerts reads the alerts with keys from st, by time (then key).
-func storedAlerts(ctx context.Context, st iamwatch.AlertStore, keys []string) ([]iamwatch.Alert, error) {
-	var as []iamwatch.Alert
-	for _, k := range keys {
-		got, err := st.Alerts(ctx, iamwatch.AlertFilter{Key: k})
-		if err != nil {
-			return as, err
-		}
-		as = append(as, got...)
-	}
-	slices.SortFunc(as, func(a, b iamwatch.Alert) int {
-		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.DedupKey, b.DedupKey))
-	})
-	return as, nil
 }
 
 func (p *alertPrinter) alert(a iamwatch.Alert) {

@@ -280,6 +280,37 @@ func (s *Store) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.
 	return out, nil
 }
 
+// AlertsByKey returns the stored alerts of keys (unknown keys give none),
+// by time, then key: what a scan raised, read back once it is done. One
+// query for all of them: a scan raising hundreds read them one Alerts
+// call each, ~20 ms of its end on the 250k-record benchmark trail.
+func (s *Store) AlertsByKey(ctx context.Context, keys []string) ([]iamwatch.Alert, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY time, dedup_key", string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
+	}
+	defer rows.Close()
+	var out []iamwatch.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
+	}
+	return out, nil
+}
+
 // scanAlert reads the alertColumns, in order, from r.
 func scanAlert(r interface{ Scan(...any) error }) (iamwatch.Alert, error) {
 	var (

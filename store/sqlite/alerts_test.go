@@ -78,3 +78,34 @@ func TestCommitAlertsStatements(t *testing.T) {
 		t.Fatalf("stored alert = %+v, %v; want count 100", stored, err)
 	}
 }
+
+// TestAlertsByKey: the alerts of the keys asked, by time then key, in one
+// read; a key never stored gives nothing.
+func TestAlertsByKey(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "iamwatch.db"))
+	defer s.Close()
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	var claims []iamwatch.Alert
+	for i, k := range []string{"r/b", "r/a", "r/c", "r/d"} {
+		claims = append(claims, iamwatch.Alert{DedupKey: k, Rule: "r", Time: t0.Add(time.Duration(i%2) * time.Minute), Count: 1, EventIDs: []string{fmt.Sprint("e", i)}})
+	}
+	if _, err := s.CommitAlerts(ctx, nil, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) { return claims, nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AlertsByKey(ctx, []string{"r/d", "r/a", "r/missing", "r/b", `r/"quoted'`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, a := range got {
+		keys = append(keys, a.DedupKey)
+	}
+	// r/b at t0, r/a and r/d a minute later.
+	if want := []string{"r/b", "r/a", "r/d"}; !slices.Equal(keys, want) {
+		t.Errorf("AlertsByKey = %v, want %v", keys, want)
+	}
+	if got, err := s.AlertsByKey(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("AlertsByKey(nil) = %v, %v; want none", got, err)
+	}
+}
