@@ -25,7 +25,7 @@ import (
 type ReadOptions struct {
 	Decode    cloudtrail.Options
 	Workers   int // inputs decoded at once; 0 means GOMAXPROCS.
-	BatchSize int // events per Process call, at most; 0 means 4000.
+	BatchSize int // events per Process call, at most; 0 means defaultBatchSize.
 	// KeepRejections bounds how many rejections the report lists (all are
 	// counted); 0 means 100.
 	KeepRejections int
@@ -119,7 +119,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = 4000
+		opt.BatchSize = defaultBatchSize
 	}
 	if opt.KeepRejections <= 0 {
 		opt.KeepRejections = 100
@@ -368,6 +368,14 @@ func (t *tailing) batchSize(received, limit int) int {
 	left := float64(received) * float64(t.total-h) / float64(h)
 	return min(limit, int(left/2)+readerBatch)
 }
+
+// defaultBatchSize is the most events a Process call (one transaction)
+// takes. 2,000 rather than 4,000: the writer starts sooner and stores
+// more while the readers read (the default scan, ten interleaved runs
+// each: the 25k-record services trail 0.430 → 0.399 s, the 250k one 1.804
+// → 1.760 s, the objects trail 1.98 → 1.92 s; the people trail, whose
+// writer is the slower side, and --keep all within the noise).
+const defaultBatchSize = 2000
 
 // maxBatchWait bounds how long the writer gathers events for one batch
 // once it holds some: a slow source still sees its events stored (and
