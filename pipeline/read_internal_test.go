@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// TestTailingBatchSize: full batches while the list is walked or less
-// than a batch was received; then half the events the inputs not read
-// should carry (one being read counts as half read), and reader batches
-// once all are read.
+// TestTailingBatchSize: full batches while the list is walked; until a
+// full batch was received, batches from firstBatch on, each as large as
+// all before it; then half the events the inputs not read should carry
+// (one being read counts as half read), and reader batches once all are
+// read.
 func TestTailingBatchSize(t *testing.T) {
 	l := ListOf([]Input{{Name: "a", Size: 600}, {Name: "b", Size: 400}})
 	tl := &tailing{inputs: l}
@@ -22,9 +23,11 @@ func TestTailingBatchSize(t *testing.T) {
 		received int
 		want     int
 	}{
-		{0, 0, 8000},
-		{500, 0, 8000},
-		{500, 7999, 8000},                         // less than a batch so far: full batches
+		{0, 0, firstBatch},
+		{500, 0, firstBatch},
+		{500, firstBatch - 1, firstBatch},     // less than a batch so far: growing batches
+		{500, firstBatch + 1, firstBatch + 1}, // as large as all before
+		{500, 7999, 7999},
 		{500, 20000, 8000},                        // 20,000 left: full batches
 		{500, 9000, 9000/2 + readerBatch},         // 9,000 left
 		{900, 9000, 9000*100/900/2 + readerBatch}, // 1,000 left

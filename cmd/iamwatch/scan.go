@@ -81,7 +81,7 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.MarkHidden("cpuprofile")
 	fl.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the scan to this file (go tool trace)")
 	fl.MarkHidden("trace")
-	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction at most (default 2000)")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction at most (default 4000)")
 	fl.MarkHidden("batch-size")
 	return cmd
 }
@@ -349,11 +349,11 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 		// batches: they took 8,000 events when the load kept the
 		// event_id index, each commit rewriting the pages of it that it
 		// touched (random keys touch most); the load's own index grows
-		// at a few places, and the read's batches (4,000 then, 2,000
-		// now) leave the collector more room under the scan's heap limit
-		// (the 250k-record trail, --keep all: 51 collections against
-		// 73, 6.8 against 7.4 s; by default 2.30 against 2.48 s; 2.6×
-		// the database written against 2.5×). The walk may not be over: what it listed so
+		// at a few places, and the read's 4,000 leave the collector more
+		// room under the scan's heap limit (the 250k-record trail,
+		// --keep all: 51 collections against 73, 6.8 against 7.4 s; by
+		// default 2.30 against 2.48 s; 2.6× the database written
+		// against 2.5×). The walk may not be over: what it listed so
 		// far may be enough to tell; if not, the batches are stored as
 		// they come until it is (waiting for the walk stalled the
 		// readers: on a trail of 27k files, 0.1 s with only the walk
