@@ -261,23 +261,29 @@ func (s *Store) Alerts(ctx context.Context, f iamwatch.AlertFilter) ([]iamwatch.
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := s.queryAlerts(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: alerts: %w", err)
+	}
+	return out, nil
+}
+
+// queryAlerts runs q, which selects alertColumns, on the read connections.
+func (s *Store) queryAlerts(ctx context.Context, q string, args ...any) ([]iamwatch.Alert, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []iamwatch.Alert
 	for rows.Next() {
 		a, err := scanAlert(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: alerts: %w", err)
+			return nil, err
 		}
 		out = append(out, a)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: alerts: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // AlertsByKey returns the stored alerts of keys (unknown keys give none),
@@ -292,20 +298,8 @@ func (s *Store) AlertsByKey(ctx context.Context, keys []string) ([]iamwatch.Aler
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY time, dedup_key", string(list))
+	out, err := s.queryAlerts(ctx, "SELECT "+alertColumns+" FROM alerts WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY time, dedup_key", string(list))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
-	}
-	defer rows.Close()
-	var out []iamwatch.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: alerts by key: %w", err)
 	}
 	return out, nil
