@@ -41,8 +41,9 @@ func (e *Event) ServiceActor() bool {
 // read-only call, other than assuming a role: AWS Config, Access Analyzer,
 // Inspector or Trusted Advisor listing roles and reading policies to
 // describe the account. Only the role's service can assume it, so no person
-// of the account chose the call, and a read changes nothing; on a real
-// trail such reads are most of the IAM events. A service-linked role's
+// of the account chose the call, and a read changes nothing (on the
+// generated services trail, 6.3k of the 20.9k events a default scan
+// stored before they were left out). A service-linked role's
 // writes (IAM Identity Center creating roles in an account) and its
 // AssumeRole calls are not reads in this sense. False when the record does
 // not say it is read-only.
