@@ -585,8 +585,8 @@ func TestScanJSONKeys(t *testing.T) {
 // out when the load ends, and the summary counts it as a conflict, not as
 // stored.
 func TestScanBulkConflictingRecord(t *testing.T) {
-	defer func(n int64) { bulkMinBytes = n }(bulkMinBytes)
-	bulkMinBytes = 0
+	defer func(n, r int64) { bulkMinBytes, bulkMinRows = n, r }(bulkMinBytes, bulkMinRows)
+	bulkMinBytes, bulkMinRows = 0, 0
 	rec := func(id, at, name string) string {
 		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/dana","accountId":"111122223333","userName":"dana"},"eventTime":"` +
 			at + `","eventSource":"iam.amazonaws.com","eventName":"` + name + `","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.20","userAgent":"aws-cli/2","requestParameters":null,"responseElements":null,"eventID":"` +
