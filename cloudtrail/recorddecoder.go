@@ -140,7 +140,7 @@ func (d *recordDecoder) fill(base string, own []byte, ev *iamwatch.Event) (strin
 		ev.InvokedBy = id.InvokedBy
 		ev.AccessKeyID = id.AccessKeyID
 		ev.EC2RoleDelivery = w.identity.ec2RoleDelivery.get(base)
-		ev.ServiceLinkedRole = serviceLinked(id.Issuer.ARN)
+		ev.ServiceLinkedRole = id.Type == IdentityAssumedRole && serviceLinked(id.Issuer.ARN)
 		if ev.AccountID == "" {
 			ev.AccountID = id.AccountID
 		}
