@@ -44,6 +44,7 @@ type scanFlags struct {
 	noDetect    bool
 	cpuProfile  string
 	traceFile   string
+	timings     bool
 	batchSize   int
 	config      string
 	notify      bool
@@ -81,6 +82,8 @@ PATH is a file, a directory (walked recursively), a glob, or - for standard inpu
 	fl.MarkHidden("cpuprofile")
 	fl.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the scan to this file (go tool trace)")
 	fl.MarkHidden("trace")
+	fl.BoolVar(&f.timings, "timings", false, "print when each stage of the scan ended (ms from its start) to standard error")
+	fl.MarkHidden("timings")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "events per transaction at most (default 4000)")
 	fl.MarkHidden("batch-size")
 	return cmd
@@ -103,6 +106,7 @@ func (e *env) scan(cmd *cobra.Command, args []string, f scanFlags) error {
 		fmt.Fprintln(e.stderr, "iamwatch: interrupted; what was stored is kept, run the same scan again to complete it")
 	}
 	p.summary(out.report)
+	out.timings.write(e.stderr)
 	if out.delivered != nil {
 		fs := out.delivered
 		fmt.Fprintf(e.stderr, "iamwatch: delivered %d alerts in %d messages; %d to retry later, %d failed (iamwatch alerts shows why)\n",
@@ -130,6 +134,7 @@ type scanOptions struct {
 	failOn     iamwatch.Severity // -1: never
 	cpuProfile string
 	traceFile  string // --trace: a runtime execution trace of the scan (go tool trace)
+	timings    bool   // --timings: when each stage ended (scanTimings)
 	sample     bool   // --sample: the sample GeoIP database unless one is configured
 }
 
@@ -138,6 +143,7 @@ type scanOutcome struct {
 	report    pipeline.Report
 	alerts    []iamwatch.Alert // the new alerts as stored at the end, by time
 	delivered *notify.FlushStats
+	timings   *scanTimings // --timings; nil otherwise
 }
 
 // exit is the scan's exit status: nothing readable, --strict or --fail-on.
@@ -163,7 +169,7 @@ func (o *scanOptions) exit(out scanOutcome) error {
 // checks them.
 func (e *env) scanOptions(cmd *cobra.Command, args []string, f scanFlags) (*scanOptions, error) {
 	fl := cmd.Flags()
-	o := &scanOptions{db: f.db, detect: !f.noDetect, rules: f.rules, output: f.output, strict: f.strict, failOn: -1, cpuProfile: f.cpuProfile, traceFile: f.traceFile}
+	o := &scanOptions{db: f.db, detect: !f.noDetect, rules: f.rules, output: f.output, strict: f.strict, failOn: -1, cpuProfile: f.cpuProfile, traceFile: f.traceFile, timings: f.timings}
 	if f.notify && f.config == "" && e.getenv("IAMWATCH_CONFIG") == "" {
 		return nil, usageErrorf("--notify needs a configuration file with a notify section (--config FILE or IAMWATCH_CONFIG)")
 	}
@@ -239,6 +245,9 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 	// (deferred first, so run last). The read's alone left out a --keep
 	// all scan's last 1.5 of 6.5 s.
 	start := time.Now()
+	if o.timings {
+		out.timings = newScanTimings(start)
+	}
 	defer func() { out.report.Elapsed = time.Since(start) }()
 	// The whole scan: opening the store, the rules, the read and the
 	// close (index rebuild, checkpoint) alike.
@@ -264,7 +273,11 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 	if err != nil {
 		return out, err
 	}
-	defer st.Close()
+	out.timings.mark(stageStarted)
+	defer func() {
+		st.Close()
+		out.timings.mark(stageClosed)
+	}()
 
 	var (
 		mu   sync.Mutex
@@ -331,8 +344,10 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 		// freeBeforeIndexRows).
 		if out.report.Stored >= freeBeforeIndexRows {
 			debug.FreeOSMemory()
+			out.timings.mark(stageFreed)
 		}
 		dropped, err := finishBulk(context.WithoutCancel(ctx))
+		out.timings.mark(stageIndexed)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "iamwatch: %v (the next run rebuilds the indexes)\n", err)
 		}
@@ -403,10 +418,12 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 		prog.update(r)
 	}
 	out.report, err = p.ReadList(ctx, o.inputs, read)
+	out.timings.mark(stageRead)
 	prog.done()
 	// The new alerts as stored at the end: an incident's count, last event
 	// and summary are final then, whatever batches the files fell into.
 	alerts, aerr := st.AlertsByKey(context.WithoutCancel(ctx), keys)
+	out.timings.mark(stageAlerts)
 	out.alerts = alerts
 	if rerr := pipeline.RecordRuleErrors(context.WithoutCancel(ctx), st, out.report.RuleErrors, e.now()); rerr != nil && err == nil {
 		err = rerr

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -674,5 +675,45 @@ func TestScanLogArchive(t *testing.T) {
 		{Reason: "digest file", Files: 1, First: filepath.Join(dir, acct, "CloudTrail-Digest/us-east-1/2026/01/05/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20260105T100000Z.json.gz")},
 	}; !slices.Equal(sum.Summary.SkippedBy, want) {
 		t.Errorf("skipped_by = %v, want %v", sum.Summary.SkippedBy, want)
+	}
+}
+
+// TestScanTimings: --timings prints when each stage ended, in the order a
+// scan passes them and never going back; a bulk load adds its index
+// builds, and without the flag nothing is printed.
+func TestScanTimings(t *testing.T) {
+	defer func(n, r int64) { bulkMinBytes, bulkMinRows = n, r }(bulkMinBytes, bulkMinRows)
+	stagesOf := func(stderr string) []string {
+		_, line, ok := strings.Cut(stderr, "iamwatch: timings (ms from the scan's start): ")
+		if !ok {
+			return nil
+		}
+		line, _, _ = strings.Cut(line, "\n")
+		var names []string
+		prev := int64(-1)
+		for _, f := range strings.Fields(line) {
+			name, ms, _ := strings.Cut(f, "=")
+			n, err := strconv.ParseInt(ms, 10, 64)
+			if err != nil || n < prev {
+				t.Fatalf("stage %q: %q is not a time after the previous stage's (%d)", name, ms, prev)
+			}
+			names, prev = append(names, name), n
+		}
+		return names
+	}
+	r := runCLI(t, "", nil, "scan", "--db", tempDB(t), "--sample", "--timings")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if got, want := stagesOf(r.stderr), []string{stageStarted, stageRead, stageAlerts, stageClosed}; !slices.Equal(got, want) {
+		t.Errorf("stages %q, want %q\n%s", got, want, r.stderr)
+	}
+	bulkMinBytes, bulkMinRows = 0, 0
+	r = runCLI(t, "", nil, "scan", "--db", tempDB(t), "--sample", "--keep", "all", "--timings")
+	if got, want := stagesOf(r.stderr), []string{stageStarted, stageRead, stageAlerts, stageIndexed, stageClosed}; r.code != exitOK || !slices.Equal(got, want) {
+		t.Errorf("bulk load: exit %d, stages %q, want %q\n%s", r.code, got, want, r.stderr)
+	}
+	if r := runCLI(t, "", nil, "scan", "--db", tempDB(t), "--sample"); r.code != exitOK || strings.Contains(r.stderr, "timings") {
+		t.Errorf("without --timings: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -204,6 +205,9 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 				fmt.Fprintf(w, "%-30s CPU %.2fs = %.2f× the limit's %.2fs; %d cores busy throughout would give at most %.2f of the limit\n", "",
 					r.cpu.Seconds(), r.cpu.Seconds()/sz.limitCPU.Seconds(), sz.limitCPU.Seconds(), cores, best)
 			}
+			if ph := phases(r); ph != "" {
+				fmt.Fprintf(w, "%-30s %s\n", "", ph)
+			}
 			amp := float64(r.written) / float64(max(r.dbBytes, 1))
 			fmt.Fprintf(w, "%-30s max RSS %s (target ≤ %s %s); wrote %s = %.1f× the %s database (target ≤ %.0f× %s)\n", "",
 				mib(r.maxRSS), mib(targetRSS), check(r.maxRSS <= targetRSS),
@@ -279,6 +283,64 @@ type result struct {
 	maxRSS  int64         // bytes
 	written int64         // bytes written to storage (write_bytes)
 	dbBytes int64         // the database file (and any WAL left) after the run
+	stages  []stage       // scan --timings: when each stage ended, from the scan's start
+}
+
+// stage is one mark of scan --timings.
+type stage struct {
+	name string
+	at   time.Duration
+}
+
+// timingsPrefix starts the line scan --timings prints.
+const timingsPrefix = "iamwatch: timings (ms from the scan's start): "
+
+// parseTimings reads the stages of scan --timings from its output; none
+// when the line is missing (a binary without the flag's line).
+func parseTimings(out string) []stage {
+	i := strings.LastIndex(out, timingsPrefix)
+	if i < 0 {
+		return nil
+	}
+	line, _, _ := strings.Cut(out[i+len(timingsPrefix):], "\n")
+	var st []stage
+	for _, f := range strings.Fields(line) {
+		name, ms, ok := strings.Cut(f, "=")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil {
+			return nil
+		}
+		st = append(st, stage{name, time.Duration(n) * time.Millisecond})
+	}
+	return st
+}
+
+// phases describes where a scan's wall time went by its stages: before the
+// scan (process start and package initialisation: the wall time less the
+// last mark), its start (store and rules), the read, and the end after the
+// read (alerts read back, memory returned, index builds, close), which
+// run on one core; "" without stages.
+func phases(r result) string {
+	if len(r.stages) == 0 {
+		return ""
+	}
+	at := map[string]time.Duration{}
+	for _, s := range r.stages {
+		at[s.name] = s.at
+	}
+	last := r.stages[len(r.stages)-1].at
+	ms := func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+	var end []string
+	prev := at["read"]
+	for _, s := range r.stages {
+		if s.at <= prev || s.name == "started" || s.name == "read" {
+			continue
+		}
+		end = append(end, s.name+" "+ms(s.at-prev))
+		prev = s.at
+	}
+	return fmt.Sprintf("before the scan %s, start %s, read %s, end %s (%s)",
+		ms(r.wall-last), ms(at["started"]), ms(at["read"]-at["started"]), ms(last-at["read"]), strings.Join(end, ", "))
 }
 
 // scan runs the binary's scan of dir into a new database db.
@@ -286,7 +348,7 @@ func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, er
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(db + suffix)
 	}
-	args := append([]string{"scan", "--db", db}, k.args...)
+	args := append([]string{"scan", "--db", db, "--timings"}, k.args...)
 	if c.config != "" {
 		args = append(args, "--config", c.config)
 	}
@@ -301,6 +363,7 @@ func scan(ctx context.Context, c config, k scanKind, dir, db string) (result, er
 	if err != nil {
 		return r, fmt.Errorf("%s %s: %w\n%s", c.bin, strings.Join(args, " "), err, tail(out.String(), 2000))
 	}
+	r.stages = parseTimings(out.String())
 	for _, suffix := range []string{"", "-wal"} {
 		if fi, err := os.Stat(db + suffix); err == nil {
 			r.dbBytes += fi.Size()
