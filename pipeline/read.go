@@ -369,15 +369,17 @@ func (t *tailing) batchSize(received, limit int) int {
 // few of the records (one event in eight of the services trail by
 // default) and is the faster side: the queue only has to hold what the
 // readers decode while it stores a batch, commits and resolves its alerts
-// (~50–100 ms), or they stop and a core idles. Six reader batches were
-// too few: the readers of the 250k-record services trail's default scan
+// (~50–100 ms), or they stop and a core idles. Three a reader were too
+// few: the two readers of the 250k-record services trail's default scan
 // waited for the queue 0.54 s in all (go tool trace -pprof=sync); with
-// sixteen the read took 1.45 → 1.39 s (median of six interleaved runs,
-// scan --timings) for the same CPU time and RSS within the noise. When
-// every record goes to the writer (keep all), it is the slower side and
-// the queue is full all along: a deeper one holds thousands of events for
-// nothing, and near the scan's heap limit they cost collections (--keep
-// all with sixteen batches each: +0.3–0.5 s and +1 CPU-s).
+// eight the read took 1.40 → 1.33 s and the scan 1.71 → 1.64 s (medians
+// of eight interleaved runs, scan --timings), for the same CPU time and 5
+// MiB more RSS; the objects and people trails and the 25k-record one the
+// same within the noise. When every record goes to the writer (keep all),
+// it is the slower side and the queue is full all along: a deeper one
+// holds thousands of events for nothing, and near the scan's heap limit
+// they cost collections (--keep all with sixteen a reader: +0.3–0.6 s and
+// +1 CPU-s; eight: within the noise, 7 MiB more RSS).
 func queuedBatches(workers int, dropping bool) int {
 	if dropping {
 		return 8 * workers
