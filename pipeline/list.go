@@ -49,6 +49,12 @@ type List struct {
 	// is directory dirsOff. All 0 for a list that releases nothing.
 	first, firstStart, namesOff, dirsOff int
 	bytes                                int64 // the known sizes of every input listed, released or not
+	// The OS files listed, released or not, whose size is known (sized)
+	// and was left unknown (unsized: a walk sizes only some; see
+	// sizeFirst); of the sized, those listed after the first sizeFirst
+	// files (the walk's sample) and their bytes.
+	sized, unsized, sampled int
+	sampledBytes            int64
 	// low is the first input not handed to a reader yet (next), handed
 	// the ones above it that were.
 	low    int
@@ -241,12 +247,53 @@ func (l *List) Wait(ctx context.Context) error {
 	}
 }
 
-// Bytes adds up the known sizes of the inputs (listed so far).
+// Bytes adds up the sizes of the inputs (listed so far): a file whose
+// size the walk left unknown counts as the mean of the files it sized.
 func (l *List) Bytes() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bytes
+	return l.bytes + int64(l.unsized)*l.meanSize()
 }
+
+// Size is in's size, or, unknown, the mean of the files sized.
+func (l *List) Size(in Input) int64 {
+	if in.Size >= 0 {
+		return in.Size
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.meanSize()
+}
+
+// meanSize is what a file of unknown size counts as: the mean size of the
+// walk's sample (the files sized after the first sizeFirst), or of all
+// files sized while there is none; 0 when none was. l.mu is held.
+func (l *List) meanSize() int64 {
+	switch {
+	case l.sampled > 0:
+		return l.sampledBytes / int64(l.sampled)
+	case l.sized > 0:
+		return l.bytes / int64(l.sized)
+	}
+	return 0
+}
+
+// A walk sizes the first sizeFirst regular files and one in sizeEvery of
+// the others (an fstatat each: with the rest of the walk's work, what a
+// scan does besides reading the files; the walk of the 26,713 files of
+// the 250k-record services trail took 0.155 CPU-s of the scan's 3.1,
+// 0.09 of it in fstatat). The other files count as the mean of those
+// sized: sizes only estimate how many records the inputs hold (the bulk
+// load's choice) and how far a read has gone (the writer's batches at its
+// end). One in every few across the whole trail, not the first few
+// thousand: a trail's directories are listed by name, region after
+// region, and its first 4,096 files were half the mean size of them all;
+// so the files of unknown size count as the mean of that sample alone.
+// Variables for the tests.
+var (
+	sizeFirst = 1024
+	sizeEvery = 8
+)
 
 // Footprint is about the bytes the list holds.
 func (l *List) Footprint() int64 {
@@ -364,6 +411,16 @@ func (l *List) addPath(p string, size int64) {
 // (or is empty), and the files of one directory, added one after another,
 // share its string.
 func (l *List) addFile(dir string, base []byte, size int64) {
+	switch n := l.sized + l.unsized; {
+	case size < 0:
+		l.unsized++
+	case n >= sizeFirst:
+		l.sampled++
+		l.sampledBytes += size
+		fallthrough
+	default:
+		l.sized++
+	}
 	if l.counting {
 		l.first++
 		l.bytes += max(size, 0)

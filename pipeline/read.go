@@ -283,11 +283,12 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 				if !ok {
 					break
 				}
-				tail.handed.Add(max(in.Size, 0))
+				size := inputs.Size(in)
+				tail.handed.Add(size)
 				if err := r.read(rctx, in, reject, outcome); err != nil {
 					return err
 				}
-				tail.done.Add(max(in.Size, 0))
+				tail.done.Add(size)
 				mu.Lock()
 				rep.Events += r.dropped
 				mu.Unlock()

@@ -16,18 +16,22 @@ import (
 )
 
 // walkDir lists the files below the directory root as walk lists those of
-// os.DirFS(root), in the same order, with the same names, sizes, failures
-// and skips: file gets each regular file (or symlink to one) as its
-// directory, with a trailing separator, and base name, the base valid
-// only during the call; other gets the inputs that stand for entries not
-// read; stop, if not nil, is asked before each entry.
+// os.DirFS(root), in the same order, with the same names, failures and
+// skips, and the same sizes for the regular files it sizes (see sizeFirst;
+// -1, unknown, for the others): file gets each regular file (or
+// symlink to one) as its directory, with a trailing separator, and base
+// name, the base valid only during the call; other gets the inputs that
+// stand for entries not read; stop, if not nil, is asked before each
+// entry.
 //
 // It costs less than walk: it reads each directory once, through a
-// descriptor (getdents), and learns a file's size with an fstatat
-// relative to that descriptor, where walk lstat()s the file's whole path
-// (the kernel looks each of its directories up again); and it makes no
-// string a file. The entries that are neither files nor directories
-// (symlinks, FIFOs…), rare in a trail, are stat()ed by path as walk does.
+// descriptor (getdents), trusts the file type getdents gives, and learns
+// a file's size, while it still does, with an fstatat relative to that
+// descriptor, where walk lstat()s the file's whole path (the kernel looks
+// each of its directories up again); and it makes no string a file. The
+// entries that are neither files nor directories (symlinks, FIFOs…), rare
+// in a trail, and those of a file system that gives no type, are stat()ed
+// as walk does.
 func walkDir(root string, file func(dir string, base []byte, size int64), other func(Input), stop func() bool) {
 	root = filepath.Clean(root)
 	prefix := root + string(filepath.Separator) // as filepath.Join(root, name) shows a name
@@ -50,6 +54,7 @@ type dirWalker struct {
 	buf   []byte // getdents' buffer
 	names []byte // the entries' names, each followed by a NUL (for fstatat)
 	ents  []dirent
+	files int // regular files met so far (see sizeFirst)
 }
 
 // dirent is an entry of a directory being walked.
@@ -155,6 +160,13 @@ func (w *dirWalker) read(path string) error {
 	})
 	for i := range ents {
 		e := &ents[i]
+		if e.typ == unix.DT_REG {
+			w.files++
+			if w.files > sizeFirst && w.files%sizeEvery != 0 {
+				e.size = -1
+				continue
+			}
+		}
 		if e.typ != unix.DT_REG && e.typ != unix.DT_UNKNOWN {
 			continue
 		}
