@@ -11,9 +11,9 @@ import (
 // scan's start (--timings, hidden): the fixed costs at both ends, which
 // run on one core while the read keeps both busy, and which a scan's whole
 // time hides. internal/scanbench prints them beside each scan's time; the
-// time before the scan starts (process start, package initialisation) is
-// the wall time it measured less the last mark. A nil *scanTimings notes
-// nothing.
+// time outside the scan (the process's start and package initialisation,
+// printing the alerts and the summary, exit) is the wall time it measured
+// less the last mark. A nil *scanTimings notes nothing.
 type scanTimings struct {
 	start time.Time
 	marks []timingMark

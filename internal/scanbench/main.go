@@ -316,11 +316,12 @@ func parseTimings(out string) []stage {
 	return st
 }
 
-// phases describes where a scan's wall time went by its stages: before the
-// scan (process start and package initialisation: the wall time less the
-// last mark), its start (store and rules), the read, and the end after the
-// read (alerts read back, memory returned, index builds, close), which
-// run on one core; "" without stages.
+// phases describes where a scan's wall time went by its stages: outside
+// the scan (the wall time less the last mark: the process's start and
+// package initialisation before it, printing the alerts and the summary
+// and exiting after it), its start (store and rules), the read, and the
+// end after the read (alerts read back, memory returned, index builds,
+// close), which runs on one core; "" without stages.
 func phases(r result) string {
 	if len(r.stages) == 0 {
 		return ""
@@ -340,7 +341,7 @@ func phases(r result) string {
 		end = append(end, s.name+" "+ms(s.at-prev))
 		prev = s.at
 	}
-	return fmt.Sprintf("before the scan %s, start %s, read %s, end %s (%s)",
+	return fmt.Sprintf("outside the scan %s, start %s, read %s, end %s (%s)",
 		ms(r.wall-last), ms(at["started"]), ms(at["read"]-at["started"]), ms(last-at["read"]), strings.Join(end, ", "))
 }
 

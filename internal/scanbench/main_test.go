@@ -6,7 +6,7 @@ import (
 )
 
 // TestPhases: the stages scan --timings prints become where the scan's
-// wall time went, the time before the scan included, and a scan without
+// wall time went, the time outside the scan included, and a scan without
 // the line has no phases.
 func TestPhases(t *testing.T) {
 	out := "Took 1.99s (125500 records/s).\n" +
@@ -15,7 +15,7 @@ func TestPhases(t *testing.T) {
 	if len(r.stages) != 6 || r.stages[1] != (stage{"read", 1802 * time.Millisecond}) {
 		t.Fatalf("stages %v", r.stages)
 	}
-	want := "before the scan 61 ms, start 82 ms, read 1720 ms, end 187 ms (alerts 6 ms, freed 29 ms, indexed 106 ms, closed 46 ms)"
+	want := "outside the scan 61 ms, start 82 ms, read 1720 ms, end 187 ms (alerts 6 ms, freed 29 ms, indexed 106 ms, closed 46 ms)"
 	if got := phases(r); got != want {
 		t.Errorf("phases:\n got %s\nwant %s", got, want)
 	}
