@@ -248,14 +248,15 @@ func (l *List) Wait(ctx context.Context) error {
 }
 
 // Bytes adds up the sizes of the inputs (listed so far): a file whose
-// size the walk left unknown counts as the mean of the files it sized.
+// size the walk left unknown counts as meanSize.
 func (l *List) Bytes() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.bytes + int64(l.unsized)*l.meanSize()
 }
 
-// Size is in's size, or, unknown, the mean of the files sized.
+// Size is in's size or, unknown (a file the walk did not size, standard
+// input, a failed entry), meanSize.
 func (l *List) Size(in Input) int64 {
 	if in.Size >= 0 {
 		return in.Size
