@@ -25,3 +25,19 @@ func TestPhases(t *testing.T) {
 		}
 	}
 }
+
+// TestPairedShare: a scan's share is the median of each run's limit over
+// its own time, not a share of one limit measured apart.
+func TestPairedShare(t *testing.T) {
+	rs := []result{
+		{wall: 2 * time.Second, limit: 1200 * time.Millisecond},         // 0.60
+		{wall: 1600 * time.Millisecond, limit: time.Second},             // 0.625
+		{wall: 1500 * time.Millisecond, limit: 1050 * time.Millisecond}, // 0.70
+	}
+	if got := pairedShare(rs); got != 0.625 {
+		t.Errorf("paired share %v, want 0.625", got)
+	}
+	if got := median(limits(rs)); got != 1050*time.Millisecond {
+		t.Errorf("median limit %v, want 1.05s", got)
+	}
+}
