@@ -25,6 +25,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -203,11 +204,11 @@ func bench(ctx context.Context, c config, small, large string, w io.Writer) (mis
 			sz.scans[k] = r
 			ratio := pairedShare(rs)
 			// Three decimals: at two, 0.657 printed as 0.66 beside a MISS.
-			line := fmt.Sprintf("%-30s %8.0f records/s  %s%s  %.3f of the limit", kind.name, rate(sz.records, r.wall), fmtDur(r.wall), spread(walls(rs)), ratio)
+			line := fmt.Sprintf("%-30s %8.0f records/s  %s%s  %.3f of the limit", kind.name, rate(sz.records, r.wall), fmtDur(r.wall), spread(each(rs, wallOf)), ratio)
 			if kind.target > 0 {
 				line += fmt.Sprintf(" (target ≥ %.2f %s)", kind.target, check(ratio >= kind.target))
 			}
-			line += fmt.Sprintf("; its limits %s", fmtDur(median(limits(rs))))
+			line += fmt.Sprintf("; its limits %s", fmtDur(median(each(rs, limitOf))))
 			fmt.Fprintln(w, line)
 			if r.cpu > 0 && sz.limitCPU > 0 {
 				// The share the same work could reach with every core busy
@@ -303,20 +304,7 @@ type result struct {
 // pairedShare is the median, over the runs, of each scan's share of the
 // limit measured right before it.
 func pairedShare(rs []result) float64 {
-	shares := make([]float64, len(rs))
-	for i, r := range rs {
-		shares[i] = r.limit.Seconds() / r.wall.Seconds()
-	}
-	slices.Sort(shares)
-	return shares[len(shares)/2]
-}
-
-func limits(rs []result) []time.Duration {
-	out := make([]time.Duration, len(rs))
-	for i, r := range rs {
-		out[i] = r.limit
-	}
-	return out
+	return median(each(rs, func(r result) float64 { return r.limit.Seconds() / r.wall.Seconds() }))
 }
 
 // stage is one mark of scan --timings.
@@ -416,8 +404,8 @@ type usage struct {
 	writeBytes int64         // bytes
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
+func median[T cmp.Ordered](xs []T) T {
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
 }
@@ -428,13 +416,17 @@ func medianResult(rs []result) result {
 	return s[len(s)/2]
 }
 
-func walls(rs []result) []time.Duration {
-	out := make([]time.Duration, len(rs))
+// each is f of every run.
+func each[T any](rs []result, f func(result) T) []T {
+	out := make([]T, len(rs))
 	for i, r := range rs {
-		out[i] = r.wall
+		out[i] = f(r)
 	}
 	return out
 }
+
+func wallOf(r result) time.Duration  { return r.wall }
+func limitOf(r result) time.Duration { return r.limit }
 
 func spread(ds []time.Duration) string {
 	if len(ds) < 2 {

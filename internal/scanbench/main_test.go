@@ -37,7 +37,7 @@ func TestPairedShare(t *testing.T) {
 	if got := pairedShare(rs); got != 0.625 {
 		t.Errorf("paired share %v, want 0.625", got)
 	}
-	if got := median(limits(rs)); got != 1050*time.Millisecond {
+	if got := median(each(rs, limitOf)); got != 1050*time.Millisecond {
 		t.Errorf("median limit %v, want 1.05s", got)
 	}
 }
