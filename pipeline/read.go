@@ -335,9 +335,9 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 // them raised the peak RSS by 11 MiB.
 type tailing struct {
 	inputs *List
-	handed atomic.Int64 // bytes of the inputs handed to the readers
-	done   atomic.Int64 // bytes of the inputs the readers are done with
-	total  int64        // bytes of all inputs, once the walk is over; 0 before
+	handed atomic.Int64 // bytes of the inputs handed to the readers (List.Size: estimates past the walk's sample)
+	done   atomic.Int64 // bytes of the inputs the readers are done with (likewise)
+	total  int64        // List.Bytes, once the walk is over; 0 before
 }
 
 // batchSize is the batch the writer gathers next, having received
