@@ -49,6 +49,18 @@ type StateView interface {
 	Added(rule, eventID string) (added, known bool)
 }
 
+// HitDropper is a StateView that can delete stored hits. Of a group whose
+// rule ignores repeats, a Resolver keeps the first and the last hit of
+// each value in each slot (detect's keepEnds) and drops the others through
+// it, so the hits stored are those of reading the events as one batch,
+// whatever the batches were. A view without it keeps them: the alerts are
+// the same either way.
+type HitDropper interface {
+	// DropHits deletes the hits (by rule, group, time and event ID);
+	// hits not stored are ignored.
+	DropHits(ctx context.Context, hits []Hit) error
+}
+
 // Claim is what claiming one alert did.
 type Claim struct {
 	Alert Alert // the alert as claimed.

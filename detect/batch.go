@@ -37,6 +37,15 @@ type Batch struct {
 	// kept for it. Light rules keep fewer (see dropRepeats), light
 	// first-seen rules only once KeepFirsts has read the stored baselines.
 	Keep []bool
+	// Weak[i] is true when events[i] is in Keep only as a light rule's hit
+	// that dropRepeats kept (the first or last of its slot in this batch)
+	// or as the first event of a value KeepFirsts kept (the first so far):
+	// a later batch may bring an earlier hit or event, and then nothing
+	// refers to it. A caller that reads a whole input in batches (a scan)
+	// may remove such events once the read is over, if nothing names them
+	// (the hits, the alerts, the baselines): the events stored are then
+	// those of reading it as one batch, whatever the batches were.
+	Weak []bool
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
 	// Unevaluated holds, for each event the rules could not be evaluated on
@@ -96,7 +105,7 @@ type groupKey struct {
 // (the other rules still see it). The error is ctx's when it ends during an
 // evaluation (a condition is interrupted, not taken as no match).
 func (e *Engine) Match(ctx context.Context, events []iamwatch.Event) (*Batch, error) {
-	b := &Batch{Keep: make([]bool, len(events)), eng: e, index: map[string]int{}}
+	b := &Batch{Keep: make([]bool, len(events)), Weak: make([]bool, len(events)), eng: e, index: map[string]int{}}
 	var matched []*compiled
 	var groups []hitKey
 	if e.geo != nil {
@@ -290,7 +299,7 @@ func (b *Batch) dropRepeats() {
 	for _, p := range kept {
 		b.addHit(p.c, p.k.group, p.k.value, p.ev)
 		if p.c.light {
-			b.keep(p.pos, p.ev.ID)
+			b.keepWeak(p.pos, p.ev.ID)
 		}
 	}
 	b.ends = nil
@@ -318,6 +327,27 @@ func keepEnds(hits []iamwatch.Hit, c *compiled) []iamwatch.Hit {
 	for j, h := range hits {
 		k := vs{h.Value, slotOf(h.Time, c)}
 		if first[k] == j || last[k] == j {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// repeatsBetween returns the hits of all (sorted, as keepEnds takes them)
+// that ends (keepEnds of all) left out, before to: the last instant of a
+// range from Hits may open a slot whose later hits the range does not
+// hold, so its hits there are not known to be repeats.
+func repeatsBetween(all, ends []iamwatch.Hit, to time.Time) []iamwatch.Hit {
+	if len(all) == len(ends) {
+		return nil
+	}
+	kept := make(map[string]bool, len(ends))
+	for _, h := range ends {
+		kept[h.EventID] = true
+	}
+	var out []iamwatch.Hit
+	for _, h := range all {
+		if !kept[h.EventID] && h.Time.Before(to) {
 			out = append(out, h)
 		}
 	}
@@ -438,6 +468,16 @@ func (b *Batch) keep(pos int, id string) {
 	b.listMatched(pos, id)
 }
 
+// keepWeak keeps the batch's pos-th event, id, and lists it as matched;
+// it is Weak unless already kept otherwise. Every other keep comes first
+// (Match's loop, then dropRepeats, then KeepFirsts).
+func (b *Batch) keepWeak(pos int, id string) {
+	if !b.Keep[pos] {
+		b.Weak[pos] = true
+	}
+	b.keep(pos, id)
+}
+
 // listFirsts lists as matched, of the events light first-seen rules
 // observed, the batch's first of each (identity, value) that may alert:
 // the event a first-seen alert would name. KeepFirsts decides which of
@@ -488,7 +528,7 @@ func (b *Batch) KeepFirsts(ctx context.Context, st iamwatch.BaselineStore) error
 				}
 			}
 			if e, ok := firsts[v]; !ok || e.Earlier(o.entry.First, o.entry.FirstEvent) {
-				b.keep(o.pos, o.first.ID)
+				b.keepWeak(o.pos, o.first.ID)
 			}
 		}
 	}
@@ -598,7 +638,13 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 		}
 		if k.c.ignoreRepeats {
 			sortHits(hits)
-			hits = keepEnds(slices.CompactFunc(hits, func(a, b iamwatch.Hit) bool { return a.EventID == b.EventID }), k.c)
+			all := slices.CompactFunc(hits, func(a, b iamwatch.Hit) bool { return a.EventID == b.EventID })
+			hits = keepEnds(all, k.c)
+			if d, ok := view.(iamwatch.HitDropper); ok {
+				if err := d.DropHits(ctx, repeatsBetween(all, hits, to)); err != nil {
+					return nil, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
+				}
+			}
 		}
 		inc, ok := evalIncident(hits, k.period, k.c.period, k.c.count, k.c.within, k.c.distinct)
 		if !ok {

@@ -250,12 +250,16 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 // events or finds them stored). It is idempotent: the same batch twice
 // stores nothing new and claims no alert twice.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
-	return p.process(ctx, events, false)
+	return p.process(ctx, events, false, nil)
 }
 
 // process is Process; when own, events is the caller's no more and is
 // compacted in place rather than copied (a batch is ~500 bytes an event).
-func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool) (Result, error) {
+// process runs one batch. When weak is not nil, it adds to it the events
+// the batch stored only as detect.Batch.Weak says (and the filter does
+// not keep), by ID with their event times: ReadList removes, at its end,
+// those that nothing names by then.
+func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool, weak map[string]time.Time) (Result, error) {
 	res := Result{Events: len(events)}
 	// Repeats of events already processed (an earlier batch's, or the
 	// batch's own) count as their first copy does, and go no further.
@@ -307,9 +311,13 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 	kept := make([]bool, len(events))
 	for i := range events {
 		ev := &events[i]
-		if (batch != nil && batch.Keep[i]) || p.filter.Stores(ev) {
+		stores := p.filter.Stores(ev)
+		if (batch != nil && batch.Keep[i]) || stores {
 			keep = append(keep, *ev)
 			kept[i] = true
+			if weak != nil && !stores && batch.Weak[i] {
+				weak[ev.ID] = ev.Time
+			}
 		}
 	}
 	// A repeat is kept, as a duplicate, when its first copy is.

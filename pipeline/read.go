@@ -154,6 +154,23 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		return rep, fmt.Errorf("pipeline: read: %w", err)
 	}
 
+	// The events stored only as a light rule's hit or a first value
+	// (detect.Batch.Weak), which a later batch may supersede: removed at
+	// the end if nothing names them, so that the events stored do not
+	// depend on how the inputs fell into batches. Only those stored by
+	// this read (after mark): an event stored before stays.
+	var (
+		weak map[string]time.Time
+		mark int64
+	)
+	ws, tidy := p.store.(weakStore)
+	if tidy && p.detect != nil {
+		if mark, err = ws.EventsMark(ctx); err != nil {
+			return rep, fmt.Errorf("pipeline: read: %w", err)
+		}
+		weak = map[string]time.Time{}
+	}
+
 	batches := make(chan *[]iamwatch.Event, queuedBatches(opt.Workers, wanted != nil))
 	g, gctx := errgroup.WithContext(ctx)
 
@@ -206,7 +223,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 			received += len(buf) - before
 			for len(buf) > 0 && (len(buf) >= size || !full) {
 				n := min(len(buf), opt.BatchSize)
-				res, err := p.process(ctx, buf[:n], true) // buf[:n] is done with after
+				res, err := p.process(ctx, buf[:n], true, weak) // buf[:n] is done with after
 				rest := copy(buf, buf[n:])
 				clear(buf[rest:]) // drop the references until the buffer is reused
 				buf = buf[:rest]
@@ -307,6 +324,13 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	if err == nil {
 		err = rerr
 	}
+	if err == nil && len(weak) > 0 {
+		var n int
+		if n, err = ws.DropUnnamed(ctx, mark, weak); err == nil {
+			rep.Stored -= n
+			rep.Kept -= n
+		}
+	}
 	rep.Elapsed = time.Since(start)
 	slices.SortFunc(rep.SkippedBy, func(a, b SkipCount) int {
 		return cmp.Or(cmp.Compare(b.Files, a.Files), strings.Compare(a.Reason, b.Reason))
@@ -316,6 +340,17 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		err = ctx.Err()
 	}
 	return rep, err
+}
+
+// weakStore is a Store that can remove the events a read stored only as
+// detect.Batch.Weak says once nothing names them (store/sqlite).
+type weakStore interface {
+	// EventsMark returns a mark of the events stored so far.
+	EventsMark(ctx context.Context) (int64, error)
+	// DropUnnamed deletes, of events (ID → event time), those stored after
+	// mark that no threshold hit, alert or baseline names, and returns how
+	// many it deleted.
+	DropUnnamed(ctx context.Context, mark int64, events map[string]time.Time) (int, error)
 }
 
 // tailing sizes the writer's batches as the read ends. While the readers

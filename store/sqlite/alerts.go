@@ -183,6 +183,17 @@ func (v *txView) Hits(ctx context.Context, rule, group string, from, to time.Tim
 	return queryHits(ctx, v.q, rule, group, from, to, -1)
 }
 
+// DropHits deletes hits in the commit's transaction (iamwatch.HitDropper).
+func (v *txView) DropHits(ctx context.Context, hits []iamwatch.Hit) error {
+	for _, h := range hits {
+		if _, err := v.q.ExecContext(ctx, "DELETE FROM threshold_hits WHERE rule = ? AND grp = ? AND time = ? AND event_id = ?",
+			h.Rule, h.Group, eventTime(h.Time), h.EventID); err != nil {
+			return fmt.Errorf("sqlite: drop hit %s of %s: %w", h.EventID, h.Rule, err)
+		}
+	}
+	return nil
+}
+
 func (v *txView) FirstHits(ctx context.Context, rule, group string, from, to time.Time, n int) ([]iamwatch.Hit, error) {
 	return queryHits(ctx, v.q, rule, group, from, to, max(n, 0))
 }

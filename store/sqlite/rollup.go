@@ -438,27 +438,40 @@ func pruneRollups(ctx context.Context, tx *sql.Tx, cut time.Time) error {
 	if tr := cut.Truncate(time.Second); !tr.Equal(cut) {
 		cut = tr.Add(time.Second)
 	}
-	cut = cut.UTC()
 	for _, tb := range rollupTables {
-		var start, end time.Time
-		if tb.hourly {
-			start = cut.Truncate(time.Hour)
-			end = start.Add(time.Hour)
-		} else {
-			start = time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, time.UTC)
-			end = start.AddDate(0, 0, 1)
-		}
-		bucket := start.Format(time.DateOnly)
-		if tb.hourly {
-			bucket = eventTime(start)
-		}
-		col := tb.key[0].name
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tb.name+" WHERE "+col+" <= ?", bucket); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tb.name+" WHERE "+tb.key[0].name+" < ?", tb.bucketOf(cut).key); err != nil {
 			return fmt.Errorf("roll-up: prune %s: %w", tb.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, tb.rebuild("event_time >= ? AND event_time < ?"), eventTime(start), eventTime(end)); err != nil {
+		if err := tb.recount(ctx, tx, tb.bucketOf(cut)); err != nil {
 			return fmt.Errorf("roll-up: prune %s: %w", tb.name, err)
 		}
 	}
 	return nil
+}
+
+// bucket is one hour or day of a roll-up table: its key value and the
+// event times it counts, start <= event_time < end.
+type bucket struct {
+	key        string
+	start, end time.Time
+}
+
+// bucketOf returns the bucket of t in the table.
+func (t *rollupTable) bucketOf(tm time.Time) bucket {
+	tm = tm.UTC()
+	if t.hourly {
+		start := tm.Truncate(time.Hour)
+		return bucket{eventTime(start), start, start.Add(time.Hour)}
+	}
+	start := time.Date(tm.Year(), tm.Month(), tm.Day(), 0, 0, 0, 0, time.UTC)
+	return bucket{start.Format(time.DateOnly), start, start.AddDate(0, 0, 1)}
+}
+
+// recount counts bucket b of the table again from the events.
+func (t *rollupTable) recount(ctx context.Context, tx *sql.Tx, b bucket) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+t.key[0].name+" = ?", b.key); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, t.rebuild("event_time >= ? AND event_time < ?"), eventTime(b.start), eventTime(b.end))
+	return err
 }

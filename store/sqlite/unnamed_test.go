@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/iamwatch/iamwatch"
+)
+
+// TestDropUnnamed deletes, of the events a read named, those stored after
+// the mark that no hit, alert (its event or its sample) or baseline names,
+// and keeps the roll-ups equal to the events; with the event_id index
+// dropped by a bulk load too.
+func TestDropUnnamed(t *testing.T) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "indexed", true: "bulk"}[bulk], func(t *testing.T) {
+			ctx := context.Background()
+			s := openTest(t, filepath.Join(t.TempDir(), "db"))
+			defer s.Close()
+			start := time.Date(2026, 1, 1, 23, 59, 0, 0, time.UTC) // the events cross an hour and a day
+			before := testEvents("old", start, 10)
+			if _, err := s.PutEvents(ctx, before); err != nil {
+				t.Fatal(err)
+			}
+			mark, err := s.EventsMark(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bulk {
+				finish, ok, err := s.BeginBulkLoad(ctx, 100)
+				if err != nil || !ok {
+					t.Fatalf("BeginBulkLoad = %v, %v", ok, err)
+				}
+				defer func() {
+					if _, err := finish(ctx); err != nil {
+						t.Error(err)
+					}
+					checkRollups(t, s)
+				}()
+			}
+			evs := testEvents("new", start, 120)
+			if _, err := s.PutEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			hit := iamwatch.Hit{Rule: "r", Group: "g", EventID: evs[1].ID, Time: evs[1].Time}
+			sampled := iamwatch.Alert{DedupKey: "k", Rule: "r", Severity: iamwatch.SeverityHigh, Time: evs[2].Time, EventID: evs[2].ID, EventIDs: []string{evs[2].ID, evs[3].ID}}
+			if _, err := s.CommitAlerts(ctx, []iamwatch.Hit{hit}, func(context.Context, iamwatch.StateView) ([]iamwatch.Alert, error) {
+				return []iamwatch.Alert{sampled}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.MergeBaseline(ctx, []iamwatch.BaselineEntry{{Rule: "b", Identity: "i", Value: "v", First: evs[4].Time, FirstEvent: evs[4].ID, Last: evs[4].Time}}); err != nil {
+				t.Fatal(err)
+			}
+			// Named: 1 (a hit), 2 and 3 (an alert), 4 (a baseline); stored
+			// before the mark: old-0; not stored: missing; the rest go.
+			named := map[string]time.Time{"missing": start, before[0].ID: before[0].Time}
+			for _, e := range evs[1:] {
+				named[e.ID] = e.Time
+			}
+			n, err := s.DropUnnamed(ctx, mark, named)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := len(evs) - 5; n != want {
+				t.Errorf("DropUnnamed deleted %d, want %d", n, want)
+			}
+			for i, e := range append([]iamwatch.Event{before[0]}, evs[:6]...) {
+				_, ok, err := s.StoredEvent(ctx, e.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := i < 6; ok != want {
+					t.Errorf("%s stored: %v, want %v", e.ID, ok, want)
+				}
+			}
+			checkRollups(t, s)
+			if n, err := s.DropUnnamed(ctx, mark, named); err != nil || n != 0 {
+				t.Errorf("DropUnnamed again = %d, %v; want 0", n, err)
+			}
+		})
+	}
+}
