@@ -206,6 +206,11 @@ func (b *Batch) resolveIdentity(ctx context.Context, view iamwatch.StateView, k 
 	if err := view.MergeBaseline(ctx, add); err != nil {
 		return nil, err
 	}
+	for v := range obs {
+		if e, ok := before[v]; ok && e.FirstEvent != after[v].FirstEvent {
+			b.superseded = append(b.superseded, e.FirstEvent)
+		}
+	}
 	learning := k.c.rule.Baseline.Learning
 	start, startBefore := after[""], before[""]
 	ends := start.First.Add(learning)

@@ -46,6 +46,8 @@ type Batch struct {
 	// (the hits, the alerts, the baselines): the events stored are then
 	// those of reading it as one batch, whatever the batches were.
 	Weak []bool
+	// superseded are the event IDs Resolve found superseded (Superseded).
+	superseded []string
 	// Hits are the grouped rules' matches, to be recorded.
 	Hits []iamwatch.Hit
 	// Unevaluated holds, for each event the rules could not be evaluated on
@@ -468,6 +470,13 @@ func (b *Batch) keep(pos int, id string) {
 	b.listMatched(pos, id)
 }
 
+// Superseded returns the IDs of the events Resolve found superseded: of
+// hits it dropped as repeats (a view that is an iamwatch.HitDropper), and
+// first events of baseline values an earlier event replaced. A Weak event
+// among them may be named by nothing any more (see Weak). Call it after
+// Resolve.
+func (b *Batch) Superseded() []string { return b.superseded }
+
 // keepWeak keeps the batch's pos-th event, id, and lists it as matched;
 // it is Weak unless already kept otherwise. Every other keep comes first
 // (Match's loop, then dropRepeats, then KeepFirsts).
@@ -641,8 +650,12 @@ func (b *Batch) Resolve(ctx context.Context, view iamwatch.StateView) ([]iamwatc
 			all := slices.CompactFunc(hits, func(a, b iamwatch.Hit) bool { return a.EventID == b.EventID })
 			hits = keepEnds(all, k.c)
 			if d, ok := view.(iamwatch.HitDropper); ok {
-				if err := d.DropHits(ctx, repeatsBetween(all, hits, to)); err != nil {
+				repeats := repeatsBetween(all, hits, to)
+				if err := d.DropHits(ctx, repeats); err != nil {
 					return nil, fmt.Errorf("detect: rule %s: %w", k.c.rule.ID, err)
+				}
+				for _, h := range repeats {
+					b.superseded = append(b.superseded, h.EventID)
 				}
 			}
 		}

@@ -255,11 +255,21 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 
 // process is Process; when own, events is the caller's no more and is
 // compacted in place rather than copied (a batch is ~500 bytes an event).
-// process runs one batch. When weak is not nil, it adds to it the events
-// the batch stored only as detect.Batch.Weak says (and the filter does
-// not keep), by ID with their event times: ReadList removes, at its end,
-// those that nothing names by then.
-func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool, weak map[string]time.Time) (Result, error) {
+// weakEvents are the events a read stored only as detect.Batch.Weak says
+// (the filter does not keep them), and those of them a later batch
+// superseded (detect.Batch.Superseded), by ID with their event times:
+// ReadList removes, at its end, the superseded ones nothing names then.
+type weakEvents struct {
+	stored, superseded map[string]time.Time
+}
+
+func newWeakEvents() *weakEvents {
+	return &weakEvents{stored: map[string]time.Time{}, superseded: map[string]time.Time{}}
+}
+
+// process runs one batch; with weak not nil, it notes the batch's weak
+// events in it.
+func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool, weak *weakEvents) (Result, error) {
 	res := Result{Events: len(events)}
 	// Repeats of events already processed (an earlier batch's, or the
 	// batch's own) count as their first copy does, and go no further.
@@ -316,7 +326,7 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 			keep = append(keep, *ev)
 			kept[i] = true
 			if weak != nil && !stores && batch.Weak[i] {
-				weak[ev.ID] = ev.Time
+				weak.stored[ev.ID] = ev.Time
 			}
 		}
 	}
@@ -348,6 +358,13 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 		return res, fmt.Errorf("pipeline: commit alerts: %w", err)
 	}
 	res.Alerts = len(claims)
+	if weak != nil {
+		for _, id := range batch.Superseded() {
+			if t, ok := weak.stored[id]; ok {
+				weak.superseded[id] = t
+			}
+		}
+	}
 	var quiet map[string]bool
 	if p.enqueue != nil {
 		quiet = batch.QuietParts(claims)

@@ -160,7 +160,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	// depend on how the inputs fell into batches. Only those stored by
 	// this read (after mark): an event stored before stays.
 	var (
-		weak map[string]time.Time
+		weak *weakEvents
 		mark int64
 	)
 	ws, tidy := p.store.(weakStore)
@@ -168,7 +168,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		if mark, err = ws.EventsMark(ctx); err != nil {
 			return rep, fmt.Errorf("pipeline: read: %w", err)
 		}
-		weak = map[string]time.Time{}
+		weak = newWeakEvents()
 	}
 
 	batches := make(chan *[]iamwatch.Event, queuedBatches(opt.Workers, wanted != nil))
@@ -324,9 +324,9 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	if err == nil {
 		err = rerr
 	}
-	if err == nil && len(weak) > 0 {
+	if err == nil && weak != nil && len(weak.superseded) > 0 {
 		var n int
-		if n, err = ws.DropUnnamed(ctx, mark, weak); err == nil {
+		if n, err = ws.DropUnnamed(ctx, mark, weak.superseded); err == nil {
 			rep.Stored -= n
 			rep.Kept -= n
 		}

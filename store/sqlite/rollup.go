@@ -467,6 +467,113 @@ func (t *rollupTable) bucketOf(tm time.Time) bucket {
 	return bucket{start.Format(time.DateOnly), start, start.AddDate(0, 0, 1)}
 }
 
+// subtract takes the events matching cond (SQL over events), about to be
+// deleted, out of the table: each row they are in counts fewer, and goes
+// when it counts none. It returns the keys of the rows that lose their
+// first or last time, to count again (recountKey) once the events are
+// gone; the others stay exact without reading the events they count.
+func (t *rollupTable) subtract(ctx context.Context, tx *sql.Tx, cond string) (recount [][]any, err error) {
+	type row struct {
+		key         []any
+		n, errors   int64
+		first, last string
+	}
+	var rows []row
+	err = eachRow(ctx, tx, t.aggregate(cond), nil, func(r *sql.Rows) error {
+		g := row{key: make([]any, len(t.key))}
+		dest := make([]any, 0, len(t.key)+4)
+		for j := range g.key {
+			dest = append(dest, &g.key[j])
+		}
+		dest = append(dest, &g.n)
+		if t.errors {
+			dest = append(dest, &g.errors)
+		}
+		if t.times {
+			dest = append(dest, &g.first, &g.last)
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		rows = append(rows, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	match := make([]string, len(t.key))
+	for j, c := range t.key {
+		match[j] = c.name + " = ?"
+	}
+	where := " WHERE " + strings.Join(match, " AND ")
+	set := "UPDATE " + t.name + " SET n = n - ?"
+	if t.errors {
+		set += ", n_errors = n_errors - ?"
+	}
+	set += where + " RETURNING n"
+	if t.times {
+		set += ", first_time, last_time"
+	}
+	for i := range rows {
+		g := &rows[i]
+		args := []any{g.n}
+		if t.errors {
+			args = append(args, g.errors)
+		}
+		var left int64
+		var first, last string
+		dest := []any{&left}
+		if t.times {
+			dest = append(dest, &first, &last)
+		}
+		if err := tx.QueryRowContext(ctx, set, append(args, g.key...)...).Scan(dest...); err != nil {
+			return nil, fmt.Errorf("subtract %v: %w", g.key, err)
+		}
+		switch {
+		case left <= 0:
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+where, g.key...); err != nil {
+				return nil, err
+			}
+		case t.times && (g.first == first || g.last == last):
+			recount = append(recount, g.key)
+		}
+	}
+	return recount, nil
+}
+
+// recountKey counts the table's row of key k (its key columns' values, as
+// the key expressions give them) again from the events: the events of
+// its bucket with those values, which the time and user indexes find.
+func (t *rollupTable) recountKey(ctx context.Context, tx *sql.Tx, k []any) error {
+	day, _ := k[0].(string)
+	var start time.Time
+	var err error
+	if t.hourly {
+		start, err = time.Parse(iamwatch.TimeFormat, day)
+	} else {
+		start, err = time.Parse(time.DateOnly, day)
+	}
+	if err != nil {
+		return fmt.Errorf("bucket %q: %w", day, err)
+	}
+	b := t.bucketOf(start)
+	match := make([]string, len(t.key))
+	cond := []string{"event_time >= ?", "event_time < ?"}
+	args := []any{eventTime(b.start), eventTime(b.end)}
+	for j, c := range t.key {
+		match[j] = c.name + " = ?"
+		if j > 0 {
+			cond = append(cond, c.expr+" = ?")
+			args = append(args, k[j])
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+strings.Join(match, " AND "), k...); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, t.rebuild(strings.Join(cond, " AND ")), args...)
+	return err
+}
+
 // recount counts bucket b of the table again from the events.
 func (t *rollupTable) recount(ctx context.Context, tx *sql.Tx, b bucket) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+t.key[0].name+" = ?", b.key); err != nil {
