@@ -61,6 +61,9 @@ type celEnv struct {
 
 	mu      sync.Mutex
 	checked map[string]*cel.Ast // by expression: a rule compiles, and reads the variables of, its threshold's expressions again
+	// pre are expressions checked in advance (PrecheckedFile), by
+	// expression; read-only.
+	pre map[string][]byte
 }
 
 func newCELEnv(cfg Config) (*celEnv, error) {
@@ -181,9 +184,12 @@ func (c *celEnv) check(expr string) (*cel.Ast, error) {
 	if ok {
 		return ast, nil
 	}
-	ast, iss := c.env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, iss.Err()
+	ast, pre := c.prechecked(expr)
+	if !pre {
+		var iss *cel.Issues
+		if ast, iss = c.env.Compile(expr); iss.Err() != nil {
+			return nil, iss.Err()
+		}
 	}
 	c.mu.Lock()
 	c.checked[expr] = ast

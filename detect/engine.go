@@ -168,6 +168,22 @@ func New(rules []*Rule, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: new engine: %w", err)
 	}
+	var pre []*prechecked // the folders' PrecheckedFiles
+	for _, r := range rules {
+		if r.prechecked != nil && !slices.Contains(pre, r.prechecked) {
+			pre = append(pre, r.prechecked)
+		}
+	}
+	for i, p := range pre {
+		if i == 0 {
+			env.pre = p.exprs
+			continue
+		}
+		if i == 1 {
+			env.pre = maps.Clone(env.pre)
+		}
+		maps.Copy(env.pre, p.exprs)
+	}
 	var enabled []*Rule
 	for _, r := range rules {
 		if disabled[r.ID] {

@@ -72,6 +72,12 @@ func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 		}
 		f.rule, f.err = parseRuleFile(f.name, data, lean)
 	})
+	var pre *prechecked
+	if data, err := fs.ReadFile(fsys, path.Join(dir, PrecheckedFile)); err == nil {
+		if m, err := decodePrechecked(data); err == nil { // one that does not read: compiled as without
+			pre = &prechecked{m}
+		}
+	}
 	var rules []*Rule
 	var errs []error
 	byID := map[string]string{}
@@ -85,6 +91,7 @@ func loadFS(fsys fs.FS, dir, display string, lean bool) ([]*Rule, error) {
 			continue
 		}
 		byID[f.rule.ID] = f.name
+		f.rule.prechecked = pre
 		rules = append(rules, f.rule)
 	}
 	if len(errs) > 0 {

@@ -133,6 +133,9 @@ type Rule struct {
 	File string
 
 	pattern *Pattern
+	// prechecked are its folder's expressions checked in advance
+	// (PrecheckedFile), shared by the folder's rules; nil without.
+	prechecked *prechecked
 }
 
 // Threshold makes a rule fire on the Count-th matching event of one group

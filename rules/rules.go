@@ -12,7 +12,7 @@ import (
 	"github.com/iamwatch/iamwatch/detect"
 )
 
-//go:embed *.yaml
+//go:embed *.yaml prechecked.binpb
 var files embed.FS
 
 // Builtin returns the catalog files: a read-only file system holding
