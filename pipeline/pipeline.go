@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/iamwatch/iamwatch"
@@ -253,8 +254,6 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 	return p.process(ctx, events, false, nil)
 }
 
-// process is Process; when own, events is the caller's no more and is
-// compacted in place rather than copied (a batch is ~500 bytes an event).
 // weakEvents are the events a read stored only as detect.Batch.Weak says
 // (the filter does not keep them), and those of them a later batch
 // superseded (detect.Batch.Superseded), by ID with their event times:
@@ -267,8 +266,9 @@ func newWeakEvents() *weakEvents {
 	return &weakEvents{stored: map[string]time.Time{}, superseded: map[string]time.Time{}}
 }
 
-// process runs one batch; with weak not nil, it notes the batch's weak
-// events in it.
+// process is Process; when own, events is the caller's no more and is
+// compacted in place rather than copied (a batch is ~500 bytes an event).
+// With weak not nil, it notes the batch's weak events in it.
 func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own bool, weak *weakEvents) (Result, error) {
 	res := Result{Events: len(events)}
 	// Repeats of events already processed (an earlier batch's, or the
@@ -326,7 +326,7 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 			keep = append(keep, *ev)
 			kept[i] = true
 			if weak != nil && !stores && batch.Weak[i] {
-				weak.stored[ev.ID] = ev.Time
+				weak.stored[strings.Clone(ev.ID)] = ev.Time // not a substring of the record, which it would keep
 			}
 		}
 	}
