@@ -259,11 +259,33 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 // superseded (detect.Batch.Superseded), by ID with their event times:
 // ReadList removes, at its end, the superseded ones nothing names then.
 type weakEvents struct {
-	stored, superseded map[string]time.Time
+	stored     map[string]*weakEvent
+	superseded map[string]time.Time
+}
+
+// weakEvent is one of weakEvents.stored: its event time, and how many of
+// its repeats were counted as duplicates of it (Result.Duplicates).
+type weakEvent struct {
+	time    time.Time
+	repeats int
 }
 
 func newWeakEvents() *weakEvents {
-	return &weakEvents{stored: map[string]time.Time{}, superseded: map[string]time.Time{}}
+	return &weakEvents{stored: map[string]*weakEvent{}, superseded: map[string]time.Time{}}
+}
+
+// unstored takes the events ids, which the store deleted, out of the
+// counts of r: not stored, and neither they nor their repeats kept.
+func (w *weakEvents) unstored(r *Result, ids []string) {
+	for _, id := range ids {
+		n := 0
+		if e := w.stored[id]; e != nil {
+			n = e.repeats
+		}
+		r.Stored--
+		r.Kept -= 1 + n
+		r.Duplicates -= n
+	}
 }
 
 // process is Process; when own, events is the caller's no more and is
@@ -273,7 +295,14 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 	res := Result{Events: len(events)}
 	// Repeats of events already processed (an earlier batch's, or the
 	// batch's own) count as their first copy does, and go no further.
-	events, copied, repeatsKept, _ := p.repeats.split(events, own)
+	events, copied, repeatsKept, _, weakRepeats := p.repeats.split(events, own)
+	if weak != nil {
+		for _, id := range weakRepeats {
+			if e := weak.stored[id]; e != nil {
+				e.repeats++
+			}
+		}
+	}
 	events, conflicts, repeats := firstOfEachID(events, own || copied)
 	var batch *detect.Batch
 	if p.detect != nil {
@@ -326,7 +355,8 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 			keep = append(keep, *ev)
 			kept[i] = true
 			if weak != nil && !stores && batch.Weak[i] {
-				weak.stored[strings.Clone(ev.ID)] = ev.Time // not a substring of the record, which it would keep
+				// Its ID copied: a substring of the record would keep it.
+				weak.stored[strings.Clone(ev.ID)] = &weakEvent{time: ev.Time, repeats: repeats[ev.ID]}
 			}
 		}
 	}
@@ -348,7 +378,9 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 	}
 	// Once the batch is committed, its events are known: their repeats
 	// in later batches go no further.
-	learn := func() { p.repeats.learn(events, func(i int) bool { return kept[i] }) }
+	learn := func() {
+		p.repeats.learn(events, func(i int) (bool, bool) { return kept[i], kept[i] && batch != nil && batch.Weak[i] })
+	}
 	if batch == nil || (len(batch.Hits) == 0 && !batch.HasAlerts()) {
 		learn()
 		return res, nil
@@ -360,8 +392,8 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 	res.Alerts = len(claims)
 	if weak != nil {
 		for _, id := range batch.Superseded() {
-			if t, ok := weak.stored[id]; ok {
-				weak.superseded[id] = t
+			if e := weak.stored[id]; e != nil {
+				weak.superseded[id] = e.time
 			}
 		}
 	}

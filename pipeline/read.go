@@ -99,6 +99,19 @@ type Report struct {
 	SkippedBy       []SkipCount   `json:"skipped_by,omitempty"` // every skipped input counted by reason, most first.
 	Elapsed         time.Duration `json:"-"`
 	Interrupted     bool          `json:"interrupted,omitempty"`
+
+	weak *weakEvents // the read's weakly kept events (see Unstored)
+}
+
+// Unstored takes out of the report's counts events of the read that the
+// store deleted after it (sqlite.LoadConflicts.Unnamed: a bulk load's
+// finish deletes them): not stored, and neither they nor their repeats
+// kept.
+func (r *Report) Unstored(ids []string) {
+	if r.weak == nil {
+		r.weak = newWeakEvents()
+	}
+	r.weak.unstored(&r.Result, ids)
 }
 
 // Read decodes inputs with a bounded pool of workers and feeds the events
@@ -325,12 +338,12 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		err = rerr
 	}
 	if err == nil && weak != nil && len(weak.superseded) > 0 {
-		var n int
-		if n, err = ws.DropUnnamed(ctx, mark, weak.superseded); err == nil {
-			rep.Stored -= n
-			rep.Kept -= n
+		var gone []string
+		if gone, err = ws.DropUnnamed(ctx, mark, weak.superseded); err == nil {
+			weak.unstored(&rep.Result, gone)
 		}
 	}
+	rep.weak = weak
 	rep.Elapsed = time.Since(start)
 	slices.SortFunc(rep.SkippedBy, func(a, b SkipCount) int {
 		return cmp.Or(cmp.Compare(b.Files, a.Files), strings.Compare(a.Reason, b.Reason))
@@ -348,9 +361,9 @@ type weakStore interface {
 	// EventsMark returns a mark of the events stored so far.
 	EventsMark(ctx context.Context) (int64, error)
 	// DropUnnamed deletes, of events (ID → event time), those stored after
-	// mark that no threshold hit, alert or baseline names, and returns how
-	// many it deleted.
-	DropUnnamed(ctx context.Context, mark int64, events map[string]time.Time) (int, error)
+	// mark that no threshold hit, alert or baseline names, and returns
+	// their IDs (none yet when it deletes them later: Report.Unstored).
+	DropUnnamed(ctx context.Context, mark int64, events map[string]time.Time) ([]string, error)
 }
 
 // tailing sizes the writer's batches as the read ends. While the readers

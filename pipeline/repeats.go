@@ -51,8 +51,8 @@ type repeatSet struct {
 }
 
 type repeatSlot struct {
-	id, raw uint64 // id 0: empty
-	kept    bool
+	id, raw    uint64 // id 0: empty
+	kept, weak bool   // weak: kept only as detect.Batch.Weak says
 }
 
 func newRepeatSet() *repeatSet { return &repeatSet{seed: maphash.MakeSeed()} }
@@ -70,14 +70,15 @@ func (s *repeatSet) idKey(ev *iamwatch.Event) (id uint64, ok bool) {
 func (s *repeatSet) rawKey(ev *iamwatch.Event) uint64 { return maphash.Bytes(s.seed, ev.Raw) }
 
 // split returns events without the repeats of events processed before,
-// and how many of those repeats had been kept and not kept. When inPlace,
-// events is compacted (and its tail cleared); else a batch with repeats
-// is copied (copied true).
-func (s *repeatSet) split(events []iamwatch.Event, inPlace bool) (rest []iamwatch.Event, copied bool, kept, notKept int) {
+// and how many of those repeats had been kept and not kept; weak lists the
+// IDs of the repeats (counted as kept) of events kept weakly. When
+// inPlace, events is compacted (and its tail cleared); else a batch with
+// repeats is copied (copied true).
+func (s *repeatSet) split(events []iamwatch.Event, inPlace bool) (rest []iamwatch.Event, copied bool, kept, notKept int, weak []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.used == 0 {
-		return events, false, 0, 0
+		return events, false, 0, 0, nil
 	}
 	mask := uint64(len(s.slots) - 1)
 	n := 0 // events kept so far, in rest when it exists
@@ -86,6 +87,9 @@ func (s *repeatSet) split(events []iamwatch.Event, inPlace bool) (rest []iamwatc
 			if sl := s.slots[id&mask]; sl.id == id && sl.raw == s.rawKey(&events[i]) {
 				if sl.kept {
 					kept++
+					if sl.weak {
+						weak = append(weak, events[i].ID)
+					}
 				} else {
 					notKept++
 				}
@@ -105,17 +109,17 @@ func (s *repeatSet) split(events []iamwatch.Event, inPlace bool) (rest []iamwatc
 		n++
 	}
 	if rest == nil {
-		return events, false, 0, 0
+		return events, false, 0, 0, nil
 	}
 	if inPlace {
 		clear(events[len(rest):]) // no references past the batch
 	}
-	return rest, copied, kept, notKept
+	return rest, copied, kept, notKept, weak
 }
 
-// learn remembers events as processed; kept tells, for events[i], whether
-// it went to the store.
-func (s *repeatSet) learn(events []iamwatch.Event, kept func(i int) bool) {
+// learn remembers events as processed; keptAs tells, for events[i],
+// whether it went to the store, and whether only weakly.
+func (s *repeatSet) learn(events []iamwatch.Event, keptAs func(i int) (kept, weak bool)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range events {
@@ -130,7 +134,8 @@ func (s *repeatSet) learn(events []iamwatch.Event, kept func(i int) bool) {
 		if sl.id == 0 {
 			s.used++
 		}
-		*sl = repeatSlot{id: id, raw: s.rawKey(&events[i]), kept: kept(i)}
+		kept, weak := keptAs(i)
+		*sl = repeatSlot{id: id, raw: s.rawKey(&events[i]), kept: kept, weak: weak}
 	}
 }
 

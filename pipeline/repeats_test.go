@@ -192,19 +192,19 @@ func TestRepeatSetIsBounded(t *testing.T) {
 	for i := range evs {
 		evs[i] = iamwatch.Event{ID: strconv.Itoa(i), Raw: []byte{byte(i), byte(i >> 8), byte(i >> 16)}}
 	}
-	s.learn(evs, func(int) bool { return true })
+	s.learn(evs, func(int) (bool, bool) { return true, false })
 	if len(s.slots) != repeatSlotsMax || s.used > repeatSlotsMax {
 		t.Fatalf("%d slots, %d used; want at most %d", len(s.slots), s.used, repeatSlotsMax)
 	}
 	// The latest events are remembered (most of them: direct mapped).
-	rest, _, kept, _ := s.split(slices.Clone(evs[len(evs)-1000:]), false)
+	rest, _, kept, _, _ := s.split(slices.Clone(evs[len(evs)-1000:]), false)
 	if kept < 900 || len(rest)+kept != 1000 {
 		t.Errorf("of the last 1000 events learned, %d were taken for repeats", kept)
 	}
 	// The same ID in other bytes is not a repeat.
 	other := evs[len(evs)-1]
 	other.Raw = []byte("other")
-	if rest, _, kept, notKept := s.split([]iamwatch.Event{other}, false); len(rest) != 1 || kept+notKept != 0 {
+	if rest, _, kept, notKept, _ := s.split([]iamwatch.Event{other}, false); len(rest) != 1 || kept+notKept != 0 {
 		t.Errorf("same ID, other bytes: taken for a repeat")
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -49,28 +50,32 @@ func instanceCalls(t *testing.T, seed uint64) []iamwatch.Event {
 
 // TestReadStoresTheSameWhateverTheOrder: a trail read in file order, in
 // reverse, shuffled, by one reader or two, in batches large or small,
-// leaves the same events, threshold hits and roll-ups, and the same
-// alerts: an event stored only as a light rule's hit or a first value that
-// a later batch superseded does not stay (detect.Batch.Weak).
+// leaves the same events, threshold hits and alerts, and its report counts
+// the same events stored: an event stored only as a light rule's hit or a
+// first value that a later batch superseded does not stay
+// (detect.Batch.Weak), and its repeats count as not kept.
 func TestReadStoresTheSameWhateverTheOrder(t *testing.T) {
 	eng := ordertest.Catalog(t)
 	evs := append(activity(t, 2), instanceCalls(t, 2)...)
 	slices.SortStableFunc(evs, func(x, y iamwatch.Event) int { return x.Time.Compare(y.Time) })
-	// Files of 1 to 40 records, in time order, as a trail lists them.
+	// Files of 1 to 40 records, in time order, as a trail lists them; a
+	// fifth of the records delivered again a few files later.
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(3, 4))
+	var again [][]byte
 	for i, start := 0, 0; start < len(evs); i++ {
 		end := min(len(evs), start+1+r.IntN(40))
-		var b strings.Builder
-		b.WriteString(`{"Records":[`)
-		for j, ev := range evs[start:end] {
-			if j > 0 {
-				b.WriteByte(',')
+		var recs [][]byte
+		for _, ev := range evs[start:end] {
+			recs = append(recs, ev.Raw)
+			if r.IntN(5) == 0 {
+				again = append(again, ev.Raw)
 			}
-			b.Write(ev.Raw)
 		}
-		b.WriteString("]}")
-		writeFile(t, dir, fmt.Sprintf("f%04d.json", i), b.String())
+		if i%3 == 2 {
+			recs, again = append(recs, again...), nil
+		}
+		writeFile(t, dir, fmt.Sprintf("f%04d.json", i), `{"Records":[`+string(bytes.Join(recs, []byte(",")))+"]}")
 		start = end
 	}
 	inputs, err := pipeline.Expand([]string{dir}, nil)
@@ -89,7 +94,7 @@ func TestReadStoresTheSameWhateverTheOrder(t *testing.T) {
 			t.Fatalf("no %s alert: the events do not exercise the light rules:\n%s", rule, want)
 		}
 	}
-	check := func(name string, in []pipeline.Input, opt pipeline.ReadOptions) {
+	check := func(name string, in []pipeline.Input, inOrder bool, opt pipeline.ReadOptions) {
 		t.Helper()
 		rep, got, st := read(in, opt)
 		if got != want {
@@ -99,15 +104,25 @@ func TestReadStoresTheSameWhateverTheOrder(t *testing.T) {
 			t.Errorf("%s, batches of %d, %d readers: stored %d events, want %d; the state differs, first at %s",
 				name, opt.BatchSize, opt.Workers, rep.Stored, first.Stored, d)
 		}
+		// What the summary says (files in order: out of order, an alert
+		// raised and withdrawn keeps its event). How the records not
+		// stored split between duplicates and not kept may vary: a repeat
+		// of an event only light first-seen rules observe is dropped by a
+		// reader unless it is its reader batch's first, counted as not
+		// kept, else as a duplicate.
+		if inOrder && rep.Stored != first.Stored {
+			t.Errorf("%s, batches of %d, %d readers: %d stored, want %d", name, opt.BatchSize, opt.Workers, rep.Stored, first.Stored)
+		}
 	}
 	rev := slices.Clone(inputs)
 	slices.Reverse(rev)
-	check("in order", inputs, pipeline.ReadOptions{Workers: 2, BatchSize: 50})
-	check("reversed", rev, pipeline.ReadOptions{Workers: 1, BatchSize: 7})
-	check("reversed", rev, pipeline.ReadOptions{Workers: 2, BatchSize: 300})
+	check("in order", inputs, true, pipeline.ReadOptions{Workers: 2, BatchSize: 50})
+	check("in order", inputs, true, pipeline.ReadOptions{Workers: 2, BatchSize: 9})
+	check("reversed", rev, false, pipeline.ReadOptions{Workers: 1, BatchSize: 7})
+	check("reversed", rev, false, pipeline.ReadOptions{Workers: 2, BatchSize: 300})
 	for i := range 3 {
 		shuffled := slices.Clone(inputs)
 		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		check(fmt.Sprintf("shuffled %d", i), shuffled, pipeline.ReadOptions{Workers: 1 + i%2, BatchSize: 1 + r.IntN(100)})
+		check(fmt.Sprintf("shuffled %d", i), shuffled, false, pipeline.ReadOptions{Workers: 1 + i%2, BatchSize: 1 + r.IntN(100)})
 	}
 }

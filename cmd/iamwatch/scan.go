@@ -353,8 +353,8 @@ func (e *env) runScan(ctx context.Context, o *scanOptions) (out scanOutcome, err
 		}
 		// Records of an ID stored at another time go in during the load
 		// (BeginBulkLoad) and out at its end: conflicts, not stored.
-		out.report.Stored -= dropped.N + dropped.Unnamed
-		out.report.Kept -= dropped.Unnamed
+		out.report.Stored -= dropped.N
+		out.report.Unstored(dropped.Unnamed)
 		if out.report.Conflicts += dropped.N; dropped.N > 0 && out.report.FirstConflict == "" {
 			out.report.FirstConflict = fmt.Sprintf("event %q: another record of its ID at another time was stored first", dropped.First)
 		}

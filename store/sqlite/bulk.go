@@ -186,9 +186,10 @@ func (s *Store) dropDuplicateEvents(ctx context.Context) error {
 type LoadConflicts struct {
 	N     int
 	First string // the event ID of the first deleted row
-	// Unnamed counts the rows the finish deleted for DropUnnamed calls
-	// made during the load: not conflicts, events no longer stored.
-	Unnamed int
+	// Unnamed are the event IDs of the rows the finish deleted for
+	// DropUnnamed calls made during the load: not conflicts, events no
+	// longer stored (pipeline.Report.Unstored).
+	Unnamed []string
 }
 
 // bulkState is the part of a Store a bulk load changes.
@@ -346,15 +347,15 @@ func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(c
 		unnamed := s.unnamed
 		s.unnamed = nil
 		s.bulkMu.Unlock()
-		var gone int
+		var gone []string
 		var err error
 		var after []unnamedEvents
 		for _, u := range unnamed {
-			n, ok, derr := s.dropUnnamed(ctx, u.mark, u.events, true)
+			ids, ok, derr := s.dropUnnamed(ctx, u.mark, u.events, true)
 			if err = derr; err != nil {
 				break
 			}
-			if gone += n; !ok {
+			if gone = append(gone, ids...); !ok {
 				after = append(after, u)
 			}
 		}
@@ -365,9 +366,9 @@ func (s *Store) BeginBulkLoad(ctx context.Context, maxRows int64) (finish func(c
 			if err != nil {
 				break
 			}
-			var n int
-			n, _, err = s.dropUnnamed(ctx, u.mark, u.events, false)
-			gone += n
+			var ids []string
+			ids, _, err = s.dropUnnamed(ctx, u.mark, u.events, false)
+			gone = append(gone, ids...)
 		}
 		if serr := s.stopWAL(); err == nil {
 			err = serr

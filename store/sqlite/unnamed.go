@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -23,8 +24,8 @@ func (s *Store) EventsMark(ctx context.Context) (int64, error) {
 // (its event or its sample of event IDs), no baseline entry's first event.
 // It takes them out of the roll-ups (counting again, from the events, a
 // row that loses its first or last time), all in one transaction, and
-// returns how many rows it deleted. During a bulk load it waits for the
-// load's end: the load's finish deletes them then and says how many
+// returns the IDs of the rows it deleted. During a bulk load it waits for
+// the load's end: the load's finish deletes them then and says which
 // (LoadConflicts.Unnamed).
 //
 // A read stores events that only a light rule's hit or a first-seen value
@@ -32,19 +33,19 @@ func (s *Store) EventsMark(ctx context.Context) (int64, error) {
 // event, and the hits and baselines then name that one instead. Deleting
 // the rows nothing names leaves the events of reading the input as one
 // batch.
-func (s *Store) DropUnnamed(ctx context.Context, mark int64, events map[string]time.Time) (int, error) {
+func (s *Store) DropUnnamed(ctx context.Context, mark int64, events map[string]time.Time) ([]string, error) {
 	if len(events) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	s.bulkMu.Lock()
 	if s.bulk {
 		s.unnamed = append(s.unnamed, unnamedEvents{mark, events})
 		s.bulkMu.Unlock()
-		return 0, nil
+		return nil, nil
 	}
 	s.bulkMu.Unlock()
-	n, _, err := s.dropUnnamed(ctx, mark, events, false)
-	return n, err
+	gone, _, err := s.dropUnnamed(ctx, mark, events, false)
+	return gone, err
 }
 
 // unnamedEvents is a DropUnnamed call that waits for a bulk load's end.
@@ -59,9 +60,9 @@ type unnamedEvents struct {
 // building the indexes, when counting a row again reads its whole bucket
 // (a day of a 200k-record trail of people's calls: ~90 ms a row), and
 // again after if it must.
-func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]time.Time, noScan bool) (n int, ok bool, err error) {
-	fail := func(err error) (int, bool, error) {
-		return 0, false, fmt.Errorf("sqlite: drop unnamed events: %w", err)
+func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]time.Time, noScan bool) (gone []string, ok bool, err error) {
+	fail := func(err error) ([]string, bool, error) {
+		return nil, false, fmt.Errorf("sqlite: drop unnamed events: %w", err)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -70,9 +71,9 @@ func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]t
 	defer tx.Rollback()
 	for _, q := range []string{
 		"CREATE TEMP TABLE IF NOT EXISTS unnamed (event_id TEXT NOT NULL, event_time TEXT NOT NULL, PRIMARY KEY (event_time, event_id)) WITHOUT ROWID",
-		"CREATE TEMP TABLE IF NOT EXISTS unnamed_rows (r INTEGER PRIMARY KEY)",
+		"CREATE TEMP TABLE IF NOT EXISTS unnamed_gone (r INTEGER PRIMARY KEY, event_id TEXT NOT NULL)",
 		"DELETE FROM temp.unnamed",
-		"DELETE FROM temp.unnamed_rows",
+		"DELETE FROM temp.unnamed_gone",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fail(err)
@@ -93,7 +94,7 @@ func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]t
 	// The rows to delete: stored by this read, named by nothing. Each
 	// looked up by ID (CROSS JOIN: the planner otherwise walks every row
 	// after the mark, a whole new database's).
-	res, err := tx.ExecContext(ctx, `INSERT INTO temp.unnamed_rows (r) SELECT e.rowid FROM temp.unnamed u
+	res, err := tx.ExecContext(ctx, `INSERT INTO temp.unnamed_gone (r, event_id) SELECT e.rowid, e.event_id FROM temp.unnamed u
 		CROSS JOIN events e ON e.event_id = u.event_id AND e.event_time = u.event_time
 		WHERE e.rowid > ?
 		AND NOT EXISTS (SELECT 1 FROM threshold_hits h WHERE h.time = u.event_time AND h.event_id = u.event_id)
@@ -105,21 +106,31 @@ func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]t
 	}
 	found, err := res.RowsAffected()
 	if err != nil || found == 0 {
-		return 0, err == nil, err
+		return nil, err == nil, err
 	}
 	// Out of the roll-ups first; the rows whose first or last time goes
 	// are counted again once the events are gone.
-	const gone = "rowid IN (SELECT r FROM temp.unnamed_rows)"
+	const deleted = "rowid IN (SELECT r FROM temp.unnamed_gone)"
 	recount := make([][][]any, len(rollupTables))
 	for i, tb := range rollupTables {
-		if recount[i], err = tb.subtract(ctx, tx, gone); err != nil {
+		if recount[i], err = tb.subtract(ctx, tx, deleted); err != nil {
 			return fail(fmt.Errorf("roll-up %s: %w", tb.name, err))
 		}
 		if noScan && len(recount[i]) > 0 {
-			return 0, false, nil
+			return nil, false, nil
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE "+gone); err != nil {
+	gone = make([]string, 0, found)
+	err = eachRow(ctx, tx, "SELECT event_id FROM temp.unnamed_gone", nil, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		gone = append(gone, id)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE "+deleted); err != nil {
 		return fail(err)
 	}
 	for i, tb := range rollupTables {
@@ -132,5 +143,5 @@ func (s *Store) dropUnnamed(ctx context.Context, mark int64, events map[string]t
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
-	return int(found), true, nil
+	return gone, true, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,23 +69,29 @@ func TestDropUnnamed(t *testing.T) {
 			for _, e := range append(evs[1:], odd...) {
 				named[e.ID] = e.Time
 			}
-			n, err := s.DropUnnamed(ctx, mark, named)
+			gone, err := s.DropUnnamed(ctx, mark, named)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// A bulk load's finish deletes them, once the indexes are built.
-			if bulk && n != 0 {
-				t.Errorf("DropUnnamed during a bulk load deleted %d rows at once", n)
+			if bulk && len(gone) != 0 {
+				t.Errorf("DropUnnamed during a bulk load deleted %d rows at once", len(gone))
 			}
 			dropped, err := finish(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n += dropped.Unnamed; dropped.N != 0 {
+			if gone = append(gone, dropped.Unnamed...); dropped.N != 0 {
 				t.Errorf("finish = %+v: no conflicts here", dropped)
 			}
-			if want := len(evs) + len(odd) - 5; n != want {
-				t.Errorf("DropUnnamed deleted %d, want %d", n, want)
+			var want []string
+			for _, e := range append(evs[5:], odd...) {
+				want = append(want, e.ID)
+			}
+			slices.Sort(gone)
+			slices.Sort(want)
+			if !slices.Equal(gone, want) {
+				t.Errorf("deleted %d events %q, want the %d %q", len(gone), gone, len(want), want)
 			}
 			for i, e := range append([]iamwatch.Event{before[0]}, evs[:6]...) {
 				_, ok, err := s.StoredEvent(ctx, e.ID)
@@ -96,8 +103,8 @@ func TestDropUnnamed(t *testing.T) {
 				}
 			}
 			checkRollups(t, s)
-			if n, err := s.DropUnnamed(ctx, mark, named); err != nil || n != 0 {
-				t.Errorf("DropUnnamed again = %d, %v; want 0", n, err)
+			if gone, err := s.DropUnnamed(ctx, mark, named); err != nil || len(gone) != 0 {
+				t.Errorf("DropUnnamed again = %q, %v; want none", gone, err)
 			}
 		})
 	}
