@@ -104,6 +104,7 @@ func TestPolicySimulated(t *testing.T) {
 	cases := map[string][]call{
 		"RealtimeRole": {
 			allow("dynamodb:PutItem", events), allow("dynamodb:UpdateItem", alerts), allow("dynamodb:Query", hits+"/index/by_time"),
+			allow("dynamodb:BatchWriteItem", hits), // the repeats a resolve drops (store/dynamodb DropHits)
 			allow("dynamodb:Scan", deliveries), allow("sns:Publish", simARN("AlertTopic")),
 			allow("s3:GetObject", "arn:aws:s3:::org-trail/AWSLogs/o-1/111122223333/CloudTrail/us-east-1/2024/01/15/f.json.gz"),
 			{"kms:Decrypt", trailKey, map[string]string{"kms:ViaService": "s3.eu-west-1.amazonaws.com"}, "Allowed"},
@@ -114,6 +115,7 @@ func TestPolicySimulated(t *testing.T) {
 		},
 		"PollerRole": {
 			allow("dynamodb:PutItem", events), allow("dynamodb:PutItem", control), allow("cloudtrail:LookupEvents", "*"),
+			allow("dynamodb:BatchWriteItem", hits),
 			deny("dynamodb:DeleteItem", events), deny("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/t"),
 			// PollAccounts, in the organisation only.
 			{"sts:AssumeRole", "arn:aws:iam::444455556666:role/iamwatch-lookup", map[string]string{"aws:ResourceOrgID": "o-a1b2c3d4e5"}, "Allowed"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/iamwatch/iamwatch"
 )
@@ -274,6 +275,24 @@ func (v view) Alert(ctx context.Context, key string) (iamwatch.Alert, bool, erro
 
 func (v view) Hits(ctx context.Context, rule, group string, from, to time.Time) ([]iamwatch.Hit, error) {
 	return v.s.Hits(ctx, rule, group, from, to)
+}
+
+// DropHits deletes hits (iamwatch.HitDropper) with batched deletes. Beside
+// other processes it is safe: it is given the hits that are neither the
+// first nor the last of their slot in what this view read, and a view
+// holding more hits has them in between too.
+func (v view) DropHits(ctx context.Context, hits []iamwatch.Hit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	reqs := make([]types.WriteRequest, len(hits))
+	for i, h := range hits {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: item{"series": sv(series(h.Rule, h.Group)), "event_id": sv(h.EventID)}}}
+	}
+	if err := v.s.batchWrite(ctx, v.s.t.Hits, reqs); err != nil {
+		return fmt.Errorf("dynamodb: drop hits: %w", err)
+	}
+	return nil
 }
 
 // Event reads the event with consistent GetItems: the table is keyed by

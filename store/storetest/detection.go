@@ -51,6 +51,11 @@ func burstEvents(t *testing.T) []iamwatch.Event {
 		"requestParameters":{"secretId":"prod/s-%d"},"eventID":"secret-%d","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`,
 			start.Add(time.Duration(i)*90*time.Second+time.Duration(i/7)*time.Hour).Format(time.RFC3339), max(i%7-1, 0), i))
 	}
+	// The secret read twice read once more between: a repeat of its slot,
+	// neither its first nor its last.
+	add(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","userName":"ci"},
+	"eventTime":"2024-01-15T20:00:45Z","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9",
+	"requestParameters":{"secretId":"prod/s-0"},"eventID":"secret-again","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`)
 	for i, step := range []string{`"CreateAccessKey","requestParameters":{"userName":"svc-x"}`, `"AttachUserPolicy","requestParameters":{"userName":"svc-x","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, `"CreateUser","requestParameters":{"userName":"svc-x"}`} {
 		add(fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},
 		"eventTime":%q,"eventSource":"iam.amazonaws.com","eventName":%s,"awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66",
@@ -65,7 +70,9 @@ func burstEvents(t *testing.T) []iamwatch.Event {
 // testDetectionOrderIndependent runs the built-in rules over burstEvents
 // into fresh stores: in time order in one batch; oldest first and newest
 // first (as LookupEvents pages come), one event a batch; shuffled in random
-// batches, twice over (a replay). Every run must leave the same alerts.
+// batches, twice over (a replay). Every run must leave the same alerts, and
+// the same hits of the rules that ignore repeats: the first and the last
+// of each value in each slot, whatever the batches were.
 func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatch.Store) {
 	ctx := t.Context()
 	eng := ordertest.Catalog(t)
@@ -80,7 +87,7 @@ func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 				}
 			}
 		}
-		return storedAlerts(t, ctx, s)
+		return storedAlerts(t, ctx, s) + repeatHits(t, ctx, s)
 	}
 	want := run(evs, [][2]int{{0, len(evs)}}, 1)
 	if n := strings.Count(want, "\n"); n < 5 {
@@ -90,6 +97,9 @@ func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 		if !strings.Contains(want, "\n"+rule) {
 			t.Fatalf("the reference run raised no %s alert:\n%s", rule, want)
 		}
+	}
+	if !strings.Contains(want, "hit secrets-read-burst ") {
+		t.Fatalf("the reference run left no hit of secrets-read-burst:\n%s", want)
 	}
 	var one [][2]int
 	for i := range evs {
@@ -117,6 +127,27 @@ func testDetectionOrderIndependent(t *testing.T, open func(t *testing.T) iamwatc
 	if got := run(shuffled, random, 2); got != want {
 		t.Errorf("shuffled, random batches, twice:\n got %s\nwant %s", got, want)
 	}
+}
+
+// repeatHits renders the hits s holds of the alerts of the rules that
+// ignore repeats among burstEvents' (secrets-read-burst: a secret read
+// twice; denied-api-probing: the same call denied again and again).
+func repeatHits(t *testing.T, ctx context.Context, s iamwatch.Store) string {
+	t.Helper()
+	var b strings.Builder
+	for _, a := range alerts(t, ctx, s, iamwatch.AlertFilter{}) {
+		if a.Rule != "secrets-read-burst" && a.Rule != "denied-api-probing" {
+			continue
+		}
+		hs, err := s.Hits(ctx, a.Rule, a.Group, a.FirstSeen.Add(-24*time.Hour), a.LastSeen.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			fmt.Fprintf(&b, "hit %s %s %s %s %q\n", h.Rule, h.Group, h.EventID, h.Time.Format(time.RFC3339), h.Value)
+		}
+	}
+	return b.String()
 }
 
 // storedAlerts renders s's alerts, sorted by key, without created-at
