@@ -49,12 +49,14 @@ type StateView interface {
 	Added(rule, eventID string) (added, known bool)
 }
 
-// HitDropper is a StateView that can delete stored hits. Of a group whose
-// rule ignores repeats, a Resolver keeps the first and the last hit of
-// each value in each slot (detect's keepEnds) and drops the others through
-// it, so the hits stored are those of reading the events as one batch,
-// whatever the batches were. A view without it keeps them: the alerts are
-// the same either way.
+// HitDropper is a StateView that can delete stored hits (both stores'
+// views are). Of a group whose rule ignores repeats, a Resolver keeps the
+// first and the last hit of each value in each slot (detect's keepEnds) and
+// drops the others through it, so the hits stored are those of reading the
+// events as one batch, whatever the batches were, and a group's hits stay
+// bounded however long its repeats go on (a Lambda given one event at a
+// time stored every one). A view without it keeps them: the alerts are the
+// same either way.
 type HitDropper interface {
 	// DropHits deletes the hits (by rule, group, time and event ID);
 	// hits not stored are ignored.
