@@ -232,6 +232,11 @@ func (dm *Daemon) Run(ctx context.Context) error {
 
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), dm.d.Drain)
 	defer cancel()
+	if n, err := dm.proc.p.RemoveSuperseded(drain); err != nil {
+		log.Warn("daemon: remove superseded events", "error", err.Error())
+	} else if n > 0 {
+		log.Info("daemon: removed superseded events", "events", n)
+	}
 	if dm.dispatcher != nil {
 		if st, err := dm.dispatcher.Flush(drain); err != nil {
 			log.Warn("daemon: last flush", "error", err.Error())

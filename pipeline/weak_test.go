@@ -126,3 +126,52 @@ func TestReadStoresTheSameWhateverTheOrder(t *testing.T) {
 		check(fmt.Sprintf("shuffled %d", i), shuffled, false, pipeline.ReadOptions{Workers: 1 + i%2, BatchSize: 1 + r.IntN(100)})
 	}
 }
+
+// TestProcessRemovesSuperseded: a live source's small batches, in time
+// order, leave the events and hits of one batch once Process has removed
+// what later batches superseded (RemoveSuperseded at the end, as a source
+// stopping calls it); without the removal they leave more.
+func TestProcessRemovesSuperseded(t *testing.T) {
+	ctx := t.Context()
+	eng := ordertest.Catalog(t)
+	evs := append(activity(t, 3), instanceCalls(t, 3)...)
+	slices.SortStableFunc(evs, func(x, y iamwatch.Event) int { return x.Time.Compare(y.Time) })
+	run := func(size int, remove bool) (*sqlite.Store, pipeline.Result) {
+		st := openStore(t)
+		p, err := pipeline.New(st, pipeline.Options{Detector: eng, Filter: pipeline.Filter{Keep: pipeline.KeepIdentity, DropServiceEvents: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum pipeline.Result
+		for b := range slices.Chunk(evs, size) {
+			res, err := p.Process(ctx, slices.Clone(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum.Add(res)
+		}
+		if remove {
+			n, err := p.RemoveSuperseded(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum.Removed += n
+		}
+		return st, sum
+	}
+	ref, one := run(len(evs), true)
+	if one.Removed != 0 {
+		t.Errorf("one batch removed %d events", one.Removed)
+	}
+	small, res := run(3, true)
+	if d := stateDiff(t, small, ref, nil); d != "" {
+		t.Errorf("batches of 3: the state differs from one batch's, first at %s", d)
+	}
+	if res.Removed == 0 || res.Stored-res.Removed != one.Stored {
+		t.Errorf("batches of 3: stored %d, removed %d; one batch stored %d", res.Stored, res.Removed, one.Stored)
+	}
+	kept, _ := run(3, false)
+	if d := stateDiff(t, kept, ref, nil); d == "" {
+		t.Error("without the last removal, batches of 3 leave what one batch leaves: nothing tested")
+	}
+}
