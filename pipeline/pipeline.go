@@ -42,7 +42,11 @@ type Pipeline struct {
 	enqueue func(context.Context, iamwatch.Alert) error
 	onNew   func(iamwatch.Alert)
 	repeats *repeatSet // the events processed so far (repeats.go)
-	live    liveWeak   // Process's weakly kept events
+	// tidy is the store as a weakStore when it is one and detection is
+	// on: what a read or Process stored only weakly and later found
+	// superseded is removed through it. Nil otherwise.
+	tidy weakStore
+	live liveWeak // Process's weakly kept events
 }
 
 // Options configure a Pipeline.
@@ -67,7 +71,7 @@ func New(store Store, opt Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{store: store, detect: opt.Detector, filter: opt.Filter, enqueue: opt.Enqueue, onNew: opt.OnNew, repeats: newRepeatSet()}
 	if ws, ok := store.(weakStore); ok && opt.Detector != nil {
-		p.live.store = ws
+		p.tidy = ws
 	}
 	return p, nil
 }
@@ -272,14 +276,14 @@ func takenIDs(ctx context.Context, r eventReader, events []iamwatch.Event, ids [
 // time.
 func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result, error) {
 	l := &p.live
-	if l.store == nil {
+	if p.tidy == nil {
 		return p.process(ctx, events, false, nil)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.weak == nil {
 		// Only what this Pipeline stores from now on may be removed.
-		mark, err := l.store.EventsMark(ctx)
+		mark, err := p.tidy.EventsMark(ctx)
 		if err != nil {
 			return Result{}, fmt.Errorf("pipeline: %w", err)
 		}
@@ -307,7 +311,7 @@ func (p *Pipeline) Process(ctx context.Context, events []iamwatch.Event) (Result
 // nothing names. A source calls it when it stops.
 func (p *Pipeline) RemoveSuperseded(ctx context.Context) (int, error) {
 	l := &p.live
-	if l.store == nil {
+	if p.tidy == nil {
 		return 0, nil
 	}
 	l.mu.Lock()
@@ -321,7 +325,7 @@ func (p *Pipeline) removeSuperseded(ctx context.Context) (int, error) {
 	if l.weak == nil || len(l.weak.superseded) == 0 {
 		return 0, nil
 	}
-	gone, err := l.store.DropUnnamed(ctx, l.mark, l.weak.superseded)
+	gone, err := p.tidy.DropUnnamed(ctx, l.mark, l.weak.superseded)
 	if err != nil {
 		return 0, fmt.Errorf("pipeline: remove superseded events: %w", err)
 	}
@@ -348,9 +352,8 @@ const (
 // lasts an hour at most; an SSM agent calls every few minutes.
 const liveWeakMax = 1 << 16
 
-// liveWeak is Process's weakEvents, over the store that removes them.
+// liveWeak is Process's weakEvents (when Pipeline.tidy is set).
 type liveWeak struct {
-	store weakStore // nil: not tracked
 	mu    sync.Mutex
 	mark  int64
 	weak  *weakEvents
@@ -468,11 +471,11 @@ func (p *Pipeline) process(ctx context.Context, events []iamwatch.Event, own boo
 	kept := make([]bool, len(events))
 	for i := range events {
 		ev := &events[i]
-		stores := p.filter.Stores(ev)
-		if (batch != nil && batch.Keep[i]) || stores {
+		if (batch != nil && batch.Keep[i]) || p.filter.Stores(ev) {
 			keep = append(keep, *ev)
 			kept[i] = true
-			if weak != nil && !stores && batch.Weak[i] {
+			// The filter asked again only of the few weak events.
+			if weak != nil && batch.Weak[i] && !p.filter.Stores(ev) {
 				// Its ID copied: a substring of the record would keep it.
 				weak.add(strings.Clone(ev.ID), &weakEvent{time: ev.Time, repeats: repeats[ev.ID]})
 			}

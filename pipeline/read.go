@@ -176,9 +176,8 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 		weak *weakEvents
 		mark int64
 	)
-	ws, tidy := p.store.(weakStore)
-	if tidy && p.detect != nil {
-		if mark, err = ws.EventsMark(ctx); err != nil {
+	if p.tidy != nil {
+		if mark, err = p.tidy.EventsMark(ctx); err != nil {
 			return rep, fmt.Errorf("pipeline: read: %w", err)
 		}
 		weak = newWeakEvents()
@@ -339,7 +338,7 @@ func (p *Pipeline) ReadList(ctx context.Context, inputs *List, opt ReadOptions) 
 	}
 	if err == nil && weak != nil && len(weak.superseded) > 0 {
 		var gone []string
-		if gone, err = ws.DropUnnamed(ctx, mark, weak.superseded); err == nil {
+		if gone, err = p.tidy.DropUnnamed(ctx, mark, weak.superseded); err == nil {
 			weak.unstored(&rep.Result, gone)
 		}
 	}

@@ -467,6 +467,16 @@ func (t *rollupTable) bucketOf(tm time.Time) bucket {
 	return bucket{start.Format(time.DateOnly), start, start.AddDate(0, 0, 1)}
 }
 
+// keyWhere is the WHERE clause that selects one row of the table by its
+// key columns (their values as arguments, in key order).
+func (t *rollupTable) keyWhere() string {
+	match := make([]string, len(t.key))
+	for j, c := range t.key {
+		match[j] = c.name + " = ?"
+	}
+	return " WHERE " + strings.Join(match, " AND ")
+}
+
 // subtract takes the events matching cond (SQL over events), about to be
 // deleted, out of the table: each row they are in counts fewer, and goes
 // when it counts none. It returns the keys of the rows that lose their
@@ -501,11 +511,7 @@ func (t *rollupTable) subtract(ctx context.Context, tx *sql.Tx, cond string) (re
 	if err != nil {
 		return nil, err
 	}
-	match := make([]string, len(t.key))
-	for j, c := range t.key {
-		match[j] = c.name + " = ?"
-	}
-	where := " WHERE " + strings.Join(match, " AND ")
+	where := t.keyWhere()
 	set := "UPDATE " + t.name + " SET n = n - ?"
 	if t.errors {
 		set += ", n_errors = n_errors - ?"
@@ -557,17 +563,13 @@ func (t *rollupTable) recountKey(ctx context.Context, tx *sql.Tx, k []any) error
 		return fmt.Errorf("bucket %q: %w", day, err)
 	}
 	b := t.bucketOf(start)
-	match := make([]string, len(t.key))
 	cond := []string{"event_time >= ?", "event_time < ?"}
 	args := []any{eventTime(b.start), eventTime(b.end)}
-	for j, c := range t.key {
-		match[j] = c.name + " = ?"
-		if j > 0 {
-			cond = append(cond, c.expr+" = ?")
-			args = append(args, k[j])
-		}
+	for j, c := range t.key[1:] {
+		cond = append(cond, c.expr+" = ?")
+		args = append(args, k[j+1])
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+strings.Join(match, " AND "), k...); err != nil {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+t.keyWhere(), k...); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, t.rebuild(strings.Join(cond, " AND ")), args...)
