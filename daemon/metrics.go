@@ -29,6 +29,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	events, stored, rejected *prometheus.CounterVec // by source
+	removed                  *prometheus.CounterVec // by source
 	apiErrors, throttles     *prometheus.CounterVec // by source, operation
 	alerts                   *prometheus.CounterVec // by rule, severity
 	sent, failures           *prometheus.CounterVec // by sink
@@ -73,6 +74,7 @@ func NewMetrics(now func() time.Time) *Metrics {
 	m.reg.MustRegister(m.batchTime)
 	m.events = counter("iamwatch_events_total", "Events decoded and run through the pipeline, by source.", "source")
 	m.stored = counter("iamwatch_events_stored_total", "Events newly stored, by source.", "source")
+	m.removed = counter("iamwatch_events_removed_total", "Events an earlier batch stored only for a rule that ignores repeats or a first-seen rule, removed once a later batch superseded them and nothing named them, by source of that later batch.", "source")
 	m.rejected = counter("iamwatch_records_rejected_total", "Records or inputs that could not be decoded, by source.", "source")
 	m.apiErrors = counter("iamwatch_api_errors_total", "Failed AWS API calls (throttles included), by source and operation.", "source", "operation")
 	m.throttles = counter("iamwatch_api_throttles_total", "Throttled AWS API calls, by source and operation.", "source", "operation")
@@ -98,6 +100,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Batch(src string, res pipeline.Result, newest time.Time) {
 	m.events.WithLabelValues(src).Add(float64(res.Events))
 	m.stored.WithLabelValues(src).Add(float64(res.Stored))
+	m.removed.WithLabelValues(src).Add(float64(res.Removed))
 	for _, e := range res.RuleErrors {
 		m.ruleErrors.WithLabelValues(e.Rule).Add(float64(e.Events))
 	}

@@ -72,7 +72,7 @@ func TestMetricsExposition(t *testing.T) {
 	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 	m := NewMetrics(func() time.Time { return now })
 	m.Batch("lookup", pipeline.Result{Events: 50, Stored: 40}, now.Add(-7*time.Minute))
-	m.Batch("lookup", pipeline.Result{Events: 10, Stored: 10}, now.Add(-9*time.Minute))
+	m.Batch("lookup", pipeline.Result{Events: 10, Stored: 10, Removed: 4}, now.Add(-9*time.Minute))
 	m.Batch("s3", pipeline.Result{Events: 3, Stored: 3, RuleErrors: []pipeline.RuleErrors{{Rule: "custom", Events: 2}}}, now.Add(-90*time.Second))
 	m.Batch("s3", pipeline.Result{Events: 1, RuleErrors: []pipeline.RuleErrors{{Rule: "custom", Events: 1}}}, now.Add(-2*time.Minute))
 	m.Rejected("s3", 2)
