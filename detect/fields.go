@@ -29,7 +29,7 @@ var Fields = []string{
 	"category", "user_name", "identity_type", "principal_arn", "role_name", "account_id",
 	"aws_region", "source_ip", "user_agent", "invoked_by", "target_role",
 	"error_code", "error_message", "mfa_used", "read_only", "country", "asn", "as_org",
-	"access_key_id", "session_from_console", "principal",
+	"access_key_id", "session_from_console", "principal", "tool",
 }
 
 func knownField(name string) bool {
@@ -49,6 +49,8 @@ func fieldValue(ev *iamwatch.Event, name string) string {
 		return RoleName(ev.PrincipalARN)
 	case "principal":
 		return principalOf(ev)
+	case "tool":
+		return Tool(ev.UserAgent)
 	}
 	v, _ := ev.Column(name)
 	return v
