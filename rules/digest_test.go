@@ -167,3 +167,54 @@ func alone(t *testing.T, byID map[string]*detect.Rule, id string) (*detect.Engin
 	}
 	return eng, base
 }
+
+// TestFederationTokensOneIncidentPerIssuerAddressDay: an identity broker
+// issuing federation tokens all day from its address is one incident whose
+// count is every token; its key used from another address, another user,
+// or the next UTC day opens another.
+func TestFederationTokensOneIncidentPerIssuerAddressDay(t *testing.T) {
+	eng, base := alone(t, catalogByID(t), "federation-token-created")
+	day := base.Time.UTC().Truncate(24 * time.Hour)
+	type token struct {
+		minutes  int
+		user, ip string
+	}
+	var tokens []token
+	for i := range 30 { // the broker: a token every 40 minutes
+		tokens = append(tokens, token{i * 40, "report-broker", "10.20.4.15"})
+	}
+	tokens = append(tokens,
+		token{300, "report-broker", "203.0.113.9"},      // its key elsewhere
+		token{310, "alice", "10.20.4.15"},               // another user
+		token{24*60 + 5, "report-broker", "10.20.4.15"}, // the next day
+	)
+	st := detect.NewMemoryState()
+	for i, tk := range tokens {
+		ev := base
+		ev.ID = fmt.Sprintf("token-%d", i)
+		ev.Time = day.Add(time.Duration(tk.minutes) * time.Minute)
+		ev.UserName, ev.SourceIP = tk.user, tk.ip
+		if _, err := eng.Evaluate(context.Background(), st, ev); err != nil { // one batch an event, as live delivery
+			t.Fatal(err)
+		}
+	}
+	as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range as {
+		got = append(got, fmt.Sprintf("%s %s %s ×%d", a.UserName, a.SourceIP, a.FirstSeen.UTC().Format(time.DateOnly), a.Count))
+	}
+	next := day.AddDate(0, 0, 1).Format(time.DateOnly)
+	want := []string{
+		"alice 10.20.4.15 " + day.Format(time.DateOnly) + " ×1",
+		"report-broker 10.20.4.15 " + day.Format(time.DateOnly) + " ×30",
+		"report-broker 10.20.4.15 " + next + " ×1",
+		"report-broker 203.0.113.9 " + day.Format(time.DateOnly) + " ×1",
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("incidents %q, want %q", got, want)
+	}
+}
