@@ -52,6 +52,8 @@ import (
 //   - is_admin_policy(arn) bool: the policy ARN or name is in admin_policies.
 //   - arn_name(arn) string: what follows the last "/" of an ARN.
 //   - role_name(arn) string: the role an assumed-role or role ARN names.
+//   - secret_name(id) string: the secret a Secrets Manager secret ID names,
+//     by ARN or by name (see SecretName).
 //
 // A condition that fails to evaluate (a missing key, a wrong type) counts as
 // not matching; Engine.Stats counts such failures. Guard optional fields
@@ -157,6 +159,12 @@ func newCELEnv(cfg Config) (*celEnv, error) {
 				cel.UnaryBinding(func(arn ref.Val) ref.Val {
 					s, _ := arn.Value().(string)
 					return types.String(lastSegment(s))
+				}))),
+		cel.Function("secret_name",
+			cel.Overload("secret_name_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(id ref.Val) ref.Val {
+					s, _ := id.Value().(string)
+					return types.String(SecretName(s))
 				}))),
 		cel.Function("role_name",
 			cel.Overload("role_name_string", []*cel.Type{cel.StringType}, cel.StringType,

@@ -72,6 +72,32 @@ func RoleName(arn string) string {
 	return ""
 }
 
+// SecretName returns the name of the Secrets Manager secret a secret ID
+// names: of a complete ARN (arn:aws:secretsmanager:<region>:<acct>:
+// secret:<name>-<six characters>) the name without the six characters
+// Secrets Manager appended, of a partial ARN the name, else the ID as
+// given (a name). The same secret asked for by ARN and by name is then
+// one secret.
+func SecretName(id string) string {
+	_, name, ok := strings.Cut(id, ":secret:")
+	if !ok || !strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	if i := strings.LastIndexByte(name, '-'); i > 0 && len(name)-i-1 == 6 && isAlnum(name[i+1:]) {
+		return name[:i]
+	}
+	return name
+}
+
+func isAlnum(s string) bool {
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // principalOf returns the principal field of ev (see Fields).
 func principalOf(ev *iamwatch.Event) string {
 	if ev.IdentityType == "AssumedRole" {
