@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,4 +218,95 @@ func TestFederationTokensOneIncidentPerIssuerAddressDay(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("incidents %q, want %q", got, want)
 	}
+}
+
+// TestToolSplitsHarvestsNotReconnaissance: the credential-harvest bursts
+// count by principal and tool, so a sweep from another program after a
+// routine one (Terraform refreshing its state) is an incident of its own;
+// iam-enumeration counts by principal alone, so reconnaissance that mixes
+// the CLI and a script still reaches its threshold.
+func TestToolSplitsHarvestsNotReconnaissance(t *testing.T) {
+	byID := catalogByID(t)
+	const (
+		principal = "arn:aws:iam::111122223333:user/ci-deploy"
+		terraform = "APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) terraform-provider-aws/5.40.0"
+		cli       = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off"
+		boto      = "Boto3/1.34.10 md/Botocore#1.34.10 ua/2.0 os/linux#6.2.0 Botocore/1.34.10"
+	)
+	t0 := time.Date(2025, 3, 4, 9, 12, 0, 0, time.UTC)
+	call := func(i int, at time.Duration, source, name, ua string, req map[string]any) iamwatch.Event {
+		t.Helper()
+		raw, err := json.Marshal(map[string]any{
+			"eventVersion": "1.09", "eventID": fmt.Sprintf("3c5e7a9b-1d2f-5a4b-8c6d-%012d", i),
+			"eventTime": t0.Add(at).Format(time.RFC3339), "eventSource": source, "eventName": name,
+			"awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23", "userAgent": ua,
+			"userIdentity": map[string]any{"type": "IAMUser", "principalId": "AIDAQ3XV7MBT2NEXAMPLE", "arn": principal,
+				"accountId": "111122223333", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "userName": "ci-deploy"},
+			"requestParameters": req, "readOnly": true, "eventType": "AwsApiCall", "managementEvent": true,
+			"recipientAccountId": "111122223333", "eventCategory": "Management",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := cloudtrail.DecodeRecord(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	incidents := func(t *testing.T, id string, evs []iamwatch.Event) []string {
+		t.Helper()
+		eng, err := detect.New([]*detect.Rule{byID[id]}, detect.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := detect.NewMemoryState()
+		for _, ev := range evs { // one batch an event, as live delivery
+			if _, err := eng.Evaluate(context.Background(), st, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, fmt.Sprintf("%s (%d events)", a.Group, len(a.EventIDs)))
+		}
+		slices.Sort(got)
+		return got
+	}
+
+	t.Run("secrets-read-burst", func(t *testing.T) {
+		var evs []iamwatch.Event
+		for i := range 10 { // Terraform reads ten secrets, then someone else sweeps five of them
+			evs = append(evs, call(i, time.Duration(i)*time.Second, "secretsmanager.amazonaws.com", "GetSecretValue", terraform,
+				map[string]any{"secretId": fmt.Sprintf("prod/app/secret-%d", i)}))
+		}
+		for i := range 5 {
+			evs = append(evs, call(10+i, time.Minute+time.Duration(i)*time.Second, "secretsmanager.amazonaws.com", "GetSecretValue", cli,
+				map[string]any{"secretId": fmt.Sprintf("prod/app/secret-%d", i)}))
+		}
+		want := []string{principal + " with Terraform (10 events)", principal + " with aws-cli (5 events)"}
+		if got := incidents(t, "secrets-read-burst", evs); !slices.Equal(got, want) {
+			t.Errorf("incidents %q, want %q", got, want)
+		}
+	})
+	t.Run("iam-enumeration", func(t *testing.T) {
+		calls := []string{"ListUsers", "ListRoles", "ListGroups", "ListPolicies", "ListAttachedUserPolicies",
+			"ListUserPolicies", "GetPolicy", "GetPolicyVersion", "ListGroupsForUser", "ListAccessKeys"}
+		var evs []iamwatch.Event
+		for i, name := range calls { // half by the CLI, half by a script
+			ua := cli
+			if i%2 == 1 {
+				ua = boto
+			}
+			evs = append(evs, call(i, time.Duration(i)*10*time.Second, "iam.amazonaws.com", name, ua, map[string]any{}))
+		}
+		want := []string{principal + " (10 events)"}
+		if got := incidents(t, "iam-enumeration", evs); !slices.Equal(got, want) {
+			t.Errorf("incidents %q, want %q", got, want)
+		}
+	})
 }
