@@ -38,16 +38,7 @@ func TestChangeRulesOneIncidentPerActorHour(t *testing.T) {
 			}
 			add(100, hour.Add(10*time.Minute), "arn:aws:iam::111122223333:user/alice")
 			add(101, hour.Add(70*time.Minute), "arn:aws:iam::111122223333:role/terraform") // the next hour
-			st := detect.NewMemoryState()
-			for _, ev := range evs { // one batch an event, as live delivery
-				if _, err := eng.Evaluate(context.Background(), st, ev); err != nil {
-					t.Fatal(err)
-				}
-			}
-			as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := standing(t, eng, evs)
 			counts := map[string]int{}
 			for _, a := range as {
 				counts[fmt.Sprintf("%s@%s", a.Group, a.FirstSeen.Format("15:04"))] += a.Count
@@ -97,20 +88,15 @@ func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
 				attempts = append(attempts, attempt{3, "backup", other})
 				want = append(want, fmt.Sprintf("backup %s %s ×1", other, day.Format(time.DateOnly)))
 			}
-			st := detect.NewMemoryState()
+			var evs []iamwatch.Event
 			for i, a := range attempts {
 				ev := base
 				ev.ID = fmt.Sprintf("attempt-%d", i)
 				ev.Time = day.Add(time.Duration(a.hours)*time.Hour + time.Minute)
 				ev.UserName, ev.Source = a.user, a.source
-				if _, err := eng.Evaluate(context.Background(), st, ev); err != nil { // one batch an event, as live delivery
-					t.Fatal(err)
-				}
+				evs = append(evs, ev)
 			}
-			as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			as := standing(t, eng, evs)
 			var got []string
 			for _, a := range as {
 				// The group is the dedup fields' values: account, user, then
@@ -129,6 +115,23 @@ func TestAttemptRulesOneIncidentPerPrincipalCallDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// standing evaluates evs with eng, one batch an event as live delivery
+// makes them, and returns the alerts that stand at the end.
+func standing(t *testing.T, eng *detect.Engine, evs []iamwatch.Event) []iamwatch.Alert {
+	t.Helper()
+	st := detect.NewMemoryState()
+	for _, ev := range evs {
+		if _, err := eng.Evaluate(context.Background(), st, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
 }
 
 // catalogByID returns the catalog's rules by ID.
@@ -189,22 +192,16 @@ func TestFederationTokensOneIncidentPerIssuerAddressDay(t *testing.T) {
 		token{310, "alice", "10.20.4.15"},               // another user
 		token{24*60 + 5, "report-broker", "10.20.4.15"}, // the next day
 	)
-	st := detect.NewMemoryState()
+	var evs []iamwatch.Event
 	for i, tk := range tokens {
 		ev := base
 		ev.ID = fmt.Sprintf("token-%d", i)
 		ev.Time = day.Add(time.Duration(tk.minutes) * time.Minute)
 		ev.UserName, ev.SourceIP = tk.user, tk.ip
-		if _, err := eng.Evaluate(context.Background(), st, ev); err != nil { // one batch an event, as live delivery
-			t.Fatal(err)
-		}
-	}
-	as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-	if err != nil {
-		t.Fatal(err)
+		evs = append(evs, ev)
 	}
 	var got []string
-	for _, a := range as {
+	for _, a := range standing(t, eng, evs) {
 		got = append(got, fmt.Sprintf("%s %s %s ×%d", a.UserName, a.SourceIP, a.FirstSeen.UTC().Format(time.DateOnly), a.Count))
 	}
 	next := day.AddDate(0, 0, 1).Format(time.DateOnly)
@@ -260,18 +257,8 @@ func TestToolSplitsHarvestsNotReconnaissance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := detect.NewMemoryState()
-		for _, ev := range evs { // one batch an event, as live delivery
-			if _, err := eng.Evaluate(context.Background(), st, ev); err != nil {
-				t.Fatal(err)
-			}
-		}
-		as, err := st.Alerts(context.Background(), iamwatch.AlertFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var got []string
-		for _, a := range as {
+		for _, a := range standing(t, eng, evs) {
 			got = append(got, fmt.Sprintf("%s (%d events)", a.Group, len(a.EventIDs)))
 		}
 		slices.Sort(got)
