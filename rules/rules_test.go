@@ -14,7 +14,7 @@ import (
 // catalog lists every rule id the issue requires, with its severity.
 var catalog = map[string]string{
 	"root-console-signin": "critical", "root-console-signin-failed": "critical",
-	"console-signin-without-mfa": "high", "console-signin-failures": "high",
+	"console-signin-without-mfa": "high", "console-signin-failures": "high", "console-signin-spray": "high",
 	"console-signin-failed": "low", "root-api-activity": "high",
 	"iam-user-created": "high", "admin-policy-attached": "critical",
 	"dangerous-inline-policy": "critical", "access-key-created": "critical",

@@ -463,7 +463,7 @@ func rawLines(ls [][]byte) []json.RawMessage {
 // catalog is the rule ids of issue 3's table.
 var catalog = []string{
 	"root-console-signin", "root-console-signin-failed", "console-signin-without-mfa", "console-signin-failures",
-	"console-signin-failed", "root-api-activity", "iam-user-created", "admin-policy-attached", "dangerous-inline-policy",
+	"console-signin-spray", "console-signin-failed", "root-api-activity", "iam-user-created", "admin-policy-attached", "dangerous-inline-policy",
 	"access-key-created", "access-key-updated", "role-trust-policy-external", "mfa-device-removed", "login-profile-changed",
 	"sso-permission-set-created", "sso-permission-set-updated", "sso-admin-policy-attached", "sso-account-assignment-created",
 	"sso-application-created", "sso-application-deleted", "cloudtrail-logging-stopped", "cloudtrail-changed",
@@ -530,7 +530,7 @@ func TestCatalogCoverage(t *testing.T) {
 	// Change rules fire on calls that succeeded.
 	for _, id := range catalog {
 		switch id {
-		case "root-console-signin-failed", "console-signin-failures", "console-signin-failed", "unauthorized-api-calls",
+		case "root-console-signin-failed", "console-signin-failures", "console-signin-spray", "console-signin-failed", "unauthorized-api-calls",
 			"tamper-attempt-failed", "cloudtrail-stop-attempted", "sso-signin-failed", "sso-signin-failures",
 			"denied-api-probing", "ec2-password-data-burst", "ec2-user-data-harvest":
 			for _, m := range tagged[id] {

@@ -54,6 +54,7 @@ func (s *scenarios) run() {
 	s.baselines()
 	s.travel()
 	s.instanceCredentials()
+	s.spray()
 }
 
 // iam is an IAM call (global, us-east-1).

@@ -40,6 +40,7 @@ var (
 	attackerIP  = "192.0.2.146"   // the bob session on day 2.
 	rootDevIP   = "89.160.20.128" // root sign-in to the dev account.
 	keyAbuseIP  = "192.0.2.66"    // leaked access key enumerating.
+	sprayIP     = "192.0.2.90"    // a password spray on day 3.
 	vpcEndpoint = "vpce-0a1b2c3d4e5f67890"
 )
 
