@@ -66,6 +66,9 @@ type celEnv struct {
 	// pre are expressions checked in advance (PrecheckedFile), by
 	// expression; read-only.
 	pre map[string][]byte
+	// parsed counts the expressions parsed and checked here, not taken
+	// from pre.
+	parsed int
 }
 
 func newCELEnv(cfg Config) (*celEnv, error) {
@@ -201,6 +204,9 @@ func (c *celEnv) check(expr string) (*cel.Ast, error) {
 	}
 	c.mu.Lock()
 	c.checked[expr] = ast
+	if !pre {
+		c.parsed++
+	}
 	c.mu.Unlock()
 	return ast, nil
 }

@@ -78,3 +78,31 @@ func mustPrecheck(t *testing.T, condition string) []byte {
 	}
 	return b
 }
+
+// TestPrecheckedCoversTheCatalog: compiling every built-in rule (those a
+// GeoIP database turns on too) parses no expression that the catalog's
+// PrecheckedFile lacks. ruleExpressions lists the expression kinds Precheck
+// checks apart from compileRule; a kind added to one and not the other
+// fails here rather than quietly costing every start the parse.
+func TestPrecheckedCoversTheCatalog(t *testing.T) {
+	rules, err := LoadDir("../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := newCELEnv(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules[0].prechecked == nil {
+		t.Fatalf("../rules has no %s", PrecheckedFile)
+	}
+	env.pre = rules[0].prechecked.exprs
+	for _, r := range rules {
+		if _, err := compileRule(r, Config{}, env); err != nil {
+			t.Fatalf("%s: %v", r.ID, err)
+		}
+	}
+	if len(env.checked) == 0 || env.parsed != 0 {
+		t.Errorf("compiling the catalog parsed %d of its %d expressions; want none (go test ./rules -run TestPrecheckedCurrent -update)", env.parsed, len(env.checked))
+	}
+}
