@@ -77,7 +77,9 @@ func RoleName(arn string) string {
 // secret:<name>-<six characters>) the name without the six characters
 // Secrets Manager appended, of a partial ARN the name, else the ID as
 // given (a name). The same secret asked for by ARN and by name is then
-// one secret.
+// one secret. A partial ARN whose name itself ends in a hyphen and six
+// letters or digits ("db-backup") reads as a complete one ("db"), the
+// ambiguity Secrets Manager's own documentation warns of.
 func SecretName(id string) string {
 	_, name, ok := strings.Cut(id, ":secret:")
 	if !ok || !strings.HasPrefix(id, "arn:") {
